@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: MIT
+# Build options and the two INTERFACE targets every project target links privately.
+option(WS_DEV_MODE "Warnings as errors and extra warnings" OFF)
+set(WS_SANITIZERS "" CACHE STRING "Sanitizers to build with, e.g. address;undefined")
+option(WS_BUILD_TESTS "Build the unit and integration tests" ${PROJECT_IS_TOP_LEVEL})
+
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 10)
+  message(FATAL_ERROR "watchstate needs GCC >= 10 (C++20); found ${CMAKE_CXX_COMPILER_VERSION}")
+endif()
+
+add_library(ws_settings INTERFACE)
+target_compile_definitions(ws_settings INTERFACE WS_VERSION="${PROJECT_VERSION}"
+                           $<$<CONFIG:Debug>:_GLIBCXX_ASSERTIONS>)
+if(WS_SANITIZERS)
+  string(REPLACE ";" "," _ws_san "${WS_SANITIZERS}")
+  target_compile_options(ws_settings INTERFACE -fsanitize=${_ws_san} -fno-omit-frame-pointer
+                         -fno-sanitize-recover=all)
+  target_link_options(ws_settings INTERFACE -fsanitize=${_ws_san})
+endif()
+
+add_library(ws_warnings INTERFACE)
+target_compile_options(ws_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+                       -Wcast-align -Wunused -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough)
+if(WS_DEV_MODE)
+  target_compile_options(ws_warnings INTERFACE -Werror)
+endif()

@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: MIT
+#include "simulator/server.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+namespace ws::sim {
+
+namespace {
+
+int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+std::string url_decode(std::string_view s, bool plus_is_space)
+{
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size()) {
+            const int hi = hex_value(s[i + 1]);
+            const int lo = hex_value(s[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                out.push_back(static_cast<char>(hi * 16 + lo));
+                i += 2;
+                continue;
+            }
+        }
+        if (s[i] == '+' && plus_is_space) {
+            out.push_back(' ');
+        } else {
+            out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+constexpr size_t k_log_limit = 200000;
+
+}  // namespace
+
+const std::string* Request::header(std::string_view name) const
+{
+    for (const auto& [k, v] : headers) {
+        if (iequals(k, name)) {
+            return &v;
+        }
+    }
+    return nullptr;
+}
+
+const std::string* Request::param(std::string_view name) const
+{
+    for (const auto& [k, v] : params) {
+        if (k == name) {
+            return &v;
+        }
+    }
+    return nullptr;
+}
+
+const std::string* Request::iparam(std::string_view name) const
+{
+    for (const auto& [k, v] : params) {
+        if (iequals(k, name)) {
+            return &v;
+        }
+    }
+    return nullptr;
+}
+
+Request make_request(std::string method, std::string_view target, Pairs headers, std::string body)
+{
+    Request r;
+    r.method = std::move(method);
+    const size_t q = target.find('?');
+    r.path = url_decode(target.substr(0, q), false);
+    if (q != std::string_view::npos) {
+        r.query = std::string(target.substr(q + 1));
+        std::string_view rest = r.query;
+        while (!rest.empty()) {
+            const size_t amp = rest.find('&');
+            const std::string_view part = rest.substr(0, amp);
+            if (!part.empty()) {
+                const size_t eq = part.find('=');
+                r.params.emplace_back(url_decode(part.substr(0, eq), true),
+                                      eq == std::string_view::npos ? std::string() : url_decode(part.substr(eq + 1), true));
+            }
+            if (amp == std::string_view::npos) {
+                break;
+            }
+            rest.remove_prefix(amp + 1);
+        }
+    }
+    r.headers = std::move(headers);
+    r.body = std::move(body);
+    return r;
+}
+
+Server::Server(std::shared_ptr<const World> world, Kind kind) : m_world(std::move(world)), m_kind(kind)
+{
+    build();
+}
+
+void Server::build()
+{
+    const World& w = *m_world;
+    const ServerDef& s = def();
+    const bool plex = m_kind == Kind::plex;
+    const bool jelly = m_kind == Kind::jellyfin;
+    const char* names[] = {"Movies", "TV Shows", "Music"};
+    const char* ctypes[] = {"movies", "tvshows", "music"};
+    const char* ptypes[] = {"movie", "show", "artist"};
+    const char* paths[] = {"/media/movies", "/media/tv", "/media/music"};
+    for (int i = 0; i < 3; ++i) {
+        Library lib;
+        lib.id = jelly ? hex_hash(s.server_id, std::string("library/") + ctypes[i], 32) : fmt::format("{}", i + 1);
+        lib.name = names[i];
+        lib.collection_type = ctypes[i];
+        lib.plex_type = ptypes[i];
+        lib.path = paths[i];
+        m_libraries.push_back(lib);
+    }
+    uint64_t counter = plex ? 1 : 1000;
+    auto make_id = [&](const std::string& what) {
+        if (jelly) {
+            return hex_hash(s.server_id, what, 32);
+        }
+        return fmt::format("{}", counter++);
+    };
+    m_item_of_entry.assign(w.entries.size(), -1);
+    m_items.reserve(w.entries.size() + w.entries.size() / 8);
+    for (size_t i = 0; i < w.entries.size(); ++i) {
+        const Entry& e = w.entries[i];
+        if (!e.on(m_kind) || e.kind == EntryKind::show) {
+            continue;
+        }
+        if (e.kind == EntryKind::movie) {
+            Item it;
+            it.type = ItemType::movie;
+            it.library = 0;
+            it.entry = static_cast<uint32_t>(i);
+            it.id = make_id("item/" + e.key);
+            m_item_of_entry[i] = static_cast<int32_t>(m_items.size());
+            m_items.push_back(std::move(it));
+            continue;
+        }
+        const Entry& show = w.entries[e.show];
+        if (m_item_of_entry[e.show] < 0) {
+            Item it;
+            it.type = ItemType::series;
+            it.library = 1;
+            it.entry = e.show;
+            it.id = make_id("item/" + show.key);
+            m_item_of_entry[e.show] = static_cast<int32_t>(m_items.size());
+            m_items.push_back(std::move(it));
+        }
+        const auto series = static_cast<uint32_t>(m_item_of_entry[e.show]);
+        int32_t season = -1;
+        for (uint32_t c : m_items[series].children) {
+            if (m_items[c].season_no == e.season) {
+                season = static_cast<int32_t>(c);
+                break;
+            }
+        }
+        if (season < 0) {
+            Item it;
+            it.type = ItemType::season;
+            it.library = 1;
+            it.entry = e.show;
+            it.season_no = e.season;
+            it.parent = static_cast<int32_t>(series);
+            it.series = static_cast<int32_t>(series);
+            it.id = make_id(fmt::format("season/{}/{}", show.key, e.season));
+            season = static_cast<int32_t>(m_items.size());
+            m_items[series].children.push_back(static_cast<uint32_t>(season));
+            m_items.push_back(std::move(it));
+        }
+        Item it;
+        it.type = ItemType::episode;
+        it.library = 1;
+        it.entry = static_cast<uint32_t>(i);
+        it.season_no = e.season;
+        it.parent = season;
+        it.series = static_cast<int32_t>(series);
+        it.id = make_id("item/" + e.key);
+        m_item_of_entry[i] = static_cast<int32_t>(m_items.size());
+        m_items[static_cast<size_t>(season)].children.push_back(static_cast<uint32_t>(m_items.size()));
+        m_items.push_back(std::move(it));
+    }
+    // Seasons in ascending order so that children listings are natural.
+    for (Item& it : m_items) {
+        if (it.type == ItemType::series) {
+            std::stable_sort(it.children.begin(), it.children.end(),
+                             [this](uint32_t a, uint32_t b) { return m_items[a].season_no < m_items[b].season_no; });
+        } else if (it.type == ItemType::season) {
+            std::stable_sort(it.children.begin(), it.children.end(), [this, &w](uint32_t a, uint32_t b) {
+                return w.entries[m_items[a].entry].episode < w.entries[m_items[b].entry].episode;
+            });
+        }
+    }
+    m_by_id.reserve(m_items.size() * 2);
+    for (size_t i = 0; i < m_items.size(); ++i) {
+        m_by_id.emplace(m_items[i].id, static_cast<uint32_t>(i));
+    }
+    m_state.assign(s.users.size(), std::vector<PlayState>(m_items.size()));
+    for (size_t u = 0; u < s.users.size(); ++u) {
+        for (size_t i = 0; i < m_items.size(); ++i) {
+            if (!m_items[i].is_folder()) {
+                m_state[u][i] = w.initial_state(m_kind, u, m_items[i].entry);
+            }
+        }
+    }
+    for (size_t u = 0; u < s.users.size(); ++u) {
+        m_token_user.emplace(s.users[u].token, static_cast<int64_t>(u));
+    }
+    if (!plex) {
+        m_token_user[s.token] = -1;
+    }
+}
+
+int64_t Server::item_of_key(std::string_view key) const
+{
+    const World& w = *m_world;
+    for (size_t i = 0; i < w.entries.size(); ++i) {
+        if (w.entries[i].key == key) {
+            return m_item_of_entry[i];
+        }
+    }
+    return -1;
+}
+
+int64_t Server::item_of_id(std::string_view id) const
+{
+    std::string norm;
+    if (m_kind == Kind::jellyfin) {
+        for (char c : id) {
+            if (c != '-') {
+                norm.push_back(c);
+            }
+        }
+        norm = to_lower(norm);
+    } else {
+        norm = std::string(id);
+    }
+    auto it = m_by_id.find(norm);
+    return it == m_by_id.end() ? -1 : static_cast<int64_t>(it->second);
+}
+
+int64_t Server::user_of_id(std::string_view id) const
+{
+    std::string norm;
+    for (char c : id) {
+        if (c != '-') {
+            norm.push_back(c);
+        }
+    }
+    norm = to_lower(norm);
+    const auto& users = def().users;
+    for (size_t i = 0; i < users.size(); ++i) {
+        if (users[i].id == norm) {
+            return static_cast<int64_t>(i);
+        }
+    }
+    return -1;
+}
+
+PlayState Server::state(size_t user, uint32_t item) const
+{
+    std::shared_lock lock(m_mutex);
+    return m_state.at(user).at(item);
+}
+
+std::shared_ptr<const std::vector<uint32_t>> Server::sorted(const std::string& cache_key,
+                                                            const std::function<std::vector<uint32_t>()>& make)
+{
+    std::lock_guard lock(m_cache_mutex);
+    auto it = m_cache.find(cache_key);
+    if (it != m_cache.end()) {
+        return it->second;
+    }
+    auto list = std::make_shared<const std::vector<uint32_t>>(make());
+    m_cache.emplace(cache_key, list);
+    return list;
+}
+
+std::string Server::redact_query(std::string_view query)
+{
+    std::string out;
+    out.reserve(query.size());
+    while (true) {
+        const size_t amp = query.find('&');
+        const std::string_view part = query.substr(0, amp);
+        const size_t eq = part.find('=');
+        const std::string name = url_decode(part.substr(0, eq), true);
+        if (eq != std::string_view::npos &&
+            (iequals(name, "X-Plex-Token") || iequals(name, "api_key") || iequals(name, "ApiKey"))) {
+            out.append(part.substr(0, eq + 1));
+            out += "REDACTED";
+        } else {
+            out.append(part);
+        }
+        if (amp == std::string_view::npos) {
+            break;
+        }
+        out.push_back('&');
+        query.remove_prefix(amp + 1);
+    }
+    return out;
+}
+
+void Server::log_request(const Request& req, int status, double ms)
+{
+    LogEntry e;
+    e.method = req.method;
+    e.path = req.path;
+    e.query = redact_query(req.query);
+    e.status = status;
+    e.ms = ms;
+    std::lock_guard lock(m_log_mutex);
+    e.seq = ++m_seq;
+    m_log.push_back(std::move(e));
+    if (m_log.size() > k_log_limit) {
+        m_log.pop_front();
+    }
+}
+
+Response Server::handle(const Request& req)
+{
+    if (req.path == "/__sim" || req.path.rfind("/__sim/", 0) == 0) {
+        return control(req);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    bool faulted = false;
+    FaultRule rule;
+    {
+        std::lock_guard lock(m_fault_mutex);
+        for (auto it = m_faults.begin(); it != m_faults.end(); ++it) {
+            if (!it->method.empty() && !iequals(it->method, req.method)) {
+                continue;
+            }
+            if (!std::regex_search(req.path, it->re)) {
+                continue;
+            }
+            if (it->skip > 0) {
+                --it->skip;
+                break;
+            }
+            rule = *it;
+            faulted = true;
+            if (it->times > 0 && --it->times == 0) {
+                m_faults.erase(it);
+            }
+            break;
+        }
+    }
+    if (faulted && rule.delay_ms > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(rule.delay_ms));
+    }
+    Response res;
+    bool is_write = false;
+    const bool replace = faulted && (rule.status != 0 || rule.has_body) && !(rule.has_body && rule.body == "truncated");
+    if (replace) {
+        if (rule.has_body && rule.body == "malformed") {
+            res.status = rule.status != 0 ? rule.status : 200;
+            res.content_type = "application/json";
+            res.body = m_kind == Kind::plex ? R"({"MediaContainer":{"size":)" : R"({"Items":[{"Name":)";
+        } else {
+            res.status = rule.status != 0 ? rule.status : 500;
+            res.content_type = "text/plain";
+            if (rule.has_body && rule.body != "empty") {
+                res.body = rule.body;
+            }
+        }
+    } else {
+        res = dispatch(req, is_write);
+        if (faulted && rule.has_body && rule.body == "truncated") {
+            res.body.resize(res.body.size() / 2);
+            res.status = rule.status != 0 ? rule.status : 200;
+        }
+    }
+    if (faulted && !rule.retry_after.empty()) {
+        res.headers.emplace_back("Retry-After", rule.retry_after);
+    }
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    {
+        std::lock_guard lock(m_log_mutex);
+        ++m_requests;
+        if (is_write) {
+            ++m_writes;
+        }
+    }
+    log_request(req, res.status, ms);
+    return res;
+}
+
+Response Server::dispatch(const Request& req, bool& is_write)
+{
+    return m_kind == Kind::plex ? plex(req, is_write) : mediabrowser(req, is_write);
+}
+
+}  // namespace ws::sim

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "simulator/world.hpp"
+
+namespace ws::sim {
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+// One HTTP request, independent of the socket library.
+struct Request {
+    std::string method;  // upper case; HEAD is answered like GET without a body
+    std::string path;    // decoded path, without query
+    std::string query;   // raw query string (without '?')
+    Pairs params;        // decoded query parameters in order
+    Pairs headers;
+    std::string body;
+
+    // Return the first header with that name (case-insensitive) or nullptr.
+    const std::string* header(std::string_view name) const;
+    // Return the first query parameter with exactly that name or nullptr.
+    const std::string* param(std::string_view name) const;
+    // Return the first query parameter with that name ignoring case or nullptr.
+    const std::string* iparam(std::string_view name) const;
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type;
+    std::string body;
+    Pairs headers;
+};
+
+// Build a Request from a target such as "/a/b?x=1&y=2" (the query is URL-decoded).
+Request make_request(std::string method, std::string_view target, Pairs headers = {}, std::string body = {});
+
+enum class ItemType : uint8_t { movie, series, season, episode };
+
+// One item as a given server presents it.
+struct Item {
+    ItemType type = ItemType::movie;
+    uint8_t library = 0;  // 0 movies, 1 shows
+    int32_t season_no = 0;
+    uint32_t entry = 0;   // world entry (seasons: the show entry)
+    int32_t parent = -1;  // episode: season item; season: series item
+    int32_t series = -1;  // episode/season: series item
+    std::string id;
+    std::vector<uint32_t> children;
+    bool is_folder() const { return type == ItemType::series || type == ItemType::season; }
+};
+
+struct Library {
+    std::string id;
+    std::string name;
+    std::string collection_type;  // movies | tvshows | music
+    std::string plex_type;        // movie | show | artist
+    std::string path;
+};
+
+struct Session {
+    size_t user = 0;
+    uint32_t item = 0;
+    int64_t position_ms = 0;
+    bool paused = false;
+};
+
+struct FaultRule {
+    std::string path;
+    std::regex re;
+    std::string method;
+    int status = 0;  // 0 = none
+    int64_t times = 1;
+    int64_t delay_ms = 0;
+    std::string body;
+    bool has_body = false;
+    std::string retry_after;
+    int64_t skip = 0;
+};
+
+struct LogEntry {
+    uint64_t seq = 0;
+    std::string method;
+    std::string path;
+    std::string query;
+    int status = 0;
+    double ms = 0;
+};
+
+// One simulated media server: answers requests from its view of the shared world.
+class Server {
+public:
+    Server(std::shared_ptr<const World> world, Kind kind);
+
+    // Answer one request (control API, faults, logging and the media-server API).
+    Response handle(const Request& request);
+
+    Kind kind() const { return m_kind; }
+    const ServerDef& def() const { return m_world->servers[idx(m_kind)]; }
+    const std::vector<Item>& items() const { return m_items; }
+    const std::vector<Library>& libraries() const { return m_libraries; }
+    // Return the item index of a world key (movies/episodes/shows) or -1.
+    int64_t item_of_key(std::string_view key) const;
+    // Return the item index of a server id or -1.
+    int64_t item_of_id(std::string_view id) const;
+    // Return a copy of the current state of (user, item).
+    PlayState state(size_t user, uint32_t item) const;
+    // Set the address reported as LocalAddress (e.g. http://127.0.0.1:8096).
+    void set_base_url(std::string url) { m_base_url = std::move(url); }
+    const std::string& base_url() const { return m_base_url; }
+
+    // Redact token values in a raw query string.
+    static std::string redact_query(std::string_view query);
+
+private:
+    struct Caller {
+        bool ok = false;
+        bool admin = false;
+        int64_t user = -1;
+    };
+
+    Response dispatch(const Request& request, bool& is_write);
+    Response control(const Request& request);
+    Response plex(const Request& request, bool& is_write);
+    Response mediabrowser(const Request& request, bool& is_write);
+
+    // Plex pieces (plex.cpp)
+    Response plex_listing(const Request& req, size_t user, size_t section, bool json);
+    Response plex_metadata(const Request& req, size_t user, std::string_view keys, bool children, bool json);
+    Response plex_write(const Request& req, size_t user, std::string_view what, bool json);
+    Response plex_sessions(bool json);
+
+    // Jellyfin/Emby pieces (mediabrowser.cpp)
+    Caller mb_caller(const Request& req) const;
+    Response mb_listing(const Request& req, int64_t user);
+    Response mb_single(const Request& req, int64_t user, uint32_t item);
+    Response mb_views(int64_t user);
+    Response mb_users(const Request& req, bool query_form);
+    Response mb_write(const Request& req, size_t user, uint32_t item, std::string_view action);
+    Response mb_sessions();
+
+    // Control pieces (control.cpp)
+    Response control_items(const Request& req);
+    Response control_state(const Request& req);
+    Response control_sessions(const Request& req);
+    Response control_faults(const Request& req);
+    std::string item_json(size_t user, uint32_t item) const;
+
+    void build();
+    int64_t user_of_id(std::string_view id) const;
+    std::shared_ptr<const std::vector<uint32_t>> sorted(const std::string& cache_key,
+                                                        const std::function<std::vector<uint32_t>()>& make);
+    void log_request(const Request& req, int status, double ms);
+
+    std::shared_ptr<const World> m_world;
+    Kind m_kind;
+    std::string m_base_url;
+    std::vector<Item> m_items;
+    std::vector<Library> m_libraries;
+    std::vector<int32_t> m_item_of_entry;
+    std::unordered_map<std::string, uint32_t> m_by_id;
+    std::unordered_map<std::string, int64_t> m_token_user;  // -1 = API key
+
+    mutable std::shared_mutex m_mutex;
+    std::vector<std::vector<PlayState>> m_state;  // [user][item]
+    std::vector<Session> m_sessions;
+
+    std::mutex m_cache_mutex;
+    std::map<std::string, std::shared_ptr<const std::vector<uint32_t>>> m_cache;
+
+    std::mutex m_log_mutex;
+    std::deque<LogEntry> m_log;
+    uint64_t m_seq = 0;
+    uint64_t m_requests = 0;
+    uint64_t m_writes = 0;
+
+    std::mutex m_fault_mutex;
+    std::vector<FaultRule> m_faults;
+};
+
+}  // namespace ws::sim

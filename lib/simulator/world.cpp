@@ -1,0 +1,922 @@
+// SPDX-License-Identifier: MIT
+#include "simulator/world.hpp"
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <algorithm>
+#include <fstream>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+
+namespace ws::sim {
+
+std::string_view kind_name(Kind kind)
+{
+    switch (kind) {
+    case Kind::plex: return "plex";
+    case Kind::jellyfin: return "jellyfin";
+    case Kind::emby: return "emby";
+    }
+    return "plex";
+}
+
+std::optional<Kind> kind_from_name(std::string_view name)
+{
+    for (Kind k : k_all_kinds) {
+        if (kind_name(k) == name) {
+            return k;
+        }
+    }
+    return std::nullopt;
+}
+
+PlayState World::initial_state(Kind kind, size_t user, size_t entry) const
+{
+    const auto& per_kind = state[idx(kind)];
+    if (user < per_kind.size() && entry < per_kind[user].size()) {
+        return per_kind[user][entry];
+    }
+    return {};
+}
+
+int64_t default_added_at(std::string_view key)
+{
+    return 1600000000 + static_cast<int64_t>(fnv1a32(key) % 94608000U);
+}
+
+namespace {
+
+constexpr int64_t k_year_s = 365 * 86400;
+
+std::string seed_text(uint64_t seed) { return fmt::format("seed-{}", seed); }
+
+std::string two(int v) { return fmt::format("{:02d}", v); }
+
+std::string episode_file_name(const Entry& show, const Entry& ep)
+{
+    std::string name = fmt::format("{} - S{}E{}", show.title, two(ep.season), two(ep.episode));
+    if (ep.episode_end >= 0) {
+        name += fmt::format("-E{}", two(ep.episode_end));
+    }
+    return name + ".mkv";
+}
+
+// Fill server defaults (ids, tokens, users) that the world did not give.
+void complete_server(ServerDef& s, const std::string& seed)
+{
+    const std::string kn(kind_name(s.kind));
+    if (s.server_id.empty()) {
+        s.server_id = hex_hash(seed, kn + "/server", s.kind == Kind::plex ? 40 : 32);
+    }
+    s.server_id = to_lower(s.server_id);
+    if (s.name.empty()) {
+        s.name = s.kind == Kind::plex ? "SimPlex" : (s.kind == Kind::jellyfin ? "SimJellyfin" : "SimEmby");
+    }
+    if (s.version.empty()) {
+        s.version = s.kind == Kind::plex ? "1.41.3.9314-a0bfb8370" : (s.kind == Kind::jellyfin ? "10.10.7" : "4.8.11.0");
+    }
+    if (s.users.empty()) {
+        UserDef u;
+        u.name = s.kind == Kind::plex ? "owner" : "alice";
+        u.id = s.kind == Kind::plex ? "1" : "";
+        u.admin = true;
+        s.users.push_back(u);
+    }
+    for (size_t i = 0; i < s.users.size(); ++i) {
+        UserDef& u = s.users[i];
+        if (u.id.empty()) {
+            u.id = s.kind == Kind::plex ? fmt::format("{}", i == 0 ? 1 : 1000 + i)
+                                        : hex_hash(seed, kn + "/user/" + u.name, 32);
+        }
+        u.id = to_lower(u.id);
+        if (u.token.empty()) {
+            u.token = hex_hash(seed, kn + "/token/" + u.id, s.kind == Kind::plex ? 20 : 32);
+        }
+    }
+    if (s.token.empty()) {
+        s.token = s.kind == Kind::plex ? s.users.front().token : hex_hash(seed, kn + "/apikey", 32);
+    }
+}
+
+void complete_paths(World& w)
+{
+    for (Entry& e : w.entries) {
+        const std::string year = e.year > 0 ? fmt::format(" ({})", e.year) : std::string();
+        if (e.kind == EntryKind::movie) {
+            const std::string dir = "/media/movies/" + e.title + year;
+            if (e.file.empty()) {
+                e.file = dir + "/" + e.title + year + ".mkv";
+            } else if (e.file.front() != '/') {
+                e.file = dir + "/" + e.file;
+            }
+        } else if (e.kind == EntryKind::show) {
+            if (e.file.empty()) {
+                e.file = "/media/tv/" + e.title;
+            }
+        }
+    }
+    for (Entry& e : w.entries) {
+        if (e.kind != EntryKind::episode) {
+            continue;
+        }
+        const Entry& show = w.entries[e.show];
+        const std::string dir = fmt::format("{}/Season {}", show.file, two(e.season));
+        if (e.file.empty()) {
+            e.file = dir + "/" + episode_file_name(show, e);
+        } else if (e.file.front() != '/') {
+            e.file = dir + "/" + e.file;
+        }
+    }
+}
+
+// ------------------------------------------------------------------ generation
+
+const char* const k_adjectives[] = {"Silent", "Crimson", "Hidden", "Broken", "Golden", "Last", "Frozen", "Distant",
+                                    "Electric", "Wild", "Lonely", "Burning", "Secret", "Falling", "Endless", "Midnight"};
+const char* const k_nouns[] = {"River", "Empire", "Garden", "Signal", "Harbor", "Machine", "Forest", "Promise",
+                               "Station", "Kingdom", "Mirror", "Voyage", "Orchard", "Circuit", "Lantern", "Frontier"};
+const char* const k_genres[] = {"Drama", "Comedy", "Action", "Thriller", "Science Fiction", "Documentary", "Animation"};
+
+std::string gen_title(Rng& rng, size_t n)
+{
+    return fmt::format("{} {} {}", k_adjectives[rng.below(16)], k_nouns[rng.below(16)], n);
+}
+
+IdList upper_keys(const IdList& ids, bool emby_show)
+{
+    IdList out;
+    for (const auto& [k, v] : ids) {
+        if (k == "tvmaze" && emby_show) {
+            out.emplace_back("Tv Maze", v);
+        } else {
+            std::string up = k;
+            for (char& c : up) {
+                if (c >= 'a' && c <= 'z') {
+                    c = static_cast<char>(c - 'a' + 'A');
+                }
+            }
+            out.emplace_back(up, v);
+        }
+    }
+    return out;
+}
+
+PlayState mutate(Rng& rng, PlayState s, int64_t duration_ms)
+{
+    const uint64_t variant = rng.below(3);
+    if (variant == 1 && s.last_played_ms != k_no_time) {
+        const int64_t days = rng.range(1, 30);
+        s.last_played_ms += (rng.chance(0.5) ? 1 : -1) * days * 86400 * 1000;
+        return s;
+    }
+    if (variant == 2 && !s.played) {
+        const int64_t cap = std::max<int64_t>(duration_ms * 85 / 100, 180000);
+        int64_t pos = rng.range(2, 80) * 60000;
+        pos = std::min(pos, cap);
+        if (pos == s.position_ms) {
+            pos = pos > 120000 ? pos - 60000 : pos + 60000;
+        }
+        s.position_ms = pos;
+        if (s.last_played_ms == k_no_time) {
+            s.last_played_ms = (k_anchor - rng.range(0, 3 * k_year_s)) * 1000;
+        }
+        return s;
+    }
+    if (s.played) {
+        return PlayState{};
+    }
+    PlayState p;
+    p.played = true;
+    p.play_count = 1;
+    p.last_played_ms = (k_anchor - rng.range(0, 3 * k_year_s)) * 1000;
+    return p;
+}
+
+}  // namespace
+
+World generate_world(const GenerateOptions& o)
+{
+    auto check_fraction = [](double v, const char* name) {
+        if (!(v >= 0.0 && v <= 1.0)) {
+            throw WorldError(fmt::format("--{} must be between 0 and 1 (got {})", name, v));
+        }
+    };
+    check_fraction(o.overlap, "overlap");
+    check_fraction(o.played, "played");
+    check_fraction(o.in_progress, "in-progress");
+    check_fraction(o.diverge, "diverge");
+    if (o.items == 0) {
+        throw WorldError("--items must be at least 1");
+    }
+    if ((o.servers & 0b111) == 0) {
+        throw WorldError("no server selected");
+    }
+
+    World w;
+    w.seed = o.seed;
+    const std::string seed = seed_text(o.seed);
+    std::vector<Kind> present;
+    for (Kind k : k_all_kinds) {
+        ServerDef& s = w.servers[idx(k)];
+        s.kind = k;
+        s.present = ((o.servers >> idx(k)) & 1U) != 0;
+        if (!s.present) {
+            continue;
+        }
+        present.push_back(k);
+        if (k == Kind::plex) {
+            s.users = {UserDef{"1", "owner", "", "", true}, UserDef{"1001", "alice", "", "", false}};
+        } else {
+            s.users = {UserDef{"", "alice", "", "", true}, UserDef{"", "bob", "", "", false}};
+        }
+        complete_server(s, seed);
+    }
+
+    Rng rng(mix64(o.seed ^ 0x5157a11dULL));
+    std::array<size_t, k_kinds> counts{};
+    auto full = [&](Kind k) { return counts[idx(k)] >= o.items; };
+    auto all_full = [&]() { return std::all_of(present.begin(), present.end(), full); };
+
+    w.entries.reserve(o.items * 3 / 2 + 64);
+    int64_t current_show = -1;
+    int show_total = 0;
+    int show_next = 0;  // index of the next episode slot in the current show
+    bool show_no_ids = false;
+    int show_agent = 0;  // 0 modern, 1 legacy tvdb, 2 hama
+    size_t n = 0;
+    while (!all_full()) {
+        ++n;
+        const bool movie = rng.chance(0.4);
+        Entry e;
+        e.key = fmt::format("{}{}", movie ? "m" : "e", n);
+        if (movie) {
+            e.kind = EntryKind::movie;
+            e.title = gen_title(rng, n);
+            e.year = static_cast<int>(rng.range(1950, 2025));
+            e.duration_ms = rng.range(80, 170) * 60000;
+            e.added_at = k_anchor - rng.range(0, 4 * k_year_s);
+            e.genres.emplace_back(k_genres[rng.below(7)]);
+            const bool no_ids = rng.chance(0.01);
+            const bool legacy = rng.chance(0.01);
+            const bool odd = rng.chance(0.01);
+            if (no_ids) {
+                e.plex_guids = {fmt::format("local://{}", n)};
+            } else {
+                e.ids = {{"imdb", fmt::format("tt{:07d}", 1000000 + n)}, {"tmdb", fmt::format("{}", 10000 + n)}};
+                if (legacy) {
+                    e.plex_guids = {fmt::format("com.plexapp.agents.imdb://tt{:07d}?lang=en", 1000000 + n)};
+                }
+                if (odd) {
+                    IdList up = upper_keys(e.ids, false);
+                    e.provider_ids[idx(Kind::jellyfin)] = up;
+                    e.provider_ids[idx(Kind::emby)] = up;
+                }
+            }
+        } else {
+            if (current_show < 0 || show_next >= show_total) {
+                Entry show;
+                show.kind = EntryKind::show;
+                show.key = fmt::format("s{}", n);
+                show.title = fmt::format("{} {} Show {}", k_adjectives[rng.below(16)], k_nouns[rng.below(16)], n);
+                show.year = static_cast<int>(rng.range(1990, 2025));
+                show.added_at = k_anchor - rng.range(0, 4 * k_year_s);
+                show.genres.emplace_back(k_genres[rng.below(7)]);
+                show_total = static_cast<int>(rng.range(10, 30));
+                show_next = 0;
+                show_no_ids = rng.chance(0.01);
+                show_agent = rng.chance(0.01) ? 1 : (rng.chance(0.01) ? 2 : 0);
+                const bool odd = rng.chance(0.01);
+                if (!show_no_ids) {
+                    show.ids = {{"tvdb", fmt::format("{}", 70000 + n)},
+                                {"imdb", fmt::format("tt{:07d}", 3000000 + n)},
+                                {"tmdb", fmt::format("{}", 90000 + n)},
+                                {"tvmaze", fmt::format("{}", 5000 + n)}};
+                    if (show_agent == 1) {
+                        show.plex_guids = {fmt::format("com.plexapp.agents.thetvdb://{}?lang=en", 70000 + n)};
+                    } else if (show_agent == 2) {
+                        show.ids.emplace_back("anidb", fmt::format("{}", 100 + n));
+                        show.plex_guids = {fmt::format("com.plexapp.agents.hama://anidb-{}?lang=en", 100 + n)};
+                    }
+                    if (odd) {
+                        show.provider_ids[idx(Kind::jellyfin)] = upper_keys(show.ids, false);
+                        show.provider_ids[idx(Kind::emby)] = upper_keys(show.ids, true);
+                    }
+                } else {
+                    show_agent = 3;
+                    show.plex_guids = {fmt::format("com.plexapp.agents.none://{}?lang=xn", n)};
+                }
+                current_show = static_cast<int64_t>(w.entries.size());
+                w.entries.push_back(std::move(show));
+            }
+            Entry& show = w.entries[static_cast<size_t>(current_show)];
+            e.kind = EntryKind::episode;
+            e.show = static_cast<uint32_t>(current_show);
+            e.season = 1 + show_next / 10;
+            e.episode = 1 + show_next % 10;
+            ++show_next;
+            const bool multi = rng.chance(0.01);
+            if (multi && show_next < show_total && show_next % 10 != 0) {
+                e.episode_end = e.episode + 1;
+                ++show_next;
+            }
+            e.title = fmt::format("Episode {}", e.episode);
+            e.year = show.year + e.season - 1;
+            e.duration_ms = rng.range(20, 60) * 60000;
+            e.added_at = std::min(k_anchor, show.added_at + (e.season - 1) * 86400 * 7 + e.episode * 3600);
+            const bool no_episode_ids = rng.chance(0.01);
+            if (!show_no_ids && !no_episode_ids) {
+                e.ids.emplace_back("tvdb", fmt::format("{}", 5000000 + n));
+                if (rng.chance(0.5)) {
+                    e.ids.emplace_back("imdb", fmt::format("tt{:07d}", 6000000 + n));
+                }
+            }
+            if (show_agent == 1) {
+                e.plex_guids = {fmt::format("com.plexapp.agents.thetvdb://{}/{}/{}?lang=en", show.ids.front().second,
+                                            e.season, e.episode)};
+            } else if (show_agent == 2) {
+                e.plex_guids = {fmt::format("com.plexapp.agents.hama://anidb-{}/{}/{}?lang=en", show.ids.back().second,
+                                            e.season, e.episode)};
+            } else if (show_agent == 3) {
+                e.plex_guids = {fmt::format("com.plexapp.agents.none://{}/{}/{}?lang=xn",
+                                            show.key.substr(1), e.season, e.episode)};
+            }
+            if (show.provider_ids[idx(Kind::jellyfin)] && !e.ids.empty()) {
+                e.provider_ids[idx(Kind::jellyfin)] = upper_keys(e.ids, false);
+                e.provider_ids[idx(Kind::emby)] = upper_keys(e.ids, false);
+            }
+        }
+        // Presence: every present server draws, full servers are skipped.
+        uint8_t mask = 0;
+        for (Kind k : present) {
+            if (rng.chance(o.overlap) && !full(k)) {
+                mask = static_cast<uint8_t>(mask | (1U << idx(k)));
+            }
+        }
+        if (mask == 0) {
+            std::vector<Kind> open;
+            for (Kind k : present) {
+                if (!full(k)) {
+                    open.push_back(k);
+                }
+            }
+            mask = static_cast<uint8_t>(1U << idx(open[rng.below(open.size())]));
+        }
+        e.servers = mask;
+        for (Kind k : present) {
+            if (e.on(k)) {
+                ++counts[idx(k)];
+            }
+        }
+        if (e.kind == EntryKind::episode) {
+            Entry& show = w.entries[e.show];
+            show.servers = static_cast<uint8_t>(show.servers | mask);
+            show.episodes.push_back(static_cast<uint32_t>(w.entries.size()));
+        }
+        w.entries.push_back(std::move(e));
+    }
+
+    // Play state in a second pass with its own stream so the catalogue does not depend on it.
+    Rng srng(mix64(o.seed ^ 0x57a7e5ULL));
+    const size_t users = 2;
+    for (Kind k : present) {
+        w.state[idx(k)].assign(users, std::vector<PlayState>(w.entries.size()));
+    }
+    for (size_t i = 0; i < w.entries.size(); ++i) {
+        const Entry& e = w.entries[i];
+        if (e.kind == EntryKind::show) {
+            continue;
+        }
+        std::vector<Kind> on;
+        for (Kind k : present) {
+            if (e.on(k)) {
+                on.push_back(k);
+            }
+        }
+        for (size_t u = 0; u < users; ++u) {
+            PlayState base;
+            if (srng.chance(o.played)) {
+                base.played = true;
+                base.play_count = static_cast<uint32_t>(srng.range(1, 3));
+                base.last_played_ms = (k_anchor - srng.range(0, 3 * k_year_s)) * 1000;
+            } else if (srng.chance(o.in_progress)) {
+                const int64_t cap = std::max<int64_t>(e.duration_ms * 85 / 100, 120000);
+                base.position_ms = std::min(srng.range(2, 80) * 60000, cap);
+                base.last_played_ms = (k_anchor - srng.range(0, 3 * k_year_s)) * 1000;
+            }
+            for (Kind k : on) {
+                w.state[idx(k)][u][i] = base;
+            }
+            if (on.size() >= 2 && srng.chance(o.diverge)) {
+                const Kind k = on[srng.below(on.size())];
+                w.state[idx(k)][u][i] = mutate(srng, base, e.duration_ms);
+            }
+        }
+    }
+    complete_paths(w);
+    return w;
+}
+
+// ------------------------------------------------------------------ world files
+
+namespace {
+
+using Value = rapidjson::Value;
+
+class Parser {
+public:
+    Parser(std::string_view source, uint8_t servers) : m_source(source), m_serve(servers) {}
+
+    World parse(std::string_view text);
+
+private:
+    [[noreturn]] void fail(const std::string& where, const std::string& what) const
+    {
+        throw WorldError(fmt::format("world file {}: {}: {}", m_source, where, what));
+    }
+
+    void check_keys(const Value& obj, const std::string& where, std::initializer_list<const char*> allowed) const
+    {
+        if (!obj.IsObject()) {
+            fail(where, "expected an object");
+        }
+        for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
+            const std::string_view name(it->name.GetString(), it->name.GetStringLength());
+            bool ok = false;
+            for (const char* a : allowed) {
+                if (name == a) {
+                    ok = true;
+                    break;
+                }
+            }
+            if (!ok) {
+                fail(where, fmt::format("unknown key \"{}\"", name));
+            }
+        }
+    }
+
+    std::string str(const Value& v, const std::string& where) const
+    {
+        if (!v.IsString()) {
+            fail(where, "expected a string");
+        }
+        return {v.GetString(), v.GetStringLength()};
+    }
+
+    int64_t integer(const Value& v, const std::string& where) const
+    {
+        if (!v.IsInt64()) {
+            fail(where, "expected an integer");
+        }
+        return v.GetInt64();
+    }
+
+    bool boolean(const Value& v, const std::string& where) const
+    {
+        if (!v.IsBool()) {
+            fail(where, "expected true or false");
+        }
+        return v.GetBool();
+    }
+
+    IdList id_list(const Value& v, const std::string& where, bool lower_keys) const
+    {
+        if (!v.IsObject()) {
+            fail(where, "expected an object of strings");
+        }
+        IdList out;
+        for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+            std::string k(it->name.GetString(), it->name.GetStringLength());
+            const std::string val = str(it->value, where + "." + k);
+            if (lower_keys) {
+                if (k != to_lower(k) || k.empty()) {
+                    fail(where + "." + k, "provider names in \"ids\" must be lower-case");
+                }
+            }
+            if (val.empty()) {
+                fail(where + "." + k, "empty id");
+            }
+            out.emplace_back(std::move(k), val);
+        }
+        return out;
+    }
+
+    std::vector<std::string> strings(const Value& v, const std::string& where, bool non_empty) const
+    {
+        if (!v.IsArray()) {
+            fail(where, "expected an array of strings");
+        }
+        std::vector<std::string> out;
+        for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+            out.push_back(str(v[i], fmt::format("{}[{}]", where, i)));
+        }
+        if (non_empty && out.empty()) {
+            fail(where, "must not be empty");
+        }
+        return out;
+    }
+
+    uint8_t server_mask(const Value& v, const std::string& where) const
+    {
+        uint8_t mask = 0;
+        for (const std::string& name : strings(v, where, true)) {
+            auto k = kind_from_name(name);
+            if (!k) {
+                fail(where, fmt::format("unknown server \"{}\" (plex, jellyfin, emby)", name));
+            }
+            if (!m_world.servers[idx(*k)].present) {
+                fail(where, fmt::format("server \"{}\" is not in the world", name));
+            }
+            mask = static_cast<uint8_t>(mask | (1U << idx(*k)));
+        }
+        return mask;
+    }
+
+    void parse_server(Kind k, const Value& v, const std::string& where);
+    void parse_common(Entry& e, const Value& v, const std::string& where, bool key_title_required);
+    void parse_state(size_t entry, const Value& v, const std::string& where);
+
+    std::string m_source;
+    uint8_t m_serve;
+    World m_world;
+    std::set<std::string> m_keys;
+    std::vector<std::pair<size_t, std::pair<const Value*, std::string>>> m_states;
+};
+
+void Parser::parse_server(Kind k, const Value& v, const std::string& where)
+{
+    check_keys(v, where, {"server_id", "name", "version", "token", "users"});
+    ServerDef& s = m_world.servers[idx(k)];
+    const size_t id_len = k == Kind::plex ? 40 : 32;
+    if (v.HasMember("server_id")) {
+        s.server_id = str(v["server_id"], where + ".server_id");
+        if (s.server_id.size() != id_len || !is_hex(s.server_id)) {
+            fail(where + ".server_id", fmt::format("must be {} hex characters", id_len));
+        }
+    }
+    if (v.HasMember("name")) {
+        s.name = str(v["name"], where + ".name");
+    }
+    if (v.HasMember("version")) {
+        s.version = str(v["version"], where + ".version");
+    }
+    if (v.HasMember("token")) {
+        s.token = str(v["token"], where + ".token");
+        if (s.token.empty()) {
+            fail(where + ".token", "must not be empty");
+        }
+    }
+    if (v.HasMember("users")) {
+        const Value& us = v["users"];
+        if (!us.IsArray() || us.Empty()) {
+            fail(where + ".users", "expected a non-empty array");
+        }
+        std::set<std::string> ids;
+        for (rapidjson::SizeType i = 0; i < us.Size(); ++i) {
+            const std::string uw = fmt::format("{}.users[{}]", where, i);
+            check_keys(us[i], uw, {"id", "name", "token", "password", "admin"});
+            UserDef u;
+            if (!us[i].HasMember("name")) {
+                fail(uw, "missing \"name\"");
+            }
+            u.name = str(us[i]["name"], uw + ".name");
+            if (us[i].HasMember("id")) {
+                u.id = str(us[i]["id"], uw + ".id");
+                const bool ok = k == Kind::plex ? is_digits(u.id) : (u.id.size() == 32 && is_hex(u.id));
+                if (!ok) {
+                    fail(uw + ".id", k == Kind::plex ? "must be a decimal account id" : "must be 32 hex characters");
+                }
+            }
+            if (us[i].HasMember("token")) {
+                u.token = str(us[i]["token"], uw + ".token");
+            }
+            if (us[i].HasMember("password")) {
+                u.password = str(us[i]["password"], uw + ".password");
+            }
+            u.admin = i == 0;
+            if (us[i].HasMember("admin")) {
+                u.admin = boolean(us[i]["admin"], uw + ".admin");
+            }
+            s.users.push_back(std::move(u));
+        }
+    }
+}
+
+void Parser::parse_common(Entry& e, const Value& v, const std::string& where, bool title_required)
+{
+    if (!v.HasMember("key")) {
+        fail(where, "missing \"key\"");
+    }
+    e.key = str(v["key"], where + ".key");
+    if (e.key.empty() || !std::all_of(e.key.begin(), e.key.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                   c == '-' || c == '.';
+        })) {
+        fail(where + ".key", "must match [A-Za-z0-9_.-]+");
+    }
+    if (!m_keys.insert(e.key).second) {
+        fail(where + ".key", fmt::format("duplicate key \"{}\"", e.key));
+    }
+    if (v.HasMember("title")) {
+        e.title = str(v["title"], where + ".title");
+    } else if (title_required) {
+        fail(where, "missing \"title\"");
+    }
+    if (v.HasMember("year")) {
+        const int64_t y = integer(v["year"], where + ".year");
+        if (y < 1 || y > 9999) {
+            fail(where + ".year", "must be between 1 and 9999");
+        }
+        e.year = static_cast<int>(y);
+    }
+    if (v.HasMember("ids")) {
+        e.ids = id_list(v["ids"], where + ".ids", true);
+    }
+    e.added_at = v.HasMember("added_at") ? integer(v["added_at"], where + ".added_at") : default_added_at(e.key);
+    if (v.HasMember("duration_ms")) {
+        e.duration_ms = integer(v["duration_ms"], where + ".duration_ms");
+        if (e.duration_ms <= 0) {
+            fail(where + ".duration_ms", "must be positive");
+        }
+    }
+    if (v.HasMember("file")) {
+        e.file = str(v["file"], where + ".file");
+        if (e.file.empty()) {
+            fail(where + ".file", "must not be empty");
+        }
+    }
+    if (v.HasMember("genres")) {
+        e.genres = strings(v["genres"], where + ".genres", false);
+    }
+    if (v.HasMember("plex_guids")) {
+        e.plex_guids = strings(v["plex_guids"], where + ".plex_guids", true);
+    }
+    if (v.HasMember("provider_ids")) {
+        IdList p = id_list(v["provider_ids"], where + ".provider_ids", false);
+        e.provider_ids[idx(Kind::jellyfin)] = p;
+        e.provider_ids[idx(Kind::emby)] = p;
+    }
+    if (v.HasMember("jellyfin_provider_ids")) {
+        e.provider_ids[idx(Kind::jellyfin)] = id_list(v["jellyfin_provider_ids"], where + ".jellyfin_provider_ids", false);
+    }
+    if (v.HasMember("emby_provider_ids")) {
+        e.provider_ids[idx(Kind::emby)] = id_list(v["emby_provider_ids"], where + ".emby_provider_ids", false);
+    }
+}
+
+void Parser::parse_state(size_t entry, const Value& v, const std::string& where)
+{
+    if (!v.IsObject()) {
+        fail(where, "expected an object keyed by server name");
+    }
+    const Entry& e = m_world.entries[entry];
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+        const std::string sname(it->name.GetString(), it->name.GetStringLength());
+        const std::string sw = where + "." + sname;
+        auto k = kind_from_name(sname);
+        if (!k) {
+            fail(sw, "unknown server (plex, jellyfin, emby)");
+        }
+        if (!e.on(*k)) {
+            fail(sw, "the item is not on this server");
+        }
+        std::vector<const Value*> list;
+        if (it->value.IsArray()) {
+            for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
+                list.push_back(&it->value[i]);
+            }
+        } else {
+            list.push_back(&it->value);
+        }
+        const ServerDef& s = m_world.servers[idx(*k)];
+        auto& per_user = m_world.state[idx(*k)];
+        for (size_t i = 0; i < list.size(); ++i) {
+            const Value& st = *list[i];
+            const std::string stw = it->value.IsArray() ? fmt::format("{}[{}]", sw, i) : sw;
+            check_keys(st, stw, {"user", "played", "play_count", "last_played", "position_ms", "favorite"});
+            size_t user = 0;
+            if (st.HasMember("user")) {
+                const std::string uid = to_lower(str(st["user"], stw + ".user"));
+                auto found = std::find_if(s.users.begin(), s.users.end(), [&](const UserDef& u) { return u.id == uid; });
+                if (found == s.users.end()) {
+                    fail(stw + ".user", fmt::format("unknown user \"{}\"", uid));
+                }
+                user = static_cast<size_t>(found - s.users.begin());
+            }
+            PlayState p;
+            if (st.HasMember("played")) {
+                p.played = boolean(st["played"], stw + ".played");
+            }
+            p.play_count = p.played ? 1 : 0;
+            if (st.HasMember("play_count")) {
+                const int64_t c = integer(st["play_count"], stw + ".play_count");
+                if (c < 0) {
+                    fail(stw + ".play_count", "must not be negative");
+                }
+                p.play_count = static_cast<uint32_t>(c);
+            }
+            if (st.HasMember("last_played") && !st["last_played"].IsNull()) {
+                p.last_played_ms = integer(st["last_played"], stw + ".last_played") * 1000;
+            }
+            if (st.HasMember("position_ms")) {
+                p.position_ms = integer(st["position_ms"], stw + ".position_ms");
+                if (p.position_ms < 0) {
+                    fail(stw + ".position_ms", "must not be negative");
+                }
+            }
+            if (st.HasMember("favorite")) {
+                p.favorite = boolean(st["favorite"], stw + ".favorite");
+            }
+            if (per_user.size() < s.users.size()) {
+                per_user.resize(s.users.size());
+            }
+            per_user[user].resize(std::max(per_user[user].size(), entry + 1));
+            per_user[user][entry] = p;
+        }
+    }
+}
+
+World Parser::parse(std::string_view text)
+{
+    rapidjson::Document doc;
+    doc.Parse(text.data(), text.size());
+    if (doc.HasParseError()) {
+        fail(fmt::format("offset {}", doc.GetErrorOffset()), rapidjson::GetParseError_En(doc.GetParseError()));
+    }
+    check_keys(doc, "top level", {"servers", "movies", "shows"});
+    m_world.seed = 0;
+    for (Kind k : k_all_kinds) {
+        m_world.servers[idx(k)].kind = k;
+        m_world.servers[idx(k)].present = !doc.HasMember("servers");
+    }
+    if (doc.HasMember("servers")) {
+        const Value& sv = doc["servers"];
+        if (!sv.IsObject() || sv.MemberCount() == 0) {
+            fail("servers", "expected a non-empty object");
+        }
+        for (auto it = sv.MemberBegin(); it != sv.MemberEnd(); ++it) {
+            const std::string name(it->name.GetString(), it->name.GetStringLength());
+            auto k = kind_from_name(name);
+            if (!k) {
+                fail("servers." + name, "unknown server (plex, jellyfin, emby)");
+            }
+            m_world.servers[idx(*k)].present = true;
+            parse_server(*k, it->value, "servers." + name);
+        }
+    }
+    for (Kind k : k_all_kinds) {
+        ServerDef& s = m_world.servers[idx(k)];
+        if ((m_serve >> idx(k)) & 1U) {
+            if (!s.present) {
+                fail("servers", fmt::format("server \"{}\" is requested but not in the world", kind_name(k)));
+            }
+        }
+        if (s.present) {
+            complete_server(s, "world");
+            std::set<std::string> ids;
+            for (size_t i = 0; i < s.users.size(); ++i) {
+                if (!ids.insert(s.users[i].id).second) {
+                    fail(fmt::format("servers.{}.users[{}].id", kind_name(k), i), "duplicate user id");
+                }
+            }
+        }
+    }
+    uint8_t all = 0;
+    for (Kind k : k_all_kinds) {
+        if (m_world.servers[idx(k)].present) {
+            all = static_cast<uint8_t>(all | (1U << idx(k)));
+        }
+    }
+    if (doc.HasMember("movies")) {
+        const Value& ms = doc["movies"];
+        if (!ms.IsArray()) {
+            fail("movies", "expected an array");
+        }
+        for (rapidjson::SizeType i = 0; i < ms.Size(); ++i) {
+            const std::string where = fmt::format("movies[{}]", i);
+            check_keys(ms[i], where,
+                       {"key", "title", "year", "ids", "added_at", "duration_ms", "servers", "file", "genres",
+                        "plex_guids", "provider_ids", "jellyfin_provider_ids", "emby_provider_ids", "state"});
+            Entry e;
+            e.kind = EntryKind::movie;
+            e.duration_ms = 6000000;
+            parse_common(e, ms[i], where, true);
+            e.servers = ms[i].HasMember("servers") ? server_mask(ms[i]["servers"], where + ".servers") : all;
+            m_world.entries.push_back(std::move(e));
+            if (ms[i].HasMember("state")) {
+                m_states.push_back({m_world.entries.size() - 1, {&ms[i]["state"], where + ".state"}});
+            }
+        }
+    }
+    if (doc.HasMember("shows")) {
+        const Value& ss = doc["shows"];
+        if (!ss.IsArray()) {
+            fail("shows", "expected an array");
+        }
+        for (rapidjson::SizeType i = 0; i < ss.Size(); ++i) {
+            const std::string where = fmt::format("shows[{}]", i);
+            check_keys(ss[i], where,
+                       {"key", "title", "year", "ids", "added_at", "servers", "genres", "plex_guids", "provider_ids",
+                        "jellyfin_provider_ids", "emby_provider_ids", "episodes"});
+            Entry show;
+            show.kind = EntryKind::show;
+            parse_common(show, ss[i], where, true);
+            const uint8_t show_mask =
+                ss[i].HasMember("servers") ? server_mask(ss[i]["servers"], where + ".servers") : all;
+            const size_t show_index = m_world.entries.size();
+            m_world.entries.push_back(std::move(show));
+            if (!ss[i].HasMember("episodes")) {
+                continue;
+            }
+            const Value& eps = ss[i]["episodes"];
+            if (!eps.IsArray()) {
+                fail(where + ".episodes", "expected an array");
+            }
+            std::set<std::pair<int, int>> numbers;
+            for (rapidjson::SizeType j = 0; j < eps.Size(); ++j) {
+                const std::string ew = fmt::format("{}.episodes[{}]", where, j);
+                check_keys(eps[j], ew,
+                           {"key", "season", "episode", "episode_end", "title", "year", "ids", "added_at",
+                            "duration_ms", "servers", "file", "genres", "plex_guids", "provider_ids",
+                            "jellyfin_provider_ids", "emby_provider_ids", "state"});
+                Entry e;
+                e.kind = EntryKind::episode;
+                e.duration_ms = 2700000;
+                parse_common(e, eps[j], ew, false);
+                if (!eps[j].HasMember("season")) {
+                    fail(ew, "missing \"season\"");
+                }
+                if (!eps[j].HasMember("episode")) {
+                    fail(ew, "missing \"episode\"");
+                }
+                e.season = static_cast<int>(integer(eps[j]["season"], ew + ".season"));
+                e.episode = static_cast<int>(integer(eps[j]["episode"], ew + ".episode"));
+                if (e.season < 0 || e.season > 9999) {
+                    fail(ew + ".season", "must be between 0 and 9999");
+                }
+                if (e.episode < 0 || e.episode > 99999) {
+                    fail(ew + ".episode", "must be between 0 and 99999");
+                }
+                if (eps[j].HasMember("episode_end")) {
+                    e.episode_end = static_cast<int>(integer(eps[j]["episode_end"], ew + ".episode_end"));
+                    if (e.episode_end < e.episode || e.episode_end > 99999) {
+                        fail(ew + ".episode_end", "must not be below \"episode\"");
+                    }
+                }
+                if (!numbers.insert({e.season, e.episode}).second) {
+                    fail(ew, fmt::format("duplicate season {} episode {}", e.season, e.episode));
+                }
+                if (e.title.empty()) {
+                    e.title = fmt::format("Episode {}", e.episode);
+                }
+                if (e.year == 0) {
+                    e.year = m_world.entries[show_index].year;
+                }
+                e.show = static_cast<uint32_t>(show_index);
+                e.servers = eps[j].HasMember("servers") ? server_mask(eps[j]["servers"], ew + ".servers") : show_mask;
+                const auto ep_index = static_cast<uint32_t>(m_world.entries.size());
+                m_world.entries[show_index].episodes.push_back(ep_index);
+                m_world.entries[show_index].servers =
+                    static_cast<uint8_t>(m_world.entries[show_index].servers | e.servers);
+                m_world.entries.push_back(std::move(e));
+                if (eps[j].HasMember("state")) {
+                    m_states.push_back({ep_index, {&eps[j]["state"], ew + ".state"}});
+                }
+            }
+        }
+    }
+    for (const auto& [entry, st] : m_states) {
+        parse_state(entry, *st.first, st.second);
+    }
+    for (Kind k : k_all_kinds) {
+        auto& per_user = m_world.state[idx(k)];
+        for (auto& v : per_user) {
+            v.resize(m_world.entries.size());
+        }
+    }
+    complete_paths(m_world);
+    return std::move(m_world);
+}
+
+}  // namespace
+
+World parse_world(std::string_view json, std::string_view source, uint8_t servers)
+{
+    Parser p(source, servers);
+    return p.parse(json);
+}
+
+World load_world_file(const std::string& path, uint8_t servers)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw WorldError(fmt::format("world file {}: cannot be read", path));
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return parse_world(ss.str(), path, servers);
+}
+
+}  // namespace ws::sim

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "simulator/util.hpp"
+
+namespace ws::sim {
+
+// A bad world file or bad generation options; the message names the place at fault.
+class WorldError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class Kind : uint8_t { plex = 0, jellyfin = 1, emby = 2 };
+inline constexpr size_t k_kinds = 3;
+inline constexpr std::array<Kind, k_kinds> k_all_kinds{Kind::plex, Kind::jellyfin, Kind::emby};
+
+std::string_view kind_name(Kind kind);
+std::optional<Kind> kind_from_name(std::string_view name);
+inline size_t idx(Kind kind) { return static_cast<size_t>(kind); }
+
+struct UserDef {
+    std::string id;
+    std::string name;
+    std::string token;
+    std::string password;
+    bool admin = false;
+};
+
+struct ServerDef {
+    Kind kind = Kind::plex;
+    bool present = false;
+    std::string server_id;
+    std::string name;
+    std::string version;
+    std::string token;  // Jellyfin/Emby API key; Plex: the first user's token
+    std::vector<UserDef> users;
+};
+
+// Per (user, item) play state.
+struct PlayState {
+    bool played = false;
+    bool favorite = false;
+    uint32_t play_count = 0;
+    int64_t last_played_ms = k_no_time;
+    int64_t position_ms = 0;
+    bool operator==(const PlayState&) const = default;
+};
+
+using IdList = std::vector<std::pair<std::string, std::string>>;
+
+enum class EntryKind : uint8_t { movie, show, episode };
+
+// One catalogue entry of the world (shared by all servers that hold it).
+struct Entry {
+    EntryKind kind = EntryKind::movie;
+    uint8_t servers = 0;  // bit per Kind
+    int year = 0;         // 0 = unknown
+    int season = 0;
+    int episode = 0;
+    int episode_end = -1;  // -1 = single episode
+    uint32_t show = 0;     // episodes: index of the show entry
+    int64_t added_at = 0;  // unix s
+    int64_t duration_ms = 0;
+    std::string key;
+    std::string title;
+    std::string file;  // absolute path (shows: directory)
+    IdList ids;
+    std::vector<std::string> genres;
+    std::vector<std::string> plex_guids;           // empty = modern agent presentation
+    std::optional<IdList> provider_ids[k_kinds];   // Jellyfin/Emby override
+    std::vector<uint32_t> episodes;                // shows: episode entry indices
+    bool on(Kind kind) const { return (servers >> idx(kind)) & 1U; }
+};
+
+struct World {
+    uint64_t seed = 1;
+    std::array<ServerDef, k_kinds> servers;
+    std::vector<Entry> entries;
+    // Initial play state: [kind][user][entry]; missing vectors mean "unplayed".
+    std::array<std::vector<std::vector<PlayState>>, k_kinds> state;
+    // Return the initial state of (kind, user, entry).
+    PlayState initial_state(Kind kind, size_t user, size_t entry) const;
+};
+
+struct GenerateOptions {
+    uint64_t seed = 1;
+    size_t items = 1000;
+    double overlap = 0.8;
+    double played = 0.3;
+    double in_progress = 0.1;
+    double diverge = 0.3;
+    uint8_t servers = 0b111;
+};
+
+// Anchor of all generated dates: 2026-01-01T00:00:00Z.
+inline constexpr int64_t k_anchor = 1767225600;
+
+// Build a world from generator options; throw WorldError on invalid options.
+World generate_world(const GenerateOptions& options);
+// Parse a world from JSON text; `source` names the file in messages; `servers` restricts serving.
+World parse_world(std::string_view json, std::string_view source, uint8_t servers = 0b111);
+// Read and parse a world file; throw WorldError naming the file on any problem.
+World load_world_file(const std::string& path, uint8_t servers = 0b111);
+
+// Default added_at of a key: 1600000000 + fnv1a32(key) % 94608000.
+int64_t default_added_at(std::string_view key);
+
+}  // namespace ws::sim

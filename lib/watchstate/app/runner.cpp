@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/app/runner.hpp>
+
+#include <watchstate/core/error.hpp>
+#include <watchstate/core/exit_code.hpp>
+#include <watchstate/core/log.hpp>
+#include <watchstate/core/redact.hpp>
+#include <watchstate/core/signals.hpp>
+#include <watchstate/http/client.hpp>
+#include <watchstate/json/writer.hpp>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <csignal>
+#include <cstring>
+#include <unistd.h>
+
+namespace ws::app {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string status_for(const ToolOutcome& outcome) {
+  if (!outcome.status.empty()) {
+    return outcome.status;
+  }
+  if (outcome.exit_code == exit_code::ok) {
+    return "ok";
+  }
+  return outcome.exit_code == exit_code::attention ? "partial" : "error";
+}
+
+void print_json(const ToolDefinition& tool, const ToolOutcome& outcome, bool dry_run,
+                UnixTime started_at, Clock::time_point started) {
+  json::Writer out;
+  out.begin_object();
+  out.field("tool", tool.name);
+  out.field("version", WS_VERSION);
+  out.field("status", status_for(outcome));
+  out.field("exit_code", outcome.exit_code);
+  out.field("started_at", format_rfc3339(started_at));
+  out.field("duration_ms", static_cast<std::int64_t>(
+                               std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   Clock::now() - started)
+                                   .count()));
+  out.field("dry_run", dry_run);
+  out.key("result");
+  if (outcome.write_result) {
+    outcome.write_result(out);
+  } else {
+    out.begin_object().end_object();
+  }
+  out.key("errors").begin_array();
+  for (const auto& e : outcome.errors) {
+    out.begin_object();
+    if (!e.identity.empty()) {
+      out.field("identity", e.identity);
+    }
+    if (!e.backend.empty()) {
+      out.field("backend", e.backend);
+    }
+    out.field("kind", errc_name(e.kind));
+    out.field("message", redact(e.message));
+    out.end_object();
+  }
+  out.end_array();
+  out.end_object();
+  const std::string text = out.str() + "\n";
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+ToolOutcome failure(Errc kind, const std::string& message) {
+  ToolOutcome outcome;
+  outcome.exit_code = exit_code_for(kind);
+  outcome.errors.push_back({"", "", kind, message});
+  return outcome;
+}
+
+bool argv_has_json(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--json") == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
+sync::RunOptions ToolContext::run_options() const {
+  sync::RunOptions o;
+  o.select = common.select;
+  o.exclude = common.exclude;
+  if (!common.identity.empty()) {
+    o.identity = common.identity;
+  }
+  o.dry_run = common.dry_run;
+  if (common.concurrency > 0) {
+    o.concurrency = common.concurrency;
+  }
+  if (common.timeout > 0) {
+    o.timeout = common.timeout;
+  }
+  return o;
+}
+
+int run_tool(const ToolDefinition& tool, int argc, char** argv) {
+  const auto started = Clock::now();
+  const UnixTime started_at = now();
+  log::set_tool(tool.name);
+
+  ToolContext ctx;
+  ctx.started_at = started_at;
+  CLI::App cli{tool.description, tool.name};
+  cli.set_version_flag("--version", fmt::format("{} {}", tool.name, WS_VERSION));
+  cli.fallthrough(); // common options may follow a subcommand and its arguments
+  auto& common = ctx.common;
+  cli.add_option("-c,--config", common.config_file,
+                 "Config file (default: $WS_CONFIG, $XDG_CONFIG_HOME/watchstate/config.yaml, "
+                 "/etc/watchstate/config.yaml)");
+  cli.add_option("-s,--select-backend", common.select, "Only these backends (repeatable)");
+  cli.add_option("-x,--exclude-backend", common.exclude, "All but these backends (repeatable)");
+  cli.add_option("-u,--identity", common.identity, "Only this identity (default: all)");
+  cli.add_flag("--dry-run", common.dry_run, "Decide everything, change nothing");
+  cli.add_flag("--json", common.json, "Print one JSON document on stdout");
+  cli.add_flag("-v,--verbose", common.verbose, "More logging on stderr (-vv: debug)");
+  cli.add_flag("-q,--quiet", common.quiet, "Only errors on stderr");
+  cli.add_option("--concurrency", common.concurrency, "Parallel requests per backend")
+      ->check(CLI::Range(1, 64));
+  cli.add_option("--timeout", common.timeout, "Per-request timeout in seconds")
+      ->check(CLI::Range(1, 86400));
+  if (tool.add_options) {
+    tool.add_options(cli);
+  }
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    const std::string message = redact(e.what());
+    log::error("{} (see --help)", message);
+    if (argv_has_json(argc, argv)) {
+      print_json(tool, failure(Errc::usage, message), false, started_at, started);
+    }
+    return exit_code_for(Errc::usage);
+  }
+
+  if (common.quiet) {
+    log::set_level(log::Level::error);
+  } else if (common.verbose >= 2) {
+    log::set_level(log::Level::debug);
+  } else if (common.verbose == 1) {
+    log::set_level(log::Level::info);
+  }
+
+  install_signal_handlers();
+  http::global_init();
+
+  ToolOutcome outcome;
+  try {
+    if (tool.needs_config) {
+      const auto file = config::resolve_config_path(
+          common.config_file.empty() ? std::nullopt
+                                     : std::optional<std::filesystem::path>(common.config_file));
+      log::debug("config file {}", file.string());
+      ctx.config = config::load_config(file);
+      if (ctx.config.readable_by_others_with_token) {
+        log::warning("{} holds a token and can be read by other users; chmod 600 it or use "
+                     "token_file",
+                     file.string());
+      }
+    }
+    outcome = tool.run(ctx);
+  } catch (const Interrupted& e) {
+    outcome = failure(Errc::tempfail, e.what());
+    outcome.exit_code = e.signal_number() == SIGINT ? exit_code::sigint : exit_code::sigterm;
+    log::error("{}; nothing after the last commit was written", e.what());
+  } catch (const Error& e) {
+    outcome = failure(e.code(), redact(e.what()));
+    log::error("{}", outcome.errors.front().message);
+  } catch (const std::exception& e) {
+    outcome = failure(Errc::internal, redact(e.what()));
+    log::error("internal error: {}", outcome.errors.front().message);
+  }
+  // A signal that arrived after the last check still ends the run as interrupted.
+  if (pending_signal() != 0 && outcome.exit_code != exit_code::sigint &&
+      outcome.exit_code != exit_code::sigterm) {
+    outcome.exit_code = pending_signal() == SIGINT ? exit_code::sigint : exit_code::sigterm;
+  }
+
+  if (common.json) {
+    print_json(tool, outcome, common.dry_run, started_at, started);
+  } else if (!outcome.human.empty() && (outcome.print_human_always || ::isatty(STDOUT_FILENO))) {
+    std::fwrite(outcome.human.data(), 1, outcome.human.size(), stdout);
+  }
+  return outcome.exit_code;
+}
+
+} // namespace ws::app

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Internal to lib/watchstate/app: the only place CLI11 is used.
+
+#include <watchstate/config/config.hpp>
+#include <watchstate/core/time.hpp>
+#include <watchstate/sync/run_context.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ws::json {
+class Writer;
+}
+
+namespace ws::app {
+
+// The options of contract section 2, as parsed.
+struct CommonOptions {
+  std::string config_file;
+  std::vector<std::string> select;
+  std::vector<std::string> exclude;
+  std::string identity;
+  bool dry_run = false;
+  bool json = false;
+  int verbose = 0;
+  bool quiet = false;
+  int concurrency = 0; // 0 = not given
+  int timeout = 0;     // 0 = not given
+};
+
+// What a tool's run produced; the runner wraps it into the output envelope.
+struct ToolOutcome {
+  int exit_code = 0;
+  std::string status; // empty: derived from exit_code (0 ok, 1 partial, else error)
+  std::function<void(json::Writer&)> write_result; // the `result` object; may be empty
+  std::vector<sync::BackendError> errors;
+  std::string human; // printed on stdout without --json (see print_human)
+  bool print_human_always = false; // else only when stdout is a terminal
+};
+
+struct ToolContext {
+  CommonOptions common;
+  config::Config config;
+  UnixTime started_at = 0;
+
+  // RunOptions for the sync use cases from the common flags.
+  [[nodiscard]] sync::RunOptions run_options() const;
+};
+
+struct ToolDefinition {
+  const char* name;        // "ws-import"
+  const char* description; // one line for --help
+  bool needs_config = true;
+  std::function<void(CLI::App&)> add_options;          // tool-specific flags and subcommands
+  std::function<ToolOutcome(ToolContext&)> run;         // the use case
+};
+
+// Parse the command line, load the config, run the tool, print the result and map every
+// failure to its exit code (contract section 6). Never throws.
+int run_tool(const ToolDefinition& tool, int argc, char** argv);
+
+} // namespace ws::app

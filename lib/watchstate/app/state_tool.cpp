@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/app/runner.hpp>
+#include <watchstate/app/state_dir.hpp>
+#include <watchstate/app/tools.hpp>
+#include <watchstate/core/error.hpp>
+#include <watchstate/db/state_store.hpp>
+#include <watchstate/json/writer.hpp>
+#include <watchstate/sync/display.hpp>
+
+#include <fmt/format.h>
+
+#include <memory>
+
+namespace ws::app {
+namespace {
+
+struct StateArgs {
+  std::string title;
+  bool played = false;
+  bool unplayed = false;
+  std::size_t limit = 0;
+  std::int64_t item_id = 0;
+};
+
+std::string when(UnixTime t) { return t > 0 ? format_rfc3339(t) : std::string("-"); }
+
+std::string position(std::int64_t ms) {
+  if (ms <= 0) {
+    return "-";
+  }
+  const std::int64_t s = ms / 1000;
+  return fmt::format("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
+}
+
+void write_item(json::Writer& out, const db::ItemRow& row) {
+  out.begin_object();
+  out.field("id", row.id);
+  out.field("type", db::media_type_name(row.type));
+  out.field("title", row.title);
+  out.field("display_title", sync::display_title(row));
+  out.field("year", row.year);
+  if (row.type == backend::MediaType::episode) {
+    out.field("season", row.season);
+    out.field("episode", row.episode);
+  }
+  out.field("watched", row.watched);
+  out.field("updated", format_rfc3339(row.updated));
+  out.field("progress_ms", row.progress_ms);
+  out.field("via", row.via);
+  out.field("updated_at", format_rfc3339(row.updated_at));
+  out.end_object();
+}
+
+ToolOutcome list_items(const ToolContext& ctx, db::StateStore& store, const StateArgs& args) {
+  db::ListFilter filter;
+  filter.identity = ctx.common.identity.empty() ? "main" : ctx.common.identity;
+  filter.title_contains = args.title;
+  if (args.played) {
+    filter.watched = true;
+  } else if (args.unplayed) {
+    filter.watched = false;
+  }
+  filter.limit = args.limit;
+  auto rows = std::make_shared<std::vector<db::ItemRow>>();
+  store.list_items(filter, [&](const db::ItemRow& row) { rows->push_back(row); });
+
+  ToolOutcome outcome;
+  outcome.print_human_always = true;
+  outcome.human = fmt::format("{:>7}  {:<7}  {:<8}  {:<20}  {:>8}  {:<12}  {}\n", "ID", "TYPE",
+                              "STATE", "UPDATED", "RESUME", "VIA", "TITLE");
+  for (const auto& row : *rows) {
+    outcome.human += fmt::format("{:>7}  {:<7}  {:<8}  {:<20}  {:>8}  {:<12}  {}\n", row.id,
+                                 db::media_type_name(row.type),
+                                 row.watched ? "played" : "unplayed", when(row.updated),
+                                 position(row.progress_ms), row.via, sync::display_title(row));
+  }
+  outcome.write_result = [rows](json::Writer& out) {
+    out.begin_object().field("count", static_cast<std::uint64_t>(rows->size()));
+    out.key("items").begin_array();
+    for (const auto& row : *rows) {
+      write_item(out, row);
+    }
+    out.end_array().end_object();
+  };
+  return outcome;
+}
+
+ToolOutcome show_item(db::StateStore& store, std::int64_t id) {
+  const auto row = store.item(id);
+  if (!row) {
+    throw Error(Errc::data, fmt::format("no item with id {} in the state database", id));
+  }
+  auto records = std::make_shared<std::vector<db::BackendRecord>>(store.records(id));
+  auto keys = std::make_shared<std::vector<std::string>>(store.keys_of(id));
+  auto changes = std::make_shared<std::vector<db::ChangeEntry>>(store.changes(id));
+  auto item = std::make_shared<db::ItemRow>(*row);
+
+  ToolOutcome outcome;
+  outcome.print_human_always = true;
+  std::string& h = outcome.human;
+  h += fmt::format("#{} {} [{}]\n", item->id, sync::display_title(*item),
+                   db::media_type_name(item->type));
+  h += fmt::format("  state:    {} since {} (via {})\n", item->watched ? "played" : "unplayed",
+                   when(item->updated), item->via);
+  h += fmt::format("  resume:   {}\n", position(item->progress_ms));
+  h += "  ids:     ";
+  for (const auto& k : *keys) {
+    h += " " + k;
+  }
+  h += "\n  backends:\n";
+  for (const auto& r : *records) {
+    h += fmt::format("    {:<14} id {:<10} {:<8} played {:<20} added {:<20} resume {:>8} "
+                     "library {}{}\n",
+                     r.backend, r.remote_id, r.watched ? "played" : "unplayed", when(r.played_at),
+                     when(r.added_at), position(r.progress_ms), r.library_id,
+                     r.path.empty() ? "" : "  " + r.path);
+  }
+  h += "  changes:\n";
+  for (const auto& c : *changes) {
+    h += fmt::format("    {}  {:<6} {:<14} {:<8} {} -> {}\n", format_rfc3339(c.at), c.direction,
+                     c.backend, c.field, c.old_value.empty() ? "-" : c.old_value, c.new_value);
+  }
+
+  outcome.write_result = [item, records, keys, changes](json::Writer& out) {
+    out.begin_object().key("item");
+    write_item(out, *item);
+    out.key("keys").begin_array();
+    for (const auto& k : *keys) {
+      out.value(k);
+    }
+    out.end_array();
+    out.key("backends").begin_object();
+    for (const auto& r : *records) {
+      out.key(r.backend).begin_object();
+      out.field("id", r.remote_id);
+      out.field("watched", r.watched);
+      out.key("played_at");
+      r.played_at > 0 ? out.value(format_rfc3339(r.played_at)) : out.null();
+      out.key("added_at");
+      r.added_at > 0 ? out.value(format_rfc3339(r.added_at)) : out.null();
+      out.field("progress_ms", r.progress_ms);
+      out.field("library_id", r.library_id);
+      out.field("show_id", r.show_id);
+      out.field("path", r.path);
+      out.field("multi", r.multi);
+      out.key("guids").begin_object();
+      for (const auto& g : r.guids) {
+        out.field(backend::guid_key_name(g.key), g.value);
+      }
+      out.end_object();
+      out.end_object();
+    }
+    out.end_object();
+    out.key("changes").begin_array();
+    for (const auto& c : *changes) {
+      out.begin_object();
+      out.field("at", format_rfc3339(c.at));
+      out.field("direction", c.direction);
+      out.field("backend", c.backend);
+      out.field("field", c.field);
+      out.field("from", c.old_value);
+      out.field("to", c.new_value);
+      out.end_object();
+    }
+    out.end_array();
+    out.end_object();
+  };
+  return outcome;
+}
+
+} // namespace
+
+int state_main(int argc, char** argv) {
+  auto args = std::make_shared<StateArgs>();
+  auto list_cmd = std::make_shared<CLI::App*>(nullptr);
+  auto show_cmd = std::make_shared<CLI::App*>(nullptr);
+  ToolDefinition tool{
+      "ws-state",
+      "Query the local state: list and search items, show one item with every backend's view "
+      "and its change log",
+      true,
+      [args, list_cmd, show_cmd](CLI::App& cli) {
+        cli.require_subcommand(1);
+        auto* list = cli.add_subcommand("list", "List items (table, or --json)");
+        list->add_option("--title", args->title, "Only titles containing this text");
+        auto* played = list->add_flag("--played", args->played, "Only played items");
+        list->add_flag("--unplayed", args->unplayed, "Only unplayed items")->excludes(played);
+        list->add_option("--limit", args->limit, "At most this many items");
+        auto* show = cli.add_subcommand("show", "Show one item: each backend's view, change log");
+        show->add_option("ID", args->item_id, "Local item id (from ws-state list)")->required();
+        *list_cmd = list;
+        *show_cmd = show;
+      },
+      [args, list_cmd, show_cmd](ToolContext& ctx) {
+        db::StateStore store(prepare_state_dir(ctx.config));
+        if ((*show_cmd)->parsed()) {
+          return show_item(store, args->item_id);
+        }
+        return list_items(ctx, store, *args);
+      }};
+  return run_tool(tool, argc, argv);
+}
+
+} // namespace ws::app

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/backend/adapter_support.hpp>
+
+#include <watchstate/core/error.hpp>
+#include <watchstate/core/redact.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace ws::backend::detail {
+
+std::vector<PageWindow> plan_pages(std::int64_t total, int page_size) {
+  const std::int64_t size = std::max(page_size, 1);
+  std::vector<PageWindow> pages;
+  const std::int64_t count = total > 0 ? (total + size - 1) / size : 0;
+  pages.reserve(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) {
+    pages.push_back(PageWindow{i * size, size, i + 1 == count});
+  }
+  return pages;
+}
+
+std::optional<PageWindow> follow_up_page(const PageWindow& page, std::int64_t received,
+                                         std::int64_t total) {
+  const std::int64_t end = page.start + page.size;
+  if (received <= 0) {
+    return std::nullopt;
+  }
+  if (received < page.size && page.start + received < total) {
+    return PageWindow{page.start + received, page.size - received, page.last};
+  }
+  if (page.last && received >= page.size && end < total) {
+    return PageWindow{end, page.size, true};
+  }
+  return std::nullopt;
+}
+
+std::string_view header_value(const http::Response& response, std::string_view name) {
+  const auto equal = [name](const http::Header& h) {
+    return h.name.size() == name.size() &&
+           std::equal(h.name.begin(), h.name.end(), name.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
+           });
+  };
+  const auto it = std::find_if(response.headers.begin(), response.headers.end(), equal);
+  return it == response.headers.end() ? std::string_view{} : std::string_view(it->value);
+}
+
+std::string url_for_message(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme != std::string_view::npos) {
+    const auto path = url.find('/', scheme + 3);
+    url = path == std::string_view::npos ? std::string_view("/") : url.substr(path);
+  }
+  return redact(url);
+}
+
+std::string url_encode(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += fmt::format("%{:02X}", u);
+    }
+  }
+  return out;
+}
+
+void check_outcome(std::string_view backend, std::string_view url, const http::Outcome& outcome) {
+  if (!outcome.transport_ok()) {
+    throw Error(Errc::tempfail, fmt::format("{}: request to {} failed: {}", backend,
+                                            url_for_message(url),
+                                            redact(outcome.error_message)));
+  }
+  const long status = outcome.response.status;
+  if (status >= 200 && status < 300) {
+    return;
+  }
+  if (status == 401 || status == 403) {
+    throw Error(Errc::no_perm,
+                fmt::format("{}: the server refused the token (HTTP {})", backend, status));
+  }
+  if (status == 429 || status >= 500) {
+    throw Error(Errc::tempfail, fmt::format("{}: HTTP {} from {}", backend, status,
+                                            url_for_message(url)));
+  }
+  throw Error(Errc::protocol, fmt::format("{}: unexpected HTTP {} from {}", backend, status,
+                                          url_for_message(url)));
+}
+
+http::Outcome send_checked(http::Client& client, std::string_view backend, http::Request request,
+                           long tolerated) {
+  const std::string url = request.url;
+  http::Outcome result;
+  std::vector<http::Request> batch;
+  batch.push_back(std::move(request));
+  client.send_all(std::move(batch),
+                  [&result](std::size_t, http::Outcome& outcome) { result = std::move(outcome); });
+  if (tolerated != 0 && result.transport_ok() && result.response.status == tolerated) {
+    return result;
+  }
+  check_outcome(backend, url, result);
+  return result;
+}
+
+void throw_protocol(std::string_view backend, std::string_view what, std::string_view url,
+                    std::string_view why) {
+  throw Error(Errc::protocol,
+              fmt::format("{}: {} from {}: {}", backend, what, url_for_message(url), why));
+}
+
+} // namespace ws::backend::detail

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+// Internal helpers shared by the backend adapters (not part of the public backend API).
+#pragma once
+
+#include <watchstate/http/client.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ws::backend::detail {
+
+// One page of a paged listing: items [start, start + size). `last` marks the page that ends the
+// planned listing, so that items the server gained since the count are fetched too.
+struct PageWindow {
+  std::int64_t start = 0;
+  std::int64_t size = 0;
+  bool last = false;
+};
+
+// Split `total` items into pages of `page_size` (at least 1); none when total is 0.
+std::vector<PageWindow> plan_pages(std::int64_t total, int page_size);
+
+// The request still needed after a page returned `received` items while the server reports
+// `total`: the rest of a short page, or the items beyond the planned end. nullopt when none, or
+// when the server returned nothing although it reports more (it would never make progress).
+std::optional<PageWindow> follow_up_page(const PageWindow& page, std::int64_t received,
+                                         std::int64_t total);
+
+// The value of response header `name` (case-insensitive), "" when absent.
+std::string_view header_value(const http::Response& response, std::string_view name);
+
+// The path and query of `url` with secrets redacted, for messages.
+std::string url_for_message(std::string_view url);
+
+// Percent-encode a query parameter value.
+std::string url_encode(std::string_view value);
+
+// Throw the ws::Error an unsuccessful outcome deserves: no_perm for 401/403, tempfail for
+// transport failures, 429 and 5xx, protocol for any other non-2xx status. Returns on 2xx.
+void check_outcome(std::string_view backend, std::string_view url, const http::Outcome& outcome);
+
+// Send one request through `client` and return its outcome after check_outcome(); a status in
+// `tolerated` (e.g. 404 for an item that may be gone) is returned instead of thrown.
+http::Outcome send_checked(http::Client& client, std::string_view backend, http::Request request,
+                           long tolerated = 0);
+
+// Throw Errc::protocol "<backend>: <what> from <url>: <why>".
+[[noreturn]] void throw_protocol(std::string_view backend, std::string_view what,
+                                 std::string_view url, std::string_view why);
+
+// Remembers the first exception thrown inside a completion handler, so that the handler never
+// throws through the HTTP client; later work is skipped and the error rethrown once the batch is
+// done.
+class FirstError {
+public:
+  template <typename F> void run(F&& work) {
+    if (m_error) {
+      return;
+    }
+    try {
+      work();
+    } catch (...) {
+      m_error = std::current_exception();
+    }
+  }
+  void rethrow() const {
+    if (m_error) {
+      std::rethrow_exception(m_error);
+    }
+  }
+
+private:
+  std::exception_ptr m_error;
+};
+
+} // namespace ws::backend::detail

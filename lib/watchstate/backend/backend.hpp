@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <watchstate/backend/guid.hpp>
+#include <watchstate/core/time.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace ws::http {
+class Client;
+}
+
+namespace ws::backend {
+
+enum class BackendType { plex, jellyfin, emby };
+
+std::string_view backend_type_name(BackendType type);
+
+// What an adapter needs to talk to one server as one user.
+struct Connection {
+  std::string name; // backend name from the config, for messages
+  BackendType type = BackendType::plex;
+  std::string url;   // base URL without a trailing slash
+  std::string token; // never logged
+  std::string user;  // Plex account id (optional) / Jellyfin-Emby user id
+  int page_size = 1000;
+};
+
+struct ServerInfo {
+  std::string id; // Plex machineIdentifier, Jellyfin/Emby Id
+  std::string name;
+  std::string version;
+};
+
+enum class LibraryKind { movies, shows, mixed };
+
+struct Library {
+  std::string id;
+  std::string title;
+  LibraryKind kind = LibraryKind::movies;
+};
+
+enum class MediaType : std::uint8_t { movie, episode };
+
+// One movie or episode as a backend reports it, with the configured user's play state.
+// A multi-episode file is reported as one RemoteItem per episode number, each with multi=true.
+struct RemoteItem {
+  MediaType type = MediaType::movie;
+  bool played = false;
+  bool multi = false;
+  // Jellyfin/Emby: Played=true but no LastPlayedDate; last_played then holds added_at.
+  bool played_without_date = false;
+  int year = 0;
+  int season = -1;  // episodes only
+  int episode = -1; // episodes only
+  UnixTime added_at = 0;
+  UnixTime last_played = 0;  // 0 when never played
+  std::int64_t progress_ms = 0; // resume position, 0 when none or when played
+  std::string id;            // backend item id (ratingKey / Id)
+  std::string library_id;
+  std::string title;         // movie title; for episodes the series title
+  std::string show_id;       // episodes: the backend's series id
+  std::string path;          // media file path, may be empty
+  Guids guids;               // the item's own validated external ids
+};
+
+// A series as a backend reports it; only its external ids matter (episodes match through them).
+struct RemoteShow {
+  std::string id;
+  std::string title;
+  int year = 0;
+  Guids guids;
+};
+
+// Series ids already known (from earlier runs); list_items adds the shows it resolves.
+using ShowCache = std::unordered_map<std::string, RemoteShow>;
+
+// The read side of one server. Every method throws ws::Error: Errc::no_perm for 401/403,
+// Errc::tempfail for transport failures, 5xx and 429 (after the client's retries),
+// Errc::protocol for a body that cannot be parsed. Implementations never log the token.
+class Backend {
+public:
+  virtual ~Backend() = default;
+  Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  // Identity of the server (GET / on Plex, GET /System/Info on Jellyfin/Emby).
+  virtual ServerInfo server_info() = 0;
+
+  // The movie and show libraries (mixed folders on Jellyfin/Emby); music, photos etc. left out.
+  virtual std::vector<Library> libraries() = 0;
+
+  // Every movie and episode of `libraries`, paged with bounded parallel requests. `on_item` is
+  // called once per item on the calling thread. Series ids of episodes are resolved through
+  // `shows`: listed once per show library, and fetched one by one only when missing there;
+  // newly resolved shows are added to `shows`. A page that fails after retries fails the call.
+  virtual void list_items(const std::vector<Library>& libraries, ShowCache& shows,
+                          const std::function<void(RemoteItem&&)>& on_item) = 0;
+
+  // HTTP requests sent so far, retries included.
+  [[nodiscard]] virtual std::uint64_t requests_sent() const = 0;
+};
+
+// Build the adapter for `connection.type`, sending through `client`.
+std::unique_ptr<Backend> make_backend(const Connection& connection,
+                                      std::unique_ptr<http::Client> client);
+
+} // namespace ws::backend

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/backend/json_fields.hpp>
+
+#include <watchstate/backend/adapter_support.hpp>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace ws::backend::detail {
+
+void parse_json_body(rapidjson::Document& doc, std::string& body, std::string_view backend,
+                     std::string_view what, std::string_view url) {
+  // data() of a std::string is writable and NUL-terminated, which is all ParseInsitu needs.
+  doc.ParseInsitu(body.data());
+  if (doc.HasParseError()) {
+    throw_protocol(backend, what, url,
+                   std::string("invalid JSON at offset ") + std::to_string(doc.GetErrorOffset()) +
+                       ": " + rapidjson::GetParseError_En(doc.GetParseError()));
+  }
+  if (!doc.IsObject()) {
+    throw_protocol(backend, what, url, "the body is not a JSON object");
+  }
+}
+
+const rapidjson::Value* member(const rapidjson::Value& object, std::string_view name) {
+  if (!object.IsObject()) {
+    return nullptr;
+  }
+  const rapidjson::Value key(rapidjson::StringRef(name.data(), name.size()));
+  const auto it = object.FindMember(key);
+  if (it == object.MemberEnd() || it->value.IsNull()) {
+    return nullptr;
+  }
+  return &it->value;
+}
+
+const rapidjson::Value* object_member(const rapidjson::Value& object, std::string_view name) {
+  const auto* value = member(object, name);
+  return value != nullptr && value->IsObject() ? value : nullptr;
+}
+
+const rapidjson::Value* array_member(const rapidjson::Value& object, std::string_view name) {
+  const auto* value = member(object, name);
+  return value != nullptr && value->IsArray() ? value : nullptr;
+}
+
+std::optional<std::string_view> string_member(const rapidjson::Value& object,
+                                              std::string_view name) {
+  const auto* value = member(object, name);
+  if (value == nullptr || !value->IsString()) {
+    return std::nullopt;
+  }
+  return std::string_view(value->GetString(), value->GetStringLength());
+}
+
+std::optional<std::string> id_member(const rapidjson::Value& object, std::string_view name) {
+  const auto* value = member(object, name);
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  if (value->IsString()) {
+    if (value->GetStringLength() == 0) {
+      return std::nullopt;
+    }
+    return std::string(value->GetString(), value->GetStringLength());
+  }
+  if (value->IsInt64()) {
+    return std::to_string(value->GetInt64());
+  }
+  if (value->IsUint64()) {
+    return std::to_string(value->GetUint64());
+  }
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> int_member(const rapidjson::Value& object, std::string_view name) {
+  const auto* value = member(object, name);
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  if (value->IsInt64()) {
+    return value->GetInt64();
+  }
+  if (value->IsDouble()) {
+    const double d = value->GetDouble();
+    if (std::isfinite(d) && std::abs(d) < 9.0e18) {
+      return static_cast<std::int64_t>(d);
+    }
+    return std::nullopt;
+  }
+  if (value->IsBool()) {
+    return value->GetBool() ? 1 : 0;
+  }
+  if (value->IsString()) {
+    std::int64_t out = 0;
+    const char* begin = value->GetString();
+    const char* end = begin + value->GetStringLength();
+    const auto [ptr, ec] = std::from_chars(begin, end, out);
+    if (ec == std::errc{} && ptr == end && begin != end) {
+      return out;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<bool> bool_member(const rapidjson::Value& object, std::string_view name) {
+  const auto* value = member(object, name);
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  if (value->IsBool()) {
+    return value->GetBool();
+  }
+  if (value->IsNumber()) {
+    return value->GetDouble() != 0.0;
+  }
+  if (value->IsString()) {
+    const std::string_view text(value->GetString(), value->GetStringLength());
+    if (text == "true" || text == "1") {
+      return true;
+    }
+    if (text == "false" || text == "0") {
+      return false;
+    }
+  }
+  return std::nullopt;
+}
+
+int year_of_date_member(const rapidjson::Value& object, std::string_view name) {
+  const auto text = string_member(object, name);
+  if (!text || text->size() < 4) {
+    return 0;
+  }
+  int year = 0;
+  const auto [ptr, ec] = std::from_chars(text->data(), text->data() + 4, year);
+  if (ec != std::errc{} || ptr != text->data() + 4 || (text->size() > 4 && (*text)[4] != '-')) {
+    return 0;
+  }
+  return year;
+}
+
+} // namespace ws::backend::detail

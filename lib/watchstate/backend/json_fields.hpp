@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// Internal: tolerant field readers over RapidJSON values, shared by the adapters' .cpp files.
+// Only forward declarations of RapidJSON types appear here; parsing lives in json_fields.cpp.
+#pragma once
+
+#include <rapidjson/fwd.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ws::backend::detail {
+
+// Parse `body` in place into `doc` (strings of `doc` point into `body`, which must outlive it).
+// Throw Errc::protocol "<backend>: <what> from <url>: <why>" when it is not a JSON object.
+void parse_json_body(rapidjson::Document& doc, std::string& body, std::string_view backend,
+                     std::string_view what, std::string_view url);
+
+// Member `name` of `object`; nullptr when `object` is not an object, or the member is absent or
+// null.
+const rapidjson::Value* member(const rapidjson::Value& object, std::string_view name);
+
+// The member as an object or array, nullptr otherwise.
+const rapidjson::Value* object_member(const rapidjson::Value& object, std::string_view name);
+const rapidjson::Value* array_member(const rapidjson::Value& object, std::string_view name);
+
+// A string member; nullopt when absent or not a string.
+std::optional<std::string_view> string_member(const rapidjson::Value& object,
+                                              std::string_view name);
+
+// An id that servers write as a string or as an integer ("12" or 12).
+std::optional<std::string> id_member(const rapidjson::Value& object, std::string_view name);
+
+// An integer written as a number (integral), a digit string, or a boolean (true = 1).
+std::optional<std::int64_t> int_member(const rapidjson::Value& object, std::string_view name);
+
+// A boolean written as true/false, 0/1 or "true"/"false"/"1"/"0".
+std::optional<bool> bool_member(const rapidjson::Value& object, std::string_view name);
+
+// The year of a "YYYY-MM-DD…" date member, 0 when absent or malformed.
+int year_of_date_member(const rapidjson::Value& object, std::string_view name);
+
+} // namespace ws::backend::detail

@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/backend/mediabrowser/mediabrowser_backend.hpp>
+
+#include <watchstate/backend/adapter_support.hpp>
+#include <watchstate/backend/json_fields.hpp>
+#include <watchstate/core/error.hpp>
+#include <watchstate/core/log.hpp>
+#include <watchstate/core/redact.hpp>
+#include <watchstate/core/time.hpp>
+#include <watchstate/http/client.hpp>
+
+#include <rapidjson/document.h>
+
+#include <fmt/format.h>
+
+#include <set>
+#include <utility>
+
+namespace ws::backend::mediabrowser {
+
+namespace {
+
+using detail::array_member;
+using detail::bool_member;
+using detail::id_member;
+using detail::int_member;
+using detail::object_member;
+using detail::PageWindow;
+using detail::string_member;
+
+#ifndef WS_VERSION
+#define WS_VERSION "0.0.0"
+#endif
+
+// Longest multi-episode item expanded into one item per episode (behaviour 6.9).
+constexpr int k_max_episode_range = 5;
+constexpr int k_max_page_rounds = 1000;
+constexpr std::int64_t k_ticks_per_ms = 10000;
+
+// The filter every movie/episode listing shares (the count request and the pages).
+constexpr std::string_view k_item_filter =
+    "&Recursive=true&IncludeItemTypes=Movie,Episode&Filters=IsNotFolder"
+    "&ExcludeLocationTypes=Virtual";
+
+struct PendingPage {
+  std::size_t library = 0;
+  PageWindow window;
+};
+
+UnixTime date_member(const rapidjson::Value& item, std::string_view name) {
+  const auto text = string_member(item, name);
+  if (!text) {
+    return 0;
+  }
+  return parse_iso8601(*text).value_or(0);
+}
+
+Guids provider_guids(const rapidjson::Value& item) {
+  std::vector<std::pair<std::string_view, std::string_view>> ids;
+  if (const auto* providers = object_member(item, "ProviderIds")) {
+    for (const auto& entry : providers->GetObject()) {
+      if (entry.value.IsString()) {
+        ids.emplace_back(std::string_view(entry.name.GetString(), entry.name.GetStringLength()),
+                         std::string_view(entry.value.GetString(), entry.value.GetStringLength()));
+      }
+    }
+  }
+  return parse_provider_ids(ids);
+}
+
+int item_year(const rapidjson::Value& item) {
+  if (auto year = int_member(item, "ProductionYear"); year && *year > 0) {
+    return static_cast<int>(*year);
+  }
+  return detail::year_of_date_member(item, "PremiereDate");
+}
+
+RemoteShow map_show(const rapidjson::Value& item, std::string id) {
+  RemoteShow show;
+  show.id = std::move(id);
+  show.title = std::string(string_member(item, "Name").value_or(""));
+  show.year = item_year(item);
+  show.guids = provider_guids(item);
+  return show;
+}
+
+class MediaBrowserBackend final : public Backend {
+public:
+  MediaBrowserBackend(Connection connection, std::unique_ptr<http::Client> client,
+                      const MediaBrowserTraits& traits)
+      : m_conn(std::move(connection)), m_client(std::move(client)), m_traits(traits) {
+    register_secret(m_conn.token);
+    if (m_conn.page_size < 1) {
+      m_conn.page_size = 1;
+    }
+  }
+
+  ServerInfo server_info() override {
+    auto request = get("/System/Info");
+    const std::string url = request.url;
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "server info", url);
+    ServerInfo info;
+    info.id = std::string(string_member(doc, "Id").value_or(""));
+    info.name = std::string(string_member(doc, "ServerName").value_or(""));
+    info.version = std::string(string_member(doc, "Version").value_or(""));
+    if (info.id.empty()) {
+      detail::throw_protocol(m_conn.name, "server info", url, "no Id");
+    }
+    return info;
+  }
+
+  std::vector<Library> libraries() override {
+    auto request = get(fmt::format("/Users/{}/Views", user()));
+    const std::string url = request.url;
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "library list", url);
+    const auto* items = array_member(doc, "Items");
+    if (items == nullptr) {
+      detail::throw_protocol(m_conn.name, "library list", url, "no Items array");
+    }
+    std::vector<Library> result;
+    for (const auto& view : items->GetArray()) {
+      auto id = id_member(view, "Id");
+      if (!id) {
+        continue;
+      }
+      const auto collection = string_member(view, "CollectionType");
+      const auto type = string_member(view, "Type").value_or("");
+      Library library;
+      if (collection == "movies") {
+        library.kind = LibraryKind::movies;
+      } else if (collection == "tvshows") {
+        library.kind = LibraryKind::shows;
+      } else if ((!collection || collection == "mixed") && type == "CollectionFolder") {
+        library.kind = LibraryKind::mixed;
+      } else {
+        continue;
+      }
+      library.id = std::move(*id);
+      library.title = std::string(string_member(view, "Name").value_or(""));
+      result.push_back(std::move(library));
+    }
+    return result;
+  }
+
+  void list_items(const std::vector<Library>& libraries, ShowCache& shows,
+                  const std::function<void(RemoteItem&&)>& on_item) override {
+    if (libraries.empty()) {
+      return;
+    }
+    const std::vector<std::int64_t> totals = count_libraries(libraries);
+    Listing listing{libraries, totals, shows, on_item, {}};
+
+    std::vector<PendingPage> pending;
+    for (std::size_t i = 0; i < libraries.size(); ++i) {
+      for (const auto& window : detail::plan_pages(totals[i], m_conn.page_size)) {
+        pending.push_back(PendingPage{i, window});
+      }
+    }
+    // The first batch also carries the series listings, which only fill `shows`.
+    bool with_series = true;
+    for (int round = 0; !pending.empty() || with_series; ++round) {
+      if (round == k_max_page_rounds) {
+        log::warning("{}: giving up on further pages after {} rounds", m_conn.name, round);
+        break;
+      }
+      pending = fetch_pages(listing, pending, with_series);
+      with_series = false;
+    }
+    resolve_missing_shows(listing);
+  }
+
+  [[nodiscard]] std::uint64_t requests_sent() const override { return m_client->requests_sent(); }
+
+private:
+  struct Listing {
+    const std::vector<Library>& libraries;
+    const std::vector<std::int64_t>& totals;
+    ShowCache& shows;
+    const std::function<void(RemoteItem&&)>& on_item;
+    // Episodes whose series was not known yet when their page arrived.
+    std::vector<RemoteItem> waiting;
+  };
+
+  std::string user() const {
+    if (m_conn.user.empty()) {
+      throw Error(Errc::config, fmt::format("{}: no user id configured", m_conn.name));
+    }
+    return detail::url_encode(m_conn.user);
+  }
+
+  http::Request get(std::string path_and_query) const {
+    http::Request request;
+    request.method = http::Method::get;
+    request.url = m_conn.url + path_and_query;
+    request.headers = {
+        {"Accept", "application/json"},
+        {"Authorization",
+         fmt::format(R"(MediaBrowser Token="{}", Client="watchstate", Device="watchstate", )"
+                     R"(DeviceId="{}", Version="{}")",
+                     m_conn.token, m_traits.device_id, WS_VERSION)},
+    };
+    return request;
+  }
+
+  std::string items_path(const Library& library) const {
+    return fmt::format("/Users/{}/Items?ParentId={}", user(), detail::url_encode(library.id));
+  }
+
+  http::Request page_request(const Library& library, const PageWindow& window) const {
+    return get(fmt::format("{}{}&EnableUserData=true&EnableImages=false&CollapseBoxSetItems=false"
+                           "&SortBy=DateCreated&SortOrder=Ascending&Fields={}&StartIndex={}"
+                           "&Limit={}",
+                           items_path(library), k_item_filter, k_item_fields, window.start,
+                           window.size));
+  }
+
+  http::Request series_request(const Library& library) const {
+    return get(fmt::format("{}&Recursive=true&IncludeItemTypes=Series&EnableUserData=false"
+                           "&EnableImages=false&Fields=ProviderIds",
+                           items_path(library)));
+  }
+
+  static bool has_series(const Library& library) {
+    return library.kind == LibraryKind::shows || library.kind == LibraryKind::mixed;
+  }
+
+  // One Limit=0 request per library, sent together; returns TotalRecordCount of each.
+  std::vector<std::int64_t> count_libraries(const std::vector<Library>& libraries) {
+    std::vector<http::Request> requests;
+    std::vector<std::string> urls;
+    for (const auto& library : libraries) {
+      requests.push_back(get(fmt::format(
+          "{}{}&EnableUserData=false&EnableImages=false&EnableTotalRecordCount=true"
+          "&StartIndex=0&Limit=0",
+          items_path(library), k_item_filter)));
+      urls.push_back(requests.back().url);
+    }
+    std::vector<std::int64_t> totals(libraries.size(), 0);
+    detail::FirstError error;
+    m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
+      error.run([&] {
+        detail::check_outcome(m_conn.name, urls[index], outcome);
+        rapidjson::Document doc;
+        detail::parse_json_body(doc, outcome.response.body, m_conn.name, "item count",
+                                urls[index]);
+        const auto total = int_member(doc, "TotalRecordCount");
+        if (!total || *total < 0) {
+          detail::throw_protocol(m_conn.name, "item count", urls[index], "no TotalRecordCount");
+        }
+        totals[index] = *total;
+      });
+    });
+    error.rethrow();
+    return totals;
+  }
+
+  // Send one batch of pages (plus the series listings when asked); return the follow-up pages
+  // that short responses call for.
+  std::vector<PendingPage> fetch_pages(Listing& listing, const std::vector<PendingPage>& pages,
+                                       bool with_series) {
+    std::vector<http::Request> requests;
+    std::vector<std::string> urls;
+    for (const auto& page : pages) {
+      requests.push_back(page_request(listing.libraries[page.library], page.window));
+      urls.push_back(requests.back().url);
+    }
+    // Indexes past pages.size() are series listings of these libraries.
+    std::vector<std::size_t> series_libraries;
+    if (with_series) {
+      for (std::size_t i = 0; i < listing.libraries.size(); ++i) {
+        if (has_series(listing.libraries[i])) {
+          series_libraries.push_back(i);
+          requests.push_back(series_request(listing.libraries[i]));
+          urls.push_back(requests.back().url);
+        }
+      }
+    }
+    if (requests.empty()) {
+      return {};
+    }
+    std::vector<PendingPage> follow_ups;
+    detail::FirstError error;
+    m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
+      error.run([&] {
+        detail::check_outcome(m_conn.name, urls[index], outcome);
+        rapidjson::Document doc;
+        detail::parse_json_body(doc, outcome.response.body, m_conn.name,
+                                index < pages.size() ? "item page" : "series list", urls[index]);
+        const auto* items = array_member(doc, "Items");
+        if (items == nullptr) {
+          detail::throw_protocol(m_conn.name,
+                                 index < pages.size() ? "item page" : "series list", urls[index],
+                                 "no Items array");
+        }
+        if (index >= pages.size()) {
+          process_series(listing, *items);
+          return;
+        }
+        const auto& page = pages[index];
+        process_items(listing, listing.libraries[page.library], *items);
+        const std::int64_t total =
+            int_member(doc, "TotalRecordCount").value_or(listing.totals[page.library]);
+        const auto received = static_cast<std::int64_t>(items->Size());
+        if (auto next = detail::follow_up_page(page.window, received, total)) {
+          follow_ups.push_back(PendingPage{page.library, *next});
+        }
+      });
+    });
+    error.rethrow();
+    return follow_ups;
+  }
+
+  void process_series(Listing& listing, const rapidjson::Value& items) {
+    for (const auto& entry : items.GetArray()) {
+      if (string_member(entry, "Type").value_or("") != "Series") {
+        continue;
+      }
+      if (auto id = id_member(entry, "Id")) {
+        listing.shows.insert_or_assign(*id, map_show(entry, *id));
+      }
+    }
+  }
+
+  void process_items(Listing& listing, const Library& library, const rapidjson::Value& items) {
+    for (const auto& entry : items.GetArray()) {
+      map_item(entry, library, [&listing](RemoteItem&& item) {
+        if (item.type == MediaType::episode && !item.show_id.empty() &&
+            listing.shows.find(item.show_id) == listing.shows.end()) {
+          listing.waiting.push_back(std::move(item));
+        } else {
+          listing.on_item(std::move(item));
+        }
+      });
+    }
+  }
+
+  template <typename Emit>
+  void map_item(const rapidjson::Value& entry, const Library& library, Emit&& emit) {
+    if (bool_member(entry, "IsFolder").value_or(false)) {
+      return;
+    }
+    const auto type = string_member(entry, "Type").value_or("");
+    if (type != "Movie" && type != "Episode") {
+      log::debug("{}: skipping item of type '{}'", m_conn.name, type);
+      return;
+    }
+    auto id = id_member(entry, "Id");
+    if (!id) {
+      log::warning("{}: skipping a {} without Id", m_conn.name, type);
+      return;
+    }
+    RemoteItem item;
+    item.type = type == "Movie" ? MediaType::movie : MediaType::episode;
+    item.id = std::move(*id);
+    item.library_id = library.id;
+    item.added_at = date_member(entry, "DateCreated");
+    item.year = item_year(entry);
+    item.path = std::string(string_member(entry, "Path").value_or(""));
+    item.guids = provider_guids(entry);
+    if (const auto* user_data = object_member(entry, "UserData")) {
+      item.played = bool_member(*user_data, "Played").value_or(false);
+      item.last_played = date_member(*user_data, "LastPlayedDate");
+      if (!item.played) {
+        item.progress_ms =
+            int_member(*user_data, "PlaybackPositionTicks").value_or(0) / k_ticks_per_ms;
+      }
+    }
+    // Played with no date (Emby without UserDataLastPlayedDate, or imported state): the added
+    // date is the only one there is.
+    if (item.played && item.last_played == 0) {
+      item.last_played = item.added_at;
+      item.played_without_date = true;
+    }
+    if (item.type == MediaType::movie) {
+      item.title = std::string(string_member(entry, "Name").value_or(""));
+      emit(std::move(item));
+      return;
+    }
+    item.title = std::string(string_member(entry, "SeriesName").value_or(""));
+    item.show_id = id_member(entry, "SeriesId").value_or("");
+    item.season = static_cast<int>(int_member(entry, "ParentIndexNumber").value_or(-1));
+    item.episode = static_cast<int>(int_member(entry, "IndexNumber").value_or(-1));
+    const auto end = int_member(entry, "IndexNumberEnd").value_or(-1);
+    if (item.episode < 0 || end <= item.episode) {
+      emit(std::move(item));
+      return;
+    }
+    item.multi = true;
+    const auto count = end - item.episode + 1;
+    if (count > k_max_episode_range) {
+      log::warning("{}: item {} spans {} episodes, more than {}; treated as one episode",
+                   m_conn.name, item.id, count, k_max_episode_range);
+      emit(std::move(item));
+      return;
+    }
+    const int first = item.episode;
+    for (int number = first; number <= static_cast<int>(end); ++number) {
+      RemoteItem copy = item;
+      copy.episode = number;
+      emit(std::move(copy));
+    }
+  }
+
+  // Fetch each series that episodes referenced but no series listing held, then release the
+  // episodes that waited for it.
+  void resolve_missing_shows(Listing& listing) {
+    std::set<std::string> missing;
+    for (const auto& item : listing.waiting) {
+      if (listing.shows.find(item.show_id) == listing.shows.end()) {
+        missing.insert(item.show_id);
+      }
+    }
+    if (!missing.empty()) {
+      const std::vector<std::string> ids(missing.begin(), missing.end());
+      std::vector<http::Request> requests;
+      std::vector<std::string> urls;
+      for (const auto& id : ids) {
+        requests.push_back(get(fmt::format("/Users/{}/Items/{}", user(), detail::url_encode(id))));
+        urls.push_back(requests.back().url);
+      }
+      detail::FirstError error;
+      m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
+        error.run([&] {
+          if (outcome.transport_ok() && outcome.response.status == 404) {
+            log::warning("{}: series {} no longer exists", m_conn.name, ids[index]);
+            return;
+          }
+          detail::check_outcome(m_conn.name, urls[index], outcome);
+          rapidjson::Document doc;
+          detail::parse_json_body(doc, outcome.response.body, m_conn.name, "series metadata",
+                                  urls[index]);
+          listing.shows.insert_or_assign(ids[index], map_show(doc, ids[index]));
+        });
+      });
+      error.rethrow();
+    }
+    auto waiting = std::move(listing.waiting);
+    listing.waiting.clear();
+    for (auto& item : waiting) {
+      listing.on_item(std::move(item));
+    }
+  }
+
+  Connection m_conn;
+  std::unique_ptr<http::Client> m_client;
+  MediaBrowserTraits m_traits;
+};
+
+} // namespace
+
+std::unique_ptr<Backend> make_mediabrowser_backend(const Connection& connection,
+                                                   std::unique_ptr<http::Client> client,
+                                                   const MediaBrowserTraits& traits) {
+  return std::make_unique<MediaBrowserBackend>(connection, std::move(client), traits);
+}
+
+} // namespace ws::backend::mediabrowser

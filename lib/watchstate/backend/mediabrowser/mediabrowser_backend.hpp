@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <watchstate/backend/backend.hpp>
+
+#include <memory>
+#include <string_view>
+
+namespace ws::backend::mediabrowser {
+
+// What differs between Jellyfin and Emby on the read side. Both get the same endpoints, query
+// and Fields list (Emby 4.8+ needs UserDataLastPlayedDate/UserDataPlayCount in Fields; Jellyfin
+// ignores unknown Fields), so only the identity of the client differs.
+struct MediaBrowserTraits {
+  BackendType type;
+  std::string_view device_id; // stable DeviceId of the Authorization header
+};
+
+inline constexpr MediaBrowserTraits k_jellyfin_traits{BackendType::jellyfin,
+                                                      "watchstate-jellyfin-3c9e51d2"};
+inline constexpr MediaBrowserTraits k_emby_traits{BackendType::emby, "watchstate-emby-7a40f6b8"};
+
+// The Fields list every item listing requests.
+inline constexpr std::string_view k_item_fields =
+    "ProviderIds,DateCreated,Path,UserDataLastPlayedDate,UserDataPlayCount,PremiereDate,"
+    "ProductionYear";
+
+// Build the Jellyfin or Emby adapter (behaviour 10.2/10.3) sending through `client`.
+std::unique_ptr<Backend> make_mediabrowser_backend(const Connection& connection,
+                                                   std::unique_ptr<http::Client> client,
+                                                   const MediaBrowserTraits& traits);
+
+} // namespace ws::backend::mediabrowser

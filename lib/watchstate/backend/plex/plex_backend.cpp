@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/backend/plex/plex_backend.hpp>
+
+#include <watchstate/backend/adapter_support.hpp>
+#include <watchstate/backend/json_fields.hpp>
+#include <watchstate/core/error.hpp>
+#include <watchstate/core/log.hpp>
+#include <watchstate/core/redact.hpp>
+#include <watchstate/http/client.hpp>
+
+#include <rapidjson/document.h>
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <set>
+#include <utility>
+
+namespace ws::backend::plex {
+
+namespace {
+
+using detail::array_member;
+using detail::id_member;
+using detail::int_member;
+using detail::object_member;
+using detail::PageWindow;
+using detail::string_member;
+
+#ifndef WS_VERSION
+#define WS_VERSION "0.0.0"
+#endif
+
+constexpr int k_type_movie = 1;
+constexpr int k_type_show = 2;
+constexpr int k_type_episode = 4;
+// Longest multi-episode file expanded into one item per episode (behaviour 6.9).
+constexpr int k_max_episode_range = 5;
+// Follow-up rounds for short pages; each round strictly advances every listing, so this only
+// guards against a server that keeps reporting a growing total.
+constexpr int k_max_page_rounds = 1000;
+
+constexpr std::string_view k_platform =
+#if defined(__linux__)
+    "Linux";
+#elif defined(__APPLE__)
+    "macOS";
+#else
+    "Unknown";
+#endif
+
+// One listing of one metadata type (movies, shows or episodes) of one library.
+struct Stream {
+  std::size_t library = 0;
+  int type = k_type_movie;
+  std::int64_t total = 0;
+};
+
+struct PendingPage {
+  std::size_t stream = 0;
+  PageWindow window;
+};
+
+std::string_view sort_for(int type) {
+  if (type == k_type_movie) {
+    return "addedAt";
+  }
+  if (type == k_type_episode) {
+    return "episode.addedAt";
+  }
+  return {};
+}
+
+std::int64_t parse_count(std::string_view text) {
+  std::int64_t value = -1;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc{} && ptr == text.data() + text.size() && value >= 0 ? value : -1;
+}
+
+Guids plex_item_guids(const rapidjson::Value& item) {
+  std::vector<std::string_view> ids;
+  if (const auto* list = array_member(item, "Guid")) {
+    for (const auto& entry : list->GetArray()) {
+      if (auto id = string_member(entry, "id")) {
+        ids.push_back(*id);
+      }
+    }
+  }
+  if (auto own = string_member(item, "guid")) {
+    ids.push_back(*own);
+  }
+  return parse_plex_guids(ids);
+}
+
+int plex_year(const rapidjson::Value& item) {
+  if (auto year = int_member(item, "year"); year && *year > 0) {
+    return static_cast<int>(*year);
+  }
+  if (const int year = detail::year_of_date_member(item, "originallyAvailableAt"); year > 0) {
+    return year;
+  }
+  if (auto year = int_member(item, "parentYear"); year && *year > 0) {
+    return static_cast<int>(*year);
+  }
+  return 0;
+}
+
+std::string first_part_file(const rapidjson::Value& item) {
+  const auto* media = array_member(item, "Media");
+  if (media == nullptr || media->Empty()) {
+    return {};
+  }
+  const auto* parts = array_member((*media)[0], "Part");
+  if (parts == nullptr || parts->Empty()) {
+    return {};
+  }
+  return std::string(string_member((*parts)[0], "file").value_or(""));
+}
+
+RemoteShow map_show(const rapidjson::Value& item, std::string id) {
+  RemoteShow show;
+  show.id = std::move(id);
+  show.title = std::string(string_member(item, "title").value_or(""));
+  show.year = plex_year(item);
+  show.guids = plex_item_guids(item);
+  return show;
+}
+
+class PlexBackend final : public Backend {
+public:
+  PlexBackend(Connection connection, std::unique_ptr<http::Client> client)
+      : m_conn(std::move(connection)), m_client(std::move(client)) {
+    register_secret(m_conn.token);
+    if (m_conn.page_size < 1) {
+      m_conn.page_size = 1;
+    }
+  }
+
+  ServerInfo server_info() override {
+    auto outcome = detail::send_checked(*m_client, m_conn.name, get("/"));
+    rapidjson::Document doc;
+    const std::string url = m_conn.url + "/";
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "server info", url);
+    const auto* container = container_of(doc, "server info", url);
+    ServerInfo info;
+    info.id = std::string(string_member(*container, "machineIdentifier").value_or(""));
+    info.name = std::string(string_member(*container, "friendlyName").value_or(""));
+    info.version = std::string(string_member(*container, "version").value_or(""));
+    if (info.id.empty()) {
+      detail::throw_protocol(m_conn.name, "server info", url, "no machineIdentifier");
+    }
+    return info;
+  }
+
+  std::vector<Library> libraries() override {
+    auto request = get("/library/sections");
+    const std::string url = request.url;
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "library list", url);
+    const auto* container = container_of(doc, "library list", url);
+    std::vector<Library> result;
+    const auto* directories = array_member(*container, "Directory");
+    if (directories == nullptr) {
+      return result;
+    }
+    for (const auto& dir : directories->GetArray()) {
+      const auto type = string_member(dir, "type").value_or("");
+      auto id = id_member(dir, "key");
+      if (!id || (type != "movie" && type != "show")) {
+        continue;
+      }
+      Library library;
+      library.id = std::move(*id);
+      library.title = std::string(string_member(dir, "title").value_or(""));
+      library.kind = type == "movie" ? LibraryKind::movies : LibraryKind::shows;
+      result.push_back(std::move(library));
+    }
+    return result;
+  }
+
+  void list_items(const std::vector<Library>& libraries, ShowCache& shows,
+                  const std::function<void(RemoteItem&&)>& on_item) override {
+    std::vector<Stream> streams;
+    for (std::size_t i = 0; i < libraries.size(); ++i) {
+      const auto kind = libraries[i].kind;
+      if (kind == LibraryKind::movies || kind == LibraryKind::mixed) {
+        streams.push_back(Stream{i, k_type_movie, 0});
+      }
+      if (kind == LibraryKind::shows || kind == LibraryKind::mixed) {
+        streams.push_back(Stream{i, k_type_show, 0});
+        streams.push_back(Stream{i, k_type_episode, 0});
+      }
+    }
+    if (streams.empty()) {
+      return;
+    }
+    count_streams(libraries, streams);
+
+    Listing listing{libraries, streams, shows, on_item, {}};
+    std::vector<PendingPage> pending;
+    for (std::size_t s = 0; s < streams.size(); ++s) {
+      for (const auto& window : detail::plan_pages(streams[s].total, m_conn.page_size)) {
+        pending.push_back(PendingPage{s, window});
+      }
+    }
+    for (int round = 0; !pending.empty(); ++round) {
+      if (round == k_max_page_rounds) {
+        log::warning("{}: giving up on further pages after {} rounds", m_conn.name, round);
+        break;
+      }
+      pending = fetch_pages(listing, pending);
+    }
+    resolve_missing_shows(listing);
+  }
+
+  [[nodiscard]] std::uint64_t requests_sent() const override { return m_client->requests_sent(); }
+
+private:
+  struct Listing {
+    const std::vector<Library>& libraries;
+    const std::vector<Stream>& streams;
+    ShowCache& shows;
+    const std::function<void(RemoteItem&&)>& on_item;
+    // Episodes whose show was not known yet when their page arrived.
+    std::vector<RemoteItem> waiting;
+  };
+
+  http::Request get(std::string path_and_query) const {
+    http::Request request;
+    request.method = http::Method::get;
+    request.url = m_conn.url + path_and_query;
+    request.headers = {
+        {"Accept", "application/json"},
+        {"X-Plex-Token", m_conn.token},
+        {"X-Plex-Client-Identifier", std::string(k_client_identifier)},
+        {"X-Plex-Product", "watchstate"},
+        {"X-Plex-Version", WS_VERSION},
+        {"X-Plex-Platform", std::string(k_platform)},
+        {"X-Plex-Device-Name", "watchstate"},
+    };
+    return request;
+  }
+
+  http::Request listing_request(const Library& library, int type, std::int64_t start,
+                                std::int64_t size) const {
+    std::string query = fmt::format("/library/sections/{}/all?includeGuids=1&type={}",
+                                    detail::url_encode(library.id), type);
+    if (const auto sort = sort_for(type); !sort.empty()) {
+      query += fmt::format("&sort={}", sort);
+    }
+    query += fmt::format("&X-Plex-Container-Start={}&X-Plex-Container-Size={}", start, size);
+    auto request = get(std::move(query));
+    request.headers.push_back({"X-Plex-Container-Start", std::to_string(start)});
+    request.headers.push_back({"X-Plex-Container-Size", std::to_string(size)});
+    return request;
+  }
+
+  const rapidjson::Value* container_of(const rapidjson::Value& doc, std::string_view what,
+                                       std::string_view url) const {
+    const auto* container = object_member(doc, "MediaContainer");
+    if (container == nullptr) {
+      detail::throw_protocol(m_conn.name, what, url, "no MediaContainer object");
+    }
+    return container;
+  }
+
+  // Fill Stream::total from one size-0 request per stream, sent together.
+  void count_streams(const std::vector<Library>& libraries, std::vector<Stream>& streams) {
+    std::vector<http::Request> requests;
+    std::vector<std::string> urls;
+    for (const auto& stream : streams) {
+      requests.push_back(listing_request(libraries[stream.library], stream.type, 0, 0));
+      urls.push_back(requests.back().url);
+    }
+    detail::FirstError error;
+    m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
+      error.run([&] {
+        detail::check_outcome(m_conn.name, urls[index], outcome);
+        auto total =
+            parse_count(detail::header_value(outcome.response, "X-Plex-Container-Total-Size"));
+        if (total < 0) {
+          rapidjson::Document doc;
+          detail::parse_json_body(doc, outcome.response.body, m_conn.name, "item count",
+                                  urls[index]);
+          const auto* container = container_of(doc, "item count", urls[index]);
+          total = int_member(*container, "totalSize").value_or(-1);
+          if (total < 0) {
+            detail::throw_protocol(m_conn.name, "item count", urls[index],
+                                   "neither X-Plex-Container-Total-Size nor totalSize");
+          }
+        }
+        streams[index].total = total;
+      });
+    });
+    error.rethrow();
+  }
+
+  // Send one batch of pages; return the follow-up pages short responses call for.
+  std::vector<PendingPage> fetch_pages(Listing& listing, const std::vector<PendingPage>& pages) {
+    std::vector<http::Request> requests;
+    std::vector<std::string> urls;
+    requests.reserve(pages.size());
+    for (const auto& page : pages) {
+      const auto& stream = listing.streams[page.stream];
+      requests.push_back(listing_request(listing.libraries[stream.library], stream.type,
+                                         page.window.start, page.window.size));
+      urls.push_back(requests.back().url);
+    }
+    std::vector<PendingPage> follow_ups;
+    detail::FirstError error;
+    m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
+      error.run([&] {
+        detail::check_outcome(m_conn.name, urls[index], outcome);
+        const auto& page = pages[index];
+        const auto result = process_page(listing, page, outcome, urls[index]);
+        const std::int64_t total =
+            result.total >= 0 ? result.total : listing.streams[page.stream].total;
+        if (auto next = detail::follow_up_page(page.window, result.received, total)) {
+          follow_ups.push_back(PendingPage{page.stream, *next});
+        }
+      });
+    });
+    error.rethrow();
+    return follow_ups;
+  }
+
+  struct PageResult {
+    std::int64_t received = 0; // entries the page held
+    std::int64_t total = -1;   // totalSize the server reported, -1 when none
+  };
+
+  // Parse one page and hand its items on.
+  PageResult process_page(Listing& listing, const PendingPage& page, http::Outcome& outcome,
+                            const std::string& url) {
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "item page", url);
+    const auto* container = container_of(doc, "item page", url);
+    PageResult result;
+    result.total = int_member(*container, "totalSize").value_or(-1);
+    if (result.total < 0) {
+      result.total =
+          parse_count(detail::header_value(outcome.response, "X-Plex-Container-Total-Size"));
+    }
+    const auto* metadata = array_member(*container, "Metadata");
+    if (metadata == nullptr) {
+      return result;
+    }
+    const auto& stream = listing.streams[page.stream];
+    const Library& library = listing.libraries[stream.library];
+    std::string library_id = id_member(*container, "librarySectionID").value_or(library.id);
+    for (const auto& entry : metadata->GetArray()) {
+      if (stream.type == k_type_show) {
+        if (auto id = id_member(entry, "ratingKey")) {
+          listing.shows.insert_or_assign(*id, map_show(entry, *id));
+        }
+        continue;
+      }
+      map_item(entry, library_id, [&listing](RemoteItem&& item) {
+        if (item.type == MediaType::episode && !item.show_id.empty() &&
+            listing.shows.find(item.show_id) == listing.shows.end()) {
+          listing.waiting.push_back(std::move(item));
+        } else {
+          listing.on_item(std::move(item));
+        }
+      });
+    }
+    result.received = static_cast<std::int64_t>(metadata->Size());
+    return result;
+  }
+
+  template <typename Emit>
+  void map_item(const rapidjson::Value& entry, const std::string& library_id, Emit&& emit) {
+    const auto type = string_member(entry, "type").value_or("");
+    if (type != "movie" && type != "episode") {
+      log::debug("{}: skipping item of type '{}'", m_conn.name, type);
+      return;
+    }
+    auto id = id_member(entry, "ratingKey");
+    if (!id) {
+      log::warning("{}: skipping a {} without ratingKey", m_conn.name, type);
+      return;
+    }
+    RemoteItem item;
+    item.type = type == "movie" ? MediaType::movie : MediaType::episode;
+    item.id = std::move(*id);
+    item.played = int_member(entry, "viewCount").value_or(0) > 0;
+    item.last_played = int_member(entry, "lastViewedAt").value_or(0);
+    item.added_at = int_member(entry, "addedAt").value_or(0);
+    item.progress_ms = item.played ? 0 : int_member(entry, "viewOffset").value_or(0);
+    item.year = plex_year(entry);
+    item.library_id = id_member(entry, "librarySectionID").value_or(library_id);
+    item.path = first_part_file(entry);
+    item.guids = plex_item_guids(entry);
+    if (item.type == MediaType::movie) {
+      item.title = std::string(string_member(entry, "title").value_or(""));
+      emit(std::move(item));
+      return;
+    }
+    item.title = std::string(string_member(entry, "grandparentTitle").value_or(""));
+    item.season = static_cast<int>(int_member(entry, "parentIndex").value_or(-1));
+    item.episode = static_cast<int>(int_member(entry, "index").value_or(-1));
+    item.show_id = id_member(entry, "grandparentRatingKey")
+                       .value_or(id_member(entry, "parentRatingKey").value_or(""));
+    emit_episodes(std::move(item), emit);
+  }
+
+  // Behaviour 6.9: a file named as an episode range that starts at this episode of this season
+  // stands for every episode of the range.
+  template <typename Emit> void emit_episodes(RemoteItem item, Emit& emit) {
+    const auto range = item.path.empty() ? std::nullopt : parse_episode_range(item.path);
+    if (!range || range->last <= range->first) {
+      emit(std::move(item));
+      return;
+    }
+    item.multi = true;
+    const int count = range->last - range->first + 1;
+    const bool same_season = range->season < 0 || range->season == item.season;
+    if (!same_season || range->first != item.episode) {
+      emit(std::move(item));
+      return;
+    }
+    if (count > k_max_episode_range) {
+      log::warning("{}: '{}' spans {} episodes, more than {}; treated as one episode",
+                   m_conn.name, item.path, count, k_max_episode_range);
+      emit(std::move(item));
+      return;
+    }
+    for (int number = range->first; number <= range->last; ++number) {
+      RemoteItem copy = item;
+      copy.episode = number;
+      emit(std::move(copy));
+    }
+  }
+
+  // Fetch each show that episodes referenced but no series page listed, then release the
+  // episodes that waited for it.
+  void resolve_missing_shows(Listing& listing) {
+    std::set<std::string> missing;
+    for (const auto& item : listing.waiting) {
+      if (listing.shows.find(item.show_id) == listing.shows.end()) {
+        missing.insert(item.show_id);
+      }
+    }
+    if (!missing.empty()) {
+      std::vector<http::Request> requests;
+      std::vector<std::string> ids(missing.begin(), missing.end());
+      std::vector<std::string> urls;
+      for (const auto& id : ids) {
+        requests.push_back(
+            get(fmt::format("/library/metadata/{}?includeGuids=1", detail::url_encode(id))));
+        urls.push_back(requests.back().url);
+      }
+      detail::FirstError error;
+      m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
+        error.run([&] {
+          if (outcome.transport_ok() && outcome.response.status == 404) {
+            log::warning("{}: show {} no longer exists", m_conn.name, ids[index]);
+            return;
+          }
+          detail::check_outcome(m_conn.name, urls[index], outcome);
+          rapidjson::Document doc;
+          detail::parse_json_body(doc, outcome.response.body, m_conn.name, "show metadata",
+                                  urls[index]);
+          const auto* container = container_of(doc, "show metadata", urls[index]);
+          const auto* metadata = array_member(*container, "Metadata");
+          if (metadata == nullptr || metadata->Empty() || !(*metadata)[0].IsObject()) {
+            detail::throw_protocol(m_conn.name, "show metadata", urls[index],
+                                   "no Metadata entry");
+          }
+          listing.shows.insert_or_assign(ids[index], map_show((*metadata)[0], ids[index]));
+        });
+      });
+      error.rethrow();
+    }
+    auto waiting = std::move(listing.waiting);
+    listing.waiting.clear();
+    for (auto& item : waiting) {
+      listing.on_item(std::move(item));
+    }
+  }
+
+  Connection m_conn;
+  std::unique_ptr<http::Client> m_client;
+};
+
+} // namespace
+
+std::unique_ptr<Backend> make_plex_backend(const Connection& connection,
+                                           std::unique_ptr<http::Client> client) {
+  return std::make_unique<PlexBackend>(connection, std::move(client));
+}
+
+} // namespace ws::backend::plex

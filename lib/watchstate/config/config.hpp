@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <watchstate/backend/backend.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ws::config {
+
+struct HttpSettings {
+  int concurrency = 4;
+  int timeout = 300; // seconds per request
+  int retries = 3;
+  int page_size = 1000;
+  int backoff_ms = 1000; // first retry delay (extension; doubles each retry)
+};
+
+struct ProgressSettings {
+  bool sync = true;
+  int minimum = 60; // seconds
+};
+
+struct BackupSettings {
+  int keep_days = 90;
+};
+
+struct WebhookSettings {
+  std::string listen = "127.0.0.1:8686";
+  std::string api_key;
+};
+
+// One backend entry (WatchState servers.yaml keys). Per-backend options fall back to `http`.
+struct BackendConfig {
+  std::string name;
+  backend::BackendType type = backend::BackendType::plex;
+  std::string url;   // as written, trailing '/' removed
+  std::string token; // after ${ENV} expansion or token_file
+  std::string user;
+  std::string uuid;
+  bool import_enabled = true;
+  bool export_enabled = true;
+  std::vector<std::string> ignore_libraries; // ids or names
+  std::optional<int> page_size;
+  std::optional<int> concurrency;
+  std::optional<int> timeout;
+  bool verify_tls = true;
+  bool disable_mark_unplayed = false;
+  int line = 0; // line of the entry in the config file, for messages
+};
+
+// An identity's view of one backend: the main entry with `user`/`token` overridden.
+struct IdentityBackend {
+  std::string backend; // name of a configured backend
+  std::string user;
+  std::string token; // empty: the main backend's token
+};
+
+struct IdentityConfig {
+  std::string name;
+  std::vector<IdentityBackend> backends;
+};
+
+struct Config {
+  std::filesystem::path file;
+  std::filesystem::path state_dir;
+  HttpSettings http;
+  ProgressSettings progress;
+  BackupSettings backup;
+  WebhookSettings webhook;
+  std::vector<BackendConfig> backends;    // in file order
+  std::vector<IdentityConfig> identities; // besides `main`
+  // The file holds a token and can be read by group or others.
+  bool readable_by_others_with_token = false;
+};
+
+// The config file to use: `explicit_path` if given, else $WS_CONFIG, else
+// $XDG_CONFIG_HOME/watchstate/config.yaml (~/.config/...), else /etc/watchstate/config.yaml.
+std::filesystem::path resolve_config_path(const std::optional<std::filesystem::path>& explicit_path);
+
+// Default state_dir: $XDG_STATE_HOME/watchstate, else ~/.local/state/watchstate.
+std::filesystem::path default_state_dir();
+
+// Load and validate `file`. Throws ws::Error(Errc::config) with one line naming the file, the
+// line and the key: "config.yaml:12: backends.home_plex.type: must be plex, jellyfin or emby".
+// Tokens are registered with redact() as they are read.
+Config load_config(const std::filesystem::path& file);
+
+// Parse YAML text (tests); `file` is used in messages only.
+Config parse_config(const std::string& text, const std::filesystem::path& file);
+
+// The backends of identity `identity` ("main" or a configured name), with user/token overrides
+// applied. An identity lists only the backends it maps.
+std::vector<BackendConfig> backends_for_identity(const Config& config, const std::string& identity);
+
+} // namespace ws::config

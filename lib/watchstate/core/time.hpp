@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ws {
+
+// Unix time in seconds, UTC. All play-state dates in watchstate are this type.
+using UnixTime = std::int64_t;
+
+// Current time; WS_FAKE_NOW (unix seconds) overrides it so tests can pin "now".
+UnixTime now();
+
+// "2026-11-26T10:00:00Z".
+std::string format_rfc3339(UnixTime t);
+
+// Parse ISO-8601 / RFC 3339 as the servers write it: "2024-05-01T10:00:00.0000000Z",
+// "…42.3549157Z", "2025-08-15T23:10:08.769802+02:00", "2024-05-01T10:00:00" (taken as UTC).
+// Fractions are dropped (floor to the second). Returns nullopt for anything else.
+std::optional<UnixTime> parse_iso8601(std::string_view text);
+
+// Emby's DatePlayed format "yyyyMMddHHmmss" (UTC).
+std::string format_compact_utc(UnixTime t);
+
+} // namespace ws

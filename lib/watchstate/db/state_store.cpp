@@ -1,0 +1,647 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/db/state_store.hpp>
+
+#include <watchstate/backend/guid.hpp>
+#include <watchstate/core/error.hpp>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <array>
+#include <string_view>
+
+namespace ws::db {
+namespace {
+
+// Each entry brings the schema from version i to i+1. Never edit a shipped entry: add one.
+constexpr std::array<std::string_view, 1> k_migrations = {
+    R"sql(
+CREATE TABLE items (
+  id          INTEGER PRIMARY KEY,
+  identity    TEXT    NOT NULL,
+  type        TEXT    NOT NULL CHECK (type IN ('movie', 'episode')),
+  title       TEXT    NOT NULL,
+  year        INTEGER NOT NULL DEFAULT 0,
+  season      INTEGER NOT NULL DEFAULT -1,
+  episode     INTEGER NOT NULL DEFAULT -1,
+  watched     INTEGER NOT NULL DEFAULT 0,
+  updated     INTEGER NOT NULL,
+  progress_ms INTEGER NOT NULL DEFAULT 0,
+  progress_at INTEGER NOT NULL DEFAULT 0,
+  via         TEXT    NOT NULL,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+CREATE INDEX items_identity_updated_at ON items (identity, updated_at);
+CREATE INDEX items_identity_title ON items (identity, title);
+
+-- Matching keys: "<provider>://<id>/<type>" for an item's own external ids and
+-- "r<provider>://<show id>/<season>/<episode>" for episodes through their show.
+CREATE TABLE item_keys (
+  identity TEXT    NOT NULL,
+  key      TEXT    NOT NULL,
+  item_id  INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+  PRIMARY KEY (identity, key)
+) WITHOUT ROWID;
+CREATE INDEX item_keys_item ON item_keys (item_id);
+
+CREATE TABLE backend_items (
+  item_id     INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+  backend     TEXT    NOT NULL,
+  remote_id   TEXT    NOT NULL,
+  library_id  TEXT    NOT NULL DEFAULT '',
+  show_id     TEXT    NOT NULL DEFAULT '',
+  watched     INTEGER NOT NULL DEFAULT 0,
+  played_at   INTEGER NOT NULL DEFAULT 0,
+  added_at    INTEGER NOT NULL DEFAULT 0,
+  progress_ms INTEGER NOT NULL DEFAULT 0,
+  path        TEXT    NOT NULL DEFAULT '',
+  multi       INTEGER NOT NULL DEFAULT 0,
+  guids       TEXT    NOT NULL DEFAULT '',
+  PRIMARY KEY (item_id, backend)
+) WITHOUT ROWID;
+CREATE INDEX backend_items_remote ON backend_items (backend, remote_id);
+
+CREATE TABLE shows (
+  backend TEXT    NOT NULL,
+  show_id TEXT    NOT NULL,
+  title   TEXT    NOT NULL DEFAULT '',
+  year    INTEGER NOT NULL DEFAULT 0,
+  guids   TEXT    NOT NULL DEFAULT '',
+  PRIMARY KEY (backend, show_id)
+) WITHOUT ROWID;
+
+CREATE TABLE cursors (
+  identity TEXT    NOT NULL,
+  backend  TEXT    NOT NULL,
+  kind     TEXT    NOT NULL,
+  value    INTEGER NOT NULL,
+  PRIMARY KEY (identity, backend, kind)
+) WITHOUT ROWID;
+
+CREATE TABLE servers (
+  backend   TEXT PRIMARY KEY,
+  server_id TEXT NOT NULL,
+  name      TEXT NOT NULL DEFAULT '',
+  version   TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE change_log (
+  id        INTEGER PRIMARY KEY,
+  item_id   INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+  backend   TEXT    NOT NULL,
+  direction TEXT    NOT NULL,
+  field     TEXT    NOT NULL,
+  old_value TEXT    NOT NULL,
+  new_value TEXT    NOT NULL,
+  at        INTEGER NOT NULL
+);
+CREATE INDEX change_log_item ON change_log (item_id);
+)sql",
+};
+
+[[noreturn]] void rethrow(const SQLite::Exception& e, std::string_view what) {
+  const int code = e.getErrorCode();
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+    throw Error(Errc::tempfail, fmt::format("state database is busy ({}): {}", what, e.what()));
+  }
+  if (code == SQLITE_PERM || code == SQLITE_READONLY || code == SQLITE_CANTOPEN) {
+    throw Error(Errc::no_perm, fmt::format("state database: {}: {}", what, e.what()));
+  }
+  throw Error(Errc::io, fmt::format("state database: {}: {}", what, e.what()));
+}
+
+// Guids as stored in shows.guids: "imdb=tt1;tvdb=2".
+std::string encode_guids(const backend::Guids& guids) {
+  std::string out;
+  for (const auto& g : guids) {
+    if (!out.empty()) {
+      out.push_back(';');
+    }
+    out.append(backend::guid_key_name(g.key));
+    out.push_back('=');
+    out.append(g.value);
+  }
+  return out;
+}
+
+backend::Guids decode_guids(std::string_view text) {
+  backend::Guids guids;
+  while (!text.empty()) {
+    const auto end = text.find(';');
+    const auto part = text.substr(0, end);
+    const auto eq = part.find('=');
+    if (eq != std::string_view::npos) {
+      if (auto key = backend::guid_key_from_name(part.substr(0, eq))) {
+        guids.push_back({*key, std::string(part.substr(eq + 1))});
+      }
+    }
+    if (end == std::string_view::npos) {
+      break;
+    }
+    text.remove_prefix(end + 1);
+  }
+  return guids;
+}
+
+ItemRow read_item(SQLite::Statement& q) {
+  ItemRow row;
+  row.id = q.getColumn(0).getInt64();
+  row.identity = q.getColumn(1).getString();
+  row.type = q.getColumn(2).getString() == "episode" ? backend::MediaType::episode
+                                                      : backend::MediaType::movie;
+  row.title = q.getColumn(3).getString();
+  row.year = q.getColumn(4).getInt();
+  row.season = q.getColumn(5).getInt();
+  row.episode = q.getColumn(6).getInt();
+  row.watched = q.getColumn(7).getInt() != 0;
+  row.updated = q.getColumn(8).getInt64();
+  row.progress_ms = q.getColumn(9).getInt64();
+  row.progress_at = q.getColumn(10).getInt64();
+  row.via = q.getColumn(11).getString();
+  row.created_at = q.getColumn(12).getInt64();
+  row.updated_at = q.getColumn(13).getInt64();
+  return row;
+}
+
+constexpr const char* k_item_columns =
+    "id, identity, type, title, year, season, episode, watched, updated, progress_ms, "
+    "progress_at, via, created_at, updated_at";
+
+BackendRecord read_record(SQLite::Statement& q) {
+  BackendRecord r;
+  r.backend = q.getColumn(0).getString();
+  r.remote_id = q.getColumn(1).getString();
+  r.library_id = q.getColumn(2).getString();
+  r.show_id = q.getColumn(3).getString();
+  r.watched = q.getColumn(4).getInt() != 0;
+  r.played_at = q.getColumn(5).getInt64();
+  r.added_at = q.getColumn(6).getInt64();
+  r.progress_ms = q.getColumn(7).getInt64();
+  r.path = q.getColumn(8).getString();
+  r.multi = q.getColumn(9).getInt() != 0;
+  r.guids = decode_guids(q.getColumn(10).getString());
+  return r;
+}
+
+constexpr const char* k_record_columns =
+    "backend, remote_id, library_id, show_id, watched, played_at, added_at, progress_ms, path, "
+    "multi, guids";
+
+} // namespace
+
+std::string_view media_type_name(backend::MediaType type) {
+  return type == backend::MediaType::episode ? "episode" : "movie";
+}
+
+struct StateStore::Impl {
+  SQLite::Database db;
+  // Prepared once: import runs these hundreds of thousands of times.
+  SQLite::Statement find_key;
+  SQLite::Statement insert_key;
+  SQLite::Statement select_item;
+  SQLite::Statement insert_item;
+  SQLite::Statement update_state;
+  SQLite::Statement select_record;
+  SQLite::Statement upsert_record;
+  SQLite::Statement insert_change;
+
+  explicit Impl(const std::filesystem::path& file)
+      : db(open(file)), find_key(db, "SELECT item_id FROM item_keys WHERE identity = ? AND key = ?"),
+        insert_key(db, "INSERT OR IGNORE INTO item_keys (identity, key, item_id) VALUES (?, ?, ?)"),
+        select_item(db, fmt::format("SELECT {} FROM items WHERE id = ?", k_item_columns)),
+        insert_item(db, "INSERT INTO items (identity, type, title, year, season, episode, watched, "
+                        "updated, progress_ms, progress_at, via, created_at, updated_at) VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        update_state(db, "UPDATE items SET watched = ?, updated = ?, progress_ms = ?, "
+                         "progress_at = ?, via = ?, updated_at = ? WHERE id = ?"),
+        select_record(db, fmt::format("SELECT {} FROM backend_items WHERE item_id = ? AND "
+                                      "backend = ?",
+                                      k_record_columns)),
+        upsert_record(db, "INSERT OR REPLACE INTO backend_items (item_id, backend, remote_id, "
+                          "library_id, show_id, watched, played_at, added_at, progress_ms, path, "
+                          "multi, guids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        insert_change(db, "INSERT INTO change_log (item_id, backend, direction, field, "
+                          "old_value, new_value, at) VALUES (?, ?, ?, ?, ?, ?, ?)") {}
+
+  static SQLite::Database open(const std::filesystem::path& file) {
+    SQLite::Database db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 5000);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA foreign_keys = ON");
+    db.exec("PRAGMA cache_size = -65536"); // 64 MiB of page cache: the whole index stays hot
+    migrate(db);
+    return db;
+  }
+
+  static void migrate(SQLite::Database& db) {
+    const int version = db.execAndGet("PRAGMA user_version").getInt();
+    if (version > static_cast<int>(k_migrations.size())) {
+      throw Error(Errc::io, fmt::format("state database schema version {} is newer than this "
+                                        "watchstate ({}); upgrade watchstate",
+                                        version, k_migrations.size()));
+    }
+    for (auto v = static_cast<std::size_t>(version); v < k_migrations.size(); ++v) {
+      SQLite::Transaction tx(db);
+      db.exec(std::string(k_migrations[v]));
+      db.exec(fmt::format("PRAGMA user_version = {}", v + 1));
+      tx.commit();
+    }
+  }
+};
+
+StateStore::StateStore(const std::filesystem::path& file) {
+  try {
+    m_impl = std::make_unique<Impl>(file);
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, fmt::format("cannot open {}", file.string()));
+  }
+}
+
+StateStore::~StateStore() = default;
+
+StateStore::Transaction::Transaction(StateStore& store) : m_store(store) {
+  try {
+    m_store.m_impl->db.exec("BEGIN IMMEDIATE");
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "begin transaction");
+  }
+}
+
+StateStore::Transaction::~Transaction() {
+  if (!m_done) {
+    try {
+      m_store.m_impl->db.exec("ROLLBACK");
+    } catch (...) { // NOLINT(bugprone-empty-catch): nothing useful to do in a destructor
+    }
+  }
+}
+
+void StateStore::Transaction::commit() {
+  try {
+    m_store.m_impl->db.exec("COMMIT");
+    m_done = true;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "commit");
+  }
+}
+
+int StateStore::schema_version() const {
+  return m_impl->db.execAndGet("PRAGMA user_version").getInt();
+}
+
+std::optional<ItemId> StateStore::find_by_key(const std::string& identity, const std::string& key) {
+  try {
+    auto& q = m_impl->find_key;
+    q.reset();
+    q.bind(1, identity);
+    q.bind(2, key);
+    if (q.executeStep()) {
+      return q.getColumn(0).getInt64();
+    }
+    return std::nullopt;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "find item by key");
+  }
+}
+
+bool StateStore::add_key(const std::string& identity, const std::string& key, ItemId item) {
+  try {
+    auto& q = m_impl->insert_key;
+    q.reset();
+    q.bind(1, identity);
+    q.bind(2, key);
+    q.bind(3, item);
+    if (q.exec() == 1) {
+      return true;
+    }
+    // Already present: fine when it is ours.
+    return find_by_key(identity, key) == item;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "add item key");
+  }
+}
+
+std::vector<std::string> StateStore::keys_of(ItemId item) {
+  try {
+    SQLite::Statement q(m_impl->db, "SELECT key FROM item_keys WHERE item_id = ? ORDER BY key");
+    q.bind(1, item);
+    std::vector<std::string> keys;
+    while (q.executeStep()) {
+      keys.push_back(q.getColumn(0).getString());
+    }
+    return keys;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read item keys");
+  }
+}
+
+std::vector<ItemId> StateStore::find_by_remote_id(const std::string& identity,
+                                                  const std::string& backend,
+                                                  const std::string& remote_id) {
+  try {
+    SQLite::Statement q(m_impl->db,
+                        "SELECT b.item_id FROM backend_items b JOIN items i ON i.id = b.item_id "
+                        "WHERE b.backend = ? AND b.remote_id = ? AND i.identity = ? "
+                        "ORDER BY b.item_id");
+    q.bind(1, backend);
+    q.bind(2, remote_id);
+    q.bind(3, identity);
+    std::vector<ItemId> ids;
+    while (q.executeStep()) {
+      ids.push_back(q.getColumn(0).getInt64());
+    }
+    return ids;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "find item by backend id");
+  }
+}
+
+std::optional<ItemRow> StateStore::item(ItemId id) {
+  try {
+    auto& q = m_impl->select_item;
+    q.reset();
+    q.bind(1, id);
+    if (q.executeStep()) {
+      return read_item(q);
+    }
+    return std::nullopt;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read item");
+  }
+}
+
+ItemId StateStore::insert_item(const ItemRow& row) {
+  try {
+    auto& q = m_impl->insert_item;
+    q.reset();
+    q.bind(1, row.identity);
+    q.bind(2, std::string(media_type_name(row.type)));
+    q.bind(3, row.title);
+    q.bind(4, row.year);
+    q.bind(5, row.season);
+    q.bind(6, row.episode);
+    q.bind(7, row.watched ? 1 : 0);
+    q.bind(8, row.updated);
+    q.bind(9, row.progress_ms);
+    q.bind(10, row.progress_at);
+    q.bind(11, row.via);
+    q.bind(12, row.created_at);
+    q.bind(13, row.updated_at);
+    q.exec();
+    return m_impl->db.getLastInsertRowid();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "insert item");
+  }
+}
+
+void StateStore::update_item_state(const ItemRow& row) {
+  try {
+    auto& q = m_impl->update_state;
+    q.reset();
+    q.bind(1, row.watched ? 1 : 0);
+    q.bind(2, row.updated);
+    q.bind(3, row.progress_ms);
+    q.bind(4, row.progress_at);
+    q.bind(5, row.via);
+    q.bind(6, row.updated_at);
+    q.bind(7, row.id);
+    q.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "update item");
+  }
+}
+
+void StateStore::list_items(const ListFilter& filter,
+                            const std::function<void(const ItemRow&)>& on_row) {
+  try {
+    std::string sql = fmt::format("SELECT {} FROM items WHERE identity = ?", k_item_columns);
+    if (!filter.title_contains.empty()) {
+      sql += " AND instr(lower(title), lower(?)) > 0";
+    }
+    if (filter.watched) {
+      sql += *filter.watched ? " AND watched = 1" : " AND watched = 0";
+    }
+    sql += " ORDER BY title COLLATE NOCASE, year, season, episode, id";
+    if (filter.limit > 0) {
+      sql += fmt::format(" LIMIT {}", filter.limit);
+    }
+    SQLite::Statement q(m_impl->db, sql);
+    int index = 1;
+    q.bind(index++, filter.identity);
+    if (!filter.title_contains.empty()) {
+      q.bind(index++, filter.title_contains);
+    }
+    while (q.executeStep()) {
+      on_row(read_item(q));
+    }
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "list items");
+  }
+}
+
+std::int64_t StateStore::count_items(const std::string& identity) {
+  try {
+    SQLite::Statement q(m_impl->db, "SELECT count(*) FROM items WHERE identity = ?");
+    q.bind(1, identity);
+    q.executeStep();
+    return q.getColumn(0).getInt64();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "count items");
+  }
+}
+
+std::optional<BackendRecord> StateStore::record(ItemId item, const std::string& backend) {
+  try {
+    auto& q = m_impl->select_record;
+    q.reset();
+    q.bind(1, item);
+    q.bind(2, backend);
+    if (q.executeStep()) {
+      return read_record(q);
+    }
+    return std::nullopt;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read backend record");
+  }
+}
+
+std::vector<BackendRecord> StateStore::records(ItemId item) {
+  try {
+    SQLite::Statement q(m_impl->db, fmt::format("SELECT {} FROM backend_items WHERE item_id = ? "
+                                                "ORDER BY backend",
+                                                k_record_columns));
+    q.bind(1, item);
+    std::vector<BackendRecord> out;
+    while (q.executeStep()) {
+      out.push_back(read_record(q));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read backend records");
+  }
+}
+
+void StateStore::upsert_record(ItemId item, const BackendRecord& r) {
+  try {
+    auto& q = m_impl->upsert_record;
+    q.reset();
+    q.bind(1, item);
+    q.bind(2, r.backend);
+    q.bind(3, r.remote_id);
+    q.bind(4, r.library_id);
+    q.bind(5, r.show_id);
+    q.bind(6, r.watched ? 1 : 0);
+    q.bind(7, r.played_at);
+    q.bind(8, r.added_at);
+    q.bind(9, r.progress_ms);
+    q.bind(10, r.path);
+    q.bind(11, r.multi ? 1 : 0);
+    q.bind(12, encode_guids(r.guids));
+    q.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "write backend record");
+  }
+}
+
+void StateStore::log_change(const ChangeEntry& entry) {
+  try {
+    auto& q = m_impl->insert_change;
+    q.reset();
+    q.bind(1, entry.item_id);
+    q.bind(2, entry.backend);
+    q.bind(3, entry.direction);
+    q.bind(4, entry.field);
+    q.bind(5, entry.old_value);
+    q.bind(6, entry.new_value);
+    q.bind(7, entry.at);
+    q.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "write change log");
+  }
+}
+
+std::vector<ChangeEntry> StateStore::changes(ItemId item) {
+  try {
+    SQLite::Statement q(m_impl->db,
+                        "SELECT id, item_id, backend, direction, field, old_value, new_value, at "
+                        "FROM change_log WHERE item_id = ? ORDER BY id");
+    q.bind(1, item);
+    std::vector<ChangeEntry> out;
+    while (q.executeStep()) {
+      ChangeEntry c;
+      c.id = q.getColumn(0).getInt64();
+      c.item_id = q.getColumn(1).getInt64();
+      c.backend = q.getColumn(2).getString();
+      c.direction = q.getColumn(3).getString();
+      c.field = q.getColumn(4).getString();
+      c.old_value = q.getColumn(5).getString();
+      c.new_value = q.getColumn(6).getString();
+      c.at = q.getColumn(7).getInt64();
+      out.push_back(std::move(c));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read change log");
+  }
+}
+
+std::optional<UnixTime> StateStore::cursor(const std::string& identity, const std::string& backend,
+                                           const std::string& kind) {
+  try {
+    SQLite::Statement q(m_impl->db, "SELECT value FROM cursors WHERE identity = ? AND backend = ? "
+                                    "AND kind = ?");
+    q.bind(1, identity);
+    q.bind(2, backend);
+    q.bind(3, kind);
+    if (q.executeStep()) {
+      return q.getColumn(0).getInt64();
+    }
+    return std::nullopt;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read sync cursor");
+  }
+}
+
+void StateStore::set_cursor(const std::string& identity, const std::string& backend,
+                            const std::string& kind, UnixTime value) {
+  try {
+    SQLite::Statement q(m_impl->db, "INSERT OR REPLACE INTO cursors (identity, backend, kind, "
+                                    "value) VALUES (?, ?, ?, ?)");
+    q.bind(1, identity);
+    q.bind(2, backend);
+    q.bind(3, kind);
+    q.bind(4, value);
+    q.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "write sync cursor");
+  }
+}
+
+backend::ShowCache StateStore::load_shows(const std::string& backend) {
+  try {
+    SQLite::Statement q(m_impl->db,
+                        "SELECT show_id, title, year, guids FROM shows WHERE backend = ?");
+    q.bind(1, backend);
+    backend::ShowCache shows;
+    while (q.executeStep()) {
+      backend::RemoteShow s;
+      s.id = q.getColumn(0).getString();
+      s.title = q.getColumn(1).getString();
+      s.year = q.getColumn(2).getInt();
+      s.guids = decode_guids(q.getColumn(3).getString());
+      auto id = s.id;
+      shows.emplace(std::move(id), std::move(s));
+    }
+    return shows;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read show cache");
+  }
+}
+
+void StateStore::save_show(const std::string& backend, const backend::RemoteShow& show) {
+  try {
+    SQLite::Statement q(m_impl->db, "INSERT OR REPLACE INTO shows (backend, show_id, title, year, "
+                                    "guids) VALUES (?, ?, ?, ?, ?)");
+    q.bind(1, backend);
+    q.bind(2, show.id);
+    q.bind(3, show.title);
+    q.bind(4, show.year);
+    q.bind(5, encode_guids(show.guids));
+    q.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "write show cache");
+  }
+}
+
+void StateStore::save_server(const std::string& backend, const backend::ServerInfo& info) {
+  try {
+    SQLite::Statement q(m_impl->db, "INSERT OR REPLACE INTO servers (backend, server_id, name, "
+                                    "version) VALUES (?, ?, ?, ?)");
+    q.bind(1, backend);
+    q.bind(2, info.id);
+    q.bind(3, info.name);
+    q.bind(4, info.version);
+    q.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "write server id");
+  }
+}
+
+std::optional<backend::ServerInfo> StateStore::server(const std::string& backend) {
+  try {
+    SQLite::Statement q(m_impl->db,
+                        "SELECT server_id, name, version FROM servers WHERE backend = ?");
+    q.bind(1, backend);
+    if (q.executeStep()) {
+      return backend::ServerInfo{q.getColumn(0).getString(), q.getColumn(1).getString(),
+                                 q.getColumn(2).getString()};
+    }
+    return std::nullopt;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read server id");
+  }
+}
+
+} // namespace ws::db

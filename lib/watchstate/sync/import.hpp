@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <watchstate/config/config.hpp>
+#include <watchstate/db/state_store.hpp>
+#include <watchstate/sync/run_context.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ws::json {
+class Writer;
+}
+
+namespace ws::sync {
+
+struct BackendImportCounts {
+  std::string backend;
+  std::string server_id;
+  bool metadata_only = false;
+  bool ok = false;           // fetched completely and committed (or planned, in a dry run)
+  std::uint64_t fetched = 0; // movies and episodes the backend reported
+  std::uint64_t added = 0;
+  std::uint64_t updated = 0;
+  std::uint64_t unchanged = 0;
+  std::uint64_t skipped = 0; // no usable external id, or unknown to a metadata-only backend
+  std::uint64_t failed = 0;
+  std::uint64_t requests = 0;
+  std::uint64_t marked_played = 0;   // rows that became played
+  std::uint64_t marked_unplayed = 0; // rows that became unplayed
+  std::uint64_t progress_updated = 0;
+  std::int64_t duration_ms = 0;
+};
+
+struct IdentityImportResult {
+  std::string identity;
+  std::vector<BackendImportCounts> backends;
+};
+
+struct ImportResult {
+  std::vector<IdentityImportResult> identities;
+  std::vector<BackendError> errors;
+  std::size_t backends_attempted = 0;
+  [[nodiscard]] int exit_code() const;
+};
+
+// Pull every selected, configured backend of every selected identity into `store`.
+// Backends are fetched with bounded parallel requests (the next backend is fetched while the
+// previous one is applied); each backend's changes are applied in one transaction, so a backend
+// that fails (auth, network, a failed page) changes nothing and keeps its cursor. Import-enabled
+// backends are applied before metadata-only ones. Throws Interrupted on SIGINT/SIGTERM (the
+// open transaction rolls back) and ws::Error for failures of the whole run.
+ImportResult run_import(const config::Config& config, db::StateStore& store,
+                        const RunOptions& options);
+
+// The `result` object of contract section 5.
+void write_import_result(json::Writer& out, const ImportResult& result);
+
+} // namespace ws::sync

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <watchstate/config/config.hpp>
+#include <watchstate/core/error.hpp>
+#include <watchstate/core/time.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ws::sync {
+
+// Options every sync use case shares (contract section 2), already validated.
+struct RunOptions {
+  std::vector<std::string> select;  // -s: exact backend names; empty = all
+  std::vector<std::string> exclude; // -x
+  std::optional<std::string> identity; // -u; nullopt = every identity
+  bool dry_run = false;
+  bool full = false;
+  std::optional<int> concurrency; // --concurrency
+  std::optional<int> timeout;     // --timeout (seconds)
+};
+
+// A failure that belongs to one backend (or one item of it); the run goes on.
+struct BackendError {
+  std::string identity;
+  std::string backend;
+  Errc kind = Errc::internal;
+  std::string message; // redacted one-liner
+};
+
+// Check -s/-x names against the configured backends. Throws Errc::usage listing the configured
+// names when one is unknown.
+void validate_backend_filter(const config::Config& config, const RunOptions& options);
+
+// Whether backend `name` takes part under -s/-x.
+bool backend_selected(const RunOptions& options, const std::string& name);
+
+// The identities to run: `main` then every configured one, or just -u's (Errc::usage if unknown).
+std::vector<std::string> identities_to_run(const config::Config& config, const RunOptions& options);
+
+// The exit code of a run whose backends ended with `errors` out of `attempted` backends:
+// 0 when none failed; 1 when some failed and some succeeded; when every one failed, the code of
+// the most telling failure class (config 78 > auth 77 > protocol 76 > tempfail 75 > other).
+int exit_code_for_backends(const std::vector<BackendError>& errors, std::size_t attempted);
+
+} // namespace ws::sync

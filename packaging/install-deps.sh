@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Install the Debian 12 packages watchstate builds and tests with, when they are missing.
+set -euo pipefail
+packages=(
+  cmake ninja-build g++ pkg-config git ca-certificates
+  libcli11-dev libcurl4-openssl-dev libsqlitecpp-dev libsqlite3-dev rapidjson-dev libfmt-dev
+  libyaml-cpp-dev catch2 libcpp-httplib-dev zlib1g-dev python3 sqlite3 scdoc
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
