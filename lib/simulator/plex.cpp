@@ -268,7 +268,7 @@ struct PlexRender {
         auto add = [&](const Item& season) {
             for (uint32_t c : season.children) {
                 ++leaves;
-                viewed += state[c].play_count > 0 ? 1 : 0;
+                viewed += state[c].played ? 1 : 0;
             }
         };
         if (it.type == ItemType::series) {
@@ -375,8 +375,9 @@ struct PlexRender {
         if (st.position_ms > 0) {
             o.num("viewOffset", st.position_ms);
         }
-        if (st.play_count > 0) {
-            o.num("viewCount", st.play_count);
+        // Plex knows no "played" flag besides viewCount, so a played item always shows one.
+        if (st.played) {
+            o.num("viewCount", std::max<uint32_t>(st.play_count, 1));
         }
         if (st.last_played_ms != k_no_time) {
             o.num("lastViewedAt", st.last_played_ms >= 0 ? st.last_played_ms / 1000 : (st.last_played_ms - 999) / 1000);

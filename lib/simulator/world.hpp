@@ -79,7 +79,7 @@ struct Entry {
     std::vector<std::string> plex_guids;           // empty = modern agent presentation
     std::optional<IdList> provider_ids[k_kinds];   // Jellyfin/Emby override
     std::vector<uint32_t> episodes;                // shows: episode entry indices
-    bool on(Kind kind) const { return (servers >> idx(kind)) & 1U; }
+    bool on(Kind k) const { return (servers >> idx(k)) & 1U; }
 };
 
 struct World {

@@ -331,6 +331,7 @@ int sxxexx_last(Scanner s, int season, int first) {
     return last;
   }
   copy = s;
+  const bool dash = copy.peek() == '-';
   if (copy.literal("-") || copy.literal(".")) {
     Scanner after = copy;
     if (after.literal("e") && after.number(last)) {
@@ -342,8 +343,8 @@ int sxxexx_last(Scanner s, int season, int first) {
       return last;
     }
     after = copy;
-    // "-02" but not "-1080p" or "-2.0": the number must end the token.
-    if (after.number(last, 3) && !is_alnum(after.peek()) &&
+    // "-02" but not ".02", "-1080p" or "-2.0": the number must end the token.
+    if (dash && after.number(last, 3) && !is_alnum(after.peek()) &&
         !(after.peek() == '.' && is_digit(after.peek(1)))) {
       return last;
     }

@@ -366,11 +366,14 @@ private:
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, static_cast<void*>(&slot));
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, slot.error.data());
 
-    const bool with_body =
-        request.method == Method::post || request.method == Method::put ||
-        (request.method == Method::del && !request.body.empty());
+    const bool with_body = request.method == Method::post || request.method == Method::put ||
+                           (request.method != Method::head && !request.body.empty());
     switch (request.method) {
-    case Method::get: break;
+    case Method::get:
+      if (with_body) {
+        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "GET");
+      }
+      break;
     case Method::head: curl_easy_setopt(easy, CURLOPT_NOBODY, 1L); break;
     case Method::post: break;
     case Method::put: curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "PUT"); break;
@@ -583,8 +586,8 @@ std::once_flag g_init_once;
 } // namespace
 
 void global_init() {
-  CURLcode result = CURLE_OK;
-  std::call_once(g_init_once, [&result] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
+  static CURLcode result = CURLE_OK;
+  std::call_once(g_init_once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
   if (result != CURLE_OK) {
     throw Error(Errc::internal,
                 fmt::format("cannot initialise libcurl: {}", curl_easy_strerror(result)));

@@ -159,6 +159,8 @@ TEST_CASE("backend::parse_episode_range", "[backend][guid]") {
   // Not ranges.
   CHECK(range_of("Show - S01E01-1080p.mkv") == "1:1-1");
   CHECK(range_of("Show - S01E01 - Title.mkv") == "1:1-1");
+  CHECK(range_of("Show.S01E01.2.mkv") == "1:1-1");
+  CHECK(range_of("Show - S01E01-2.0.mkv") == "1:1-1");
   CHECK(range_of("Movie (1999) 1920x1080.mkv") == "none");
   CHECK(range_of("Movie (1999).mkv") == "none");
   CHECK(range_of("") == "none");

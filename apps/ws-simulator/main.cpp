@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+// ws-simulator: fake Plex, Jellyfin and Emby servers for tests, benchmarks and demos.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "simulator/runtime.hpp"
+
+int main(int argc, char** argv)
+{
+    ws::sim::Options o;
+    std::string servers = "plex,jellyfin,emby";
+    bool generate = false;
+    CLI::App app{"Serve simulated Plex, Jellyfin and Emby servers over a deterministic world"};
+    auto* world_opt = app.add_option("--world", o.world_file, "world file (JSON)")->check(CLI::ExistingFile);
+    app.add_flag("--generate", generate, "generate a world (the default without --world)")->excludes(world_opt);
+    app.add_option("--seed", o.generate.seed, "generator seed")->capture_default_str();
+    app.add_option("--items", o.generate.items, "movies + episodes per server")->capture_default_str()->check(
+        CLI::PositiveNumber);
+    app.add_option("--overlap", o.generate.overlap, "P(entry on a given server)")->capture_default_str()->check(
+        CLI::Range(0.0, 1.0));
+    app.add_option("--played", o.generate.played, "P(played)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+    app.add_option("--in-progress", o.generate.in_progress, "P(in progress | not played)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--diverge", o.generate.diverge, "P(one server differs)")->capture_default_str()->check(
+        CLI::Range(0.0, 1.0));
+    app.add_option("--listen", o.listen, "bind address")->capture_default_str();
+    app.add_option("--plex-port", o.ports[0], "Plex port (0 = any free port)")->check(CLI::Range(0, 65535));
+    app.add_option("--jellyfin-port", o.ports[1], "Jellyfin port (0 = any free port)")->check(CLI::Range(0, 65535));
+    app.add_option("--emby-port", o.ports[2], "Emby port (0 = any free port)")->check(CLI::Range(0, 65535));
+    app.add_option("--threads", o.threads, "worker threads per listener")->capture_default_str()->check(
+        CLI::Range(1, 1024));
+    app.add_option("--ready-file", o.ready_file, "also write the ready line to this file");
+    app.add_option("--write-config", o.write_config, "write a watchstate config for the served servers");
+    app.add_option("--state-dir", o.state_dir, "state_dir to put into that config");
+    app.add_option("--servers", servers, "servers to serve (comma list)")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+    try {
+        o.servers = ws::sim::parse_server_list(servers);
+    } catch (const ws::sim::WorldError& e) {
+        std::cerr << "ws-simulator: " << e.what() << '\n';
+        return 2;
+    }
+    return ws::sim::run(o);
+}

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "simulator/world.hpp"
+
+namespace ws::sim {
+
+struct Options {
+    std::string world_file;  // empty = generate
+    GenerateOptions generate;
+    std::string listen = "127.0.0.1";
+    std::array<int, k_kinds> ports{0, 0, 0};
+    size_t threads = 8;
+    std::string ready_file;
+    std::string write_config;
+    std::string state_dir;
+    uint8_t servers = 0b111;
+};
+
+// Parse "plex,jellyfin" into a server mask; throw WorldError on an unknown name or an empty list.
+uint8_t parse_server_list(const std::string& list);
+
+struct ServerInfo {
+    Kind kind = Kind::plex;
+    std::string url;
+    std::string token;
+    std::string server_id;
+    std::string user;
+};
+
+// Return the one-line ready JSON for the served servers.
+std::string ready_line(const std::vector<ServerInfo>& servers);
+// Return the watchstate config YAML (contract §3) for the served servers.
+std::string config_yaml(const std::vector<ServerInfo>& servers, const std::string& state_dir);
+
+// Serve until SIGINT/SIGTERM; return the process exit code. Errors are reported on stderr.
+int run(const Options& options);
+
+}  // namespace ws::sim

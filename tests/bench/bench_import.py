@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Benchmark ws-import against ws-simulator on 127.0.0.1 (not a test: it prints figures).
+
+  tests/bench/bench_import.py [--items 100000] [--bin build/release/apps] [--concurrency 4]
+
+Runs a first import into an empty state directory, then a second one with nothing changed, and
+prints wall time, peak RSS (from wait4's rusage), HTTP requests and the import counts of each.
+"""
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def run_measured(cmd):
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=900)
+    wall = time.monotonic() - start
+    rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return proc.returncode, out, err, wall, rss_kib
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--items", type=int, default=100000, help="items per server")
+    ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "..", "build", "release", "apps"))
+    ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="ws-bench-")
+    ready = os.path.join(tmp, "ready.json")
+    config = os.path.join(tmp, "config.yaml")
+    sim_start = time.monotonic()
+    sim = subprocess.Popen([os.path.join(args.bin, "ws-simulator"), "--items", str(args.items),
+                            "--seed", str(args.seed), "--threads", "8", "--ready-file", ready,
+                            "--write-config", config, "--state-dir", os.path.join(tmp, "state")],
+                           stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "sim.log"), "w"))
+    try:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(ready):
+            if sim.poll() is not None or time.monotonic() > deadline:
+                sys.exit("ws-simulator did not start; see " + tmp)
+            time.sleep(0.05)
+        print(f"simulator: 3 servers x {args.items} items ready in {time.monotonic() - sim_start:.1f} s")
+        # Each run is a separate child; ru_maxrss of RUSAGE_CHILDREN is the max over children, so
+        # measure each run in a fresh helper process to get its own peak.
+        for label in ("first import", "second import (no change)"):
+            helper = [sys.executable, "-c",
+                      "import resource,subprocess,sys,time,json;"
+                      "t=time.monotonic();p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
+                      "w=time.monotonic()-t;"
+                      "print(json.dumps({'rc':p.returncode,'wall':w,'rss':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,'out':p.stdout,'err':p.stderr[-2000:]}))",
+                      os.path.join(args.bin, "ws-import"), "-c", config, "--json",
+                      "--concurrency", str(args.concurrency)]
+            res = json.loads(subprocess.run(helper, capture_output=True, text=True, timeout=900).stdout)
+            doc = json.loads(res["out"]) if res["out"].strip() else {}
+            backends = doc.get("result", {}).get("identities", {}).get("main", {}).get("backends", {})
+            requests = sum(b["requests"] for b in backends.values())
+            fetched = sum(b["fetched"] for b in backends.values())
+            print(f"{label}: exit {res['rc']}, wall {res['wall']:.2f} s, peak RSS {res['rss'] / 1024:.0f} MiB, "
+                  f"{requests} requests, {fetched} items fetched")
+            for name, b in backends.items():
+                print(f"  {name:9} fetched {b['fetched']:7} added {b['added']:7} updated {b['updated']:7} "
+                      f"unchanged {b['unchanged']:7} skipped {b['skipped']:5} requests {b['requests']:5} "
+                      f"({b['duration_ms']} ms)")
+            if res["rc"] != 0:
+                print(res["err"])
+        db = os.path.join(tmp, "state", "state.db")
+        print(f"state.db: {os.path.getsize(db) / 1048576:.1f} MiB")
+    finally:
+        sim.send_signal(signal.SIGTERM)
+        sim.wait(timeout=30)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print("kept", tmp)
+
+
+if __name__ == "__main__":
+    main()
