@@ -16,7 +16,7 @@ int main(int argc, char** argv)
     app.add_flag("--generate", generate, "generate a world (the default without --world)")->excludes(world_opt);
     app.add_option("--seed", o.generate.seed, "generator seed")->capture_default_str();
     app.add_option("--items", o.generate.items, "movies + episodes per server")->capture_default_str()->check(
-        CLI::PositiveNumber);
+        CLI::Range(size_t{1}, size_t{50000000}));
     app.add_option("--overlap", o.generate.overlap, "P(entry on a given server)")->capture_default_str()->check(
         CLI::Range(0.0, 1.0));
     app.add_option("--played", o.generate.played, "P(played)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
@@ -35,7 +35,12 @@ int main(int argc, char** argv)
     app.add_option("--write-config", o.write_config, "write a watchstate config for the served servers");
     app.add_option("--state-dir", o.state_dir, "state_dir to put into that config");
     app.add_option("--servers", servers, "servers to serve (comma list)")->capture_default_str();
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // --help exits 0; every usage error exits 2 as the README promises.
+        return app.exit(e) == 0 ? 0 : 2;
+    }
     try {
         o.servers = ws::sim::parse_server_list(servers);
     } catch (const ws::sim::WorldError& e) {

@@ -81,7 +81,8 @@ Response json_response(int status, std::string body)
 {
     Response r;
     r.status = status;
-    r.content_type = "application/json; charset=utf-8";
+    // httplib only gzips an exact "application/json", so the charset parameter is left out.
+    r.content_type = "application/json";
     r.body = std::move(body);
     return r;
 }

@@ -80,7 +80,8 @@ public:
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
 
-  // A transaction; rolled back on destruction unless committed.
+  // A transaction (a savepoint when one is already open); rolled back on destruction unless
+  // committed.
   class Transaction {
   public:
     explicit Transaction(StateStore& store);
@@ -91,6 +92,7 @@ public:
 
   private:
     StateStore& m_store;
+    bool m_nested = false;
     bool m_done = false;
   };
 
@@ -99,8 +101,8 @@ public:
   // --- Matching ---
   // The item a matching key ("imdb://tt1/movie", "rtvdb://100/1/2") points to.
   std::optional<ItemId> find_by_key(const std::string& identity, const std::string& key);
-  // Point `key` at `item`. Returns false (and changes nothing) when the key already points at
-  // another item.
+  // Point `key` at `item` unless the key exists already (then it keeps its item: the first
+  // item a key was seen on owns it). Returns whether the key was added.
   bool add_key(const std::string& identity, const std::string& key, ItemId item);
   std::vector<std::string> keys_of(ItemId item);
   // Items of `identity` that `backend` reported with id `remote_id`.

@@ -15,7 +15,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <future>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
 #include <memory>
 
 namespace ws::sync {
@@ -27,18 +31,75 @@ std::int64_t elapsed_ms(Clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
 }
 
-// Everything one backend reported, gathered before any of it touches the database.
-struct Fetched {
-  const config::BackendConfig* config = nullptr;
-  backend::ServerInfo server;
+// One page-sized slice of a backend's report, or (end == true) the end of that backend's
+// report with how it went.
+struct Batch {
+  std::size_t backend_index = 0;
   std::vector<backend::RemoteItem> items;
-  backend::ShowCache shows;       // known before the fetch, plus what it resolved
-  backend::ShowCache shows_before; // to store only new or changed shows
+  bool end = false;
+  UnixTime started = 0; // with end: when the fetch of this backend began (its next cursor)
+  backend::ServerInfo server;
   std::optional<BackendError> error;
   std::uint64_t requests = 0;
-  UnixTime started = 0;
-  Clock::time_point started_clock;
+  // Shows the items of this batch refer to that no earlier batch carried: the fetching thread
+  // owns its show cache, the writing thread keeps its own copy.
+  std::vector<backend::RemoteShow> shows;
 };
+
+// A bounded hand-over from the fetching thread to the thread that writes the database, so that
+// network and database work overlap while at most `capacity` batches wait in memory.
+class BatchQueue {
+public:
+  explicit BatchQueue(std::size_t capacity) : m_capacity(capacity) {}
+
+  // False once the queue was closed: the producer must stop.
+  bool push(Batch&& batch) {
+    std::unique_lock lock(m_mutex);
+    m_not_full.wait(lock, [&] { return m_closed || m_batches.size() < m_capacity; });
+    if (m_closed) {
+      return false;
+    }
+    m_batches.push_back(std::move(batch));
+    m_not_empty.notify_one();
+    return true;
+  }
+
+  // The next batch; throws Interrupted when a signal arrives while waiting.
+  Batch pop() {
+    std::unique_lock lock(m_mutex);
+    while (m_batches.empty()) {
+      m_not_empty.wait_for(lock, std::chrono::milliseconds(100));
+      if (m_batches.empty()) {
+        lock.unlock();
+        throw_if_interrupted();
+        lock.lock();
+      }
+    }
+    Batch batch = std::move(m_batches.front());
+    m_batches.pop_front();
+    m_not_full.notify_one();
+    return batch;
+  }
+
+  void close() {
+    std::lock_guard lock(m_mutex);
+    m_closed = true;
+    m_not_full.notify_all();
+  }
+
+private:
+  std::size_t m_capacity;
+  std::mutex m_mutex;
+  std::condition_variable m_not_full;
+  std::condition_variable m_not_empty;
+  std::deque<Batch> m_batches;
+  bool m_closed = false;
+};
+
+// Thrown inside an adapter's item callback when the consumer went away.
+struct ConsumerGone {};
+
+constexpr std::size_t k_batch_items = 1000;
 
 http::ClientOptions client_options(const config::Config& config,
                                    const config::BackendConfig& backend,
@@ -68,16 +129,15 @@ bool library_ignored(const config::BackendConfig& backend, const backend::Librar
                      });
 }
 
-// Runs on a worker thread: it touches no database and no shared state.
-Fetched fetch_backend(const config::Config& config, const config::BackendConfig& backend,
-                      const std::string& identity, const RunOptions& options,
-                      backend::ShowCache known_shows) {
-  Fetched out;
-  out.config = &backend;
-  out.started = now();
-  out.started_clock = Clock::now();
-  out.shows_before = known_shows;
-  out.shows = std::move(known_shows);
+// Runs on the fetching thread: lists one backend and hands its items over in batches. It
+// touches no database. Returns false when the consumer went away.
+bool fetch_backend(const config::Config& config, const config::BackendConfig& backend,
+                   const std::string& identity, const RunOptions& options, std::size_t index,
+                   backend::ShowCache shows, BatchQueue& queue) {
+  Batch end;
+  end.backend_index = index;
+  end.end = true;
+  end.started = now();
 
   backend::Connection connection;
   connection.name = backend.name;
@@ -89,12 +149,14 @@ Fetched fetch_backend(const config::Config& config, const config::BackendConfig&
 
   auto adapter = backend::make_backend(
       connection, http::make_curl_client(client_options(config, backend, options)));
+  Batch batch;
+  batch.backend_index = index;
   try {
-    out.server = adapter->server_info();
-    if (!backend.uuid.empty() && out.server.id != backend.uuid) {
+    end.server = adapter->server_info();
+    if (!backend.uuid.empty() && end.server.id != backend.uuid) {
       throw Error(Errc::config,
                   fmt::format("{}: the server at {} has id '{}', not the configured uuid '{}'",
-                              backend.name, backend.url, out.server.id, backend.uuid));
+                              backend.name, backend.url, end.server.id, backend.uuid));
     }
     auto libraries = adapter->libraries();
     std::erase_if(libraries, [&](const auto& library) {
@@ -104,19 +166,38 @@ Fetched fetch_backend(const config::Config& config, const config::BackendConfig&
       }
       return ignored;
     });
-    adapter->list_items(libraries, out.shows,
-                        [&](backend::RemoteItem&& item) { out.items.push_back(std::move(item)); });
+    batch.items.reserve(k_batch_items);
+    std::unordered_set<std::string> shows_sent;
+    adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
+      if (item.type == backend::MediaType::episode && !item.show_id.empty() &&
+          shows_sent.insert(item.show_id).second) {
+        if (const auto it = shows.find(item.show_id); it != shows.end()) {
+          batch.shows.push_back(it->second);
+        }
+      }
+      batch.items.push_back(std::move(item));
+      if (batch.items.size() >= k_batch_items) {
+        if (!queue.push(std::move(batch))) {
+          throw ConsumerGone{};
+        }
+        batch = Batch{};
+        batch.backend_index = index;
+        batch.items.reserve(k_batch_items);
+      }
+    });
+    if (!batch.items.empty() && !queue.push(std::move(batch))) {
+      return false;
+    }
+  } catch (const ConsumerGone&) {
+    return false;
   } catch (const Error& e) {
-    out.error = BackendError{identity, backend.name, e.code(), redact(e.what())};
-    out.items.clear();
-    out.items.shrink_to_fit();
+    end.error = BackendError{identity, backend.name, e.code(), redact(e.what())};
   } catch (const std::exception& e) {
-    out.error = BackendError{identity, backend.name, Errc::internal,
+    end.error = BackendError{identity, backend.name, Errc::internal,
                              redact(fmt::format("{}: {}", backend.name, e.what()))};
-    out.items.clear();
   }
-  out.requests = adapter->requests_sent();
-  return out;
+  end.requests = adapter->requests_sent();
+  return queue.push(std::move(end));
 }
 
 std::string state_text(bool watched, UnixTime when) {
@@ -126,25 +207,23 @@ std::string state_text(bool watched, UnixTime when) {
 // Applies one backend's report to the database (inside the caller's transaction).
 class BackendApplier {
 public:
-  BackendApplier(db::StateStore& store, const std::string& identity, Fetched& fetched,
-                 const ImportPolicy& policy, BackendImportCounts& counts)
-      : m_store(store), m_identity(identity), m_fetched(fetched), m_name(fetched.config->name),
+  BackendApplier(db::StateStore& store, const std::string& identity, const std::string& name,
+                 backend::ShowCache known_shows, const ImportPolicy& policy,
+                 BackendImportCounts& counts)
+      : m_store(store), m_identity(identity), m_name(name), m_shows(std::move(known_shows)),
         m_policy(policy), m_counts(counts) {}
 
-  void run() {
-    m_store.save_server(m_name, m_fetched.server);
-    for (const auto& [id, show] : m_fetched.shows) {
-      const auto before = m_fetched.shows_before.find(id);
-      if (before == m_fetched.shows_before.end() || before->second.guids != show.guids ||
-          before->second.title != show.title || before->second.year != show.year) {
+  void apply_batch(Batch& batch) {
+    throw_if_interrupted();
+    for (auto& show : batch.shows) {
+      auto& slot = m_shows[show.id];
+      if (slot.guids != show.guids || slot.title != show.title || slot.year != show.year) {
+        // New or changed since the last run: kept in the database for the next one.
         m_store.save_show(m_name, show);
+        slot = std::move(show);
       }
     }
-    std::size_t n = 0;
-    for (const auto& item : m_fetched.items) {
-      if ((++n & 1023U) == 0) {
-        throw_if_interrupted();
-      }
+    for (const auto& item : batch.items) {
       apply(item);
     }
   }
@@ -154,8 +233,8 @@ private:
     if (item.type != backend::MediaType::episode || item.show_id.empty()) {
       return nullptr;
     }
-    const auto it = m_fetched.shows.find(item.show_id);
-    return it == m_fetched.shows.end() ? nullptr : &it->second;
+    const auto it = m_shows.find(item.show_id);
+    return it == m_shows.end() ? nullptr : &it->second;
   }
 
   void apply(const backend::RemoteItem& item) {
@@ -252,10 +331,10 @@ private:
     }
     if (d.record_changed) {
       m_store.upsert_record(id, make_record(m_name, item));
-      for (const auto& key : keys) {
-        if (!m_store.add_key(m_identity, key, id)) {
-          log::debug("{}: key {} of '{}' already belongs to another item", m_name, key,
-                     item.title);
+      // Ids accumulate across backends; only a first report or changed ids can bring new ones.
+      if (!previous || previous->guids != item.guids || previous->show_id != item.show_id) {
+        for (const auto& key : keys) {
+          m_store.add_key(m_identity, key, id);
         }
       }
     }
@@ -273,10 +352,30 @@ private:
 
   db::StateStore& m_store;
   const std::string& m_identity;
-  Fetched& m_fetched;
   const std::string& m_name;
+  backend::ShowCache m_shows;
   const ImportPolicy& m_policy;
   BackendImportCounts& m_counts;
+};
+
+// Stops the fetching thread however the writing side leaves.
+class FetchThread {
+public:
+  FetchThread(BatchQueue& queue, std::function<void()> body)
+      : m_queue(queue), m_thread(std::move(body)) {}
+  ~FetchThread() {
+    if (std::uncaught_exceptions() > 0) {
+      http::request_abort(); // the run is over: don't wait for transfers to finish
+    }
+    m_queue.close();
+    m_thread.join();
+  }
+  FetchThread(const FetchThread&) = delete;
+  FetchThread& operator=(const FetchThread&) = delete;
+
+private:
+  BatchQueue& m_queue;
+  std::thread m_thread;
 };
 
 void import_identity(const config::Config& config, db::StateStore& store,
@@ -295,61 +394,71 @@ void import_identity(const config::Config& config, db::StateStore& store,
     return;
   }
 
-  auto start_fetch = [&](std::size_t i) {
-    const auto& backend = backends[i];
-    return std::async(std::launch::async, fetch_backend, std::cref(config), std::cref(backend),
-                      std::cref(identity), std::cref(options), store.load_shows(backend.name));
-  };
+  // Show caches are read here, on the database's thread, before the fetching thread starts;
+  // each side then works on its own copy.
+  std::vector<backend::ShowCache> known_shows;
+  for (const auto& backend : backends) {
+    known_shows.push_back(store.load_shows(backend.name));
+  }
 
-  // Fetch one backend ahead: the network work of the next overlaps the database work of this
-  // one, and at most two backends' items are in memory at once.
-  std::future<Fetched> next = start_fetch(0);
-  for (std::size_t i = 0; i < backends.size(); ++i) {
-    Fetched fetched = next.get();
-    if (i + 1 < backends.size() && pending_signal() == 0) {
-      next = start_fetch(i + 1);
+  // One thread lists the backends one after the other and hands their items over in batches;
+  // this thread writes them. Network and database work overlap, memory stays bounded.
+  BatchQueue queue(8);
+  const FetchThread fetcher(queue, [&config, &backends, &identity, &options, &queue,
+                                    shows = known_shows]() mutable {
+    for (std::size_t i = 0; i < backends.size(); ++i) {
+      if (!fetch_backend(config, backends[i], identity, options, i, std::move(shows[i]), queue)) {
+        return;
+      }
     }
-    throw_if_interrupted();
+  });
+
+  for (std::size_t i = 0; i < backends.size(); ++i) {
     const auto& backend = backends[i];
+    const auto started_clock = Clock::now();
     ++result.backends_attempted;
 
     BackendImportCounts counts;
     counts.backend = backend.name;
     counts.metadata_only = !backend.import_enabled;
-    counts.server_id = fetched.server.id;
-    counts.requests = fetched.requests;
-    counts.fetched = fetched.items.size();
 
-    if (fetched.error) {
-      log::error("{}", fetched.error->message);
-      result.errors.push_back(*fetched.error);
+    ImportPolicy policy;
+    policy.cursor = store.cursor(identity, backend.name, "import");
+    policy.metadata_only = !backend.import_enabled;
+    policy.force_full = options.full;
+    policy.disable_mark_unplayed = backend.disable_mark_unplayed;
+    policy.progress_sync = config.progress.sync;
+    policy.progress_minimum_ms = static_cast<std::int64_t>(config.progress.minimum) * 1000;
+    policy.now = now();
+
+    // One transaction per backend: whatever it changed is rolled back if any page fails. In a
+    // dry run it is a savepoint inside the run's transaction, which is never committed.
+    db::StateStore::Transaction tx(store);
+    BackendApplier applier(store, identity, backend.name, std::move(known_shows[i]), policy,
+                           counts);
+    Batch batch = queue.pop();
+    for (; !batch.end; batch = queue.pop()) {
+      counts.fetched += batch.items.size();
+      applier.apply_batch(batch);
+    }
+    counts.server_id = batch.server.id;
+    counts.requests = batch.requests;
+    if (batch.error) {
+      log::error("{}", batch.error->message);
+      result.errors.push_back(*batch.error);
+      counts.added = counts.updated = counts.unchanged = counts.skipped = counts.failed = 0;
+      counts.marked_played = counts.marked_unplayed = counts.progress_updated = 0;
+      // tx rolls back: the backend changed nothing and keeps its cursor.
     } else {
-      ImportPolicy policy;
-      policy.cursor = store.cursor(identity, backend.name, "import");
-      policy.metadata_only = !backend.import_enabled;
-      policy.force_full = options.full;
-      policy.disable_mark_unplayed = backend.disable_mark_unplayed;
-      policy.progress_sync = config.progress.sync;
-      policy.progress_minimum_ms = static_cast<std::int64_t>(config.progress.minimum) * 1000;
-      policy.now = now();
-
-      // A dry run works inside the caller's run-wide transaction, rolled back at the end, so
-      // later backends see what earlier ones would have changed.
-      std::optional<db::StateStore::Transaction> tx;
-      if (!options.dry_run) {
-        tx.emplace(store);
-      }
-      BackendApplier(store, identity, fetched, policy, counts).run();
-      if (tx) {
-        store.set_cursor(identity, backend.name, "import", fetched.started);
-        tx->commit();
-      }
+      store.save_server(backend.name, batch.server);
+      store.set_cursor(identity, backend.name, "import", batch.started);
+      tx.commit();
       counts.ok = true;
       log::info("{}: {} fetched, {} added, {} updated, {} unchanged, {} skipped ({} requests)",
                 backend.name, counts.fetched, counts.added, counts.updated, counts.unchanged,
                 counts.skipped, counts.requests);
     }
-    counts.duration_ms = elapsed_ms(fetched.started_clock);
+    counts.duration_ms = elapsed_ms(started_clock);
     identity_result.backends.push_back(std::move(counts));
   }
   result.identities.push_back(std::move(identity_result));

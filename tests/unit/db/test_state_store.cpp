@@ -26,7 +26,7 @@ TEST_CASE("db::StateStore items, keys, records", "[db]") {
   const auto id = store.insert_item(row);
 
   CHECK(store.add_key("main", "rtvdb://200/1/2", id));
-  CHECK(store.add_key("main", "rtvdb://200/1/2", id)); // idempotent for the owner
+  CHECK_FALSE(store.add_key("main", "rtvdb://200/1/2", id)); // present already: unchanged
   CHECK(store.find_by_key("main", "rtvdb://200/1/2") == id);
   CHECK_FALSE(store.find_by_key("alice", "rtvdb://200/1/2")); // identities do not share rows
 
