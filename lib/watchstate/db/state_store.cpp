@@ -40,13 +40,12 @@ CREATE INDEX items_identity_updated_at ON items (identity, updated_at);
 CREATE TABLE item_keys (
   identity TEXT    NOT NULL,
   key      TEXT    NOT NULL,
-  item_id  INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+  item_id  INTEGER NOT NULL REFERENCES items (id), -- kept by the code (foreign_keys is off): delete children first
   PRIMARY KEY (identity, key)
 ) WITHOUT ROWID;
-CREATE INDEX item_keys_item ON item_keys (item_id);
 
 CREATE TABLE backend_items (
-  item_id     INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+  item_id     INTEGER NOT NULL REFERENCES items (id), -- kept by the code (foreign_keys is off): delete children first
   backend     TEXT    NOT NULL,
   remote_id   TEXT    NOT NULL,
   library_id  TEXT    NOT NULL DEFAULT '',
@@ -88,7 +87,7 @@ CREATE TABLE servers (
 
 CREATE TABLE change_log (
   id        INTEGER PRIMARY KEY,
-  item_id   INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+  item_id   INTEGER NOT NULL REFERENCES items (id), -- kept by the code (foreign_keys is off): delete children first
   backend   TEXT    NOT NULL,
   direction TEXT    NOT NULL,
   field     TEXT    NOT NULL,
@@ -218,9 +217,14 @@ struct StateStore::Impl {
         select_record(db, fmt::format("SELECT {} FROM backend_items WHERE item_id = ? AND "
                                       "backend = ?",
                                       k_record_columns)),
-        upsert_record(db, "INSERT OR REPLACE INTO backend_items (item_id, backend, remote_id, "
-                          "library_id, show_id, watched, played_at, added_at, progress_ms, path, "
-                          "multi, guids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        upsert_record(db, "INSERT INTO backend_items (item_id, backend, remote_id, library_id, "
+                          "show_id, watched, played_at, added_at, progress_ms, path, multi, guids) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (item_id, "
+                          "backend) DO UPDATE SET remote_id = excluded.remote_id, library_id = "
+                          "excluded.library_id, show_id = excluded.show_id, watched = "
+                          "excluded.watched, played_at = excluded.played_at, added_at = "
+                          "excluded.added_at, progress_ms = excluded.progress_ms, path = "
+                          "excluded.path, multi = excluded.multi, guids = excluded.guids"),
         insert_change(db, "INSERT INTO change_log (item_id, backend, direction, field, "
                           "old_value, new_value, at) VALUES (?, ?, ?, ?, ?, ?, ?)") {}
 
@@ -230,7 +234,9 @@ struct StateStore::Impl {
                         SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLITE_OPEN_NOMUTEX, 5000);
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
-    db.exec("PRAGMA foreign_keys = ON");
+    // References are kept by this code alone; letting SQLite re-check them on every insert
+    // would cost an index seek per key row, hundreds of thousands per import.
+    db.exec("PRAGMA foreign_keys = OFF");
     db.exec("PRAGMA cache_size = -32768"); // 32 MiB of page cache keeps the key index hot
     migrate(db);
     return db;
@@ -325,6 +331,8 @@ bool StateStore::add_key(const std::string& identity, const std::string& key, It
 
 std::vector<std::string> StateStore::keys_of(ItemId item) {
   try {
+    // No index on item_id (it would cost a write per key on every import): a scan is fine
+    // for this one-item query.
     SQLite::Statement q(m_impl->db, "SELECT key FROM item_keys WHERE item_id = ? ORDER BY key");
     q.bind(1, item);
     std::vector<std::string> keys;
