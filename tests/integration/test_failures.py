@@ -160,6 +160,13 @@ class ConfigFailures(WsTestCase):
         self.assertEqual(result.code, 78, result)
         self.assertIn("nope.yaml", result.json["errors"][0]["message"])
 
+    def test_readable_config_with_token_warns(self):
+        os.chmod(self.config_file, 0o644)
+        result = self.run_tool("ws-import", "-s", "plex")
+        self.assertEqual(result.code, 0, result)
+        self.assertIn("can be read by other users", result.stderr)
+        self.assert_no_secret(result.stderr)
+
     def test_bad_flag_exits_64(self):
         result = self.run_tool("ws-import", "--json", "--no-such-flag")
         self.assertEqual(result.code, 64, result)
