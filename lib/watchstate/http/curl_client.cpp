@@ -2,6 +2,7 @@
 // The libcurl implementation of ws::http::Client: one multi handle per client (so connections
 // stay alive between calls), a fixed pool of easy handles (one per allowed transfer), and a timed
 // queue for retries so that a request waiting out its backoff does not hold up the others.
+#include <watchstate/core/text.hpp>
 #include <watchstate/http/client.hpp>
 
 #include <watchstate/core/error.hpp>
@@ -40,23 +41,7 @@ const char* method_name(Method method) noexcept {
   return "GET";
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
-std::string_view trim(std::string_view text) noexcept {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' ||
-                           text.back() == '\n')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
 
 TransportError classify(CURLcode code) noexcept {
   switch (code) {

@@ -6,6 +6,7 @@
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
 #include <watchstate/core/signals.hpp>
+#include <watchstate/core/text.hpp>
 #include <watchstate/http/client.hpp>
 #include <watchstate/json/writer.hpp>
 #include <watchstate/sync/import_rules.hpp>
@@ -19,8 +20,8 @@
 #include <deque>
 #include <mutex>
 #include <thread>
-#include <unordered_set>
 #include <memory>
+#include <unordered_set>
 
 namespace ws::sync {
 namespace {
@@ -117,15 +118,7 @@ http::ClientOptions client_options(const config::Config& config,
 bool library_ignored(const config::BackendConfig& backend, const backend::Library& library) {
   return std::any_of(backend.ignore_libraries.begin(), backend.ignore_libraries.end(),
                      [&](const std::string& entry) {
-                       if (entry == library.id) {
-                         return true;
-                       }
-                       return entry.size() == library.title.size() &&
-                              std::equal(entry.begin(), entry.end(), library.title.begin(),
-                                         [](char a, char b) {
-                                           return std::tolower(static_cast<unsigned char>(a)) ==
-                                                  std::tolower(static_cast<unsigned char>(b));
-                                         });
+                       return entry == library.id || iequals(entry, library.title);
                      });
 }
 
