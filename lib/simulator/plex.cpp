@@ -62,6 +62,24 @@ public:
         m_stack.push_back(Frame{tag, {}, false});
     }
 
+    // A child element that Plex renders as a single JSON object, not an array (the User,
+    // Player and Session of a /status/sessions entry).
+    void open_object(std::string_view tag)
+    {
+        if (!m_json || m_stack.empty()) {
+            open(tag, tag);
+            return;
+        }
+        Frame& parent = m_stack.back();
+        if (!parent.array.empty()) {
+            m_w.EndArray();
+            parent.array = {};
+        }
+        m_w.Key(tag.data(), static_cast<rapidjson::SizeType>(tag.size()));
+        m_w.StartObject();
+        m_stack.push_back(Frame{tag, {}, false});
+    }
+
     void attr(std::string_view key, std::string_view value)
     {
         if (m_json) {
@@ -831,17 +849,17 @@ Response Server::plex_sessions(bool json)
         o.num("duration", e.duration_ms);
         o.num("viewOffset", s.position_ms);
         o.attr("sessionKey", fmt::format("{}", n + 1));
-        o.open("User", "User");
+        o.open_object("User");
         o.attr("id", u.id);
         o.attr("title", u.name);
         o.attr("thumb", fmt::format("https://plex.tv/users/{}/avatar", hex_hash("plex-user", u.id, 16)));
         o.close();
-        o.open("Player", "Player");
+        o.open_object("Player");
         o.attr("state", s.paused ? "paused" : "playing");
         o.attr("title", "Simulated Player");
         o.attr("machineIdentifier", hex_hash("player", u.id, 24));
         o.close();
-        o.open("Session", "Session");
+        o.open_object("Session");
         o.attr("id", hex_hash("session", fmt::format("{}/{}", n, it.id), 24));
         o.close();
         o.close();

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <memory>
+#include <optional>
 
 namespace ws::app {
 namespace {
@@ -52,6 +53,11 @@ int import_main(int argc, char** argv) {
         const auto db_file = prepare_state_dir(ctx.config);
         const RunLock lock(lock_file(ctx.config));
         db::StateStore store(db_file);
+        // A dry run works inside one transaction that is never committed.
+        std::optional<db::StateStore::Transaction> dry_run;
+        if (options.dry_run) {
+          dry_run.emplace(store);
+        }
         auto result = std::make_shared<sync::ImportResult>(sync::run_import(ctx.config, store, options));
         ToolOutcome outcome;
         outcome.exit_code = result->exit_code();

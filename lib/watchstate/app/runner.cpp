@@ -61,6 +61,9 @@ void print_json(const ToolDefinition& tool, const ToolOutcome& outcome, bool dry
     if (!e.backend.empty()) {
       out.field("backend", e.backend);
     }
+    if (!e.item.empty()) {
+      out.field("item", e.item);
+    }
     out.field("kind", errc_name(e.kind));
     out.field("message", redact(e.message));
     out.end_object();
@@ -75,7 +78,7 @@ void print_json(const ToolDefinition& tool, const ToolOutcome& outcome, bool dry
 ToolOutcome failure(Errc kind, const std::string& message) {
   ToolOutcome outcome;
   outcome.exit_code = exit_code_for(kind);
-  outcome.errors.push_back({"", "", kind, message});
+  outcome.errors.push_back({"", "", kind, message, ""});
   return outcome;
 }
 

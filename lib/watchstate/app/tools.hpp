@@ -7,5 +7,7 @@ namespace ws::app {
 
 int import_main(int argc, char** argv);
 int state_main(int argc, char** argv);
+int export_main(int argc, char** argv);
+int sync_main(int argc, char** argv);
 
 } // namespace ws::app

@@ -115,4 +115,54 @@ void throw_protocol(std::string_view backend, std::string_view what, std::string
               fmt::format("{}: {} from {}: {}", backend, what, url_for_message(url), why));
 }
 
+std::string_view write_action_name(WriteAction action) {
+  switch (action) {
+  case WriteAction::mark_played:
+    return "mark_played";
+  case WriteAction::mark_unplayed:
+    return "mark_unplayed";
+  case WriteAction::set_progress:
+    return "set_progress";
+  case WriteAction::reset_progress:
+    return "reset_progress";
+  }
+  return "write";
+}
+
+WriteOutcome failed_write(std::string_view backend, const WriteRequest& request, Errc kind,
+                          std::string_view why) {
+  WriteOutcome result;
+  result.ok = false;
+  result.kind = kind;
+  result.message = redact(fmt::format("{}: {} of item {} failed: {}", backend,
+                                      write_action_name(request.action), request.remote_id, why));
+  return result;
+}
+
+WriteOutcome write_outcome(std::string_view backend, const WriteRequest& request,
+                           const http::Outcome& outcome) {
+  if (!outcome.transport_ok()) {
+    return failed_write(backend, request, Errc::tempfail,
+                        outcome.error_message.empty() ? std::string("transport error")
+                                                      : outcome.error_message);
+  }
+  const long status = outcome.response.status;
+  if (status >= 200 && status < 300) {
+    WriteOutcome result;
+    result.ok = true;
+    return result;
+  }
+  const std::string why = fmt::format("HTTP {}", status);
+  if (status == 401 || status == 403) {
+    return failed_write(backend, request, Errc::no_perm, why);
+  }
+  if (status == 404) {
+    return failed_write(backend, request, Errc::protocol, why + " (item not found)");
+  }
+  if (status == 429 || status >= 500) {
+    return failed_write(backend, request, Errc::tempfail, why);
+  }
+  return failed_write(backend, request, Errc::protocol, why);
+}
+
 } // namespace ws::backend::detail

@@ -2,6 +2,7 @@
 // Internal helpers shared by the backend adapters (not part of the public backend API).
 #pragma once
 
+#include <watchstate/backend/backend.hpp>
 #include <watchstate/http/client.hpp>
 
 #include <cstdint>
@@ -51,6 +52,19 @@ http::Outcome send_checked(http::Client& client, std::string_view backend, http:
 // Throw Errc::protocol "<backend>: <what> from <url>: <why>".
 [[noreturn]] void throw_protocol(std::string_view backend, std::string_view what,
                                  std::string_view url, std::string_view why);
+
+// The contract's name of a write action ("mark_played", ...), for messages.
+std::string_view write_action_name(WriteAction action);
+
+// The outcome of one write: ok for 2xx; otherwise no_perm for 401/403, tempfail for transport
+// failures, 429 and 5xx, protocol for any other status (404 means the item is gone), with the
+// message "<backend>: <action> of item <id> failed: <why>".
+WriteOutcome write_outcome(std::string_view backend, const WriteRequest& request,
+                           const http::Outcome& outcome);
+
+// A failed outcome of `kind` with the message "<backend>: <action> of item <id> failed: <why>".
+WriteOutcome failed_write(std::string_view backend, const WriteRequest& request, Errc kind,
+                          std::string_view why);
 
 // Remembers the first exception thrown inside a completion handler, so that the handler never
 // throws through the HTTP client; later work is skipped and the error rethrown once the batch is

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <watchstate/backend/guid.hpp>
+#include <watchstate/core/error.hpp>
 #include <watchstate/core/time.hpp>
 
 #include <cstdint>
@@ -60,7 +61,8 @@ struct RemoteItem {
   int episode = -1; // episodes only
   UnixTime added_at = 0;
   UnixTime last_played = 0;  // 0 when never played
-  std::int64_t progress_ms = 0; // resume position, 0 when none or when played
+  std::int64_t progress_ms = 0; // resume position as the server reports it (also when played)
+  std::int64_t duration_ms = 0; // runtime (Plex duration, Jellyfin/Emby RunTimeTicks / 10000)
   std::string id;            // backend item id (ratingKey / Id)
   std::string library_id;
   std::string title;         // movie title; for episodes the series title
@@ -75,6 +77,28 @@ struct RemoteShow {
   std::string title;
   int year = 0;
   Guids guids;
+};
+
+// A play-state write to one item (contract: mark_played, mark_unplayed, set_progress).
+enum class WriteAction : std::uint8_t {
+  mark_played,    // with `played_at` (Jellyfin ISO / Emby yyyyMMddHHmmss; Plex takes no date)
+  mark_unplayed,
+  set_progress,   // resume at `position_ms` (Plex timeline needs `duration_ms`)
+  reset_progress, // clear a stale resume position of a played item (Jellyfin/Emby)
+};
+
+struct WriteRequest {
+  std::string remote_id;
+  WriteAction action = WriteAction::mark_played;
+  UnixTime played_at = 0;
+  std::int64_t position_ms = 0;
+  std::int64_t duration_ms = 0;
+};
+
+struct WriteOutcome {
+  bool ok = false;
+  Errc kind = Errc::internal; // when !ok: no_perm (401/403), tempfail, protocol (other 4xx)
+  std::string message;        // when !ok: one redacted line naming backend, item and status
 };
 
 // Series ids already known (from earlier runs); list_items adds the shows it resolves.
@@ -102,6 +126,15 @@ public:
   // newly resolved shows are added to `shows`. A page that fails after retries fails the call.
   virtual void list_items(const std::vector<Library>& libraries, ShowCache& shows,
                           const std::function<void(RemoteItem&&)>& on_item) = 0;
+
+  // Remote ids of the items the configured user is playing right now (Plex GET /status/sessions,
+  // Jellyfin/Emby GET /Sessions): writes leave them alone. Throws like the listing calls.
+  virtual std::vector<std::string> active_items() = 0;
+
+  // Send `requests` with bounded parallelism (the client's retry policy applies: the writes are
+  // idempotent). Returns one outcome per request, in the same order; an HTTP failure of one item
+  // is an outcome, not an exception.
+  virtual std::vector<WriteOutcome> write(const std::vector<WriteRequest>& requests) = 0;
 
   // HTTP requests sent so far, retries included.
   [[nodiscard]] virtual std::uint64_t requests_sent() const = 0;

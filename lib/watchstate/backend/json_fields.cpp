@@ -12,8 +12,10 @@
 
 namespace ws::backend::detail {
 
-void parse_json_body(rapidjson::Document& doc, std::string& body, std::string_view backend,
-                     std::string_view what, std::string_view url) {
+namespace {
+
+void parse_in_place(rapidjson::Document& doc, std::string& body, std::string_view backend,
+                    std::string_view what, std::string_view url) {
   // data() of a std::string is writable and NUL-terminated, which is all ParseInsitu needs.
   doc.ParseInsitu(body.data());
   if (doc.HasParseError()) {
@@ -21,8 +23,23 @@ void parse_json_body(rapidjson::Document& doc, std::string& body, std::string_vi
                    std::string("invalid JSON at offset ") + std::to_string(doc.GetErrorOffset()) +
                        ": " + rapidjson::GetParseError_En(doc.GetParseError()));
   }
+}
+
+} // namespace
+
+void parse_json_body(rapidjson::Document& doc, std::string& body, std::string_view backend,
+                     std::string_view what, std::string_view url) {
+  parse_in_place(doc, body, backend, what, url);
   if (!doc.IsObject()) {
     throw_protocol(backend, what, url, "the body is not a JSON object");
+  }
+}
+
+void parse_json_array_body(rapidjson::Document& doc, std::string& body, std::string_view backend,
+                           std::string_view what, std::string_view url) {
+  parse_in_place(doc, body, backend, what, url);
+  if (!doc.IsArray()) {
+    throw_protocol(backend, what, url, "the body is not a JSON array");
   }
 }
 

@@ -17,6 +17,10 @@ namespace ws::backend::detail {
 void parse_json_body(rapidjson::Document& doc, std::string& body, std::string_view backend,
                      std::string_view what, std::string_view url);
 
+// As parse_json_body, for a body that must be a JSON array.
+void parse_json_array_body(rapidjson::Document& doc, std::string& body, std::string_view backend,
+                           std::string_view what, std::string_view url);
+
 // Member `name` of `object`; nullptr when `object` is not an object, or the member is absent or
 // null.
 const rapidjson::Value* member(const rapidjson::Value& object, std::string_view name);

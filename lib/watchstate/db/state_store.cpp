@@ -15,7 +15,7 @@ namespace ws::db {
 namespace {
 
 // Each entry brings the schema from version i to i+1. Never edit a shipped entry: add one.
-constexpr std::array<std::string_view, 1> k_migrations = {
+constexpr std::array<std::string_view, 2> k_migrations = {
     R"sql(
 CREATE TABLE items (
   id          INTEGER PRIMARY KEY,
@@ -96,6 +96,10 @@ CREATE TABLE change_log (
   at        INTEGER NOT NULL
 );
 CREATE INDEX change_log_item ON change_log (item_id);
+)sql",
+    // 2: runtimes, which Plex needs to take a resume position.
+    R"sql(
+ALTER TABLE backend_items ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 
@@ -180,12 +184,13 @@ BackendRecord read_record(SQLite::Statement& q) {
   r.path = q.getColumn(8).getString();
   r.multi = q.getColumn(9).getInt() != 0;
   r.guids = decode_guids(q.getColumn(10).getString());
+  r.duration_ms = q.getColumn(11).getInt64();
   return r;
 }
 
 constexpr const char* k_record_columns =
     "backend, remote_id, library_id, show_id, watched, played_at, added_at, progress_ms, path, "
-    "multi, guids";
+    "multi, guids, duration_ms";
 
 } // namespace
 
@@ -218,13 +223,15 @@ struct StateStore::Impl {
                                       "backend = ?",
                                       k_record_columns)),
         upsert_record(db, "INSERT INTO backend_items (item_id, backend, remote_id, library_id, "
-                          "show_id, watched, played_at, added_at, progress_ms, path, multi, guids) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (item_id, "
+                          "show_id, watched, played_at, added_at, progress_ms, path, multi, guids, "
+                          "duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                          "ON CONFLICT (item_id, "
                           "backend) DO UPDATE SET remote_id = excluded.remote_id, library_id = "
                           "excluded.library_id, show_id = excluded.show_id, watched = "
                           "excluded.watched, played_at = excluded.played_at, added_at = "
                           "excluded.added_at, progress_ms = excluded.progress_ms, path = "
-                          "excluded.path, multi = excluded.multi, guids = excluded.guids"),
+                          "excluded.path, multi = excluded.multi, guids = excluded.guids, "
+                          "duration_ms = excluded.duration_ms"),
         insert_change(db, "INSERT INTO change_log (item_id, backend, direction, field, "
                           "old_value, new_value, at) VALUES (?, ?, ?, ?, ?, ?, ?)") {}
 
@@ -460,6 +467,42 @@ std::int64_t StateStore::count_items(const std::string& identity) {
   }
 }
 
+void StateStore::for_each_with_record(
+    const std::string& identity, const std::string& backend,
+    const std::function<void(const ItemRow&, const BackendRecord&)>& on_pair) {
+  try {
+    SQLite::Statement q(
+        m_impl->db,
+        fmt::format("SELECT i.id, i.identity, i.type, i.title, i.year, i.season, i.episode, "
+                    "i.watched, i.updated, i.progress_ms, i.progress_at, i.via, i.created_at, "
+                    "i.updated_at, b.backend, b.remote_id, b.library_id, b.show_id, b.watched, "
+                    "b.played_at, b.added_at, b.progress_ms, b.path, b.multi, b.guids, "
+                    "b.duration_ms FROM items i JOIN backend_items b ON b.item_id = i.id "
+                    "WHERE i.identity = ? AND b.backend = ? ORDER BY i.id"));
+    q.bind(1, identity);
+    q.bind(2, backend);
+    while (q.executeStep()) {
+      const ItemRow row = read_item(q);
+      BackendRecord r;
+      r.backend = q.getColumn(14).getString();
+      r.remote_id = q.getColumn(15).getString();
+      r.library_id = q.getColumn(16).getString();
+      r.show_id = q.getColumn(17).getString();
+      r.watched = q.getColumn(18).getInt() != 0;
+      r.played_at = q.getColumn(19).getInt64();
+      r.added_at = q.getColumn(20).getInt64();
+      r.progress_ms = q.getColumn(21).getInt64();
+      r.path = q.getColumn(22).getString();
+      r.multi = q.getColumn(23).getInt() != 0;
+      r.guids = decode_guids(q.getColumn(24).getString());
+      r.duration_ms = q.getColumn(25).getInt64();
+      on_pair(row, r);
+    }
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read items and backend records");
+  }
+}
+
 std::optional<BackendRecord> StateStore::record(ItemId item, const std::string& backend) {
   try {
     auto& q = m_impl->select_record;
@@ -507,6 +550,7 @@ void StateStore::upsert_record(ItemId item, const BackendRecord& r) {
     q.bind(10, r.path);
     q.bind(11, r.multi ? 1 : 0);
     q.bind(12, encode_guids(r.guids));
+    q.bind(13, r.duration_ms);
     q.exec();
   } catch (const SQLite::Exception& e) {
     rethrow(e, "write backend record");

@@ -47,6 +47,7 @@ struct BackendRecord {
   std::string path;
   bool multi = false;
   backend::Guids guids; // the backend's own external ids for the item
+  std::int64_t duration_ms = 0;
   friend bool operator==(const BackendRecord&, const BackendRecord&) = default;
 };
 
@@ -122,6 +123,9 @@ public:
   std::optional<BackendRecord> record(ItemId item, const std::string& backend);
   std::vector<BackendRecord> records(ItemId item);
   void upsert_record(ItemId item, const BackendRecord& record);
+  // Every item of `identity` that `backend` has reported, with that backend's record, by id.
+  void for_each_with_record(const std::string& identity, const std::string& backend,
+                            const std::function<void(const ItemRow&, const BackendRecord&)>& on_pair);
 
   // --- Change log ---
   void log_change(const ChangeEntry& entry);

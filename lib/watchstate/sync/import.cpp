@@ -11,6 +11,7 @@
 #include <watchstate/json/writer.hpp>
 #include <watchstate/sync/import_rules.hpp>
 #include <watchstate/sync/matching.hpp>
+#include <watchstate/sync/open_backend.hpp>
 
 #include <fmt/format.h>
 
@@ -102,19 +103,6 @@ struct ConsumerGone {};
 
 constexpr std::size_t k_batch_items = 1000;
 
-http::ClientOptions client_options(const config::Config& config,
-                                   const config::BackendConfig& backend,
-                                   const RunOptions& options) {
-  http::ClientOptions o;
-  o.concurrency = options.concurrency.value_or(backend.concurrency.value_or(config.http.concurrency));
-  o.timeout = std::chrono::seconds(options.timeout.value_or(backend.timeout.value_or(config.http.timeout)));
-  o.retries = config.http.retries;
-  o.backoff = std::chrono::milliseconds(config.http.backoff_ms);
-  o.verify_tls = backend.verify_tls;
-  o.user_agent = std::string("watchstate/") + WS_VERSION;
-  return o;
-}
-
 bool library_ignored(const config::BackendConfig& backend, const backend::Library& library) {
   return std::any_of(backend.ignore_libraries.begin(), backend.ignore_libraries.end(),
                      [&](const std::string& entry) {
@@ -132,16 +120,7 @@ bool fetch_backend(const config::Config& config, const config::BackendConfig& ba
   end.end = true;
   end.started = now();
 
-  backend::Connection connection;
-  connection.name = backend.name;
-  connection.type = backend.type;
-  connection.url = backend.url;
-  connection.token = backend.token;
-  connection.user = backend.user;
-  connection.page_size = backend.page_size.value_or(config.http.page_size);
-
-  auto adapter = backend::make_backend(
-      connection, http::make_curl_client(client_options(config, backend, options)));
+  auto adapter = open_backend(config, backend, options);
   Batch batch;
   batch.backend_index = index;
   try {
@@ -184,10 +163,10 @@ bool fetch_backend(const config::Config& config, const config::BackendConfig& ba
   } catch (const ConsumerGone&) {
     return false;
   } catch (const Error& e) {
-    end.error = BackendError{identity, backend.name, e.code(), redact(e.what())};
+    end.error = BackendError{identity, backend.name, e.code(), redact(e.what()), ""};
   } catch (const std::exception& e) {
     end.error = BackendError{identity, backend.name, Errc::internal,
-                             redact(fmt::format("{}: {}", backend.name, e.what()))};
+                             redact(fmt::format("{}: {}", backend.name, e.what())), ""};
   }
   end.requests = adapter->requests_sent();
   return queue.push(std::move(end));
@@ -375,7 +354,9 @@ void import_identity(const config::Config& config, db::StateStore& store,
                      const RunOptions& options, const std::string& identity,
                      ImportResult& result) {
   auto backends = config::backends_for_identity(config, identity);
-  std::erase_if(backends, [&](const auto& b) { return !backend_selected(options, b.name); });
+  std::erase_if(backends, [&](const auto& b) {
+    return !backend_selected(options, b.name) || (options.metadata_only && !b.export_enabled);
+  });
   // Full-import backends first: metadata-only ones only attach ids to rows that exist.
   std::stable_partition(backends.begin(), backends.end(),
                         [](const auto& b) { return b.import_enabled; });
@@ -413,11 +394,11 @@ void import_identity(const config::Config& config, db::StateStore& store,
 
     BackendImportCounts counts;
     counts.backend = backend.name;
-    counts.metadata_only = !backend.import_enabled;
+    counts.metadata_only = !backend.import_enabled || options.metadata_only;
 
     ImportPolicy policy;
     policy.cursor = store.cursor(identity, backend.name, "import");
-    policy.metadata_only = !backend.import_enabled;
+    policy.metadata_only = !backend.import_enabled || options.metadata_only;
     policy.force_full = options.full;
     policy.disable_mark_unplayed = backend.disable_mark_unplayed;
     policy.progress_sync = config.progress.sync;
@@ -477,14 +458,10 @@ ImportResult run_import(const config::Config& config, db::StateStore& store,
                         const RunOptions& options) {
   validate_backend_filter(config, options);
   ImportResult result;
-  std::optional<db::StateStore::Transaction> dry_run_tx;
-  if (options.dry_run) {
-    dry_run_tx.emplace(store);
-  }
   for (const auto& identity : identities_to_run(config, options)) {
     import_identity(config, store, options, identity, result);
   }
-  return result; // a dry run's transaction rolls back here
+  return result;
 }
 
 void write_import_result(json::Writer& out, const ImportResult& result) {

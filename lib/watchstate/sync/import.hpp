@@ -50,7 +50,8 @@ struct ImportResult {
 // previous one is applied); each backend's changes are applied in one transaction, so a backend
 // that fails (auth, network, a failed page) changes nothing and keeps its cursor. Import-enabled
 // backends are applied before metadata-only ones. Throws Interrupted on SIGINT/SIGTERM (the
-// open transaction rolls back) and ws::Error for failures of the whole run.
+// open transaction rolls back) and ws::Error for failures of the whole run. A dry run is the
+// caller's business: it holds a transaction around the call and never commits it.
 ImportResult run_import(const config::Config& config, db::StateStore& store,
                         const RunOptions& options);
 

@@ -38,7 +38,8 @@ db::BackendRecord make_record(const std::string& backend_name, const backend::Re
   r.watched = remote.played;
   r.played_at = remote.played ? remote_state_date(remote) : 0;
   r.added_at = remote.added_at;
-  r.progress_ms = remote.played ? 0 : remote.progress_ms;
+  r.progress_ms = remote.progress_ms; // also on played items: a stale position export clears
+  r.duration_ms = remote.duration_ms;
   r.path = remote.path;
   r.multi = remote.multi;
   r.guids = remote.guids;

@@ -73,13 +73,16 @@ int exit_code_for_backends(const std::vector<BackendError>& errors, std::size_t 
   }
   std::set<std::string> failed_backends;
   for (const auto& e : errors) {
-    failed_backends.insert(e.identity + "/" + e.backend);
+    if (e.item.empty()) {
+      failed_backends.insert(e.identity + "/" + e.backend);
+    }
   }
   if (failed_backends.size() < attempted) {
     return exit_code::attention;
   }
   for (Errc preferred : {Errc::config, Errc::no_perm, Errc::protocol, Errc::tempfail}) {
-    if (std::any_of(errors.begin(), errors.end(), [&](const auto& e) { return e.kind == preferred; })) {
+    if (std::any_of(errors.begin(), errors.end(),
+                    [&](const auto& e) { return e.item.empty() && e.kind == preferred; })) {
       return exit_code_for(preferred);
     }
   }

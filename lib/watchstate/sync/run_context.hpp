@@ -18,6 +18,10 @@ struct RunOptions {
   std::optional<std::string> identity; // -u; nullopt = every identity
   bool dry_run = false;
   bool full = false;
+  bool ignore_date = false; // export: the local state wins wherever it differs
+  // Import: refresh only the records of export-enabled backends, never changing the local
+  // state (what ws-export does before it pushes).
+  bool metadata_only = false;
   std::optional<int> concurrency; // --concurrency
   std::optional<int> timeout;     // --timeout (seconds)
 };
@@ -28,6 +32,7 @@ struct BackendError {
   std::string backend;
   Errc kind = Errc::internal;
   std::string message; // redacted one-liner
+  std::string item;    // set when one item failed (the backend went on)
 };
 
 // Check -s/-x names against the configured backends. Throws Errc::usage listing the configured
@@ -40,7 +45,8 @@ bool backend_selected(const RunOptions& options, const std::string& name);
 // The identities to run: `main` then every configured one, or just -u's (Errc::usage if unknown).
 std::vector<std::string> identities_to_run(const config::Config& config, const RunOptions& options);
 
-// The exit code of a run whose backends ended with `errors` out of `attempted` backends:
+// The exit code of a run whose backends ended with `errors` out of `attempted` backends (item
+// errors count as attention only):
 // 0 when none failed; 1 when some failed and some succeeded; when every one failed, the code of
 // the most telling failure class (config 78 > auth 77 > protocol 76 > tempfail 75 > other).
 int exit_code_for_backends(const std::vector<BackendError>& errors, std::size_t attempted);

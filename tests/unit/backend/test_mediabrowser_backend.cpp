@@ -154,7 +154,8 @@ TEST_CASE("backend::mediabrowser list_items", "[backend][jellyfin][emby]") {
              // A double episode, played with a 7-digit fraction date.
              R"({"Id":"episode-2","Name":"Two","Type":"Episode","SeriesName":"Test Show","SeriesId":"series-1",)"
              R"("DateCreated":"2024-05-01T10:00:00.0000000Z","ParentIndexNumber":1,"IndexNumber":2,"IndexNumberEnd":3,)"
-             R"("UserData":{"Played":true,"LastPlayedDate":"2025-03-02T18:04:55.1234567Z","PlaybackPositionTicks":0}})",
+             R"("RunTimeTicks":14210970000,"UserData":{"Played":true,"LastPlayedDate":"2025-03-02T18:04:55.1234567Z",)"
+             R"("PlaybackPositionTicks":123450000}})",
              // Episodes of a series the listing did not return.
              R"({"Id":"episode-4","Name":"Other","Type":"Episode","SeriesName":"Other Show","SeriesId":"series-2",)"
              R"("DateCreated":"2024-05-01T10:00:00Z","ParentIndexNumber":2,"IndexNumber":1,)"
@@ -231,6 +232,9 @@ TEST_CASE("backend::mediabrowser list_items", "[backend][jellyfin][emby]") {
       CHECK(e->played);
       CHECK_FALSE(e->played_without_date);
       CHECK(e->last_played == *ws::parse_iso8601("2025-03-02T18:04:55Z"));
+      // The resume position is reported although the item is played.
+      CHECK(e->progress_ms == 12345);
+      CHECK(e->duration_ms == 1421097);
     }
 
     CHECK(items[3].id == "episode-4");
@@ -240,6 +244,7 @@ TEST_CASE("backend::mediabrowser list_items", "[backend][jellyfin][emby]") {
     CHECK(items[3].show_id == "series-2");
     CHECK(items[4].id == "episode-5");
     CHECK(items[4].progress_ms == 0);
+    CHECK(items[4].duration_ms == 0);
 
     const auto& movie = items[5];
     CHECK(movie.id == "item-1");

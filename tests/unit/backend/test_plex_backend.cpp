@@ -273,6 +273,7 @@ TEST_CASE("backend::plex list_items with the WatchState fixture", "[backend][ple
   CHECK(movie.last_played == 0);
   CHECK(movie.added_at == 1159501116);
   CHECK(movie.progress_ms == 0);
+  CHECK(movie.duration_ms == 6989056);
   CHECK(movie.library_id == "1");
   CHECK(movie.path == "/storage/media/movies/Ferengi Rules of Acquisition (2000)/"
                       "Ferengi Rules of Acquisition (2000).mp4");
@@ -285,6 +286,8 @@ TEST_CASE("backend::plex list_items with the WatchState fixture", "[backend][ple
   CHECK(episode.title == "Ferengi StandUp Comedy");
   CHECK(episode.played);
   CHECK(episode.last_played == 1643805016);
+  CHECK(episode.progress_ms == 0);
+  CHECK(episode.duration_ms == 2654912);
   CHECK(episode.added_at == 1105631952);
   CHECK(episode.season == 1);
   CHECK(episode.episode == 1);
@@ -369,7 +372,7 @@ TEST_CASE("backend::plex paging", "[backend][plex]") {
     CHECK_FALSE(items[0].played);
     CHECK(items[0].progress_ms == 1234);
     CHECK(items[1].played);
-    CHECK(items[1].progress_ms == 0);
+    CHECK(items[1].progress_ms == 1234); // the server's resume position, also when played
   }
   SECTION("short pages are completed from totalSize") {
     auto fake = std::make_unique<FakeHttpClient>();

@@ -10,7 +10,7 @@ using namespace ws;
 
 TEST_CASE("db::StateStore items, keys, records", "[db]") {
   db::StateStore store(":memory:");
-  CHECK(store.schema_version() == 1);
+  CHECK(store.schema_version() == 2);
 
   db::ItemRow row;
   row.identity = "main";

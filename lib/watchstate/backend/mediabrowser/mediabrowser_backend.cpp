@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 #include <utility>
 
@@ -173,9 +175,102 @@ public:
     resolve_missing_shows(listing);
   }
 
+  std::vector<std::string> active_items() override {
+    const std::string wanted_user = normalized_id(m_conn.user);
+    if (wanted_user.empty()) {
+      throw Error(Errc::config, fmt::format("{}: no user id configured", m_conn.name));
+    }
+    auto request = get("/Sessions");
+    const std::string url = request.url;
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    rapidjson::Document doc;
+    detail::parse_json_array_body(doc, outcome.response.body, m_conn.name, "session list", url);
+    std::vector<std::string> result;
+    for (const auto& session : doc.GetArray()) {
+      const auto* playing = object_member(session, "NowPlayingItem");
+      if (playing == nullptr ||
+          normalized_id(id_member(session, "UserId").value_or("")) != wanted_user) {
+        continue;
+      }
+      if (auto id = id_member(*playing, "Id")) {
+        result.push_back(std::move(*id));
+      }
+    }
+    return result;
+  }
+
+  std::vector<WriteOutcome> write(const std::vector<WriteRequest>& requests) override {
+    std::vector<http::Request> batch;
+    batch.reserve(requests.size());
+    for (const auto& wanted : requests) {
+      batch.push_back(write_request(wanted));
+    }
+    std::vector<WriteOutcome> outcomes(requests.size());
+    if (batch.empty()) {
+      return outcomes;
+    }
+    m_client->send_all(std::move(batch), [&](std::size_t index, http::Outcome& outcome) {
+      outcomes[index] = detail::write_outcome(m_conn.name, requests[index], outcome);
+    });
+    return outcomes;
+  }
+
   [[nodiscard]] std::uint64_t requests_sent() const override { return m_client->requests_sent(); }
 
 private:
+  // Ids are compared without dashes and case: servers accept and write both forms.
+  static std::string normalized_id(std::string_view id) {
+    std::string out;
+    out.reserve(id.size());
+    for (const char c : id) {
+      if (c != '-') {
+        out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+    }
+    return out;
+  }
+
+  std::string date_played(UnixTime t) const {
+    return m_traits.date_played == DatePlayedFormat::compact ? format_compact_utc(t)
+                                                             : format_rfc3339(t);
+  }
+
+  http::Request write_request(const WriteRequest& wanted) const {
+    const std::string id = detail::url_encode(wanted.remote_id);
+    const std::string played_path = fmt::format("/Users/{}/PlayedItems/{}", user(), id);
+    const std::string user_data_path = fmt::format("/Users/{}/Items/{}/UserData", user(), id);
+    http::Request request;
+    switch (wanted.action) {
+    case WriteAction::mark_played:
+      // Without a date the server keeps the last one or stamps "now", which beats 1970.
+      request = get(wanted.played_at > 0 ? fmt::format("{}?DatePlayed={}", played_path,
+                                                       detail::url_encode(
+                                                           date_played(wanted.played_at)))
+                                         : played_path);
+      request.method = http::Method::post;
+      break;
+    case WriteAction::mark_unplayed:
+      request = get(played_path);
+      request.method = http::Method::del;
+      break;
+    case WriteAction::set_progress:
+      request = get(user_data_path);
+      request.method = http::Method::post;
+      request.body = fmt::format(R"({{"PlaybackPositionTicks":{},"Played":false}})",
+                                 std::max<std::int64_t>(wanted.position_ms, 0) * k_ticks_per_ms);
+      break;
+    case WriteAction::reset_progress:
+      request = get(user_data_path);
+      request.method = http::Method::post;
+      request.body = R"({"PlaybackPositionTicks":0})";
+      break;
+    }
+    if (!request.body.empty()) {
+      request.headers.push_back({"Content-Type", "application/json"});
+    }
+    return request;
+  }
+
   struct Listing {
     const std::vector<Library>& libraries;
     const std::vector<std::int64_t>& totals;
@@ -364,11 +459,10 @@ private:
     if (const auto* user_data = object_member(entry, "UserData")) {
       item.played = bool_member(*user_data, "Played").value_or(false);
       item.last_played = date_member(*user_data, "LastPlayedDate");
-      if (!item.played) {
-        item.progress_ms =
-            int_member(*user_data, "PlaybackPositionTicks").value_or(0) / k_ticks_per_ms;
-      }
+      item.progress_ms =
+          int_member(*user_data, "PlaybackPositionTicks").value_or(0) / k_ticks_per_ms;
     }
+    item.duration_ms = int_member(entry, "RunTimeTicks").value_or(0) / k_ticks_per_ms;
     // Played with no date (Emby without UserDataLastPlayedDate, or imported state): the added
     // date is the only one there is.
     if (item.played && item.last_played == 0) {

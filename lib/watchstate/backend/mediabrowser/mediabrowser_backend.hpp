@@ -3,22 +3,31 @@
 
 #include <watchstate/backend/backend.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <string_view>
 
 namespace ws::backend::mediabrowser {
 
-// What differs between Jellyfin and Emby on the read side. Both get the same endpoints, query
+// What differs between Jellyfin and Emby. Both get the same endpoints, query
 // and Fields list (Emby 4.8+ needs UserDataLastPlayedDate/UserDataPlayCount in Fields; Jellyfin
 // ignores unknown Fields), so only the identity of the client differs.
+// On the write side the DatePlayed format differs.
+enum class DatePlayedFormat : std::uint8_t {
+  iso8601, // "2024-05-01T10:00:00Z" (Jellyfin)
+  compact, // "20240501100000", UTC (Emby)
+};
+
 struct MediaBrowserTraits {
   BackendType type;
   std::string_view device_id; // stable DeviceId of the Authorization header
+  DatePlayedFormat date_played;
 };
 
-inline constexpr MediaBrowserTraits k_jellyfin_traits{BackendType::jellyfin,
-                                                      "watchstate-jellyfin-3c9e51d2"};
-inline constexpr MediaBrowserTraits k_emby_traits{BackendType::emby, "watchstate-emby-7a40f6b8"};
+inline constexpr MediaBrowserTraits k_jellyfin_traits{
+    BackendType::jellyfin, "watchstate-jellyfin-3c9e51d2", DatePlayedFormat::iso8601};
+inline constexpr MediaBrowserTraits k_emby_traits{BackendType::emby, "watchstate-emby-7a40f6b8",
+                                                  DatePlayedFormat::compact};
 
 // The Fields list every item listing requests.
 inline constexpr std::string_view k_item_fields =

@@ -12,7 +12,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -31,6 +33,7 @@ using detail::string_member;
 #define WS_VERSION "0.0.0"
 #endif
 
+constexpr std::string_view k_library_identifier = "com.plexapp.plugins.library";
 constexpr int k_type_movie = 1;
 constexpr int k_type_show = 2;
 constexpr int k_type_episode = 4;
@@ -214,9 +217,96 @@ public:
     resolve_missing_shows(listing);
   }
 
+  std::vector<std::string> active_items() override {
+    auto request = get("/status/sessions");
+    const std::string url = request.url;
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "session list", url);
+    const auto* container = container_of(doc, "session list", url);
+    std::vector<std::string> result;
+    const auto* metadata = array_member(*container, "Metadata");
+    if (metadata == nullptr) {
+      return result;
+    }
+    for (const auto& entry : metadata->GetArray()) {
+      // PMS writes `User` as an object; XML-to-JSON renderings make it a one-element array.
+      const auto* user = object_member(entry, "User");
+      if (const auto* users = array_member(entry, "User"); users != nullptr && !users->Empty()) {
+        user = &(*users)[0];
+      }
+      const auto user_id = user == nullptr ? std::nullopt : id_member(*user, "id");
+      if (!session_is_ours(user_id)) {
+        continue;
+      }
+      if (auto id = id_member(entry, "ratingKey")) {
+        result.push_back(std::move(*id));
+      }
+    }
+    return result;
+  }
+
+  std::vector<WriteOutcome> write(const std::vector<WriteRequest>& requests) override {
+    std::vector<WriteOutcome> outcomes(requests.size());
+    std::vector<http::Request> batch;
+    std::vector<std::size_t> origin; // batch index -> index in `requests`
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      const auto& wanted = requests[i];
+      const std::string id = detail::url_encode(wanted.remote_id);
+      switch (wanted.action) {
+      case WriteAction::mark_played:
+      case WriteAction::mark_unplayed:
+        batch.push_back(get(fmt::format("/:/{}?identifier={}&key={}",
+                                        wanted.action == WriteAction::mark_played ? "scrobble"
+                                                                                 : "unscrobble",
+                                        k_library_identifier, id)));
+        break;
+      case WriteAction::set_progress: {
+        // PMS silently ignores a timeline update without a duration.
+        if (wanted.duration_ms <= 0) {
+          outcomes[i] = detail::failed_write(m_conn.name, wanted, Errc::protocol,
+                                             "no duration known");
+          continue;
+        }
+        auto request = get(fmt::format(
+            "/:/timeline?ratingKey={}&key={}&identifier={}&state=stopped&time={}&duration={}"
+            "&X-Plex-Client-Identifier={}",
+            id, detail::url_encode("/library/metadata/" + wanted.remote_id),
+            k_library_identifier, std::max<std::int64_t>(wanted.position_ms, 0),
+            wanted.duration_ms, k_client_identifier));
+        request.method = http::Method::post;
+        batch.push_back(std::move(request));
+        break;
+      }
+      case WriteAction::reset_progress:
+        // Plex clears viewOffset itself when an item is scrobbled.
+        outcomes[i].ok = true;
+        continue;
+      }
+      origin.push_back(i);
+    }
+    if (batch.empty()) {
+      return outcomes;
+    }
+    m_client->send_all(std::move(batch), [&](std::size_t index, http::Outcome& outcome) {
+      const std::size_t i = origin[index];
+      outcomes[i] = detail::write_outcome(m_conn.name, requests[i], outcome);
+    });
+    return outcomes;
+  }
+
   [[nodiscard]] std::uint64_t requests_sent() const override { return m_client->requests_sent(); }
 
 private:
+  // Whether a session of account `user_id` belongs to the configured user; without one the
+  // token's owner is meant, which is the server admin, account 1.
+  bool session_is_ours(const std::optional<std::string>& user_id) const {
+    if (m_conn.user.empty()) {
+      return !user_id || user_id->empty() || *user_id == "1";
+    }
+    return user_id && *user_id == m_conn.user;
+  }
+
   struct Listing {
     const std::vector<Library>& libraries;
     const std::vector<Stream>& streams;
@@ -387,7 +477,8 @@ private:
     item.played = int_member(entry, "viewCount").value_or(0) > 0;
     item.last_played = int_member(entry, "lastViewedAt").value_or(0);
     item.added_at = int_member(entry, "addedAt").value_or(0);
-    item.progress_ms = item.played ? 0 : int_member(entry, "viewOffset").value_or(0);
+    item.progress_ms = int_member(entry, "viewOffset").value_or(0);
+    item.duration_ms = int_member(entry, "duration").value_or(0);
     item.year = plex_year(entry);
     item.library_id = id_member(entry, "librarySectionID").value_or(library_id);
     item.path = first_part_file(entry);

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/app/runner.hpp>
+#include <watchstate/app/state_dir.hpp>
+#include <watchstate/app/tools.hpp>
+#include <watchstate/core/exit_code.hpp>
+#include <watchstate/core/lock.hpp>
+#include <watchstate/db/state_store.hpp>
+#include <watchstate/json/writer.hpp>
+#include <watchstate/sync/export.hpp>
+#include <watchstate/sync/import.hpp>
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <optional>
+
+namespace ws::app {
+namespace {
+
+struct SyncFlags {
+  bool full = false;
+  bool ignore_date = false;
+};
+
+std::string export_summary(const sync::ExportResult& result, bool dry_run) {
+  std::string out;
+  for (const auto& identity : result.identities) {
+    for (const auto& b : identity.backends) {
+      out += fmt::format("{}/{}: {}{} checked, {} marked played, {} marked unplayed, {} positions, "
+                         "{} failed\n",
+                         identity.identity, b.backend, b.ok ? "" : "FAILED, ",
+                         b.checked, b.marked_played, b.marked_unplayed, b.progress_updated,
+                         b.failed);
+      for (const auto& c : b.changes) {
+        out += fmt::format("  {} {}{}\n", dry_run ? "would" : (c.ok ? "did" : "FAILED to"),
+                           sync::write_action_name(c.write.action), " " + c.title);
+      }
+    }
+  }
+  return out;
+}
+
+// The shared body of ws-export and ws-sync: lock, open the database, optionally import, export.
+ToolOutcome run_sync(ToolContext& ctx, const SyncFlags& flags, bool with_import) {
+  auto options = ctx.run_options();
+  options.full = flags.full;
+  options.ignore_date = flags.ignore_date;
+  sync::validate_backend_filter(ctx.config, options);
+  const auto db_file = prepare_state_dir(ctx.config);
+  const RunLock lock(lock_file(ctx.config));
+  db::StateStore store(db_file);
+  // A dry run works inside one transaction that is never committed: the export is planned as
+  // if the import had been applied, and nothing is kept.
+  std::optional<db::StateStore::Transaction> dry_run;
+  if (options.dry_run) {
+    dry_run.emplace(store);
+  }
+
+  // The export decides on each backend's current state: ws-sync imports first; ws-export
+  // refreshes the backends' records without changing the local state.
+  auto import_options = options;
+  import_options.metadata_only = !with_import;
+  auto imported =
+      std::make_shared<sync::ImportResult>(sync::run_import(ctx.config, store, import_options));
+  auto exported = std::make_shared<sync::ExportResult>(sync::run_export(ctx.config, store, options, imported->errors));
+
+  ToolOutcome outcome;
+  const int import_code = imported->exit_code();
+  // The import's failure is the more telling one: the export worked from what it could read.
+  outcome.exit_code = import_code != exit_code::ok ? import_code : exported->exit_code();
+  outcome.errors = imported->errors;
+  outcome.errors.insert(outcome.errors.end(), exported->errors.begin(), exported->errors.end());
+  outcome.human = export_summary(*exported, options.dry_run);
+  if (with_import) {
+    outcome.write_result = [imported, exported](json::Writer& out) {
+      out.begin_object().key("import");
+      sync::write_import_result(out, *imported);
+      out.key("export");
+      sync::write_export_result(out, *exported);
+      out.end_object();
+    };
+  } else {
+    outcome.write_result = [exported](json::Writer& out) {
+      sync::write_export_result(out, *exported);
+    };
+  }
+  return outcome;
+}
+
+} // namespace
+
+int export_main(int argc, char** argv) {
+  auto flags = std::make_shared<SyncFlags>();
+  ToolDefinition tool{
+      "ws-export",
+      "Push the local play state to every export-enabled backend where the local state is newer",
+      true,
+      [flags](CLI::App& cli) {
+        cli.add_flag("-f,--full", flags->full,
+                     "Compare every item (the default already does: each backend is listed "
+                     "fresh and every item is compared)");
+        cli.add_flag("-i,--ignore-date", flags->ignore_date,
+                     "The local state wins wherever it differs, whatever the dates");
+      },
+      [flags](ToolContext& ctx) { return run_sync(ctx, *flags, false); }};
+  return run_tool(tool, argc, argv);
+}
+
+int sync_main(int argc, char** argv) {
+  auto flags = std::make_shared<SyncFlags>();
+  ToolDefinition tool{
+      "ws-sync",
+      "Import then export in one process and one lock: the usual cron line",
+      true,
+      [flags](CLI::App& cli) {
+        cli.add_flag("-f,--full", flags->full,
+                     "Import ignoring the cursor: the backends' played flags win where they "
+                     "differ");
+        cli.add_flag("-i,--ignore-date", flags->ignore_date,
+                     "Export: the local state wins wherever it differs, whatever the dates");
+      },
+      [flags](ToolContext& ctx) { return run_sync(ctx, *flags, true); }};
+  return run_tool(tool, argc, argv);
+}
+
+} // namespace ws::app

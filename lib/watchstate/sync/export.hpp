@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <watchstate/backend/backend.hpp>
+#include <watchstate/config/config.hpp>
+#include <watchstate/db/state_store.hpp>
+#include <watchstate/sync/run_context.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ws::json {
+class Writer;
+}
+
+namespace ws::sync {
+
+// One write, planned or sent.
+struct ExportChange {
+  std::string title; // "Title (Year)" / "Show (Year) - 01x02"
+  backend::MediaType type = backend::MediaType::movie;
+  backend::WriteRequest write;
+  db::BackendRecord before; // the backend's state before the write
+  bool sent = false;        // false in a dry run
+  bool ok = false;
+  std::string error;
+};
+
+struct BackendExportResult {
+  std::string backend;
+  bool ok = false;
+  std::uint64_t checked = 0; // items of this backend compared with the local state
+  std::uint64_t marked_played = 0;
+  std::uint64_t marked_unplayed = 0;
+  std::uint64_t progress_updated = 0; // positions set or stale positions cleared
+  std::uint64_t unchanged = 0;
+  std::uint64_t playing = 0; // left alone: being played right now
+  std::uint64_t failed = 0;
+  std::uint64_t requests = 0;
+  std::int64_t duration_ms = 0;
+  std::vector<ExportChange> changes;
+};
+
+struct IdentityExportResult {
+  std::string identity;
+  std::vector<BackendExportResult> backends;
+};
+
+struct ExportResult {
+  std::vector<IdentityExportResult> identities;
+  std::vector<BackendError> errors;
+  std::size_t backends_attempted = 0;
+  [[nodiscard]] int exit_code() const;
+};
+
+// Push the local state to every selected export-enabled backend of every selected identity.
+// Each backend's record is taken as its current state: the caller imported the backends in
+// this run (ws-sync), or refreshed their records with a metadata-only import (ws-export). Only
+// writes the
+// export decision asks for are sent; items being played are left alone; every sent change is
+// recorded in the change log with its outcome, and the backend's record follows it. A failed
+// write is reported and the other items and backends go on. In a dry run nothing is sent.
+ExportResult run_export(const config::Config& config, db::StateStore& store,
+                        const RunOptions& options,
+                        const std::vector<BackendError>& import_errors);
+
+// The `result` object of contract section 5.
+void write_export_result(json::Writer& out, const ExportResult& result);
+
+std::string_view write_action_name(backend::WriteAction action);
+
+} // namespace ws::sync

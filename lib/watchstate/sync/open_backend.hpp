@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <watchstate/backend/backend.hpp>
+#include <watchstate/config/config.hpp>
+#include <watchstate/sync/run_context.hpp>
+
+#include <memory>
+
+namespace ws::sync {
+
+// The adapter for `backend` with its own HTTP client: concurrency, timeout and page size from
+// the command line, else the backend's options, else the `http` section.
+std::unique_ptr<backend::Backend> open_backend(const config::Config& config,
+                                               const config::BackendConfig& backend,
+                                               const RunOptions& options);
+
+} // namespace ws::sync
