@@ -20,5 +20,5 @@ if [ ! -f "$config" ]; then
   for _ in $(seq 100); do [ -f "$demo/ready.json" ] && break; sleep 0.1; done
   echo "No config found: running against the bundled simulator (config $config)" >&2
 fi
-"$bin/ws-import" -c "$config" -v
+"$bin/ws-sync" -c "$config" -v
 "$bin/ws-state" -c "$config" list --limit 15

@@ -57,10 +57,11 @@ struct ExportResult {
 // Push the local state to every selected export-enabled backend of every selected identity.
 // Each backend's record is taken as its current state: the caller imported the backends in
 // this run (ws-sync), or refreshed their records with a metadata-only import (ws-export). Only
-// writes the
-// export decision asks for are sent; items being played are left alone; every sent change is
-// recorded in the change log with its outcome, and the backend's record follows it. A failed
-// write is reported and the other items and backends go on. In a dry run nothing is sent.
+// the writes the export decision asks for are sent; items being played are left alone; a
+// backend with a backend-level error in `import_errors` (its state could not be read in this
+// run) is not written to. Every sent change is recorded in the change log, and the backend's
+// record follows it. A failed write is reported and the other items and backends go on. In a
+// dry run nothing is sent.
 ExportResult run_export(const config::Config& config, db::StateStore& store,
                         const RunOptions& options,
                         const std::vector<BackendError>& import_errors);
