@@ -44,7 +44,8 @@ void write_item(json::Writer& out, const db::ItemRow& row) {
     out.field("episode", row.episode);
   }
   out.field("watched", row.watched);
-  out.field("updated", format_rfc3339(row.updated));
+  out.key("updated");
+  row.updated > 0 ? out.value(format_rfc3339(row.updated)) : out.null();
   out.field("progress_ms", row.progress_ms);
   out.field("via", row.via);
   out.field("updated_at", format_rfc3339(row.updated_at));

@@ -26,7 +26,7 @@ struct ItemRow {
   int season = -1;
   int episode = -1;
   bool watched = false;
-  UnixTime updated = 0;         // play-state time: last played, or when it became unplayed
+  UnixTime updated = 0; // play-state time: last played, or when it was unmarked (0: never played)
   std::int64_t progress_ms = 0; // resume position of an unwatched item
   UnixTime progress_at = 0;     // when that position was observed
   std::string via;              // backend that last set the state

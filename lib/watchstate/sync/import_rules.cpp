@@ -108,7 +108,10 @@ db::ItemRow new_row_from(const backend::RemoteItem& remote, const std::string& i
   row.season = remote.type == backend::MediaType::episode ? remote.season : -1;
   row.episode = remote.type == backend::MediaType::episode ? remote.episode : -1;
   row.watched = remote.played;
-  row.updated = remote_state_date(remote);
+  // An unplayed row carries no event until someone unmarks it: its date stays 0, so any real
+  // play (on any backend, whenever) outranks it, and export never unmarks a backend because of
+  // it. A backend's added date is not an event.
+  row.updated = remote.played ? remote_state_date(remote) : 0;
   if (!remote.played && policy.progress_sync && remote.progress_ms >= policy.progress_minimum_ms) {
     row.progress_ms = remote.progress_ms;
     row.progress_at = remote.last_played > 0 ? remote.last_played : policy.now;

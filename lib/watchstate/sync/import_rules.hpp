@@ -55,7 +55,8 @@ ImportDecision decide_import(const db::ItemRow& local,
                              const std::optional<db::BackendRecord>& previous,
                              const backend::RemoteItem& remote, const ImportPolicy& policy);
 
-// The row to insert for an item no backend reported before.
+// The row to insert for an item no backend reported before. An unplayed row gets date 0: it has
+// no unplay event yet (only a deliberate unmark or --full gives it one).
 db::ItemRow new_row_from(const backend::RemoteItem& remote, const std::string& identity,
                          const std::string& backend_name, const std::string& title, int year,
                          const ImportPolicy& policy);

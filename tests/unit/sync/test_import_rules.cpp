@@ -228,3 +228,17 @@ TEST_CASE("sync::matching_keys", "[sync][matching]") {
     CHECK(sync::matching_keys(m, {}) == std::vector<std::string>{"imdb://tt0000001/movie"});
   }
 }
+
+TEST_CASE("sync::new_row_from and never-played rows", "[sync][import]") {
+  const auto unplayed = sync::new_row_from(movie(false, 0, 1'750'000'000), "main", "plex", "Alpha",
+                                           2001, policy());
+  CHECK_FALSE(unplayed.watched);
+  CHECK(unplayed.updated == 0); // an added date is no unplay event
+  const auto played = sync::new_row_from(movie(true, 1'700'000'000), "main", "plex", "Alpha",
+                                         2001, policy());
+  CHECK(played.updated == 1'700'000'000);
+  SECTION("a play older than another backend's added date still counts") {
+    const auto d = decide_import(unplayed, std::nullopt, movie(true, 1'600'000'000), policy());
+    CHECK(d.state == StateChange::played);
+  }
+}

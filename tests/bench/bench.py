@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Benchmark ws-import against ws-simulator on 127.0.0.1 (not a test: it prints figures).
+"""Benchmark ws-import or ws-sync against ws-simulator on 127.0.0.1 (not a test: it prints
+figures).
 
-  tests/bench/bench_import.py [--items 100000] [--bin build/release/apps] [--concurrency 4]
+  tests/bench/bench.py [--tool ws-import|ws-sync] [--items 100000] [--bin build/release/apps]
 
-Runs a first import into an empty state directory, then a second one with nothing changed, and
-prints wall time, peak RSS (from wait4's rusage), HTTP requests and the import counts of each.
+Runs a first run into an empty state directory, then a second one with nothing changed, and
+prints wall time, peak RSS (from wait4's rusage), HTTP requests, the import counts and, for
+ws-sync, the changes the export reported next to the write requests the servers received.
 """
 import argparse
 import json
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 
 def run_measured(cmd):
@@ -30,6 +33,7 @@ def run_measured(cmd):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--tool", default="ws-import", choices=["ws-import", "ws-sync"])
     ap.add_argument("--items", type=int, default=100000, help="items per server")
     ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "..", "build", "release", "apps"))
     ap.add_argument("--concurrency", type=int, default=4)
@@ -54,17 +58,30 @@ def main():
         print(f"simulator: 3 servers x {args.items} items ready in {time.monotonic() - sim_start:.1f} s")
         # Each run is a separate child; ru_maxrss of RUSAGE_CHILDREN is the max over children, so
         # measure each run in a fresh helper process to get its own peak.
-        for label in ("first import", "second import (no change)"):
+        with open(ready) as f:
+            servers = json.load(f)
+
+        def writes():
+            total = 0
+            for info in servers.values():
+                with urllib.request.urlopen(info["url"] + "/__sim/stats", timeout=30) as r:
+                    total += json.load(r)["writes"]
+            return total
+
+        for label in (f"first {args.tool}", f"second {args.tool} (no change)"):
+            writes_before = writes()
             helper = [sys.executable, "-c",
                       "import resource,subprocess,sys,time,json;"
                       "t=time.monotonic();p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
                       "w=time.monotonic()-t;"
                       "print(json.dumps({'rc':p.returncode,'wall':w,'rss':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,'out':p.stdout,'err':p.stderr[-2000:]}))",
-                      os.path.join(args.bin, "ws-import"), "-c", config, "--json",
+                      os.path.join(args.bin, args.tool), "-c", config, "--json",
                       "--concurrency", str(args.concurrency)]
             res = json.loads(subprocess.run(helper, capture_output=True, text=True, timeout=900).stdout)
             doc = json.loads(res["out"]) if res["out"].strip() else {}
-            backends = doc.get("result", {}).get("identities", {}).get("main", {}).get("backends", {})
+            result = doc.get("result", {})
+            imported = result.get("import", result)
+            backends = imported.get("identities", {}).get("main", {}).get("backends", {})
             requests = sum(b["requests"] for b in backends.values())
             fetched = sum(b["fetched"] for b in backends.values())
             print(f"{label}: exit {res['rc']}, wall {res['wall']:.2f} s, peak RSS {res['rss'] / 1024:.0f} MiB, "
@@ -73,6 +90,14 @@ def main():
                 print(f"  {name:9} fetched {b['fetched']:7} added {b['added']:7} updated {b['updated']:7} "
                       f"unchanged {b['unchanged']:7} skipped {b['skipped']:5} requests {b['requests']:5} "
                       f"({b['duration_ms']} ms)")
+            if "export" in result:
+                exported = result["export"]["identities"]["main"]["backends"]
+                changes = sum(len(b["changes"]) for b in exported.values())
+                print(f"  export: {changes} changes needed, {writes() - writes_before} write requests received "
+                      f"by the servers; " + ", ".join(
+                          f"{n}: +{b['marked_played']} played -{b['marked_unplayed']} unplayed "
+                          f"{b['progress_updated']} positions ({b['requests']} requests)"
+                          for n, b in exported.items()))
             if res["rc"] != 0:
                 print(res["err"])
         db = os.path.join(tmp, "state", "state.db")
