@@ -120,6 +120,14 @@ class Sync(WsTestCase):
         self.assertTrue(self.sim.item("emby", "m1")["played"])
         kinds = {(e["backend"], e["kind"]) for e in result.json["errors"]}
         self.assertEqual(kinds, {("jellyfin", "tempfail")})
+        # The failed write is in the item's change log with its outcome.
+        alpha = self.item_by_title("Alpha (2001)")
+        changes = self.ws("ws-state", "show", str(alpha["id"]))["result"]["changes"]
+        failed = [c for c in changes if c["backend"] == "jellyfin" and c["direction"] == "export"]
+        self.assertEqual(len(failed), 1)
+        self.assertIn("HTTP 500", failed[0]["outcome"])
+        ok = [c for c in changes if c["backend"] == "emby" and c["direction"] == "export"]
+        self.assertEqual(ok[0]["outcome"], "ok")
         # Next run, the server is back: it converges.
         self.sim.clear_faults()
         self.ws("ws-sync")

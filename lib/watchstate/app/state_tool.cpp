@@ -118,8 +118,9 @@ ToolOutcome show_item(db::StateStore& store, std::int64_t id) {
   }
   h += "  changes:\n";
   for (const auto& c : *changes) {
-    h += fmt::format("    {}  {:<6} {:<14} {:<8} {} -> {}\n", format_rfc3339(c.at), c.direction,
-                     c.backend, c.field, c.old_value.empty() ? "-" : c.old_value, c.new_value);
+    h += fmt::format("    {}  {:<6} {:<14} {:<8} {} -> {}{}\n", format_rfc3339(c.at), c.direction,
+                     c.backend, c.field, c.old_value.empty() ? "-" : c.old_value, c.new_value,
+                     c.outcome == "ok" ? "" : "  (" + c.outcome + ")");
   }
 
   outcome.write_result = [item, records, keys, changes](json::Writer& out) {
@@ -161,6 +162,7 @@ ToolOutcome show_item(db::StateStore& store, std::int64_t id) {
       out.field("field", c.field);
       out.field("from", c.old_value);
       out.field("to", c.new_value);
+      out.field("outcome", c.outcome);
       out.end_object();
     }
     out.end_array();

@@ -15,7 +15,7 @@ namespace ws::db {
 namespace {
 
 // Each entry brings the schema from version i to i+1. Never edit a shipped entry: add one.
-constexpr std::array<std::string_view, 2> k_migrations = {
+constexpr std::array<std::string_view, 3> k_migrations = {
     R"sql(
 CREATE TABLE items (
   id          INTEGER PRIMARY KEY,
@@ -100,6 +100,10 @@ CREATE INDEX change_log_item ON change_log (item_id);
     // 2: runtimes, which Plex needs to take a resume position.
     R"sql(
 ALTER TABLE backend_items ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 3: the outcome of an export write ("ok", or why it failed).
+    R"sql(
+ALTER TABLE change_log ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok';
 )sql",
 };
 
@@ -233,7 +237,7 @@ struct StateStore::Impl {
                           "excluded.path, multi = excluded.multi, guids = excluded.guids, "
                           "duration_ms = excluded.duration_ms"),
         insert_change(db, "INSERT INTO change_log (item_id, backend, direction, field, "
-                          "old_value, new_value, at) VALUES (?, ?, ?, ?, ?, ?, ?)") {}
+                          "old_value, new_value, at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") {}
 
   static SQLite::Database open(const std::filesystem::path& file) {
     // One connection used from one thread: SQLite's own mutexes are pure overhead.
@@ -568,6 +572,7 @@ void StateStore::log_change(const ChangeEntry& entry) {
     q.bind(5, entry.old_value);
     q.bind(6, entry.new_value);
     q.bind(7, entry.at);
+    q.bind(8, entry.outcome);
     q.exec();
   } catch (const SQLite::Exception& e) {
     rethrow(e, "write change log");
@@ -577,8 +582,8 @@ void StateStore::log_change(const ChangeEntry& entry) {
 std::vector<ChangeEntry> StateStore::changes(ItemId item) {
   try {
     SQLite::Statement q(m_impl->db,
-                        "SELECT id, item_id, backend, direction, field, old_value, new_value, at "
-                        "FROM change_log WHERE item_id = ? ORDER BY id");
+                        "SELECT id, item_id, backend, direction, field, old_value, new_value, at, "
+                        "outcome FROM change_log WHERE item_id = ? ORDER BY id");
     q.bind(1, item);
     std::vector<ChangeEntry> out;
     while (q.executeStep()) {
@@ -591,6 +596,7 @@ std::vector<ChangeEntry> StateStore::changes(ItemId item) {
       c.old_value = q.getColumn(5).getString();
       c.new_value = q.getColumn(6).getString();
       c.at = q.getColumn(7).getInt64();
+      c.outcome = q.getColumn(8).getString();
       out.push_back(std::move(c));
     }
     return out;

@@ -61,6 +61,7 @@ struct ChangeEntry {
   std::string old_value; // "played@<unix>", "unplayed@<unix>", "<ms>" or "" for none
   std::string new_value;
   UnixTime at = 0;
+  std::string outcome = "ok"; // export: "ok" or why the write failed
 };
 
 struct ListFilter {

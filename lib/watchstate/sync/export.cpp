@@ -29,11 +29,13 @@ std::string change_text(bool watched, UnixTime when) {
 }
 
 void log_change(db::StateStore& store, db::ItemId id, const std::string& backend,
-                const backend::WriteRequest& w, const db::BackendRecord& before, UnixTime at) {
+                const backend::WriteRequest& w, const db::BackendRecord& before, UnixTime at,
+                const std::string& outcome) {
   const bool progress = w.action == backend::WriteAction::set_progress ||
                         w.action == backend::WriteAction::reset_progress;
   const db::BackendRecord after = record_after(before, w);
-  db::ChangeEntry entry{0, id, backend, "export", progress ? "progress" : "watched", "", "", at};
+  db::ChangeEntry entry{0, id, backend, "export", progress ? "progress" : "watched", "", "", at,
+                        outcome};
   if (progress) {
     entry.old_value = std::to_string(before.progress_ms);
     entry.new_value = std::to_string(after.progress_ms);
@@ -119,10 +121,11 @@ void export_backend(const config::Config& config, db::StateStore& store,
         if (change.ok) {
           count(result, change.write.action);
           store.upsert_record(ids[i], record_after(change.before, change.write));
-          log_change(store, ids[i], backend.name, change.write, change.before, at);
+          log_change(store, ids[i], backend.name, change.write, change.before, at, "ok");
           continue;
         }
         change.error = redact(outcomes[i].message);
+        log_change(store, ids[i], backend.name, change.write, change.before, at, change.error);
         ++result.failed;
         refused += outcomes[i].kind == Errc::no_perm ? 1 : 0;
         log::warning("{}", change.error);

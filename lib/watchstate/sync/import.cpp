@@ -319,7 +319,7 @@ private:
 
   void log_change(db::ItemId id, const char* field, std::string old_value, std::string new_value) {
     m_store.log_change(db::ChangeEntry{0, id, m_name, "import", field, std::move(old_value),
-                                       std::move(new_value), m_policy.now});
+                                       std::move(new_value), m_policy.now, "ok"});
   }
 
   db::StateStore& m_store;

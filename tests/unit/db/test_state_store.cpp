@@ -10,7 +10,7 @@ using namespace ws;
 
 TEST_CASE("db::StateStore items, keys, records", "[db]") {
   db::StateStore store(":memory:");
-  CHECK(store.schema_version() == 2);
+  CHECK(store.schema_version() == 3);
 
   db::ItemRow row;
   row.identity = "main";
@@ -55,7 +55,7 @@ TEST_CASE("db::StateStore items, keys, records", "[db]") {
   CHECK_FALSE(store.item(id)->watched);
   CHECK(store.item(id)->via == "jf");
 
-  store.log_change({0, id, "jf", "import", "watched", "played@1", "unplayed@2", 3});
+  store.log_change({0, id, "jf", "import", "watched", "played@1", "unplayed@2", 3, "ok"});
   REQUIRE(store.changes(id).size() == 1);
   CHECK(store.changes(id)[0].new_value == "unplayed@2");
 }
