@@ -9,5 +9,6 @@ int import_main(int argc, char** argv);
 int state_main(int argc, char** argv);
 int export_main(int argc, char** argv);
 int sync_main(int argc, char** argv);
+int backup_main(int argc, char** argv);
 
 } // namespace ws::app

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/app/runner.hpp>
+#include <watchstate/app/state_dir.hpp>
+#include <watchstate/app/tools.hpp>
+#include <watchstate/backup/backup.hpp>
+#include <watchstate/core/lock.hpp>
+#include <watchstate/db/state_store.hpp>
+#include <watchstate/json/writer.hpp>
+
+#include <fmt/format.h>
+
+#include <memory>
+
+namespace ws::app {
+namespace {
+
+struct BackupArgs {
+  std::string file_template;
+  bool no_compress = false;
+  std::string restore_file;
+  bool execute = false;
+  bool progress = false;
+  bool force = false;
+  CLI::App* list = nullptr;
+  CLI::App* prune = nullptr;
+  CLI::App* restore = nullptr;
+};
+
+ToolOutcome run_create(ToolContext& ctx, const BackupArgs& args) {
+  const auto options = ctx.run_options();
+  sync::validate_backend_filter(ctx.config, options);
+  db::StateStore store(prepare_state_dir(ctx.config));
+  const RunLock lock(lock_file(ctx.config));
+  backup::CreateOptions create;
+  create.file_template = args.file_template;
+  create.compress = !args.no_compress;
+  auto result = std::make_shared<backup::CreateResult>(
+      backup::create_backups(ctx.config, store, options, create));
+  ToolOutcome outcome;
+  outcome.exit_code = result->exit_code();
+  outcome.errors = result->errors;
+  for (const auto& f : result->files) {
+    outcome.human += fmt::format("{}/{}: {} {} records{}\n", f.identity, f.backend,
+                                 f.ok ? f.path.string() : std::string("FAILED"), f.records,
+                                 ctx.common.dry_run ? " (dry run, not written)" : "");
+  }
+  outcome.write_result = [result](json::Writer& out) { backup::write_create_result(out, *result); };
+  return outcome;
+}
+
+ToolOutcome run_list(ToolContext& ctx) {
+  auto files = std::make_shared<std::vector<backup::BackupFileInfo>>(
+      backup::list_backups(backup::backup_dir(ctx.config), true));
+  ToolOutcome outcome;
+  outcome.print_human_always = true;
+  outcome.human = fmt::format("{:<10} {:<14} {:<10} {:>12} {:>9}  {}\n", "IDENTITY", "BACKEND",
+                              "DATE", "SIZE", "RECORDS", "FILE");
+  for (const auto& f : *files) {
+    outcome.human += fmt::format(
+        "{:<10} {:<14} {:<10} {:>12} {:>9}  {}\n", f.identity.empty() ? "-" : f.identity,
+        f.backend.empty() ? "-" : f.backend,
+        f.date ? format_rfc3339(*f.date).substr(0, 10) : std::string("-"), f.size_bytes,
+        f.records ? std::to_string(*f.records) : std::string("?"), f.path.filename().string());
+  }
+  outcome.write_result = [files](json::Writer& out) {
+    out.begin_object().key("files").begin_array();
+    for (const auto& f : *files) {
+      out.begin_object();
+      out.field("path", f.path.string());
+      out.field("identity", f.identity);
+      out.field("backend", f.backend);
+      out.key("date");
+      f.date ? out.value(format_rfc3339(*f.date).substr(0, 10)) : out.null();
+      out.field("size_bytes", f.size_bytes);
+      out.key("records");
+      f.records ? out.value(*f.records) : out.null();
+      out.end_object();
+    }
+    out.end_array().end_object();
+  };
+  return outcome;
+}
+
+ToolOutcome run_prune(ToolContext& ctx) {
+  const RunLock lock(lock_file(ctx.config));
+  auto result = std::make_shared<backup::PruneResult>(backup::prune_backups(
+      backup::backup_dir(ctx.config), ctx.config.backup.keep_days, now(), ctx.common.dry_run));
+  ToolOutcome outcome;
+  for (const auto& p : result->removed) {
+    outcome.human += fmt::format("{} {}\n", ctx.common.dry_run ? "would remove" : "removed",
+                                 p.string());
+  }
+  const int keep_days = ctx.config.backup.keep_days;
+  outcome.write_result = [result, keep_days](json::Writer& out) {
+    out.begin_object().field("keep_days", keep_days).key("removed").begin_array();
+    for (const auto& p : result->removed) {
+      out.value(p.string());
+    }
+    out.end_array().field("kept", static_cast<std::uint64_t>(result->kept)).end_object();
+  };
+  return outcome;
+}
+
+ToolOutcome run_restore(ToolContext& ctx, const BackupArgs& args) {
+  const auto options = ctx.run_options();
+  if (options.select.size() != 1) {
+    throw Error(Errc::usage, "restore needs exactly one backend: -s NAME");
+  }
+  sync::validate_backend_filter(ctx.config, options);
+  backup::RestoreOptions restore;
+  restore.file = args.restore_file;
+  if (!std::filesystem::exists(restore.file) && restore.file.is_relative() &&
+      std::filesystem::exists(backup::backup_dir(ctx.config) / restore.file)) {
+    restore.file = backup::backup_dir(ctx.config) / restore.file;
+  }
+  restore.backend = options.select.front();
+  restore.identity = options.identity.value_or("main");
+  restore.execute = args.execute;
+  restore.progress = args.progress;
+  restore.force = args.force;
+  db::StateStore store(prepare_state_dir(ctx.config));
+  const RunLock lock(lock_file(ctx.config));
+  auto result = std::make_shared<backup::RestoreResult>(
+      backup::restore_backup(ctx.config, store, options, restore));
+  ToolOutcome outcome;
+  outcome.exit_code = result->exit_code();
+  outcome.errors = result->errors;
+  const bool planned = !result->execute || ctx.common.dry_run;
+  outcome.human = fmt::format(
+      "{}: {} records, {} items matched, {} unmatched; {} {} played, {} unplayed, {} positions{}\n",
+      result->backend, result->records, result->checked, result->unmatched,
+      planned ? "would mark" : "marked", result->marked_played, result->marked_unplayed,
+      result->progress_updated, planned ? " (plan only: add --execute to write)" : "");
+  for (const auto& c : result->changes) {
+    outcome.human += fmt::format("  {} {} {}{}\n",
+                                 !c.sent ? "plan" : (c.ok ? "done" : "FAILED"),
+                                 sync::write_action_name(c.write.action), c.title,
+                                 c.error.empty() ? "" : ": " + c.error);
+  }
+  outcome.write_result = [result](json::Writer& out) { backup::write_restore_result(out, *result); };
+  return outcome;
+}
+
+} // namespace
+
+int backup_main(int argc, char** argv) {
+  auto args = std::make_shared<BackupArgs>();
+  ToolDefinition tool{
+      "ws-backup",
+      "Back up each backend's play state to portable files, list and prune them, and restore "
+      "one into a backend",
+      true,
+      [args](CLI::App& cli) {
+        cli.require_subcommand(0, 1);
+        auto* create = cli.add_subcommand("create", "Write a backup of every selected backend "
+                                                    "(the default)");
+        for (auto* app : {&cli, create}) {
+          app->add_option("--file", args->file_template,
+                          "File name template with {identity}, {backend}, {date}; relative "
+                          "names go to state_dir/backups");
+          app->add_flag("--no-compress", args->no_compress, "Plain JSON instead of .json.gz");
+        }
+        args->list = cli.add_subcommand("list", "List backup files");
+        args->prune = cli.add_subcommand("prune", "Remove dated backups older than "
+                                                  "backup.keep_days");
+        args->restore = cli.add_subcommand("restore", "Replay a backup into one backend (-s)");
+        args->restore->add_option("FILE", args->restore_file, "Backup file (ours or WatchState's)")
+            ->required();
+        args->restore->add_flag("--execute", args->execute, "Send the writes (default: plan only)");
+        args->restore->add_flag("-P,--progress", args->progress, "Also restore resume positions");
+        args->restore->add_flag("--force", args->force,
+                                "Restore into a backend with export.enabled: false");
+      },
+      [args](ToolContext& ctx) {
+        if (args->list->parsed()) {
+          return run_list(ctx);
+        }
+        if (args->prune->parsed()) {
+          return run_prune(ctx);
+        }
+        if (args->restore->parsed()) {
+          return run_restore(ctx, *args);
+        }
+        return run_create(ctx, *args);
+      }};
+  return run_tool(tool, argc, argv);
+}
+
+} // namespace ws::app
