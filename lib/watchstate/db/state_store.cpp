@@ -211,6 +211,7 @@ struct StateStore::Impl {
   SQLite::Statement insert_item;
   SQLite::Statement update_state;
   SQLite::Statement select_record;
+  SQLite::Statement select_records;
   SQLite::Statement upsert_record;
   SQLite::Statement insert_change;
 
@@ -226,6 +227,9 @@ struct StateStore::Impl {
         select_record(db, fmt::format("SELECT {} FROM backend_items WHERE item_id = ? AND "
                                       "backend = ?",
                                       k_record_columns)),
+        select_records(db, fmt::format("SELECT {} FROM backend_items WHERE item_id = ? ORDER BY "
+                                       "backend",
+                                       k_record_columns)),
         upsert_record(db, "INSERT INTO backend_items (item_id, backend, remote_id, library_id, "
                           "show_id, watched, played_at, added_at, progress_ms, path, multi, guids, "
                           "duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -524,9 +528,8 @@ std::optional<BackendRecord> StateStore::record(ItemId item, const std::string& 
 
 std::vector<BackendRecord> StateStore::records(ItemId item) {
   try {
-    SQLite::Statement q(m_impl->db, fmt::format("SELECT {} FROM backend_items WHERE item_id = ? "
-                                                "ORDER BY backend",
-                                                k_record_columns));
+    auto& q = m_impl->select_records; // prepared once: backups call this per item
+    q.reset();
     q.bind(1, item);
     std::vector<BackendRecord> out;
     while (q.executeStep()) {
