@@ -7,7 +7,6 @@
 #include <watchstate/core/lock.hpp>
 #include <watchstate/core/redact.hpp>
 #include <watchstate/core/signals.hpp>
-#include <watchstate/core/text.hpp>
 #include <watchstate/db/state_store.hpp>
 #include <watchstate/json/writer.hpp>
 #include <watchstate/sync/display.hpp>
@@ -38,18 +37,6 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
     text.replace(pos, from.size(), to);
   }
   return text;
-}
-
-std::vector<backend::Library> wanted_libraries(backend::Backend& adapter,
-                                               const config::BackendConfig& backend) {
-  auto libraries = adapter.libraries();
-  std::erase_if(libraries, [&](const backend::Library& library) {
-    return std::any_of(backend.ignore_libraries.begin(), backend.ignore_libraries.end(),
-                       [&](const std::string& entry) {
-                         return entry == library.id || iequals(entry, library.title);
-                       });
-  });
-  return libraries;
 }
 
 // Merge `extra` into `guids` where `guids` has no value for the key: the item's own ids win.
@@ -157,7 +144,7 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
       auto adapter = sync::open_backend(config, backend, options);
       try {
         auto shows = store.load_shows(backend.name);
-        const auto libraries = wanted_libraries(*adapter, backend);
+        const auto libraries = sync::wanted_libraries(*adapter, backend);
         std::optional<BackupWriter> writer;
         if (!options.dry_run) {
           writer.emplace(file.path);
@@ -330,7 +317,7 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
   policy.can_reset_progress = backend.type != backend::BackendType::plex;
   try {
     auto shows = store.load_shows(backend.name);
-    const auto libraries = wanted_libraries(*adapter, backend);
+    const auto libraries = sync::wanted_libraries(*adapter, backend);
     std::unordered_set<std::string> playing;
     for (auto& id : adapter->active_items()) {
       playing.insert(std::move(id));

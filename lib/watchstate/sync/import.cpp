@@ -6,7 +6,6 @@
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
 #include <watchstate/core/signals.hpp>
-#include <watchstate/core/text.hpp>
 #include <watchstate/http/client.hpp>
 #include <watchstate/json/writer.hpp>
 #include <watchstate/sync/import_rules.hpp>
@@ -103,13 +102,6 @@ struct ConsumerGone {};
 
 constexpr std::size_t k_batch_items = 1000;
 
-bool library_ignored(const config::BackendConfig& backend, const backend::Library& library) {
-  return std::any_of(backend.ignore_libraries.begin(), backend.ignore_libraries.end(),
-                     [&](const std::string& entry) {
-                       return entry == library.id || iequals(entry, library.title);
-                     });
-}
-
 // Runs on the fetching thread: lists one backend and hands its items over in batches. It
 // touches no database. Returns false when the consumer went away.
 bool fetch_backend(const config::Config& config, const config::BackendConfig& backend,
@@ -130,14 +122,7 @@ bool fetch_backend(const config::Config& config, const config::BackendConfig& ba
                   fmt::format("{}: the server at {} has id '{}', not the configured uuid '{}'",
                               backend.name, backend.url, end.server.id, backend.uuid));
     }
-    auto libraries = adapter->libraries();
-    std::erase_if(libraries, [&](const auto& library) {
-      const bool ignored = library_ignored(backend, library);
-      if (ignored) {
-        log::info("{}: ignoring library '{}' ({})", backend.name, library.title, library.id);
-      }
-      return ignored;
-    });
+    const auto libraries = wanted_libraries(*adapter, backend);
     batch.items.reserve(k_batch_items);
     std::unordered_set<std::string> shows_sent;
     adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {

@@ -2,6 +2,10 @@
 #include <watchstate/http/client.hpp>
 #include <watchstate/sync/open_backend.hpp>
 
+#include <watchstate/core/log.hpp>
+#include <watchstate/core/text.hpp>
+
+#include <algorithm>
 #include <string>
 
 namespace ws::sync {
@@ -27,6 +31,23 @@ std::unique_ptr<backend::Backend> open_backend(const config::Config& config,
   connection.user = backend.user;
   connection.page_size = backend.page_size.value_or(config.http.page_size);
   return backend::make_backend(connection, http::make_curl_client(o));
+}
+
+std::vector<backend::Library> wanted_libraries(backend::Backend& adapter,
+                                               const config::BackendConfig& backend) {
+  auto libraries = adapter.libraries();
+  std::erase_if(libraries, [&](const backend::Library& library) {
+    const bool ignored =
+        std::any_of(backend.ignore_libraries.begin(), backend.ignore_libraries.end(),
+                    [&](const std::string& entry) {
+                      return entry == library.id || iequals(entry, library.title);
+                    });
+    if (ignored) {
+      log::info("{}: ignoring library '{}' ({})", backend.name, library.title, library.id);
+    }
+    return ignored;
+  });
+  return libraries;
 }
 
 } // namespace ws::sync

@@ -6,6 +6,7 @@
 #include <watchstate/sync/run_context.hpp>
 
 #include <memory>
+#include <vector>
 
 namespace ws::sync {
 
@@ -14,5 +15,10 @@ namespace ws::sync {
 std::unique_ptr<backend::Backend> open_backend(const config::Config& config,
                                                const config::BackendConfig& backend,
                                                const RunOptions& options);
+
+// The libraries of `adapter` that `backend` does not ignore (options.ignore_libraries holds
+// library ids, or names compared case-insensitively).
+std::vector<backend::Library> wanted_libraries(backend::Backend& adapter,
+                                               const config::BackendConfig& backend);
 
 } // namespace ws::sync
