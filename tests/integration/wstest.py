@@ -30,6 +30,8 @@ class Simulator:
     def __init__(self, workdir, world=None, args=()):
         self.workdir = workdir
         ready = os.path.join(workdir, "sim-ready.json")
+        if os.path.exists(ready):
+            os.remove(ready)  # a restarted simulator must not be read from its predecessor's file
         cmd = [binary("ws-simulator"), "--ready-file", ready, "--threads", "4"]
         if world is not None:
             world_file = os.path.join(workdir, "world.json")

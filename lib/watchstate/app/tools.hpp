@@ -10,5 +10,6 @@ int state_main(int argc, char** argv);
 int export_main(int argc, char** argv);
 int sync_main(int argc, char** argv);
 int backup_main(int argc, char** argv);
+int parity_main(int argc, char** argv);
 
 } // namespace ws::app

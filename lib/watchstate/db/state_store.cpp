@@ -511,6 +511,60 @@ void StateStore::for_each_with_record(
   }
 }
 
+std::int64_t StateStore::remove_records_except(const std::string& identity,
+                                              const std::string& backend,
+                                              const std::vector<ItemId>& kept) {
+  try {
+    m_impl->db.exec("CREATE TEMP TABLE IF NOT EXISTS ws_kept (item_id INTEGER PRIMARY KEY)");
+    m_impl->db.exec("DELETE FROM temp.ws_kept");
+    SQLite::Statement insert(m_impl->db, "INSERT OR IGNORE INTO temp.ws_kept VALUES (?)");
+    for (const ItemId id : kept) {
+      insert.reset();
+      insert.bind(1, id);
+      insert.exec();
+    }
+    SQLite::Statement remove(m_impl->db,
+                             "DELETE FROM backend_items WHERE backend = ? AND item_id IN (SELECT "
+                             "id FROM items WHERE identity = ?) AND item_id NOT IN (SELECT "
+                             "item_id FROM temp.ws_kept)");
+    remove.bind(1, backend);
+    remove.bind(2, identity);
+    return remove.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "remove records of items gone from a backend");
+  }
+}
+
+std::vector<ItemRow> StateStore::prune_unreported(const std::string& identity, bool dry_run) {
+  try {
+    std::vector<ItemRow> rows;
+    SQLite::Statement q(m_impl->db,
+                        fmt::format("SELECT {} FROM items WHERE identity = ? AND id NOT IN "
+                                    "(SELECT item_id FROM backend_items) ORDER BY id",
+                                    k_item_columns));
+    q.bind(1, identity);
+    while (q.executeStep()) {
+      rows.push_back(read_item(q));
+    }
+    if (!dry_run) {
+      // foreign_keys is off: children go first, explicitly.
+      for (const char* sql : {"DELETE FROM item_keys WHERE item_id = ?",
+                              "DELETE FROM change_log WHERE item_id = ?",
+                              "DELETE FROM items WHERE id = ?"}) {
+        SQLite::Statement del(m_impl->db, sql);
+        for (const auto& row : rows) {
+          del.reset();
+          del.bind(1, row.id);
+          del.exec();
+        }
+      }
+    }
+    return rows;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "prune items no backend reports");
+  }
+}
+
 std::optional<BackendRecord> StateStore::record(ItemId item, const std::string& backend) {
   try {
     auto& q = m_impl->select_record;

@@ -124,6 +124,13 @@ public:
   std::optional<BackendRecord> record(ItemId item, const std::string& backend);
   std::vector<BackendRecord> records(ItemId item);
   void upsert_record(ItemId item, const BackendRecord& record);
+  // Remove the records `backend` holds for items of `identity` other than `kept`: what a
+  // complete listing no longer reports. Returns how many were removed.
+  std::int64_t remove_records_except(const std::string& identity, const std::string& backend,
+                                     const std::vector<ItemId>& kept);
+  // Remove the items of `identity` that no backend reports any more (with their keys and
+  // change log). With `dry_run` only list them. Returns the items (removed or to remove).
+  std::vector<ItemRow> prune_unreported(const std::string& identity, bool dry_run);
   // Every item of `identity` that `backend` has reported, with that backend's record, by id.
   void for_each_with_record(const std::string& identity, const std::string& backend,
                             const std::function<void(const ItemRow&, const BackendRecord&)>& on_pair);

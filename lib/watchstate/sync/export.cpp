@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace ws::sync {
@@ -75,8 +76,10 @@ void export_backend(const config::Config& config, db::StateStore& store,
 
     // Plan: compare every item this backend has with the local state.
     std::vector<db::ItemId> ids;
-    // A multi-episode file is one backend item behind several rows: one write covers them all.
-    std::unordered_set<std::string> planned;
+    // A multi-episode file is one backend item behind several rows: one write covers them all,
+    // and every row it covers gets its record updated with it.
+    std::unordered_map<std::string, std::size_t> planned;
+    std::vector<std::vector<std::pair<db::ItemId, db::BackendRecord>>> covered;
     store.for_each_with_record(identity, backend.name, [&](const db::ItemRow& row,
                                                            const db::BackendRecord& record) {
       const db::BackendRecord& remote = record;
@@ -91,13 +94,17 @@ void export_backend(const config::Config& config, db::StateStore& store,
         log::info("{}: '{}' is being played; left alone", backend.name, display_title(row));
         return;
       }
-      if (!planned.insert(fmt::format("{}/{}", write->remote_id, static_cast<int>(write->action)))
-               .second) {
+      const auto [slot, first] = planned.emplace(
+          fmt::format("{}/{}", write->remote_id, static_cast<int>(write->action)),
+          result.changes.size());
+      if (!first) {
+        covered[slot->second].emplace_back(row.id, remote);
         ++result.unchanged;
         return;
       }
       result.changes.push_back({display_title(row), row.type, *write, remote, false, false, ""});
       ids.push_back(row.id);
+      covered.emplace_back();
     });
 
     if (options.dry_run) {
@@ -122,6 +129,9 @@ void export_backend(const config::Config& config, db::StateStore& store,
           count(result, change.write.action);
           store.upsert_record(ids[i], record_after(change.before, change.write));
           log_change(store, ids[i], backend.name, change.write, change.before, at, "ok");
+          for (const auto& [other, record] : covered[i]) {
+            store.upsert_record(other, record_after(record, change.write));
+          }
           continue;
         }
         change.error = redact(outcomes[i].message);

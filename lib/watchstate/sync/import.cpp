@@ -170,6 +170,9 @@ public:
       : m_store(store), m_identity(identity), m_name(name), m_shows(std::move(known_shows)),
         m_policy(policy), m_counts(counts) {}
 
+  // After a complete listing: the backend no longer has the items it did not report.
+  std::int64_t forget_unreported() { return m_store.remove_records_except(m_identity, m_name, m_seen); }
+
   void apply_batch(Batch& batch) {
     throw_if_interrupted();
     for (auto& show : batch.shows) {
@@ -235,6 +238,7 @@ private:
     }
     const db::ItemRow row = new_row_from(item, m_identity, m_name, title, year, m_policy);
     const db::ItemId id = m_store.insert_item(row);
+    m_seen.push_back(id);
     for (const auto& key : keys) {
       m_store.add_key(m_identity, key, id);
     }
@@ -249,6 +253,7 @@ private:
   }
 
   void update(db::ItemId id, const backend::RemoteItem& item, const std::vector<std::string>& keys) {
+    m_seen.push_back(id);
     auto local = m_store.item(id);
     if (!local) {
       ++m_counts.failed;
@@ -311,6 +316,7 @@ private:
   const std::string& m_identity;
   const std::string& m_name;
   backend::ShowCache m_shows;
+  std::vector<db::ItemId> m_seen; // rows this backend reported in this run
   const ImportPolicy& m_policy;
   BackendImportCounts& m_counts;
 };
@@ -410,6 +416,7 @@ void import_identity(const config::Config& config, db::StateStore& store,
       // tx rolls back: the backend changed nothing and keeps its cursor.
     } else {
       store.save_server(backend.name, batch.server);
+      counts.gone = static_cast<std::uint64_t>(applier.forget_unreported());
       store.set_cursor(identity, backend.name, "import", batch.started);
       tx.commit();
       counts.ok = true;
@@ -466,6 +473,7 @@ void write_import_result(json::Writer& out, const ImportResult& result) {
       out.field("marked_played", b.marked_played);
       out.field("marked_unplayed", b.marked_unplayed);
       out.field("progress_updated", b.progress_updated);
+      out.field("gone", b.gone);
       out.field("metadata_only", b.metadata_only);
       out.field("server_id", b.server_id);
       out.field("duration_ms", b.duration_ms);

@@ -30,6 +30,7 @@ struct BackendImportCounts {
   std::uint64_t marked_played = 0;   // rows that became played
   std::uint64_t marked_unplayed = 0; // rows that became unplayed
   std::uint64_t progress_updated = 0;
+  std::uint64_t gone = 0; // items it had reported before and no longer has
   std::int64_t duration_ms = 0;
 };
 

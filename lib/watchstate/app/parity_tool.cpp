@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/app/runner.hpp>
+#include <watchstate/app/state_dir.hpp>
+#include <watchstate/app/tools.hpp>
+#include <watchstate/core/lock.hpp>
+#include <watchstate/db/state_store.hpp>
+#include <watchstate/json/writer.hpp>
+#include <watchstate/sync/display.hpp>
+#include <watchstate/sync/parity.hpp>
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <optional>
+
+namespace ws::app {
+
+int parity_main(int argc, char** argv) {
+  auto parity = std::make_shared<sync::ParityOptions>();
+  ToolDefinition tool{
+      "ws-parity",
+      "Compare what the backends report: missing items, played/position disagreements and the "
+      "health checks; --prune removes rows no backend reports any more",
+      true,
+      [parity](CLI::App& cli) {
+        cli.add_option("--min", parity->min_backends,
+                       "An item on fewer backends than this is missing (default: all)");
+        cli.add_option("--check", parity->checks,
+                       "Only this check (repeatable): missing, played, progress, id_conflict, "
+                       "duplicate_id, duplicate_file, weak");
+        cli.add_flag("--prune", parity->prune,
+                     "Remove rows no backend reports any more (with --dry-run: list them)");
+      },
+      [parity](ToolContext& ctx) {
+        const auto options = ctx.run_options();
+        db::StateStore store(prepare_state_dir(ctx.config));
+        std::optional<RunLock> lock;
+        std::optional<db::StateStore::Transaction> tx;
+        if (parity->prune) {
+          lock.emplace(lock_file(ctx.config));
+          tx.emplace(store);
+        }
+        auto result = std::make_shared<sync::ParityResult>(
+            sync::run_parity(ctx.config, store, options, *parity));
+        if (tx && !options.dry_run) {
+          tx->commit();
+        }
+        ToolOutcome outcome;
+        outcome.exit_code = result->exit_code();
+        outcome.status = result->findings.empty() ? "ok" : "differences";
+        outcome.print_human_always = true;
+        outcome.human = fmt::format("{} items, backends: {}; {} findings\n", result->items,
+                                    fmt::join(result->backends, ", "), result->findings.size());
+        for (const auto& f : result->findings) {
+          outcome.human += fmt::format("  {:<15} #{:<7} {}: {}\n", f.check, f.item, f.title,
+                                       f.detail);
+        }
+        for (const auto& row : result->pruned) {
+          outcome.human += fmt::format("  {} #{} {}\n",
+                                       options.dry_run ? "would prune" : "pruned", row.id,
+                                       sync::display_title(row));
+        }
+        outcome.write_result = [result](json::Writer& out) {
+          sync::write_parity_result(out, *result);
+        };
+        return outcome;
+      }};
+  return run_tool(tool, argc, argv);
+}
+
+} // namespace ws::app

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <watchstate/config/config.hpp>
+#include <watchstate/db/state_store.hpp>
+#include <watchstate/sync/run_context.hpp>
+
+#include <string>
+#include <vector>
+
+namespace ws::json {
+class Writer;
+}
+
+namespace ws::sync {
+
+// The checks of ws-parity, by name.
+inline const std::vector<std::string> k_parity_checks = {
+    "missing", "played", "progress", "id_conflict", "duplicate_id", "duplicate_file", "weak"};
+
+struct ParityOptions {
+  std::size_t min_backends = 0;    // an item on fewer backends is "missing"; 0 = all selected
+  std::vector<std::string> checks; // empty: all
+  bool prune = false;              // remove rows no backend reports any more
+};
+
+struct ParityFinding {
+  std::string check;
+  db::ItemId item = 0;
+  std::string title;
+  std::string detail;
+  std::vector<std::string> backends; // the backends the finding is about
+};
+
+struct ParityResult {
+  std::string identity;
+  std::vector<std::string> backends;
+  std::uint64_t items = 0;
+  std::vector<ParityFinding> findings;
+  std::vector<db::ItemRow> pruned; // removed (or, in a dry run, to remove)
+  [[nodiscard]] int exit_code() const; // 1 when something differs, else 0
+};
+
+// Compare what the backends reported at their last import, item by item: which backends lack
+// it, where they disagree on played/unplayed or on the position (beyond progress.minimum), and
+// the health checks (one provider with different ids across backends, an id of one row also
+// reported for another, one file on several rows, rows matched only through their show).
+ParityResult run_parity(const config::Config& config, db::StateStore& store,
+                        const RunOptions& options, const ParityOptions& parity);
+
+void write_parity_result(json::Writer& out, const ParityResult& result);
+
+} // namespace ws::sync

@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: MIT
+"""ws-parity names exactly the crafted differences; an all-agreeing world gives exit 0."""
+import copy
+
+import worlds
+from wstest import Simulator, WsTestCase
+
+
+def crafted():
+    world = copy.deepcopy(worlds.household())
+    # Jellyfin says Alpha's tmdb id is 555, Plex and Emby say 101.
+    world["movies"][0]["jellyfin_provider_ids"] = {"Imdb": "tt0000001", "Tmdb": "555"}
+    # Plex has a second movie on Alpha's file.
+    world["movies"].append({"key": "m7", "title": "Eta", "year": 2007, "ids": {"imdb": "tt0000007"},
+                            "servers": ["plex"], "file": "/media/movies/Alpha (2001)/Alpha (2001).mkv"})
+    return world
+
+
+def agreeing():
+    return {"servers": copy.deepcopy(worlds.household()["servers"]),
+            "movies": [{"key": "a", "title": "One", "year": 2001, "ids": {"imdb": "tt0000101"}},
+                       {"key": "b", "title": "Two", "year": 2002, "ids": {"tmdb": "202"},
+                        "state": {"plex": {"played": True, "last_played": 1700000000}}}]}
+
+
+class Parity(WsTestCase):
+    world = crafted()
+
+    def findings(self, doc, check):
+        return sorted(f["title"] for f in doc["result"]["findings"] if f["check"] == check)
+
+    def test_each_report_names_exactly_the_crafted_items(self):
+        self.ws("ws-import")
+        doc = self.ws("ws-parity", "--check", "missing", "--check", "id_conflict",
+                      "--check", "duplicate_file", "--check", "weak", expect=1)
+        self.assertEqual(doc["status"], "differences")
+        self.assertEqual(self.findings(doc, "missing"), ["Epsilon (2005)", "Eta (2007)", "Zeta (2006)"])
+        self.assertEqual(self.findings(doc, "id_conflict"), ["Alpha (2001)"])
+        conflict = [f for f in doc["result"]["findings"] if f["check"] == "id_conflict"][0]
+        self.assertIn("555 (jellyfin)", conflict["detail"])
+        self.assertEqual(self.findings(doc, "duplicate_file"), ["Eta (2007)"])
+        self.assertEqual(self.findings(doc, "weak"), [
+            "Anime (2012) - 01x01", "Show One (2010) - 01x02", "Show One (2010) - 01x03",
+            "Show One (2010) - 01x04"])
+        # --min 1: an item one backend has is not missing.
+        doc = self.ws("ws-parity", "--check", "missing", "--min", "1")
+        self.assertEqual(doc["result"]["findings"], [])
+
+    def test_played_and_position_disagreements(self):
+        self.ws("ws-sync")
+        self.assertEqual(self.ws("ws-parity", "--check", "played", "--check", "progress")["result"]["findings"], [])
+        self.sim.set_state("emby", key="m2", played=False, last_played=None)
+        self.sim.set_state("jellyfin", key="m6", position_ms=1500000)
+        self.ws("ws-import", "-s", "emby", "-s", "jellyfin")
+        doc = self.ws("ws-parity", "--check", "played", "--check", "progress", expect=1)
+        self.assertEqual(self.findings(doc, "played"), ["Beta (2002)"])
+        self.assertEqual(self.findings(doc, "progress"), ["Zeta (2006)"])
+        played = [f for f in doc["result"]["findings"] if f["check"] == "played"][0]
+        self.assertEqual(played["backends"], ["emby"])
+
+    def test_prune_removes_items_gone_from_every_server(self):
+        self.ws("ws-import")
+        # Epsilon disappears from Plex, the only server that had it.
+        world = crafted()
+        world["movies"] = [m for m in world["movies"] if m["key"] != "m5"]
+        self.sim.stop()
+        self.sim = Simulator(self.tmp, world)
+        self.write_config()
+        doc = self.ws("ws-import")
+        self.assertEqual(doc["result"]["identities"]["main"]["backends"]["plex"]["gone"], 1)
+        dry = self.ws("ws-parity", "--prune", "--dry-run", "--check", "duplicate_id")
+        self.assertEqual([p["title"] for p in dry["result"]["pruned"]], ["Epsilon (2005)"])
+        self.assertEqual(len([i for i in self.state_items() if i["title"] == "Epsilon"]), 1)
+        self.ws("ws-parity", "--prune", "--check", "duplicate_id")
+        self.assertEqual([i for i in self.state_items() if i["title"] == "Epsilon"], [])
+
+    def test_unknown_check_is_a_usage_error(self):
+        result = self.run_tool("ws-parity", "--json", "--check", "nonsense")
+        self.assertEqual(result.code, 64, result)
+
+
+class AllAgree(WsTestCase):
+    world = agreeing()
+
+    def test_agreeing_world_exits_0_with_an_empty_report(self):
+        self.ws("ws-sync")
+        doc = self.ws("ws-parity")
+        self.assertEqual(doc["status"], "ok")
+        self.assertEqual(doc["result"]["findings"], [])
+        self.assertEqual(doc["result"]["items"], 2)
