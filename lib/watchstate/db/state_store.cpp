@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
@@ -515,10 +516,24 @@ std::int64_t StateStore::remove_records_except(const std::string& identity,
                                               const std::string& backend,
                                               const std::vector<ItemId>& kept) {
   try {
+    // The usual case: the backend still has everything. One count shows it, without building
+    // the set of kept ids inside SQLite.
+    std::vector<ItemId> distinct = kept;
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    SQLite::Statement count(m_impl->db,
+                            "SELECT count(*) FROM backend_items WHERE backend = ? AND item_id IN "
+                            "(SELECT id FROM items WHERE identity = ?)");
+    count.bind(1, backend);
+    count.bind(2, identity);
+    count.executeStep();
+    if (count.getColumn(0).getInt64() == static_cast<std::int64_t>(distinct.size())) {
+      return 0;
+    }
     m_impl->db.exec("CREATE TEMP TABLE IF NOT EXISTS ws_kept (item_id INTEGER PRIMARY KEY)");
     m_impl->db.exec("DELETE FROM temp.ws_kept");
     SQLite::Statement insert(m_impl->db, "INSERT OR IGNORE INTO temp.ws_kept VALUES (?)");
-    for (const ItemId id : kept) {
+    for (const ItemId id : distinct) {
       insert.reset();
       insert.bind(1, id);
       insert.exec();

@@ -254,12 +254,19 @@ private:
 
   void update(db::ItemId id, const backend::RemoteItem& item, const std::vector<std::string>& keys) {
     m_seen.push_back(id);
+    const auto previous = m_store.record(id, m_name);
+    // The backend reports exactly what it reported last time: everything the decision could
+    // take from it was taken then, and local dates only move forward since. (--full decides
+    // again: it lets the backend win over whatever the row says now.)
+    if (previous && !m_policy.force_full && *previous == make_record(m_name, item)) {
+      ++m_counts.unchanged;
+      return;
+    }
     auto local = m_store.item(id);
     if (!local) {
       ++m_counts.failed;
       return;
     }
-    const auto previous = m_store.record(id, m_name);
     const ImportDecision d = decide_import(*local, previous, item, m_policy);
     bool row_changed = false;
     if (d.state != StateChange::none) {
