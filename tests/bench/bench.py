@@ -5,7 +5,7 @@ figures).
 
   tests/bench/bench.py [--tool ws-import|ws-sync] [--items 100000] [--bin build/release/apps]
 
-Runs a first run into an empty state directory, then a second one with nothing changed, and
+Runs a first run into an empty state directory, then two more with nothing changed, and
 prints wall time, peak RSS (from wait4's rusage), HTTP requests, the import counts and, for
 ws-sync, the changes the export reported next to the write requests the servers received.
 """
@@ -68,7 +68,8 @@ def main():
                     total += json.load(r)["writes"]
             return total
 
-        for label in (f"first {args.tool}", f"second {args.tool} (no change)"):
+        for label in (f"first {args.tool}", f"second {args.tool} (no change)",
+                      f"third {args.tool} (no change)"):
             writes_before = writes()
             helper = [sys.executable, "-c",
                       "import resource,subprocess,sys,time,json;"

@@ -480,31 +480,39 @@ void StateStore::for_each_with_record(
     const std::string& identity, const std::string& backend,
     const std::function<void(const ItemRow&, const BackendRecord&)>& on_pair) {
   try {
-    SQLite::Statement q(
-        m_impl->db,
-        fmt::format("SELECT i.id, i.identity, i.type, i.title, i.year, i.season, i.episode, "
-                    "i.watched, i.updated, i.progress_ms, i.progress_at, i.via, i.created_at, "
-                    "i.updated_at, b.backend, b.remote_id, b.library_id, b.show_id, b.watched, "
-                    "b.played_at, b.added_at, b.progress_ms, b.path, b.multi, b.guids, "
-                    "b.duration_ms FROM items i JOIN backend_items b ON b.item_id = i.id "
-                    "WHERE i.identity = ? AND b.backend = ? ORDER BY i.id"));
+    // Only what the export decision reads: no path, no ids, no titles (a no-change sync runs
+    // this over every item of every backend).
+    SQLite::Statement q(m_impl->db,
+                        "SELECT i.id, i.type, i.title, i.year, i.season, i.episode, i.watched, "
+                        "i.updated, i.progress_ms, b.remote_id, b.watched, b.played_at, "
+                        "b.added_at, b.progress_ms, b.multi, b.duration_ms FROM items i JOIN "
+                        "backend_items b ON b.item_id = i.id WHERE i.identity = ? AND "
+                        "b.backend = ? ORDER BY i.id");
     q.bind(1, identity);
     q.bind(2, backend);
+    ItemRow row;
+    row.identity = identity;
+    BackendRecord r;
+    r.backend = backend;
     while (q.executeStep()) {
-      const ItemRow row = read_item(q);
-      BackendRecord r;
-      r.backend = q.getColumn(14).getString();
-      r.remote_id = q.getColumn(15).getString();
-      r.library_id = q.getColumn(16).getString();
-      r.show_id = q.getColumn(17).getString();
-      r.watched = q.getColumn(18).getInt() != 0;
-      r.played_at = q.getColumn(19).getInt64();
-      r.added_at = q.getColumn(20).getInt64();
-      r.progress_ms = q.getColumn(21).getInt64();
-      r.path = q.getColumn(22).getString();
-      r.multi = q.getColumn(23).getInt() != 0;
-      r.guids = decode_guids(q.getColumn(24).getString());
-      r.duration_ms = q.getColumn(25).getInt64();
+      row.id = q.getColumn(0).getInt64();
+      row.type = std::string_view(q.getColumn(1).getText()) == "episode"
+                     ? backend::MediaType::episode
+                     : backend::MediaType::movie;
+      row.title = q.getColumn(2).getText();
+      row.year = q.getColumn(3).getInt();
+      row.season = q.getColumn(4).getInt();
+      row.episode = q.getColumn(5).getInt();
+      row.watched = q.getColumn(6).getInt() != 0;
+      row.updated = q.getColumn(7).getInt64();
+      row.progress_ms = q.getColumn(8).getInt64();
+      r.remote_id = q.getColumn(9).getText();
+      r.watched = q.getColumn(10).getInt() != 0;
+      r.played_at = q.getColumn(11).getInt64();
+      r.added_at = q.getColumn(12).getInt64();
+      r.progress_ms = q.getColumn(13).getInt64();
+      r.multi = q.getColumn(14).getInt() != 0;
+      r.duration_ms = q.getColumn(15).getInt64();
       on_pair(row, r);
     }
   } catch (const SQLite::Exception& e) {

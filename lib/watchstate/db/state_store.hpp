@@ -132,6 +132,7 @@ public:
   // change log). With `dry_run` only list them. Returns the items (removed or to remove).
   std::vector<ItemRow> prune_unreported(const std::string& identity, bool dry_run);
   // Every item of `identity` that `backend` has reported, with that backend's record, by id.
+  // Light: the row has no via/dates of writing, the record no path, library, show or guids.
   void for_each_with_record(const std::string& identity, const std::string& backend,
                             const std::function<void(const ItemRow&, const BackendRecord&)>& on_pair);
 

@@ -127,10 +127,15 @@ void export_backend(const config::Config& config, db::StateStore& store,
         change.ok = outcomes[i].ok;
         if (change.ok) {
           count(result, change.write.action);
-          store.upsert_record(ids[i], record_after(change.before, change.write));
+          // The planning scan read records without path and ids: write back the full one.
+          auto update_record = [&](db::ItemId item, const db::BackendRecord& light) {
+            const auto full = store.record(item, backend.name);
+            store.upsert_record(item, record_after(full ? *full : light, change.write));
+          };
+          update_record(ids[i], change.before);
           log_change(store, ids[i], backend.name, change.write, change.before, at, "ok");
           for (const auto& [other, record] : covered[i]) {
-            store.upsert_record(other, record_after(record, change.write));
+            update_record(other, record);
           }
           continue;
         }
