@@ -28,10 +28,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::int64_t elapsed_ms(Clock::time_point since) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
-}
-
 std::string replace_all(std::string text, std::string_view from, std::string_view to) {
   for (std::size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size()) {
     text.replace(pos, from.size(), to);
@@ -365,14 +361,6 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
     });
     throw_if_interrupted();
 
-    auto count = [&](backend::WriteAction action) {
-      switch (action) {
-      case backend::WriteAction::mark_played: ++result.marked_played; break;
-      case backend::WriteAction::mark_unplayed: ++result.marked_unplayed; break;
-      case backend::WriteAction::set_progress:
-      case backend::WriteAction::reset_progress: ++result.progress_updated; break;
-      }
-    };
     if (restore.execute && !options.dry_run && !result.changes.empty()) {
       std::vector<backend::WriteRequest> writes;
       for (const auto& c : result.changes) {
@@ -384,7 +372,7 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
         c.sent = true;
         c.ok = outcomes[i].ok;
         if (c.ok) {
-          count(c.write.action);
+          sync::count_write(result, c.write.action);
         } else {
           c.error = redact(outcomes[i].message);
           ++result.failed;
@@ -396,7 +384,7 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
       }
     } else {
       for (const auto& c : result.changes) {
-        count(c.write.action);
+        sync::count_write(result, c.write.action);
       }
     }
   } catch (const Error& e) {

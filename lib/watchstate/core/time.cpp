@@ -83,6 +83,12 @@ std::string format_rfc3339(UnixTime t) {
                      c.minute, c.second);
 }
 
+std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now() - since)
+      .count();
+}
+
 std::string format_compact_utc(UnixTime t) {
   const Civil c = civil_from_unix(t);
   return fmt::format("{:04}{:02}{:02}{:02}{:02}{:02}", c.year, c.month, c.day, c.hour, c.minute,

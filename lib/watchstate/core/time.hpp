@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,6 +22,9 @@ std::string format_rfc3339(UnixTime t);
 // "…42.3549157Z", "2025-08-15T23:10:08.769802+02:00", "2024-05-01T10:00:00" (taken as UTC).
 // Fractions are dropped (floor to the second). Returns nullopt for anything else.
 std::optional<UnixTime> parse_iso8601(std::string_view text);
+
+// Milliseconds since `since` on the steady clock (durations in JSON results).
+std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since);
 
 // Emby's DatePlayed format "yyyyMMddHHmmss" (UTC).
 std::string format_compact_utc(UnixTime t);

@@ -47,15 +47,6 @@ void log_change(db::StateStore& store, db::ItemId id, const std::string& backend
   store.log_change(entry);
 }
 
-void count(BackendExportResult& r, backend::WriteAction action) {
-  switch (action) {
-  case backend::WriteAction::mark_played: ++r.marked_played; break;
-  case backend::WriteAction::mark_unplayed: ++r.marked_unplayed; break;
-  case backend::WriteAction::set_progress:
-  case backend::WriteAction::reset_progress: ++r.progress_updated; break;
-  }
-}
-
 void export_backend(const config::Config& config, db::StateStore& store,
                     const RunOptions& options, const std::string& identity,
                     const config::BackendConfig& backend, BackendExportResult& result,
@@ -109,7 +100,7 @@ void export_backend(const config::Config& config, db::StateStore& store,
 
     if (options.dry_run) {
       for (const auto& change : result.changes) {
-        count(result, change.write.action);
+        count_write(result, change.write.action);
       }
     } else if (!result.changes.empty()) {
       std::vector<backend::WriteRequest> writes;
@@ -126,7 +117,7 @@ void export_backend(const config::Config& config, db::StateStore& store,
         change.sent = true;
         change.ok = outcomes[i].ok;
         if (change.ok) {
-          count(result, change.write.action);
+          count_write(result, change.write.action);
           // The planning scan read records without path and ids: write back the full one.
           auto update_record = [&](db::ItemId item, const db::BackendRecord& light) {
             const auto full = store.record(item, backend.name);
@@ -219,8 +210,7 @@ ExportResult run_export(const config::Config& config, db::StateStore& store,
         continue;
       }
       export_backend(config, store, options, identity, backend, b, result.errors);
-      b.duration_ms =
-          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+      b.duration_ms = elapsed_ms(started);
       log::info("{}: {} checked, {} marked played, {} marked unplayed, {} positions, {} failed",
                 backend.name, b.checked, b.marked_played, b.marked_unplayed, b.progress_updated,
                 b.failed);

@@ -71,4 +71,15 @@ void write_export_result(json::Writer& out, const ExportResult& result);
 
 std::string_view write_action_name(backend::WriteAction action);
 
+// Count one successful (or planned) write in `counts`' marked_played / marked_unplayed /
+// progress_updated (export results and restore results share these counters).
+template <typename Counts> void count_write(Counts& counts, backend::WriteAction action) {
+  switch (action) {
+  case backend::WriteAction::mark_played: ++counts.marked_played; break;
+  case backend::WriteAction::mark_unplayed: ++counts.marked_unplayed; break;
+  case backend::WriteAction::set_progress:
+  case backend::WriteAction::reset_progress: ++counts.progress_updated; break;
+  }
+}
+
 } // namespace ws::sync
