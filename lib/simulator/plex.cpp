@@ -574,7 +574,60 @@ Response Server::plex(const Request& req, bool& is_write)
     if (path == "/status/sessions") {
         return plex_sessions(json);
     }
+    if (path == "/hubs/search") {
+        return plex_search(req, user, json);
+    }
     return plex_response(404, k_not_found);
+}
+
+// GET /hubs/search?query=Q&limit=N: one hub per type (movie, show, episode), each with at most
+// N items whose title contains Q (case-insensitive), as PMS groups its search results.
+Response Server::plex_search(const Request& req, size_t user, bool json)
+{
+    const std::string* query = req.param("query");
+    if (query == nullptr) {
+        return plex_response(400, "");
+    }
+    const std::string wanted = to_lower(*query);
+    int64_t limit = 10;
+    if (const std::string* l = req.param("limit")) {
+        limit = std::max<int64_t>(1, parse_int(*l).value_or(10));
+    }
+    const bool with_guids = req.param("includeGuids") != nullptr && *req.param("includeGuids") == "1";
+    struct HubDef {
+        ItemType type;
+        const char* name;
+        const char* title;
+    };
+    const HubDef hubs[] = {{ItemType::movie, "movie", "Movies"},
+                           {ItemType::series, "show", "Shows"},
+                           {ItemType::episode, "episode", "Episodes"}};
+    PlexOut o(json);
+    o.open("MediaContainer", "");
+    o.num("size", 3);
+    std::shared_lock lock(m_mutex);
+    PlexRender r{*m_world, m_items, m_libraries, m_state[user]};
+    for (const HubDef& hub : hubs) {
+        std::vector<uint32_t> hits;
+        for (size_t i = 0; i < m_items.size() && static_cast<int64_t>(hits.size()) < limit; ++i) {
+            const Item& it = m_items[i];
+            if (it.type == hub.type && (wanted.empty() ||
+                                        to_lower(m_world->entries[it.entry].title).find(wanted) != std::string::npos)) {
+                hits.push_back(static_cast<uint32_t>(i));
+            }
+        }
+        o.open("Hub", "Hub");
+        o.attr("title", hub.title);
+        o.attr("type", hub.name);
+        o.attr("hubIdentifier", hub.name);
+        o.num("size", static_cast<int64_t>(hits.size()));
+        for (uint32_t i : hits) {
+            r.render(o, i, with_guids);
+        }
+        o.close();
+    }
+    lock.unlock();
+    return plex_doc(o, json);
 }
 
 Response Server::plex_listing(const Request& req, size_t user, size_t section, bool json)

@@ -142,6 +142,7 @@ private:
     Response plex_metadata(const Request& req, size_t user, std::string_view keys, bool children, bool json);
     Response plex_write(const Request& req, size_t user, std::string_view what, bool json);
     Response plex_sessions(bool json);
+    Response plex_search(const Request& req, size_t user, bool json);
 
     // Jellyfin/Emby pieces (mediabrowser.cpp)
     Caller mb_caller(const Request& req) const;

@@ -818,8 +818,8 @@ World Parser::parse(std::string_view text)
         for (rapidjson::SizeType i = 0; i < ss.Size(); ++i) {
             const std::string where = fmt::format("shows[{}]", i);
             check_keys(ss[i], where,
-                       {"key", "title", "year", "ids", "added_at", "servers", "genres", "plex_guids", "provider_ids",
-                        "jellyfin_provider_ids", "emby_provider_ids", "episodes"});
+                       {"key", "title", "year", "ids", "added_at", "servers", "file", "genres", "plex_guids",
+                        "provider_ids", "jellyfin_provider_ids", "emby_provider_ids", "episodes"});
             Entry show;
             show.kind = EntryKind::show;
             parse_common(show, ss[i], where, true);

@@ -175,7 +175,7 @@ class ConfigFailures(WsTestCase):
 
 class Cli(unittest.TestCase):
     def test_help_and_version(self):
-        for tool in ("ws-import", "ws-export", "ws-sync", "ws-state", "ws-backup", "ws-parity"):
+        for tool in ("ws-import", "ws-export", "ws-sync", "ws-state", "ws-backup", "ws-parity", "ws-backend"):
             with self.subTest(tool=tool):
                 out = subprocess.run([binary(tool), "--help"], capture_output=True, text=True, timeout=30)
                 self.assertEqual(out.returncode, 0)

@@ -11,5 +11,6 @@ int export_main(int argc, char** argv);
 int sync_main(int argc, char** argv);
 int backup_main(int argc, char** argv);
 int parity_main(int argc, char** argv);
+int backend_main(int argc, char** argv);
 
 } // namespace ws::app

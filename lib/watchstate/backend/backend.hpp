@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -30,6 +32,14 @@ struct Connection {
   std::string token; // never logged
   std::string user;  // Plex account id (optional) / Jellyfin-Emby user id
   int page_size = 1000;
+};
+
+// An account of the server (Plex GET /accounts, Jellyfin/Emby GET /Users).
+struct RemoteUser {
+  std::string id; // Plex account id / Jellyfin-Emby user id: what `user:` takes in the config
+  std::string name;
+  bool admin = false;
+  bool disabled = false;
 };
 
 struct ServerInfo {
@@ -77,6 +87,16 @@ struct RemoteShow {
   std::string title;
   int year = 0;
   Guids guids;
+  std::string path; // the series folder; only set when listed or fetched, not from the cache
+};
+
+// One hit of a title search or an item lookup: a movie or an episode (`item`), or a series
+// (`show`). A multi-episode file gives one hit per episode, like the listing.
+struct FoundItem {
+  enum class Kind : std::uint8_t { movie, episode, show };
+  Kind kind = Kind::movie;
+  RemoteItem item; // movie, episode
+  RemoteShow show; // show
 };
 
 // A play-state write to one item (contract: mark_played, mark_unplayed, set_progress).
@@ -126,6 +146,17 @@ public:
   // newly resolved shows are added to `shows`. A page that fails after retries fails the call.
   virtual void list_items(const std::vector<Library>& libraries, ShowCache& shows,
                           const std::function<void(RemoteItem&&)>& on_item) = 0;
+
+  // The server's accounts (needs an admin token; Errc::no_perm otherwise).
+  virtual std::vector<RemoteUser> users() = 0;
+
+  // Movies, series and episodes whose title matches `query` (the server's own search: Plex
+  // GET /hubs/search, Jellyfin/Emby searchTerm), at most `limit`, with the configured user's
+  // play state. Series of episodes are resolved through `shows` like list_items does.
+  virtual std::vector<FoundItem> search(std::string_view query, int limit, ShowCache& shows) = 0;
+
+  // The item with backend id `id` (empty when the server has no such item: 404).
+  virtual std::vector<FoundItem> find_item(std::string_view id, ShowCache& shows) = 0;
 
   // Remote ids of the items the configured user is playing right now (Plex GET /status/sessions,
   // Jellyfin/Emby GET /Sessions): writes leave them alone. Throws like the listing calls.

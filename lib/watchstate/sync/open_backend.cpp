@@ -33,15 +33,18 @@ std::unique_ptr<backend::Backend> open_backend(const config::Config& config,
   return backend::make_backend(connection, http::make_curl_client(o));
 }
 
+bool library_ignored(const config::BackendConfig& backend, const backend::Library& library) {
+  return std::any_of(backend.ignore_libraries.begin(), backend.ignore_libraries.end(),
+                     [&](const std::string& entry) {
+                       return entry == library.id || iequals(entry, library.title);
+                     });
+}
+
 std::vector<backend::Library> wanted_libraries(backend::Backend& adapter,
                                                const config::BackendConfig& backend) {
   auto libraries = adapter.libraries();
   std::erase_if(libraries, [&](const backend::Library& library) {
-    const bool ignored =
-        std::any_of(backend.ignore_libraries.begin(), backend.ignore_libraries.end(),
-                    [&](const std::string& entry) {
-                      return entry == library.id || iequals(entry, library.title);
-                    });
+    const bool ignored = library_ignored(backend, library);
     if (ignored) {
       log::info("{}: ignoring library '{}' ({})", backend.name, library.title, library.id);
     }

@@ -16,6 +16,10 @@ std::unique_ptr<backend::Backend> open_backend(const config::Config& config,
                                                const config::BackendConfig& backend,
                                                const RunOptions& options);
 
+// Whether `backend`'s options.ignore lists `library` (by id, or by name compared
+// case-insensitively).
+bool library_ignored(const config::BackendConfig& backend, const backend::Library& library);
+
 // The libraries of `adapter` that `backend` does not ignore (options.ignore_libraries holds
 // library ids, or names compared case-insensitively).
 std::vector<backend::Library> wanted_libraries(backend::Backend& adapter,

@@ -83,7 +83,7 @@ TEST_CASE("db::StateStore transactions roll back unless committed", "[db]") {
 
 TEST_CASE("db::StateStore show cache", "[db]") {
   db::StateStore store(":memory:");
-  backend::RemoteShow show{"77", "Show", 2010, {{backend::GuidKey::tvdb, "200"}}};
+  backend::RemoteShow show{"77", "Show", 2010, {{backend::GuidKey::tvdb, "200"}}, {}};
   store.save_show("plex", show);
   auto shows = store.load_shows("plex");
   REQUIRE(shows.count("77") == 1);

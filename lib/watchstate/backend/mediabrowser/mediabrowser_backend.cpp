@@ -83,6 +83,7 @@ RemoteShow map_show(const rapidjson::Value& item, std::string id) {
   show.title = std::string(string_member(item, "Name").value_or(""));
   show.year = item_year(item);
   show.guids = provider_guids(item);
+  show.path = std::string(string_member(item, "Path").value_or(""));
   return show;
 }
 
@@ -173,6 +174,68 @@ public:
       with_series = false;
     }
     resolve_missing_shows(listing);
+  }
+
+  std::vector<RemoteUser> users() override {
+    auto request = get("/Users");
+    const std::string url = request.url;
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    rapidjson::Document doc;
+    detail::parse_json_array_body(doc, outcome.response.body, m_conn.name, "user list", url);
+    std::vector<RemoteUser> result;
+    for (const auto& entry : doc.GetArray()) {
+      auto id = id_member(entry, "Id");
+      if (!id) {
+        continue;
+      }
+      RemoteUser user;
+      user.id = std::move(*id);
+      user.name = std::string(string_member(entry, "Name").value_or(""));
+      if (const auto* policy = object_member(entry, "Policy")) {
+        user.admin = bool_member(*policy, "IsAdministrator").value_or(false);
+        user.disabled = bool_member(*policy, "IsDisabled").value_or(false);
+      }
+      result.push_back(std::move(user));
+    }
+    return result;
+  }
+
+  std::vector<FoundItem> search(std::string_view query, int limit, ShowCache& shows) override {
+    auto request = get(fmt::format(
+        "/Users/{}/Items?searchTerm={}&Limit={}&Recursive=true"
+        "&IncludeItemTypes=Series,Movie,Episode&EnableUserData=true&EnableImages=false"
+        "&Fields={}",
+        user(), detail::url_encode(query), std::max(limit, 1), k_item_fields));
+    const std::string url = request.url;
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "search result", url);
+    const auto* items = array_member(doc, "Items");
+    if (items == nullptr) {
+      detail::throw_protocol(m_conn.name, "search result", url, "no Items array");
+    }
+    Found found(shows);
+    for (const auto& entry : items->GetArray()) {
+      add_found(found, entry);
+    }
+    return finish_found(found);
+  }
+
+  std::vector<FoundItem> find_item(std::string_view id, ShowCache& shows) override {
+    auto request = get(fmt::format("/Users/{}/Items/{}", user(), detail::url_encode(id)));
+    const std::string url = request.url;
+    auto outcome = m_client->send(std::move(request));
+    // Jellyfin answers 400 for an id that is not a GUID at all.
+    if (outcome.transport_ok() &&
+        (outcome.response.status == 404 || outcome.response.status == 400)) {
+      return {};
+    }
+    detail::check_outcome(m_conn.name, url, outcome);
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "item metadata", url);
+    Found found(shows);
+    add_found(found, doc);
+    return finish_found(found);
   }
 
   std::vector<std::string> active_items() override {
@@ -280,6 +343,47 @@ private:
     std::vector<RemoteItem> waiting;
   };
 
+  // Hits of a search or lookup while their episodes' series are resolved.
+  struct Found {
+    explicit Found(ShowCache& cache) : listing{no_libraries, no_totals, cache, collect, {}} {}
+    std::vector<FoundItem> hits;
+    std::vector<Library> no_libraries;
+    std::vector<std::int64_t> no_totals;
+    std::function<void(RemoteItem&&)> collect = [this](RemoteItem&& item) {
+      FoundItem hit;
+      hit.kind = item.type == MediaType::movie ? FoundItem::Kind::movie : FoundItem::Kind::episode;
+      hit.item = std::move(item);
+      hits.push_back(std::move(hit));
+    };
+    Listing listing;
+  };
+
+  void add_found(Found& found, const rapidjson::Value& entry) {
+    if (string_member(entry, "Type").value_or("") == "Series") {
+      if (auto id = id_member(entry, "Id")) {
+        FoundItem hit;
+        hit.kind = FoundItem::Kind::show;
+        hit.show = map_show(entry, *id);
+        found.hits.push_back(std::move(hit));
+      }
+      return;
+    }
+    Library library; // the item's library is not part of a search hit
+    map_item(entry, library, [&found](RemoteItem&& item) {
+      if (item.type == MediaType::episode && !item.show_id.empty() &&
+          found.listing.shows.find(item.show_id) == found.listing.shows.end()) {
+        found.listing.waiting.push_back(std::move(item));
+      } else {
+        found.collect(std::move(item));
+      }
+    });
+  }
+
+  std::vector<FoundItem> finish_found(Found& found) {
+    resolve_missing_shows(found.listing);
+    return std::move(found.hits);
+  }
+
   std::string user() const {
     if (m_conn.user.empty()) {
       throw Error(Errc::config, fmt::format("{}: no user id configured", m_conn.name));
@@ -315,7 +419,7 @@ private:
 
   http::Request series_request(const Library& library) const {
     return get(fmt::format("{}&Recursive=true&IncludeItemTypes=Series&EnableUserData=false"
-                           "&EnableImages=false&Fields=ProviderIds",
+                           "&EnableImages=false&Fields=ProviderIds,Path,ProductionYear,PremiereDate",
                            items_path(library)));
   }
 

@@ -126,6 +126,10 @@ RemoteShow map_show(const rapidjson::Value& item, std::string id) {
   show.title = std::string(string_member(item, "title").value_or(""));
   show.year = plex_year(item);
   show.guids = plex_item_guids(item);
+  if (const auto* locations = array_member(item, "Location");
+      locations != nullptr && !locations->Empty()) {
+    show.path = std::string(string_member((*locations)[0], "path").value_or(""));
+  }
   return show;
 }
 
@@ -215,6 +219,78 @@ public:
       pending = fetch_pages(listing, pending);
     }
     resolve_missing_shows(listing);
+  }
+
+  std::vector<RemoteUser> users() override {
+    auto request = get("/accounts");
+    const std::string url = request.url;
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "account list", url);
+    const auto* container = container_of(doc, "account list", url);
+    std::vector<RemoteUser> result;
+    const auto* accounts = array_member(*container, "Account");
+    if (accounts == nullptr) {
+      return result;
+    }
+    for (const auto& account : accounts->GetArray()) {
+      auto id = id_member(account, "id");
+      // Account 0 is the nameless system account, not a person.
+      if (!id || *id == "0") {
+        continue;
+      }
+      RemoteUser user;
+      user.id = std::move(*id);
+      user.name = std::string(string_member(account, "name").value_or(""));
+      user.admin = user.id == "1"; // the server owner's local id
+      result.push_back(std::move(user));
+    }
+    return result;
+  }
+
+  std::vector<FoundItem> search(std::string_view query, int limit, ShowCache& shows) override {
+    auto request = get(fmt::format("/hubs/search?query={}&limit={}&includeGuids=1"
+                                   "&includeLocations=1&includeExternalMedia=0"
+                                   "&includeCollections=0",
+                                   detail::url_encode(query), std::max(limit, 1)));
+    const std::string url = request.url;
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "search result", url);
+    const auto* container = container_of(doc, "search result", url);
+    Found found(shows);
+    if (const auto* hubs = array_member(*container, "Hub")) {
+      for (const auto& hub : hubs->GetArray()) {
+        const auto type = string_member(hub, "type").value_or("");
+        const auto* metadata = array_member(hub, "Metadata");
+        if (metadata == nullptr || (type != "movie" && type != "show" && type != "episode")) {
+          continue;
+        }
+        for (const auto& entry : metadata->GetArray()) {
+          add_found(found, entry);
+        }
+      }
+    }
+    return finish_found(found);
+  }
+
+  std::vector<FoundItem> find_item(std::string_view id, ShowCache& shows) override {
+    auto request = get(fmt::format("/library/metadata/{}?includeGuids=1", detail::url_encode(id)));
+    const std::string url = request.url;
+    auto outcome = m_client->send(std::move(request));
+    Found found(shows);
+    if (outcome.transport_ok() && outcome.response.status == 404) {
+      return {};
+    }
+    detail::check_outcome(m_conn.name, url, outcome);
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "item metadata", url);
+    const auto* container = container_of(doc, "item metadata", url);
+    if (const auto* metadata = array_member(*container, "Metadata");
+        metadata != nullptr && !metadata->Empty()) {
+      add_found(found, (*metadata)[0]);
+    }
+    return finish_found(found);
   }
 
   std::vector<std::string> active_items() override {
@@ -315,6 +391,47 @@ private:
     // Episodes whose show was not known yet when their page arrived.
     std::vector<RemoteItem> waiting;
   };
+
+  // Hits of a search or lookup while their episodes' shows are resolved.
+  struct Found {
+    explicit Found(ShowCache& cache) : listing{no_libraries, no_streams, cache, collect, {}} {}
+    std::vector<FoundItem> hits;
+    std::vector<Library> no_libraries;
+    std::vector<Stream> no_streams;
+    std::function<void(RemoteItem&&)> collect = [this](RemoteItem&& item) {
+      FoundItem hit;
+      hit.kind = item.type == MediaType::movie ? FoundItem::Kind::movie : FoundItem::Kind::episode;
+      hit.item = std::move(item);
+      hits.push_back(std::move(hit));
+    };
+    Listing listing;
+  };
+
+  void add_found(Found& found, const rapidjson::Value& entry) {
+    const auto type = string_member(entry, "type").value_or("");
+    if (type == "show") {
+      if (auto id = id_member(entry, "ratingKey")) {
+        FoundItem hit;
+        hit.kind = FoundItem::Kind::show;
+        hit.show = map_show(entry, *id);
+        found.hits.push_back(std::move(hit));
+      }
+      return;
+    }
+    map_item(entry, id_member(entry, "librarySectionID").value_or(""), [&found](RemoteItem&& item) {
+      if (item.type == MediaType::episode && !item.show_id.empty() &&
+          found.listing.shows.find(item.show_id) == found.listing.shows.end()) {
+        found.listing.waiting.push_back(std::move(item));
+      } else {
+        found.collect(std::move(item));
+      }
+    });
+  }
+
+  std::vector<FoundItem> finish_found(Found& found) {
+    resolve_missing_shows(found.listing);
+    return std::move(found.hits);
+  }
 
   http::Request get(std::string path_and_query) const {
     http::Request request;

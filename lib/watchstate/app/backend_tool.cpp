@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/app/runner.hpp>
+#include <watchstate/app/state_dir.hpp>
+#include <watchstate/app/tools.hpp>
+#include <watchstate/core/log.hpp>
+#include <watchstate/db/state_store.hpp>
+#include <watchstate/json/writer.hpp>
+#include <watchstate/sync/display.hpp>
+#include <watchstate/sync/inspect.hpp>
+
+#include <fmt/format.h>
+
+#include <memory>
+
+namespace ws::app {
+namespace {
+
+struct BackendArgs {
+  std::string name;
+  std::string query;
+  std::string item_id;
+  int limit = 25;
+  double threshold = 50;
+  CLI::App* info = nullptr;
+  CLI::App* users = nullptr;
+  CLI::App* libraries = nullptr;
+  CLI::App* search = nullptr;
+  CLI::App* item = nullptr;
+  CLI::App* unmatched = nullptr;
+  CLI::App* mismatched = nullptr;
+  CLI::App* stale = nullptr;
+};
+
+const config::BackendConfig& find_backend(const std::vector<config::BackendConfig>& backends,
+                                          const std::string& name, const std::string& identity) {
+  std::vector<std::string> names;
+  for (const auto& b : backends) {
+    if (b.name == name) {
+      return b;
+    }
+    names.push_back(b.name);
+  }
+  throw Error(Errc::usage, fmt::format("no backend '{}' for identity '{}' (configured: {})", name,
+                                       identity, fmt::join(names, ", ")));
+}
+
+std::string item_line(const backend::RemoteItem& item) {
+  std::string where = item.type == backend::MediaType::episode
+                          ? fmt::format("{} {:02}x{:02}", item.title, item.season, item.episode)
+                          : fmt::format("{} ({})", item.title, item.year);
+  return fmt::format("{:<10} {:<7} {:<8} {}", item.id,
+                     item.type == backend::MediaType::movie ? "movie" : "episode",
+                     item.played ? "played" : (item.progress_ms > 0 ? "partial" : "-"), where);
+}
+
+std::string guid_list(const backend::Guids& guids) {
+  std::string out;
+  for (const auto& g : guids) {
+    out += fmt::format("{}{}://{}", out.empty() ? "" : " ", backend::guid_key_name(g.key), g.value);
+  }
+  return out.empty() ? "-" : out;
+}
+
+// One report of `inspector` into `outcome`: human lines and the JSON result.
+void report_items(ToolOutcome& outcome, std::vector<sync::InspectedItem> items) {
+  auto shared = std::make_shared<std::vector<sync::InspectedItem>>(std::move(items));
+  for (const auto& entry : *shared) {
+    if (entry.found.kind == backend::FoundItem::Kind::show) {
+      const auto& show = entry.found.show;
+      outcome.human += fmt::format("{:<10} {:<7} {:<8} {} ({})  ids: {}\n", show.id, "show", "",
+                                   show.title, show.year, guid_list(show.guids));
+      continue;
+    }
+    outcome.human += fmt::format(
+        "{}  ids: {}  local: {}\n", item_line(entry.found.item), guid_list(entry.found.item.guids),
+        entry.local ? fmt::format("#{} {}{}", entry.local->id, sync::display_title(*entry.local),
+                                  entry.local->watched ? " (watched)" : "")
+                    : (entry.keys.empty() ? std::string("none (no usable id)")
+                                          : std::string("none")));
+  }
+  outcome.write_result = [shared](json::Writer& out) { sync::write_inspected_json(out, *shared); };
+}
+
+ToolOutcome run_backend(ToolContext& ctx, const BackendArgs& args) {
+  auto options = ctx.run_options();
+  if (!options.select.empty() || !options.exclude.empty()) {
+    throw Error(Errc::usage, "ws-backend takes the backend as NAME, not -s/-x");
+  }
+  const std::string identity = options.identity.value_or("main");
+  const auto backends = config::backends_for_identity(ctx.config, identity);
+  const auto& backend = find_backend(backends, args.name, identity);
+  db::StateStore store(prepare_state_dir(ctx.config));
+  sync::BackendInspector inspector(ctx.config, backend, store, identity, options);
+
+  ToolOutcome outcome;
+  outcome.print_human_always = true;
+  if (args.users->parsed()) {
+    auto users = std::make_shared<std::vector<backend::RemoteUser>>(inspector.users());
+    outcome.human = fmt::format("{:<34} {:<20} {}\n", "ID", "NAME", "");
+    for (const auto& u : *users) {
+      const bool configured = u.id == backend.user || (backend.user.empty() && u.admin &&
+                                                        backend.type == backend::BackendType::plex);
+      outcome.human += fmt::format("{:<34} {:<20} {}{}{}\n", u.id, u.name, u.admin ? "admin " : "",
+                                   u.disabled ? "disabled " : "",
+                                   configured ? "(configured user)" : "");
+    }
+    const std::string configured_user = backend.user;
+    const bool plex = backend.type == backend::BackendType::plex;
+    outcome.write_result = [users, configured_user, plex](json::Writer& out) {
+      out.begin_object().key("users").begin_array();
+      for (const auto& u : *users) {
+        out.begin_object();
+        out.field("id", u.id);
+        out.field("name", u.name);
+        out.field("admin", u.admin);
+        out.field("disabled", u.disabled);
+        out.field("configured", u.id == configured_user ||
+                                    (configured_user.empty() && plex && u.admin));
+        out.end_object();
+      }
+      out.end_array().end_object();
+    };
+  } else if (args.libraries->parsed()) {
+    auto libraries = std::make_shared<std::vector<sync::LibraryEntry>>(inspector.libraries());
+    outcome.human = fmt::format("{:<34} {:<8} {:<8} {}\n", "ID", "TYPE", "", "TITLE");
+    for (const auto& l : *libraries) {
+      outcome.human += fmt::format("{:<34} {:<8} {:<8} {}\n", l.library.id,
+                                   sync::library_kind_name(l.library.kind),
+                                   l.ignored ? "ignored" : "", l.library.title);
+    }
+    outcome.write_result = [libraries](json::Writer& out) {
+      out.begin_object().key("libraries").begin_array();
+      for (const auto& l : *libraries) {
+        out.begin_object();
+        out.field("id", l.library.id);
+        out.field("title", l.library.title);
+        out.field("type", sync::library_kind_name(l.library.kind));
+        out.field("ignored", l.ignored);
+        out.end_object();
+      }
+      out.end_array().end_object();
+    };
+  } else if (args.search->parsed()) {
+    report_items(outcome, inspector.search(args.query, args.limit));
+  } else if (args.item->parsed()) {
+    auto items = inspector.item(args.item_id);
+    if (items.empty()) {
+      outcome.exit_code = 1;
+      outcome.status = "not_found";
+      outcome.human = fmt::format("{}: no item with id {}\n", backend.name, args.item_id);
+    }
+    report_items(outcome, std::move(items));
+  } else if (args.unmatched->parsed()) {
+    auto report = std::make_shared<sync::UnmatchedReport>(inspector.unmatched());
+    outcome.human = fmt::format("{} of {} items have no usable external id (never synced)\n",
+                                report->items.size(), report->checked);
+    for (const auto& item : report->items) {
+      outcome.human += fmt::format("  {}  {}\n", item_line(item),
+                                   item.path.empty() ? std::string("-") : item.path);
+    }
+    outcome.exit_code = report->items.empty() ? 0 : 1;
+    outcome.status = report->items.empty() ? "ok" : "differences";
+    outcome.write_result = [report](json::Writer& out) { sync::write_unmatched_json(out, *report); };
+  } else if (args.mismatched->parsed()) {
+    auto report = std::make_shared<sync::MismatchReport>(inspector.mismatched(args.threshold));
+    outcome.human = fmt::format("{} of {} titles resemble none of their file names (score < {})\n",
+                                report->items.size(), report->checked, args.threshold);
+    for (const auto& m : report->items) {
+      outcome.human += fmt::format("  {:<10} {:<6} {:>3}%  '{}' vs '{}'  {}\n", m.id,
+                                   sync::found_kind_name(m.kind),
+                                   static_cast<int>(m.score.score + 0.5), m.score.title,
+                                   m.score.path_name, m.path);
+    }
+    outcome.exit_code = report->items.empty() ? 0 : 1;
+    outcome.status = report->items.empty() ? "ok" : "differences";
+    outcome.write_result = [report](json::Writer& out) { sync::write_mismatch_json(out, *report); };
+  } else if (args.stale->parsed()) {
+    auto report = std::make_shared<sync::StaleReport>(inspector.stale());
+    outcome.human = fmt::format("{} items on {}, {} local rows point to it, {} stale\n",
+                                report->remote, backend.name, report->local,
+                                report->stale.size());
+    for (const auto& s : report->stale) {
+      outcome.human += fmt::format("  #{:<7} {}  (was {} {})\n", s.row.id,
+                                   sync::display_title(s.row), s.record.remote_id,
+                                   s.record.path.empty() ? std::string("-") : s.record.path);
+    }
+    outcome.exit_code = report->stale.empty() ? 0 : 1;
+    outcome.status = report->stale.empty() ? "ok" : "differences";
+    outcome.write_result = [report](json::Writer& out) { sync::write_stale_json(out, *report); };
+  } else {
+    // info (the default)
+    const auto info = inspector.info();
+    const auto library_count = inspector.libraries().size();
+    const auto known = store.server(backend.name);
+    const std::string type(backend::backend_type_name(backend.type));
+    outcome.human = fmt::format("backend:   {} ({})\nurl:       {}\nserver:    {} \"{}\"\n"
+                                "version:   {}\nlibraries: {}\n",
+                                backend.name, type, backend.url, info.id, info.name, info.version,
+                                library_count);
+    if (known && known->id != info.id) {
+      outcome.human += fmt::format("warning:   the last import saw server id {}\n", known->id);
+    }
+    const std::string name = backend.name;
+    const std::string url = backend.url;
+    const std::string user = backend.user;
+    const std::string known_id = known ? known->id : std::string();
+    outcome.write_result = [=](json::Writer& out) {
+      out.begin_object();
+      out.field("backend", name);
+      out.field("type", type);
+      out.field("url", url);
+      out.field("user", user);
+      out.field("server_id", info.id);
+      out.field("server_name", info.name);
+      out.field("version", info.version);
+      out.field("libraries", static_cast<std::uint64_t>(library_count));
+      out.key("last_import_server_id");
+      known_id.empty() ? out.null() : out.value(known_id);
+      out.end_object();
+    };
+  }
+  log::debug("{}: {} requests", backend.name, inspector.requests_sent());
+  return outcome;
+}
+
+} // namespace
+
+int backend_main(int argc, char** argv) {
+  auto args = std::make_shared<BackendArgs>();
+  ToolDefinition tool{
+      "ws-backend",
+      "Look into one backend: server info, users, libraries, title search, one item, items "
+      "with no usable id, mismatched titles, stale local rows",
+      true,
+      [args](CLI::App& cli) {
+        cli.add_option("NAME", args->name, "Backend name from the config")->required();
+        cli.require_subcommand(0, 1);
+        args->info = cli.add_subcommand("info", "Server id, name and version (the default)");
+        args->users = cli.add_subcommand("users", "The server's accounts and their ids");
+        args->libraries =
+            cli.add_subcommand("libraries", "Movie and show libraries, ids and whether ignored");
+        args->search = cli.add_subcommand("search", "Title search with the matching local rows");
+        args->search->add_option("QUERY", args->query, "Title to search for")->required();
+        args->search->add_option("-l,--limit", args->limit, "Hits at most (default 25)")
+            ->check(CLI::Range(1, 1000));
+        args->item = cli.add_subcommand("item", "One item in full, with its local row");
+        args->item->add_option("ID", args->item_id, "The backend's item id")->required();
+        args->unmatched =
+            cli.add_subcommand("unmatched", "Movies and episodes with no usable external id");
+        args->mismatched = cli.add_subcommand(
+            "mismatched", "Movies and series whose title resembles none of their file names");
+        args->mismatched
+            ->add_option("--threshold", args->threshold,
+                         "Report titles scoring below this percentage (default 50)")
+            ->check(CLI::Range(0.0, 100.0));
+        args->stale = cli.add_subcommand(
+            "stale", "Local rows pointing to items the backend no longer has");
+      },
+      [args](ToolContext& ctx) { return run_backend(ctx, *args); }};
+  return run_tool(tool, argc, argv);
+}
+
+} // namespace ws::app

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/sync/inspect.hpp>
+
+#include <watchstate/json/writer.hpp>
+#include <watchstate/sync/display.hpp>
+#include <watchstate/sync/matching.hpp>
+#include <watchstate/sync/open_backend.hpp>
+
+#include <algorithm>
+#include <unordered_set>
+#include <utility>
+
+namespace ws::sync {
+
+using backend::FoundItem;
+
+namespace {
+
+// The series ids of `shows` for an episode (none for a movie or an unknown series).
+const backend::Guids& show_guids_of(const backend::RemoteItem& item,
+                                    const backend::ShowCache& shows) {
+  static const backend::Guids k_none;
+  if (item.type != backend::MediaType::episode) {
+    return k_none;
+  }
+  const auto show = shows.find(item.show_id);
+  return show == shows.end() ? k_none : show->second.guids;
+}
+
+void write_guids(json::Writer& out, const backend::Guids& guids) {
+  out.begin_object();
+  for (const auto& g : guids) {
+    out.field(backend::guid_key_name(g.key), g.value);
+  }
+  out.end_object();
+}
+
+void write_time_or_null(json::Writer& out, std::string_view name, UnixTime t) {
+  out.key(name);
+  t > 0 ? out.value(format_rfc3339(t)) : out.null();
+}
+
+} // namespace
+
+std::string_view library_kind_name(backend::LibraryKind kind) {
+  switch (kind) {
+  case backend::LibraryKind::movies:
+    return "movies";
+  case backend::LibraryKind::shows:
+    return "shows";
+  case backend::LibraryKind::mixed:
+    return "mixed";
+  }
+  return "unknown";
+}
+
+std::string_view found_kind_name(FoundItem::Kind kind) {
+  switch (kind) {
+  case FoundItem::Kind::movie:
+    return "movie";
+  case FoundItem::Kind::episode:
+    return "episode";
+  case FoundItem::Kind::show:
+    return "show";
+  }
+  return "unknown";
+}
+
+BackendInspector::BackendInspector(const config::Config& config,
+                                   const config::BackendConfig& backend, db::StateStore& store,
+                                   std::string identity, const RunOptions& options)
+    : m_backend(backend), m_store(store), m_identity(std::move(identity)),
+      m_adapter(open_backend(config, backend, options)) {}
+
+BackendInspector::~BackendInspector() = default;
+
+std::uint64_t BackendInspector::requests_sent() const { return m_adapter->requests_sent(); }
+
+backend::ServerInfo BackendInspector::info() { return m_adapter->server_info(); }
+
+std::vector<backend::RemoteUser> BackendInspector::users() { return m_adapter->users(); }
+
+std::vector<LibraryEntry> BackendInspector::libraries() {
+  std::vector<LibraryEntry> result;
+  for (auto& library : m_adapter->libraries()) {
+    const bool ignored = library_ignored(m_backend, library);
+    result.push_back(LibraryEntry{std::move(library), ignored});
+  }
+  return result;
+}
+
+InspectedItem BackendInspector::inspect(FoundItem&& found, const backend::ShowCache& shows) {
+  InspectedItem result;
+  result.found = std::move(found);
+  if (result.found.kind == FoundItem::Kind::show) {
+    return result;
+  }
+  const auto& item = result.found.item;
+  result.keys = matching_keys(item, show_guids_of(item, shows));
+  // The row this backend's item was recorded on at the last import, else the row its ids match.
+  for (const auto id : m_store.find_by_remote_id(m_identity, m_backend.name, item.id)) {
+    auto row = m_store.item(id);
+    if (row && (item.type == backend::MediaType::movie || row->episode == item.episode)) {
+      result.local = std::move(row);
+      return result;
+    }
+  }
+  for (const auto& key : result.keys) {
+    if (const auto id = m_store.find_by_key(m_identity, key)) {
+      result.local = m_store.item(*id);
+      break;
+    }
+  }
+  return result;
+}
+
+std::vector<InspectedItem> BackendInspector::search(const std::string& query, int limit) {
+  auto shows = m_store.load_shows(m_backend.name);
+  std::vector<InspectedItem> result;
+  for (auto& found : m_adapter->search(query, limit, shows)) {
+    result.push_back(inspect(std::move(found), shows));
+  }
+  return result;
+}
+
+std::vector<InspectedItem> BackendInspector::item(const std::string& id) {
+  auto shows = m_store.load_shows(m_backend.name);
+  std::vector<InspectedItem> result;
+  for (auto& found : m_adapter->find_item(id, shows)) {
+    result.push_back(inspect(std::move(found), shows));
+  }
+  return result;
+}
+
+UnmatchedReport BackendInspector::unmatched() {
+  const auto libraries = wanted_libraries(*m_adapter, m_backend);
+  backend::ShowCache shows = m_store.load_shows(m_backend.name);
+  UnmatchedReport report;
+  m_adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
+    ++report.checked;
+    if (matching_keys(item, show_guids_of(item, shows)).empty()) {
+      report.items.push_back(std::move(item));
+    }
+  });
+  return report;
+}
+
+MismatchReport BackendInspector::mismatched(double threshold) {
+  const auto libraries = wanted_libraries(*m_adapter, m_backend);
+  // A fresh cache: the series listing then carries every series' folder.
+  backend::ShowCache shows;
+  MismatchReport report;
+  report.threshold = threshold;
+  auto check = [&](FoundItem::Kind kind, const std::string& id, const std::string& title, int year,
+                   const std::string& path, const std::string& library_id) {
+    if (path.empty()) {
+      return;
+    }
+    ++report.checked;
+    auto score = score_title({title}, year, path, kind == FoundItem::Kind::show);
+    if (score.score < threshold) {
+      report.items.push_back(MismatchedEntry{kind, id, title, year, path, library_id,
+                                             std::move(score)});
+    }
+  };
+  m_adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
+    if (item.type == backend::MediaType::movie) {
+      check(FoundItem::Kind::movie, item.id, item.title, item.year, item.path, item.library_id);
+    }
+  });
+  std::vector<const backend::RemoteShow*> ordered;
+  for (const auto& [id, show] : shows) {
+    ordered.push_back(&show);
+  }
+  std::sort(ordered.begin(), ordered.end(),
+            [](const auto* a, const auto* b) { return a->title < b->title; });
+  for (const auto* show : ordered) {
+    check(FoundItem::Kind::show, show->id, show->title, show->year, show->path, "");
+  }
+  return report;
+}
+
+StaleReport BackendInspector::stale() {
+  std::unordered_set<std::string> ignored_libraries;
+  std::vector<backend::Library> listed;
+  for (auto& entry : libraries()) {
+    if (entry.ignored) {
+      ignored_libraries.insert(entry.library.id);
+    } else {
+      listed.push_back(std::move(entry.library));
+    }
+  }
+  std::unordered_set<std::string> remote_ids;
+  backend::ShowCache shows = m_store.load_shows(m_backend.name);
+  StaleReport report;
+  m_adapter->list_items(listed, shows, [&](backend::RemoteItem&& item) {
+    if (remote_ids.insert(item.id).second) {
+      ++report.remote;
+    }
+  });
+  std::vector<db::ItemId> missing;
+  m_store.for_each_with_record(m_identity, m_backend.name,
+                               [&](const db::ItemRow& row, const db::BackendRecord& record) {
+                                 ++report.local;
+                                 if (remote_ids.count(record.remote_id) == 0) {
+                                   missing.push_back(row.id);
+                                 }
+                               });
+  for (const auto id : missing) {
+    auto row = m_store.item(id);
+    auto record = m_store.record(id, m_backend.name);
+    if (!row || !record) {
+      continue;
+    }
+    // A library the config ignores is not listed, so its rows cannot be judged.
+    if (ignored_libraries.count(record->library_id) != 0) {
+      --report.local;
+      continue;
+    }
+    report.stale.push_back(StaleEntry{std::move(*row), std::move(*record)});
+  }
+  return report;
+}
+
+void write_item_json(json::Writer& out, const backend::RemoteItem& item) {
+  out.field("kind", item.type == backend::MediaType::movie ? "movie" : "episode");
+  out.field("id", item.id);
+  out.field("title", item.title);
+  out.field("year", item.year);
+  if (item.type == backend::MediaType::episode) {
+    out.field("season", item.season);
+    out.field("episode", item.episode);
+    out.field("show_id", item.show_id);
+  }
+  out.field("played", item.played);
+  write_time_or_null(out, "last_played", item.played_without_date ? 0 : item.last_played);
+  out.field("progress_ms", item.progress_ms);
+  out.field("duration_ms", item.duration_ms);
+  write_time_or_null(out, "added_at", item.added_at);
+  out.field("library_id", item.library_id);
+  out.field("path", item.path);
+  out.field("multi_episode", item.multi);
+  out.key("guids");
+  write_guids(out, item.guids);
+}
+
+void write_inspected_json(json::Writer& out, const std::vector<InspectedItem>& items) {
+  out.begin_object().key("items").begin_array();
+  for (const auto& entry : items) {
+    out.begin_object();
+    if (entry.found.kind == FoundItem::Kind::show) {
+      const auto& show = entry.found.show;
+      out.field("kind", "show");
+      out.field("id", show.id);
+      out.field("title", show.title);
+      out.field("year", show.year);
+      out.field("path", show.path);
+      out.key("guids");
+      write_guids(out, show.guids);
+    } else {
+      write_item_json(out, entry.found.item);
+      out.key("keys").begin_array();
+      for (const auto& key : entry.keys) {
+        out.value(key);
+      }
+      out.end_array();
+      out.key("local");
+      if (entry.local) {
+        out.begin_object();
+        out.field("id", entry.local->id);
+        out.field("title", display_title(*entry.local));
+        out.field("watched", entry.local->watched);
+        write_time_or_null(out, "updated", entry.local->updated);
+        out.field("progress_ms", entry.local->progress_ms);
+        out.end_object();
+      } else {
+        out.null();
+      }
+    }
+    out.end_object();
+  }
+  out.end_array().end_object();
+}
+
+void write_unmatched_json(json::Writer& out, const UnmatchedReport& report) {
+  out.begin_object();
+  out.field("checked", report.checked);
+  out.field("count", static_cast<std::uint64_t>(report.items.size()));
+  out.key("items").begin_array();
+  for (const auto& item : report.items) {
+    out.begin_object();
+    write_item_json(out, item);
+    out.end_object();
+  }
+  out.end_array().end_object();
+}
+
+void write_mismatch_json(json::Writer& out, const MismatchReport& report) {
+  out.begin_object();
+  out.field("threshold", static_cast<std::int64_t>(report.threshold));
+  out.field("checked", report.checked);
+  out.field("count", static_cast<std::uint64_t>(report.items.size()));
+  out.key("items").begin_array();
+  for (const auto& item : report.items) {
+    out.begin_object();
+    out.field("kind", found_kind_name(item.kind));
+    out.field("id", item.id);
+    out.field("title", item.title);
+    out.field("year", item.year);
+    out.field("path", item.path);
+    out.field("library_id", item.library_id);
+    out.field("score", static_cast<std::int64_t>(item.score.score + 0.5));
+    out.field("compared_title", item.score.title);
+    out.field("compared_name", item.score.path_name);
+    out.end_object();
+  }
+  out.end_array().end_object();
+}
+
+void write_stale_json(json::Writer& out, const StaleReport& report) {
+  out.begin_object();
+  out.field("remote", report.remote);
+  out.field("local", report.local);
+  out.field("count", static_cast<std::uint64_t>(report.stale.size()));
+  out.key("items").begin_array();
+  for (const auto& entry : report.stale) {
+    out.begin_object();
+    out.field("id", entry.row.id);
+    out.field("title", display_title(entry.row));
+    out.field("watched", entry.row.watched);
+    out.field("remote_id", entry.record.remote_id);
+    out.field("library_id", entry.record.library_id);
+    out.field("path", entry.record.path);
+    out.end_object();
+  }
+  out.end_array().end_object();
+}
+
+} // namespace ws::sync
