@@ -79,6 +79,71 @@ class Parity(WsTestCase):
         self.assertEqual(result.code, 64, result)
 
 
+def disagreeing_metadata():
+    world = copy.deepcopy(worlds.household())
+    # Jellyfin's "Theta Remake" (2019) carries the imdb id of "Theta" (1999), which only Plex and
+    # Emby have: one row, two years.
+    world["movies"].append({"key": "m9", "title": "Theta", "year": 1999, "ids": {"imdb": "tt0000009"},
+                            "servers": ["plex", "emby"]})
+    world["movies"].append({"key": "m10", "title": "Theta Remake", "year": 2019, "ids": {"imdb": "tt0000010"},
+                            "servers": ["jellyfin"], "jellyfin_provider_ids": {"Imdb": "tt0000009"}})
+    # Jellyfin numbers Show One's episode with tvdb id 2001 as 1x05; Plex and Emby as 1x01.
+    show = world["shows"][0]
+    show["episodes"][0]["servers"] = ["plex", "emby"]
+    show["episodes"].append({"key": "s1e5", "season": 1, "episode": 5, "ids": {"tvdb": "2001"},
+                             "servers": ["jellyfin"]})
+    return world
+
+
+class Metadata(WsTestCase):
+    world = disagreeing_metadata()
+
+    def test_year_and_episode_number_disagreements(self):
+        self.ws("ws-import")
+        doc = self.ws("ws-parity", "--check", "metadata", expect=1)
+        found = {f["title"]: f for f in doc["result"]["findings"]}
+        self.assertEqual(sorted(found), ["Show One (2010) - 01x01", "Theta (1999)"])
+        self.assertEqual(found["Theta (1999)"]["detail"],
+                         "backends disagree: year 1999 (emby, plex), year 2019 (jellyfin)")
+        self.assertEqual(found["Show One (2010) - 01x01"]["detail"],
+                         "backends disagree: 1x01 (emby, plex), 1x05 (jellyfin)")
+        self.assertEqual(doc["result"]["counts"]["metadata"], 2)
+
+
+class Live(WsTestCase):
+    world = worlds.household()
+
+    def test_live_compares_the_servers_now_and_keeps_nothing(self):
+        self.ws("ws-sync")
+        before = self.state_items()
+        writes = {server: self.sim.writes(server) for server in ("plex", "jellyfin", "emby")}
+        self.assertEqual(self.ws("ws-parity", "--check", "played")["result"]["findings"], [])
+        # Emby's Beta is unmarked after the last import.
+        self.sim.set_state("emby", key="m2", played=False, last_played=None)
+        self.assertEqual(self.ws("ws-parity", "--check", "played")["result"]["findings"], [])
+        doc = self.ws("ws-parity", "--live", "--check", "played", expect=1)
+        self.assertTrue(doc["result"]["live"])
+        self.assertEqual([(f["title"], f["backends"]) for f in doc["result"]["findings"]],
+                         [("Beta (2002)", ["emby"])])
+        # Nothing of the live listing was kept, and nothing was written to any server.
+        self.assertEqual(self.state_items(), before)
+        self.assertEqual(self.ws("ws-parity", "--check", "played")["result"]["findings"], [])
+        for server in ("plex", "jellyfin", "emby"):
+            self.assertEqual(self.sim.writes(server), writes[server], server)
+
+    def test_live_with_a_failing_backend_reports_it(self):
+        self.ws("ws-import")
+        self.write_config(jellyfin={"token": "wrong-token-abcdef123456"})
+        result = self.run_tool("ws-parity", "--json", "--live")
+        self.assertEqual(result.code, 1, result)
+        self.assertEqual([e["backend"] for e in result.json["errors"]], ["jellyfin"])
+        self.assertNotIn("wrong-token-abcdef123456", result.stdout + result.stderr)
+
+    def test_live_and_prune_is_a_usage_error(self):
+        result = self.run_tool("ws-parity", "--json", "--live", "--prune")
+        self.assertEqual(result.code, 64, result)
+
+
 class AllAgree(WsTestCase):
     world = agreeing()
 

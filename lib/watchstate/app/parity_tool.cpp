@@ -6,6 +6,7 @@
 #include <watchstate/db/state_store.hpp>
 #include <watchstate/json/writer.hpp>
 #include <watchstate/sync/display.hpp>
+#include <watchstate/sync/import.hpp>
 #include <watchstate/sync/parity.hpp>
 
 #include <fmt/format.h>
@@ -27,27 +28,49 @@ int parity_main(int argc, char** argv) {
                        "An item on fewer backends than this is missing (default: all)");
         cli.add_option("--check", parity->checks,
                        "Only this check (repeatable): missing, played, progress, id_conflict, "
-                       "duplicate_id, duplicate_file, weak");
+                       "duplicate_id, duplicate_file, metadata, weak");
+        cli.add_flag("--live", parity->live,
+                     "Compare what the backends report now (a full listing of each, nothing "
+                     "kept) instead of the last import");
         cli.add_flag("--prune", parity->prune,
                      "Remove rows no backend reports any more (with --dry-run: list them)");
       },
       [parity](ToolContext& ctx) {
         const auto options = ctx.run_options();
+        if (parity->live && parity->prune) {
+          throw Error(Errc::usage, "--prune works on the last import: run ws-import, then "
+                                   "ws-parity --prune");
+        }
         db::StateStore store(prepare_state_dir(ctx.config));
         std::optional<RunLock> lock;
         std::optional<db::StateStore::Transaction> tx;
-        if (parity->prune) {
+        if (parity->prune || parity->live) {
           lock.emplace(lock_file(ctx.config));
           tx.emplace(store);
         }
+        // Live: import every backend inside the transaction, compare, and never commit, like a
+        // dry-run import; the state database is left as it was.
+        std::optional<sync::ImportResult> imported;
+        if (parity->live) {
+          auto live_options = options;
+          live_options.identity = options.identity.value_or("main");
+          sync::validate_backend_filter(ctx.config, live_options);
+          imported = sync::run_import(ctx.config, store, live_options);
+        }
         auto result = std::make_shared<sync::ParityResult>(
             sync::run_parity(ctx.config, store, options, *parity));
-        if (tx && !options.dry_run) {
+        if (tx && parity->prune && !options.dry_run) {
           tx->commit();
         }
         ToolOutcome outcome;
         outcome.exit_code = result->exit_code();
         outcome.status = result->findings.empty() ? "ok" : "differences";
+        if (imported && imported->exit_code() != 0) {
+          // A backend that could not be listed is compared from its last import; say so.
+          outcome.exit_code = imported->exit_code();
+          outcome.status.clear();
+          outcome.errors = imported->errors;
+        }
         outcome.print_human_always = true;
         outcome.human = fmt::format("{} items, backends: {}; {} findings\n", result->items,
                                     fmt::join(result->backends, ", "), result->findings.size());

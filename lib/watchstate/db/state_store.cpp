@@ -16,7 +16,7 @@ namespace ws::db {
 namespace {
 
 // Each entry brings the schema from version i to i+1. Never edit a shipped entry: add one.
-constexpr std::array<std::string_view, 3> k_migrations = {
+constexpr std::array<std::string_view, 4> k_migrations = {
     R"sql(
 CREATE TABLE items (
   id          INTEGER PRIMARY KEY,
@@ -106,6 +106,12 @@ ALTER TABLE backend_items ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 0;
     R"sql(
 ALTER TABLE change_log ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok';
 )sql",
+    // 4: what each backend says the item is, for ws-parity's metadata check.
+    R"sql(
+ALTER TABLE backend_items ADD COLUMN year INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE backend_items ADD COLUMN season INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE backend_items ADD COLUMN episode INTEGER NOT NULL DEFAULT -1;
+)sql",
 };
 
 [[noreturn]] void rethrow(const SQLite::Exception& e, std::string_view what) {
@@ -190,12 +196,15 @@ BackendRecord read_record(SQLite::Statement& q) {
   r.multi = q.getColumn(9).getInt() != 0;
   r.guids = decode_guids(q.getColumn(10).getString());
   r.duration_ms = q.getColumn(11).getInt64();
+  r.year = q.getColumn(12).getInt();
+  r.season = q.getColumn(13).getInt();
+  r.episode = q.getColumn(14).getInt();
   return r;
 }
 
 constexpr const char* k_record_columns =
     "backend, remote_id, library_id, show_id, watched, played_at, added_at, progress_ms, path, "
-    "multi, guids, duration_ms";
+    "multi, guids, duration_ms, year, season, episode";
 
 } // namespace
 
@@ -233,14 +242,16 @@ struct StateStore::Impl {
                                        k_record_columns)),
         upsert_record(db, "INSERT INTO backend_items (item_id, backend, remote_id, library_id, "
                           "show_id, watched, played_at, added_at, progress_ms, path, multi, guids, "
-                          "duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                          "duration_ms, year, season, episode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                          "?, ?, ?, ?, ?, ?, ?) "
                           "ON CONFLICT (item_id, "
                           "backend) DO UPDATE SET remote_id = excluded.remote_id, library_id = "
                           "excluded.library_id, show_id = excluded.show_id, watched = "
                           "excluded.watched, played_at = excluded.played_at, added_at = "
                           "excluded.added_at, progress_ms = excluded.progress_ms, path = "
                           "excluded.path, multi = excluded.multi, guids = excluded.guids, "
-                          "duration_ms = excluded.duration_ms"),
+                          "duration_ms = excluded.duration_ms, year = excluded.year, season = "
+                          "excluded.season, episode = excluded.episode"),
         insert_change(db, "INSERT INTO change_log (item_id, backend, direction, field, "
                           "old_value, new_value, at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") {}
 
@@ -635,6 +646,9 @@ void StateStore::upsert_record(ItemId item, const BackendRecord& r) {
     q.bind(11, r.multi ? 1 : 0);
     q.bind(12, encode_guids(r.guids));
     q.bind(13, r.duration_ms);
+    q.bind(14, r.year);
+    q.bind(15, r.season);
+    q.bind(16, r.episode);
     q.exec();
   } catch (const SQLite::Exception& e) {
     rethrow(e, "write backend record");

@@ -48,6 +48,11 @@ struct BackendRecord {
   bool multi = false;
   backend::Guids guids; // the backend's own external ids for the item
   std::int64_t duration_ms = 0;
+  // What the backend says the item is (ws-parity compares them): year (0 unknown), and for
+  // episodes season and episode number (-1 unknown).
+  int year = 0;
+  int season = -1;
+  int episode = -1;
   friend bool operator==(const BackendRecord&, const BackendRecord&) = default;
 };
 

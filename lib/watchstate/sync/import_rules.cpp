@@ -43,6 +43,9 @@ db::BackendRecord make_record(const std::string& backend_name, const backend::Re
   r.path = remote.path;
   r.multi = remote.multi;
   r.guids = remote.guids;
+  r.year = remote.year;
+  r.season = remote.season;
+  r.episode = remote.episode;
   return r;
 }
 

@@ -44,6 +44,7 @@ ParityResult run_parity(const config::Config& config, db::StateStore& store,
   }
   ParityResult result;
   result.identity = options.identity.value_or("main");
+  result.live = parity.live;
   for (const auto& b : config::backends_for_identity(config, result.identity)) {
     if (backend_selected(options, b.name)) {
       result.backends.push_back(b.name);
@@ -163,6 +164,28 @@ ParityResult run_parity(const config::Config& config, db::StateStore& store,
       }
     }
 
+    if (wanted(parity, "metadata")) {
+      // Type cannot differ (the matching keys carry it). An episode's year is its air year on
+      // some servers and its series' year on others, so only a movie's year is compared.
+      std::map<std::string, std::vector<std::string>> said; // value -> backends saying it
+      for (const auto& r : records) {
+        if (row.type == backend::MediaType::movie && r.year > 0) {
+          said[fmt::format("year {}", r.year)].push_back(r.backend);
+        } else if (row.type == backend::MediaType::episode && r.season >= 0 && r.episode >= 0) {
+          said[fmt::format("{}x{:02}", r.season, r.episode)].push_back(r.backend);
+        }
+      }
+      if (said.size() > 1) {
+        std::vector<std::string> parts;
+        std::vector<std::string> backends;
+        for (const auto& [value, by] : said) {
+          parts.push_back(fmt::format("{} ({})", value, join(by)));
+          backends.insert(backends.end(), by.begin(), by.end());
+        }
+        add("metadata", "backends disagree: " + join(parts), backends);
+      }
+    }
+
     if (wanted(parity, "weak") && !records.empty() &&
         std::all_of(records.begin(), records.end(), [](const auto& r) { return r.guids.empty(); })) {
       add("weak", "matched only through its show's ids and the season/episode numbers", {});
@@ -178,6 +201,7 @@ ParityResult run_parity(const config::Config& config, db::StateStore& store,
 void write_parity_result(json::Writer& out, const ParityResult& result) {
   out.begin_object();
   out.field("identity", result.identity);
+  out.field("live", result.live);
   out.key("backends").begin_array();
   for (const auto& b : result.backends) {
     out.value(b);

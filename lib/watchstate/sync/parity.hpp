@@ -16,12 +16,14 @@ namespace ws::sync {
 
 // The checks of ws-parity, by name.
 inline const std::vector<std::string> k_parity_checks = {
-    "missing", "played", "progress", "id_conflict", "duplicate_id", "duplicate_file", "weak"};
+    "missing",  "played",         "progress", "id_conflict",
+    "duplicate_id", "duplicate_file", "metadata", "weak"};
 
 struct ParityOptions {
   std::size_t min_backends = 0;    // an item on fewer backends is "missing"; 0 = all selected
   std::vector<std::string> checks; // empty: all
   bool prune = false;              // remove rows no backend reports any more
+  bool live = false;               // compare what the backends report now, not at the last import
 };
 
 struct ParityFinding {
@@ -34,6 +36,7 @@ struct ParityFinding {
 
 struct ParityResult {
   std::string identity;
+  bool live = false;
   std::vector<std::string> backends;
   std::uint64_t items = 0;
   std::vector<ParityFinding> findings;
@@ -44,7 +47,8 @@ struct ParityResult {
 // Compare what the backends reported at their last import, item by item: which backends lack
 // it, where they disagree on played/unplayed or on the position (beyond progress.minimum), and
 // the health checks (one provider with different ids across backends, an id of one row also
-// reported for another, one file on several rows, rows matched only through their show).
+// reported for another, one file on several rows, backends disagreeing on a movie's year or an
+// episode's season/episode numbers, rows matched only through their show).
 ParityResult run_parity(const config::Config& config, db::StateStore& store,
                         const RunOptions& options, const ParityOptions& parity);
 

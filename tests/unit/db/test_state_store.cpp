@@ -10,7 +10,7 @@ using namespace ws;
 
 TEST_CASE("db::StateStore items, keys, records", "[db]") {
   db::StateStore store(":memory:");
-  CHECK(store.schema_version() == 3);
+  CHECK(store.schema_version() == 4);
 
   db::ItemRow row;
   row.identity = "main";
@@ -40,6 +40,9 @@ TEST_CASE("db::StateStore items, keys, records", "[db]") {
   rec.watched = true;
   rec.played_at = 1'700'000'000;
   rec.guids = {{backend::GuidKey::tvdb, "2001"}, {backend::GuidKey::imdb, "tt1"}};
+  rec.year = 2010;
+  rec.season = 1;
+  rec.episode = 2;
   store.upsert_record(id, rec);
   const auto back = store.record(id, "jf");
   REQUIRE(back);
