@@ -4,6 +4,7 @@
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/exit_code.hpp>
 #include <watchstate/core/log.hpp>
+#include <watchstate/core/progress.hpp>
 #include <watchstate/core/redact.hpp>
 #include <watchstate/core/signals.hpp>
 #include <watchstate/http/client.hpp>
@@ -14,7 +15,9 @@
 #include <chrono>
 #include <cstdio>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <unistd.h>
 
 namespace ws::app {
@@ -163,6 +166,12 @@ int run_tool(const ToolDefinition& tool, int argc, char** argv) {
   } else if (common.verbose == 1) {
     log::set_level(log::Level::info);
   }
+
+  // Bars only for a person at a terminal: never under cron or systemd, never in JSON mode.
+  const char* term = std::getenv("TERM");
+  progress::enable(!common.json && !common.quiet && ::isatty(STDERR_FILENO) != 0 &&
+                   std::getenv("JOURNAL_STREAM") == nullptr &&
+                   (term == nullptr || std::string_view(term) != "dumb"));
 
   install_signal_handlers();
   http::global_init();

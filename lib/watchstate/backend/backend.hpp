@@ -169,6 +169,23 @@ public:
 
   // HTTP requests sent so far, retries included.
   [[nodiscard]] virtual std::uint64_t requests_sent() const = 0;
+
+  // Called by list_items, on the calling thread, with the number of movies and episodes the
+  // listing will hold once the server has counted them (for a progress display; expanded
+  // multi-episode files may add a few).
+  void set_total_listener(std::function<void(std::uint64_t)> listener) {
+    m_total_listener = std::move(listener);
+  }
+
+protected:
+  void report_total(std::uint64_t total) const {
+    if (m_total_listener) {
+      m_total_listener(total);
+    }
+  }
+
+private:
+  std::function<void(std::uint64_t)> m_total_listener;
 };
 
 // Build the adapter for `connection.type`, sending through `client`.

@@ -5,11 +5,13 @@
 #include <watchstate/core/exit_code.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/lock.hpp>
+#include <watchstate/core/progress.hpp>
 #include <watchstate/core/redact.hpp>
 #include <watchstate/core/signals.hpp>
 #include <watchstate/db/state_store.hpp>
 #include <watchstate/json/writer.hpp>
 #include <watchstate/sync/display.hpp>
+#include <watchstate/sync/export.hpp>
 #include <watchstate/sync/export_rules.hpp>
 #include <watchstate/sync/import_rules.hpp>
 #include <watchstate/sync/matching.hpp>
@@ -145,7 +147,10 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
         if (!options.dry_run) {
           writer.emplace(file.path);
         }
+        progress::Bar bar(backend.name, "backing up");
+        adapter->set_total_listener([&bar](std::uint64_t total) { bar.set_total(total); });
         adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
+          bar.advance();
           const auto show_it = item.type == backend::MediaType::episode
                                    ? shows.find(item.show_id)
                                    : shows.end();
@@ -319,7 +324,10 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
       playing.insert(std::move(id));
     }
     std::unordered_set<std::string> planned;
+    progress::Bar bar(restore.backend, "listing");
+    adapter->set_total_listener([&bar](std::uint64_t total) { bar.set_total(total); });
     adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
+      bar.advance();
       const auto show_it =
           item.type == backend::MediaType::episode ? shows.find(item.show_id) : shows.end();
       const backend::RemoteShow* show = show_it == shows.end() ? nullptr : &show_it->second;
@@ -366,7 +374,7 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
       for (const auto& c : result.changes) {
         writes.push_back(c.write);
       }
-      const auto outcomes = adapter->write(writes);
+      const auto outcomes = sync::send_writes(*adapter, restore.backend, writes);
       for (std::size_t i = 0; i < outcomes.size(); ++i) {
         auto& c = result.changes[i];
         c.sent = true;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/core/log.hpp>
+#include <watchstate/core/progress.hpp>
 #include <watchstate/core/redact.hpp>
 
 #include <atomic>
@@ -50,6 +51,7 @@ void write(Level lvl, std::string_view message) {
   } else {
     line = fmt::format("{}: {}: {}\n", g_tool, level_word(lvl), redact(message));
   }
+  progress::clear_line();
   std::lock_guard lock(g_write_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);
 }

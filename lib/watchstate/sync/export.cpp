@@ -3,6 +3,7 @@
 
 #include <watchstate/core/exit_code.hpp>
 #include <watchstate/core/log.hpp>
+#include <watchstate/core/progress.hpp>
 #include <watchstate/core/redact.hpp>
 #include <watchstate/core/signals.hpp>
 #include <watchstate/json/writer.hpp>
@@ -108,7 +109,7 @@ void export_backend(const config::Config& config, db::StateStore& store,
       for (const auto& change : result.changes) {
         writes.push_back(change.write);
       }
-      const auto outcomes = adapter->write(writes);
+      const auto outcomes = send_writes(*adapter, backend.name, writes);
       const UnixTime at = now();
       db::StateStore::Transaction tx(store);
       std::size_t refused = 0;
@@ -278,6 +279,28 @@ void write_export_result(json::Writer& out, const ExportResult& result) {
     out.end_object().end_object();
   }
   out.end_object().end_object();
+}
+
+std::vector<backend::WriteOutcome> send_writes(backend::Backend& adapter,
+                                               const std::string& backend_name,
+                                               const std::vector<backend::WriteRequest>& writes) {
+  if (!progress::enabled()) {
+    return adapter.write(writes);
+  }
+  // Slices large enough that the wait for each slice's last write costs nothing noticeable.
+  constexpr std::size_t k_slice = 256;
+  progress::Bar bar(backend_name, "writing", writes.size());
+  std::vector<backend::WriteOutcome> outcomes;
+  outcomes.reserve(writes.size());
+  for (std::size_t start = 0; start < writes.size(); start += k_slice) {
+    const auto end = std::min(writes.size(), start + k_slice);
+    const std::vector<backend::WriteRequest> slice(writes.begin() + static_cast<std::ptrdiff_t>(start),
+                                                   writes.begin() + static_cast<std::ptrdiff_t>(end));
+    auto done = adapter.write(slice);
+    bar.advance(done.size());
+    std::move(done.begin(), done.end(), std::back_inserter(outcomes));
+  }
+  return outcomes;
 }
 
 } // namespace ws::sync

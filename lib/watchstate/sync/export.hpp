@@ -71,6 +71,12 @@ void write_export_result(json::Writer& out, const ExportResult& result);
 
 std::string_view write_action_name(backend::WriteAction action);
 
+// Send `writes` through `adapter` (one outcome per write, in order). On a terminal they go in
+// slices that advance a progress bar named `backend_name`; elsewhere in one call.
+std::vector<backend::WriteOutcome> send_writes(backend::Backend& adapter,
+                                               const std::string& backend_name,
+                                               const std::vector<backend::WriteRequest>& writes);
+
 // Count one successful (or planned) write in `counts`' marked_played / marked_unplayed /
 // progress_updated (export results and restore results share these counters).
 template <typename Counts> void count_write(Counts& counts, backend::WriteAction action) {

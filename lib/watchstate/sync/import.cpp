@@ -4,6 +4,7 @@
 #include <watchstate/backend/backend.hpp>
 #include <watchstate/core/exit_code.hpp>
 #include <watchstate/core/log.hpp>
+#include <watchstate/core/progress.hpp>
 #include <watchstate/core/redact.hpp>
 #include <watchstate/core/signals.hpp>
 #include <watchstate/http/client.hpp>
@@ -121,7 +122,10 @@ bool fetch_backend(const config::Config& config, const config::BackendConfig& ba
     const auto libraries = wanted_libraries(*adapter, backend);
     batch.items.reserve(k_batch_items);
     std::unordered_set<std::string> shows_sent;
+    progress::Bar bar(backend.name, "listing");
+    adapter->set_total_listener([&bar](std::uint64_t total) { bar.set_total(total); });
     adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
+      bar.advance();
       if (item.type == backend::MediaType::episode && !item.show_id.empty() &&
           shows_sent.insert(item.show_id).second) {
         if (const auto it = shows.find(item.show_id); it != shows.end()) {

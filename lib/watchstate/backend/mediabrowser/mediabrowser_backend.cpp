@@ -155,6 +155,11 @@ public:
       return;
     }
     const std::vector<std::int64_t> totals = count_libraries(libraries);
+    std::uint64_t total = 0;
+    for (const auto t : totals) {
+      total += static_cast<std::uint64_t>(t);
+    }
+    report_total(total);
     Listing listing{libraries, totals, shows, on_item, {}};
 
     std::vector<PendingPage> pending;

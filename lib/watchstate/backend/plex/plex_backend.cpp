@@ -203,6 +203,11 @@ public:
       return;
     }
     count_streams(libraries, streams);
+    std::uint64_t total = 0;
+    for (const auto& stream : streams) {
+      total += stream.type == k_type_show ? 0 : static_cast<std::uint64_t>(stream.total);
+    }
+    report_total(total);
 
     Listing listing{libraries, streams, shows, on_item, {}};
     std::vector<PendingPage> pending;
