@@ -12,5 +12,6 @@ int sync_main(int argc, char** argv);
 int backup_main(int argc, char** argv);
 int parity_main(int argc, char** argv);
 int backend_main(int argc, char** argv);
+int webhook_main(int argc, char** argv);
 
 } // namespace ws::app

@@ -72,8 +72,7 @@ void export_backend(const config::Config& config, db::StateStore& store,
     // and every row it covers gets its record updated with it.
     std::unordered_map<std::string, std::size_t> planned;
     std::vector<std::vector<std::pair<db::ItemId, db::BackendRecord>>> covered;
-    store.for_each_with_record(identity, backend.name, [&](const db::ItemRow& row,
-                                                           const db::BackendRecord& record) {
+    auto plan = [&](const db::ItemRow& row, const db::BackendRecord& record) {
       const db::BackendRecord& remote = record;
       ++result.checked;
       const auto write = decide_export(row, remote, policy);
@@ -97,7 +96,20 @@ void export_backend(const config::Config& config, db::StateStore& store,
       result.changes.push_back({display_title(row), row.type, *write, remote, false, false, ""});
       ids.push_back(row.id);
       covered.emplace_back();
-    });
+    };
+    if (options.only_items.empty()) {
+      store.for_each_with_record(identity, backend.name, plan);
+    } else {
+      // A webhook's rows: the same plan for just these (a row this backend never reported
+      // has nothing to write to).
+      for (const auto id : options.only_items) {
+        const auto row = store.item(id);
+        const auto record = store.record(id, backend.name);
+        if (row && record && row->identity == identity) {
+          plan(*row, *record);
+        }
+      }
+    }
 
     if (options.dry_run) {
       for (const auto& change : result.changes) {

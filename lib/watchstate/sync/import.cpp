@@ -157,6 +157,20 @@ bool fetch_backend(const config::Config& config, const config::BackendConfig& ba
   return queue.push(std::move(end));
 }
 
+ImportPolicy import_policy(const config::Config& config, db::StateStore& store,
+                           const std::string& identity, const config::BackendConfig& backend,
+                           const RunOptions& options) {
+  ImportPolicy policy;
+  policy.cursor = store.cursor(identity, backend.name, "import");
+  policy.metadata_only = !backend.import_enabled || options.metadata_only;
+  policy.force_full = options.full;
+  policy.disable_mark_unplayed = backend.disable_mark_unplayed;
+  policy.progress_sync = config.progress.sync;
+  policy.progress_minimum_ms = static_cast<std::int64_t>(config.progress.minimum) * 1000;
+  policy.now = now();
+  return policy;
+}
+
 std::string state_text(bool watched, UnixTime when) {
   return fmt::format("{}@{}", watched ? "played" : "unplayed", when);
 }
@@ -172,6 +186,9 @@ public:
 
   // After a complete listing: the backend no longer has the items it did not report.
   std::int64_t forget_unreported() { return m_store.remove_records_except(m_identity, m_name, m_seen); }
+
+  // The local rows the applied items matched or created.
+  [[nodiscard]] const std::vector<db::ItemId>& seen() const { return m_seen; }
 
   void apply_batch(Batch& batch) {
     throw_if_interrupted();
@@ -394,14 +411,7 @@ void import_identity(const config::Config& config, db::StateStore& store,
     counts.backend = backend.name;
     counts.metadata_only = !backend.import_enabled || options.metadata_only;
 
-    ImportPolicy policy;
-    policy.cursor = store.cursor(identity, backend.name, "import");
-    policy.metadata_only = !backend.import_enabled || options.metadata_only;
-    policy.force_full = options.full;
-    policy.disable_mark_unplayed = backend.disable_mark_unplayed;
-    policy.progress_sync = config.progress.sync;
-    policy.progress_minimum_ms = static_cast<std::int64_t>(config.progress.minimum) * 1000;
-    policy.now = now();
+    const ImportPolicy policy = import_policy(config, store, identity, backend, options);
 
     // One transaction per backend: whatever it changed is rolled back if any page fails. In a
     // dry run it is a savepoint inside the run's transaction, which is never committed.
@@ -451,6 +461,26 @@ int ImportResult::exit_code() const {
     }
   }
   return code;
+}
+
+ItemsImport import_items(const config::Config& config, db::StateStore& store,
+                         const std::string& identity, const config::BackendConfig& backend,
+                         std::vector<backend::RemoteItem> items,
+                         std::vector<backend::RemoteShow> shows) {
+  ItemsImport result;
+  result.counts.backend = backend.name;
+  result.counts.metadata_only = !backend.import_enabled;
+  result.counts.fetched = items.size();
+  const ImportPolicy policy = import_policy(config, store, identity, backend, RunOptions{});
+  BackendApplier applier(store, identity, backend.name, store.load_shows(backend.name), policy,
+                         result.counts);
+  Batch batch;
+  batch.items = std::move(items);
+  batch.shows = std::move(shows);
+  applier.apply_batch(batch);
+  result.rows = applier.seen();
+  result.counts.ok = true;
+  return result;
 }
 
 ImportResult run_import(const config::Config& config, db::StateStore& store,

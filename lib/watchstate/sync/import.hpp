@@ -56,6 +56,20 @@ struct ImportResult {
 ImportResult run_import(const config::Config& config, db::StateStore& store,
                         const RunOptions& options);
 
+// What applying single items changed.
+struct ItemsImport {
+  BackendImportCounts counts;
+  std::vector<std::int64_t> rows; // the local rows the items matched or created
+};
+
+// Apply `items`, re-read one by one from `backend` (a webhook event), with the matching, rules
+// and change log of a listing, inside the caller's transaction. Unlike a listing it neither
+// moves the cursor nor forgets the items it did not report. `shows` are the series of episodes.
+ItemsImport import_items(const config::Config& config, db::StateStore& store,
+                         const std::string& identity, const config::BackendConfig& backend,
+                         std::vector<backend::RemoteItem> items,
+                         std::vector<backend::RemoteShow> shows);
+
 // The `result` object of contract section 5.
 void write_import_result(json::Writer& out, const ImportResult& result);
 

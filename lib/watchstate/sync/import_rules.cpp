@@ -91,7 +91,10 @@ ImportDecision decide_import(const db::ItemRow& local,
     // When did the backend's position change? If it moved since our last look, between the
     // cursor and now; on a first look we only know the backend's last-played date, if any.
     const UnixTime observed = previous ? policy.now : remote.last_played;
-    if (moved && differs && (local.progress_ms == 0 || observed > local.progress_at)) {
+    // A move seen since our last look happened after the local position was taken, also within
+    // the same second (a webhook right after a sync).
+    const bool newer = observed > local.progress_at || (previous && observed == local.progress_at);
+    if (moved && differs && (local.progress_ms == 0 || newer)) {
       d.progress_changed = true;
       d.new_progress_ms = remote.progress_ms;
       d.new_progress_at = observed > 0 ? observed : policy.now;

@@ -5,6 +5,7 @@
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/time.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ struct RunOptions {
   // Import: refresh only the records of export-enabled backends, never changing the local
   // state (what ws-export does before it pushes).
   bool metadata_only = false;
+  // Export: only these local rows (a webhook's changes); empty = every row.
+  std::vector<std::int64_t> only_items;
   std::optional<int> concurrency; // --concurrency
   std::optional<int> timeout;     // --timeout (seconds)
 };

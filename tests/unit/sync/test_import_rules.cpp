@@ -200,6 +200,24 @@ TEST_CASE("sync::decide_import progress", "[sync][import]") {
     CHECK(d.progress_changed);
     CHECK(d.new_progress_at == k_now);
   }
+  SECTION("moved since the last import within the second the local position was taken") {
+    auto local = row(false, 1'600'000'000);
+    local.progress_ms = 300'000;
+    local.progress_at = k_now; // a sync a moment ago, then a webhook
+    auto before = remote;
+    before.progress_ms = 300'000;
+    const auto d = decide_import(local, previous_of(before), remote, policy());
+    CHECK(d.progress_changed);
+    CHECK(d.new_progress_ms == 600'000);
+  }
+  SECTION("a first look with no date does not replace a position") {
+    auto local = row(false, 1'600'000'000);
+    local.progress_ms = 300'000;
+    local.progress_at = 0;
+    remote.last_played = 0;
+    const auto d = decide_import(local, std::nullopt, remote, policy());
+    CHECK_FALSE(d.progress_changed);
+  }
   SECTION("a played row keeps no position") {
     const auto d = decide_import(row(true, 1'600'000'000), std::nullopt, remote, policy());
     CHECK_FALSE(d.progress_changed);

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <watchstate/config/config.hpp>
+#include <watchstate/db/state_store.hpp>
+#include <watchstate/webhook/event_queue.hpp>
+#include <watchstate/webhook/payload.hpp>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace ws::webhook {
+
+// One (identity, backend) an event is about.
+struct EventTarget {
+  std::string identity;
+  config::BackendConfig backend; // with the identity's user and token
+};
+
+struct ApplyOutcome {
+  std::vector<std::int64_t> applied;                          // event ids, done
+  std::vector<std::pair<std::int64_t, std::string>> retry;    // not now (server down, ...)
+  std::vector<std::pair<std::int64_t, std::string>> failed;   // never (no such item, ...)
+  std::uint64_t rows_changed = 0; // local rows whose state an event changed
+  std::uint64_t writes = 0;       // writes sent to the other backends
+};
+
+// Applies webhook events to the state database and pushes the result to the other backends
+// (behaviour 13.2, with one difference: the item is always re-read from its server, so the
+// server's current state is what the import rules judge, whatever the event).
+class EventApplier {
+public:
+  EventApplier(const config::Config& config, db::StateStore& store);
+
+  // Learn each backend's server id: its configured uuid, else the id its last import saw, else
+  // (with `ask_servers`) the server's answer now. Backends that cannot be reached are logged
+  // and learned later.
+  void learn_server_ids(bool ask_servers);
+
+  // The (identity, backend) pairs `event` is for: same server id and, unless it is a library
+  // event, the same user (a Plex backend without `user` is the owner, account 1). Empty when
+  // no configured backend matches.
+  [[nodiscard]] std::vector<EventTarget> targets(const WebhookEvent& event) const;
+
+  // Re-read every item the events name, apply it with the import rules in one transaction,
+  // then export the changed rows to every export-enabled backend of their identity. The
+  // caller holds the state directory's lock.
+  ApplyOutcome apply(const std::vector<QueuedEvent>& events);
+
+private:
+  const config::Config& m_config;
+  db::StateStore& m_store;
+  // server id -> the (identity, backend) pairs on that server
+  std::unordered_map<std::string, std::vector<EventTarget>> m_by_server;
+};
+
+} // namespace ws::webhook

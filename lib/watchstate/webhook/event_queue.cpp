@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/webhook/event_queue.hpp>
+
+#include <watchstate/core/error.hpp>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+#include <mutex>
+
+namespace ws::webhook {
+
+namespace {
+
+constexpr const char* k_schema = R"sql(
+CREATE TABLE IF NOT EXISTS events (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_at   INTEGER NOT NULL,
+  source        TEXT    NOT NULL,
+  event         TEXT    NOT NULL,
+  server_id     TEXT    NOT NULL,
+  user_id       TEXT    NOT NULL,
+  item_id       TEXT    NOT NULL,
+  item_type     TEXT    NOT NULL,
+  title         TEXT    NOT NULL,
+  library_event INTEGER NOT NULL,
+  status        TEXT    NOT NULL DEFAULT 'pending', -- pending | failed
+  attempts      INTEGER NOT NULL DEFAULT 0,
+  not_before    INTEGER NOT NULL DEFAULT 0,
+  last_error    TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS events_due ON events (status, not_before, id);
+)sql";
+
+WebhookSource source_from(std::string_view name) {
+  if (name == "tautulli") {
+    return WebhookSource::tautulli;
+  }
+  if (name == "jellyfin") {
+    return WebhookSource::jellyfin;
+  }
+  if (name == "emby") {
+    return WebhookSource::emby;
+  }
+  return WebhookSource::plex;
+}
+
+[[noreturn]] void rethrow(const SQLite::Exception& e, std::string_view what) {
+  const int code = e.getErrorCode();
+  throw Error(code == SQLITE_BUSY || code == SQLITE_LOCKED ? Errc::tempfail : Errc::io,
+              fmt::format("webhook queue: cannot {}: {}", what, e.what()));
+}
+
+} // namespace
+
+struct EventQueue::Impl {
+  std::mutex mutex;
+  SQLite::Database db;
+
+  explicit Impl(const std::filesystem::path& file)
+      : db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 5000) {
+    db.exec("PRAGMA journal_mode = WAL");
+    // An event is acknowledged only once it is on disk.
+    db.exec("PRAGMA synchronous = FULL");
+    db.exec(k_schema);
+  }
+};
+
+EventQueue::EventQueue(const std::filesystem::path& file) {
+  try {
+    m_impl = std::make_unique<Impl>(file);
+  } catch (const SQLite::Exception& e) {
+    throw Error(Errc::io, fmt::format("webhook queue {}: {}", file.string(), e.what()));
+  }
+}
+
+EventQueue::~EventQueue() = default;
+
+std::int64_t EventQueue::push(const WebhookEvent& event, UnixTime received_at) {
+  const std::lock_guard lock(m_impl->mutex);
+  try {
+    SQLite::Statement q(m_impl->db,
+                        "INSERT INTO events (received_at, source, event, server_id, user_id, "
+                        "item_id, item_type, title, library_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q.bind(1, received_at);
+    q.bind(2, std::string(source_name(event.source)));
+    q.bind(3, event.event);
+    q.bind(4, event.server_id);
+    q.bind(5, event.user_id);
+    q.bind(6, event.item_id);
+    q.bind(7, event.item_type);
+    q.bind(8, event.title);
+    q.bind(9, event.library_event ? 1 : 0);
+    q.exec();
+    return m_impl->db.getLastInsertRowid();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "store an event");
+  }
+}
+
+std::vector<QueuedEvent> EventQueue::due(UnixTime now, std::size_t limit) {
+  const std::lock_guard lock(m_impl->mutex);
+  std::vector<QueuedEvent> out;
+  try {
+    SQLite::Statement q(m_impl->db,
+                        "SELECT id, received_at, attempts, source, event, server_id, user_id, "
+                        "item_id, item_type, title, library_event FROM events WHERE status = "
+                        "'pending' AND not_before <= ? ORDER BY id LIMIT ?");
+    q.bind(1, now);
+    q.bind(2, static_cast<std::int64_t>(limit));
+    while (q.executeStep()) {
+      QueuedEvent e;
+      e.id = q.getColumn(0).getInt64();
+      e.received_at = q.getColumn(1).getInt64();
+      e.attempts = q.getColumn(2).getInt();
+      e.event.source = source_from(q.getColumn(3).getText());
+      e.event.event = q.getColumn(4).getString();
+      e.event.server_id = q.getColumn(5).getString();
+      e.event.user_id = q.getColumn(6).getString();
+      e.event.item_id = q.getColumn(7).getString();
+      e.event.item_type = q.getColumn(8).getString();
+      e.event.title = q.getColumn(9).getString();
+      e.event.library_event = q.getColumn(10).getInt() != 0;
+      out.push_back(std::move(e));
+    }
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read events");
+  }
+  return out;
+}
+
+void EventQueue::remove(const std::vector<std::int64_t>& ids) {
+  if (ids.empty()) {
+    return;
+  }
+  const std::lock_guard lock(m_impl->mutex);
+  try {
+    SQLite::Transaction tx(m_impl->db);
+    SQLite::Statement q(m_impl->db, "DELETE FROM events WHERE id = ?");
+    for (const auto id : ids) {
+      q.reset();
+      q.bind(1, id);
+      q.exec();
+    }
+    tx.commit();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "remove applied events");
+  }
+}
+
+void EventQueue::postpone(std::int64_t id, UnixTime not_before, const std::string& error) {
+  const std::lock_guard lock(m_impl->mutex);
+  try {
+    SQLite::Statement q(m_impl->db, "UPDATE events SET attempts = attempts + 1, not_before = ?, "
+                                    "last_error = ? WHERE id = ?");
+    q.bind(1, not_before);
+    q.bind(2, error);
+    q.bind(3, id);
+    q.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "postpone an event");
+  }
+}
+
+void EventQueue::fail(std::int64_t id, const std::string& error) {
+  const std::lock_guard lock(m_impl->mutex);
+  try {
+    SQLite::Statement q(m_impl->db, "UPDATE events SET status = 'failed', attempts = attempts + "
+                                    "1, last_error = ? WHERE id = ?");
+    q.bind(1, error);
+    q.bind(2, id);
+    q.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "mark an event failed");
+  }
+}
+
+std::int64_t EventQueue::pending() {
+  const std::lock_guard lock(m_impl->mutex);
+  try {
+    return m_impl->db.execAndGet("SELECT COUNT(*) FROM events WHERE status = 'pending'").getInt64();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "count events");
+  }
+}
+
+std::int64_t EventQueue::failed() {
+  const std::lock_guard lock(m_impl->mutex);
+  try {
+    return m_impl->db.execAndGet("SELECT COUNT(*) FROM events WHERE status = 'failed'").getInt64();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "count events");
+  }
+}
+
+} // namespace ws::webhook

@@ -1,0 +1,317 @@
+# SPDX-License-Identifier: MIT
+"""ws-webhook: events from Plex, Jellyfin, Emby and Tautulli are stored, applied and pushed."""
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import worlds
+from wstest import WsTestCase, binary
+
+API_KEY = "webhook-key-0123456789abcdef"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(url, body, content_type="application/json", user_agent=None, key=API_KEY, header_key=False,
+         timeout=30):
+    headers = {"Content-Type": content_type}
+    if user_agent:
+        headers["User-Agent"] = user_agent
+    if key and header_key:
+        headers["X-Apikey"] = key
+    elif key:
+        url += f"?apikey={key}"
+    req = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def multipart(fields):
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, value in fields.items():
+        parts.append(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n"
+                     f"Content-Type: application/json\r\n\r\n{value}\r\n")
+    body = "".join(parts) + f"--{boundary}--\r\n"
+    return body.encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def plex_event(event, rating_key, item_type="movie", account=1, server=worlds.PLEX_ID):
+    return json.dumps({"event": event, "user": True, "owner": True,
+                       "Account": {"id": account, "title": "owner"},
+                       "Server": {"title": "FakePlex", "uuid": server},
+                       "Player": {"local": True, "title": "Living Room", "uuid": "p1"},
+                       "Metadata": {"ratingKey": rating_key, "type": item_type, "title": "x",
+                                    "librarySectionID": 1}})
+
+
+def jellyfin_event(event, item_id, item_type="Movie", user=worlds.JF_USER, **extra):
+    body = {"ServerId": worlds.JF_ID, "ServerName": "FakeJelly", "ServerVersion": "10.10.7",
+            "NotificationType": event, "ItemId": item_id, "ItemType": item_type, "Name": "x",
+            "UserId": user, "NotificationUsername": "alice"}
+    body.update(extra)
+    return json.dumps(body)
+
+
+def emby_event(event, item_id, item_type="Movie", user=worlds.EMBY_USER):
+    return json.dumps({"Title": "t", "Event": event, "User": {"Name": "alice", "Id": user},
+                       "Item": {"Name": "x", "Id": item_id, "Type": item_type},
+                       "Server": {"Name": "FakeEmby", "Id": worlds.EMBY_ID, "Version": "4.8.11.0"}})
+
+
+class WebhookCase(WsTestCase):
+    world = worlds.household()
+
+    def setUp(self):
+        super().setUp()
+        self.port = free_port()
+        self.write_config(extra={"webhook": {"api_key": API_KEY, "listen": f"127.0.0.1:{self.port}"}})
+        self.url = f"http://127.0.0.1:{self.port}/webhook"
+        self.hook = None
+
+    def tearDown(self):
+        if self.hook and self.hook.poll() is None:
+            self.hook.kill()
+        if self.hook:
+            self.hook.communicate(timeout=10)
+        super().tearDown()
+
+    def start(self, *args):
+        self.hook = subprocess.Popen([binary("ws-webhook"), "-c", self.config_file, "--json", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.hook.poll() is not None:
+                self.fail(f"ws-webhook exited {self.hook.returncode}: {self.hook.stderr.read()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}?apikey={API_KEY}", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.05)
+        self.fail("ws-webhook did not answer within 30 s")
+
+    def stop(self, sig=signal.SIGTERM):
+        self.hook.send_signal(sig)
+        out, err = self.hook.communicate(timeout=120)
+        return self.hook.returncode, json.loads(out) if out.strip() else None, err
+
+    def wait_for(self, predicate, limit, what):
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            if predicate():
+                return time.monotonic() - started
+            time.sleep(0.02)
+        self.fail(f"not within {limit} s: {what}")
+
+    def played(self, server, key):
+        return self.sim.item(server, key)["played"]
+
+
+class Webhook(WebhookCase):
+    def test_plex_scrobble_reaches_jellyfin_and_emby_within_2s(self):
+        self.ws("ws-sync")
+        self.assertFalse(self.played("jellyfin", "m3"))
+        self.start()
+        self.sim.set_state("plex", key="m3", played=True, last_played=int(time.time()))
+        body, content_type = multipart({"payload": plex_event("media.scrobble", self.sim.item("plex", "m3")["id"])})
+        sent = time.monotonic()
+        status, text = post(self.url, body, content_type, user_agent="PlexMediaServer/1.41.3.9314")
+        self.assertEqual(status, 200, text)
+        self.assertIn("queued", text)
+        self.wait_for(lambda: self.played("jellyfin", "m3") and self.played("emby", "m3"), 2.0,
+                      "Gamma played on Jellyfin and Emby")
+        print(f"\nplex scrobble -> jellyfin+emby: {time.monotonic() - sent:.3f} s", flush=True)
+        code, doc, err = self.stop()
+        self.assertEqual(code, 0, err)
+        self.assertEqual(doc["result"]["applied"], 1)
+        self.assertEqual(doc["result"]["pending"], 0)
+        self.assertGreaterEqual(doc["result"]["writes"], 2)
+        self.assertEqual(err, "")
+        # The local row says so, with the change log naming the webhook's backend.
+        self.assertTrue(self.item_by_title("Gamma (2003)")["watched"])
+
+    def test_jellyfin_stop_with_a_position_moves_plex(self):
+        self.ws("ws-sync")
+        self.start()
+        self.sim.set_state("jellyfin", key="m4", position_ms=1234000)  # Delta has no ids: never synced
+        self.sim.set_state("jellyfin", key="m6", position_ms=1500000)
+        self.sim.set_state("jellyfin", key="m1", position_ms=0)
+        item = self.sim.item("jellyfin", "s1e2")
+        self.sim.set_state("jellyfin", key="s1e2", position_ms=1500000)
+        status, text = post(self.url, jellyfin_event("PlaybackStop", item["id"], "Episode",
+                                                     PlaybackPositionTicks=1500000 * 10000).encode(),
+                            "text/plain", user_agent="Jellyfin-Server/10.10.7")
+        self.assertEqual(status, 200, text)
+        self.wait_for(lambda: self.sim.item("plex", "s1e2")["position_ms"] == 1500000, 5.0,
+                      "Plex position of Show One 1x02")
+        self.assertEqual(self.sim.item("emby", "s1e2")["position_ms"], 1500000)
+        code, doc, err = self.stop()
+        self.assertEqual(code, 0, err)
+
+    def test_emby_mark_unplayed_propagates(self):
+        self.ws("ws-sync")
+        self.assertTrue(self.played("plex", "m2") and self.played("jellyfin", "m2"))
+        self.start()
+        self.sim.set_state("emby", key="m2", played=False, last_played=None)
+        status, text = post(self.url, emby_event("item.markunplayed", self.sim.item("emby", "m2")["id"]).encode())
+        self.assertEqual(status, 200, text)
+        self.wait_for(lambda: not self.played("plex", "m2") and not self.played("jellyfin", "m2"), 5.0,
+                      "Beta unplayed on Plex and Jellyfin")
+        self.assertEqual(self.stop()[0], 0)
+
+    def test_tautulli_watched(self):
+        self.ws("ws-sync")
+        self.start()
+        self.sim.set_state("plex", key="m3", played=True, last_played=int(time.time()))
+        body = json.loads(plex_event("tautulli.watched", self.sim.item("plex", "m3")["id"], "movie"))
+        status, text = post(self.url, json.dumps(body).encode(), user_agent="Tautulli/2.14.2", header_key=True)
+        self.assertEqual(status, 200, text)
+        self.wait_for(lambda: self.played("emby", "m3") and self.played("jellyfin", "m3"), 5.0,
+                      "Gamma played on Emby and Jellyfin")
+        self.assertEqual(self.stop()[0], 0)
+
+    def test_bad_requests_are_refused_and_the_server_keeps_serving(self):
+        self.ws("ws-import")
+        self.start()
+        movie = self.sim.item("emby", "m1")["id"]
+        cases = [
+            ("no key", dict(body=emby_event("item.markplayed", movie).encode(), key=None), 401),
+            ("wrong key", dict(body=emby_event("item.markplayed", movie).encode(), key="nope"), 401),
+            ("malformed", dict(body=b"{\"Event\": ", content_type="application/json"), 400),
+            ("not json", dict(body=b"hello", content_type="text/plain"), 400),
+            ("unknown shape", dict(body=b"{\"hello\": 1}"), 400),
+            ("oversized", dict(body=b"{\"x\":\"" + b"a" * (5 << 20) + b"\"}"), 413),
+            ("unknown server", dict(body=emby_event("item.markplayed", movie).replace(worlds.EMBY_ID, "f" * 32).encode()), 422),
+            ("unknown user", dict(body=emby_event("item.markplayed", movie, user="e" * 32).encode()), 422),
+            ("no item id", dict(body=jellyfin_event("UserDataSaved", "").encode()), 400),
+        ]
+        for name, kwargs, expected in cases:
+            with self.subTest(case=name):
+                body = kwargs.pop("body")
+                status, text = post(self.url, body, **kwargs)
+                self.assertEqual(status, expected, f"{name}: {text}")
+                self.assertTrue(text.strip(), name)
+        # Events we do not act on are acknowledged, not stored.
+        status, text = post(self.url, emby_event("system.notificationtest", movie).encode())
+        self.assertEqual((status, text.startswith("ignored")), (200, True), text)
+        body, content_type = multipart({"payload": plex_event("media.play", "1")})
+        self.assertEqual(post(self.url, body, content_type, user_agent="PlexMediaServer/1.4")[0], 200)
+        # A good event still goes through.
+        self.sim.set_state("emby", key="m6", played=True, last_played=int(time.time()))
+        status, text = post(self.url, emby_event("item.markplayed", self.sim.item("emby", "m6")["id"]).encode())
+        self.assertEqual(status, 200, text)
+        self.wait_for(lambda: self.played("jellyfin", "m6"), 5.0, "Zeta played on Jellyfin")
+        code, doc, err = self.stop()
+        self.assertEqual(code, 0, err)
+        self.assertEqual(doc["result"]["refused"], len(cases))
+        self.assertEqual(doc["result"]["ignored"], 2)
+        self.assertEqual(doc["result"]["applied"], 1)
+        self.assertNotIn(API_KEY, err + json.dumps(doc))
+        self.assert_no_secret(err)
+
+    def test_slow_clients_time_out(self):
+        self.start("--read-timeout", "1")
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as slow:
+            slow.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\n")  # and then nothing
+            # Others are served meanwhile.
+            status, _ = post(self.url, b"{}")
+            self.assertEqual(status, 400)
+            started = time.monotonic()
+            data = slow.recv(4096)  # the server gives up on it
+            self.assertLess(time.monotonic() - started, 8)
+            self.assertFalse(data.startswith(b"HTTP/1.1 200"), data)
+        self.assertEqual(self.stop()[0], 0)
+
+    def test_queued_events_survive_a_crash(self):
+        self.ws("ws-sync")
+        self.start()
+        lock = open(os.path.join(self.state_dir, "watchstate.lock"), "a+")
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a ws-sync is running: events must wait
+        try:
+            self.sim.set_state("plex", key="m3", played=True, last_played=int(time.time()))
+            body, content_type = multipart({"payload": plex_event("media.scrobble", self.sim.item("plex", "m3")["id"])})
+            self.assertEqual(post(self.url, body, content_type, user_agent="PlexMediaServer/1.4")[0], 200)
+            time.sleep(0.5)
+            self.assertFalse(self.played("jellyfin", "m3"))
+            self.hook.kill()  # kill -9: no chance to apply
+            self.hook.communicate(timeout=10)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+        self.start()
+        self.wait_for(lambda: self.played("jellyfin", "m3") and self.played("emby", "m3"), 10.0,
+                      "the queued event applied after the restart")
+        code, doc, err = self.stop()
+        self.assertEqual(code, 0, err)
+        self.assertEqual((doc["result"]["applied"], doc["result"]["pending"]), (1, 0))
+
+    def test_refuses_to_start_without_an_api_key(self):
+        self.write_config(extra={"webhook": {"listen": f"127.0.0.1:{self.port}"}})
+        result = self.run_tool("ws-webhook", "--json")
+        self.assertEqual(result.code, 78, result)
+        self.assertIn("api_key", result.stderr)
+
+
+class Burst(WebhookCase):
+    world = None
+    sim_args = ("--items", "400", "--diverge", "0", "--played", "0", "--in-progress", "0")
+
+    def test_a_burst_of_1000_events_is_applied_without_loss(self):
+        self.ws("ws-sync")
+        plex_items = [i for i in self.sim.items("plex") if i["type"] == "movie"][:250]
+        now = int(time.time())
+        for item in plex_items:
+            self.sim.set_state("plex", key=item["key"], played=True, last_played=now)
+        bodies = []
+        for n in range(1000):
+            item = plex_items[n % len(plex_items)]
+            bodies.append(multipart({"payload": plex_event("media.scrobble", item["id"], server=self.sim.info["plex"]["server_id"])}))
+        self.start()
+        statuses = []
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            for status, _ in pool.map(lambda b: post(self.url, b[0], b[1], user_agent="PlexMediaServer/1.4"), bodies):
+                statuses.append(status)
+        accepted = time.monotonic() - started
+        code, doc, err = self.stop()
+        drained = time.monotonic() - started
+        self.assertEqual(statuses, [200] * 1000)
+        self.assertEqual(code, 0, err)
+        result = doc["result"]
+        self.assertEqual((result["queued"], result["applied"], result["pending"], result["failed"]),
+                         (1000, 1000, 0, 0))
+        print(f"\nburst: 1000 events accepted in {accepted:.2f} s ({1000 / accepted:.0f}/s), "
+              f"all applied after {drained:.2f} s ({1000 / drained:.0f} events/s sustained), "
+              f"{result['writes']} pushes", flush=True)
+        # Every scrobbled movie is now played wherever it is matched.
+        doc = self.ws("ws-parity", "--check", "played")
+        self.assertEqual(doc["result"]["findings"], [])
+        played = {i["key"] for i in plex_items}
+        never_synced = self.unmatched_titles("plex")
+        for server in ("jellyfin", "emby"):
+            skipped = never_synced | self.unmatched_titles(server)
+            missing = [i["key"] for i in self.sim.items(server)
+                       if i["key"] in played and not i["played"] and i["title"] not in skipped]
+            self.assertEqual(missing, [], server)
+
+    def unmatched_titles(self, server):
+        result = self.run_tool("ws-backend", "--json", server, "unmatched")
+        self.assertIn(result.code, (0, 1), result)
+        return {i["title"] for i in result.json["result"]["items"]}
