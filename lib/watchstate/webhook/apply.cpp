@@ -13,7 +13,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
-#include <set>
+#include <mutex>
 
 namespace ws::webhook {
 namespace {
@@ -48,13 +48,15 @@ struct Group {
 EventApplier::EventApplier(const config::Config& config, db::StateStore& store)
     : m_config(config), m_store(store) {}
 
-void EventApplier::learn_server_ids(bool ask_servers) {
-  m_by_server.clear();
+std::size_t EventApplier::learn_server_ids(bool ask_servers) {
   std::vector<std::string> identities{"main"};
   for (const auto& identity : m_config.identities) {
     identities.push_back(identity.name);
   }
+  // Built aside and swapped in, so that a slow server never holds up targets().
+  std::unordered_map<std::string, std::vector<EventTarget>> by_server;
   std::map<std::string, std::string> known; // backend name -> server id
+  std::size_t unknown = 0;
   for (const auto& identity : identities) {
     for (auto& backend : config::backends_for_identity(m_config, identity)) {
       auto found = known.find(backend.name);
@@ -67,23 +69,30 @@ void EventApplier::learn_server_ids(bool ask_servers) {
         }
         if (id.empty() && ask_servers) {
           try {
-            id = sync::open_backend(m_config, backend, sync::RunOptions{})->server_info().id;
+            sync::RunOptions quick;
+            quick.timeout = 10; // a server that is down must not delay the others for long
+            id = sync::open_backend(m_config, backend, quick)->server_info().id;
           } catch (const Error& e) {
             log::warning("{}: server id unknown until it answers or is imported: {}",
                          backend.name, redact(e.what()));
           }
         }
+        unknown += id.empty() ? 1 : 0;
         found = known.emplace(backend.name, id).first;
       }
       if (!found->second.empty()) {
-        m_by_server[found->second].push_back(EventTarget{identity, std::move(backend)});
+        by_server[found->second].push_back(EventTarget{identity, std::move(backend)});
       }
     }
   }
+  const std::unique_lock lock(m_by_server_mutex);
+  m_by_server = std::move(by_server);
+  return unknown;
 }
 
 std::vector<EventTarget> EventApplier::targets(const WebhookEvent& event) const {
   std::vector<EventTarget> result;
+  const std::shared_lock lock(m_by_server_mutex);
   const auto found = m_by_server.find(event.server_id);
   if (found == m_by_server.end()) {
     return result;
@@ -132,11 +141,11 @@ ApplyOutcome EventApplier::apply(const std::vector<QueuedEvent>& events) {
     try {
       auto adapter = sync::open_backend(m_config, backend, sync::RunOptions{});
       auto shows = m_store.load_shows(backend.name);
-      std::set<std::string> done;
+      std::map<std::string, bool> looked_up; // item id -> the server had it
       for (const auto* queued : group.events) {
         const auto& item_id = queued->event.item_id;
-        if (!done.insert(item_id).second) {
-          ++found_on[queued->id];
+        if (const auto seen = looked_up.find(item_id); seen != looked_up.end()) {
+          found_on[queued->id] += seen->second ? 1 : 0;
           continue;
         }
         auto hits = adapter->find_item(item_id, shows);
@@ -159,6 +168,7 @@ ApplyOutcome EventApplier::apply(const std::vector<QueuedEvent>& events) {
           read.items.push_back(std::move(hit.item));
           ++items;
         }
+        looked_up[item_id] = items > 0;
         if (items > 0) {
           ++found_on[queued->id];
         }

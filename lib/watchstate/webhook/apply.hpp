@@ -7,6 +7,7 @@
 #include <watchstate/webhook/payload.hpp>
 
 #include <cstdint>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -37,12 +38,13 @@ public:
 
   // Learn each backend's server id: its configured uuid, else the id its last import saw, else
   // (with `ask_servers`) the server's answer now. Backends that cannot be reached are logged
-  // and learned later.
-  void learn_server_ids(bool ask_servers);
+  // and learned later. Returns how many backends are still unknown. Call it from the thread
+  // that calls apply(); targets() may run meanwhile on other threads.
+  std::size_t learn_server_ids(bool ask_servers);
 
   // The (identity, backend) pairs `event` is for: same server id and, unless it is a library
   // event, the same user (a Plex backend without `user` is the owner, account 1). Empty when
-  // no configured backend matches.
+  // no configured backend matches. Thread-safe.
   [[nodiscard]] std::vector<EventTarget> targets(const WebhookEvent& event) const;
 
   // Re-read every item the events name, apply it with the import rules in one transaction,
@@ -55,6 +57,7 @@ private:
   db::StateStore& m_store;
   // server id -> the (identity, backend) pairs on that server
   std::unordered_map<std::string, std::vector<EventTarget>> m_by_server;
+  mutable std::shared_mutex m_by_server_mutex;
 };
 
 } // namespace ws::webhook

@@ -23,7 +23,6 @@
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
-#include <shared_mutex>
 #include <thread>
 
 namespace ws::webhook {
@@ -122,7 +121,6 @@ struct Shared {
   std::atomic<bool> relearn{false};  // an event named an unknown server: look at the ids again
   std::mutex mutex;
   std::condition_variable wake;
-  std::shared_mutex applier_mutex; // targets() reads while the worker relearns
 };
 
 } // namespace
@@ -141,7 +139,8 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
   db::StateStore store(options.state_db);
   EventApplier applier(config, store);
   Shared shared;
-  applier.learn_server_ids(true);
+  // Ids from the config and the last imports now; servers are asked once listening.
+  bool ask_servers = applier.learn_server_ids(false) > 0;
 
   SignalWatcher signals; // blocks the signals in every thread started from here on
   httplib::Server server;
@@ -199,12 +198,7 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
       answer(res, 200, "ignored: " + parsed.reason);
       return;
     }
-    bool known = false;
-    {
-      const std::shared_lock lock(shared.applier_mutex);
-      known = !applier.targets(parsed.event).empty();
-    }
-    if (!known) {
+    if (applier.targets(parsed.event).empty()) {
       ++shared.refused;
       shared.relearn = true;
       const std::string reason =
@@ -277,10 +271,17 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
   ServerStats stats;
   stats.listen = listen;
   std::optional<Clock::time_point> lock_wait_since;
+  Clock::time_point last_asked = Clock::now();
   while (!shared.abort) {
-    if (shared.relearn.exchange(false)) {
-      const std::unique_lock lock(shared.applier_mutex);
-      applier.learn_server_ids(false);
+    // An event for an unknown server: its backend may have been imported or come up since.
+    // Servers are asked at most once a minute, so a stray sender cannot keep the worker busy.
+    if (shared.relearn.exchange(false) || ask_servers) {
+      const bool ask = ask_servers || Clock::now() - last_asked > std::chrono::minutes(1);
+      if (ask) {
+        last_asked = Clock::now();
+      }
+      applier.learn_server_ids(ask);
+      ask_servers = false;
     }
     std::vector<QueuedEvent> due;
     try {
@@ -319,7 +320,6 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
     }
     ApplyOutcome outcome;
     try {
-      const std::shared_lock lock(shared.applier_mutex);
       outcome = applier.apply(due);
     } catch (const std::exception& e) {
       // The state database itself failed (busy, disk): every event of the batch waits.
