@@ -2,14 +2,17 @@
 # SPDX-License-Identifier: MIT
 # Install the Debian 12 packages watchstate builds and tests with, when they are missing.
 set -euo pipefail
-# The last line is for packaging and its tests: dpkg-dev (dpkg-shlibdeps) and file let CPack
+# The dpkg-dev line is for packaging and its tests: dpkg-dev (dpkg-shlibdeps) and file let CPack
 # compute the .deb's Depends; systemd brings systemd-analyze verify and systemd-sysusers, which
 # work without systemd running (as in a container).
+# clang with its sanitizer and libFuzzer runtimes (libclang-rt-dev, only recommended by clang)
+# builds the fuzz harnesses (tests/fuzz); openssl makes the TLS test's self-signed certificate.
 packages=(
   cmake ninja-build g++ pkg-config git ca-certificates
   libcli11-dev libcurl4-openssl-dev libsqlitecpp-dev libsqlite3-dev rapidjson-dev libfmt-dev
   libyaml-cpp-dev catch2 libcpp-httplib-dev zlib1g-dev python3 sqlite3 scdoc
   dpkg-dev file systemd
+  clang libclang-rt-dev openssl
 )
 missing=()
 for p in "${packages[@]}"; do

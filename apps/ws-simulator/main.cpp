@@ -29,12 +29,20 @@ int main(int argc, char** argv)
     app.add_option("--plex-port", o.ports[0], "Plex port (0 = any free port)")->check(CLI::Range(0, 65535));
     app.add_option("--jellyfin-port", o.ports[1], "Jellyfin port (0 = any free port)")->check(CLI::Range(0, 65535));
     app.add_option("--emby-port", o.ports[2], "Emby port (0 = any free port)")->check(CLI::Range(0, 65535));
+    app.add_flag("--plextv", o.plextv, "also serve a plex.tv stand-in for the Plex users (needs plex)");
+    app.add_option("--plextv-port", o.plextv_port, "plex.tv stand-in port (0 = any free port; implies --plextv)")
+        ->check(CLI::Range(0, 65535));
     app.add_option("--threads", o.threads, "worker threads per listener")->capture_default_str()->check(
         CLI::Range(1, 1024));
     app.add_option("--ready-file", o.ready_file, "also write the ready line to this file");
     app.add_option("--write-config", o.write_config, "write a watchstate config for the served servers");
     app.add_option("--state-dir", o.state_dir, "state_dir to put into that config");
     app.add_option("--servers", servers, "servers to serve (comma list)")->capture_default_str();
+    auto* cert_opt = app.add_option("--tls-cert", o.tls_cert, "serve HTTPS with this PEM certificate")
+                         ->check(CLI::ExistingFile);
+    auto* key_opt = app.add_option("--tls-key", o.tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+    cert_opt->needs(key_opt);
+    key_opt->needs(cert_opt);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -43,6 +51,10 @@ int main(int argc, char** argv)
     }
     try {
         o.servers = ws::sim::parse_server_list(servers);
+        o.plextv = o.plextv || o.plextv_port != 0;
+        if (o.plextv && (o.servers & 1U) == 0) {
+            throw ws::sim::WorldError("--plextv needs the plex server");
+        }
     } catch (const ws::sim::WorldError& e) {
         std::cerr << "ws-simulator: " << e.what() << '\n';
         return 2;

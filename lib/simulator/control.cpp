@@ -75,6 +75,10 @@ std::string Server::item_json(size_t user, uint32_t item) const
     w.Int64(st.position_ms);
     w.Key("favorite");
     w.Bool(st.favorite);
+    if (hidden(item)) {
+        w.Key("hidden");
+        w.Bool(true);
+    }
     w.EndObject();
     return {buf.GetString(), buf.GetSize()};
 }
@@ -129,6 +133,9 @@ Response Server::control(const Request& req)
     }
     if (p == "/__sim/faults") {
         return control_faults(req);
+    }
+    if (p == "/__sim/visibility" && m == "POST") {
+        return control_visibility(req);
     }
     if (p == "/__sim/items" && (m == "GET" || m == "HEAD")) {
         return control_items(req);
@@ -203,6 +210,62 @@ Response Server::control_items(const Request& req)
     return json_ok(std::move(out));
 }
 
+std::vector<uint32_t> Server::items_of_keys(const rapidjson::Value& keys, std::string& problem) const
+{
+    std::vector<uint32_t> out;
+    if (!keys.IsArray()) {
+        problem = "expected an array of world keys";
+        return out;
+    }
+    for (const auto& k : keys.GetArray()) {
+        if (!k.IsString()) {
+            problem = "expected an array of world keys";
+            return out;
+        }
+        const int64_t item = item_of_key(k.GetString());
+        if (item < 0 || m_items[static_cast<size_t>(item)].is_folder()) {
+            problem = fmt::format("{} is not a movie/episode on this server", k.GetString());
+            return out;
+        }
+        out.push_back(static_cast<uint32_t>(item));
+    }
+    return out;
+}
+
+Response Server::control_visibility(const Request& req)
+{
+    rapidjson::Document doc;
+    doc.Parse(req.body.c_str());
+    if (doc.HasParseError() || !doc.IsObject()) {
+        return json_error(400, "body must be a JSON object {\"hide\":[keys],\"show\":[keys]}");
+    }
+    std::vector<uint32_t> lists[2];
+    const char* const names[2] = {"hide", "show"};
+    for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+        const std::string name = it->name.GetString();
+        if (name != names[0] && name != names[1]) {
+            return json_error(400, fmt::format("unknown key \"{}\"", name));
+        }
+    }
+    for (size_t i = 0; i < 2; ++i) {
+        if (!doc.HasMember(names[i])) {
+            continue;
+        }
+        std::string problem;
+        lists[i] = items_of_keys(doc[names[i]], problem);
+        if (!problem.empty()) {
+            return json_error(404, fmt::format("\"{}\": {}", names[i], problem));
+        }
+    }
+    set_hidden(lists[0], true);
+    set_hidden(lists[1], false);
+    size_t count = 0;
+    for (size_t i = 0; i < m_items.size(); ++i) {
+        count += hidden(static_cast<uint32_t>(i)) ? 1 : 0;
+    }
+    return json_ok(fmt::format(R"({{"hidden":{}}})", count));
+}
+
 Response Server::control_state(const Request& req)
 {
     rapidjson::Document doc;
@@ -232,7 +295,7 @@ Response Server::control_state(const Request& req)
         if (v->HasMember("key") && (*v)["key"].IsString()) {
             item = item_of_key((*v)["key"].GetString());
         } else if (v->HasMember("id") && (*v)["id"].IsString()) {
-            item = item_of_id((*v)["id"].GetString());
+            item = item_of_id_any((*v)["id"].GetString());
         } else {
             return json_error(400, "each state needs \"key\" or \"id\"");
         }
@@ -326,7 +389,7 @@ Response Server::control_sessions(const Request& req)
         }
         int64_t item = -1;
         if (v.HasMember("id") && v["id"].IsString()) {
-            item = item_of_id(v["id"].GetString());
+            item = item_of_id_any(v["id"].GetString());
         } else if (v.HasMember("key") && v["key"].IsString()) {
             item = item_of_key(v["key"].GetString());
         }
@@ -416,7 +479,7 @@ Response Server::control_faults(const Request& req)
         for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
             const std::string name = it->name.GetString();
             static const char* const k_known[] = {"path", "method", "status", "times", "delay_ms",
-                                                  "body", "retry_after", "skip"};
+                                                  "body", "retry_after", "skip", "hide", "unhide"};
             if (std::find_if(std::begin(k_known), std::end(k_known), [&](const char* k) { return name == k; }) ==
                 std::end(k_known)) {
                 return fail(fmt::format("unknown key \"{}\"", name));
@@ -477,6 +540,17 @@ Response Server::control_faults(const Request& req)
                 return fail("\"skip\" must be a non-negative integer");
             }
             f.skip = v["skip"].GetInt64();
+        }
+        for (const char* k : {"hide", "unhide"}) {
+            if (!v.HasMember(k)) {
+                continue;
+            }
+            std::string problem;
+            auto items = items_of_keys(v[k], problem);
+            if (!problem.empty()) {
+                return fail(fmt::format("\"{}\": {}", k, problem));
+            }
+            (std::string_view(k) == "hide" ? f.hide : f.unhide) = std::move(items);
         }
         rules.push_back(std::move(f));
     }

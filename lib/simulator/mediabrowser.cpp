@@ -1035,7 +1035,7 @@ Response Server::mb_listing(const Request& req, int64_t user)
     auto list = sorted(cache_key, [&]() {
         std::vector<uint32_t> out;
         auto take = [&](uint32_t i) {
-            if ((type_bit(m_items[i].type) & static_types) != 0) {
+            if ((type_bit(m_items[i].type) & static_types) != 0 && !hidden(i)) {
                 out.push_back(i);
             }
         };

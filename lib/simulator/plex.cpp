@@ -611,7 +611,7 @@ Response Server::plex_search(const Request& req, size_t user, bool json)
         std::vector<uint32_t> hits;
         for (size_t i = 0; i < m_items.size() && static_cast<int64_t>(hits.size()) < limit; ++i) {
             const Item& it = m_items[i];
-            if (it.type == hub.type && (wanted.empty() ||
+            if (it.type == hub.type && !hidden(static_cast<uint32_t>(i)) && (wanted.empty() ||
                                         to_lower(m_world->entries[it.entry].title).find(wanted) != std::string::npos)) {
                 hits.push_back(static_cast<uint32_t>(i));
             }
@@ -669,7 +669,8 @@ Response Server::plex_listing(const Request& req, size_t user, size_t section, b
                           std::vector<std::string> keys;
                           std::vector<int64_t> added;
                           for (size_t i = 0; i < m_items.size(); ++i) {
-                              if (m_items[i].type == wt && m_items[i].library == section) {
+                              if (m_items[i].type == wt && m_items[i].library == section &&
+                                  !hidden(static_cast<uint32_t>(i))) {
                                   out.push_back(static_cast<uint32_t>(i));
                               }
                           }
@@ -758,7 +759,11 @@ Response Server::plex_metadata(const Request& req, size_t user, std::string_view
     }
     std::vector<uint32_t> list;
     if (children) {
-        list = m_items[found.front()].children;
+        for (uint32_t c : m_items[found.front()].children) {
+            if (!hidden(c)) {
+                list.push_back(c);
+            }
+        }
     } else {
         list = found;
     }

@@ -15,6 +15,7 @@
 #include <memory>
 #include <thread>
 
+#include "simulator/plextv.hpp"
 #include "simulator/server.hpp"
 
 namespace ws::sim {
@@ -44,7 +45,7 @@ uint8_t parse_server_list(const std::string& list)
     return mask;
 }
 
-std::string ready_line(const std::vector<ServerInfo>& servers)
+std::string ready_line(const std::vector<ServerInfo>& servers, const std::string& plextv_url)
 {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -60,6 +61,13 @@ std::string ready_line(const std::vector<ServerInfo>& servers)
         w.String(s.server_id.c_str());
         w.Key("user");
         w.String(s.user.c_str());
+        w.EndObject();
+    }
+    if (!plextv_url.empty()) {
+        w.Key("plextv");
+        w.StartObject();
+        w.Key("url");
+        w.String(plextv_url.c_str());
         w.EndObject();
     }
     w.EndObject();
@@ -115,7 +123,8 @@ Response to_response(Server& server, const httplib::Request& hreq)
 
 }  // namespace
 
-std::string config_yaml(const std::vector<ServerInfo>& servers, const std::string& state_dir)
+std::string config_yaml(const std::vector<ServerInfo>& servers, const std::string& state_dir,
+                        const std::string& plextv_url)
 {
     std::string out = "# Written by ws-simulator.\n";
     if (!state_dir.empty()) {
@@ -126,6 +135,9 @@ std::string config_yaml(const std::vector<ServerInfo>& servers, const std::strin
         out += fmt::format("  {}:\n    type: {}\n    url: {}\n    token: {}\n    user: {}\n    uuid: {}\n",
                            kind_name(s.kind), kind_name(s.kind), yaml_quote(s.url), yaml_quote(s.token),
                            yaml_quote(s.user), yaml_quote(s.server_id));
+        if (s.kind == Kind::plex && !plextv_url.empty()) {
+            out += fmt::format("    options:\n      plextv_url: {}\n", yaml_quote(plextv_url));
+        }
     }
     return out;
 }
@@ -156,6 +168,7 @@ int run(const Options& o)
 
     struct Listener {
         std::unique_ptr<Server> server;
+        std::unique_ptr<PlexTv> plextv;  // the plex.tv stand-in's listener has no Server
         std::unique_ptr<httplib::Server> http;
         std::thread thread;
     };
@@ -168,7 +181,17 @@ int run(const Options& o)
         }
         Listener l;
         l.server = std::make_unique<Server>(world, k);
-        l.http = std::make_unique<httplib::Server>();
+        if (o.tls_cert.empty()) {
+            l.http = std::make_unique<httplib::Server>();
+        } else {
+            auto https = std::make_unique<httplib::SSLServer>(o.tls_cert.c_str(), o.tls_key.c_str());
+            if (!https->is_valid()) {
+                std::cerr << "ws-simulator: cannot use the TLS certificate " << o.tls_cert << " with the key "
+                          << o.tls_key << '\n';
+                return 1;
+            }
+            l.http = std::move(https);
+        }
         // Without TCP_NODELAY a response's header and body segments meet the client's delayed
         // ACK: ~40 ms per small request, which made write-heavy syncs look 10x slower.
         l.http->set_tcp_nodelay(true);
@@ -215,10 +238,52 @@ int run(const Options& o)
                       << kind_name(k) << '\n';
             return 1;
         }
-        const std::string url = fmt::format("http://{}:{}", host, port);
+        const std::string url = fmt::format("{}://{}:{}", o.tls_cert.empty() ? "http" : "https", host, port);
         l.server->set_base_url(url);
         const ServerDef& d = l.server->def();
         infos.push_back(ServerInfo{k, url, d.token, d.server_id, d.users.front().id});
+        listeners.push_back(std::move(l));
+    }
+    std::string plextv_url;
+    if (o.plextv && ((o.servers >> idx(Kind::plex)) & 1U) != 0) {
+        // plex.tv stand-in: plain HTTP always (watchstate's options.plextv_url names it).
+        Listener l;
+        l.plextv = std::make_unique<PlexTv>(world, listeners.front().server->base_url());
+        l.http = std::make_unique<httplib::Server>();
+        l.http->set_tcp_nodelay(true);
+        l.http->new_task_queue = []() { return new httplib::ThreadPool(2); };
+        PlexTv* tv = l.plextv.get();
+        auto handler = [tv](const httplib::Request& hreq, httplib::Response& hres) {
+            Pairs headers;
+            for (const auto& [k2, v] : hreq.headers) {
+                headers.emplace_back(k2, v);
+            }
+            const std::string& target = hreq.target.empty() ? hreq.path : hreq.target;
+            Response res = tv->handle(make_request(hreq.method, target, std::move(headers), hreq.body));
+            hres.status = res.status;
+            hres.set_content(std::move(res.body), res.content_type.c_str());
+        };
+        l.http->set_pre_routing_handler([handler](const httplib::Request& hreq, httplib::Response& hres) {
+            if (hreq.has_header("Content-Length") || hreq.has_header("Transfer-Encoding")) {
+                return httplib::Server::HandlerResponse::Unhandled;
+            }
+            handler(hreq, hres);
+            return httplib::Server::HandlerResponse::Handled;
+        });
+        l.http->Get(".*", handler);
+        l.http->Post(".*", handler);
+        l.http->Delete(".*", handler);
+        int port = o.plextv_port;
+        if (port == 0) {
+            port = l.http->bind_to_any_port(o.listen);
+        } else if (!l.http->bind_to_port(o.listen, port)) {
+            port = -1;
+        }
+        if (port < 0) {
+            std::cerr << "ws-simulator: cannot listen on " << o.listen << ':' << o.plextv_port << " for plex.tv\n";
+            return 1;
+        }
+        plextv_url = fmt::format("http://{}:{}", host, port);
         listeners.push_back(std::move(l));
     }
     for (Listener& l : listeners) {
@@ -226,10 +291,10 @@ int run(const Options& o)
         l.thread = std::thread([http]() { http->listen_after_bind(); });
     }
     // bind_to_port() already listens, so connections queue until the accept loops run.
-    const std::string line = ready_line(infos);
+    const std::string line = ready_line(infos, plextv_url);
     try {
         if (!o.write_config.empty()) {
-            write_atomically(o.write_config, config_yaml(infos, o.state_dir), 0600);
+            write_atomically(o.write_config, config_yaml(infos, o.state_dir, plextv_url), 0600);
         }
         if (!o.ready_file.empty()) {
             write_atomically(o.ready_file, line + "\n", 0600);

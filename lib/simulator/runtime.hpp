@@ -14,11 +14,15 @@ struct Options {
     GenerateOptions generate;
     std::string listen = "127.0.0.1";
     std::array<int, k_kinds> ports{0, 0, 0};
+    bool plextv = false;  // also serve the plex.tv stand-in (needs Plex)
+    int plextv_port = 0;  // its port (0 = any free port)
     size_t threads = 8;
     std::string ready_file;
     std::string write_config;
     std::string state_dir;
     uint8_t servers = 0b111;
+    std::string tls_cert;  // PEM certificate: serve HTTPS instead of HTTP (with tls_key)
+    std::string tls_key;   // PEM private key of tls_cert
 };
 
 // Parse "plex,jellyfin" into a server mask; throw WorldError on an unknown name or an empty list.
@@ -33,9 +37,12 @@ struct ServerInfo {
 };
 
 // Return the one-line ready JSON for the served servers.
-std::string ready_line(const std::vector<ServerInfo>& servers);
+// `plextv_url` (when not empty) adds "plextv":{"url":…}.
+std::string ready_line(const std::vector<ServerInfo>& servers, const std::string& plextv_url = {});
 // Return the watchstate config YAML (contract §3) for the served servers.
-std::string config_yaml(const std::vector<ServerInfo>& servers, const std::string& state_dir);
+// `plextv_url` (when not empty) becomes the Plex backend's options.plextv_url.
+std::string config_yaml(const std::vector<ServerInfo>& servers, const std::string& state_dir,
+                        const std::string& plextv_url = {});
 
 // Serve until SIGINT/SIGTERM; return the process exit code. Errors are reported on stderr.
 int run(const Options& options);

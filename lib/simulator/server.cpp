@@ -212,6 +212,7 @@ void Server::build()
             });
         }
     }
+    m_hidden = std::make_unique<std::atomic<bool>[]>(m_items.size());
     m_by_id.reserve(m_items.size() * 2);
     for (size_t i = 0; i < m_items.size(); ++i) {
         m_by_id.emplace(m_items[i].id, static_cast<uint32_t>(i));
@@ -244,6 +245,21 @@ int64_t Server::item_of_key(std::string_view key) const
 }
 
 int64_t Server::item_of_id(std::string_view id) const
+{
+    const int64_t i = item_of_id_any(id);
+    return i >= 0 && hidden(static_cast<uint32_t>(i)) ? -1 : i;
+}
+
+void Server::set_hidden(const std::vector<uint32_t>& items, bool value)
+{
+    std::lock_guard lock(m_cache_mutex);
+    for (uint32_t i : items) {
+        m_hidden[i].store(value, std::memory_order_relaxed);
+    }
+    m_cache.clear();
+}
+
+int64_t Server::item_of_id_any(std::string_view id) const
 {
     std::string norm;
     if (m_kind == Kind::jellyfin) {
@@ -366,6 +382,12 @@ Response Server::handle(const Request& req)
             }
             break;
         }
+    }
+    if (faulted && !rule.hide.empty()) {
+        set_hidden(rule.hide, true);
+    }
+    if (faulted && !rule.unhide.empty()) {
+        set_hidden(rule.unhide, false);
     }
     if (faulted && rule.delay_ms > 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(rule.delay_ms));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -14,6 +15,8 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include <rapidjson/fwd.h>
 
 #include "simulator/world.hpp"
 
@@ -89,6 +92,8 @@ struct FaultRule {
     bool has_body = false;
     std::string retry_after;
     int64_t skip = 0;
+    std::vector<uint32_t> hide;    // items hidden when the rule fires (before the request is answered)
+    std::vector<uint32_t> unhide;  // items shown again when the rule fires
 };
 
 struct LogEntry {
@@ -114,8 +119,14 @@ public:
     const std::vector<Library>& libraries() const { return m_libraries; }
     // Return the item index of a world key (movies/episodes/shows) or -1.
     int64_t item_of_key(std::string_view key) const;
-    // Return the item index of a server id or -1.
+    // Return the item index of a server id or -1 (also -1 for a hidden item).
     int64_t item_of_id(std::string_view id) const;
+    // Return the item index of a server id or -1, hidden items included.
+    int64_t item_of_id_any(std::string_view id) const;
+    // Whether a movie/episode is hidden: left out of listings, 404 for lookups and writes.
+    bool hidden(uint32_t item) const { return m_hidden[item].load(std::memory_order_relaxed); }
+    // Hide or show items again (the listings change at once: pages shift).
+    void set_hidden(const std::vector<uint32_t>& items, bool hidden);
     // Return a copy of the current state of (user, item).
     PlayState state(size_t user, uint32_t item) const;
     // Set the address reported as LocalAddress (e.g. http://127.0.0.1:8096).
@@ -158,7 +169,10 @@ private:
     Response control_state(const Request& req);
     Response control_sessions(const Request& req);
     Response control_faults(const Request& req);
+    Response control_visibility(const Request& req);
     std::string item_json(size_t user, uint32_t item) const;
+    // The movie/episode items of an array of world keys; sets `problem` on a bad entry.
+    std::vector<uint32_t> items_of_keys(const rapidjson::Value& keys, std::string& problem) const;
 
     void build();
     int64_t user_of_id(std::string_view id) const;
@@ -178,6 +192,8 @@ private:
     mutable std::shared_mutex m_mutex;
     std::vector<std::vector<PlayState>> m_state;  // [user][item]
     std::vector<Session> m_sessions;
+    // Per item; written under m_cache_mutex so that a cached listing never mixes two states.
+    std::unique_ptr<std::atomic<bool>[]> m_hidden;
 
     std::mutex m_cache_mutex;
     std::map<std::string, std::shared_ptr<const std::vector<uint32_t>>> m_cache;

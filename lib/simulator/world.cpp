@@ -95,6 +95,12 @@ void complete_server(ServerDef& s, const std::string& seed)
         if (u.token.empty()) {
             u.token = hex_hash(seed, kn + "/token/" + u.id, s.kind == Kind::plex ? 20 : 32);
         }
+        if (s.kind == Kind::plex) {
+            u.home = u.home || u.managed || i == 0;
+            if (u.uuid.empty()) {
+                u.uuid = hex_hash(seed, kn + "/uuid/" + u.id, 16);
+            }
+        }
     }
     if (s.token.empty()) {
         s.token = s.kind == Kind::plex ? s.users.front().token : hex_hash(seed, kn + "/apikey", 32);
@@ -576,7 +582,7 @@ void Parser::parse_server(Kind k, const Value& v, const std::string& where)
         std::set<std::string> ids;
         for (rapidjson::SizeType i = 0; i < us.Size(); ++i) {
             const std::string uw = fmt::format("{}.users[{}]", where, i);
-            check_keys(us[i], uw, {"id", "name", "token", "password", "admin"});
+            check_keys(us[i], uw, {"id", "name", "token", "password", "admin", "home", "managed", "friend", "uuid"});
             UserDef u;
             if (!us[i].HasMember("name")) {
                 fail(uw, "missing \"name\"");
@@ -598,6 +604,26 @@ void Parser::parse_server(Kind k, const Value& v, const std::string& where)
             u.admin = i == 0;
             if (us[i].HasMember("admin")) {
                 u.admin = boolean(us[i]["admin"], uw + ".admin");
+            }
+            for (const char* key : {"home", "managed", "friend", "uuid"}) {
+                if (us[i].HasMember(key) && k != Kind::plex) {
+                    fail(uw + "." + key, "only Plex users have plex.tv properties");
+                }
+            }
+            if (us[i].HasMember("home")) {
+                u.home = boolean(us[i]["home"], uw + ".home");
+            }
+            if (us[i].HasMember("managed")) {
+                u.managed = boolean(us[i]["managed"], uw + ".managed");
+            }
+            if (us[i].HasMember("friend")) {
+                u.friend_user = boolean(us[i]["friend"], uw + ".friend");
+            }
+            if (us[i].HasMember("uuid")) {
+                u.uuid = str(us[i]["uuid"], uw + ".uuid");
+            }
+            if (u.friend_user && (u.home || u.managed)) {
+                fail(uw + ".friend", "a friend is not a home or managed user");
             }
             s.users.push_back(std::move(u));
         }

@@ -34,6 +34,12 @@ struct UserDef {
     std::string token;
     std::string password;
     bool admin = false;
+    // Plex only, served by the plex.tv stand-in (plextv.cpp): a Plex Home member (the owner
+    // always is), a managed home user (implies home), a friend the server is shared with.
+    bool home = false;
+    bool managed = false;
+    bool friend_user = false;
+    std::string uuid{};  // plex.tv uuid (home users switch by it); default derived
 };
 
 struct ServerDef {

@@ -44,8 +44,14 @@ class Backend(WsTestCase):
         self.assertEqual(self.ws("ws-backend", "plex")["result"]["server_id"], worlds.PLEX_ID)
 
     def test_users_mark_the_configured_one(self):
-        plex = self.ws("ws-backend", "plex", "users")["result"]["users"]
-        self.assertEqual([(u["id"], u["name"], u["configured"]) for u in plex], [("1", "owner", True)])
+        # Without plex.tv (here: an address that answers 404) the server's own accounts, with a
+        # warning.
+        result = self.run_tool("ws-backend", "--json", "plex", "users")
+        self.assertEqual(result.code, 0, result)
+        plex = result.json["result"]["users"]
+        self.assertEqual([(u["id"], u["name"], u["kind"], u["configured"]) for u in plex],
+                         [("1", "owner", "account", True)])
+        self.assertIn("plex.tv", result.stderr)
         for name, user in (("jellyfin", worlds.JF_USER), ("emby", worlds.EMBY_USER)):
             users = self.ws("ws-backend", name, "users")["result"]["users"]
             self.assertEqual([(u["id"], u["name"], u["configured"]) for u in users], [(user, "alice", True)])
@@ -152,6 +158,21 @@ class Backend(WsTestCase):
         result = self.run_tool("ws-backend", "--json", "plex", "search", "alpha")
         self.assertEqual(result.code, 76, result)
         self.assertIn("plex", result.stderr)
+
+
+class PlexTvUsers(WsTestCase):
+    world = copy.deepcopy(worlds.household())
+    world["servers"]["plex"]["users"] += [
+        {"id": "1001", "name": "kid", "token": "plex-kid-token-5678", "managed": True},
+        {"id": "2002", "name": "friend", "token": "plex-friend-token-9012", "friend": True}]
+    sim_args = ("--plextv",)
+
+    def test_plex_users_include_plextv_people(self):
+        users = self.ws("ws-backend", "plex", "users")["result"]["users"]
+        found = {u["id"]: (u["name"], u["kind"], u["token_available"], u["configured"]) for u in users}
+        self.assertEqual(found["1"][1:], ("owner", True, True))
+        self.assertEqual(found["1001"], ("kid", "managed", True, False))
+        self.assertEqual(found["2002"], ("friend", "friend", True, False))
 
 
 class AllAgree(WsTestCase):

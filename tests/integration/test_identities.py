@@ -1,23 +1,47 @@
 # SPDX-License-Identifier: MIT
-"""Several people, one household: each identity has its own rows, same backends."""
+"""Several people, one household: each identity has its own rows, same backends; Plex user
+tokens obtained through the simulator's plex.tv stand-in; suggested identities."""
 import copy
+import gzip
+import json
+import os
+import stat
 import unittest
+import urllib.request
 
 import worlds
 from wstest import WsTestCase
 
 KID_JF = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 KID_EMBY = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+BOB_JF = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0"
+BOB_EMBY = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
+KID_PLEX_TOKEN = "plex-kid-token-5678"
+BOB_PLEX_TOKEN = "plex-bob-token-4321"
 
 
 def two_people():
     world = copy.deepcopy(worlds.household())
     servers = world["servers"]
-    servers["plex"]["users"].append({"id": "1001", "name": "kid", "token": "plex-kid-token-5678"})
+    servers["plex"]["users"].append({"id": "1001", "name": "kid", "token": KID_PLEX_TOKEN})
     servers["jellyfin"]["users"].append({"id": KID_JF, "name": "kid"})
     servers["emby"]["users"].append({"id": KID_EMBY, "name": "kid"})
     movie = world["movies"][1]  # Beta: played by alice on Jellyfin and Emby
     movie["state"]["plex"] = [{"user": "1001", "played": True, "last_played": 1710000000}]
+    return world
+
+
+def household_with_plextv():
+    """The kid is a managed Plex Home user; Bob is a friend on Plex (named 'Robert' on Emby)."""
+    world = two_people()
+    servers = world["servers"]
+    plex_users = servers["plex"]["users"]
+    plex_users[1]["managed"] = True
+    plex_users.append({"id": "2002", "name": "Bob", "token": BOB_PLEX_TOKEN, "friend": True})
+    servers["jellyfin"]["users"].append({"id": BOB_JF, "name": "bob"})
+    servers["emby"]["users"].append({"id": BOB_EMBY, "name": "Robert"})
+    gamma = world["movies"][2]  # Gamma: the kid finished it on Emby
+    gamma["state"]["emby"] = [{"user": KID_EMBY, "played": True, "last_played": 1711000000}]
     return world
 
 
@@ -27,7 +51,7 @@ class Identities(WsTestCase):
     def setUp(self):
         super().setUp()
         self.write_config(extra={"identities": {"kid": {
-            "plex": {"user": "1001", "token": "plex-kid-token-5678"},
+            "plex": {"user": "1001", "token": KID_PLEX_TOKEN},
             "jellyfin": {"user": KID_JF},
             "emby": {"user": KID_EMBY}}}})
 
@@ -48,6 +72,206 @@ class Identities(WsTestCase):
         self.assertEqual(self.ws("ws-state", "list")["result"]["items"], [])
         bad = self.run_tool("ws-import", "--json", "-u", "nobody")
         self.assertEqual(bad.code, 64, bad)
+
+    def test_suggest_falls_back_to_the_plex_servers_accounts(self):
+        # Where plex.tv cannot answer (here: the PMS itself, which has no plex.tv endpoints),
+        # the server's /accounts give the same ids.
+        self.write_config(plex={"options": {"plextv_url": self.sim.info["plex"]["url"]}})
+        result = self.run_tool("ws-state", "--json", "identities", "--suggest")
+        self.assertEqual(result.code, 0, result)
+        self.assertIn("using the accounts the server lists", result.stderr)
+        self.assertEqual(result.json["result"]["identities"],
+                         {"kid": {"plex": {"user": "1001", "name": "kid"},
+                                  "jellyfin": {"user": KID_JF, "name": "kid"},
+                                  "emby": {"user": KID_EMBY, "name": "kid"}}})
+
+
+class PlexTvIdentities(WsTestCase):
+    """The kid's Plex entry has no token: watchstate obtains it through plex.tv."""
+    world = household_with_plextv()
+    sim_args = ("--plextv",)
+
+    def setUp(self):
+        super().setUp()
+        self.kid = {"plex": {"user": "1001"}, "jellyfin": {"user": KID_JF}, "emby": {"user": KID_EMBY}}
+        self.configure(self.kid)
+
+    def configure(self, kid, **more):
+        identities = {"kid": kid}
+        identities.update(more)
+        self.write_config(extra={"identities": identities},
+                          plex={"options": {"plextv_url": self.sim.plextv["url"]}})
+
+    def plextv_requests(self):
+        with urllib.request.urlopen(self.sim.plextv["url"] + "/__sim/requests", timeout=30) as r:
+            return json.load(r)
+
+    def played(self, server, user):
+        return {i["key"] for i in self.sim.items(server, user=user) if i["played"]}
+
+    def test_two_people_synced_independently_on_three_servers(self):
+        before = {s: self.played(s, u) for s, u in
+                  (("plex", "1"), ("jellyfin", worlds.JF_USER), ("emby", worlds.EMBY_USER))}
+        result = self.run_tool("ws-sync", "--json")
+        self.assertEqual(result.code, 0, result)
+        self.assertEqual(set(result.json["result"]["import"]["identities"]), {"main", "kid"})
+        self.assertEqual(set(result.json["result"]["export"]["identities"]), {"main", "kid"})
+        # The kid: Beta (watched on Plex) and Gamma (watched on Emby) everywhere, nothing else.
+        for server, user in (("plex", "1001"), ("jellyfin", KID_JF), ("emby", KID_EMBY)):
+            played = self.played(server, user)
+            self.assertIn("m2", played, server)
+            self.assertIn("m3", played, server)
+            self.assertNotIn("m1", played, server)   # Alpha is the owner's
+            self.assertNotIn("m5", played, server)
+        # The main user: Alpha everywhere it is, never Gamma (the kid's).
+        for server, user in (("plex", "1"), ("jellyfin", worlds.JF_USER), ("emby", worlds.EMBY_USER)):
+            played = self.played(server, user)
+            self.assertIn("m1", played, server)
+            self.assertNotIn("m3", played, server)
+            self.assertTrue(before[server] <= played, server)
+        # The kid's Plex writes went out with the kid's own server token (the simulator keys play
+        # state by token), obtained by the switch and resources calls.
+        paths = [(r["method"], r["path"]) for r in self.plextv_requests()]
+        self.assertIn(("GET", "/api/v2/home/users"), paths)
+        self.assertTrue(any(m == "POST" and p.endswith("/switch") for m, p in paths), paths)
+        self.assertIn(("GET", "/api/v2/resources"), paths)
+        self.assertNotIn(KID_PLEX_TOKEN, result.stdout + result.stderr)
+        self.assert_no_secret(result.stdout + result.stderr)
+        # The token is cached beside state.db, private, and not in it.
+        cache = os.path.join(self.state_dir, "plex-tokens.json")
+        self.assertEqual(stat.S_IMODE(os.stat(cache).st_mode), 0o600)
+        with open(cache) as f:
+            entries = json.load(f)["tokens"]
+        self.assertEqual([(e["backend"], e["user"], e["token"]) for e in entries],
+                         [("plex", "1001", KID_PLEX_TOKEN)])
+        with open(os.path.join(self.state_dir, "state.db"), "rb") as f:
+            self.assertNotIn(KID_PLEX_TOKEN.encode(), f.read())
+        # Per identity state: the kid's rows are not the owner's.
+        kid = {i["display_title"]: i["watched"] for i in self.ws("ws-state", "list", "-u", "kid")["result"]["items"]}
+        main = {i["display_title"]: i["watched"] for i in self.ws("ws-state", "list")["result"]["items"]}
+        self.assertTrue(kid["Gamma (2003)"])
+        self.assertFalse(main["Gamma (2003)"])
+        self.assertFalse(kid["Alpha (2001)"])
+        self.assertTrue(main["Alpha (2001)"])
+
+    def test_backups_are_per_identity(self):
+        doc = self.ws("ws-backup", "-s", "plex")
+        files = {os.path.basename(f["path"]).split(".")[0]: f["path"] for f in doc["result"]["files"]}
+        self.assertEqual(set(files), {"main", "kid"})
+        played = {}
+        for identity, path in files.items():
+            self.assertTrue(os.path.basename(path).startswith(identity + ".plex."), path)
+            with gzip.open(path, "rt") as f:
+                played[identity] = {r["title"] for r in json.load(f) if r.get("watched")}
+        self.assertIn("Beta", played["kid"])        # read with the kid's obtained token
+        self.assertNotIn("Alpha", played["kid"])
+        self.assertIn("Alpha", played["main"])
+        self.assertNotIn("Beta", played["main"])
+
+    def test_cached_token_reused_then_renewed_once_refused(self):
+        self.ws("ws-import", "-u", "kid")
+        with urllib.request.urlopen(urllib.request.Request(
+                self.sim.plextv["url"] + "/__sim/requests", method="DELETE"), timeout=30):
+            pass
+        self.ws("ws-import", "-u", "kid")
+        self.assertEqual(self.plextv_requests(), [])   # the cached token was used
+        cache = os.path.join(self.state_dir, "plex-tokens.json")
+        with open(cache) as f:
+            doc = json.load(f)
+        doc["tokens"][0]["token"] = "expired-kid-token-0000"
+        with open(cache, "w") as f:
+            json.dump(doc, f)
+        result = self.run_tool("ws-import", "--json", "-u", "kid", "-v")
+        self.assertEqual(result.code, 0, result)
+        self.assertTrue(any(r["path"].endswith("/switch") for r in self.plextv_requests()))
+        with open(cache) as f:
+            self.assertEqual(json.load(f)["tokens"][0]["token"], KID_PLEX_TOKEN)
+        self.assertNotIn("expired-kid-token-0000", result.stdout + result.stderr)
+
+    def test_friend_token_from_shared_servers(self):
+        self.configure(self.kid, bob={"plex": {"user": "2002"}, "jellyfin": {"user": BOB_JF}})
+        self.sim.set_state("plex", key="m1", user="2002", played=True,
+                           last_played=1712000000)
+        result = self.run_tool("ws-sync", "--json", "-u", "bob")
+        self.assertEqual(result.code, 0, result)
+        self.assertIn("m1", self.played("jellyfin", BOB_JF))
+        self.assertTrue(any(r["path"].endswith("/shared_servers") for r in self.plextv_requests()))
+        self.assertNotIn(BOB_PLEX_TOKEN, result.stdout + result.stderr)
+
+    def test_unknown_plex_user_fails_only_that_identity(self):
+        self.configure(self.kid, ghost={"plex": {"user": "4242"}})
+        result = self.run_tool("ws-import", "--json")
+        self.assertEqual(result.code, 1, result)
+        errors = result.json["errors"]
+        self.assertEqual(len(errors), 1, errors)
+        self.assertEqual((errors[0]["identity"], errors[0]["backend"]), ("ghost", "plex"), errors)
+        self.assertIn("ghost/plex", errors[0]["message"])
+        self.assertIn("4242", errors[0]["message"])
+        self.assertIn("ghost/plex", result.stderr)
+        kid = self.ws("ws-state", "list", "-u", "kid")["result"]["items"]
+        self.assertTrue(any(i["watched"] for i in kid))
+        self.assertNotIn(KID_PLEX_TOKEN, result.stdout + result.stderr)
+        self.assert_no_secret(result.stdout + result.stderr)
+
+    def test_wrong_jellyfin_user_fails_only_that_identity(self):
+        self.configure(self.kid, ghost={"jellyfin": {"user": "deadbeefdeadbeefdeadbeefdeadbeef"}})
+        result = self.run_tool("ws-sync", "--json")
+        self.assertEqual(result.code, 1, result)
+        failed = {(e["identity"], e["backend"]) for e in result.json["errors"]}
+        self.assertEqual(failed, {("ghost", "jellyfin")}, result)
+        self.assertIn("m3", self.played("plex", "1001"))
+
+    def test_plextv_refusing_the_admin_token_fails_only_the_kids_plex(self):
+        self.write_config(extra={"identities": {"kid": self.kid}},
+                          plex={"options": {"plextv_url": self.sim.plextv["url"] + "/nowhere"}})
+        result = self.run_tool("ws-import", "--json", "-u", "kid", "-s", "plex")
+        self.assertNotEqual(result.code, 0, result)
+        self.assertIn("kid/plex", result.stderr)
+        self.write_config(extra={"identities": {"kid": self.kid}},
+                          plex={"token": "not-the-owner-token-1234",
+                                "options": {"plextv_url": self.sim.plextv["url"]}})
+        result = self.run_tool("ws-import", "--json", "-u", "kid")
+        self.assertEqual(result.code, 1, result)
+        failed = [e for e in result.json["errors"]]
+        self.assertEqual([(e["identity"], e["backend"]) for e in failed], [("kid", "plex")], result)
+        self.assertIn("plex.tv refused", failed[0]["message"])
+        only_plex = self.run_tool("ws-import", "--json", "-u", "kid", "-s", "plex")
+        self.assertEqual(only_plex.code, 77, only_plex)
+
+    def test_suggested_identities_match_the_simulators_users(self):
+        result = self.run_tool("ws-state", "identities", "--suggest")
+        self.assertEqual(result.code, 0, result)
+        self.assertIn("identities:", result.stdout)
+        self.assertIn('plex: { user: "1001" }', result.stdout)
+        doc = self.ws("ws-state", "identities", "--suggest")
+        suggested = doc["result"]["identities"]
+        self.assertEqual(suggested["kid"], {"plex": {"user": "1001", "name": "kid"},
+                                            "jellyfin": {"user": KID_JF, "name": "kid"},
+                                            "emby": {"user": KID_EMBY, "name": "kid"}})
+        # Bob is 'Robert' on Emby: without a mapping he is two people.
+        self.assertEqual({b: v["user"] for b, v in suggested["bob"].items()},
+                         {"plex": "2002", "jellyfin": BOB_JF})
+        self.assertEqual(suggested["robert"], {"emby": {"user": BOB_EMBY, "name": "Robert"}})
+        self.assertNotIn("owner", suggested)   # the main user is not an identity
+        self.assertNotIn("alice", suggested)
+        mapping = os.path.join(self.tmp, "mapper.yaml")
+        with open(mapping, "w") as f:
+            f.write('version: "1.5"\nmap:\n  - emby: { name: Robert }\n    jellyfin: { name: bob }\n'
+                    '    plex: { name: Bob, replace_with: bobby }\n')
+        doc = self.ws("ws-state", "identities", "--suggest", "--mapping", mapping)
+        suggested = doc["result"]["identities"]
+        self.assertEqual({b: v["user"] for b, v in suggested["bobby"].items()},
+                         {"plex": "2002", "jellyfin": BOB_JF, "emby": BOB_EMBY})
+        self.assertNotIn("robert", suggested)
+        self.assert_no_secret(json.dumps(doc))
+        self.assertNotIn(KID_PLEX_TOKEN, json.dumps(doc))
+        # The suggestion pastes into a working config.
+        self.write_config(extra={"identities": {name: {b: {"user": v["user"]} for b, v in people.items()}
+                                                for name, people in suggested.items()}},
+                          plex={"options": {"plextv_url": self.sim.plextv["url"]}})
+        result = self.run_tool("ws-import", "--json")
+        self.assertEqual(result.code, 0, result)
+        self.assertEqual(set(result.json["result"]["identities"]), {"main", "kid", "bobby"})
 
 
 if __name__ == "__main__":

@@ -51,6 +51,8 @@ class Simulator:
             time.sleep(0.02)
         with open(ready) as f:
             self.info = json.load(f)
+        # The plex.tv stand-in (--plextv) is no media server: kept out of the per-server loops.
+        self.plextv = self.info.pop("plextv", None)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -107,7 +109,15 @@ class Simulator:
         for name, info in self.info.items():
             entry = {"type": name, "url": info["url"], "token": info["token"],
                      "user": info["user"], "uuid": info["server_id"]}
-            entry.update(overrides.get(name, {}))
+            if name == "plex":
+                # plex.tv is the stand-in when served, else a local address that answers 404:
+                # a test never reaches the real plex.tv.
+                local = self.plextv["url"] if self.plextv else info["url"] + "/no-plextv"
+                entry["options"] = {"plextv_url": local}
+            override = dict(overrides.get(name, {}))
+            if "options" in override and "options" in entry:
+                override["options"] = {**entry["options"], **override["options"]}
+            entry.update(override)
             backends[name] = entry
         return backends
 

@@ -95,27 +95,32 @@ ToolOutcome run_backend(ToolContext& ctx, const BackendArgs& args) {
   ToolOutcome outcome;
   outcome.print_human_always = true;
   if (args.users->parsed()) {
-    auto users = std::make_shared<std::vector<backend::RemoteUser>>(inspector.users());
-    outcome.human = fmt::format("{:<34} {:<20} {}\n", "ID", "NAME", "");
-    for (const auto& u : *users) {
-      const bool configured = u.id == backend.user || (backend.user.empty() && u.admin &&
-                                                        backend.type == backend::BackendType::plex);
-      outcome.human += fmt::format("{:<34} {:<20} {}{}{}\n", u.id, u.name, u.admin ? "admin " : "",
-                                   u.disabled ? "disabled " : "",
-                                   configured ? "(configured user)" : "");
-    }
+    auto users = std::make_shared<std::vector<sync::UserEntry>>(inspector.users());
     const std::string configured_user = backend.user;
     const bool plex = backend.type == backend::BackendType::plex;
-    outcome.write_result = [users, configured_user, plex](json::Writer& out) {
+    // Without `user` a Plex backend acts as the token's owner.
+    auto configured = [configured_user, plex](const sync::UserEntry& e) {
+      return e.user.id == configured_user ||
+             (configured_user.empty() && plex && (e.user.admin || e.kind == "owner"));
+    };
+    outcome.human = fmt::format("{:<34} {:<20} {:<8} {}\n", "ID", "NAME", "KIND", "");
+    for (const auto& e : *users) {
+      outcome.human += fmt::format("{:<34} {:<20} {:<8} {}{}{}{}\n", e.user.id, e.user.name, e.kind,
+                                   e.user.admin ? "admin " : "", e.user.disabled ? "disabled " : "",
+                                   e.token_available ? "token-obtainable " : "",
+                                   configured(e) ? "(configured user)" : "");
+    }
+    outcome.write_result = [users, configured](json::Writer& out) {
       out.begin_object().key("users").begin_array();
-      for (const auto& u : *users) {
+      for (const auto& e : *users) {
         out.begin_object();
-        out.field("id", u.id);
-        out.field("name", u.name);
-        out.field("admin", u.admin);
-        out.field("disabled", u.disabled);
-        out.field("configured", u.id == configured_user ||
-                                    (configured_user.empty() && plex && u.admin));
+        out.field("id", e.user.id);
+        out.field("name", e.user.name);
+        out.field("kind", e.kind);
+        out.field("admin", e.user.admin);
+        out.field("disabled", e.user.disabled);
+        out.field("token_available", e.token_available);
+        out.field("configured", configured(e));
         out.end_object();
       }
       out.end_array().end_object();

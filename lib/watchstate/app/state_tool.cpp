@@ -5,7 +5,12 @@
 #include <watchstate/core/error.hpp>
 #include <watchstate/db/state_store.hpp>
 #include <watchstate/json/writer.hpp>
+#include <watchstate/core/exit_code.hpp>
+#include <watchstate/core/log.hpp>
 #include <watchstate/sync/display.hpp>
+#include <watchstate/sync/identities.hpp>
+#include <watchstate/sync/open_backend.hpp>
+#include <watchstate/sync/user_token.hpp>
 
 #include <fmt/format.h>
 
@@ -20,6 +25,8 @@ struct StateArgs {
   bool unplayed = false;
   std::size_t limit = 0;
   std::int64_t item_id = 0;
+  bool suggest = false;
+  std::string mapping;
 };
 
 std::string when(UnixTime t) { return t > 0 ? format_rfc3339(t) : std::string("-"); }
@@ -171,6 +178,80 @@ ToolOutcome show_item(db::StateStore& store, std::int64_t id) {
   return outcome;
 }
 
+// The users of every configured backend (Plex: plex.tv's home users and friends, else the
+// server's accounts), grouped into suggested identities.
+ToolOutcome suggest_identities(const ToolContext& ctx, const StateArgs& args) {
+  sync::UserMapping mapping;
+  if (!args.mapping.empty()) {
+    mapping = sync::load_user_mapping(args.mapping);
+  }
+  ToolOutcome outcome;
+  std::vector<sync::BackendUsers> lists;
+  const auto options = ctx.run_options();
+  for (const auto& backend : ctx.config.backends) {
+    sync::BackendUsers list;
+    list.backend = backend.name;
+    try {
+      if (backend.type == backend::BackendType::plex) {
+        try {
+          for (const auto& user : sync::plex_tv_users(
+                   ctx.config, backend, sync::client_options(ctx.config, backend, options))) {
+            list.users.push_back(backend::RemoteUser{user.id, user.name, user.admin, false});
+          }
+        } catch (const Error& e) {
+          // The server's own accounts carry the same plex.tv ids (the owner is "1" there).
+          log::warning("{}; using the accounts the server lists", e.what());
+          list.users = sync::open_backend(ctx.config, backend, options)->users();
+        }
+        if (backend.user != "1") {
+          list.main_user = backend.user; // "1" is the owner's local id, plex.tv has another
+        }
+      } else {
+        list.users = sync::open_backend(ctx.config, backend, options)->users();
+        list.main_user = backend.user;
+      }
+    } catch (const Error& e) {
+      outcome.errors.push_back({"main", backend.name, e.code(), e.what(), ""});
+      log::error("{}", e.what());
+      continue;
+    }
+    lists.push_back(std::move(list));
+  }
+  std::vector<std::string> warnings;
+  auto identities = std::make_shared<std::vector<sync::SuggestedIdentity>>(
+      sync::suggest_identities(lists, mapping, warnings));
+  for (const auto& w : warnings) {
+    log::warning("{}", w);
+  }
+  if (!outcome.errors.empty()) {
+    outcome.exit_code = lists.empty() ? exit_code_for(outcome.errors.front().kind) : 1;
+  }
+  outcome.print_human_always = true;
+  outcome.human = "# Paste into the config file (watchstate.yaml(5)); review the names first.\n" +
+                  sync::identities_yaml(*identities);
+  auto kept_warnings = std::make_shared<std::vector<std::string>>(std::move(warnings));
+  outcome.write_result = [identities, kept_warnings](json::Writer& out) {
+    out.begin_object().key("identities").begin_object();
+    for (const auto& identity : *identities) {
+      out.key(identity.name).begin_object();
+      for (const auto& m : identity.members) {
+        out.key(m.backend).begin_object();
+        out.field("user", m.user_id);
+        out.field("name", m.user_name);
+        out.end_object();
+      }
+      out.end_object();
+    }
+    out.end_object();
+    out.key("warnings").begin_array();
+    for (const auto& w : *kept_warnings) {
+      out.value(w);
+    }
+    out.end_array().end_object();
+  };
+  return outcome;
+}
+
 } // namespace
 
 int state_main(int argc, char** argv) {
@@ -180,7 +261,7 @@ int state_main(int argc, char** argv) {
   ToolDefinition tool{
       "ws-state",
       "Query the local state: list and search items, show one item with every backend's view "
-      "and its change log",
+      "and its change log; suggest identities from the backends' users",
       true,
       [args, list_cmd, show_cmd](CLI::App& cli) {
         cli.require_subcommand(1);
@@ -191,10 +272,22 @@ int state_main(int argc, char** argv) {
         list->add_option("--limit", args->limit, "At most this many items");
         auto* show = cli.add_subcommand("show", "Show one item: each backend's view, change log");
         show->add_option("ID", args->item_id, "Local item id (from ws-state list)")->required();
+        auto* identities = cli.add_subcommand(
+            "identities", "Propose an identities block from the users of every backend");
+        identities
+            ->add_flag("--suggest", args->suggest,
+                       "Group the backends' users by name and print an identities: block (YAML, "
+                       "or --json) to paste; the config is never changed")
+            ->required();
+        identities->add_option("--mapping", args->mapping,
+                               "WatchState mapper.yaml-style file pairing users whose names differ");
         *list_cmd = list;
         *show_cmd = show;
       },
       [args, list_cmd, show_cmd](ToolContext& ctx) {
+        if (args->suggest) {
+          return suggest_identities(ctx, *args);
+        }
         db::StateStore store(prepare_state_dir(ctx.config));
         if ((*show_cmd)->parsed()) {
           return show_item(store, args->item_id);

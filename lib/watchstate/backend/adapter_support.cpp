@@ -73,6 +73,14 @@ std::string url_encode(std::string_view value) {
 }
 
 void check_outcome(std::string_view backend, std::string_view url, const http::Outcome& outcome) {
+  if (outcome.error == http::TransportError::tls) {
+    // A certificate that cannot be verified fails the same way on every retry: "try again
+    // later" (75) would be a lie, so it is a protocol failure (76), like an unparsable answer.
+    throw Error(Errc::protocol,
+                fmt::format("{}: TLS failure talking to {}: {} (the certificate must be valid for "
+                            "the URL, or set options.verify_tls: false for this backend)",
+                            backend, url_for_message(url), redact(outcome.error_message)));
+  }
   if (!outcome.transport_ok()) {
     throw Error(Errc::tempfail, fmt::format("{}: request to {} failed: {}", backend,
                                             url_for_message(url),
@@ -141,6 +149,9 @@ WriteOutcome failed_write(std::string_view backend, const WriteRequest& request,
 
 WriteOutcome write_outcome(std::string_view backend, const WriteRequest& request,
                            const http::Outcome& outcome) {
+  if (outcome.error == http::TransportError::tls) {
+    return failed_write(backend, request, Errc::protocol, "TLS failure: " + outcome.error_message);
+  }
   if (!outcome.transport_ok()) {
     return failed_write(backend, request, Errc::tempfail,
                         outcome.error_message.empty() ? std::string("transport error")

@@ -41,7 +41,8 @@ std::string url_for_message(std::string_view url);
 std::string url_encode(std::string_view value);
 
 // Throw the ws::Error an unsuccessful outcome deserves: no_perm for 401/403, tempfail for
-// transport failures, 429 and 5xx, protocol for any other non-2xx status. Returns on 2xx.
+// transport failures, 429 and 5xx, protocol for a TLS failure (an unverifiable certificate) and
+// any other non-2xx status. Returns on 2xx.
 void check_outcome(std::string_view backend, std::string_view url, const http::Outcome& outcome);
 
 // Send one request through `client` and return its outcome after check_outcome(); a status in

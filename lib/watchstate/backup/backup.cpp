@@ -50,6 +50,39 @@ void merge_guids(backend::Guids& guids, const backend::Guids& extra) {
             [](const backend::Guid& a, const backend::Guid& b) { return a.key < b.key; });
 }
 
+// The caller holds the run lock, so no other run is writing a backup here: a "*.json*.tmp" file
+// is what a run killed mid-write (kill -9, power loss) left behind, never a backup. Removed so
+// that interrupted runs do not pile up partial files.
+void remove_stale_temp_files(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    std::error_code type_ec;
+    if (!entry.is_regular_file(type_ec) || name.find(".json") == std::string::npos ||
+        !name.ends_with(".tmp")) {
+      continue;
+    }
+    std::error_code remove_ec;
+    if (std::filesystem::remove(entry.path(), remove_ec)) {
+      log::info("removed {}, left behind by an interrupted run", entry.path().string());
+    }
+  }
+}
+
+// A backup of, or a restore into, another server than the configured one would silently mix two
+// servers' state: refuse it like the import does (Errc::config, exit 78).
+void check_server_id(backend::Backend& adapter, const config::BackendConfig& backend) {
+  if (backend.uuid.empty()) {
+    return;
+  }
+  const auto server = adapter.server_info();
+  if (server.id != backend.uuid) {
+    throw Error(Errc::config,
+                fmt::format("{}: the server at {} has id '{}', not the configured uuid '{}'",
+                            backend.name, backend.url, server.id, backend.uuid));
+  }
+}
+
 db::ItemRow row_for_title(const backend::RemoteItem& item, const backend::RemoteShow* show) {
   db::ItemRow row;
   row.type = item.type;
@@ -116,6 +149,7 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
   const auto dir = backup_dir(config);
   if (!options.dry_run) {
     ensure_directory(dir);
+    remove_stale_temp_files(dir);
   }
   const std::string date = format_compact_utc(now()).substr(0, 8);
   const std::string name_template =
@@ -141,6 +175,7 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
 
       auto adapter = sync::open_backend(config, backend, options);
       try {
+        check_server_id(*adapter, backend);
         auto shows = store.load_shows(backend.name);
         const auto libraries = sync::wanted_libraries(*adapter, backend);
         std::optional<BackupWriter> writer;
@@ -317,6 +352,7 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
   policy.progress_minimum_ms = static_cast<std::int64_t>(config.progress.minimum) * 1000;
   policy.can_reset_progress = backend.type != backend::BackendType::plex;
   try {
+    check_server_id(*adapter, backend);
     auto shows = store.load_shows(backend.name);
     const auto libraries = sync::wanted_libraries(*adapter, backend);
     std::unordered_set<std::string> playing;
@@ -383,6 +419,7 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
           sync::count_write(result, c.write.action);
         } else {
           c.error = redact(outcomes[i].message);
+          log::warning("{}", c.error); // like ws-export: one line per failed write
           ++result.failed;
           if (result.failed <= 20) {
             result.errors.push_back(

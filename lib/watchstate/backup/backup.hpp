@@ -52,7 +52,8 @@ struct CreateResult {
 // Write one backup file per selected (identity, backend), streaming each backend's items into
 // a temporary file that is renamed into place only when the whole listing succeeded. Records
 // carry every external id the state database knows for the item (so a backup restores into
-// another kind of server). In a dry run nothing is written.
+// another kind of server). Temporary files that killed runs left in the backup directory are
+// removed first (the caller holds the run lock). In a dry run nothing is written.
 CreateResult create_backups(const config::Config& config, db::StateStore& store,
                             const sync::RunOptions& options, const CreateOptions& create);
 void write_create_result(json::Writer& out, const CreateResult& result);

@@ -5,6 +5,7 @@
 #include <watchstate/core/redact.hpp>
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
+#include <sstream>
 #include <string_view>
 #include <utility>
 
@@ -81,10 +83,60 @@ std::optional<fs::path> xdg_dir(const char* name) {
 }
 
 // Read a whole file; on failure returns the errno value.
-int read_file(const fs::path& path, std::string& out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+// Records where each YAML document starts, building nothing.
+class DocumentStarts final : public YAML::EventHandler {
+public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& /*mark*/, YAML::anchor_t /*anchor*/) override {}
+  void OnAlias(const YAML::Mark& /*mark*/, YAML::anchor_t /*anchor*/) override {}
+  void OnScalar(const YAML::Mark& /*mark*/, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                const std::string& /*value*/) override {}
+  void OnSequenceStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/,
+                       YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/,
+                  YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {}
+  void OnMapEnd() override {}
+};
+
+// The 1-based line of the second YAML document of `text`, nullopt when it holds at most one.
+// Not YAML::LoadAll: yaml-cpp 0.7 loops forever on some malformed text (a file holding only
+// ","), because its parser keeps reporting a document without consuming input. Here the loop
+// is bounded and a "document" that starts where the previous one did is no new document.
+// Throws YAML::Exception on a syntax error.
+std::optional<int> second_document_line(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts handler;
+  for (int i = 0; i < 2 && parser.HandleNextDocument(handler); ++i) {
+  }
+  if (handler.starts.size() > 1 && handler.starts[1].pos > handler.starts[0].pos) {
+    return handler.starts[1].line + 1;
+  }
+  return std::nullopt;
+}
+
+// Far more than any config or token; a path such as /dev/zero must not eat the memory.
+constexpr std::size_t k_max_config_bytes = std::size_t{16} << 20;
+constexpr std::size_t k_max_token_bytes = std::size_t{64} << 10;
+
+// Read `path` into `out`; an errno value on failure (EFBIG beyond `max_bytes`). With
+// `regular_only`, anything but a regular file is refused (EINVAL) before a read could block on
+// it (a FIFO, a terminal): a token file is a plain file, a config may come from a pipe.
+int read_file(const fs::path& path, std::string& out, std::size_t max_bytes = k_max_config_bytes,
+              bool regular_only = false) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK : 0));
   if (fd < 0) {
     return errno;
+  }
+  if (regular_only) {
+    struct stat info {};
+    if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+      ::close(fd);
+      return EINVAL;
+    }
   }
   out.clear();
   std::array<char, 8192> chunk{};
@@ -100,6 +152,10 @@ int read_file(const fs::path& path, std::string& out) {
     }
     if (got == 0) {
       break;
+    }
+    if (out.size() + static_cast<std::size_t>(got) > max_bytes) {
+      ::close(fd);
+      return EFBIG;
     }
     out.append(chunk.data(), static_cast<std::size_t>(got));
   }
@@ -396,9 +452,12 @@ public:
     }
     const fs::path file = path(field, *name);
     std::string content;
-    if (const int err = read_file(file, content); err != 0) {
+    if (const int err = read_file(file, content, k_max_token_bytes, true); err != 0) {
+      const std::string why = err == EINVAL ? std::string("not a regular file")
+                              : err == EFBIG ? std::string("larger than 64 KiB")
+                                             : std::string(std::strerror(err));
       fail(line(field), field.path,
-           fmt::format("cannot read token file '{}': {}", file.string(), std::strerror(err)));
+           fmt::format("cannot read token file '{}': {}", file.string(), why));
     }
     std::string value = trim(content);
     register_secret(value);
@@ -675,7 +734,7 @@ void Parser::parse_options(const Field& field, BackendConfig& backend) {
   const MapReader map(*this, field,
                       {"ignore_libraries", "page_size", "concurrency", "timeout", "verify_tls",
                        "disable_mark_unplayed", "ignore", "LIBRARY_SEGMENT",
-                       "DISABLE_MARK_UNPLAYED", "client"},
+                       "DISABLE_MARK_UNPLAYED", "client", "plextv_url"},
                       k_watchstate_option_keys);
 
   for (const char* key : {"ignore_libraries", "ignore"}) {
@@ -732,6 +791,18 @@ void Parser::parse_options(const Field& field, BackendConfig& backend) {
   }
   if (verify) {
     backend.verify_tls = verify->first;
+  }
+  if (auto f = map.value("plextv_url")) {
+    std::string url = trim(string(*f).value_or(""));
+    while (!url.empty() && url.back() == '/') {
+      url.pop_back();
+    }
+    const std::string lower = to_lower(url);
+    if ((!lower.starts_with("http://") && !lower.starts_with("https://")) ||
+        url.find_first_of(k_whitespace) != std::string::npos || url.size() <= 8) {
+      fail(line(*f), f->path, fmt::format("must be an http:// or https:// URL, not '{}'", url));
+    }
+    backend.plextv_url = url;
   }
 
   if (auto f = map.value("ADMIN_TOKEN")) {
@@ -861,18 +932,17 @@ IdentityConfig Parser::parse_identity(const Field& field,
 }
 
 Config Parser::parse(const std::string& text) {
-  std::vector<YAML::Node> documents;
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(text);
+    if (const auto second = second_document_line(text)) {
+      fail(*second, {}, "the file holds more than one YAML document");
+    }
+    root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     fail(e.mark.line >= 0 ? e.mark.line + 1 : 0, {}, e.msg);
   } catch (const YAML::Exception& e) {
     fail(e.mark.line >= 0 ? e.mark.line + 1 : 0, {}, e.msg);
   }
-  if (documents.size() > 1) {
-    fail(line_of(documents[1]), {}, "the file holds more than one YAML document");
-  }
-  const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
   if (!root.IsMap()) {
     fail(line_of(root), {}, "the file must be a YAML map with at least a 'backends' key");
   }
@@ -1013,8 +1083,11 @@ std::vector<BackendConfig> backends_for_identity(const Config& config, const std
     }
     BackendConfig copy = backend;
     copy.user = mapped->user;
+    copy.identity = identity;
     if (!mapped->token.empty()) {
       copy.token = mapped->token;
+    } else if (copy.type == backend::BackendType::plex && !copy.user.empty()) {
+      copy.obtain_user_token = true;
     }
     out.push_back(std::move(copy));
   }

@@ -49,6 +49,13 @@ struct BackendConfig {
   bool verify_tls = true;
   bool disable_mark_unplayed = false;
   int line = 0; // line of the entry in the config file, for messages
+  // Plex: where plex.tv answers (options.plextv_url; an extension for tests and proxies).
+  std::string plextv_url = "https://plex.tv";
+  // The identity this copy belongs to ("main" for the entries of `backends`).
+  std::string identity = "main";
+  // Plex, other identities: `token` is the main (admin) token, and this person's server token
+  // is obtained through plex.tv at run time (the identity's entry set no token).
+  bool obtain_user_token = false;
 };
 
 // An identity's view of one backend: the main entry with `user`/`token` overridden.

@@ -79,6 +79,11 @@ void register_secret(std::string_view secret) {
   }
 }
 
+void forget_secrets() noexcept {
+  std::lock_guard lock(g_secrets_mutex);
+  g_secrets.clear();
+}
+
 std::string redact(std::string_view text) {
   std::string out = redact_parameters(text);
   std::lock_guard lock(g_secrets_mutex);

@@ -10,6 +10,9 @@ namespace ws {
 // Thread-safe; secrets shorter than 4 characters are ignored (they would mangle ordinary text).
 void register_secret(std::string_view secret);
 
+// Forget every registered secret. For fuzzing and tests, which load many configs in one process.
+void forget_secrets() noexcept;
+
 // Return `text` with every registered secret, and the value of every token-bearing URL query
 // parameter (X-Plex-Token, api_key, ApiKey, apikey, token) and Authorization Token="…" field,
 // replaced by "<redacted>".

@@ -269,19 +269,30 @@ struct StateStore::Impl {
     return db;
   }
 
-  static void migrate(SQLite::Database& db) {
+  static std::size_t schema_version(SQLite::Database& db) {
     const int version = db.execAndGet("PRAGMA user_version").getInt();
-    if (version > static_cast<int>(k_migrations.size())) {
+    if (version < 0 || version > static_cast<int>(k_migrations.size())) {
       throw Error(Errc::io, fmt::format("state database schema version {} is newer than this "
                                         "watchstate ({}); upgrade watchstate",
                                         version, k_migrations.size()));
     }
-    for (auto v = static_cast<std::size_t>(version); v < k_migrations.size(); ++v) {
-      SQLite::Transaction tx(db);
+    return static_cast<std::size_t>(version);
+  }
+
+  static void migrate(SQLite::Database& db) {
+    // An up-to-date database (the usual case) needs no write lock.
+    if (schema_version(db) == k_migrations.size()) {
+      return;
+    }
+    // Several runs may meet a new database at once (cron and a user, or readers, which take no
+    // run lock): the version is read again under the write lock, so one of them migrates and
+    // the others wait (busy timeout) and find the schema done instead of creating it twice.
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    for (auto v = schema_version(db); v < k_migrations.size(); ++v) {
       db.exec(std::string(k_migrations[v]));
       db.exec(fmt::format("PRAGMA user_version = {}", v + 1));
-      tx.commit();
     }
+    tx.commit();
   }
 };
 

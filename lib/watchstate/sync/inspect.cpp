@@ -4,7 +4,11 @@
 #include <watchstate/json/writer.hpp>
 #include <watchstate/sync/display.hpp>
 #include <watchstate/sync/matching.hpp>
+#include <watchstate/core/error.hpp>
+#include <watchstate/core/log.hpp>
+#include <watchstate/core/redact.hpp>
 #include <watchstate/sync/open_backend.hpp>
+#include <watchstate/sync/user_token.hpp>
 
 #include <algorithm>
 #include <unordered_set>
@@ -69,8 +73,8 @@ std::string_view found_kind_name(FoundItem::Kind kind) {
 BackendInspector::BackendInspector(const config::Config& config,
                                    const config::BackendConfig& backend, db::StateStore& store,
                                    std::string identity, const RunOptions& options)
-    : m_backend(backend), m_store(store), m_identity(std::move(identity)),
-      m_adapter(open_backend(config, backend, options)) {}
+    : m_config(config), m_backend(backend), m_options(options), m_store(store),
+      m_identity(std::move(identity)), m_adapter(open_backend(config, backend, options)) {}
 
 BackendInspector::~BackendInspector() = default;
 
@@ -78,7 +82,41 @@ std::uint64_t BackendInspector::requests_sent() const { return m_adapter->reques
 
 backend::ServerInfo BackendInspector::info() { return m_adapter->server_info(); }
 
-std::vector<backend::RemoteUser> BackendInspector::users() { return m_adapter->users(); }
+std::vector<UserEntry> BackendInspector::users() {
+  std::vector<UserEntry> result;
+  const bool plex = m_backend.type == backend::BackendType::plex;
+  for (auto& user : m_adapter->users()) {
+    result.push_back(UserEntry{std::move(user), plex ? "account" : "user", false});
+  }
+  if (!plex) {
+    return result;
+  }
+  // The people of the Plex account (plex.tv): who can have an identity, and how.
+  std::vector<backend::plex::PlexTvUser> people;
+  try {
+    people = plex_tv_users(m_config, m_backend, client_options(m_config, m_backend, m_options));
+  } catch (const Error& e) {
+    log::warning("{}: plex.tv not asked ({}); only the server's accounts are listed",
+                 m_backend.name, redact(e.what()));
+    return result;
+  }
+  for (const auto& person : people) {
+    const auto kind = person.admin     ? "owner"
+                      : person.managed ? "managed"
+                      : person.home    ? "home"
+                                       : "friend";
+    auto same = std::find_if(result.begin(), result.end(),
+                             [&](const UserEntry& e) { return e.user.id == person.id; });
+    if (same == result.end()) {
+      result.push_back(UserEntry{backend::RemoteUser{person.id, person.name, person.admin, false},
+                                 kind, person.token_available});
+    } else {
+      same->kind = kind;
+      same->token_available = person.token_available;
+    }
+  }
+  return result;
+}
 
 std::vector<LibraryEntry> BackendInspector::libraries() {
   std::vector<LibraryEntry> result;

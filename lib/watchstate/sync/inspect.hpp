@@ -21,6 +21,15 @@ namespace ws::sync {
 
 // What ws-backend reports about one backend, as seen by one identity (behaviour 12.2-12.6).
 
+// One person a backend knows.
+struct UserEntry {
+  backend::RemoteUser user;
+  // Plex: "owner", "home", "managed", "friend" (from plex.tv) or "account" (only the server's
+  // own account list); Jellyfin/Emby: "user".
+  std::string kind;
+  bool token_available = false; // Plex: a server token can be obtained for an identity
+};
+
 struct LibraryEntry {
   backend::Library library;
   bool ignored = false; // listed in options.ignore
@@ -76,7 +85,9 @@ public:
   BackendInspector& operator=(const BackendInspector&) = delete;
 
   backend::ServerInfo info();
-  std::vector<backend::RemoteUser> users();
+  // The server's accounts; for Plex also plex.tv's home users, managed users and friends of
+  // the server (when plex.tv cannot be asked, the server's list alone, with a warning).
+  std::vector<UserEntry> users();
   std::vector<LibraryEntry> libraries();
   std::vector<InspectedItem> search(const std::string& query, int limit);
   // Empty when the server has no item with that id.
@@ -94,7 +105,9 @@ public:
 private:
   InspectedItem inspect(backend::FoundItem&& found, const backend::ShowCache& shows);
 
+  const config::Config& m_config;
   const config::BackendConfig& m_backend;
+  RunOptions m_options;
   db::StateStore& m_store;
   std::string m_identity;
   std::unique_ptr<backend::Backend> m_adapter;

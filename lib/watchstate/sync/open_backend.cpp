@@ -3,6 +3,7 @@
 #include <watchstate/sync/open_backend.hpp>
 
 #include <watchstate/core/log.hpp>
+#include <watchstate/sync/user_token.hpp>
 #include <watchstate/core/text.hpp>
 
 #include <algorithm>
@@ -10,9 +11,9 @@
 
 namespace ws::sync {
 
-std::unique_ptr<backend::Backend> open_backend(const config::Config& config,
-                                               const config::BackendConfig& backend,
-                                               const RunOptions& options) {
+http::ClientOptions client_options(const config::Config& config,
+                                   const config::BackendConfig& backend,
+                                   const RunOptions& options) {
   http::ClientOptions o;
   o.concurrency =
       options.concurrency.value_or(backend.concurrency.value_or(config.http.concurrency));
@@ -22,6 +23,18 @@ std::unique_ptr<backend::Backend> open_backend(const config::Config& config,
   o.backoff = std::chrono::milliseconds(config.http.backoff_ms);
   o.verify_tls = backend.verify_tls;
   o.user_agent = std::string("watchstate/") + WS_VERSION;
+  return o;
+}
+
+std::unique_ptr<backend::Backend> open_backend(const config::Config& config,
+                                               const config::BackendConfig& backend,
+                                               const RunOptions& options) {
+  const http::ClientOptions o = client_options(config, backend, options);
+
+  if (backend.obtain_user_token) {
+    return make_plex_user_backend(config, backend, o,
+                                  backend.page_size.value_or(config.http.page_size));
+  }
 
   backend::Connection connection;
   connection.name = backend.name;

@@ -3,6 +3,7 @@
 
 #include <watchstate/backend/backend.hpp>
 #include <watchstate/config/config.hpp>
+#include <watchstate/http/client.hpp>
 #include <watchstate/sync/run_context.hpp>
 
 #include <memory>
@@ -15,6 +16,11 @@ namespace ws::sync {
 std::unique_ptr<backend::Backend> open_backend(const config::Config& config,
                                                const config::BackendConfig& backend,
                                                const RunOptions& options);
+
+// The HTTP client options open_backend uses for `backend`.
+http::ClientOptions client_options(const config::Config& config,
+                                   const config::BackendConfig& backend,
+                                   const RunOptions& options);
 
 // Whether `backend`'s options.ignore lists `library` (by id, or by name compared
 // case-insensitively).

@@ -82,4 +82,18 @@ TEST_CASE("backend::url_for_message and check_outcome", "[backend]") {
     CHECK(std::string(e.what()) ==
           "plex_home: request to /library/sections failed: timed out");
   }
+  // An unverifiable certificate is not "try again later": the same answer comes every time.
+  ws::http::Outcome untrusted;
+  untrusted.error = ws::http::TransportError::tls;
+  untrusted.error_message = "SSL certificate problem: self-signed certificate";
+  try {
+    check_outcome("jf", "https://h/System/Info?api_key=secret123456", untrusted);
+    FAIL("no exception");
+  } catch (const ws::Error& e) {
+    CHECK(e.code() == ws::Errc::protocol);
+    const std::string message = e.what();
+    CHECK(message.find("jf: TLS failure talking to /System/Info") == 0);
+    CHECK(message.find("verify_tls") != std::string::npos);
+    CHECK(message.find("secret123456") == std::string::npos);
+  }
 }

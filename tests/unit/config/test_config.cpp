@@ -383,6 +383,34 @@ TEST_CASE("config::parse_config token_file", "[config]") {
         "config.yaml:5: backends.p.token_file: token file '" + empty.string() + "' is empty");
 }
 
+TEST_CASE("config::parse_config malformed YAML fails, never hangs", "[config]") {
+  // yaml-cpp 0.7's LoadAll loops forever on these (found by the config fuzz harness).
+  for (const char* text : {",", ",\n", ",b\x14", "backends:\n,\n"}) {
+    CAPTURE(text);
+    CHECK_FALSE(config_error(text).empty());
+  }
+  CHECK(config_error(std::string(k_minimal) + "---\nstate_dir: /x\n") ==
+        "config.yaml:7: the file holds more than one YAML document");
+}
+
+TEST_CASE("config::parse_config token_file that is not a small plain file", "[config]") {
+  TempDir dir;
+  const std::string prefix = "backends:\n  p:\n    type: plex\n    url: http://x\n";
+  // Endless (/dev/zero) or blocking (a FIFO without a writer) sources fail at once.
+  CHECK(config_error(prefix + "    token_file: /dev/zero\n") ==
+        "config.yaml:5: backends.p.token_file: cannot read token file '/dev/zero': not a regular "
+        "file");
+  const fs::path fifo = dir.path() / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK(config_error(prefix + "    token_file: " + fifo.string() + "\n") ==
+        "config.yaml:5: backends.p.token_file: cannot read token file '" + fifo.string() +
+            "': not a regular file");
+  const fs::path huge = dir.write("huge", std::string(70000, 'a'));
+  CHECK(config_error(prefix + "    token_file: " + huge.string() + "\n") ==
+        "config.yaml:5: backends.p.token_file: cannot read token file '" + huge.string() +
+            "': larger than 64 KiB");
+}
+
 TEST_CASE("config::parse_config accepts a WatchState servers.yaml entry", "[config]") {
   const Config config = parse_config("backends:\n"
                                      "  my_plex:\n"

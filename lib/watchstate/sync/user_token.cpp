@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/sync/user_token.hpp>
+
+#include <watchstate/core/error.hpp>
+#include <watchstate/core/log.hpp>
+
+#include <fmt/format.h>
+
+#include <utility>
+
+namespace ws::sync {
+namespace {
+
+backend::Connection connection_of(const config::BackendConfig& backend, std::string token,
+                                  int page_size) {
+  backend::Connection c;
+  c.name = backend.name;
+  c.type = backend.type;
+  c.url = backend.url;
+  c.token = std::move(token);
+  c.user = backend.user;
+  c.page_size = page_size;
+  return c;
+}
+
+// The server's machineIdentifier: the configured uuid, else what the server says (owner token).
+std::string machine_id(const config::BackendConfig& backend, const http::ClientOptions& options,
+                       std::uint64_t& requests) {
+  if (!backend.uuid.empty()) {
+    return backend.uuid;
+  }
+  auto admin = backend::make_backend(connection_of(backend, backend.token, 1),
+                                     http::make_curl_client(options));
+  auto id = admin->server_info().id;
+  requests += admin->requests_sent();
+  return id;
+}
+
+class PlexUserBackend final : public backend::Backend {
+public:
+  PlexUserBackend(const config::Config& config, config::BackendConfig backend,
+                  http::ClientOptions options, int page_size)
+      : m_cache(plex_token_cache_file(config)), m_backend(std::move(backend)),
+        m_options(std::move(options)), m_page_size(page_size),
+        m_label(fmt::format("{}/{}", m_backend.identity, m_backend.name)) {}
+
+  backend::ServerInfo server_info() override {
+    if (m_checked_info) {
+      // The cached token was just proven with this very request.
+      auto info = std::move(*m_checked_info);
+      m_checked_info.reset();
+      return info;
+    }
+    return inner().server_info();
+  }
+  std::vector<backend::Library> libraries() override { return inner().libraries(); }
+  void list_items(const std::vector<backend::Library>& libraries, backend::ShowCache& shows,
+                  const std::function<void(backend::RemoteItem&&)>& on_item) override {
+    inner().list_items(libraries, shows, on_item);
+  }
+  std::vector<backend::RemoteUser> users() override { return inner().users(); }
+  std::vector<backend::FoundItem> search(std::string_view query, int limit,
+                                         backend::ShowCache& shows) override {
+    return inner().search(query, limit, shows);
+  }
+  std::vector<backend::FoundItem> find_item(std::string_view id,
+                                            backend::ShowCache& shows) override {
+    return inner().find_item(id, shows);
+  }
+  std::vector<std::string> active_items() override { return inner().active_items(); }
+  std::vector<backend::WriteOutcome>
+  write(const std::vector<backend::WriteRequest>& requests) override {
+    return inner().write(requests);
+  }
+  [[nodiscard]] std::uint64_t requests_sent() const override {
+    return m_requests + (m_inner ? m_inner->requests_sent() : 0);
+  }
+
+private:
+  backend::Backend& inner() {
+    if (!m_inner) {
+      resolve();
+    }
+    return *m_inner;
+  }
+
+  void build(std::string token) {
+    if (m_inner) {
+      m_requests += m_inner->requests_sent();
+    }
+    m_inner = backend::make_backend(connection_of(m_backend, std::move(token), m_page_size),
+                                    http::make_curl_client(m_options));
+    m_inner->set_total_listener([this](std::uint64_t total) { report_total(total); });
+  }
+
+  void resolve() {
+    const std::string machine = machine_id(m_backend, m_options, m_requests);
+    if (auto cached = m_cache.get(m_backend.name, m_backend.user, machine)) {
+      build(std::move(*cached));
+      try {
+        m_checked_info = m_inner->server_info();
+        return;
+      } catch (const Error& e) {
+        if (e.code() != Errc::no_perm) {
+          throw;
+        }
+        log::info("{}: the server refused the cached token of user {}; obtaining a new one "
+                  "through plex.tv",
+                  m_label, m_backend.user);
+        m_cache.erase(m_backend.name, m_backend.user, machine);
+      }
+    }
+    backend::plex::PlexTv tv(m_label, m_backend.plextv_url, m_backend.token,
+                             http::make_curl_client(m_options));
+    std::string token;
+    try {
+      token = tv.user_token(m_backend.user, machine);
+    } catch (...) {
+      m_requests += tv.requests_sent();
+      throw;
+    }
+    m_requests += tv.requests_sent();
+    log::info("{}: obtained the server token of user {} through plex.tv", m_label,
+              m_backend.user);
+    m_cache.put(m_backend.name, m_backend.user, machine, token);
+    build(std::move(token));
+  }
+
+  backend::plex::TokenCache m_cache;
+  config::BackendConfig m_backend;
+  http::ClientOptions m_options;
+  int m_page_size;
+  std::string m_label;
+  std::unique_ptr<backend::Backend> m_inner;
+  std::optional<backend::ServerInfo> m_checked_info;
+  std::uint64_t m_requests = 0;
+};
+
+} // namespace
+
+std::filesystem::path plex_token_cache_file(const config::Config& config) {
+  return config.state_dir / "plex-tokens.json";
+}
+
+std::unique_ptr<backend::Backend> make_plex_user_backend(const config::Config& config,
+                                                         const config::BackendConfig& backend,
+                                                         const http::ClientOptions& options,
+                                                         int page_size) {
+  return std::make_unique<PlexUserBackend>(config, backend, options, page_size);
+}
+
+std::vector<backend::plex::PlexTvUser> plex_tv_users(const config::Config& /*config*/,
+                                                     const config::BackendConfig& backend,
+                                                     const http::ClientOptions& options) {
+  std::uint64_t requests = 0;
+  const std::string machine = machine_id(backend, options, requests);
+  backend::plex::PlexTv tv(backend.name, backend.plextv_url, backend.token,
+                           http::make_curl_client(options));
+  return tv.users(machine);
+}
+
+} // namespace ws::sync
