@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Build the seed corpus of every fuzz harness into OUT_DIR/<harness>/: the hand-written seeds of
 tests/fuzz/corpus/, plus what the recorded fixtures of tests/fixtures/ hold (response bodies, the
-GUIDs inside them, configs). Usage: make_seeds.py SOURCE_DIR OUT_DIR"""
+GUIDs inside them, webhook bodies, configs). Usage: make_seeds.py SOURCE_DIR OUT_DIR"""
 import hashlib
 import json
 import os
@@ -60,6 +60,17 @@ def main():
         body = json.dumps(value).encode()
         write(out, "mediabrowser_page", b"\x00" + body)  # as Jellyfin
         write(out, "mediabrowser_page", b"\x01" + body)  # as Emby
+    # Webhook harness input: User-Agent line, where the JSON goes (body / multipart field), JSON.
+    if "webhook_jellyfin" in mediabrowser:
+        write(out, "webhook_payload", b"Jellyfin-Server/10.10.7\nbody\n" +
+              json.dumps(mediabrowser["webhook_jellyfin"]).encode())
+    if "webhook_emby" in mediabrowser:
+        write(out, "webhook_payload", b"Emby Server/4.8.11.0\ndata\n" +
+              json.dumps(mediabrowser["webhook_emby"]).encode())
+    plex_webhook = os.path.join(fixtures, "plex", "telegraf_plex_webhook_media_play.json")
+    if os.path.exists(plex_webhook):
+        with open(plex_webhook, "rb") as f:
+            write(out, "webhook_payload", b"PlexMediaServer/1.41.3\npayload\n" + f.read())
 
     for path in (os.path.join(fixtures, "config", "watchstate_servers.yaml"),
                  os.path.join(source, "share", "watchstate", "config.example.yaml")):
