@@ -39,10 +39,6 @@ struct Batch {
   backend::ServerInfo server;
   std::optional<BackendError> error;
   std::uint64_t requests = 0;
-  // With end: the listing held as many distinct items as the server counted before it. When
-  // items vanish while the pages are read, later pages shift and an item that still exists
-  // can be missed; its record must then not be taken as gone.
-  bool complete = true;
   // Shows the items of this batch refer to that no earlier batch carried: the fetching thread
   // owns its show cache, the writing thread keeps its own copy.
   std::vector<backend::RemoteShow> shows;
@@ -127,15 +123,9 @@ bool fetch_backend(const config::Config& config, const config::BackendConfig& ba
     batch.items.reserve(k_batch_items);
     std::unordered_set<std::string> shows_sent;
     progress::Bar bar(backend.name, "listing");
-    std::uint64_t counted = 0;
-    adapter->set_total_listener([&bar, &counted](std::uint64_t total) {
-      counted += total;
-      bar.set_total(counted);
-    });
-    std::unordered_set<std::string> distinct_ids;
+    adapter->set_total_listener([&bar](std::uint64_t total) { bar.set_total(total); });
     adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
       bar.advance();
-      distinct_ids.insert(item.id);
       if (item.type == backend::MediaType::episode && !item.show_id.empty() &&
           shows_sent.insert(item.show_id).second) {
         if (const auto it = shows.find(item.show_id); it != shows.end()) {
@@ -154,12 +144,6 @@ bool fetch_backend(const config::Config& config, const config::BackendConfig& ba
     });
     if (!batch.items.empty() && !queue.push(std::move(batch))) {
       return false;
-    }
-    end.complete = distinct_ids.size() >= counted;
-    if (!end.complete) {
-      log::info("{}: the listing changed while it was read ({} items counted, {} listed); "
-                "records of items not listed are kept until the next import",
-                backend.name, counted, distinct_ids.size());
     }
   } catch (const ConsumerGone&) {
     return false;
@@ -449,7 +433,7 @@ void import_identity(const config::Config& config, db::StateStore& store,
       // tx rolls back: the backend changed nothing and keeps its cursor.
     } else {
       store.save_server(backend.name, batch.server);
-      counts.gone = batch.complete ? static_cast<std::uint64_t>(applier.forget_unreported()) : 0;
+      counts.gone = static_cast<std::uint64_t>(applier.forget_unreported());
       store.set_cursor(identity, backend.name, "import", batch.started);
       tx.commit();
       counts.ok = true;
