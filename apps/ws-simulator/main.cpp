@@ -25,6 +25,10 @@ int main(int argc, char** argv)
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--diverge", o.generate.diverge, "P(one server differs)")->capture_default_str()->check(
         CLI::Range(0.0, 1.0));
+    app.add_option("--messy", o.generate.messy,
+                   "multiplier of the messy-metadata rates (0 = none; up to 20 for stress worlds)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 20.0));
     app.add_option("--listen", o.listen, "bind address")->capture_default_str();
     app.add_option("--plex-port", o.ports[0], "Plex port (0 = any free port)")->check(CLI::Range(0, 65535));
     app.add_option("--jellyfin-port", o.ports[1], "Jellyfin port (0 = any free port)")->check(CLI::Range(0, 65535));

@@ -35,6 +35,16 @@ Response json_error(int status, std::string_view message)
     return json_ok({buf.GetString(), buf.GetSize()}, status);
 }
 
+void write_ids(JsonWriter& w, const IdList& ids)
+{
+    w.StartObject();
+    for (const auto& [k, v] : ids) {
+        w.Key(k.c_str());
+        w.String(v.c_str());
+    }
+    w.EndObject();
+}
+
 }  // namespace
 
 std::string Server::item_json(size_t user, uint32_t item) const
@@ -50,7 +60,7 @@ std::string Server::item_json(size_t user, uint32_t item) const
     w.Key("id");
     w.String(it.id.c_str());
     w.Key("type");
-    w.String(it.type == ItemType::movie ? "movie" : "episode");
+    w.String(it.type == ItemType::movie ? "movie" : (it.type == ItemType::series ? "show" : "episode"));
     w.Key("title");
     w.String(e.title.c_str());
     if (it.type == ItemType::episode) {
@@ -60,6 +70,14 @@ std::string Server::item_json(size_t user, uint32_t item) const
         w.Int(e.season);
         w.Key("episode");
         w.Int(e.episode);
+    }
+    w.Key("library");
+    w.String(m_libraries[it.library].slot == k_4k_library ? "4k" : "main");
+    w.Key("ids");
+    write_ids(w, presented_ids_locked(item));
+    if (it.is_folder()) {
+        w.EndObject();
+        return {buf.GetString(), buf.GetSize()};
     }
     w.Key("played");
     w.Bool(st.played);
@@ -145,6 +163,15 @@ Response Server::control(const Request& req)
     }
     if (p == "/__sim/sessions" && m == "POST") {
         return control_sessions(req);
+    }
+    if (p == "/__sim/ids" && m == "POST") {
+        return control_ids(req);
+    }
+    if (p == "/__sim/rematch" && m == "POST") {
+        return control_rematch();
+    }
+    if (p == "/__sim/truth" && (m == "GET" || m == "HEAD")) {
+        return control_truth();
     }
     if (p == "/__sim/world" && (m == "GET" || m == "HEAD")) {
         const ServerDef& s = def();
@@ -365,6 +392,163 @@ Response Server::control_state(const Request& req)
     }
     out += ']';
     return json_ok(std::move(out));
+}
+
+Response Server::control_ids(const Request& req)
+{
+    rapidjson::Document doc;
+    doc.Parse(req.body.c_str());
+    if (doc.HasParseError() || (!doc.IsObject() && !doc.IsArray())) {
+        return json_error(400, "body must be a JSON object or array of {\"key\":…,\"ids\":{…}}");
+    }
+    std::vector<const rapidjson::Value*> list;
+    if (doc.IsArray()) {
+        for (auto& v : doc.GetArray()) {
+            list.push_back(&v);
+        }
+    } else {
+        list.push_back(&doc);
+    }
+    std::vector<std::pair<uint32_t, IdList>> changes;
+    for (size_t i = 0; i < list.size(); ++i) {
+        const rapidjson::Value& v = *list[i];
+        auto fail = [&](std::string_view what) { return json_error(400, fmt::format("entry {}: {}", i, what)); };
+        if (!v.IsObject()) {
+            return fail("expected an object");
+        }
+        for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+            const std::string_view name(it->name.GetString(), it->name.GetStringLength());
+            if (name != "key" && name != "ids") {
+                return fail(fmt::format("unknown key \"{}\"", name));
+            }
+        }
+        if (!v.HasMember("key") || !v["key"].IsString()) {
+            return fail("\"key\" (a world key) is required");
+        }
+        if (!v.HasMember("ids") || !v["ids"].IsObject()) {
+            return fail("\"ids\" (an object provider -> id) is required");
+        }
+        IdList ids;
+        for (auto it = v["ids"].MemberBegin(); it != v["ids"].MemberEnd(); ++it) {
+            const std::string provider(it->name.GetString(), it->name.GetStringLength());
+            if (provider.empty() || provider != to_lower(provider)) {
+                return fail(fmt::format("provider \"{}\" must be lower-case", provider));
+            }
+            if (!it->value.IsString() || it->value.GetStringLength() == 0) {
+                return fail(fmt::format("ids.{} must be a non-empty string", provider));
+            }
+            ids.emplace_back(provider, std::string(it->value.GetString(), it->value.GetStringLength()));
+        }
+        const int64_t item = item_of_key(v["key"].GetString());
+        if (item < 0 || m_items[static_cast<size_t>(item)].type == ItemType::season) {
+            return json_error(404,
+                              fmt::format("{} is not a movie, show or episode on this server", v["key"].GetString()));
+        }
+        changes.emplace_back(static_cast<uint32_t>(item), std::move(ids));
+    }
+    std::unique_lock lock(m_mutex);
+    std::string out = "[";
+    for (auto& [item, ids] : changes) {
+        set_ids(m_items[item].entry, std::move(ids));
+    }
+    for (const auto& change : changes) {
+        if (out.size() > 1) {
+            out += ',';
+        }
+        out += item_json(0, change.first);
+    }
+    out += ']';
+    return json_ok(std::move(out));
+}
+
+Response Server::control_rematch()
+{
+    std::unique_lock lock(m_mutex);
+    const size_t count = m_rematch.size();
+    for (uint32_t entry : m_rematch) {
+        set_ids(entry, m_world->entries[entry].ids);
+    }
+    m_rematch.clear();
+    return json_ok(fmt::format(R"({{"rematched":{}}})", count));
+}
+
+Response Server::control_truth()
+{
+    std::call_once(m_truth_once, [this]() {
+        const World& world = *m_world;
+        const char* const cases[] = {"shared_episode_id", "cross_show_episode_id", "conflicting_ids", "rematch"};
+        rapidjson::StringBuffer buf(nullptr, world.entries.size() * 220 + 2);
+        JsonWriter w(buf);
+        w.StartArray();
+        for (const Entry& e : world.entries) {
+            if (e.kind == EntryKind::show) {
+                continue;
+            }
+            const bool episode = e.kind == EntryKind::episode;
+            const Entry* show = episode ? &world.entries[e.show] : nullptr;
+            w.StartObject();
+            w.Key("key");
+            w.String(e.key.c_str());
+            w.Key("type");
+            w.String(episode ? "episode" : "movie");
+            w.Key("title");
+            w.String(e.title.c_str());
+            if (episode) {
+                w.Key("show");
+                w.String(show->key.c_str());
+                w.Key("season");
+                w.Int(e.season);
+                w.Key("episode");
+                w.Int(e.episode);
+                if (e.episode_end >= 0) {
+                    w.Key("episode_end");
+                    w.Int(e.episode_end);
+                }
+            }
+            if (e.copy_of >= 0) {
+                w.Key("copy_of");
+                w.String(world.entries[static_cast<size_t>(e.copy_of)].key.c_str());
+            }
+            w.Key("library");
+            w.String((episode ? show->library : e.library) == k_4k_library ? "4k" : "main");
+            w.Key("ids");
+            write_ids(w, e.ids);
+            w.Key("servers");
+            w.StartObject();
+            for (Kind k : k_all_kinds) {
+                if (world.servers[idx(k)].present) {
+                    w.Key(std::string(kind_name(k)).c_str());
+                    w.Bool(e.on(k));
+                }
+            }
+            w.EndObject();
+            // Generated hard cases; a re-matched show reports "rematch" on its episodes.
+            uint8_t bits = e.cases;
+            int8_t server = e.case_server;
+            if (episode && (show->cases & mc_rematch) != 0) {
+                bits = static_cast<uint8_t>(bits | mc_rematch);
+                server = show->case_server;
+            }
+            if (bits != 0) {
+                w.Key("cases");
+                w.StartArray();
+                for (size_t b = 0; b < 4; ++b) {
+                    if ((bits >> b) & 1U) {
+                        w.String(cases[b]);
+                    }
+                }
+                w.EndArray();
+                if (server >= 0) {
+                    w.Key("case_server");
+                    w.String(std::string(kind_name(static_cast<Kind>(server))).c_str());
+                }
+            }
+            w.EndObject();
+        }
+        w.EndArray();
+        m_truth.assign(buf.GetString(), buf.GetSize());
+    });
+    return json_ok(m_truth);
 }
 
 Response Server::control_sessions(const Request& req)

@@ -190,6 +190,7 @@ struct MbRender {
     const std::vector<PlayState>* state;  // nullptr = no user data
     uint32_t fields;
     bool listing;  // Emby gates PlayCount/LastPlayedDate in listings only
+    const std::unordered_map<uint32_t, IdList>& ids;  // entries presented with other ids (m_mutex held)
 
     std::string date(int64_t ms) const { return emby ? format_emby_date(ms) : format_jellyfin_date(ms); }
 
@@ -208,7 +209,12 @@ struct MbRender {
         if (it.type != ItemType::season) {
             const Entry& e = world.entries[it.entry];
             const auto& custom = e.provider_ids[idx(server.kind)];
-            if (custom) {
+            const auto changed = ids.find(it.entry);
+            if (changed != ids.end()) {
+                for (const auto& [k, v] : changed->second) {
+                    kv(w, provider_key(k), v);
+                }
+            } else if (custom) {
                 for (const auto& [k, v] : *custom) {
                     kv(w, k, v);
                 }
@@ -852,7 +858,7 @@ Response Server::mb_views(int64_t user)
     (void)user;
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
-    MbRender r{*m_world, m_items, m_libraries, def(), m_kind == Kind::emby, nullptr, 0, true};
+    MbRender r{*m_world, m_items, m_libraries, def(), m_kind == Kind::emby, nullptr, 0, true, m_ids};
     w.StartObject();
     key(w, "Items");
     w.StartArray();
@@ -876,7 +882,7 @@ Response Server::mb_single(const Request& req, int64_t user, uint32_t item)
     JsonWriter w(buf);
     std::shared_lock lock(m_mutex);
     MbRender r{*m_world, m_items, m_libraries, def(), emby,
-               user_data ? &m_state[static_cast<size_t>(user)] : nullptr, f_all, false};
+               user_data ? &m_state[static_cast<size_t>(user)] : nullptr, f_all, false, m_ids};
     r.item(w, item);
     lock.unlock();
     return json_response(200, finish(buf));
@@ -893,7 +899,7 @@ Response Server::mb_listing(const Request& req, int64_t user)
         r.body = "Bad Request";
         return r;
     };
-    // Scope: -1 = root, -2..-4 = library 0..2, >= 0 = item.
+    // Scope: -1 = root, -2 - l = library l, >= 0 = item.
     int64_t scope = -1;
     if (const std::string* p = req.iparam("parentId"); p != nullptr && !p->empty()) {
         std::string pid = to_lower(*p);
@@ -1000,7 +1006,7 @@ Response Server::mb_listing(const Request& req, int64_t user)
 
     rapidjson::StringBuffer buf(nullptr, static_cast<size_t>(std::min<int64_t>(limit.value_or(1000), 5000)) * 900 + 256);
     JsonWriter w(buf);
-    MbRender r{world, m_items, m_libraries, def(), emby, nullptr, fields, true};
+    MbRender r{world, m_items, m_libraries, def(), emby, nullptr, fields, true, m_ids};
 
     if (scope == -1 && !recursive) {
         // The user's root: the library views.
@@ -1047,7 +1053,7 @@ Response Server::mb_listing(const Request& req, int64_t user)
             const auto lib = static_cast<uint8_t>(-2 - scope);
             for (size_t i = 0; i < m_items.size(); ++i) {
                 const Item& it = m_items[i];
-                if (it.library == lib && lib < 2 &&
+                if (it.library == lib && m_libraries[lib].content != k_music &&
                     (recursive || it.type == ItemType::movie || it.type == ItemType::series)) {
                     take(static_cast<uint32_t>(i));
                 }
@@ -1315,7 +1321,7 @@ Response Server::mb_write(const Request& req, size_t user, uint32_t item, std::s
     }
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
-    MbRender r{*m_world, m_items, m_libraries, def(), emby, &m_state[user], f_all, false};
+    MbRender r{*m_world, m_items, m_libraries, def(), emby, &m_state[user], f_all, false, m_ids};
     r.user_data(w, item, true);
     lock.unlock();
     return json_response(200, finish(buf));

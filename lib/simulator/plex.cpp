@@ -226,12 +226,20 @@ struct PlexRender {
     const std::vector<Item>& items;
     const std::vector<Library>& libraries;
     const std::vector<PlayState>& state;
+    const std::unordered_map<uint32_t, IdList>& ids;  // entries presented with other ids (modern agent)
+
+    const IdList* changed(const Item& it) const
+    {
+        const auto found = ids.find(it.entry);
+        return found == ids.end() ? nullptr : &found->second;
+    }
 
     std::string guid(const Item& it) const
     {
         const Entry& e = world.entries[it.entry];
+        const bool modern = e.plex_guids.empty() || changed(it) != nullptr;
         if (it.type == ItemType::season) {
-            if (!e.plex_guids.empty()) {
+            if (!modern) {
                 std::string g = e.plex_guids.front();
                 const size_t q = g.find('?');
                 g.insert(q == std::string::npos ? g.size() : q, fmt::format("/{}", it.season_no));
@@ -239,7 +247,7 @@ struct PlexRender {
             }
             return "plex://season/" + hex_hash("plex-guid", fmt::format("{}/{}", e.key, it.season_no), 24);
         }
-        if (!e.plex_guids.empty()) {
+        if (!modern) {
             return e.plex_guids.front();
         }
         const char* type = it.type == ItemType::movie ? "movie" : (it.type == ItemType::series ? "show" : "episode");
@@ -252,7 +260,8 @@ struct PlexRender {
             return;
         }
         const Entry& e = world.entries[it.entry];
-        if (!e.plex_guids.empty()) {
+        const IdList* given = changed(it);
+        if (given == nullptr && !e.plex_guids.empty()) {
             for (size_t i = 1; i < e.plex_guids.size(); ++i) {
                 o.open("Guid", "Guid");
                 o.attr("id", e.plex_guids[i]);
@@ -261,7 +270,7 @@ struct PlexRender {
             return;
         }
         for (const char* provider : {"imdb", "tmdb", "tvdb"}) {
-            for (const auto& [k, v] : e.ids) {
+            for (const auto& [k, v] : given != nullptr ? *given : e.ids) {
                 if (k == provider) {
                     o.open("Guid", "Guid");
                     o.attr("id", fmt::format("{}://{}", k, v));
@@ -274,9 +283,10 @@ struct PlexRender {
 
     void section(PlexOut& o, const Item& it) const
     {
-        o.attr("librarySectionTitle", libraries[it.library].name);
-        o.num("librarySectionID", it.library + 1);
-        o.attr("librarySectionKey", fmt::format("/library/sections/{}", it.library + 1));
+        const Library& lib = libraries[it.library];
+        o.attr("librarySectionTitle", lib.name);
+        o.num("librarySectionID", lib.number);
+        o.attr("librarySectionKey", fmt::format("/library/sections/{}", lib.id));
     }
 
     void counts(PlexOut& o, const Item& it) const
@@ -510,6 +520,7 @@ Response Server::plex(const Request& req, bool& is_write)
         o.attr("title1", "Plex Library");
         const char* agents[] = {"tv.plex.agents.movie", "tv.plex.agents.series", "tv.plex.agents.music"};
         const char* scanners[] = {"Plex Movie", "Plex TV Series", "Plex Music"};
+        // The uuid and Location id of a section follow its key (1..5), whichever sections exist.
         for (size_t i = 0; i < m_libraries.size(); ++i) {
             const Library& lib = m_libraries[i];
             o.open("Directory", "Directory");
@@ -521,10 +532,10 @@ Response Server::plex(const Request& req, bool& is_write)
             o.attr("key", lib.id);
             o.attr("type", lib.plex_type);
             o.attr("title", lib.name);
-            o.attr("agent", agents[i]);
-            o.attr("scanner", scanners[i]);
+            o.attr("agent", agents[lib.content]);
+            o.attr("scanner", scanners[lib.content]);
             o.attr("language", "en-US");
-            o.attr("uuid", section_uuid(s.server_id, i));
+            o.attr("uuid", section_uuid(s.server_id, static_cast<size_t>(lib.number - 1)));
             o.num("updatedAt", k_anchor);
             o.num("createdAt", 1499601583);
             o.num("scannedAt", k_anchor);
@@ -533,7 +544,7 @@ Response Server::plex(const Request& req, bool& is_write)
             o.num("contentChangedAt", 18253756);
             o.num("hidden", 0);
             o.open("Location", "Location");
-            o.num("id", static_cast<int64_t>(i + 1));
+            o.num("id", lib.number);
             o.attr("path", lib.path);
             o.close();
             o.close();
@@ -606,7 +617,7 @@ Response Server::plex_search(const Request& req, size_t user, bool json)
     o.open("MediaContainer", "");
     o.num("size", 3);
     std::shared_lock lock(m_mutex);
-    PlexRender r{*m_world, m_items, m_libraries, m_state[user]};
+    PlexRender r{*m_world, m_items, m_libraries, m_state[user], m_ids};
     for (const HubDef& hub : hubs) {
         std::vector<uint32_t> hits;
         for (size_t i = 0; i < m_items.size() && static_cast<int64_t>(hits.size()) < limit; ++i) {
@@ -633,18 +644,20 @@ Response Server::plex_search(const Request& req, size_t user, bool json)
 Response Server::plex_listing(const Request& req, size_t user, size_t section, bool json)
 {
     const Library& lib = m_libraries[section];
-    int64_t type = section == 0 ? 1 : (section == 1 ? 2 : 8);
+    const bool movies = lib.content == k_movies;
+    const bool shows = lib.content == k_shows;
+    int64_t type = movies ? 1 : (shows ? 2 : 8);
     if (const std::string* t = req.param("type")) {
         type = parse_int(*t).value_or(-1);
     }
     std::optional<ItemType> wanted;
-    if (section == 0 && type == 1) {
+    if (movies && type == 1) {
         wanted = ItemType::movie;
-    } else if (section == 1 && type == 2) {
+    } else if (shows && type == 2) {
         wanted = ItemType::series;
-    } else if (section == 1 && type == 3) {
+    } else if (shows && type == 3) {
         wanted = ItemType::season;
-    } else if (section == 1 && type == 4) {
+    } else if (shows && type == 4) {
         wanted = ItemType::episode;
     }
     bool by_added = false;
@@ -719,15 +732,15 @@ Response Server::plex_listing(const Request& req, size_t user, size_t section, b
     o.num("offset", start);
     o.flag("allowSync", true);
     o.attr("identifier", k_identifier);
-    o.num("librarySectionID", static_cast<int64_t>(section + 1));
+    o.num("librarySectionID", lib.number);
     o.attr("librarySectionTitle", lib.name);
-    o.attr("librarySectionUUID", section_uuid(def().server_id, section));
+    o.attr("librarySectionUUID", section_uuid(def().server_id, static_cast<size_t>(lib.number - 1)));
     o.attr("title1", lib.name);
     const char* groups[] = {"", "movie", "show", "season", "episode"};
     o.attr("viewGroup", type >= 1 && type <= 4 ? groups[type] : "");
     {
         std::shared_lock lock(m_mutex);
-        PlexRender r{*m_world, m_items, m_libraries, m_state[user]};
+        PlexRender r{*m_world, m_items, m_libraries, m_state[user], m_ids};
         for (int64_t i = begin; i < end; ++i) {
             const uint32_t index = desc ? (*list)[static_cast<size_t>(total - 1 - i)] : (*list)[static_cast<size_t>(i)];
             r.render(o, index, with_guids);
@@ -773,12 +786,13 @@ Response Server::plex_metadata(const Request& req, size_t user, std::string_view
     o.flag("allowSync", true);
     o.attr("identifier", k_identifier);
     const Item& first = m_items[found.front()];
-    o.num("librarySectionID", first.library + 1);
-    o.attr("librarySectionTitle", m_libraries[first.library].name);
-    o.attr("librarySectionUUID", section_uuid(def().server_id, first.library));
+    const Library& lib = m_libraries[first.library];
+    o.num("librarySectionID", lib.number);
+    o.attr("librarySectionTitle", lib.name);
+    o.attr("librarySectionUUID", section_uuid(def().server_id, static_cast<size_t>(lib.number - 1)));
     if (req.method != "HEAD") {
         std::shared_lock lock(m_mutex);
-        PlexRender r{*m_world, m_items, m_libraries, m_state[user]};
+        PlexRender r{*m_world, m_items, m_libraries, m_state[user], m_ids};
         for (uint32_t i : list) {
             r.render(o, i, true);
         }

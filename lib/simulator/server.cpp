@@ -121,17 +121,48 @@ void Server::build()
     const ServerDef& s = def();
     const bool plex = m_kind == Kind::plex;
     const bool jelly = m_kind == Kind::jellyfin;
-    const char* names[] = {"Movies", "TV Shows", "Music"};
-    const char* ctypes[] = {"movies", "tvshows", "music"};
-    const char* ptypes[] = {"movie", "show", "artist"};
-    const char* paths[] = {"/media/movies", "/media/tv", "/media/music"};
-    for (int i = 0; i < 3; ++i) {
+    // The three main libraries always (with the ids they always had), a 4K library of movies or
+    // shows only when this server holds a 4K entry of that kind.
+    bool uhd[2] = {false, false};
+    for (const Entry& e : w.entries) {
+        if (e.library == k_4k_library && e.kind != EntryKind::episode && e.on(m_kind)) {
+            uhd[e.kind == EntryKind::movie ? 0 : 1] = true;
+        }
+    }
+    struct LibDef {
+        const char* name;
+        const char* ctype;
+        const char* ptype;
+        const char* path;
+        const char* hash_key;
+        uint8_t content;
+        uint8_t slot;
+    };
+    static const LibDef k_defs[] = {
+        {"Movies", "movies", "movie", "/media/movies", "movies", k_movies, k_main_library},
+        {"TV Shows", "tvshows", "show", "/media/tv", "tvshows", k_shows, k_main_library},
+        {"Music", "music", "artist", "/media/music", "music", k_music, k_main_library},
+        {"Movies 4K", "movies", "movie", "/media/movies4k", "movies4k", k_movies, k_4k_library},
+        {"TV Shows 4K", "tvshows", "show", "/media/tv4k", "tvshows4k", k_shows, k_4k_library},
+    };
+    uint8_t lib_of[2][2] = {{0, 0}, {0, 0}};  // [content][slot]
+    for (int i = 0; i < 5; ++i) {
+        const LibDef& d = k_defs[i];
+        if (d.slot == k_4k_library && !uhd[d.content]) {
+            continue;
+        }
         Library lib;
-        lib.id = jelly ? hex_hash(s.server_id, std::string("library/") + ctypes[i], 32) : fmt::format("{}", i + 1);
-        lib.name = names[i];
-        lib.collection_type = ctypes[i];
-        lib.plex_type = ptypes[i];
-        lib.path = paths[i];
+        lib.id = jelly ? hex_hash(s.server_id, std::string("library/") + d.hash_key, 32) : fmt::format("{}", i + 1);
+        lib.name = d.name;
+        lib.collection_type = d.ctype;
+        lib.plex_type = d.ptype;
+        lib.path = d.path;
+        lib.content = d.content;
+        lib.slot = d.slot;
+        lib.number = i + 1;
+        if (d.content != k_music) {
+            lib_of[d.content][d.slot] = static_cast<uint8_t>(m_libraries.size());
+        }
         m_libraries.push_back(lib);
     }
     uint64_t counter = plex ? 1 : 1000;
@@ -151,7 +182,7 @@ void Server::build()
         if (e.kind == EntryKind::movie) {
             Item it;
             it.type = ItemType::movie;
-            it.library = 0;
+            it.library = lib_of[k_movies][e.library];
             it.entry = static_cast<uint32_t>(i);
             it.id = make_id("item/" + e.key);
             m_item_of_entry[i] = static_cast<int32_t>(m_items.size());
@@ -159,10 +190,11 @@ void Server::build()
             continue;
         }
         const Entry& show = w.entries[e.show];
+        const uint8_t library = lib_of[k_shows][show.library];
         if (m_item_of_entry[e.show] < 0) {
             Item it;
             it.type = ItemType::series;
-            it.library = 1;
+            it.library = library;
             it.entry = e.show;
             it.id = make_id("item/" + show.key);
             m_item_of_entry[e.show] = static_cast<int32_t>(m_items.size());
@@ -179,7 +211,7 @@ void Server::build()
         if (season < 0) {
             Item it;
             it.type = ItemType::season;
-            it.library = 1;
+            it.library = library;
             it.entry = e.show;
             it.season_no = e.season;
             it.parent = static_cast<int32_t>(series);
@@ -191,7 +223,7 @@ void Server::build()
         }
         Item it;
         it.type = ItemType::episode;
-        it.library = 1;
+        it.library = library;
         it.entry = static_cast<uint32_t>(i);
         it.season_no = e.season;
         it.parent = season;
@@ -228,6 +260,12 @@ void Server::build()
     for (size_t u = 0; u < s.users.size(); ++u) {
         m_token_user.emplace(s.users[u].token, static_cast<int64_t>(u));
     }
+    for (const Rematch& r : w.rematches) {
+        if (r.kind == m_kind && m_item_of_entry[r.entry] >= 0) {
+            m_ids[r.entry] = r.wrong;
+            m_rematch.push_back(r.entry);
+        }
+    }
     if (!plex) {
         m_token_user[s.token] = -1;
     }
@@ -235,13 +273,15 @@ void Server::build()
 
 int64_t Server::item_of_key(std::string_view key) const
 {
-    const World& w = *m_world;
-    for (size_t i = 0; i < w.entries.size(); ++i) {
-        if (w.entries[i].key == key) {
-            return m_item_of_entry[i];
+    std::call_once(m_keys_once, [this]() {
+        const World& w = *m_world;
+        m_entry_of_key.reserve(w.entries.size());
+        for (size_t i = 0; i < w.entries.size(); ++i) {
+            m_entry_of_key.emplace(w.entries[i].key, static_cast<uint32_t>(i));
         }
-    }
-    return -1;
+    });
+    const auto it = m_entry_of_key.find(key);
+    return it == m_entry_of_key.end() ? -1 : m_item_of_entry[it->second];
 }
 
 int64_t Server::item_of_id(std::string_view id) const
@@ -298,6 +338,103 @@ PlayState Server::state(size_t user, uint32_t item) const
 {
     std::shared_lock lock(m_mutex);
     return m_state.at(user).at(item);
+}
+
+IdList Server::presented_ids(uint32_t item) const
+{
+    std::shared_lock lock(m_mutex);
+    return presented_ids_locked(item);
+}
+
+namespace {
+
+// The external id a Plex guid carries: "imdb://tt1" (Guid[]) or a legacy agent guid such as
+// "com.plexapp.agents.imdb://tt1?lang=en"; nothing for plex://, local://, agents.none and the
+// episode form "…://<show id>/<season>/<episode>" (it carries no episode id).
+std::optional<std::pair<std::string, std::string>> plex_guid_id(std::string_view guid)
+{
+    const size_t sep = guid.find("://");
+    if (sep == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string_view scheme = guid.substr(0, sep);
+    std::string_view value = guid.substr(sep + 3);
+    value = value.substr(0, value.find('?'));
+    constexpr std::string_view legacy = "com.plexapp.agents.";
+    if (scheme.rfind(legacy, 0) == 0) {
+        scheme.remove_prefix(legacy.size());
+    }
+    if (value.empty() || value.find('/') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    if (scheme == "imdb" || scheme == "tmdb" || scheme == "tvdb") {
+        return std::make_pair(std::string(scheme), std::string(value));
+    }
+    if (scheme == "themoviedb") {
+        return std::make_pair(std::string("tmdb"), std::string(value));
+    }
+    if (scheme == "thetvdb") {
+        return std::make_pair(std::string("tvdb"), std::string(value));
+    }
+    if (scheme == "hama") {
+        const size_t dash = value.find('-');
+        if (dash != std::string_view::npos && dash + 1 < value.size()) {
+            return std::make_pair(std::string(value.substr(0, dash)), std::string(value.substr(dash + 1)));
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+IdList Server::presented_ids_locked(uint32_t item) const
+{
+    const Item& it = m_items[item];
+    const Entry& e = m_world->entries[it.entry];
+    const auto over = m_ids.find(it.entry);
+    const IdList& ids = over != m_ids.end() ? over->second : e.ids;
+    IdList out;
+    if (m_kind == Kind::plex) {
+        if (over == m_ids.end() && !e.plex_guids.empty()) {
+            for (const std::string& g : e.plex_guids) {
+                if (auto id = plex_guid_id(g)) {
+                    out.push_back(std::move(*id));
+                }
+            }
+            return out;
+        }
+        // The modern agent: Guid[] holds the imdb, tmdb and tvdb ids.
+        for (const char* provider : {"imdb", "tmdb", "tvdb"}) {
+            for (const auto& [k, v] : ids) {
+                if (k == provider) {
+                    out.emplace_back(k, v);
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+    const auto& custom = e.provider_ids[idx(m_kind)];
+    if (over == m_ids.end() && custom) {
+        for (const auto& [k, v] : *custom) {
+            std::string name;
+            for (char c : to_lower(k)) {
+                if (c != ' ') {
+                    name.push_back(c);
+                }
+            }
+            out.emplace_back(std::move(name), v);
+        }
+        return out;
+    }
+    return ids;
+}
+
+void Server::set_ids(uint32_t entry, IdList ids)
+{
+    // Listings cache only the order of items (ids are rendered from m_ids under m_mutex), so no
+    // cached listing can show stale ids.
+    m_ids[entry] = std::move(ids);
 }
 
 std::shared_ptr<const std::vector<uint32_t>> Server::sorted(const std::string& cache_key,

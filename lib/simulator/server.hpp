@@ -56,7 +56,7 @@ enum class ItemType : uint8_t { movie, series, season, episode };
 // One item as a given server presents it.
 struct Item {
     ItemType type = ItemType::movie;
-    uint8_t library = 0;  // 0 movies, 1 shows
+    uint8_t library = 0;  // index into Server::libraries()
     int32_t season_no = 0;
     uint32_t entry = 0;   // world entry (seasons: the show entry)
     int32_t parent = -1;  // episode: season item; season: series item
@@ -66,12 +66,20 @@ struct Item {
     bool is_folder() const { return type == ItemType::series || type == ItemType::season; }
 };
 
+// Library content (Library::content).
+inline constexpr uint8_t k_movies = 0;
+inline constexpr uint8_t k_shows = 1;
+inline constexpr uint8_t k_music = 2;
+
 struct Library {
     std::string id;
     std::string name;
     std::string collection_type;  // movies | tvshows | music
     std::string plex_type;        // movie | show | artist
     std::string path;
+    uint8_t content = k_movies;   // k_movies | k_shows | k_music
+    uint8_t slot = k_main_library;
+    int number = 1;  // 1 Movies, 2 TV Shows, 3 Music, 4 Movies 4K, 5 TV Shows 4K (Plex section key)
 };
 
 struct Session {
@@ -129,6 +137,8 @@ public:
     void set_hidden(const std::vector<uint32_t>& items, bool hidden);
     // Return a copy of the current state of (user, item).
     PlayState state(size_t user, uint32_t item) const;
+    // The ids this server presents for an item now (lower-case providers, e.g. imdb, tvdb).
+    IdList presented_ids(uint32_t item) const;
     // Set the address reported as LocalAddress (e.g. http://127.0.0.1:8096).
     void set_base_url(std::string url) { m_base_url = std::move(url); }
     const std::string& base_url() const { return m_base_url; }
@@ -170,7 +180,15 @@ private:
     Response control_sessions(const Request& req);
     Response control_faults(const Request& req);
     Response control_visibility(const Request& req);
+    Response control_ids(const Request& req);
+    Response control_rematch();
+    Response control_truth();
+    // The /__sim/items form of a movie/episode (a show: without play state); holds m_mutex.
     std::string item_json(size_t user, uint32_t item) const;
+    // presented_ids() for a caller that holds m_mutex.
+    IdList presented_ids_locked(uint32_t item) const;
+    // Present an entry with these ids from now on (caller holds m_mutex exclusively).
+    void set_ids(uint32_t entry, IdList ids);
     // The movie/episode items of an array of world keys; sets `problem` on a bad entry.
     std::vector<uint32_t> items_of_keys(const rapidjson::Value& keys, std::string& problem) const;
 
@@ -186,14 +204,24 @@ private:
     std::vector<Item> m_items;
     std::vector<Library> m_libraries;
     std::vector<int32_t> m_item_of_entry;
+    // World key -> entry (views into the world's keys), built on first use to keep start-up fast.
+    mutable std::once_flag m_keys_once;
+    mutable std::unordered_map<std::string_view, uint32_t> m_entry_of_key;
     std::unordered_map<std::string, uint32_t> m_by_id;
     std::unordered_map<std::string, int64_t> m_token_user;  // -1 = API key
 
     mutable std::shared_mutex m_mutex;
     std::vector<std::vector<PlayState>> m_state;  // [user][item]
     std::vector<Session> m_sessions;
+    // Entries this server presents with other ids than the world's (POST /__sim/ids, re-match
+    // candidates): the modern Plex agent / default ProviderIds of these ids.
+    std::unordered_map<uint32_t, IdList> m_ids;
+    std::vector<uint32_t> m_rematch;  // re-match candidates (entries) not switched yet
     // Per item; written under m_cache_mutex so that a cached listing never mixes two states.
     std::unique_ptr<std::atomic<bool>[]> m_hidden;
+
+    std::once_flag m_truth_once;
+    std::string m_truth;  // GET /__sim/truth (the world does not change)
 
     std::mutex m_cache_mutex;
     std::map<std::string, std::shared_ptr<const std::vector<uint32_t>>> m_cache;

@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <fstream>
 #include <initializer_list>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 namespace ws::sim {
 
@@ -111,8 +113,9 @@ void complete_paths(World& w)
 {
     for (Entry& e : w.entries) {
         const std::string year = e.year > 0 ? fmt::format(" ({})", e.year) : std::string();
+        const bool uhd = e.library == k_4k_library;
         if (e.kind == EntryKind::movie) {
-            const std::string dir = "/media/movies/" + e.title + year;
+            const std::string dir = (uhd ? "/media/movies4k/" : "/media/movies/") + e.title + year;
             if (e.file.empty()) {
                 e.file = dir + "/" + e.title + year + ".mkv";
             } else if (e.file.front() != '/') {
@@ -120,7 +123,7 @@ void complete_paths(World& w)
             }
         } else if (e.kind == EntryKind::show) {
             if (e.file.empty()) {
-                e.file = "/media/tv/" + e.title;
+                e.file = (uhd ? "/media/tv4k/" : "/media/tv/") + e.title;
             }
         }
     }
@@ -201,6 +204,32 @@ PlayState mutate(Rng& rng, PlayState s, int64_t duration_ms)
     return p;
 }
 
+// Draw the initial state of one (user, entry) from its own stream (played, in progress or neither).
+PlayState draw_state(Rng& rng, const GenerateOptions& o, int64_t duration_ms)
+{
+    PlayState base;
+    if (rng.chance(o.played)) {
+        base.played = true;
+        base.play_count = static_cast<uint32_t>(rng.range(1, 3));
+        base.last_played_ms = (k_anchor - rng.range(0, 3 * k_year_s)) * 1000;
+    } else if (rng.chance(o.in_progress)) {
+        const int64_t cap = std::max<int64_t>(duration_ms * 85 / 100, 120000);
+        base.position_ms = std::min(rng.range(2, 80) * 60000, cap);
+        base.last_played_ms = (k_anchor - rng.range(0, 3 * k_year_s)) * 1000;
+    }
+    return base;
+}
+
+const std::string* id_of(const IdList& ids, std::string_view provider)
+{
+    for (const auto& [k, v] : ids) {
+        if (k == provider) {
+            return &v;
+        }
+    }
+    return nullptr;
+}
+
 }  // namespace
 
 World generate_world(const GenerateOptions& o)
@@ -214,6 +243,9 @@ World generate_world(const GenerateOptions& o)
     check_fraction(o.played, "played");
     check_fraction(o.in_progress, "in-progress");
     check_fraction(o.diverge, "diverge");
+    if (!(o.messy >= 0.0 && o.messy <= 20.0)) {
+        throw WorldError(fmt::format("--messy must be between 0 and 20 (got {})", o.messy));
+    }
     if (o.items == 0) {
         throw WorldError("--items must be at least 1");
     }
@@ -242,9 +274,23 @@ World generate_world(const GenerateOptions& o)
     }
 
     Rng rng(mix64(o.seed ^ 0x5157a11dULL));
+    // The messy-metadata cases draw from a stream of their own, so that the catalogue stream is
+    // consumed as it always was: with --messy 0 a seed still gives the world it gave before.
+    Rng mrng(mix64(o.seed ^ 0x3e55c0deULL));
+    auto messy = [&](double rate) { return mrng.chance(rate * o.messy); };
     std::array<size_t, k_kinds> counts{};
     auto full = [&](Kind k) { return counts[idx(k)] >= o.items; };
     auto all_full = [&]() { return std::all_of(present.begin(), present.end(), full); };
+    // A random server of `mask` (with room for one more item when `need_room`), or -1.
+    auto pick_server = [&](uint8_t mask, bool need_room) -> int {
+        std::vector<Kind> open;
+        for (Kind k : present) {
+            if (((mask >> idx(k)) & 1U) != 0 && (!need_room || !full(k))) {
+                open.push_back(k);
+            }
+        }
+        return open.empty() ? -1 : static_cast<int>(idx(open[mrng.below(open.size())]));
+    };
 
     w.entries.reserve(o.items * 3 / 2 + 64);
     int64_t current_show = -1;
@@ -252,6 +298,17 @@ World generate_world(const GenerateOptions& o)
     int show_next = 0;  // index of the next episode slot in the current show
     bool show_no_ids = false;
     int show_agent = 0;  // 0 modern, 1 legacy tvdb, 2 hama
+    // Messy cases of the current show.
+    int specials_total = 0;     // season 0 episodes, generated before the regular ones
+    int specials_next = 0;
+    int dup_at = -1;            // from this regular slot on, an episode takes the previous one's tvdb id
+    int64_t prev_episode = -1;  // the show's previous episode entry
+    bool want_copy = false;     // a 4k copy of the whole show on one of its servers
+    bool want_rematch = false;  // a re-match candidate on one of its servers
+    int64_t copy_show = -1;     // the copy's show entry, once its server is known
+    Kind copy_kind = Kind::plex;
+    std::vector<uint32_t> tvdb_episodes;  // episodes with a tvdb id (for ids shared across shows)
+    std::vector<uint32_t> tmdb_movies;    // movies with a tmdb id (for conflicting ids)
     size_t n = 0;
     while (!all_full()) {
         ++n;
@@ -282,7 +339,7 @@ World generate_world(const GenerateOptions& o)
                 }
             }
         } else {
-            if (current_show < 0 || show_next >= show_total) {
+            if (current_show < 0 || (show_next >= show_total && specials_next >= specials_total)) {
                 Entry show;
                 show.kind = EntryKind::show;
                 show.key = fmt::format("s{}", n);
@@ -316,27 +373,67 @@ World generate_world(const GenerateOptions& o)
                 }
                 current_show = static_cast<int64_t>(w.entries.size());
                 w.entries.push_back(std::move(show));
+                specials_total = messy(0.05) ? static_cast<int>(mrng.range(1, 3)) : 0;
+                specials_next = 0;
+                dup_at = messy(0.02) ? static_cast<int>(mrng.range(1, show_total - 1)) : -1;
+                prev_episode = -1;
+                want_copy = messy(0.005);
+                want_rematch = !show_no_ids && messy(0.003);
+                copy_show = -1;
             }
             Entry& show = w.entries[static_cast<size_t>(current_show)];
             e.kind = EntryKind::episode;
             e.show = static_cast<uint32_t>(current_show);
-            e.season = 1 + show_next / 10;
-            e.episode = 1 + show_next % 10;
-            ++show_next;
-            const bool multi = rng.chance(0.01);
-            if (multi && show_next < show_total && show_next % 10 != 0) {
-                e.episode_end = e.episode + 1;
+            const bool special = specials_next < specials_total;
+            const int slot = show_next;
+            if (special) {
+                e.season = 0;
+                e.episode = ++specials_next;
+            } else {
+                e.season = 1 + show_next / 10;
+                e.episode = 1 + show_next % 10;
                 ++show_next;
+                const bool multi = rng.chance(0.01);
+                if (multi && show_next < show_total && show_next % 10 != 0) {
+                    e.episode_end = e.episode + 1;
+                    ++show_next;
+                }
             }
             e.title = fmt::format("Episode {}", e.episode);
-            e.year = show.year + e.season - 1;
+            e.year = special ? show.year : show.year + e.season - 1;
             e.duration_ms = rng.range(20, 60) * 60000;
-            e.added_at = std::min(k_anchor, show.added_at + (e.season - 1) * 86400 * 7 + e.episode * 3600);
+            e.added_at = special ? std::min(k_anchor, show.added_at + e.episode * 3600)
+                                 : std::min(k_anchor, show.added_at + (e.season - 1) * 86400 * 7 + e.episode * 3600);
             const bool no_episode_ids = rng.chance(0.01);
             if (!show_no_ids && !no_episode_ids) {
                 e.ids.emplace_back("tvdb", fmt::format("{}", 5000000 + n));
                 if (rng.chance(0.5)) {
                     e.ids.emplace_back("imdb", fmt::format("tt{:07d}", 6000000 + n));
+                }
+            }
+            // Episode ids the metadata sources got wrong: the same tvdb id on two consecutive
+            // episodes of one show, or the tvdb id of an episode of another show.
+            const Entry* prev = prev_episode >= 0 ? &w.entries[static_cast<size_t>(prev_episode)] : nullptr;
+            if (!special && dup_at >= 0 && slot >= dup_at && prev != nullptr && !e.ids.empty() &&
+                id_of(prev->ids, "tvdb") != nullptr) {
+                e.ids.front().second = *id_of(prev->ids, "tvdb");
+                e.cases |= mc_shared_episode_id;
+                const auto p = static_cast<size_t>(prev_episode);
+                w.entries[p].cases |= mc_shared_episode_id;
+                for (size_t c = p + 1; c < w.entries.size() && c <= p + 2; ++c) {
+                    if (w.entries[c].copy_of == prev_episode) {
+                        w.entries[c].cases |= mc_shared_episode_id;
+                    }
+                }
+                dup_at = -1;
+            } else if (!e.ids.empty() && !tvdb_episodes.empty() && messy(0.005)) {
+                for (int attempt = 0; attempt < 4; ++attempt) {
+                    const Entry& other = w.entries[tvdb_episodes[mrng.below(tvdb_episodes.size())]];
+                    if (other.show != e.show) {
+                        e.ids.front().second = *id_of(other.ids, "tvdb");
+                        e.cases |= mc_cross_show_episode_id;
+                        break;
+                    }
                 }
             }
             if (show_agent == 1) {
@@ -376,15 +473,100 @@ World generate_world(const GenerateOptions& o)
                 ++counts[idx(k)];
             }
         }
-        if (e.kind == EntryKind::episode) {
+        const auto index = static_cast<uint32_t>(w.entries.size());
+        std::optional<Entry> copy_of_show;  // a show's 4k copy, created with its first copied episode
+        std::optional<Entry> copy;          // the 4k copy of this movie/episode (own key, same ids)
+        if (e.kind == EntryKind::movie) {
+            if (messy(0.01)) {
+                const int k = pick_server(mask, true);
+                if (k >= 0) {
+                    copy = e;  // before the per-server cases below change e's presentation
+                    copy->key += "c";
+                    copy->library = k_4k_library;
+                    copy->servers = static_cast<uint8_t>(1U << k);
+                    copy->copy_of = static_cast<int32_t>(index);
+                    ++counts[static_cast<size_t>(k)];
+                }
+            }
+            const std::string* imdb = id_of(e.ids, "imdb");
+            if (imdb != nullptr && messy(0.005)) {
+                // One server matched it wrongly: a fresh imdb id no other entry has, no tmdb id.
+                const int k = pick_server(mask, false);
+                w.rematches.push_back(Rematch{index, static_cast<Kind>(k), {{"imdb", fmt::format("tt9{:07d}", n)}}});
+                e.cases |= mc_rematch;
+                e.case_server = static_cast<int8_t>(k);
+            } else if (imdb != nullptr && !tmdb_movies.empty() && messy(0.005)) {
+                // One server presents the movie's imdb id with the tmdb id of another movie.
+                const Entry& other = w.entries[tmdb_movies[mrng.below(tmdb_movies.size())]];
+                const std::string tmdb = *id_of(other.ids, "tmdb");
+                const int k = pick_server(mask, false);
+                if (static_cast<Kind>(k) == Kind::plex) {
+                    e.plex_guids = {"plex://movie/" + hex_hash("plex-guid", e.key, 24), "imdb://" + *imdb,
+                                    "tmdb://" + tmdb};
+                } else {
+                    e.provider_ids[static_cast<size_t>(k)] = IdList{{"Imdb", *imdb}, {"Tmdb", tmdb}};
+                }
+                e.cases |= mc_conflicting_ids;
+                e.case_server = static_cast<int8_t>(k);
+            }
+            if (id_of(e.ids, "tmdb") != nullptr) {
+                tmdb_movies.push_back(index);
+            }
+        } else {
             Entry& show = w.entries[e.show];
             show.servers = static_cast<uint8_t>(show.servers | mask);
-            show.episodes.push_back(static_cast<uint32_t>(w.entries.size()));
+            show.episodes.push_back(index);
+            if (want_rematch) {
+                // One server matched the show wrongly: a fresh tvdb id, no other ids.
+                want_rematch = false;
+                const int k = pick_server(mask, false);
+                w.rematches.push_back(Rematch{e.show, static_cast<Kind>(k), {{"tvdb", fmt::format("9{:08d}", n)}}});
+                show.cases |= mc_rematch;
+                show.case_server = static_cast<int8_t>(k);
+            }
+            if (want_copy && copy_show < 0) {
+                const int k = pick_server(mask, true);
+                if (k >= 0) {
+                    want_copy = false;
+                    copy_kind = static_cast<Kind>(k);
+                    copy_show = static_cast<int64_t>(index) + 1;
+                    copy_of_show = show;
+                    copy_of_show->key += "c";
+                    copy_of_show->library = k_4k_library;
+                    copy_of_show->servers = 0;
+                    copy_of_show->episodes.clear();
+                    copy_of_show->copy_of = static_cast<int32_t>(e.show);
+                    copy_of_show->cases = 0;
+                    copy_of_show->case_server = -1;
+                }
+            }
+            if (copy_show >= 0 && e.on(copy_kind) && !full(copy_kind)) {
+                copy = e;
+                copy->key += "c";
+                copy->show = static_cast<uint32_t>(copy_show);
+                copy->servers = static_cast<uint8_t>(1U << idx(copy_kind));
+                copy->copy_of = static_cast<int32_t>(index);
+                ++counts[idx(copy_kind)];
+                Entry& cs = copy_of_show ? *copy_of_show : w.entries[static_cast<size_t>(copy_show)];
+                cs.servers = static_cast<uint8_t>(cs.servers | copy->servers);
+                cs.episodes.push_back(index + (copy_of_show ? 2 : 1));
+            }
+            prev_episode = static_cast<int64_t>(index);
+            if (id_of(e.ids, "tvdb") != nullptr && e.cases == 0) {
+                tvdb_episodes.push_back(index);
+            }
         }
         w.entries.push_back(std::move(e));
+        if (copy_of_show) {
+            w.entries.push_back(std::move(*copy_of_show));
+        }
+        if (copy) {
+            w.entries.push_back(std::move(*copy));
+        }
     }
 
     // Play state in a second pass with its own stream so the catalogue does not depend on it.
+    // Copies are left out here (they did not exist before --messy) and drawn in a third pass.
     Rng srng(mix64(o.seed ^ 0x57a7e5ULL));
     const size_t users = 2;
     for (Kind k : present) {
@@ -392,7 +574,7 @@ World generate_world(const GenerateOptions& o)
     }
     for (size_t i = 0; i < w.entries.size(); ++i) {
         const Entry& e = w.entries[i];
-        if (e.kind == EntryKind::show) {
+        if (e.kind == EntryKind::show || e.copy_of >= 0) {
             continue;
         }
         std::vector<Kind> on;
@@ -402,22 +584,30 @@ World generate_world(const GenerateOptions& o)
             }
         }
         for (size_t u = 0; u < users; ++u) {
-            PlayState base;
-            if (srng.chance(o.played)) {
-                base.played = true;
-                base.play_count = static_cast<uint32_t>(srng.range(1, 3));
-                base.last_played_ms = (k_anchor - srng.range(0, 3 * k_year_s)) * 1000;
-            } else if (srng.chance(o.in_progress)) {
-                const int64_t cap = std::max<int64_t>(e.duration_ms * 85 / 100, 120000);
-                base.position_ms = std::min(srng.range(2, 80) * 60000, cap);
-                base.last_played_ms = (k_anchor - srng.range(0, 3 * k_year_s)) * 1000;
-            }
+            const PlayState base = draw_state(srng, o, e.duration_ms);
             for (Kind k : on) {
                 w.state[idx(k)][u][i] = base;
             }
             if (on.size() >= 2 && srng.chance(o.diverge)) {
                 const Kind k = on[srng.below(on.size())];
                 w.state[idx(k)][u][i] = mutate(srng, base, e.duration_ms);
+            }
+        }
+    }
+    // A copy has its own state: per user, half the time the original's on that server.
+    Rng crng(mix64(o.seed ^ 0xc0b1e5ULL));
+    for (size_t i = 0; i < w.entries.size(); ++i) {
+        const Entry& e = w.entries[i];
+        if (e.kind == EntryKind::show || e.copy_of < 0) {
+            continue;
+        }
+        for (Kind k : present) {
+            if (!e.on(k)) {
+                continue;
+            }
+            for (size_t u = 0; u < users; ++u) {
+                w.state[idx(k)][u][i] = crng.chance(0.5) ? w.state[idx(k)][u][static_cast<size_t>(e.copy_of)]
+                                                         : draw_state(crng, o, e.duration_ms);
             }
         }
     }
@@ -540,6 +730,31 @@ private:
         return mask;
     }
 
+    uint8_t library(const Value& v, const std::string& where) const
+    {
+        const std::string name = str(v, where);
+        if (name == "main") {
+            return k_main_library;
+        }
+        if (name == "4k") {
+            return k_4k_library;
+        }
+        fail(where, "expected \"main\" or \"4k\"");
+    }
+
+    // Read "library" and remember "copy_of" (resolved once every entry is known).
+    void parse_slot(size_t entry, const Value& v, const std::string& where)
+    {
+        if (v.HasMember("library")) {
+            m_world.entries[entry].library = library(v["library"], where + ".library");
+        }
+        if (v.HasMember("copy_of")) {
+            m_copies.push_back({entry, {str(v["copy_of"], where + ".copy_of"), where + ".copy_of"}});
+        }
+    }
+
+    void resolve_copies();
+
     void parse_server(Kind k, const Value& v, const std::string& where);
     void parse_common(Entry& e, const Value& v, const std::string& where, bool key_title_required);
     void parse_state(size_t entry, const Value& v, const std::string& where);
@@ -549,7 +764,43 @@ private:
     World m_world;
     std::set<std::string> m_keys;
     std::vector<std::pair<size_t, std::pair<const Value*, std::string>>> m_states;
+    std::vector<std::pair<size_t, std::pair<std::string, std::string>>> m_copies;  // entry, (key, where)
 };
+
+void Parser::resolve_copies()
+{
+    std::vector<Entry>& es = m_world.entries;
+    if (m_copies.empty()) {
+        return;
+    }
+    std::unordered_map<std::string_view, size_t> by_key;
+    for (size_t i = 0; i < es.size(); ++i) {
+        by_key.emplace(es[i].key, i);
+    }
+    for (const auto& [entry, ref] : m_copies) {
+        const auto& [key, where] = ref;
+        auto found = by_key.find(key);
+        const EntryKind kind = es[entry].kind;
+        const char* what = kind == EntryKind::movie ? "movie" : "show";
+        if (found == by_key.end() || es[found->second].kind != kind) {
+            fail(where, fmt::format("no {} with key \"{}\"", what, key));
+        }
+        const size_t original = found->second;
+        if (original == entry) {
+            fail(where, fmt::format("a {} cannot be a copy of itself", what));
+        }
+        es[entry].copy_of = static_cast<int32_t>(original);
+        // The episodes of a copied show copy the original's episodes with the same numbers.
+        for (uint32_t ep : es[entry].episodes) {
+            for (uint32_t oe : es[original].episodes) {
+                if (es[oe].season == es[ep].season && es[oe].episode == es[ep].episode) {
+                    es[ep].copy_of = static_cast<int32_t>(oe);
+                    break;
+                }
+            }
+        }
+    }
+}
 
 void Parser::parse_server(Kind k, const Value& v, const std::string& where)
 {
@@ -824,13 +1075,15 @@ World Parser::parse(std::string_view text)
             const std::string where = fmt::format("movies[{}]", i);
             check_keys(ms[i], where,
                        {"key", "title", "year", "ids", "added_at", "duration_ms", "servers", "file", "genres",
-                        "plex_guids", "provider_ids", "jellyfin_provider_ids", "emby_provider_ids", "state"});
+                        "plex_guids", "provider_ids", "jellyfin_provider_ids", "emby_provider_ids", "state",
+                        "library", "copy_of"});
             Entry e;
             e.kind = EntryKind::movie;
             e.duration_ms = 6000000;
             parse_common(e, ms[i], where, true);
             e.servers = ms[i].HasMember("servers") ? server_mask(ms[i]["servers"], where + ".servers") : all;
             m_world.entries.push_back(std::move(e));
+            parse_slot(m_world.entries.size() - 1, ms[i], where);
             if (ms[i].HasMember("state")) {
                 m_states.push_back({m_world.entries.size() - 1, {&ms[i]["state"], where + ".state"}});
             }
@@ -845,7 +1098,8 @@ World Parser::parse(std::string_view text)
             const std::string where = fmt::format("shows[{}]", i);
             check_keys(ss[i], where,
                        {"key", "title", "year", "ids", "added_at", "servers", "file", "genres", "plex_guids",
-                        "provider_ids", "jellyfin_provider_ids", "emby_provider_ids", "episodes"});
+                        "provider_ids", "jellyfin_provider_ids", "emby_provider_ids", "episodes", "library",
+                        "copy_of"});
             Entry show;
             show.kind = EntryKind::show;
             parse_common(show, ss[i], where, true);
@@ -853,6 +1107,7 @@ World Parser::parse(std::string_view text)
                 ss[i].HasMember("servers") ? server_mask(ss[i]["servers"], where + ".servers") : all;
             const size_t show_index = m_world.entries.size();
             m_world.entries.push_back(std::move(show));
+            parse_slot(show_index, ss[i], where);
             if (!ss[i].HasMember("episodes")) {
                 continue;
             }
@@ -913,6 +1168,7 @@ World Parser::parse(std::string_view text)
             }
         }
     }
+    resolve_copies();
     for (const auto& [entry, st] : m_states) {
         parse_state(entry, *st.first, st.second);
     }

@@ -66,6 +66,19 @@ using IdList = std::vector<std::pair<std::string, std::string>>;
 
 enum class EntryKind : uint8_t { movie, show, episode };
 
+// Library slot of a movie or show (episodes follow their show).
+inline constexpr uint8_t k_main_library = 0;
+inline constexpr uint8_t k_4k_library = 1;
+
+// Hard cases the generator put into an entry (bits of Entry::cases). Reported by /__sim/truth,
+// never used for serving.
+enum MessyCase : uint8_t {
+    mc_shared_episode_id = 1U << 0,     // shares its episode id with the next/previous episode
+    mc_cross_show_episode_id = 1U << 1, // carries the episode id of an episode of another show
+    mc_conflicting_ids = 1U << 2,       // one server presents the tmdb id of another movie
+    mc_rematch = 1U << 3,               // one server presents wrong ids until /__sim/rematch
+};
+
 // One catalogue entry of the world (shared by all servers that hold it).
 struct Entry {
     EntryKind kind = EntryKind::movie;
@@ -85,7 +98,19 @@ struct Entry {
     std::vector<std::string> plex_guids;           // empty = modern agent presentation
     std::optional<IdList> provider_ids[k_kinds];   // Jellyfin/Emby override
     std::vector<uint32_t> episodes;                // shows: episode entry indices
+    uint8_t library = k_main_library;              // movies/shows (episodes: their show's)
+    int32_t copy_of = -1;  // the entry this one copies (reported by /__sim/truth only)
+    uint8_t cases = 0;     // MessyCase bits (reported by /__sim/truth only)
+    int8_t case_server = -1;  // Kind of the server a per-server case applies to
     bool on(Kind k) const { return (servers >> idx(k)) & 1U; }
+};
+
+// A generated re-match candidate: `kind` presents the entry (movie or show) with `wrong` ids
+// until POST /__sim/rematch switches it to the entry's own ids.
+struct Rematch {
+    uint32_t entry = 0;
+    Kind kind = Kind::plex;
+    IdList wrong;
 };
 
 struct World {
@@ -94,6 +119,7 @@ struct World {
     std::vector<Entry> entries;
     // Initial play state: [kind][user][entry]; missing vectors mean "unplayed".
     std::array<std::vector<std::vector<PlayState>>, k_kinds> state;
+    std::vector<Rematch> rematches;
     // Return the initial state of (kind, user, entry).
     PlayState initial_state(Kind kind, size_t user, size_t entry) const;
 };
@@ -105,6 +131,7 @@ struct GenerateOptions {
     double played = 0.3;
     double in_progress = 0.1;
     double diverge = 0.3;
+    double messy = 1.0;  // multiplies the rates of the messy-metadata cases (0 = none; at most 20)
     uint8_t servers = 0b111;
 };
 

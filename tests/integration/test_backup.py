@@ -146,3 +146,27 @@ class Backup(WsTestCase):
         result = self.run_tool("ws-backup", "--json", "restore", path, "-s", "emby")
         self.assertEqual(result.code, 64, result)
         self.ws("ws-backup", "restore", path, "-s", "emby", "--force")
+
+
+def with_copies():
+    world = worlds.household()
+    # Alpha is on Jellyfin twice: its Movies library and its 4K library.
+    alpha = dict(world["movies"][0])
+    alpha.update({"key": "m1c", "library": "4k", "servers": ["jellyfin"], "state": {}})
+    world["movies"].append(alpha)
+    return world
+
+
+class BackupCopies(WsTestCase):
+    world = with_copies()
+
+    def test_restore_reaches_every_copy(self):
+        self.ws("ws-sync")
+        self.assertTrue(self.sim.item("jellyfin", "m1c")["played"])
+        path = self.ws("ws-backup", "-s", "plex")["result"]["files"][0]["path"]
+        for key in ("m1", "m1c"):
+            self.sim.set_state("jellyfin", key=key, played=False, last_played=None)
+        done = self.ws("ws-backup", "restore", path, "-s", "jellyfin", "--execute")
+        self.assertEqual(done["result"]["failed"], 0)
+        self.assertTrue(self.sim.item("jellyfin", "m1")["played"])
+        self.assertTrue(self.sim.item("jellyfin", "m1c")["played"])

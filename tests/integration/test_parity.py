@@ -3,7 +3,7 @@
 import copy
 
 import worlds
-from wstest import Simulator, WsTestCase
+from wstest import WsTestCase
 
 
 def crafted():
@@ -61,11 +61,7 @@ class Parity(WsTestCase):
     def test_prune_removes_items_gone_from_every_server(self):
         self.ws("ws-import")
         # Epsilon disappears from Plex, the only server that had it.
-        world = crafted()
-        world["movies"] = [m for m in world["movies"] if m["key"] != "m5"]
-        self.sim.stop()
-        self.sim = Simulator(self.tmp, world)
-        self.write_config()
+        self.sim.visibility("plex", hide=["m5"])
         doc = self.ws("ws-import")
         self.assertEqual(doc["result"]["identities"]["main"]["backends"]["plex"]["gone"], 1)
         dry = self.ws("ws-parity", "--prune", "--dry-run", "--check", "duplicate_id")
@@ -87,7 +83,8 @@ def disagreeing_metadata():
                             "servers": ["plex", "emby"]})
     world["movies"].append({"key": "m10", "title": "Theta Remake", "year": 2019, "ids": {"imdb": "tt0000010"},
                             "servers": ["jellyfin"], "jellyfin_provider_ids": {"Imdb": "tt0000009"}})
-    # Jellyfin numbers Show One's episode with tvdb id 2001 as 1x05; Plex and Emby as 1x01.
+    # Jellyfin numbers Show One's episode with tvdb id 2001 as 1x05; Plex and Emby as 1x01. An
+    # episode is its series, season and episode: two rows that share an episode id.
     show = world["shows"][0]
     show["episodes"][0]["servers"] = ["plex", "emby"]
     show["episodes"].append({"key": "s1e5", "season": 1, "episode": 5, "ids": {"tvdb": "2001"},
@@ -102,12 +99,20 @@ class Metadata(WsTestCase):
         self.ws("ws-import")
         doc = self.ws("ws-parity", "--check", "metadata", expect=1)
         found = {f["title"]: f for f in doc["result"]["findings"]}
-        self.assertEqual(sorted(found), ["Show One (2010) - 01x01", "Theta (1999)"])
+        self.assertEqual(sorted(found), ["Theta (1999)"])
         self.assertEqual(found["Theta (1999)"]["detail"],
                          "backends disagree: year 1999 (emby, plex), year 2019 (jellyfin)")
-        self.assertEqual(found["Show One (2010) - 01x01"]["detail"],
-                         "backends disagree: 1x01 (emby, plex), 1x05 (jellyfin)")
-        self.assertEqual(doc["result"]["counts"]["metadata"], 2)
+        self.assertEqual(doc["result"]["counts"]["metadata"], 1)
+        # The episode numbered differently is another episode; the id it shares is a conflict.
+        doc = self.ws("ws-parity", "--check", "conflicts", expect=1)
+        shared = [f for f in doc["result"]["findings"] if f["kind"] == "shared_id"]
+        self.assertEqual(len(shared), 1, doc["result"]["findings"])
+        self.assertEqual(shared[0]["key"], "tvdb://2001/episode")
+        sides = sorted((i["title"], sorted((s["backend"], s["season"], s["episode"]) for s in i["servers"]))
+                       for i in shared[0]["items"])
+        self.assertEqual(sides, [("Show One (2010) - 01x01", [("emby", 1, 1), ("plex", 1, 1)]),
+                                 ("Show One (2010) - 01x05", [("jellyfin", 1, 5)])])
+        self.assertIn("correct the episode's tvdb id", shared[0]["fix"])
 
 
 class Live(WsTestCase):

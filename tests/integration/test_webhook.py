@@ -315,3 +315,31 @@ class Burst(WebhookCase):
         result = self.run_tool("ws-backend", "--json", server, "unmatched")
         self.assertIn(result.code, (0, 1), result)
         return {i["title"] for i in result.json["result"]["items"]}
+
+
+def with_copies():
+    world = worlds.household()
+    # Gamma also sits in Plex's 4K library.
+    gamma = dict(next(m for m in world["movies"] if m["key"] == "m3"))
+    gamma.update({"key": "m3c", "library": "4k", "servers": ["plex"], "state": {}})
+    world["movies"].append(gamma)
+    return world
+
+
+class WebhookCopies(WebhookCase):
+    world = with_copies()
+
+    def test_a_scrobble_of_one_copy_marks_every_copy(self):
+        self.ws("ws-sync")
+        self.assertFalse(self.played("plex", "m3c"))
+        self.start()
+        self.sim.set_state("jellyfin", key="m3", played=True, last_played=int(time.time()))
+        status, text = post(self.url, jellyfin_event("UserDataSaved", self.sim.item("jellyfin", "m3")["id"],
+                                                     SaveReason="TogglePlayed").encode(),
+                            "text/plain", user_agent="Jellyfin-Server/10.10.7")
+        self.assertEqual(status, 200, text)
+        self.wait_for(lambda: self.played("plex", "m3") and self.played("plex", "m3c")
+                      and self.played("emby", "m3"), 5.0, "every copy of Gamma played")
+        code, doc, err = self.stop()
+        self.assertEqual(code, 0, err)
+        self.assertEqual(doc["result"]["failed"], 0)

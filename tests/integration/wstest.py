@@ -103,6 +103,10 @@ class Simulator:
     def set_state(self, server, **state):
         return self._call(server, "POST", "/__sim/state", state)
 
+    def visibility(self, server, hide=(), show=()):
+        """Hide items from (or bring them back to) every listing of `server`, by world key."""
+        return self._call(server, "POST", "/__sim/visibility", {"hide": list(hide), "show": list(show)})
+
     def config_backends(self, **overrides):
         """The backends block of a config for the served servers (name = server kind)."""
         backends = {}

@@ -77,6 +77,12 @@ void report_items(ToolOutcome& outcome, std::vector<sync::InspectedItem> items) 
                                   entry.local->watched ? " (watched)" : "")
                     : (entry.keys.empty() ? std::string("none (no usable id)")
                                           : std::string("none")));
+    if (entry.records.size() > 1) {
+      for (const auto& r : entry.records) {
+        outcome.human += fmt::format("    copy: {} {} {}{}\n", r.backend, r.remote_id, r.path,
+                                     r.watched ? " (played)" : "");
+      }
+    }
   }
   outcome.write_result = [shared](json::Writer& out) { sync::write_inspected_json(out, *shared); };
 }

@@ -28,7 +28,7 @@ int parity_main(int argc, char** argv) {
                        "An item on fewer backends than this is missing (default: all)");
         cli.add_option("--check", parity->checks,
                        "Only this check (repeatable): missing, played, progress, id_conflict, "
-                       "duplicate_id, duplicate_file, metadata, weak");
+                       "duplicate_id, duplicate_file, metadata, weak, conflicts");
         cli.add_flag("--live", parity->live,
                      "Compare what the backends report now (a full listing of each, nothing "
                      "kept) instead of the last import");
@@ -77,6 +77,9 @@ int parity_main(int argc, char** argv) {
         for (const auto& f : result->findings) {
           outcome.human += fmt::format("  {:<15} #{:<7} {}: {}\n", f.check, f.item, f.title,
                                        f.detail);
+          if (!f.fix.empty()) {
+            outcome.human += fmt::format("  {:<15} {:<8} fix: {}\n", "", "", f.fix);
+          }
         }
         for (const auto& row : result->pruned) {
           outcome.human += fmt::format("  {} #{} {}\n",

@@ -138,9 +138,9 @@ ToolOutcome show_item(db::StateStore& store, std::int64_t id) {
       out.value(k);
     }
     out.end_array();
-    out.key("backends").begin_object();
-    for (const auto& r : *records) {
-      out.key(r.backend).begin_object();
+    // "backends": one entry per backend (its first copy); "records": every copy (an item can be
+    // on a backend twice: two libraries, two files).
+    const auto write_record = [&out](const db::BackendRecord& r) {
       out.field("id", r.remote_id);
       out.field("watched", r.watched);
       out.key("played_at");
@@ -157,9 +157,26 @@ ToolOutcome show_item(db::StateStore& store, std::int64_t id) {
         out.field(backend::guid_key_name(g.key), g.value);
       }
       out.end_object();
+    };
+    out.key("backends").begin_object();
+    for (std::size_t i = 0; i < records->size(); ++i) {
+      const auto& r = (*records)[i];
+      if (i > 0 && (*records)[i - 1].backend == r.backend) {
+        continue;
+      }
+      out.key(r.backend).begin_object();
+      write_record(r);
       out.end_object();
     }
     out.end_object();
+    out.key("records").begin_array();
+    for (const auto& r : *records) {
+      out.begin_object();
+      out.field("backend", r.backend);
+      write_record(r);
+      out.end_object();
+    }
+    out.end_array();
     out.key("changes").begin_array();
     for (const auto& c : *changes) {
       out.begin_object();
@@ -252,18 +269,79 @@ ToolOutcome suggest_identities(const ToolContext& ctx, const StateArgs& args) {
   return outcome;
 }
 
+// ws-state ignored: each ignore rule of the config, why, and what it touched at each backend's
+// last complete listing.
+ToolOutcome show_ignored(const ToolContext& ctx, db::StateStore& store) {
+  const std::string identity = ctx.common.identity.empty() ? "main" : ctx.common.identity;
+  struct Entry {
+    const config::IgnoreRule* rule;
+    std::vector<db::IgnoredItem> items;
+  };
+  auto entries = std::make_shared<std::vector<Entry>>();
+  const auto touched = store.ignored_items(identity, "");
+  for (const auto& rule : ctx.config.matching.ignore) {
+    Entry e{&rule, {}};
+    for (const auto& item : touched) {
+      if (item.rule == rule.text) {
+        e.items.push_back(item);
+      }
+    }
+    entries->push_back(std::move(e));
+  }
+  ToolOutcome outcome;
+  outcome.print_human_always = true;
+  if (entries->empty()) {
+    outcome.human = "no ignore rules (config matching.ignore)\n";
+  }
+  for (const auto& e : *entries) {
+    outcome.human += fmt::format("{}:{}: {}{}\n", ctx.config.file.filename().string(),
+                                 e.rule->line, e.rule->text,
+                                 e.rule->reason.empty() ? "" : " - " + e.rule->reason);
+    if (e.items.empty()) {
+      outcome.human += "    nothing at the last import\n";
+    }
+    for (const auto& item : e.items) {
+      outcome.human += fmt::format("    {} {} {} ({})\n", item.backend, item.remote_id, item.title,
+                                   item.kind == "item" ? "kept out" : "id dropped");
+    }
+  }
+  outcome.write_result = [entries](json::Writer& out) {
+    out.begin_object().key("rules").begin_array();
+    for (const auto& e : *entries) {
+      out.begin_object();
+      out.field("rule", e.rule->text);
+      out.field("line", e.rule->line);
+      out.field("reason", e.rule->reason);
+      out.key("items").begin_array();
+      for (const auto& item : e.items) {
+        out.begin_object();
+        out.field("backend", item.backend);
+        out.field("id", item.remote_id);
+        out.field("title", item.title);
+        out.field("ignored", item.kind == "item" ? "item" : "id");
+        out.end_object();
+      }
+      out.end_array();
+      out.end_object();
+    }
+    out.end_array().end_object();
+  };
+  return outcome;
+}
+
 } // namespace
 
 int state_main(int argc, char** argv) {
   auto args = std::make_shared<StateArgs>();
   auto list_cmd = std::make_shared<CLI::App*>(nullptr);
   auto show_cmd = std::make_shared<CLI::App*>(nullptr);
+  auto ignored_cmd = std::make_shared<CLI::App*>(nullptr);
   ToolDefinition tool{
       "ws-state",
       "Query the local state: list and search items, show one item with every backend's view "
       "and its change log; suggest identities from the backends' users",
       true,
-      [args, list_cmd, show_cmd](CLI::App& cli) {
+      [args, list_cmd, show_cmd, ignored_cmd](CLI::App& cli) {
         cli.require_subcommand(1);
         auto* list = cli.add_subcommand("list", "List items (table, or --json)");
         list->add_option("--title", args->title, "Only titles containing this text");
@@ -281,16 +359,23 @@ int state_main(int argc, char** argv) {
             ->required();
         identities->add_option("--mapping", args->mapping,
                                "WatchState mapper.yaml-style file pairing users whose names differ");
+        auto* ignored = cli.add_subcommand(
+            "ignored", "Show the ignore rules (config matching.ignore), why, and the items each "
+                       "one kept out or stripped of an id at the last import");
         *list_cmd = list;
         *show_cmd = show;
+        *ignored_cmd = ignored;
       },
-      [args, list_cmd, show_cmd](ToolContext& ctx) {
+      [args, list_cmd, show_cmd, ignored_cmd](ToolContext& ctx) {
         if (args->suggest) {
           return suggest_identities(ctx, *args);
         }
         db::StateStore store(prepare_state_dir(ctx.config));
         if ((*show_cmd)->parsed()) {
           return show_item(store, args->item_id);
+        }
+        if ((*ignored_cmd)->parsed()) {
+          return show_ignored(ctx, store);
         }
         return list_items(ctx, store, *args);
       }};

@@ -62,7 +62,7 @@ ToolOutcome run_sync(ToolContext& ctx, const SyncFlags& flags, bool with_import)
   import_options.metadata_only = !with_import;
   auto imported =
       std::make_shared<sync::ImportResult>(sync::run_import(ctx.config, store, import_options));
-  auto exported = std::make_shared<sync::ExportResult>(sync::run_export(ctx.config, store, options, imported->errors));
+  auto exported = std::make_shared<sync::ExportResult>(sync::run_export(ctx.config, store, options, imported.get()));
 
   ToolOutcome outcome;
   const int import_code = imported->exit_code();

@@ -32,6 +32,8 @@ struct Connection {
   std::string token; // never logged
   std::string user;  // Plex account id (optional) / Jellyfin-Emby user id
   int page_size = 1000;
+  // config matching.guids: further agents' ids read as known providers (items and shows).
+  CustomGuidRules guid_rules{};
 };
 
 // An account of the server (Plex GET /accounts, Jellyfin/Emby GET /Users).
@@ -54,6 +56,10 @@ struct Library {
   std::string id;
   std::string title;
   LibraryKind kind = LibraryKind::movies;
+  // The folders the library holds, as the server names them (for path matching). Plex fills
+  // them in libraries(); Jellyfin/Emby only in fill_library_roots(). The initializer keeps
+  // {id, title, kind} aggregates free of missing-initializer warnings.
+  std::vector<std::string> roots{};
 };
 
 enum class MediaType : std::uint8_t { movie, episode };
@@ -147,6 +153,13 @@ public:
   virtual void list_items(const std::vector<Library>& libraries, ShowCache& shows,
                           const std::function<void(RemoteItem&&)>& on_item) = 0;
 
+  // Fill Library::roots of `libraries` (from libraries()) where libraries() could not: Jellyfin
+  // and Emby need one more request (GET /Library/VirtualFolders). Never called by the listing
+  // itself, so only a caller that wants the folders pays for them. Libraries the server does
+  // not report keep what they have. Throws like the listing calls (401/403: Errc::no_perm).
+  // The default does nothing: libraries() already filled them, or the backend has none.
+  virtual void fill_library_roots(std::vector<Library>& /*libraries*/) {}
+
   // The server's accounts (needs an admin token; Errc::no_perm otherwise).
   virtual std::vector<RemoteUser> users() = 0;
 
@@ -177,15 +190,23 @@ public:
     m_total_listener = std::move(listener);
   }
 
+  // Entries the server counted and listed that the adapter could not use (no id, a folder, a
+  // type it does not sync), since the adapter was made. With the total and the items listed,
+  // the caller can tell whether a listing missed items (pages that shifted while they were
+  // read).
+  [[nodiscard]] virtual std::uint64_t dropped() const { return m_dropped; }
+
 protected:
   void report_total(std::uint64_t total) const {
     if (m_total_listener) {
       m_total_listener(total);
     }
   }
+  void note_dropped() { ++m_dropped; }
 
 private:
   std::function<void(std::uint64_t)> m_total_listener;
+  std::uint64_t m_dropped = 0;
 };
 
 // Build the adapter for `connection.type`, sending through `client`.

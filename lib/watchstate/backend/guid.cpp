@@ -173,6 +173,39 @@ std::optional<GuidKey> plex_key(std::string_view key) {
   return guid_key_from_name(key);
 }
 
+// The first custom rule whose Plex prefix starts `id` (any case), or nullptr.
+const CustomGuidRule* custom_plex_rule(std::string_view id, const CustomGuidRules& custom) {
+  for (const auto& rule : custom) {
+    if (!rule.plex_prefix.empty() && starts_with_icase(id, rule.plex_prefix)) {
+      return &rule;
+    }
+  }
+  return nullptr;
+}
+
+// The provider a custom rule gives ProviderIds key `lower_name` (already lower case).
+std::optional<GuidKey> custom_provider_key(std::string_view lower_name,
+                                           const CustomGuidRules& custom) {
+  for (const auto& rule : custom) {
+    if (!rule.provider_id.empty() && rule.provider_id.size() == lower_name.size() &&
+        starts_with_icase(lower_name, rule.provider_id)) {
+      return rule.provider;
+    }
+  }
+  return std::nullopt;
+}
+
+// Emby writes "Tv Maze"; some plugins store YouTube ids under their agent's name.
+std::optional<GuidKey> builtin_provider_key(std::string_view lower_name) {
+  if (lower_name == "tv maze") {
+    return GuidKey::tvmaze;
+  }
+  if (lower_name == "ytinforeader") {
+    return GuidKey::youtube;
+  }
+  return guid_key_from_name(lower_name);
+}
+
 } // namespace
 
 std::string_view guid_key_name(GuidKey key) {
@@ -207,10 +240,20 @@ bool is_valid_guid_value(GuidKey key, std::string_view value) {
   return false;
 }
 
-Guids parse_plex_guids(const std::vector<std::string_view>& ids) {
+Guids parse_plex_guids(const std::vector<std::string_view>& ids, const CustomGuidRules& custom) {
   Guids guids;
   for (const auto raw : ids) {
     if (raw.empty()) {
+      continue;
+    }
+    if (const auto* rule = custom_plex_rule(raw, custom)) {
+      const std::string_view value = cut_at(raw.substr(rule->plex_prefix.size()), '?');
+      // The rule claims the GUID even when its value is unusable: a built-in reading of an
+      // agent the user remapped would be a guess. A '/' makes the id relative to a series (an
+      // episode named through its show), not an id of the item itself.
+      if (value.find('/') == std::string_view::npos) {
+        add_guid(guids, rule->provider, value);
+      }
       continue;
     }
     std::string id(raw);
@@ -244,21 +287,18 @@ Guids parse_plex_guids(const std::vector<std::string_view>& ids) {
   return guids;
 }
 
-Guids parse_provider_ids(
-    const std::vector<std::pair<std::string_view, std::string_view>>& ids) {
+Guids parse_provider_ids(const std::vector<std::pair<std::string_view, std::string_view>>& ids,
+                         const CustomGuidRules& custom) {
   Guids guids;
   for (const auto& [name, value] : ids) {
     if (value.empty()) {
       continue;
     }
     const std::string key_name = to_lower(name);
-    std::optional<GuidKey> key;
-    if (key_name == "tv maze") {
-      key = GuidKey::tvmaze;
-    } else if (key_name == "ytinforeader") {
-      key = GuidKey::youtube;
-    } else {
-      key = guid_key_from_name(key_name);
+    // A configured rule decides, even for a key the built-in table knows.
+    auto key = custom_provider_key(key_name, custom);
+    if (!key) {
+      key = builtin_provider_key(key_name);
     }
     if (key) {
       add_guid(guids, *key, value);

@@ -24,6 +24,18 @@ struct Guid {
 // Validated external ids of one item: sorted by key, at most one value per key.
 using Guids = std::vector<Guid>;
 
+// matching.guids: ids of agents the suite does not know, mapped to a provider it does (as
+// WatchState's guid.yaml links do). Exactly one of the two sources is set.
+struct CustomGuidRule {
+  // A Plex GUID prefix, e.g. "com.plexapp.agents.mydb://": the text after it, up to '?', is an
+  // id of `provider`. Compared case-insensitively.
+  std::string plex_prefix;
+  // A Jellyfin/Emby ProviderIds key, any case, e.g. "MyDb".
+  std::string provider_id;
+  GuidKey provider = GuidKey::tmdb;
+};
+using CustomGuidRules = std::vector<CustomGuidRule>;
+
 // "imdb", "tvdb", ...
 std::string_view guid_key_name(GuidKey key);
 std::optional<GuidKey> guid_key_from_name(std::string_view name);
@@ -35,10 +47,15 @@ bool is_valid_guid_value(GuidKey key, std::string_view value);
 // Parse a Plex item's `Guid[].id` values plus its own `guid` attribute (behaviour 6.2: legacy
 // agents, hama, NFO agents, plex:// and local:// ignored, relative agent ids ignored, lowest
 // numeric id wins on conflict). Invalid values are dropped.
-Guids parse_plex_guids(const std::vector<std::string_view>& ids);
+// `custom` rules are tried before the built-in ones, in order; the first whose prefix matches
+// decides (its value validated, ids holding '/' dropped as relative ones).
+Guids parse_plex_guids(const std::vector<std::string_view>& ids,
+                       const CustomGuidRules& custom = {});
 
 // Parse Jellyfin/Emby ProviderIds (behaviour 6.3): keys in any case, Emby's "tv maze".
-Guids parse_provider_ids(const std::vector<std::pair<std::string_view, std::string_view>>& ids);
+// `custom` rules map further keys, and take precedence over the built-in names.
+Guids parse_provider_ids(const std::vector<std::pair<std::string_view, std::string_view>>& ids,
+                         const CustomGuidRules& custom = {});
 
 // A multi-episode file name ("S01E01-E02", "1x01-02", ...), behaviour 6.9.
 struct EpisodeRange {

@@ -13,6 +13,7 @@
 #include <watchstate/sync/display.hpp>
 #include <watchstate/sync/export.hpp>
 #include <watchstate/sync/export_rules.hpp>
+#include <watchstate/sync/ignore_list.hpp>
 #include <watchstate/sync/import_rules.hpp>
 #include <watchstate/sync/matching.hpp>
 #include <watchstate/sync/open_backend.hpp>
@@ -118,14 +119,18 @@ BackupRecord record_from(const backend::RemoteItem& item, const backend::RemoteS
   return r;
 }
 
-// The keys a backup record is matched by: the same shapes as import's.
-std::vector<std::string> record_keys(const BackupRecord& r) {
-  backend::RemoteItem item;
-  item.type = r.episode ? backend::MediaType::episode : backend::MediaType::movie;
-  item.season = r.season;
-  item.episode = r.episode_number;
-  item.guids = r.guids;
-  return sync::matching_keys(item, r.parent);
+// What a backup record is, for the matching rules of import (sync/matching.hpp).
+sync::ItemIdentity record_identity(const BackupRecord& r) {
+  sync::ItemIdentity identity;
+  identity.type = r.episode ? backend::MediaType::episode : backend::MediaType::movie;
+  identity.ids = r.guids;
+  identity.names.push_back({r.episode ? r.show : r.title, r.year});
+  if (r.episode) {
+    identity.season = r.season;
+    identity.episode = r.episode_number;
+    identity.show_ids = r.parent;
+  }
+  return identity;
 }
 
 const std::regex& dated_name() {
@@ -191,14 +196,16 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
                                    : shows.end();
           const backend::RemoteShow* show = show_it == shows.end() ? nullptr : &show_it->second;
           BackupRecord record = record_from(item, show);
-          // Every id the database knows for the item, so the backup restores anywhere.
-          for (const auto& key : sync::matching_keys(item, record.parent)) {
-            if (auto id = store.find_by_key(identity, key)) {
-              for (const auto& other : store.records(*id)) {
-                merge_guids(record.guids, other.guids);
-              }
-              break;
+          // Every id the database knows for the item (what the other backends report of the
+          // row this item was last imported to), so the backup restores anywhere.
+          for (const auto& [row, own] : store.records_by_remote_id(identity, backend.name, item.id)) {
+            if (own.season != item.season || own.episode != item.episode) {
+              continue; // another episode of a multi-episode file
             }
+            for (const auto& other : store.records(row)) {
+              merge_guids(record.guids, other.guids);
+            }
+            break;
           }
           ++file.records;
           if (writer) {
@@ -338,10 +345,14 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
   result.execute = restore.execute;
   result.records = records.size();
 
-  std::unordered_map<std::string, std::size_t> by_key;
+  // The records by matching key; a key may belong to several records (an episode id two
+  // episodes share), the matching rules decide between them as import does.
+  std::vector<sync::ItemIdentity> identities;
+  std::unordered_map<std::string, std::vector<std::size_t>> by_key;
   for (std::size_t i = 0; i < records.size(); ++i) {
-    for (auto& key : record_keys(records[i])) {
-      by_key.emplace(std::move(key), i); // the first record wins for a duplicate
+    identities.push_back(record_identity(records[i]));
+    for (auto& key : sync::match_keys(identities.back())) {
+      by_key[std::move(key.text)].push_back(i);
     }
   }
 
@@ -362,19 +373,46 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
     std::unordered_set<std::string> planned;
     progress::Bar bar(restore.backend, "listing");
     adapter->set_total_listener([&bar](std::uint64_t total) { bar.set_total(total); });
+    const sync::IgnoreList ignore(config.matching.ignore, backend.name);
     adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
       bar.advance();
+      if (!ignore.empty() && ignore.item_rule(item.id) != nullptr) {
+        ++result.ignored; // an ignored server item is never written
+        return;
+      }
+      ignore.strip(item);
       const auto show_it =
           item.type == backend::MediaType::episode ? shows.find(item.show_id) : shows.end();
-      const backend::RemoteShow* show = show_it == shows.end() ? nullptr : &show_it->second;
-      static const backend::Guids k_none;
-      const BackupRecord* record = nullptr;
-      for (const auto& key : sync::matching_keys(item, show != nullptr ? show->guids : k_none)) {
-        if (const auto it = by_key.find(key); it != by_key.end()) {
-          record = &records[it->second];
-          break;
+      std::optional<backend::RemoteShow> stripped_show;
+      if (show_it != shows.end() && !ignore.empty()) {
+        stripped_show = show_it->second;
+        ignore.strip(*stripped_show);
+      }
+      const backend::RemoteShow* show =
+          stripped_show ? &*stripped_show
+                        : (show_it == shows.end() ? nullptr : &show_it->second);
+      const auto identity = sync::identity_of(item, show);
+      const auto keys = sync::match_keys(identity);
+      std::vector<sync::MatchCandidate> candidates;
+      for (std::size_t k = 0; k < keys.size(); ++k) {
+        const auto it = by_key.find(keys[k].text);
+        if (it == by_key.end()) {
+          continue;
+        }
+        for (const std::size_t index : it->second) {
+          auto c = std::find_if(candidates.begin(), candidates.end(), [&](const auto& known) {
+            return known.row == static_cast<std::int64_t>(index);
+          });
+          if (c == candidates.end()) {
+            candidates.push_back({static_cast<std::int64_t>(index), identities[index], {}, 1});
+            c = std::prev(candidates.end());
+          }
+          c->hits.push_back(k);
         }
       }
+      const auto decision = sync::decide_match(identity, keys, candidates);
+      const BackupRecord* record =
+          decision.row ? &records[static_cast<std::size_t>(*decision.row)] : nullptr;
       if (record == nullptr) {
         ++result.unmatched;
         return;
@@ -450,6 +488,7 @@ void write_restore_result(json::Writer& out, const RestoreResult& r) {
   out.field("records", r.records);
   out.field("checked", r.checked);
   out.field("unmatched", r.unmatched);
+  out.field("ignored", r.ignored);
   out.field("unchanged", r.unchanged);
   out.field("playing", r.playing);
   out.field("marked_played", r.marked_played);

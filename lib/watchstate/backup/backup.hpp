@@ -99,6 +99,7 @@ struct RestoreResult {
   std::uint64_t records = 0;     // records in the file
   std::uint64_t checked = 0;     // backend items matched to a record
   std::uint64_t unmatched = 0;   // backend items no record matched
+  std::uint64_t ignored = 0;     // backend items an ignore rule keeps out (never written)
   std::uint64_t unchanged = 0;
   std::uint64_t playing = 0;
   std::uint64_t marked_played = 0;

@@ -32,6 +32,33 @@ struct WebhookSettings {
   std::string api_key;
 };
 
+// matching.ignore: an external id dropped wherever it appears (optionally only on one backend,
+// for one kind of item, or on one server item), or one server item that is never imported nor
+// written.
+struct IgnoreRule {
+  std::optional<backend::Guid> id; // nullopt: the rule names one server item (`backend`+`item`)
+  std::string type;                // with `id`: "movie", "show", "episode" or "" (any)
+  std::string backend;             // "": every backend (only with `id`)
+  std::string item;                // a server item id on `backend`
+  std::string reason;
+  std::string text; // the rule as a user reads it: "tmdb://12345 on home_plex (movie)"
+  int line = 0;     // where the config gives it
+};
+
+// matching.paths: opt-in matching by file path for items that have no usable id on one side.
+struct PathMatching {
+  bool enabled = false;
+  // Folders that are one place seen from several backends, each a list of (backend, folder):
+  // {home_plex: /media/movies, living_room_jf: /data/movies}.
+  std::vector<std::vector<std::pair<std::string, std::string>>> roots;
+};
+
+struct MatchingSettings {
+  std::vector<IgnoreRule> ignore;
+  PathMatching paths;
+  backend::CustomGuidRules guids;
+};
+
 // One backend entry (WatchState servers.yaml keys). Per-backend options fall back to `http`.
 struct BackendConfig {
   std::string name;
@@ -77,6 +104,7 @@ struct Config {
   ProgressSettings progress;
   BackupSettings backup;
   WebhookSettings webhook;
+  MatchingSettings matching;
   std::vector<BackendConfig> backends;    // in file order
   std::vector<IdentityConfig> identities; // besides `main`
   // The file holds a token and can be read by group or others.

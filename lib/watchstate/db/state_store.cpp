@@ -11,12 +11,13 @@
 #include <algorithm>
 #include <array>
 #include <string_view>
+#include <tuple>
 
 namespace ws::db {
 namespace {
 
 // Each entry brings the schema from version i to i+1. Never edit a shipped entry: add one.
-constexpr std::array<std::string_view, 4> k_migrations = {
+constexpr std::array<std::string_view, 5> k_migrations = {
     R"sql(
 CREATE TABLE items (
   id          INTEGER PRIMARY KEY,
@@ -112,6 +113,76 @@ ALTER TABLE backend_items ADD COLUMN year INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE backend_items ADD COLUMN season INTEGER NOT NULL DEFAULT -1;
 ALTER TABLE backend_items ADD COLUMN episode INTEGER NOT NULL DEFAULT -1;
 )sql",
+    // 5: copies and shared ids. A backend may report one item several times (copies in two
+    // libraries): records are keyed by the remote item too, and carry their identity so that a
+    // remote id is found without a join. A matching key may point to several rows. Conflicts
+    // the matching recorded get their own table.
+    R"sql(
+CREATE TABLE backend_items_v5 (
+  identity    TEXT    NOT NULL,
+  backend     TEXT    NOT NULL,
+  remote_id   TEXT    NOT NULL,
+  item_id     INTEGER NOT NULL REFERENCES items (id), -- kept by the code (foreign_keys is off): delete children first
+  library_id  TEXT    NOT NULL DEFAULT '',
+  show_id     TEXT    NOT NULL DEFAULT '',
+  watched     INTEGER NOT NULL DEFAULT 0,
+  played_at   INTEGER NOT NULL DEFAULT 0,
+  added_at    INTEGER NOT NULL DEFAULT 0,
+  progress_ms INTEGER NOT NULL DEFAULT 0,
+  path        TEXT    NOT NULL DEFAULT '',
+  multi       INTEGER NOT NULL DEFAULT 0,
+  guids       TEXT    NOT NULL DEFAULT '',
+  duration_ms INTEGER NOT NULL DEFAULT 0,
+  year        INTEGER NOT NULL DEFAULT 0,
+  season      INTEGER NOT NULL DEFAULT -1,
+  episode     INTEGER NOT NULL DEFAULT -1,
+  path_key    TEXT    NOT NULL DEFAULT '', -- the path relative to its library root (path matching)
+  title       TEXT    NOT NULL DEFAULT '', -- the title (an episode's: its series') as reported
+  PRIMARY KEY (identity, backend, remote_id, item_id)
+) WITHOUT ROWID;
+INSERT INTO backend_items_v5 (identity, backend, remote_id, item_id, library_id, show_id, watched,
+                              played_at, added_at, progress_ms, path, multi, guids, duration_ms, year,
+                              season, episode)
+  SELECT i.identity, b.backend, b.remote_id, b.item_id, b.library_id, b.show_id, b.watched,
+         b.played_at, b.added_at, b.progress_ms, b.path, b.multi, b.guids, b.duration_ms, b.year,
+         b.season, b.episode
+  FROM backend_items b JOIN items i ON i.id = b.item_id;
+DROP TABLE backend_items;
+ALTER TABLE backend_items_v5 RENAME TO backend_items;
+CREATE INDEX backend_items_item ON backend_items (item_id, backend);
+
+CREATE TABLE item_keys_v5 (
+  identity TEXT    NOT NULL,
+  key      TEXT    NOT NULL,
+  item_id  INTEGER NOT NULL REFERENCES items (id), -- kept by the code (foreign_keys is off): delete children first
+  PRIMARY KEY (identity, key, item_id)
+) WITHOUT ROWID;
+INSERT INTO item_keys_v5 SELECT identity, key, item_id FROM item_keys;
+DROP TABLE item_keys;
+ALTER TABLE item_keys_v5 RENAME TO item_keys;
+
+CREATE TABLE conflicts (
+  identity   TEXT    NOT NULL,
+  backend    TEXT    NOT NULL,
+  remote_id  TEXT    NOT NULL,
+  item_id    INTEGER NOT NULL,
+  key        TEXT    NOT NULL,
+  other_item INTEGER NOT NULL,
+  kind       TEXT    NOT NULL CHECK (kind IN ('disagree', 'other_row', 'ambiguous')),
+  PRIMARY KEY (identity, backend, remote_id, item_id, key, other_item)
+) WITHOUT ROWID;
+
+-- What the config's ignore rules kept out at each backend's last complete listing.
+CREATE TABLE ignored_items (
+  identity  TEXT NOT NULL,
+  backend   TEXT NOT NULL,
+  remote_id TEXT NOT NULL,
+  rule      TEXT NOT NULL,
+  title     TEXT NOT NULL,
+  kind      TEXT NOT NULL CHECK (kind IN ('item', 'id')),
+  PRIMARY KEY (identity, backend, remote_id, rule)
+) WITHOUT ROWID;
+)sql",
 };
 
 [[noreturn]] void rethrow(const SQLite::Exception& e, std::string_view what) {
@@ -182,29 +253,33 @@ constexpr const char* k_item_columns =
     "id, identity, type, title, year, season, episode, watched, updated, progress_ms, "
     "progress_at, via, created_at, updated_at";
 
-BackendRecord read_record(SQLite::Statement& q) {
+// The record columns (k_record_columns) starting at column `first`.
+BackendRecord read_record(SQLite::Statement& q, int first = 0) {
+  const auto col = [&](int i) { return q.getColumn(first + i); };
   BackendRecord r;
-  r.backend = q.getColumn(0).getString();
-  r.remote_id = q.getColumn(1).getString();
-  r.library_id = q.getColumn(2).getString();
-  r.show_id = q.getColumn(3).getString();
-  r.watched = q.getColumn(4).getInt() != 0;
-  r.played_at = q.getColumn(5).getInt64();
-  r.added_at = q.getColumn(6).getInt64();
-  r.progress_ms = q.getColumn(7).getInt64();
-  r.path = q.getColumn(8).getString();
-  r.multi = q.getColumn(9).getInt() != 0;
-  r.guids = decode_guids(q.getColumn(10).getString());
-  r.duration_ms = q.getColumn(11).getInt64();
-  r.year = q.getColumn(12).getInt();
-  r.season = q.getColumn(13).getInt();
-  r.episode = q.getColumn(14).getInt();
+  r.backend = col(0).getString();
+  r.remote_id = col(1).getString();
+  r.library_id = col(2).getString();
+  r.show_id = col(3).getString();
+  r.watched = col(4).getInt() != 0;
+  r.played_at = col(5).getInt64();
+  r.added_at = col(6).getInt64();
+  r.progress_ms = col(7).getInt64();
+  r.path = col(8).getString();
+  r.multi = col(9).getInt() != 0;
+  r.guids = decode_guids(col(10).getString());
+  r.duration_ms = col(11).getInt64();
+  r.year = col(12).getInt();
+  r.season = col(13).getInt();
+  r.episode = col(14).getInt();
+  r.path_key = col(15).getString();
+  r.title = col(16).getString();
   return r;
 }
 
 constexpr const char* k_record_columns =
     "backend, remote_id, library_id, show_id, watched, played_at, added_at, progress_ms, path, "
-    "multi, guids, duration_ms, year, season, episode";
+    "multi, guids, duration_ms, year, season, episode, path_key, title";
 
 } // namespace
 
@@ -217,41 +292,56 @@ struct StateStore::Impl {
   // Prepared once: import runs these hundreds of thousands of times.
   SQLite::Statement find_key;
   SQLite::Statement insert_key;
+  SQLite::Statement delete_key;
+  SQLite::Statement select_by_remote;
+  SQLite::Statement select_records_of_backend;
+  SQLite::Statement delete_record;
+  SQLite::Statement select_conflicts;
   SQLite::Statement select_item;
   SQLite::Statement insert_item;
   SQLite::Statement update_state;
-  SQLite::Statement select_record;
   SQLite::Statement select_records;
   SQLite::Statement upsert_record;
   SQLite::Statement insert_change;
 
   explicit Impl(const std::filesystem::path& file)
-      : db(open(file)), find_key(db, "SELECT item_id FROM item_keys WHERE identity = ? AND key = ?"),
+      : db(open(file)),
+        find_key(db, "SELECT item_id FROM item_keys WHERE identity = ? AND key = ? ORDER BY item_id"),
         insert_key(db, "INSERT OR IGNORE INTO item_keys (identity, key, item_id) VALUES (?, ?, ?)"),
+        delete_key(db, "DELETE FROM item_keys WHERE identity = ? AND key = ? AND item_id = ?"),
+        select_by_remote(db, fmt::format("SELECT item_id, {} FROM backend_items WHERE identity = ? "
+                                         "AND backend = ? AND remote_id = ? ORDER BY item_id",
+                                         k_record_columns)),
+        select_records_of_backend(db, fmt::format("SELECT {} FROM backend_items WHERE item_id = ? "
+                                                  "AND backend = ? ORDER BY remote_id",
+                                                  k_record_columns)),
+        delete_record(db, "DELETE FROM backend_items WHERE identity = ? AND backend = ? AND "
+                          "remote_id = ? AND item_id = ?"),
+        select_conflicts(db, "SELECT backend, remote_id, item_id, key, other_item, kind FROM "
+                             "conflicts WHERE identity = ? AND backend = ? AND remote_id = ? AND "
+                             "item_id = ? ORDER BY key, other_item"),
         select_item(db, fmt::format("SELECT {} FROM items WHERE id = ?", k_item_columns)),
         insert_item(db, "INSERT INTO items (identity, type, title, year, season, episode, watched, "
                         "updated, progress_ms, progress_at, via, created_at, updated_at) VALUES "
                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         update_state(db, "UPDATE items SET watched = ?, updated = ?, progress_ms = ?, "
                          "progress_at = ?, via = ?, updated_at = ? WHERE id = ?"),
-        select_record(db, fmt::format("SELECT {} FROM backend_items WHERE item_id = ? AND "
-                                      "backend = ?",
-                                      k_record_columns)),
         select_records(db, fmt::format("SELECT {} FROM backend_items WHERE item_id = ? ORDER BY "
-                                       "backend",
+                                       "backend, remote_id",
                                        k_record_columns)),
         upsert_record(db, "INSERT INTO backend_items (item_id, backend, remote_id, library_id, "
                           "show_id, watched, played_at, added_at, progress_ms, path, multi, guids, "
-                          "duration_ms, year, season, episode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                          "?, ?, ?, ?, ?, ?, ?) "
-                          "ON CONFLICT (item_id, "
-                          "backend) DO UPDATE SET remote_id = excluded.remote_id, library_id = "
+                          "duration_ms, year, season, episode, identity, path_key, title) VALUES "
+                          "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                          "ON CONFLICT (identity, backend, remote_id, item_id) DO UPDATE SET "
+                          "library_id = "
                           "excluded.library_id, show_id = excluded.show_id, watched = "
                           "excluded.watched, played_at = excluded.played_at, added_at = "
                           "excluded.added_at, progress_ms = excluded.progress_ms, path = "
                           "excluded.path, multi = excluded.multi, guids = excluded.guids, "
                           "duration_ms = excluded.duration_ms, year = excluded.year, season = "
-                          "excluded.season, episode = excluded.episode"),
+                          "excluded.season, episode = excluded.episode, path_key = excluded.path_key, title = "
+                          "excluded.title"),
         insert_change(db, "INSERT INTO change_log (item_id, backend, direction, field, "
                           "old_value, new_value, at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") {}
 
@@ -339,16 +429,17 @@ int StateStore::schema_version() const {
   return m_impl->db.execAndGet("PRAGMA user_version").getInt();
 }
 
-std::optional<ItemId> StateStore::find_by_key(const std::string& identity, const std::string& key) {
+std::vector<ItemId> StateStore::items_by_key(const std::string& identity, const std::string& key) {
   try {
     auto& q = m_impl->find_key;
     q.reset();
     q.bind(1, identity);
     q.bind(2, key);
-    if (q.executeStep()) {
-      return q.getColumn(0).getInt64();
+    std::vector<ItemId> ids;
+    while (q.executeStep()) {
+      ids.push_back(q.getColumn(0).getInt64());
     }
-    return std::nullopt;
+    return ids;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "find item by key");
   }
@@ -364,6 +455,19 @@ bool StateStore::add_key(const std::string& identity, const std::string& key, It
     return q.exec() == 1;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "add item key");
+  }
+}
+
+void StateStore::remove_key(const std::string& identity, const std::string& key, ItemId item) {
+  try {
+    auto& q = m_impl->delete_key;
+    q.reset();
+    q.bind(1, identity);
+    q.bind(2, key);
+    q.bind(3, item);
+    q.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "remove item key");
   }
 }
 
@@ -383,24 +487,23 @@ std::vector<std::string> StateStore::keys_of(ItemId item) {
   }
 }
 
-std::vector<ItemId> StateStore::find_by_remote_id(const std::string& identity,
-                                                  const std::string& backend,
-                                                  const std::string& remote_id) {
+std::vector<std::pair<ItemId, BackendRecord>>
+StateStore::records_by_remote_id(const std::string& identity, const std::string& backend,
+                                 const std::string& remote_id) {
   try {
-    SQLite::Statement q(m_impl->db,
-                        "SELECT b.item_id FROM backend_items b JOIN items i ON i.id = b.item_id "
-                        "WHERE b.backend = ? AND b.remote_id = ? AND i.identity = ? "
-                        "ORDER BY b.item_id");
-    q.bind(1, backend);
-    q.bind(2, remote_id);
-    q.bind(3, identity);
-    std::vector<ItemId> ids;
+    auto& q = m_impl->select_by_remote;
+    q.reset();
+    q.bind(1, identity);
+    q.bind(2, backend);
+    q.bind(3, remote_id);
+    std::vector<std::pair<ItemId, BackendRecord>> out;
     while (q.executeStep()) {
-      ids.push_back(q.getColumn(0).getInt64());
+      const ItemId id = q.getColumn(0).getInt64();
+      out.emplace_back(id, read_record(q, 1));
     }
-    return ids;
+    return out;
   } catch (const SQLite::Exception& e) {
-    rethrow(e, "find item by backend id");
+    rethrow(e, "find records by backend id");
   }
 }
 
@@ -507,9 +610,8 @@ void StateStore::for_each_with_record(
     SQLite::Statement q(m_impl->db,
                         "SELECT i.id, i.type, i.title, i.year, i.season, i.episode, i.watched, "
                         "i.updated, i.progress_ms, b.remote_id, b.watched, b.played_at, "
-                        "b.added_at, b.progress_ms, b.multi, b.duration_ms FROM items i JOIN "
-                        "backend_items b ON b.item_id = i.id WHERE i.identity = ? AND "
-                        "b.backend = ? ORDER BY i.id");
+                        "b.added_at, b.progress_ms, b.multi, b.duration_ms FROM backend_items b "
+                        "JOIN items i ON i.id = b.item_id WHERE b.identity = ? AND b.backend = ?");
     q.bind(1, identity);
     q.bind(2, backend);
     ItemRow row;
@@ -542,38 +644,107 @@ void StateStore::for_each_with_record(
   }
 }
 
+std::int64_t StateStore::count_records(const std::string& identity, const std::string& backend) {
+  try {
+    SQLite::Statement q(m_impl->db,
+                        "SELECT count(*) FROM backend_items WHERE identity = ? AND backend = ?");
+    q.bind(1, identity);
+    q.bind(2, backend);
+    q.executeStep();
+    return q.getColumn(0).getInt64();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "count backend records");
+  }
+}
+
+namespace {
+
+// Fill temp.ws_kept with `kept` (distinct); returns how many distinct records that is.
+std::size_t fill_kept(SQLite::Database& db, const std::vector<RecordRef>& kept) {
+  std::vector<const RecordRef*> distinct;
+  distinct.reserve(kept.size());
+  for (const auto& r : kept) {
+    distinct.push_back(&r);
+  }
+  std::sort(distinct.begin(), distinct.end(), [](const RecordRef* a, const RecordRef* b) {
+    return std::tie(a->item, a->remote_id) < std::tie(b->item, b->remote_id);
+  });
+  distinct.erase(std::unique(distinct.begin(), distinct.end(),
+                             [](const RecordRef* a, const RecordRef* b) {
+                               return a->item == b->item && a->remote_id == b->remote_id;
+                             }),
+                 distinct.end());
+  db.exec("CREATE TEMP TABLE IF NOT EXISTS ws_kept (remote_id TEXT NOT NULL, item_id INTEGER NOT "
+          "NULL, PRIMARY KEY (remote_id, item_id)) WITHOUT ROWID");
+  db.exec("DELETE FROM temp.ws_kept");
+  SQLite::Statement insert(db, "INSERT OR IGNORE INTO temp.ws_kept VALUES (?, ?)");
+  for (const RecordRef* r : distinct) {
+    insert.reset();
+    insert.bind(1, r->remote_id);
+    insert.bind(2, r->item);
+    insert.exec();
+  }
+  return distinct.size();
+}
+
+} // namespace
+
+std::vector<RecordRef> StateStore::records_except(const std::string& identity,
+                                                  const std::string& backend,
+                                                  const std::vector<RecordRef>& kept) {
+  try {
+    fill_kept(m_impl->db, kept);
+    SQLite::Statement q(m_impl->db,
+                        "SELECT item_id, remote_id FROM backend_items WHERE identity = ? AND "
+                        "backend = ? AND NOT EXISTS (SELECT 1 FROM temp.ws_kept k WHERE "
+                        "k.remote_id = backend_items.remote_id AND k.item_id = "
+                        "backend_items.item_id)");
+    q.bind(1, identity);
+    q.bind(2, backend);
+    std::vector<RecordRef> out;
+    while (q.executeStep()) {
+      out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString()});
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "find records a listing did not confirm");
+  }
+}
+
 std::int64_t StateStore::remove_records_except(const std::string& identity,
                                               const std::string& backend,
-                                              const std::vector<ItemId>& kept) {
+                                              const std::vector<RecordRef>& kept) {
   try {
     // The usual case: the backend still has everything. One count shows it, without building
-    // the set of kept ids inside SQLite.
-    std::vector<ItemId> distinct = kept;
-    std::sort(distinct.begin(), distinct.end());
-    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-    SQLite::Statement count(m_impl->db,
-                            "SELECT count(*) FROM backend_items WHERE backend = ? AND item_id IN "
-                            "(SELECT id FROM items WHERE identity = ?)");
-    count.bind(1, backend);
-    count.bind(2, identity);
-    count.executeStep();
-    if (count.getColumn(0).getInt64() == static_cast<std::int64_t>(distinct.size())) {
+    // the set of kept records inside SQLite.
+    std::size_t distinct = 0;
+    {
+      std::vector<std::pair<ItemId, std::string_view>> refs;
+      refs.reserve(kept.size());
+      for (const auto& r : kept) {
+        refs.emplace_back(r.item, r.remote_id);
+      }
+      std::sort(refs.begin(), refs.end());
+      distinct = static_cast<std::size_t>(std::unique(refs.begin(), refs.end()) - refs.begin());
+    }
+    if (count_records(identity, backend) == static_cast<std::int64_t>(distinct)) {
       return 0;
     }
-    m_impl->db.exec("CREATE TEMP TABLE IF NOT EXISTS ws_kept (item_id INTEGER PRIMARY KEY)");
-    m_impl->db.exec("DELETE FROM temp.ws_kept");
-    SQLite::Statement insert(m_impl->db, "INSERT OR IGNORE INTO temp.ws_kept VALUES (?)");
-    for (const ItemId id : distinct) {
-      insert.reset();
-      insert.bind(1, id);
-      insert.exec();
-    }
+    fill_kept(m_impl->db, kept);
+    // Conflicts first: they belong to the records about to go.
+    SQLite::Statement conflicts(m_impl->db,
+                                "DELETE FROM conflicts WHERE identity = ? AND backend = ? AND NOT "
+                                "EXISTS (SELECT 1 FROM temp.ws_kept k WHERE k.remote_id = "
+                                "conflicts.remote_id AND k.item_id = conflicts.item_id)");
+    conflicts.bind(1, identity);
+    conflicts.bind(2, backend);
+    conflicts.exec();
     SQLite::Statement remove(m_impl->db,
-                             "DELETE FROM backend_items WHERE backend = ? AND item_id IN (SELECT "
-                             "id FROM items WHERE identity = ?) AND item_id NOT IN (SELECT "
-                             "item_id FROM temp.ws_kept)");
-    remove.bind(1, backend);
-    remove.bind(2, identity);
+                             "DELETE FROM backend_items WHERE identity = ? AND backend = ? AND NOT "
+                             "EXISTS (SELECT 1 FROM temp.ws_kept k WHERE k.remote_id = "
+                             "backend_items.remote_id AND k.item_id = backend_items.item_id)");
+    remove.bind(1, identity);
+    remove.bind(2, backend);
     return remove.exec();
   } catch (const SQLite::Exception& e) {
     rethrow(e, "remove records of items gone from a backend");
@@ -595,6 +766,7 @@ std::vector<ItemRow> StateStore::prune_unreported(const std::string& identity, b
       // foreign_keys is off: children go first, explicitly.
       for (const char* sql : {"DELETE FROM item_keys WHERE item_id = ?",
                               "DELETE FROM change_log WHERE item_id = ?",
+                              "DELETE FROM conflicts WHERE item_id = ?1 OR other_item = ?1",
                               "DELETE FROM items WHERE id = ?"}) {
         SQLite::Statement del(m_impl->db, sql);
         for (const auto& row : rows) {
@@ -607,21 +779,6 @@ std::vector<ItemRow> StateStore::prune_unreported(const std::string& identity, b
     return rows;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "prune items no backend reports");
-  }
-}
-
-std::optional<BackendRecord> StateStore::record(ItemId item, const std::string& backend) {
-  try {
-    auto& q = m_impl->select_record;
-    q.reset();
-    q.bind(1, item);
-    q.bind(2, backend);
-    if (q.executeStep()) {
-      return read_record(q);
-    }
-    return std::nullopt;
-  } catch (const SQLite::Exception& e) {
-    rethrow(e, "read backend record");
   }
 }
 
@@ -640,7 +797,23 @@ std::vector<BackendRecord> StateStore::records(ItemId item) {
   }
 }
 
-void StateStore::upsert_record(ItemId item, const BackendRecord& r) {
+std::vector<BackendRecord> StateStore::records(ItemId item, const std::string& backend) {
+  try {
+    auto& q = m_impl->select_records_of_backend;
+    q.reset();
+    q.bind(1, item);
+    q.bind(2, backend);
+    std::vector<BackendRecord> out;
+    while (q.executeStep()) {
+      out.push_back(read_record(q));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read backend records");
+  }
+}
+
+void StateStore::upsert_record(const std::string& identity, ItemId item, const BackendRecord& r) {
   try {
     auto& q = m_impl->upsert_record;
     q.reset();
@@ -660,9 +833,141 @@ void StateStore::upsert_record(ItemId item, const BackendRecord& r) {
     q.bind(14, r.year);
     q.bind(15, r.season);
     q.bind(16, r.episode);
+    q.bind(17, identity);
+    q.bind(18, r.path_key);
+    q.bind(19, r.title);
     q.exec();
   } catch (const SQLite::Exception& e) {
     rethrow(e, "write backend record");
+  }
+}
+
+void StateStore::remove_record(const std::string& identity, const std::string& backend,
+                               const std::string& remote_id, ItemId item) {
+  try {
+    auto& q = m_impl->delete_record;
+    q.reset();
+    q.bind(1, identity);
+    q.bind(2, backend);
+    q.bind(3, remote_id);
+    q.bind(4, item);
+    q.exec();
+    replace_conflicts(identity, backend, remote_id, item, {});
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "remove backend record");
+  }
+}
+
+void StateStore::merge_item(ItemId into, ItemId from) {
+  try {
+    // foreign_keys is off: every child table is moved explicitly, then the row goes.
+    SQLite::Statement records(m_impl->db,
+                              "INSERT OR IGNORE INTO backend_items SELECT identity, backend, "
+                              "remote_id, ?, library_id, show_id, watched, played_at, added_at, "
+                              "progress_ms, path, multi, guids, duration_ms, year, season, episode, "
+                              "path_key, title FROM backend_items WHERE item_id = ?");
+    records.bind(1, into);
+    records.bind(2, from);
+    records.exec();
+    for (const char* sql : {"DELETE FROM backend_items WHERE item_id = ?2",
+                            "UPDATE change_log SET item_id = ?1 WHERE item_id = ?2",
+                            "UPDATE OR IGNORE conflicts SET item_id = ?1 WHERE item_id = ?2",
+                            "DELETE FROM conflicts WHERE item_id = ?2",
+                            "UPDATE OR IGNORE conflicts SET other_item = ?1 WHERE other_item = ?2",
+                            "DELETE FROM conflicts WHERE other_item = ?2 OR other_item = item_id",
+                            "DELETE FROM items WHERE id = ?2"}) {
+      SQLite::Statement q(m_impl->db, sql);
+      if (q.getBindParameterCount() >= 2) {
+        q.bind(1, into);
+      }
+      q.bind(2, from);
+      q.exec();
+    }
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "merge items");
+  }
+}
+
+std::vector<ConflictRecord> StateStore::conflicts_of(const std::string& identity,
+                                                     const std::string& backend,
+                                                     const std::string& remote_id, ItemId item) {
+  try {
+    auto& q = m_impl->select_conflicts;
+    q.reset();
+    q.bind(1, identity);
+    q.bind(2, backend);
+    q.bind(3, remote_id);
+    q.bind(4, item);
+    std::vector<ConflictRecord> out;
+    while (q.executeStep()) {
+      out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(),
+                     q.getColumn(2).getInt64(), q.getColumn(3).getString(),
+                     q.getColumn(4).getInt64(), q.getColumn(5).getString()});
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read conflicts");
+  }
+}
+
+void StateStore::replace_conflicts(const std::string& identity, const std::string& backend,
+                                   const std::string& remote_id, ItemId item,
+                                   const std::vector<ConflictRecord>& conflicts) {
+  try {
+    auto wanted = conflicts;
+    std::sort(wanted.begin(), wanted.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.key, a.other) < std::tie(b.key, b.other);
+    });
+    if (conflicts_of(identity, backend, remote_id, item) == wanted) {
+      return; // a no-change run writes nothing
+    }
+    SQLite::Statement del(m_impl->db, "DELETE FROM conflicts WHERE identity = ? AND backend = ? "
+                                      "AND remote_id = ? AND item_id = ?");
+    del.bind(1, identity);
+    del.bind(2, backend);
+    del.bind(3, remote_id);
+    del.bind(4, item);
+    del.exec();
+    SQLite::Statement ins(m_impl->db,
+                          "INSERT OR IGNORE INTO conflicts (identity, backend, remote_id, item_id, "
+                          "key, other_item, kind) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    for (const auto& c : wanted) {
+      ins.reset();
+      ins.bind(1, identity);
+      ins.bind(2, backend);
+      ins.bind(3, remote_id);
+      ins.bind(4, item);
+      ins.bind(5, c.key);
+      ins.bind(6, c.other);
+      ins.bind(7, c.kind);
+      ins.exec();
+    }
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "write conflicts");
+  }
+}
+
+std::vector<ConflictRecord> StateStore::conflicts(const std::string& identity,
+                                                  const std::string& backend) {
+  try {
+    SQLite::Statement q(m_impl->db,
+                        std::string("SELECT backend, remote_id, item_id, key, other_item, kind FROM "
+                                    "conflicts WHERE identity = ?") +
+                            (backend.empty() ? "" : " AND backend = ?") +
+                            " ORDER BY item_id, backend, remote_id, key, other_item");
+    q.bind(1, identity);
+    if (!backend.empty()) {
+      q.bind(2, backend);
+    }
+    std::vector<ConflictRecord> out;
+    while (q.executeStep()) {
+      out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(),
+                     q.getColumn(2).getInt64(), q.getColumn(3).getString(),
+                     q.getColumn(4).getInt64(), q.getColumn(5).getString()});
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read conflicts");
   }
 }
 
@@ -760,6 +1065,109 @@ backend::ShowCache StateStore::load_shows(const std::string& backend) {
     return shows;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read show cache");
+  }
+}
+
+std::vector<std::pair<std::string, std::vector<ItemId>>>
+StateStore::shared_keys(const std::string& identity) {
+  try {
+    SQLite::Statement q(m_impl->db,
+                        "SELECT key, item_id FROM item_keys WHERE identity = ?1 AND key IN (SELECT "
+                        "key FROM item_keys WHERE identity = ?1 GROUP BY key HAVING count(*) > 1) "
+                        "ORDER BY key, item_id");
+    q.bind(1, identity);
+    std::vector<std::pair<std::string, std::vector<ItemId>>> out;
+    while (q.executeStep()) {
+      std::string key = q.getColumn(0).getString();
+      if (out.empty() || out.back().first != key) {
+        out.emplace_back(std::move(key), std::vector<ItemId>{});
+      }
+      out.back().second.push_back(q.getColumn(1).getInt64());
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read shared keys");
+  }
+}
+
+std::vector<std::tuple<std::string, ItemId, ItemId>>
+StateStore::imdb_on_movie_and_episode(const std::string& identity) {
+  try {
+    // "imdb://tt1/movie" and "imdb://tt1/episode": the same id on both kinds of rows.
+    SQLite::Statement q(m_impl->db,
+                        "SELECT substr(m.key, 8, length(m.key) - 13), m.item_id, e.item_id FROM "
+                        "item_keys m JOIN item_keys e ON e.identity = m.identity AND e.key = "
+                        "substr(m.key, 1, length(m.key) - 5) || 'episode' WHERE m.identity = ? AND "
+                        "m.key LIKE 'imdb://%/movie' ORDER BY m.item_id, e.item_id");
+    q.bind(1, identity);
+    std::vector<std::tuple<std::string, ItemId, ItemId>> out;
+    while (q.executeStep()) {
+      out.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getInt64(),
+                       q.getColumn(2).getInt64());
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read imdb ids of movies and episodes");
+  }
+}
+
+std::vector<IgnoredItem> StateStore::ignored_items(const std::string& identity,
+                                                   const std::string& backend) {
+  try {
+    SQLite::Statement q(m_impl->db,
+                        std::string("SELECT backend, remote_id, rule, title, kind FROM ignored_items "
+                                    "WHERE identity = ?") +
+                            (backend.empty() ? "" : " AND backend = ?") +
+                            " ORDER BY rule, backend, remote_id");
+    q.bind(1, identity);
+    if (!backend.empty()) {
+      q.bind(2, backend);
+    }
+    std::vector<IgnoredItem> out;
+    while (q.executeStep()) {
+      out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(),
+                     q.getColumn(2).getString(), q.getColumn(3).getString(),
+                     q.getColumn(4).getString()});
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read ignored items");
+  }
+}
+
+void StateStore::replace_ignored_items(const std::string& identity, const std::string& backend,
+                                       std::vector<IgnoredItem> items) {
+  try {
+    std::sort(items.begin(), items.end(), [](const IgnoredItem& a, const IgnoredItem& b) {
+      return std::tie(a.rule, a.backend, a.remote_id) < std::tie(b.rule, b.backend, b.remote_id);
+    });
+    items.erase(std::unique(items.begin(), items.end(),
+                            [](const IgnoredItem& a, const IgnoredItem& b) {
+                              return a.rule == b.rule && a.remote_id == b.remote_id;
+                            }),
+                items.end());
+    if (ignored_items(identity, backend) == items) {
+      return; // a no-change run writes nothing
+    }
+    SQLite::Statement del(m_impl->db,
+                          "DELETE FROM ignored_items WHERE identity = ? AND backend = ?");
+    del.bind(1, identity);
+    del.bind(2, backend);
+    del.exec();
+    SQLite::Statement ins(m_impl->db, "INSERT OR IGNORE INTO ignored_items (identity, backend, "
+                                      "remote_id, rule, title, kind) VALUES (?, ?, ?, ?, ?, ?)");
+    for (const auto& i : items) {
+      ins.reset();
+      ins.bind(1, identity);
+      ins.bind(2, backend);
+      ins.bind(3, i.remote_id);
+      ins.bind(4, i.rule);
+      ins.bind(5, i.title);
+      ins.bind(6, i.kind);
+      ins.exec();
+    }
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "write ignored items");
   }
 }
 

@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace ws::db {
@@ -53,7 +55,40 @@ struct BackendRecord {
   int year = 0;
   int season = -1;
   int episode = -1;
+  // Path matching (opt-in): the file's path relative to its library root, normalised; "" off.
+  std::string path_key;
+  // The title as the backend gives it (an episode's: its series' title).
+  std::string title;
   friend bool operator==(const BackendRecord&, const BackendRecord&) = default;
+};
+
+// One record of a backend's item on a row, named.
+struct RecordRef {
+  ItemId item = 0;
+  std::string remote_id;
+};
+
+// An id the matching did not use (sync/matching.hpp: ConflictKind), for the record of
+// (backend, remote_id) on row `item`.
+struct ConflictRecord {
+  std::string backend;
+  std::string remote_id;
+  ItemId item = 0;
+  std::string key;   // the matching key of the id: "tmdb://5/movie"
+  ItemId other = 0;  // the row the id points to or disagrees with
+  std::string kind;  // "disagree", "other_row", "ambiguous"
+  friend bool operator==(const ConflictRecord&, const ConflictRecord&) = default;
+};
+
+// A server item an ignore rule (config matching.ignore) touched at the backend's last listing:
+// kept out of the sync ("item") or stripped of an id ("id").
+struct IgnoredItem {
+  std::string backend;
+  std::string remote_id;
+  std::string rule; // the rule's text (config::IgnoreRule::text)
+  std::string title;
+  std::string kind; // "item" or "id"
+  friend bool operator==(const IgnoredItem&, const IgnoredItem&) = default;
 };
 
 // One change of a played flag or resume position.
@@ -105,16 +140,15 @@ public:
 
   [[nodiscard]] int schema_version() const;
 
-  // --- Matching ---
-  // The item a matching key ("imdb://tt1/movie", "rtvdb://100/1/2") points to.
-  std::optional<ItemId> find_by_key(const std::string& identity, const std::string& key);
-  // Point `key` at `item` unless the key exists already (then it keeps its item: the first
-  // item a key was seen on owns it). Returns whether the key was added.
+  // --- Matching keys: "imdb://tt1/movie", "rtvdb://100/1/2", ... ---
+  // A key may point to several rows (an episode id two episodes share, a row of its own for an
+  // ambiguous item); the matching rules (sync/matching.hpp) decide between them.
+  // The rows `key` points to, lowest id first.
+  std::vector<ItemId> items_by_key(const std::string& identity, const std::string& key);
+  // Point `key` at `item` (also). Returns whether it was new.
   bool add_key(const std::string& identity, const std::string& key, ItemId item);
+  void remove_key(const std::string& identity, const std::string& key, ItemId item);
   std::vector<std::string> keys_of(ItemId item);
-  // Items of `identity` that `backend` reported with id `remote_id`.
-  std::vector<ItemId> find_by_remote_id(const std::string& identity, const std::string& backend,
-                                        const std::string& remote_id);
 
   // --- Items ---
   std::optional<ItemRow> item(ItemId id);
@@ -124,22 +158,63 @@ public:
   void update_item_state(const ItemRow& row);
   void list_items(const ListFilter& filter, const std::function<void(const ItemRow&)>& on_row);
   std::int64_t count_items(const std::string& identity);
+  // Fold row `from` into row `into`: its records, change log and conflicts move over, `from` is
+  // deleted. The play state is the caller's (it writes `into`'s); so are the keys (the caller
+  // knows which keys `from` had from its records).
+  void merge_item(ItemId into, ItemId from);
 
-  // --- Per-backend records ---
-  std::optional<BackendRecord> record(ItemId item, const std::string& backend);
+  // --- Per-backend records: what a backend reported about each of its items ---
+  // One per (backend, remote item, row): an item can have several copies on one backend
+  // (another library, another file), and a multi-episode file covers several rows.
   std::vector<BackendRecord> records(ItemId item);
-  void upsert_record(ItemId item, const BackendRecord& record);
-  // Remove the records `backend` holds for items of `identity` other than `kept`: what a
-  // complete listing no longer reports. Returns how many were removed.
+  std::vector<BackendRecord> records(ItemId item, const std::string& backend);
+  // The rows `backend`'s item `remote_id` is recorded on, with the record (several for a
+  // multi-episode file).
+  std::vector<std::pair<ItemId, BackendRecord>> records_by_remote_id(const std::string& identity,
+                                                                     const std::string& backend,
+                                                                     const std::string& remote_id);
+  void upsert_record(const std::string& identity, ItemId item, const BackendRecord& record);
+  // Remove one record and the conflicts recorded for it.
+  void remove_record(const std::string& identity, const std::string& backend,
+                     const std::string& remote_id, ItemId item);
+  std::int64_t count_records(const std::string& identity, const std::string& backend);
+  // Remove the records `backend` holds for `identity` other than `kept` (what a complete listing
+  // no longer reports), with their conflicts. Returns how many were removed.
   std::int64_t remove_records_except(const std::string& identity, const std::string& backend,
-                                     const std::vector<ItemId>& kept);
+                                     const std::vector<RecordRef>& kept);
+  // The records `backend` holds for `identity` other than `kept`.
+  std::vector<RecordRef> records_except(const std::string& identity, const std::string& backend,
+                                        const std::vector<RecordRef>& kept);
   // Remove the items of `identity` that no backend reports any more (with their keys and
   // change log). With `dry_run` only list them. Returns the items (removed or to remove).
   std::vector<ItemRow> prune_unreported(const std::string& identity, bool dry_run);
-  // Every item of `identity` that `backend` has reported, with that backend's record, by id.
-  // Light: the row has no via/dates of writing, the record no path, library, show or guids.
+  // Every record `backend` holds for `identity` (every copy), with its row, in no particular
+  // order. Light: the row has no via/dates of writing, the record no path, library, show or
+  // guids.
   void for_each_with_record(const std::string& identity, const std::string& backend,
                             const std::function<void(const ItemRow&, const BackendRecord&)>& on_pair);
+
+  // --- Identity conflicts the matching recorded (sync/matching.hpp) ---
+  std::vector<ConflictRecord> conflicts_of(const std::string& identity, const std::string& backend,
+                                           const std::string& remote_id, ItemId item);
+  // Replace the conflicts recorded for one record; writes nothing when they are the same.
+  void replace_conflicts(const std::string& identity, const std::string& backend,
+                         const std::string& remote_id, ItemId item,
+                         const std::vector<ConflictRecord>& conflicts);
+  // Every conflict of `identity` (`backend` empty: of every backend), ordered by row.
+  std::vector<ConflictRecord> conflicts(const std::string& identity, const std::string& backend);
+  // Keys that point to more than one row, with the rows (ids episodes share; rows of ambiguous
+  // items).
+  std::vector<std::pair<std::string, std::vector<ItemId>>> shared_keys(const std::string& identity);
+  // imdb ids given both to a movie row and to an episode row: (imdb id, movie row, episode row).
+  std::vector<std::tuple<std::string, ItemId, ItemId>> imdb_on_movie_and_episode(
+      const std::string& identity);
+
+  // --- What the ignore rules touched, per backend (replaced after each complete listing) ---
+  std::vector<IgnoredItem> ignored_items(const std::string& identity, const std::string& backend);
+  // Writes nothing when the set is the same.
+  void replace_ignored_items(const std::string& identity, const std::string& backend,
+                             std::vector<IgnoredItem> items);
 
   // --- Change log ---
   void log_change(const ChangeEntry& entry);

@@ -9,11 +9,14 @@
 #include <watchstate/json/writer.hpp>
 #include <watchstate/sync/display.hpp>
 #include <watchstate/sync/export_rules.hpp>
+#include <watchstate/sync/ignore_list.hpp>
 #include <watchstate/sync/open_backend.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <chrono>
 #include <unordered_map>
 #include <unordered_set>
@@ -50,8 +53,8 @@ void log_change(db::StateStore& store, db::ItemId id, const std::string& backend
 
 void export_backend(const config::Config& config, db::StateStore& store,
                     const RunOptions& options, const std::string& identity,
-                    const config::BackendConfig& backend, BackendExportResult& result,
-                    std::vector<BackendError>& errors) {
+                    const config::BackendConfig& backend, const std::vector<db::RecordRef>& unlisted,
+                    BackendExportResult& result, std::vector<BackendError>& errors) {
   auto adapter = open_backend(config, backend, options);
   ExportPolicy policy;
   policy.ignore_date = options.ignore_date;
@@ -70,32 +73,52 @@ void export_backend(const config::Config& config, db::StateStore& store,
     std::vector<db::ItemId> ids;
     // A multi-episode file is one backend item behind several rows: one write covers them all,
     // and every row it covers gets its record updated with it.
-    std::unordered_map<std::string, std::size_t> planned;
     std::vector<std::vector<std::pair<db::ItemId, db::BackendRecord>>> covered;
+    // The rows of each multi-episode file, with what each would write: decided once all are
+    // known (the file is written only when its episodes agree).
+    struct Wanted {
+      db::ItemRow row;
+      db::BackendRecord record;
+      std::optional<backend::WriteRequest> write;
+    };
+    std::map<std::string, std::vector<Wanted>> files;
+    std::unordered_set<std::string> skipped;
+    for (const auto& r : unlisted) {
+      skipped.insert(fmt::format("{}/{}", r.item, r.remote_id));
+    }
+    const IgnoreList ignore(config.matching.ignore, backend.name);
+    auto add_change = [&](const db::ItemRow& row, const db::BackendRecord& remote,
+                          const backend::WriteRequest& write) {
+      if (playing.count(remote.remote_id) > 0) {
+        ++result.playing;
+        log::info("{}: '{}' is being played; left alone", backend.name, display_title(row));
+        return false;
+      }
+      result.changes.push_back({display_title(row), row.type, write, remote, false, false, ""});
+      ids.push_back(row.id);
+      covered.emplace_back();
+      return true;
+    };
     auto plan = [&](const db::ItemRow& row, const db::BackendRecord& record) {
-      const db::BackendRecord& remote = record;
+      if (!skipped.empty() && skipped.count(fmt::format("{}/{}", row.id, record.remote_id)) > 0) {
+        ++result.unlisted;
+        return;
+      }
+      if (!ignore.empty() && ignore.item_rule(record.remote_id) != nullptr) {
+        ++result.ignored; // never written, whatever the row says
+        return;
+      }
       ++result.checked;
-      const auto write = decide_export(row, remote, policy);
+      auto write = decide_export(row, record, policy);
+      if (record.multi) {
+        files[record.remote_id].push_back({row, record, std::move(write)});
+        return;
+      }
       if (!write) {
         ++result.unchanged;
         return;
       }
-      if (playing.count(record.remote_id) > 0) {
-        ++result.playing;
-        log::info("{}: '{}' is being played; left alone", backend.name, display_title(row));
-        return;
-      }
-      const auto [slot, first] = planned.emplace(
-          fmt::format("{}/{}", write->remote_id, static_cast<int>(write->action)),
-          result.changes.size());
-      if (!first) {
-        covered[slot->second].emplace_back(row.id, remote);
-        ++result.unchanged;
-        return;
-      }
-      result.changes.push_back({display_title(row), row.type, *write, remote, false, false, ""});
-      ids.push_back(row.id);
-      covered.emplace_back();
+      add_change(row, record, *write);
     };
     if (options.only_items.empty()) {
       store.for_each_with_record(identity, backend.name, plan);
@@ -104,11 +127,50 @@ void export_backend(const config::Config& config, db::StateStore& store,
       // has nothing to write to).
       for (const auto id : options.only_items) {
         const auto row = store.item(id);
-        const auto record = store.record(id, backend.name);
-        if (row && record && row->identity == identity) {
-          plan(*row, *record);
+        if (!row || row->identity != identity) {
+          continue;
+        }
+        for (const auto& record : store.records(id, backend.name)) {
+          plan(*row, record); // every copy of the item on this backend
         }
       }
+    }
+    // A multi-episode file is written only when every episode it covers asks for the same
+    // write: marking it played while one of its episodes is unwatched would mark that episode
+    // watched on this server (and, through it, everywhere).
+    for (auto& [remote_id, wanted] : files) {
+      const auto all = store.records_by_remote_id(identity, backend.name, remote_id);
+      for (const auto& [row_id, record] : all) {
+        const bool known = std::any_of(wanted.begin(), wanted.end(),
+                                       [&](const Wanted& w) { return w.row.id == row_id; });
+        if (!known) { // a webhook's export plans some rows only
+          if (const auto row = store.item(row_id)) {
+            wanted.push_back({*row, record, decide_export(*row, record, policy)});
+          }
+        }
+      }
+      const auto& first = wanted.front().write;
+      const bool agree = std::all_of(wanted.begin(), wanted.end(), [&](const Wanted& w) {
+        return w.write.has_value() == first.has_value() &&
+               (!first || (w.write->action == first->action &&
+                           w.write->position_ms == first->position_ms));
+      });
+      if (!first || !agree) {
+        result.unchanged += wanted.size();
+        if (first || std::any_of(wanted.begin(), wanted.end(), [](const Wanted& w) {
+              return w.write.has_value();
+            })) {
+          log::debug("{}: '{}' (id {}) holds episodes in different states; left as it is",
+                     backend.name, display_title(wanted.front().row), remote_id);
+        }
+        continue;
+      }
+      if (add_change(wanted.front().row, wanted.front().record, *first)) {
+        for (std::size_t i = 1; i < wanted.size(); ++i) {
+          covered.back().emplace_back(wanted[i].row.id, wanted[i].record);
+        }
+      }
+      result.unchanged += wanted.size() - 1;
     }
 
     if (options.dry_run) {
@@ -133,8 +195,12 @@ void export_backend(const config::Config& config, db::StateStore& store,
           count_write(result, change.write.action);
           // The planning scan read records without path and ids: write back the full one.
           auto update_record = [&](db::ItemId item, const db::BackendRecord& light) {
-            const auto full = store.record(item, backend.name);
-            store.upsert_record(item, record_after(full ? *full : light, change.write));
+            const auto copies = store.records(item, backend.name);
+            const auto full = std::find_if(copies.begin(), copies.end(), [&](const auto& r) {
+              return r.remote_id == light.remote_id;
+            });
+            store.upsert_record(identity, item,
+                                record_after(full != copies.end() ? *full : light, change.write));
           };
           update_record(ids[i], change.before);
           log_change(store, ids[i], backend.name, change.write, change.before, at, "ok");
@@ -196,8 +262,9 @@ int ExportResult::exit_code() const {
 }
 
 ExportResult run_export(const config::Config& config, db::StateStore& store,
-                        const RunOptions& options,
-                        const std::vector<BackendError>& import_errors) {
+                        const RunOptions& options, const ImportResult* imported) {
+  static const std::vector<BackendError> k_no_errors;
+  const auto& import_errors = imported != nullptr ? imported->errors : k_no_errors;
   validate_backend_filter(config, options);
   ExportResult result;
   for (const auto& identity : identities_to_run(config, options)) {
@@ -222,7 +289,16 @@ ExportResult run_export(const config::Config& config, db::StateStore& store,
         identity_result.backends.push_back(std::move(b));
         continue;
       }
-      export_backend(config, store, options, identity, backend, b, result.errors);
+      static const std::vector<db::RecordRef> k_none;
+      const std::vector<db::RecordRef>* unlisted = &k_none;
+      if (imported != nullptr) {
+        for (const auto& u : imported->unconfirmed) {
+          if (u.identity == identity && u.backend == backend.name) {
+            unlisted = &u.records;
+          }
+        }
+      }
+      export_backend(config, store, options, identity, backend, *unlisted, b, result.errors);
       b.duration_ms = elapsed_ms(started);
       log::info("{}: {} checked, {} marked played, {} marked unplayed, {} positions, {} failed",
                 backend.name, b.checked, b.marked_played, b.marked_unplayed, b.progress_updated,
@@ -264,6 +340,8 @@ void write_export_result(json::Writer& out, const ExportResult& result) {
       out.field("progress_updated", b.progress_updated);
       out.field("unchanged", b.unchanged);
       out.field("playing", b.playing);
+      out.field("unlisted", b.unlisted);
+      out.field("ignored", b.ignored);
       out.field("failed", b.failed);
       out.field("requests", b.requests);
       out.field("duration_ms", b.duration_ms);

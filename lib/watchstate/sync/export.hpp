@@ -4,6 +4,7 @@
 #include <watchstate/backend/backend.hpp>
 #include <watchstate/config/config.hpp>
 #include <watchstate/db/state_store.hpp>
+#include <watchstate/sync/import.hpp>
 #include <watchstate/sync/run_context.hpp>
 
 #include <cstdint>
@@ -36,6 +37,8 @@ struct BackendExportResult {
   std::uint64_t progress_updated = 0; // positions set or stale positions cleared
   std::uint64_t unchanged = 0;
   std::uint64_t playing = 0; // left alone: being played right now
+  std::uint64_t unlisted = 0; // left alone: its last listing missed it (state unknown)
+  std::uint64_t ignored = 0;  // left alone: an ignore rule names the server item
   std::uint64_t failed = 0;
   std::uint64_t requests = 0;
   std::int64_t duration_ms = 0;
@@ -62,9 +65,10 @@ struct ExportResult {
 // run) is not written to. Every sent change is recorded in the change log, and the backend's
 // record follows it. A failed write is reported and the other items and backends go on. In a
 // dry run nothing is sent.
+// `imported`: what the import of this run reported (nullptr: no import ran, as for a webhook's
+// rows): backends it could not read, and records its listings did not confirm.
 ExportResult run_export(const config::Config& config, db::StateStore& store,
-                        const RunOptions& options,
-                        const std::vector<BackendError>& import_errors);
+                        const RunOptions& options, const ImportResult* imported);
 
 // The `result` object of contract section 5.
 void write_export_result(json::Writer& out, const ExportResult& result);

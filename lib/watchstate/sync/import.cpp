@@ -9,8 +9,8 @@
 #include <watchstate/core/signals.hpp>
 #include <watchstate/http/client.hpp>
 #include <watchstate/json/writer.hpp>
+#include <watchstate/sync/import_apply.hpp>
 #include <watchstate/sync/import_rules.hpp>
-#include <watchstate/sync/matching.hpp>
 #include <watchstate/sync/open_backend.hpp>
 
 #include <fmt/format.h>
@@ -39,9 +39,15 @@ struct Batch {
   backend::ServerInfo server;
   std::optional<BackendError> error;
   std::uint64_t requests = 0;
+  // with end: whether the listing held every item the server counted. Pages that shift while
+  // they are read (an item removed from an earlier page moves the next one back onto it) can
+  // hide an item from a listing: then what it did not report is not taken as gone.
+  bool complete = true;
   // Shows the items of this batch refer to that no earlier batch carried: the fetching thread
   // owns its show cache, the writing thread keeps its own copy.
   std::vector<backend::RemoteShow> shows;
+  // The first batch of a backend: its libraries (with root folders when path matching is on).
+  std::vector<backend::Library> libraries;
 };
 
 // A bounded hand-over from the fetching thread to the thread that writes the database, so that
@@ -119,13 +125,30 @@ bool fetch_backend(const config::Config& config, const config::BackendConfig& ba
                   fmt::format("{}: the server at {} has id '{}', not the configured uuid '{}'",
                               backend.name, backend.url, end.server.id, backend.uuid));
     }
-    const auto libraries = wanted_libraries(*adapter, backend);
+    auto libraries = wanted_libraries(*adapter, backend);
+    if (config.matching.paths.enabled) {
+      try {
+        adapter->fill_library_roots(libraries);
+      } catch (const Error& e) {
+        // Path matching is a fallback: without the folders it is off for this backend.
+        log::warning("{}; path matching is off for {} in this run", redact(e.what()), backend.name);
+      }
+    }
+    batch.libraries = libraries;
     batch.items.reserve(k_batch_items);
     std::unordered_set<std::string> shows_sent;
+    // Hashes of the item ids listed (a multi-episode file is one item): cheaper than a set of
+    // strings; a collision could only make a listing look incomplete, which is harmless.
+    std::vector<std::size_t> listed;
+    std::uint64_t counted = 0;
     progress::Bar bar(backend.name, "listing");
-    adapter->set_total_listener([&bar](std::uint64_t total) { bar.set_total(total); });
+    adapter->set_total_listener([&bar, &counted](std::uint64_t total) {
+      bar.set_total(total);
+      counted = total;
+    });
     adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
       bar.advance();
+      listed.push_back(std::hash<std::string>{}(item.id));
       if (item.type == backend::MediaType::episode && !item.show_id.empty() &&
           shows_sent.insert(item.show_id).second) {
         if (const auto it = shows.find(item.show_id); it != shows.end()) {
@@ -145,6 +168,10 @@ bool fetch_backend(const config::Config& config, const config::BackendConfig& ba
     if (!batch.items.empty() && !queue.push(std::move(batch))) {
       return false;
     }
+    std::sort(listed.begin(), listed.end());
+    const auto distinct =
+        static_cast<std::uint64_t>(std::unique(listed.begin(), listed.end()) - listed.begin());
+    end.complete = distinct + adapter->dropped() >= counted;
   } catch (const ConsumerGone&) {
     return false;
   } catch (const Error& e) {
@@ -170,180 +197,6 @@ ImportPolicy import_policy(const config::Config& config, db::StateStore& store,
   policy.now = now();
   return policy;
 }
-
-std::string state_text(bool watched, UnixTime when) {
-  return fmt::format("{}@{}", watched ? "played" : "unplayed", when);
-}
-
-// Applies one backend's report to the database (inside the caller's transaction).
-class BackendApplier {
-public:
-  BackendApplier(db::StateStore& store, const std::string& identity, const std::string& name,
-                 backend::ShowCache known_shows, const ImportPolicy& policy,
-                 BackendImportCounts& counts)
-      : m_store(store), m_identity(identity), m_name(name), m_shows(std::move(known_shows)),
-        m_policy(policy), m_counts(counts) {}
-
-  // After a complete listing: the backend no longer has the items it did not report.
-  std::int64_t forget_unreported() { return m_store.remove_records_except(m_identity, m_name, m_seen); }
-
-  // The local rows the applied items matched or created.
-  [[nodiscard]] const std::vector<db::ItemId>& seen() const { return m_seen; }
-
-  void apply_batch(Batch& batch) {
-    throw_if_interrupted();
-    for (auto& show : batch.shows) {
-      auto& slot = m_shows[show.id];
-      if (slot.guids != show.guids || slot.title != show.title || slot.year != show.year) {
-        // New or changed since the last run: kept in the database for the next one.
-        m_store.save_show(m_name, show);
-        slot = std::move(show);
-      }
-    }
-    for (const auto& item : batch.items) {
-      apply(item);
-    }
-  }
-
-private:
-  const backend::RemoteShow* show_of(const backend::RemoteItem& item) const {
-    if (item.type != backend::MediaType::episode || item.show_id.empty()) {
-      return nullptr;
-    }
-    const auto it = m_shows.find(item.show_id);
-    return it == m_shows.end() ? nullptr : &it->second;
-  }
-
-  void apply(const backend::RemoteItem& item) {
-    const backend::RemoteShow* show = show_of(item);
-    static const backend::Guids k_none;
-    const auto keys = matching_keys(item, show != nullptr ? show->guids : k_none);
-    if (keys.empty()) {
-      ++m_counts.skipped;
-      log::debug("{}: skipped '{}' (id {}): no usable external id", m_name, item.title, item.id);
-      return;
-    }
-    std::optional<db::ItemId> id;
-    for (const auto& key : keys) {
-      if ((id = m_store.find_by_key(m_identity, key))) {
-        break;
-      }
-    }
-    if (!id) {
-      insert(item, show, keys);
-      return;
-    }
-    update(*id, item, keys);
-  }
-
-  void insert(const backend::RemoteItem& item, const backend::RemoteShow* show,
-              const std::vector<std::string>& keys) {
-    if (m_policy.metadata_only) {
-      // A metadata-only backend attaches ids to rows others created; it never creates rows.
-      ++m_counts.skipped;
-      return;
-    }
-    std::string title = item.title;
-    int year = item.year;
-    if (show != nullptr) {
-      if (!show->title.empty()) {
-        title = show->title;
-      }
-      if (show->year > 0) {
-        year = show->year;
-      }
-    }
-    const db::ItemRow row = new_row_from(item, m_identity, m_name, title, year, m_policy);
-    const db::ItemId id = m_store.insert_item(row);
-    m_seen.push_back(id);
-    for (const auto& key : keys) {
-      m_store.add_key(m_identity, key, id);
-    }
-    m_store.upsert_record(id, make_record(m_name, item));
-    if (row.watched) {
-      log_change(id, "watched", "", state_text(true, row.updated));
-    }
-    if (row.progress_ms > 0) {
-      log_change(id, "progress", "", std::to_string(row.progress_ms));
-    }
-    ++m_counts.added;
-  }
-
-  void update(db::ItemId id, const backend::RemoteItem& item, const std::vector<std::string>& keys) {
-    m_seen.push_back(id);
-    const auto previous = m_store.record(id, m_name);
-    // The backend reports exactly what it reported last time: everything the decision could
-    // take from it was taken then, and local dates only move forward since. (--full decides
-    // again: it lets the backend win over whatever the row says now.)
-    if (previous && !m_policy.force_full && *previous == make_record(m_name, item)) {
-      ++m_counts.unchanged;
-      return;
-    }
-    auto local = m_store.item(id);
-    if (!local) {
-      ++m_counts.failed;
-      return;
-    }
-    const ImportDecision d = decide_import(*local, previous, item, m_policy);
-    bool row_changed = false;
-    if (d.state != StateChange::none) {
-      const bool played = d.state == StateChange::played;
-      log_change(id, "watched", state_text(local->watched, local->updated),
-                 state_text(played, d.new_updated));
-      local->watched = played;
-      local->updated = d.new_updated;
-      if (played) {
-        local->progress_ms = 0;
-        local->progress_at = 0;
-        ++m_counts.marked_played;
-      } else {
-        ++m_counts.marked_unplayed;
-      }
-      local->via = m_name;
-      row_changed = true;
-    }
-    if (d.progress_changed) {
-      log_change(id, "progress", std::to_string(local->progress_ms),
-                 std::to_string(d.new_progress_ms));
-      local->progress_ms = d.new_progress_ms;
-      local->progress_at = d.new_progress_at;
-      local->via = m_name;
-      ++m_counts.progress_updated;
-      row_changed = true;
-    }
-    if (row_changed) {
-      local->updated_at = m_policy.now;
-      m_store.update_item_state(*local);
-    }
-    if (d.record_changed) {
-      m_store.upsert_record(id, make_record(m_name, item));
-      // Ids accumulate across backends; only a first report or changed ids can bring new ones.
-      if (!previous || previous->guids != item.guids || previous->show_id != item.show_id) {
-        for (const auto& key : keys) {
-          m_store.add_key(m_identity, key, id);
-        }
-      }
-    }
-    if (row_changed || d.record_changed) {
-      ++m_counts.updated;
-    } else {
-      ++m_counts.unchanged;
-    }
-  }
-
-  void log_change(db::ItemId id, const char* field, std::string old_value, std::string new_value) {
-    m_store.log_change(db::ChangeEntry{0, id, m_name, "import", field, std::move(old_value),
-                                       std::move(new_value), m_policy.now, "ok"});
-  }
-
-  db::StateStore& m_store;
-  const std::string& m_identity;
-  const std::string& m_name;
-  backend::ShowCache m_shows;
-  std::vector<db::ItemId> m_seen; // rows this backend reported in this run
-  const ImportPolicy& m_policy;
-  BackendImportCounts& m_counts;
-};
 
 // Stops the fetching thread however the writing side leaves.
 class FetchThread {
@@ -384,10 +237,15 @@ void import_identity(const config::Config& config, db::StateStore& store,
   }
 
   // Show caches are read here, on the database's thread, before the fetching thread starts;
-  // each side then works on its own copy.
+  // each side then works on its own copy. Rows' identities need every backend's series, also
+  // of backends not in this run.
+  ShowCaches all_shows;
+  for (const auto& backend : config::backends_for_identity(config, identity)) {
+    all_shows.emplace(backend.name, store.load_shows(backend.name));
+  }
   std::vector<backend::ShowCache> known_shows;
   for (const auto& backend : backends) {
-    known_shows.push_back(store.load_shows(backend.name));
+    known_shows.push_back(all_shows[backend.name]);
   }
 
   // One thread lists the backends one after the other and hands their items over in batches;
@@ -416,12 +274,19 @@ void import_identity(const config::Config& config, db::StateStore& store,
     // One transaction per backend: whatever it changed is rolled back if any page fails. In a
     // dry run it is a savepoint inside the run's transaction, which is never committed.
     db::StateStore::Transaction tx(store);
-    BackendApplier applier(store, identity, backend.name, std::move(known_shows[i]), policy,
-                           counts);
+    BackendApplier applier(store, identity, backend.name, std::move(known_shows[i]), all_shows,
+                           config.matching, policy, counts);
     Batch batch = queue.pop();
     for (; !batch.end; batch = queue.pop()) {
       counts.fetched += batch.items.size();
-      applier.apply_batch(batch);
+      throw_if_interrupted();
+      if (!batch.libraries.empty()) {
+        applier.set_libraries(batch.libraries);
+      }
+      applier.apply_shows(batch.shows);
+      for (auto& item : batch.items) {
+        applier.apply(std::move(item));
+      }
     }
     counts.server_id = batch.server.id;
     counts.requests = batch.requests;
@@ -430,13 +295,27 @@ void import_identity(const config::Config& config, db::StateStore& store,
       result.errors.push_back(*batch.error);
       counts.added = counts.updated = counts.unchanged = counts.skipped = counts.failed = 0;
       counts.marked_played = counts.marked_unplayed = counts.progress_updated = 0;
+      counts.merged = counts.rematched = counts.ignored = 0;
       // tx rolls back: the backend changed nothing and keeps its cursor.
     } else {
       store.save_server(backend.name, batch.server);
-      counts.gone = static_cast<std::uint64_t>(applier.forget_unreported());
+      counts.listing_complete = batch.complete;
+      if (batch.complete) {
+        counts.gone = static_cast<std::uint64_t>(applier.forget_unreported());
+        store.replace_ignored_items(identity, backend.name, applier.ignored());
+      } else {
+        auto kept = applier.unreported();
+        log::info("{}: the library changed while it was listed; {} items it did not report are "
+                  "kept (and not written to) until a complete listing",
+                  backend.name, kept.size());
+        result.unconfirmed.push_back({identity, backend.name, std::move(kept)});
+      }
+      counts.conflicts = store.conflicts(identity, backend.name).size();
       store.set_cursor(identity, backend.name, "import", batch.started);
       tx.commit();
       counts.ok = true;
+      // The next backends' rows meet this one's series ids.
+      all_shows[backend.name] = applier.shows();
       log::info("{}: {} fetched, {} added, {} updated, {} unchanged, {} skipped ({} requests)",
                 backend.name, counts.fetched, counts.added, counts.updated, counts.unchanged,
                 counts.skipped, counts.requests);
@@ -472,13 +351,21 @@ ItemsImport import_items(const config::Config& config, db::StateStore& store,
   result.counts.metadata_only = !backend.import_enabled;
   result.counts.fetched = items.size();
   const ImportPolicy policy = import_policy(config, store, identity, backend, RunOptions{});
-  BackendApplier applier(store, identity, backend.name, store.load_shows(backend.name), policy,
-                         result.counts);
-  Batch batch;
-  batch.items = std::move(items);
-  batch.shows = std::move(shows);
-  applier.apply_batch(batch);
-  result.rows = applier.seen();
+  ShowCaches all_shows;
+  for (const auto& b : config::backends_for_identity(config, identity)) {
+    all_shows.emplace(b.name, store.load_shows(b.name));
+  }
+  BackendApplier applier(store, identity, backend.name, all_shows[backend.name], all_shows,
+                         config.matching, policy, result.counts);
+  applier.apply_shows(shows);
+  for (auto& item : items) {
+    applier.apply(std::move(item));
+  }
+  for (const auto& seen : applier.seen()) {
+    if (std::find(result.rows.begin(), result.rows.end(), seen.item) == result.rows.end()) {
+      result.rows.push_back(seen.item);
+    }
+  }
   result.counts.ok = true;
   return result;
 }
@@ -511,6 +398,11 @@ void write_import_result(json::Writer& out, const ImportResult& result) {
       out.field("marked_unplayed", b.marked_unplayed);
       out.field("progress_updated", b.progress_updated);
       out.field("gone", b.gone);
+      out.field("listing_complete", b.listing_complete);
+      out.field("merged", b.merged);
+      out.field("rematched", b.rematched);
+      out.field("conflicts", b.conflicts);
+      out.field("ignored", b.ignored);
       out.field("metadata_only", b.metadata_only);
       out.field("server_id", b.server_id);
       out.field("duration_ms", b.duration_ms);

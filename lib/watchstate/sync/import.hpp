@@ -31,6 +31,12 @@ struct BackendImportCounts {
   std::uint64_t marked_unplayed = 0; // rows that became unplayed
   std::uint64_t progress_updated = 0;
   std::uint64_t gone = 0; // items it had reported before and no longer has
+  // Whether the listing held every item the server counted (false: nothing was taken as gone).
+  bool listing_complete = true;
+  std::uint64_t merged = 0;    // rows a new id showed to be one with another row
+  std::uint64_t rematched = 0; // items whose ids changed on the server so that they left their row
+  std::uint64_t conflicts = 0; // its items with ids the matching did not use (ws-parity --check conflicts)
+  std::uint64_t ignored = 0;   // its items an ignore rule keeps out (config matching.ignore)
   std::int64_t duration_ms = 0;
 };
 
@@ -39,9 +45,18 @@ struct IdentityImportResult {
   std::vector<BackendImportCounts> backends;
 };
 
+// Records a backend's listing did not confirm although they were kept: the listing missed
+// items (pages shifted while it was read), so their current state is unknown.
+struct UnconfirmedRecords {
+  std::string identity;
+  std::string backend;
+  std::vector<db::RecordRef> records;
+};
+
 struct ImportResult {
   std::vector<IdentityImportResult> identities;
   std::vector<BackendError> errors;
+  std::vector<UnconfirmedRecords> unconfirmed;
   std::size_t backends_attempted = 0;
   [[nodiscard]] int exit_code() const;
 };

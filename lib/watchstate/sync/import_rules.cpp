@@ -46,6 +46,7 @@ db::BackendRecord make_record(const std::string& backend_name, const backend::Re
   r.year = remote.year;
   r.season = remote.season;
   r.episode = remote.episode;
+  r.title = remote.title;
   return r;
 }
 

@@ -20,15 +20,14 @@ using backend::FoundItem;
 
 namespace {
 
-// The series ids of `shows` for an episode (none for a movie or an unknown series).
-const backend::Guids& show_guids_of(const backend::RemoteItem& item,
-                                    const backend::ShowCache& shows) {
-  static const backend::Guids k_none;
+// The series of an episode in `shows` (nullptr for a movie or an unknown series).
+const backend::RemoteShow* show_of(const backend::RemoteItem& item,
+                                   const backend::ShowCache& shows) {
   if (item.type != backend::MediaType::episode) {
-    return k_none;
+    return nullptr;
   }
   const auto show = shows.find(item.show_id);
-  return show == shows.end() ? k_none : show->second.guids;
+  return show == shows.end() ? nullptr : &show->second;
 }
 
 void write_guids(json::Writer& out, const backend::Guids& guids) {
@@ -134,20 +133,29 @@ InspectedItem BackendInspector::inspect(FoundItem&& found, const backend::ShowCa
     return result;
   }
   const auto& item = result.found.item;
-  result.keys = matching_keys(item, show_guids_of(item, shows));
+  result.keys = matching_keys(item, show_of(item, shows));
   // The row this backend's item was recorded on at the last import, else the row its ids match.
-  for (const auto id : m_store.find_by_remote_id(m_identity, m_backend.name, item.id)) {
+  for (const auto& [id, record] : m_store.records_by_remote_id(m_identity, m_backend.name, item.id)) {
     auto row = m_store.item(id);
-    if (row && (item.type == backend::MediaType::movie || row->episode == item.episode)) {
+    if (row && (item.type == backend::MediaType::movie || record.episode == item.episode)) {
       result.local = std::move(row);
-      return result;
+      break;
     }
   }
   for (const auto& key : result.keys) {
-    if (const auto id = m_store.find_by_key(m_identity, key)) {
-      result.local = m_store.item(*id);
+    if (result.local) {
       break;
     }
+    for (const auto id : m_store.items_by_key(m_identity, key)) {
+      if (auto row = m_store.item(id); row && row->type == item.type) {
+        result.local = std::move(row);
+        break;
+      }
+    }
+  }
+  if (result.local) {
+    // Every copy of the item: on this backend and on the others.
+    result.records = m_store.records(result.local->id);
   }
   return result;
 }
@@ -176,7 +184,7 @@ UnmatchedReport BackendInspector::unmatched() {
   UnmatchedReport report;
   m_adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
     ++report.checked;
-    if (matching_keys(item, show_guids_of(item, shows)).empty()) {
+    if (matching_keys(item, show_of(item, shows)).empty()) {
       report.items.push_back(std::move(item));
     }
   });
@@ -236,17 +244,22 @@ StaleReport BackendInspector::stale() {
       ++report.remote;
     }
   });
-  std::vector<db::ItemId> missing;
+  std::vector<db::RecordRef> missing;
   m_store.for_each_with_record(m_identity, m_backend.name,
                                [&](const db::ItemRow& row, const db::BackendRecord& record) {
                                  ++report.local;
                                  if (remote_ids.count(record.remote_id) == 0) {
-                                   missing.push_back(row.id);
+                                   missing.push_back({row.id, record.remote_id});
                                  }
                                });
-  for (const auto id : missing) {
-    auto row = m_store.item(id);
-    auto record = m_store.record(id, m_backend.name);
+  for (const auto& ref : missing) {
+    auto row = m_store.item(ref.item);
+    std::optional<db::BackendRecord> record;
+    for (auto& r : m_store.records(ref.item, m_backend.name)) {
+      if (r.remote_id == ref.remote_id) {
+        record = std::move(r);
+      }
+    }
     if (!row || !record) {
       continue;
     }
@@ -310,6 +323,19 @@ void write_inspected_json(json::Writer& out, const std::vector<InspectedItem>& i
         out.field("watched", entry.local->watched);
         write_time_or_null(out, "updated", entry.local->updated);
         out.field("progress_ms", entry.local->progress_ms);
+        // Every copy of the item: this one, others on this backend, the other backends'.
+        out.key("copies").begin_array();
+        for (const auto& r : entry.records) {
+          out.begin_object();
+          out.field("backend", r.backend);
+          out.field("id", r.remote_id);
+          out.field("library_id", r.library_id);
+          out.field("path", r.path);
+          out.field("watched", r.watched);
+          out.field("progress_ms", r.progress_ms);
+          out.end_object();
+        }
+        out.end_array();
         out.end_object();
       } else {
         out.null();

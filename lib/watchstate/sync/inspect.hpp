@@ -40,6 +40,7 @@ struct InspectedItem {
   backend::FoundItem found;
   std::vector<std::string> keys;    // matching keys; empty: no usable id (never synced)
   std::optional<db::ItemRow> local; // movies and episodes only
+  std::vector<db::BackendRecord> records; // every copy of `local` on every backend
 };
 
 struct MismatchedEntry {

@@ -43,6 +43,7 @@ std::unique_ptr<backend::Backend> open_backend(const config::Config& config,
   connection.token = backend.token;
   connection.user = backend.user;
   connection.page_size = backend.page_size.value_or(config.http.page_size);
+  connection.guid_rules = config.matching.guids;
   return backend::make_backend(connection, http::make_curl_client(o));
 }
 

@@ -16,8 +16,8 @@ namespace ws::sync {
 
 // The checks of ws-parity, by name.
 inline const std::vector<std::string> k_parity_checks = {
-    "missing",  "played",         "progress", "id_conflict",
-    "duplicate_id", "duplicate_file", "metadata", "weak"};
+    "missing",      "played",         "progress", "id_conflict", "duplicate_id",
+    "duplicate_file", "metadata",     "weak",     "conflicts"};
 
 struct ParityOptions {
   std::size_t min_backends = 0;    // an item on fewer backends is "missing"; 0 = all selected
@@ -26,12 +26,32 @@ struct ParityOptions {
   bool live = false;               // compare what the backends report now, not at the last import
 };
 
+// One side of an identity conflict: a local row and the server items on it that carry the id.
+struct ConflictSide {
+  struct ServerItem {
+    std::string backend;
+    std::string id;      // the backend's item id
+    std::string value;   // the value of the disputed provider it carries ("" = none)
+    int season = -1;     // as the backend numbers it (episodes)
+    int episode = -1;
+  };
+  db::ItemId row = 0;
+  std::string title;
+  std::vector<ServerItem> items;
+};
+
 struct ParityFinding {
   std::string check;
   db::ItemId item = 0;
   std::string title;
   std::string detail;
   std::vector<std::string> backends; // the backends the finding is about
+  // check "conflicts": what kind (disagree, other_row, ambiguous, shared_id, type), the disputed
+  // key, both items, and what to fix where.
+  std::string kind;
+  std::string key;
+  std::vector<ConflictSide> sides;
+  std::string fix;
 };
 
 struct ParityResult {
@@ -48,7 +68,9 @@ struct ParityResult {
 // it, where they disagree on played/unplayed or on the position (beyond progress.minimum), and
 // the health checks (one provider with different ids across backends, an id of one row also
 // reported for another, one file on several rows, backends disagreeing on a movie's year or an
-// episode's season/episode numbers, rows matched only through their show).
+// episode's season/episode numbers, rows matched only through their show), and the identity
+// conflicts: ids the matching did not use (sync/matching.hpp), ids several episodes share, imdb
+// ids on a movie and an episode.
 ParityResult run_parity(const config::Config& config, db::StateStore& store,
                         const RunOptions& options, const ParityOptions& parity);
 

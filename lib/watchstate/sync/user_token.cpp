@@ -40,7 +40,8 @@ class PlexUserBackend final : public backend::Backend {
 public:
   PlexUserBackend(const config::Config& config, config::BackendConfig backend,
                   http::ClientOptions options, int page_size)
-      : m_cache(plex_token_cache_file(config)), m_backend(std::move(backend)),
+      : m_cache(plex_token_cache_file(config)), m_guid_rules(config.matching.guids),
+        m_backend(std::move(backend)),
         m_options(std::move(options)), m_page_size(page_size),
         m_label(fmt::format("{}/{}", m_backend.identity, m_backend.name)) {}
 
@@ -76,6 +77,10 @@ public:
     return m_requests + (m_inner ? m_inner->requests_sent() : 0);
   }
 
+  [[nodiscard]] std::uint64_t dropped() const override {
+    return m_inner ? m_inner->dropped() : 0;
+  }
+
 private:
   backend::Backend& inner() {
     if (!m_inner) {
@@ -88,7 +93,9 @@ private:
     if (m_inner) {
       m_requests += m_inner->requests_sent();
     }
-    m_inner = backend::make_backend(connection_of(m_backend, std::move(token), m_page_size),
+    auto connection = connection_of(m_backend, std::move(token), m_page_size);
+    connection.guid_rules = m_guid_rules; // the same custom ids as every other backend
+    m_inner = backend::make_backend(std::move(connection),
                                     http::make_curl_client(m_options));
     m_inner->set_total_listener([this](std::uint64_t total) { report_total(total); });
   }
@@ -127,6 +134,7 @@ private:
   }
 
   backend::plex::TokenCache m_cache;
+  backend::CustomGuidRules m_guid_rules;
   config::BackendConfig m_backend;
   http::ClientOptions m_options;
   int m_page_size;

@@ -208,7 +208,7 @@ ApplyOutcome EventApplier::apply(const std::vector<QueuedEvent>& events) {
     sync::RunOptions options;
     options.identity = identity;
     options.only_items = rows;
-    const auto exported = sync::run_export(m_config, m_store, options, {});
+    const auto exported = sync::run_export(m_config, m_store, options, nullptr);
     for (const auto& id : exported.identities) {
       for (const auto& b : id.backends) {
         outcome.writes += b.marked_played + b.marked_unplayed + b.progress_updated;

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+using ws::backend::CustomGuidRule;
+using ws::backend::CustomGuidRules;
 using ws::backend::Guid;
 using ws::backend::GuidKey;
 using ws::backend::Guids;
@@ -18,6 +20,14 @@ namespace {
 Guids plex(std::vector<std::string_view> ids) { return parse_plex_guids(ids); }
 
 Guids one(GuidKey key, std::string value) { return Guids{Guid{key, std::move(value)}}; }
+
+CustomGuidRule prefix_rule(std::string prefix, GuidKey provider) {
+  return CustomGuidRule{std::move(prefix), {}, provider};
+}
+
+CustomGuidRule provider_id_rule(std::string provider_id, GuidKey provider) {
+  return CustomGuidRule{{}, std::move(provider_id), provider};
+}
 
 std::string range_of(std::string_view name) {
   const auto range = parse_episode_range(name);
@@ -136,6 +146,99 @@ TEST_CASE("backend::parse_provider_ids", "[backend][guid]") {
   CHECK(parse_provider_ids({{"Imdb", "123"}}).empty());
   CHECK(parse_provider_ids({{"Tmdb", "12x"}}).empty());
   CHECK(parse_provider_ids({}).empty());
+}
+
+TEST_CASE("backend::parse_plex_guids custom prefixes", "[backend][guid]") {
+  const CustomGuidRules rules{prefix_rule("com.plexapp.agents.mydb://", GuidKey::tmdb),
+                              prefix_rule("mytv:", GuidKey::tvdb)};
+  const auto custom = [&rules](std::vector<std::string_view> ids) {
+    return parse_plex_guids(ids, rules);
+  };
+  SECTION("the text after the prefix, up to '?', is an id of the provider") {
+    CHECK(plex({"com.plexapp.agents.mydb://123?lang=en"}).empty());
+    CHECK(custom({"com.plexapp.agents.mydb://123?lang=en"}) == one(GuidKey::tmdb, "123"));
+    CHECK(custom({"mytv:81797"}) == one(GuidKey::tvdb, "81797"));
+    CHECK(custom({"imdb://tt5", "com.plexapp.agents.mydb://7"}) ==
+          Guids{{GuidKey::imdb, "tt5"}, {GuidKey::tmdb, "7"}});
+  }
+  SECTION("the prefix in any case") {
+    CHECK(custom({"COM.PlexApp.Agents.MyDb://55"}) == one(GuidKey::tmdb, "55"));
+    CHECK(custom({"MYTV:9"}) == one(GuidKey::tvdb, "9"));
+  }
+  SECTION("values are validated like any id") {
+    CHECK(custom({"com.plexapp.agents.mydb://abc"}).empty());
+    CHECK(custom({"com.plexapp.agents.mydb://"}).empty());
+    CHECK(custom({"mytv:tt1"}).empty());
+    // An id relative to a show names an episode through its show, not the item itself.
+    CHECK(custom({"com.plexapp.agents.mydb://123/1/2?lang=en"}).empty());
+    CHECK(parse_plex_guids({"yt:abc/1"}, {prefix_rule("yt:", GuidKey::youtube)}).empty());
+    CHECK(parse_plex_guids({"yt:abc"}, {prefix_rule("yt:", GuidKey::youtube)}) ==
+          one(GuidKey::youtube, "abc"));
+  }
+  SECTION("the lowest numeric id still wins") {
+    CHECK(custom({"tmdb://200", "com.plexapp.agents.mydb://150"}) == one(GuidKey::tmdb, "150"));
+    CHECK(custom({"tmdb://200", "com.plexapp.agents.mydb://300"}) == one(GuidKey::tmdb, "200"));
+    CHECK(custom({"com.plexapp.agents.mydb://300", "tmdb://200"}) == one(GuidKey::tmdb, "200"));
+  }
+  SECTION("custom rules come before the built-in ones") {
+    const CustomGuidRules remap{prefix_rule("com.plexapp.agents.themoviedb://", GuidKey::tvdb),
+                                prefix_rule("tv.plex.agents.nfo.movie://", GuidKey::cmdb),
+                                prefix_rule("imdb://", GuidKey::cmdb)};
+    CHECK(plex({"com.plexapp.agents.themoviedb://603?lang=en"}) == one(GuidKey::tmdb, "603"));
+    CHECK(parse_plex_guids({"com.plexapp.agents.themoviedb://603?lang=en"}, remap) ==
+          one(GuidKey::tvdb, "603"));
+    CHECK(parse_plex_guids({"tv.plex.agents.nfo.movie://x1"}, remap) == one(GuidKey::cmdb, "x1"));
+    CHECK(parse_plex_guids({"imdb://tt1"}, remap) == one(GuidKey::cmdb, "tt1"));
+    // A GUID a rule claims is not read again by the built-in rules, even when its value is bad.
+    CHECK(parse_plex_guids({"com.plexapp.agents.themoviedb://x"}, remap).empty());
+  }
+  SECTION("the first matching rule decides") {
+    const CustomGuidRules two{prefix_rule("mydb://", GuidKey::tmdb),
+                              prefix_rule("mydb:", GuidKey::tvdb)};
+    CHECK(parse_plex_guids({"mydb://5"}, two) == one(GuidKey::tmdb, "5"));
+    CHECK(parse_plex_guids({"mydb:5"}, two) == one(GuidKey::tvdb, "5"));
+  }
+}
+
+TEST_CASE("backend::parse_provider_ids custom keys", "[backend][guid]") {
+  const CustomGuidRules rules{provider_id_rule("MyDb", GuidKey::tmdb),
+                              provider_id_rule("OtherTv", GuidKey::tvdb)};
+  CHECK(parse_provider_ids({{"MyDb", "77"}}).empty());
+  CHECK(parse_provider_ids({{"MyDb", "77"}}, rules) == one(GuidKey::tmdb, "77"));
+  CHECK(parse_provider_ids({{"mydb", "77"}, {"OTHERTV", "8"}, {"Imdb", "tt3"}}, rules) ==
+        Guids{{GuidKey::imdb, "tt3"}, {GuidKey::tmdb, "77"}, {GuidKey::tvdb, "8"}});
+  // Validated like any id; empty values skipped.
+  CHECK(parse_provider_ids({{"MyDb", "7x"}}, rules).empty());
+  CHECK(parse_provider_ids({{"MyDb", ""}}, rules).empty());
+  // A key that only starts like a rule's key is not it.
+  CHECK(parse_provider_ids({{"MyDbCollection", "5"}, {"My", "6"}}, rules).empty());
+  // The lowest numeric id wins between a custom and a built-in key.
+  CHECK(parse_provider_ids({{"Tmdb", "10"}, {"MyDb", "5"}}, rules) == one(GuidKey::tmdb, "5"));
+  CHECK(parse_provider_ids({{"MyDb", "50"}, {"Tmdb", "10"}}, rules) == one(GuidKey::tmdb, "10"));
+  // A rule decides even for a key the built-in table knows.
+  CHECK(parse_provider_ids({{"Tvdb", "42"}}, {provider_id_rule("tvdb", GuidKey::tmdb)}) ==
+        one(GuidKey::tmdb, "42"));
+}
+
+TEST_CASE("backend::custom guid rules of the other kind change nothing", "[backend][guid]") {
+  const CustomGuidRules rules{prefix_rule("MyDb://", GuidKey::tmdb),
+                              provider_id_rule("MyDb", GuidKey::tmdb),
+                              prefix_rule("nothing.here://", GuidKey::imdb),
+                              provider_id_rule("NothingHere", GuidKey::imdb)};
+  const std::vector<std::string_view> plex_ids{"imdb://tt0000001",
+                                               "tmdb://20",
+                                               "com.plexapp.agents.thetvdb://121361?lang=en",
+                                               "tv.plex.agents.nfo.movie://movie/tmdb_15",
+                                               "plex://movie/5d77",
+                                               "com.plexapp.agents.hama://anidb-4"};
+  CHECK(parse_plex_guids(plex_ids, rules) == parse_plex_guids(plex_ids));
+  CHECK(parse_plex_guids(plex_ids, {}) == parse_plex_guids(plex_ids));
+  // A ProviderIds key never matches a Plex prefix rule, and the other way round.
+  CHECK(parse_provider_ids({{"MyDb://", "5"}}, {prefix_rule("MyDb://", GuidKey::tmdb)}).empty());
+  CHECK(parse_plex_guids({"MyDb://5"}, {provider_id_rule("MyDb", GuidKey::tmdb)}).empty());
+  const std::vector<std::pair<std::string_view, std::string_view>> provider_ids{
+      {"Imdb", "tt1"}, {"Tv Maze", "5"}, {"Tvdb", "349232"}, {"Zap2It", "EP1"}};
+  CHECK(parse_provider_ids(provider_ids, rules) == parse_provider_ids(provider_ids));
 }
 
 TEST_CASE("backend::parse_episode_range", "[backend][guid]") {

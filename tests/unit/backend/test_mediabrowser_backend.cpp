@@ -398,3 +398,167 @@ TEST_CASE("backend::mediabrowser needs a user", "[backend][jellyfin]") {
                        Catch::Predicate<ws::Error>(
                            [](const ws::Error& e) { return e.code() == Errc::config; }));
 }
+
+TEST_CASE("backend::mediabrowser custom guid rules reach items and shows",
+          "[backend][jellyfin][emby][guid]") {
+  const auto run = [](BackendType type, const ws::backend::CustomGuidRules& rules,
+                      ShowCache& shows) {
+    auto fake = std::make_unique<FakeHttpClient>();
+    fake->on_get(k_items, {"ParentId=lib-1", "Limit=0"}, count_json(1));
+    fake->on_get(k_items, {"ParentId=lib-2", "Limit=0"}, count_json(1));
+    fake->on_get(k_items, {"ParentId=lib-1", "Limit=1000"},
+                 items_json({R"({"Id":"movie-1","Name":"Custom","Type":"Movie",)"
+                             R"("DateCreated":"2024-01-01T00:00:00Z",)"
+                             R"("ProviderIds":{"MyDb":"4242","Imdb":"tt10"},)"
+                             R"("UserData":{"Played":false}})"},
+                            1));
+    fake->on_get(k_items, {"ParentId=lib-2", "IncludeItemTypes=Series"},
+                 items_json({R"({"Id":"series-1","Name":"Show","Type":"Series",)"
+                             R"("ProviderIds":{"mydb":"777"}})"},
+                            1));
+    fake->on_get(k_items, {"ParentId=lib-2", "Limit=1000"},
+                 items_json({R"({"Id":"episode-1","Name":"Pilot","Type":"Episode",)"
+                             R"("SeriesId":"series-1","ParentIndexNumber":1,"IndexNumber":1,)"
+                             R"("DateCreated":"2024-01-01T00:00:00Z",)"
+                             R"("ProviderIds":{"MYDB":"99","Tvdb":"20"},)"
+                             R"("UserData":{"Played":true}})"},
+                            1));
+    auto c = connection(type);
+    c.guid_rules = rules;
+    auto backend = ws::backend::make_backend(c, std::move(fake));
+    return list(*backend,
+                {{"lib-1", "Movies", LibraryKind::movies}, {"lib-2", "Shows", LibraryKind::shows}},
+                shows);
+  };
+  for (const auto type : k_types) {
+    CAPTURE(ws::backend::backend_type_name(type));
+    ShowCache shows;
+    const auto items = run(type, {ws::backend::CustomGuidRule{{}, "MyDb", GuidKey::tmdb}}, shows);
+    REQUIRE(items.size() == 2);
+    CHECK(items[0].id == "episode-1");
+    CHECK(items[0].guids == Guids{{GuidKey::tmdb, "99"}, {GuidKey::tvdb, "20"}});
+    CHECK(items[1].id == "movie-1");
+    CHECK(items[1].guids == Guids{{GuidKey::imdb, "tt10"}, {GuidKey::tmdb, "4242"}});
+    REQUIRE(shows.count("series-1") == 1);
+    CHECK(shows["series-1"].guids == Guids{{GuidKey::tmdb, "777"}});
+
+    // Without rules the key is unknown and its ids are left out.
+    ShowCache plain_shows;
+    const auto plain = run(type, {}, plain_shows);
+    REQUIRE(plain.size() == 2);
+    CHECK(plain[0].guids == Guids{{GuidKey::tvdb, "20"}});
+    CHECK(plain[1].guids == Guids{{GuidKey::imdb, "tt10"}});
+    CHECK(plain_shows["series-1"].guids.empty());
+  }
+}
+
+TEST_CASE("backend::mediabrowser fill_library_roots", "[backend][jellyfin][emby]") {
+  constexpr const char* k_views =
+      R"({"Items":[{"Id":"f137a2dd21bbc1b99aa5c0f6bf02a805","Name":"Movies",)"
+      R"("CollectionType":"movies","Type":"CollectionFolder"},)"
+      R"({"Id":"3","Name":"Shows","CollectionType":"tvshows","Type":"CollectionFolder"},)"
+      R"({"Id":"9","Name":"Mixed","Type":"CollectionFolder"}],)"
+      R"("TotalRecordCount":3})";
+  // Jellyfin writes ItemId without dashes, Emby may not; any case. Music is not a listed library.
+  constexpr const char* k_folders =
+      R"([{"Name":"Movies","Locations":["/data/movies","/mnt/more movies"],)"
+      R"("CollectionType":"movies","ItemId":"F137A2DD-21BB-C1B9-9AA5-C0F6BF02A805"},)"
+      R"({"Name":"Shows","Locations":["D:\\TV"],"CollectionType":"tvshows","ItemId":3},)"
+      R"({"Name":"Music","Locations":["/data/music"],"CollectionType":"music","ItemId":"4"},)"
+      R"({"Name":"Broken","CollectionType":"movies","ItemId":"9"},)"
+      R"({"Name":"No id","Locations":["/x"]}])";
+  for (const auto type : k_types) {
+    CAPTURE(ws::backend::backend_type_name(type));
+    auto fake = std::make_unique<FakeHttpClient>();
+    fake->on_get("/Users/user-1/Views", k_views);
+    fake->on_get("/Library/VirtualFolders", k_folders);
+    auto h = make(type, std::move(fake));
+    auto libraries = h.backend->libraries();
+    REQUIRE(libraries.size() == 3);
+    for (const auto& library : libraries) {
+      CHECK(library.roots.empty()); // not without asking
+    }
+    CHECK(h.recorded->requests.size() == 1);
+
+    libraries[2].roots = {"/kept"};
+    h.backend->fill_library_roots(libraries);
+    CHECK(h.recorded->unmatched.empty());
+    CHECK(h.recorded->count(Method::get, "/Library/VirtualFolders") == 1);
+    CHECK(h.recorded->requests.size() == 2);
+    const auto& request = h.recorded->requests.back();
+    CHECK(request.url == "http://127.0.0.1:8096/Library/VirtualFolders");
+    CHECK(header_of(request.headers, "Authorization")->find(k_token) != std::string::npos);
+    CHECK(libraries[0].roots == std::vector<std::string>{"/data/movies", "/mnt/more movies"});
+    CHECK(libraries[1].roots == std::vector<std::string>{"D:\\TV"});
+    // A folder without Locations changes nothing.
+    CHECK(libraries[2].roots == std::vector<std::string>{"/kept"});
+  }
+}
+
+TEST_CASE("backend::mediabrowser fill_library_roots failures", "[backend][jellyfin][emby]") {
+  std::vector<Library> libraries{{"lib-1", "Movies", LibraryKind::movies}};
+  SECTION("no libraries, no request") {
+    auto fake = std::make_unique<FakeHttpClient>();
+    auto h = make(BackendType::jellyfin, std::move(fake));
+    std::vector<Library> none;
+    h.backend->fill_library_roots(none);
+    CHECK(h.recorded->requests.empty());
+  }
+  SECTION("401 and 403 are no_perm") {
+    for (const long status : {401L, 403L}) {
+      CAPTURE(status);
+      auto fake = std::make_unique<FakeHttpClient>();
+      fake->on(Method::get, "/Library/VirtualFolders", ws::test::text_response(status));
+      auto h = make(BackendType::emby, std::move(fake));
+      CHECK_THROWS_MATCHES(h.backend->fill_library_roots(libraries), ws::Error,
+                           Catch::Predicate<ws::Error>(
+                               [](const ws::Error& e) { return e.code() == Errc::no_perm; }));
+      CHECK(libraries[0].roots.empty());
+    }
+  }
+  SECTION("a body that is not an array is a protocol error") {
+    auto fake = std::make_unique<FakeHttpClient>();
+    fake->on_get("/Library/VirtualFolders", R"({"Items":[]})");
+    auto h = make(BackendType::jellyfin, std::move(fake));
+    try {
+      h.backend->fill_library_roots(libraries);
+      FAIL("no exception");
+    } catch (const ws::Error& e) {
+      CHECK(e.code() == Errc::protocol);
+      CHECK(std::string(e.what()).rfind("jelly_home: library folders from /Library/VirtualFolders",
+                                        0) == 0);
+    }
+  }
+}
+
+TEST_CASE("backend::mediabrowser episodes go out with their series as listed now",
+          "[backend][jellyfin][emby]") {
+  for (const bool reversed : {false, true}) {
+    CAPTURE(reversed);
+    auto fake = std::make_unique<FakeHttpClient>();
+    // Item pages may complete before the series list: their episodes wait for it.
+    fake->set_reverse_completion(reversed);
+    fake->on_get(k_items, {"ParentId=lib-2", "Limit=0"}, count_json(1));
+    fake->on_get(k_items, {"ParentId=lib-2", "IncludeItemTypes=Series"},
+                 items_json({R"({"Id":"series-1","Name":"Show","Type":"Series","ProductionYear":2019,)"
+                             R"("ProviderIds":{"Tvdb":"200","Tmdb":"300"}})"},
+                            1));
+    fake->on_get(k_items, {"ParentId=lib-2", "Limit=1000"},
+                 items_json({R"({"Id":"episode-1","Name":"Pilot","Type":"Episode","SeriesName":"Show",)"
+                             R"("SeriesId":"series-1","ParentIndexNumber":1,"IndexNumber":1,)"
+                             R"("UserData":{"Played":false}})"},
+                            1));
+    auto h = make(BackendType::jellyfin, std::move(fake));
+    // The cache of the last run knew the series by an id the server has since corrected.
+    ShowCache shows;
+    shows["series-1"] = ws::backend::RemoteShow{"series-1", "Show", 2019,
+                                                {{GuidKey::tvdb, "999"}}, {}};
+    std::vector<std::pair<std::string, Guids>> seen;
+    const std::vector<Library> libraries{{"lib-2", "Shows", LibraryKind::shows}};
+    h.backend->list_items(libraries, shows, [&](RemoteItem&& item) {
+      seen.emplace_back(item.id, shows.at(item.show_id).guids);
+    });
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].second == Guids{{GuidKey::tmdb, "300"}, {GuidKey::tvdb, "200"}});
+  }
+}

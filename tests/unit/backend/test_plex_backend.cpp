@@ -240,10 +240,11 @@ TEST_CASE("backend::plex list_items with the WatchState fixture", "[backend][ple
   ShowCache shows;
   const auto items = list(*h.backend, libraries, shows);
 
-  // Requests: one batch of 3 counts, one batch of 3 pages, nothing else.
+  // Requests: one batch of 3 counts, the show page, then the movie and episode pages (shows
+  // first, so that every episode goes out with its show as listed now), nothing else.
   const auto& rec = *h.recorded;
   CHECK(rec.unmatched.empty());
-  CHECK(rec.batch_sizes == std::vector<std::size_t>{3, 3});
+  CHECK(rec.batch_sizes == std::vector<std::size_t>{3, 1, 2});
   for (const auto& request : rec.requests) {
     CHECK(query_param(request.url, "includeGuids") == "1");
     CHECK(header_of(request.headers, "X-Plex-Token") == k_token);
@@ -446,6 +447,30 @@ TEST_CASE("backend::plex resolves unknown shows once", "[backend][plex]") {
   }
 }
 
+TEST_CASE("backend::plex episodes go out with their show as listed now", "[backend][plex]") {
+  auto fake = std::make_unique<FakeHttpClient>();
+  fake->set_reverse_completion(true);
+  fake->on(Method::get, "/library/sections/2/all", {"X-Plex-Container-Size=0", "type=2"},
+           count_response(1));
+  fake->on(Method::get, "/library/sections/2/all", {"X-Plex-Container-Size=0", "type=4"},
+           count_response(1));
+  fake->on_get("/library/sections/2/all", {"type=2", "X-Plex-Container-Size=1000"},
+               R"({"MediaContainer":{"totalSize":1,"Metadata":[{"ratingKey":"10","type":"show",)"
+               R"("title":"Ten","year":2010,"Guid":[{"id":"tvdb://1010"},{"id":"tmdb://77"}]}]}})");
+  fake->on_get("/library/sections/2/all", {"type=4", "X-Plex-Container-Size=1000"},
+               page_json({episode_json("1", "10", 1, 1, "/tv/Ten/S01E01.mkv")}, 1));
+  auto h = make(std::move(fake));
+  // The last run knew show 10 by an id the server has since corrected (a Fix Match).
+  ShowCache shows;
+  shows["10"] = ws::backend::RemoteShow{"10", "Ten", 2010, {{GuidKey::tvdb, "9999"}}, {}};
+  std::vector<Guids> seen;
+  h.backend->list_items({{"2", "TV", LibraryKind::shows}}, shows,
+                        [&](RemoteItem&& item) { seen.push_back(shows.at(item.show_id).guids); });
+  CHECK(h.recorded->batch_sizes == std::vector<std::size_t>{2, 1, 1}); // counts, shows, episodes
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == Guids{{GuidKey::tmdb, "77"}, {GuidKey::tvdb, "1010"}});
+}
+
 TEST_CASE("backend::plex multi-episode files", "[backend][plex]") {
   auto fake = std::make_unique<FakeHttpClient>();
   fake->on(Method::get, "/library/sections/2/all", {"X-Plex-Container-Size=0", "type=2"},
@@ -515,4 +540,84 @@ TEST_CASE("backend::plex page errors", "[backend][plex]") {
                            return e.code() == Errc::tempfail;
                          }));
   }
+}
+
+TEST_CASE("backend::plex libraries carry their folders", "[backend][plex]") {
+  auto fake = std::make_unique<FakeHttpClient>();
+  fake->on_get("/library/sections", ws::test::plex_fixture_body("sections_get_200"));
+  auto h = make(std::move(fake));
+  auto libraries = h.backend->libraries();
+  REQUIRE(libraries.size() == 3);
+  CHECK(libraries[0].roots == std::vector<std::string>{"/storage/media/movies"});
+  CHECK(libraries[1].roots == std::vector<std::string>{"/storage/media/tv"});
+  CHECK(libraries[2].roots == std::vector<std::string>{"/storage/media/no_agent"});
+  // Already filled from the same answer: no further request.
+  h.backend->fill_library_roots(libraries);
+  CHECK(libraries[0].roots == std::vector<std::string>{"/storage/media/movies"});
+  CHECK(h.recorded->requests.size() == 1);
+
+  auto other = std::make_unique<FakeHttpClient>();
+  other->on_get("/library/sections",
+                R"({"MediaContainer":{"Directory":[)"
+                R"({"key":"1","type":"movie","title":"Films","Location":[{"id":1,"path":"/a"},)"
+                R"({"id":2,"path":"/b/films"},{"id":3},{"id":4,"path":""}]},)"
+                R"({"key":"2","type":"show","title":"TV"},)"
+                R"({"key":"3","type":"show","title":"Odd","Location":{"path":"/x"}}]}})");
+  auto h2 = make(std::move(other));
+  const auto several = h2.backend->libraries();
+  REQUIRE(several.size() == 3);
+  CHECK(several[0].roots == std::vector<std::string>{"/a", "/b/films"});
+  CHECK(several[1].roots.empty());
+  CHECK(several[2].roots.empty());
+}
+
+TEST_CASE("backend::plex custom guid rules reach items and shows", "[backend][plex][guid]") {
+  const auto run = [](const ws::backend::CustomGuidRules& rules, ShowCache& shows) {
+    auto fake = std::make_unique<FakeHttpClient>();
+    fake->on(Method::get, "/library/sections/1/all", {"type=1", "X-Plex-Container-Size=0"},
+             count_response(1));
+    fake->on(Method::get, "/library/sections/2/all", {"type=2", "X-Plex-Container-Size=0"},
+             count_response(1));
+    fake->on(Method::get, "/library/sections/2/all", {"type=4", "X-Plex-Container-Size=0"},
+             count_response(1));
+    fake->on_get("/library/sections/1/all", {"type=1", "X-Plex-Container-Size=1000"},
+                 R"({"MediaContainer":{"size":1,"totalSize":1,"Metadata":[{"ratingKey":"10",)"
+                 R"("type":"movie","title":"Custom","year":2001,"addedAt":1700000000,)"
+                 R"("guid":"com.plexapp.agents.mydb://4242?lang=en",)"
+                 R"("Guid":[{"id":"imdb://tt0000010"}],)"
+                 R"("Media":[{"Part":[{"file":"/m/c.mkv"}]}]}]}})");
+    fake->on_get("/library/sections/2/all", {"type=2", "X-Plex-Container-Size=1000"},
+                 R"({"MediaContainer":{"size":1,"totalSize":1,"Metadata":[{"ratingKey":"7",)"
+                 R"("type":"show","title":"Show 7","year":2010,)"
+                 R"("guid":"COM.PLEXAPP.AGENTS.MYDB://777?lang=en"}]}})");
+    fake->on_get("/library/sections/2/all", {"type=4", "X-Plex-Container-Size=1000"},
+                 page_json({episode_json("20", "7", 1, 1, "/tv/Show 7/S01E01.mkv",
+                                         R"(,"guid":"com.plexapp.agents.mydb://99")")},
+                           1));
+    auto connection = plex_connection();
+    connection.guid_rules = rules;
+    auto backend = ws::backend::make_backend(connection, std::move(fake));
+    const std::vector<Library> libraries{{"1", "Movies", LibraryKind::movies},
+                                         {"2", "TV Shows", LibraryKind::shows}};
+    return list(*backend, libraries, shows);
+  };
+
+  ShowCache shows;
+  const auto items =
+      run({ws::backend::CustomGuidRule{"com.plexapp.agents.mydb://", {}, GuidKey::tmdb}}, shows);
+  REQUIRE(items.size() == 2);
+  CHECK(items[0].id == "10");
+  CHECK(items[0].guids == Guids{{GuidKey::imdb, "tt0000010"}, {GuidKey::tmdb, "4242"}});
+  CHECK(items[1].id == "20");
+  CHECK(items[1].guids == Guids{{GuidKey::tmdb, "99"}, {GuidKey::tvdb, "20"}});
+  REQUIRE(shows.count("7") == 1);
+  CHECK(shows["7"].guids == Guids{{GuidKey::tmdb, "777"}});
+
+  // Without rules the agent is unknown and its ids are left out.
+  ShowCache plain_shows;
+  const auto plain = run({}, plain_shows);
+  REQUIRE(plain.size() == 2);
+  CHECK(plain[0].guids == Guids{{GuidKey::imdb, "tt0000010"}});
+  CHECK(plain[1].guids == Guids{{GuidKey::tvdb, "20"}});
+  CHECK(plain_shows["7"].guids.empty());
 }

@@ -3,19 +3,19 @@
 #include <watchstate/db/state_store.hpp>
 
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 
 #include <filesystem>
 
 using namespace ws;
 
-TEST_CASE("db::StateStore items, keys, records", "[db]") {
-  db::StateStore store(":memory:");
-  CHECK(store.schema_version() == 4);
+namespace {
 
+db::ItemRow episode_row(const char* title) {
   db::ItemRow row;
   row.identity = "main";
   row.type = backend::MediaType::episode;
-  row.title = "Show";
+  row.title = title;
   row.year = 2010;
   row.season = 1;
   row.episode = 2;
@@ -23,31 +23,103 @@ TEST_CASE("db::StateStore items, keys, records", "[db]") {
   row.updated = 1'700'000'000;
   row.via = "plex";
   row.created_at = row.updated_at = 1'800'000'000;
+  return row;
+}
+
+db::BackendRecord record(const char* backend, const char* remote_id) {
+  db::BackendRecord rec;
+  rec.backend = backend;
+  rec.remote_id = remote_id;
+  rec.watched = true;
+  rec.played_at = 1'700'000'000;
+  rec.guids = {{backend::GuidKey::imdb, "tt1"}, {backend::GuidKey::tvdb, "2001"}};
+  rec.year = 2010;
+  rec.season = 1;
+  rec.episode = 2;
+  return rec;
+}
+
+} // namespace
+
+TEST_CASE("db::StateStore items, keys, records", "[db]") {
+  db::StateStore store(":memory:");
+  CHECK(store.schema_version() == 5);
+
+  auto row = episode_row("Show");
   const auto id = store.insert_item(row);
 
   CHECK(store.add_key("main", "rtvdb://200/1/2", id));
   CHECK_FALSE(store.add_key("main", "rtvdb://200/1/2", id)); // present already: unchanged
-  CHECK(store.find_by_key("main", "rtvdb://200/1/2") == id);
-  CHECK_FALSE(store.find_by_key("alice", "rtvdb://200/1/2")); // identities do not share rows
+  CHECK(store.items_by_key("main", "rtvdb://200/1/2") == std::vector<db::ItemId>{id});
+  CHECK(store.items_by_key("alice", "rtvdb://200/1/2").empty()); // identities do not share rows
 
-  row.title = "Other";
-  const auto other = store.insert_item(row);
-  CHECK_FALSE(store.add_key("main", "rtvdb://200/1/2", other)); // a key has one owner
+  SECTION("a key may point to several rows (an id two episodes share)") {
+    const auto other = store.insert_item(episode_row("Other"));
+    CHECK(store.add_key("main", "tvdb://555/episode", id));
+    CHECK(store.add_key("main", "tvdb://555/episode", other));
+    CHECK(store.items_by_key("main", "tvdb://555/episode") == std::vector<db::ItemId>{id, other});
+    store.remove_key("main", "tvdb://555/episode", id);
+    CHECK(store.items_by_key("main", "tvdb://555/episode") == std::vector<db::ItemId>{other});
+    CHECK(store.shared_keys("main").empty());
+  }
 
-  db::BackendRecord rec;
-  rec.backend = "jf";
-  rec.remote_id = "abc";
-  rec.watched = true;
-  rec.played_at = 1'700'000'000;
-  rec.guids = {{backend::GuidKey::tvdb, "2001"}, {backend::GuidKey::imdb, "tt1"}};
-  rec.year = 2010;
-  rec.season = 1;
-  rec.episode = 2;
-  store.upsert_record(id, rec);
-  const auto back = store.record(id, "jf");
-  REQUIRE(back);
-  CHECK(*back == rec);
-  CHECK(store.find_by_remote_id("main", "jf", "abc") == std::vector<db::ItemId>{id});
+  SECTION("records: one per remote item, copies on one backend side by side") {
+    const auto rec = record("jf", "abc");
+    store.upsert_record("main", id, rec);
+    auto copy = record("jf", "def");
+    copy.watched = false;
+    copy.played_at = 0;
+    store.upsert_record("main", id, copy);
+    const auto back = store.records(id, "jf");
+    REQUIRE(back.size() == 2);
+    CHECK(back[0] == rec);
+    CHECK(back[1] == copy);
+    const auto found = store.records_by_remote_id("main", "jf", "abc");
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].first == id);
+    CHECK(found[0].second == rec);
+    CHECK(store.records_by_remote_id("alice", "jf", "abc").empty());
+    CHECK(store.count_records("main", "jf") == 2);
+
+    SECTION("the records a complete listing no longer has go, with their conflicts") {
+      store.replace_conflicts("main", "jf", "def", id,
+                              {{"jf", "def", id, "tmdb://5/episode", 9, "other_row"}});
+      CHECK(store.remove_records_except("main", "jf", {{id, "abc"}}) == 1);
+      CHECK(store.records(id, "jf").size() == 1);
+      CHECK(store.conflicts("main", "jf").empty());
+      CHECK(store.remove_records_except("main", "jf", {{id, "abc"}}) == 0);
+    }
+    SECTION("one record goes") {
+      store.remove_record("main", "jf", "def", id);
+      CHECK(store.records(id, "jf") == std::vector<db::BackendRecord>{rec});
+    }
+  }
+
+  SECTION("merging two rows moves records, change log and conflicts, and removes the row") {
+    const auto other = store.insert_item(episode_row("Same"));
+    store.upsert_record("main", id, record("plex", "1"));
+    store.upsert_record("main", other, record("jf", "abc"));
+    store.log_change({0, other, "jf", "import", "watched", "", "played@1", 3, "ok"});
+    store.replace_conflicts("main", "jf", "abc", other,
+                            {{"jf", "abc", other, "tmdb://5/episode", id, "other_row"}});
+    store.merge_item(id, other);
+    CHECK_FALSE(store.item(other));
+    CHECK(store.records(id).size() == 2);
+    CHECK(store.changes(id).size() == 1);
+    CHECK(store.conflicts("main", "").empty()); // it pointed at the row it merged into
+  }
+
+  SECTION("conflicts: replaced per record, nothing written when unchanged") {
+    const std::vector<db::ConflictRecord> c = {
+        {"jf", "abc", id, "tmdb://6/movie", 9, "disagree"},
+        {"jf", "abc", id, "imdb://tt2/movie", 8, "other_row"}};
+    store.replace_conflicts("main", "jf", "abc", id, c);
+    const auto back = store.conflicts_of("main", "jf", "abc", id);
+    REQUIRE(back.size() == 2);
+    CHECK(back[0].key == "imdb://tt2/movie");
+    store.replace_conflicts("main", "jf", "abc", id, {c[0]});
+    CHECK(store.conflicts("main", "jf").size() == 1);
+  }
 
   auto loaded = store.item(id);
   REQUIRE(loaded);
@@ -59,8 +131,90 @@ TEST_CASE("db::StateStore items, keys, records", "[db]") {
   CHECK(store.item(id)->via == "jf");
 
   store.log_change({0, id, "jf", "import", "watched", "played@1", "unplayed@2", 3, "ok"});
-  REQUIRE(store.changes(id).size() == 1);
-  CHECK(store.changes(id)[0].new_value == "unplayed@2");
+  REQUIRE(store.changes(id).size() >= 1);
+  CHECK(store.changes(id).back().new_value == "unplayed@2");
+}
+
+TEST_CASE("db::StateStore keys shared by rows and imdb ids on both types", "[db]") {
+  db::StateStore store(":memory:");
+  const auto a = store.insert_item(episode_row("A"));
+  auto b_row = episode_row("B");
+  b_row.episode = 3;
+  const auto b = store.insert_item(b_row);
+  auto m_row = episode_row("Film");
+  m_row.type = backend::MediaType::movie;
+  const auto m = store.insert_item(m_row);
+  store.add_key("main", "tmdb://555/episode", a);
+  store.add_key("main", "tmdb://555/episode", b);
+  store.add_key("main", "imdb://tt7/episode", a);
+  store.add_key("main", "imdb://tt7/movie", m);
+  store.add_key("main", "imdb://tt8/movie", m);
+  const auto shared = store.shared_keys("main");
+  REQUIRE(shared.size() == 1);
+  CHECK(shared[0].first == "tmdb://555/episode");
+  CHECK(shared[0].second == std::vector<db::ItemId>{a, b});
+  const auto both = store.imdb_on_movie_and_episode("main");
+  REQUIRE(both.size() == 1);
+  CHECK(both[0] == std::make_tuple(std::string("tt7"), m, a));
+}
+
+TEST_CASE("db::StateStore migrates a version 4 database keeping its data", "[db]") {
+  const auto file = std::filesystem::temp_directory_path() / "ws-test-state-v4.db";
+  std::filesystem::remove(file);
+  {
+    // The tables of schema 4 that version 5 rebuilds, with one movie seen by two backends.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    const char* sql = R"sql(
+CREATE TABLE items (id INTEGER PRIMARY KEY, identity TEXT NOT NULL, type TEXT NOT NULL,
+  title TEXT NOT NULL, year INTEGER NOT NULL DEFAULT 0, season INTEGER NOT NULL DEFAULT -1,
+  episode INTEGER NOT NULL DEFAULT -1, watched INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL,
+  progress_ms INTEGER NOT NULL DEFAULT 0, progress_at INTEGER NOT NULL DEFAULT 0, via TEXT NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE item_keys (identity TEXT NOT NULL, key TEXT NOT NULL, item_id INTEGER NOT NULL,
+  PRIMARY KEY (identity, key)) WITHOUT ROWID;
+CREATE TABLE backend_items (item_id INTEGER NOT NULL, backend TEXT NOT NULL, remote_id TEXT NOT NULL,
+  library_id TEXT NOT NULL DEFAULT '', show_id TEXT NOT NULL DEFAULT '', watched INTEGER NOT NULL DEFAULT 0,
+  played_at INTEGER NOT NULL DEFAULT 0, added_at INTEGER NOT NULL DEFAULT 0,
+  progress_ms INTEGER NOT NULL DEFAULT 0, path TEXT NOT NULL DEFAULT '', multi INTEGER NOT NULL DEFAULT 0,
+  guids TEXT NOT NULL DEFAULT '', duration_ms INTEGER NOT NULL DEFAULT 0, year INTEGER NOT NULL DEFAULT 0,
+  season INTEGER NOT NULL DEFAULT -1, episode INTEGER NOT NULL DEFAULT -1,
+  PRIMARY KEY (item_id, backend)) WITHOUT ROWID;
+CREATE INDEX backend_items_remote ON backend_items (backend, remote_id);
+CREATE TABLE shows (backend TEXT NOT NULL, show_id TEXT NOT NULL, title TEXT NOT NULL DEFAULT '',
+  year INTEGER NOT NULL DEFAULT 0, guids TEXT NOT NULL DEFAULT '', PRIMARY KEY (backend, show_id)) WITHOUT ROWID;
+CREATE TABLE cursors (identity TEXT NOT NULL, backend TEXT NOT NULL, kind TEXT NOT NULL,
+  value INTEGER NOT NULL, PRIMARY KEY (identity, backend, kind)) WITHOUT ROWID;
+CREATE TABLE servers (backend TEXT PRIMARY KEY, server_id TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+  version TEXT NOT NULL DEFAULT '');
+CREATE TABLE change_log (id INTEGER PRIMARY KEY, item_id INTEGER NOT NULL, backend TEXT NOT NULL,
+  direction TEXT NOT NULL, field TEXT NOT NULL, old_value TEXT NOT NULL, new_value TEXT NOT NULL,
+  at INTEGER NOT NULL, outcome TEXT NOT NULL DEFAULT 'ok');
+INSERT INTO items VALUES (7, 'alice', 'movie', 'Alpha', 2001, -1, -1, 1, 1700000000, 0, 0, 'plex', 1, 1);
+INSERT INTO item_keys VALUES ('alice', 'imdb://tt1/movie', 7);
+INSERT INTO backend_items (item_id, backend, remote_id, watched, played_at, guids)
+  VALUES (7, 'plex', '11', 1, 1700000000, 'imdb=tt1'), (7, 'jf', 'ab', 0, 0, 'imdb=tt1;tmdb=5');
+INSERT INTO change_log (item_id, backend, direction, field, old_value, new_value, at)
+  VALUES (7, 'plex', 'import', 'watched', '', 'played@1700000000', 1);
+PRAGMA user_version = 4;
+)sql";
+    REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  {
+    db::StateStore store(file);
+    CHECK(store.schema_version() == 5);
+    CHECK(store.item(7)->title == "Alpha");
+    CHECK(store.items_by_key("alice", "imdb://tt1/movie") == std::vector<db::ItemId>{7});
+    const auto records = store.records(7);
+    REQUIRE(records.size() == 2);
+    CHECK(records[0].backend == "jf");
+    CHECK(records[0].guids.size() == 2);
+    CHECK(store.records_by_remote_id("alice", "plex", "11").size() == 1);
+    CHECK(store.records_by_remote_id("main", "plex", "11").empty());
+    CHECK(store.changes(7).size() == 1);
+  }
+  std::filesystem::remove(file);
 }
 
 TEST_CASE("db::StateStore transactions roll back unless committed", "[db]") {

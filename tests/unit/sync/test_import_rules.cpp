@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/sync/import_rules.hpp>
-#include <watchstate/sync/matching.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -221,29 +220,6 @@ TEST_CASE("sync::decide_import progress", "[sync][import]") {
   SECTION("a played row keeps no position") {
     const auto d = decide_import(row(true, 1'600'000'000), std::nullopt, remote, policy());
     CHECK_FALSE(d.progress_changed);
-  }
-}
-
-TEST_CASE("sync::matching_keys", "[sync][matching]") {
-  RemoteItem ep;
-  ep.type = MediaType::episode;
-  ep.season = 1;
-  ep.episode = 2;
-  ep.guids = {{GuidKey::tvdb, "2001"}};
-  const backend::Guids show = {{GuidKey::imdb, "tt0000009"}, {GuidKey::tvdb, "200"}};
-  CHECK(sync::matching_keys(ep, show) ==
-        std::vector<std::string>{"rimdb://tt0000009/1/2", "rtvdb://200/1/2", "tvdb://2001/episode"});
-  SECTION("an episode without a number matches only by its own ids") {
-    ep.episode = 0;
-    CHECK(sync::matching_keys(ep, show) == std::vector<std::string>{"tvdb://2001/episode"});
-  }
-  SECTION("no ids at all: no keys, the item is skipped") {
-    ep.guids.clear();
-    CHECK(sync::matching_keys(ep, {}).empty());
-  }
-  SECTION("movies are typed so a movie never matches an episode") {
-    RemoteItem m = movie(false, 0);
-    CHECK(sync::matching_keys(m, {}) == std::vector<std::string>{"imdb://tt0000001/movie"});
   }
 }
 

@@ -57,7 +57,7 @@ UnixTime date_member(const rapidjson::Value& item, std::string_view name) {
   return parse_iso8601(*text).value_or(0);
 }
 
-Guids provider_guids(const rapidjson::Value& item) {
+Guids provider_guids(const rapidjson::Value& item, const CustomGuidRules& custom) {
   std::vector<std::pair<std::string_view, std::string_view>> ids;
   if (const auto* providers = object_member(item, "ProviderIds")) {
     for (const auto& entry : providers->GetObject()) {
@@ -67,7 +67,7 @@ Guids provider_guids(const rapidjson::Value& item) {
       }
     }
   }
-  return parse_provider_ids(ids);
+  return parse_provider_ids(ids, custom);
 }
 
 int item_year(const rapidjson::Value& item) {
@@ -77,12 +77,12 @@ int item_year(const rapidjson::Value& item) {
   return detail::year_of_date_member(item, "PremiereDate");
 }
 
-RemoteShow map_show(const rapidjson::Value& item, std::string id) {
+RemoteShow map_show(const rapidjson::Value& item, std::string id, const CustomGuidRules& custom) {
   RemoteShow show;
   show.id = std::move(id);
   show.title = std::string(string_member(item, "Name").value_or(""));
   show.year = item_year(item);
-  show.guids = provider_guids(item);
+  show.guids = provider_guids(item, custom);
   show.path = std::string(string_member(item, "Path").value_or(""));
   return show;
 }
@@ -160,7 +160,12 @@ public:
       total += static_cast<std::uint64_t>(t);
     }
     report_total(total);
-    Listing listing{libraries, totals, shows, on_item, {}};
+    Listing listing{libraries, totals, shows, on_item, {}, {}};
+    for (const auto& library : libraries) {
+      if (has_series(library)) {
+        listing.series_pending.insert(library.id);
+      }
+    }
 
     std::vector<PendingPage> pending;
     for (std::size_t i = 0; i < libraries.size(); ++i) {
@@ -179,6 +184,37 @@ public:
       with_series = false;
     }
     resolve_missing_shows(listing);
+  }
+
+  void fill_library_roots(std::vector<Library>& libraries) override {
+    if (libraries.empty()) {
+      return;
+    }
+    auto request = get("/Library/VirtualFolders");
+    const std::string url = request.url;
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    rapidjson::Document doc;
+    detail::parse_json_array_body(doc, outcome.response.body, m_conn.name, "library folders", url);
+    for (const auto& folder : doc.GetArray()) {
+      const auto id = id_member(folder, "ItemId");
+      const auto* locations = array_member(folder, "Locations");
+      if (!id || locations == nullptr) {
+        continue;
+      }
+      const std::string wanted = normalized_id(*id);
+      const auto library = std::find_if(libraries.begin(), libraries.end(), [&](const Library& l) {
+        return normalized_id(l.id) == wanted;
+      });
+      if (library == libraries.end()) {
+        continue;
+      }
+      library->roots.clear();
+      for (const auto& location : locations->GetArray()) {
+        if (location.IsString() && location.GetStringLength() > 0) {
+          library->roots.emplace_back(location.GetString(), location.GetStringLength());
+        }
+      }
+    }
   }
 
   std::vector<RemoteUser> users() override {
@@ -344,13 +380,18 @@ private:
     const std::vector<std::int64_t>& totals;
     ShowCache& shows;
     const std::function<void(RemoteItem&&)>& on_item;
-    // Episodes whose series was not known yet when their page arrived.
+    // Episodes whose series was not known yet when their page arrived, or whose library's
+    // series list had not arrived yet.
     std::vector<RemoteItem> waiting;
+    // Library ids whose series list of this listing is still to come: their episodes wait, so
+    // that each episode goes out with its series as the server reports it now (a series of the
+    // cache may have changed its ids since).
+    std::set<std::string> series_pending;
   };
 
   // Hits of a search or lookup while their episodes' series are resolved.
   struct Found {
-    explicit Found(ShowCache& cache) : listing{no_libraries, no_totals, cache, collect, {}} {}
+    explicit Found(ShowCache& cache) : listing{no_libraries, no_totals, cache, collect, {}, {}} {}
     std::vector<FoundItem> hits;
     std::vector<Library> no_libraries;
     std::vector<std::int64_t> no_totals;
@@ -368,7 +409,7 @@ private:
       if (auto id = id_member(entry, "Id")) {
         FoundItem hit;
         hit.kind = FoundItem::Kind::show;
-        hit.show = map_show(entry, *id);
+        hit.show = map_show(entry, *id, m_conn.guid_rules);
         found.hits.push_back(std::move(hit));
       }
       return;
@@ -468,11 +509,8 @@ private:
                                        bool with_series) {
     std::vector<http::Request> requests;
     std::vector<std::string> urls;
-    for (const auto& page : pages) {
-      requests.push_back(page_request(listing.libraries[page.library], page.window));
-      urls.push_back(requests.back().url);
-    }
-    // Indexes past pages.size() are series listings of these libraries.
+    // The series lists go first (their episodes wait for them); indexes below `series` are
+    // series lists, the others item pages.
     std::vector<std::size_t> series_libraries;
     if (with_series) {
       for (std::size_t i = 0; i < listing.libraries.size(); ++i) {
@@ -483,6 +521,11 @@ private:
         }
       }
     }
+    const std::size_t series = requests.size();
+    for (const auto& page : pages) {
+      requests.push_back(page_request(listing.libraries[page.library], page.window));
+      urls.push_back(requests.back().url);
+    }
     if (requests.empty()) {
       return {};
     }
@@ -492,19 +535,18 @@ private:
       error.run([&] {
         detail::check_outcome(m_conn.name, urls[index], outcome);
         rapidjson::Document doc;
-        detail::parse_json_body(doc, outcome.response.body, m_conn.name,
-                                index < pages.size() ? "item page" : "series list", urls[index]);
+        const char* what = index < series ? "series list" : "item page";
+        detail::parse_json_body(doc, outcome.response.body, m_conn.name, what, urls[index]);
         const auto* items = array_member(doc, "Items");
         if (items == nullptr) {
-          detail::throw_protocol(m_conn.name,
-                                 index < pages.size() ? "item page" : "series list", urls[index],
-                                 "no Items array");
+          detail::throw_protocol(m_conn.name, what, urls[index], "no Items array");
         }
-        if (index >= pages.size()) {
+        if (index < series) {
           process_series(listing, *items);
+          release_waiting(listing, listing.libraries[series_libraries[index]].id);
           return;
         }
-        const auto& page = pages[index];
+        const auto& page = pages[index - series];
         process_items(listing, listing.libraries[page.library], *items);
         const std::int64_t total =
             int_member(doc, "TotalRecordCount").value_or(listing.totals[page.library]);
@@ -524,16 +566,33 @@ private:
         continue;
       }
       if (auto id = id_member(entry, "Id")) {
-        listing.shows.insert_or_assign(*id, map_show(entry, *id));
+        listing.shows.insert_or_assign(*id, map_show(entry, *id, m_conn.guid_rules));
       }
     }
   }
 
+  // The series list of library `library_id` arrived: its episodes that waited for it go out,
+  // in the order they came (those of a series still unknown wait for the end).
+  static void release_waiting(Listing& listing, const std::string& library_id) {
+    listing.series_pending.erase(library_id);
+    std::vector<RemoteItem> still;
+    for (auto& item : listing.waiting) {
+      if (listing.series_pending.count(item.library_id) == 0 &&
+          listing.shows.find(item.show_id) != listing.shows.end()) {
+        listing.on_item(std::move(item));
+      } else {
+        still.push_back(std::move(item));
+      }
+    }
+    listing.waiting = std::move(still);
+  }
+
   void process_items(Listing& listing, const Library& library, const rapidjson::Value& items) {
+    const bool series_pending = listing.series_pending.count(library.id) > 0;
     for (const auto& entry : items.GetArray()) {
-      map_item(entry, library, [&listing](RemoteItem&& item) {
+      map_item(entry, library, [&listing, series_pending](RemoteItem&& item) {
         if (item.type == MediaType::episode && !item.show_id.empty() &&
-            listing.shows.find(item.show_id) == listing.shows.end()) {
+            (series_pending || listing.shows.find(item.show_id) == listing.shows.end())) {
           listing.waiting.push_back(std::move(item));
         } else {
           listing.on_item(std::move(item));
@@ -545,16 +604,19 @@ private:
   template <typename Emit>
   void map_item(const rapidjson::Value& entry, const Library& library, Emit&& emit) {
     if (bool_member(entry, "IsFolder").value_or(false)) {
+      note_dropped();
       return;
     }
     const auto type = string_member(entry, "Type").value_or("");
     if (type != "Movie" && type != "Episode") {
       log::debug("{}: skipping item of type '{}'", m_conn.name, type);
+      note_dropped();
       return;
     }
     auto id = id_member(entry, "Id");
     if (!id) {
       log::warning("{}: skipping a {} without Id", m_conn.name, type);
+      note_dropped();
       return;
     }
     RemoteItem item;
@@ -564,7 +626,7 @@ private:
     item.added_at = date_member(entry, "DateCreated");
     item.year = item_year(entry);
     item.path = std::string(string_member(entry, "Path").value_or(""));
-    item.guids = provider_guids(entry);
+    item.guids = provider_guids(entry, m_conn.guid_rules);
     if (const auto* user_data = object_member(entry, "UserData")) {
       item.played = bool_member(*user_data, "Played").value_or(false);
       item.last_played = date_member(*user_data, "LastPlayedDate");
@@ -636,7 +698,7 @@ private:
           rapidjson::Document doc;
           detail::parse_json_body(doc, outcome.response.body, m_conn.name, "series metadata",
                                   urls[index]);
-          listing.shows.insert_or_assign(ids[index], map_show(doc, ids[index]));
+          listing.shows.insert_or_assign(ids[index], map_show(doc, ids[index], m_conn.guid_rules));
         });
       });
       error.rethrow();

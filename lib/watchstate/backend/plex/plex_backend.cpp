@@ -80,7 +80,7 @@ std::int64_t parse_count(std::string_view text) {
   return ec == std::errc{} && ptr == text.data() + text.size() && value >= 0 ? value : -1;
 }
 
-Guids plex_item_guids(const rapidjson::Value& item) {
+Guids plex_item_guids(const rapidjson::Value& item, const CustomGuidRules& custom) {
   std::vector<std::string_view> ids;
   if (const auto* list = array_member(item, "Guid")) {
     for (const auto& entry : list->GetArray()) {
@@ -92,7 +92,7 @@ Guids plex_item_guids(const rapidjson::Value& item) {
   if (auto own = string_member(item, "guid")) {
     ids.push_back(*own);
   }
-  return parse_plex_guids(ids);
+  return parse_plex_guids(ids, custom);
 }
 
 int plex_year(const rapidjson::Value& item) {
@@ -120,12 +120,12 @@ std::string first_part_file(const rapidjson::Value& item) {
   return std::string(string_member((*parts)[0], "file").value_or(""));
 }
 
-RemoteShow map_show(const rapidjson::Value& item, std::string id) {
+RemoteShow map_show(const rapidjson::Value& item, std::string id, const CustomGuidRules& custom) {
   RemoteShow show;
   show.id = std::move(id);
   show.title = std::string(string_member(item, "title").value_or(""));
   show.year = plex_year(item);
-  show.guids = plex_item_guids(item);
+  show.guids = plex_item_guids(item, custom);
   if (const auto* locations = array_member(item, "Location");
       locations != nullptr && !locations->Empty()) {
     show.path = std::string(string_member((*locations)[0], "path").value_or(""));
@@ -181,10 +181,20 @@ public:
       library.id = std::move(*id);
       library.title = std::string(string_member(dir, "title").value_or(""));
       library.kind = type == "movie" ? LibraryKind::movies : LibraryKind::shows;
+      if (const auto* locations = array_member(dir, "Location")) {
+        for (const auto& location : locations->GetArray()) {
+          if (auto path = string_member(location, "path"); path && !path->empty()) {
+            library.roots.emplace_back(*path);
+          }
+        }
+      }
       result.push_back(std::move(library));
     }
     return result;
   }
+
+  // libraries() read the folders from the same answer.
+  void fill_library_roots(std::vector<Library>& /*libraries*/) override {}
 
   void list_items(const std::vector<Library>& libraries, ShowCache& shows,
                   const std::function<void(RemoteItem&&)>& on_item) override {
@@ -210,18 +220,23 @@ public:
     report_total(total);
 
     Listing listing{libraries, streams, shows, on_item, {}};
-    std::vector<PendingPage> pending;
+    // The shows first: every episode then goes out with its show as the server reports it now
+    // (a show of the cache may have changed its ids since the last run).
+    std::vector<PendingPage> show_pages;
+    std::vector<PendingPage> item_pages;
     for (std::size_t s = 0; s < streams.size(); ++s) {
       for (const auto& window : detail::plan_pages(streams[s].total, m_conn.page_size)) {
-        pending.push_back(PendingPage{s, window});
+        (streams[s].type == k_type_show ? show_pages : item_pages).push_back(PendingPage{s, window});
       }
     }
-    for (int round = 0; !pending.empty(); ++round) {
-      if (round == k_max_page_rounds) {
-        log::warning("{}: giving up on further pages after {} rounds", m_conn.name, round);
-        break;
+    for (auto* pending : {&show_pages, &item_pages}) {
+      for (int round = 0; !pending->empty(); ++round) {
+        if (round == k_max_page_rounds) {
+          log::warning("{}: giving up on further pages after {} rounds", m_conn.name, round);
+          break;
+        }
+        *pending = fetch_pages(listing, *pending);
       }
-      pending = fetch_pages(listing, pending);
     }
     resolve_missing_shows(listing);
   }
@@ -418,7 +433,7 @@ private:
       if (auto id = id_member(entry, "ratingKey")) {
         FoundItem hit;
         hit.kind = FoundItem::Kind::show;
-        hit.show = map_show(entry, *id);
+        hit.show = map_show(entry, *id, m_conn.guid_rules);
         found.hits.push_back(std::move(hit));
       }
       return;
@@ -564,7 +579,7 @@ private:
     for (const auto& entry : metadata->GetArray()) {
       if (stream.type == k_type_show) {
         if (auto id = id_member(entry, "ratingKey")) {
-          listing.shows.insert_or_assign(*id, map_show(entry, *id));
+          listing.shows.insert_or_assign(*id, map_show(entry, *id, m_conn.guid_rules));
         }
         continue;
       }
@@ -586,11 +601,13 @@ private:
     const auto type = string_member(entry, "type").value_or("");
     if (type != "movie" && type != "episode") {
       log::debug("{}: skipping item of type '{}'", m_conn.name, type);
+      note_dropped();
       return;
     }
     auto id = id_member(entry, "ratingKey");
     if (!id) {
       log::warning("{}: skipping a {} without ratingKey", m_conn.name, type);
+      note_dropped();
       return;
     }
     RemoteItem item;
@@ -604,7 +621,7 @@ private:
     item.year = plex_year(entry);
     item.library_id = id_member(entry, "librarySectionID").value_or(library_id);
     item.path = first_part_file(entry);
-    item.guids = plex_item_guids(entry);
+    item.guids = plex_item_guids(entry, m_conn.guid_rules);
     if (item.type == MediaType::movie) {
       item.title = std::string(string_member(entry, "title").value_or(""));
       emit(std::move(item));
@@ -681,7 +698,8 @@ private:
             detail::throw_protocol(m_conn.name, "show metadata", urls[index],
                                    "no Metadata entry");
           }
-          listing.shows.insert_or_assign(ids[index], map_show((*metadata)[0], ids[index]));
+          listing.shows.insert_or_assign(ids[index],
+                                         map_show((*metadata)[0], ids[index], m_conn.guid_rules));
         });
       });
       error.rethrow();

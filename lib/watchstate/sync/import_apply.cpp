@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/sync/import_apply.hpp>
+
+#include <watchstate/core/log.hpp>
+#include <watchstate/core/signals.hpp>
+#include <watchstate/sync/display.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace ws::sync {
+namespace {
+
+std::string state_text(bool watched, UnixTime when) {
+  return fmt::format("{}@{}", watched ? "played" : "unplayed", when);
+}
+
+const backend::Guids k_no_guids;
+
+// Whether `candidate` already holds what `key` stands for (then looking the key up can only
+// find the same row).
+bool holds_key(const ItemIdentity& candidate, const ItemIdentity& item, const MatchKey& key) {
+  const auto holds = [&](const backend::Guids& ids) {
+    return std::any_of(ids.begin(), ids.end(), [&](const backend::Guid& g) {
+      return g.key == key.provider && g.value == key.value;
+    });
+  };
+  if (candidate.type != item.type) {
+    return false;
+  }
+  switch (key.level) {
+  case MatchKey::Level::show:
+    return candidate.season == item.season && candidate.episode == item.episode &&
+           holds(candidate.show_ids);
+  case MatchKey::Level::own:
+    return holds(candidate.ids);
+  case MatchKey::Level::path:
+    return false;
+  }
+  return false;
+}
+
+bool same_identity(const db::BackendRecord& a, const db::BackendRecord& b) {
+  return a.guids == b.guids && a.show_id == b.show_id && a.season == b.season &&
+         a.episode == b.episode && a.path_key == b.path_key;
+}
+
+// How ignored items are named to the user.
+std::string display_name(const backend::RemoteItem& item) {
+  if (item.type == backend::MediaType::episode) {
+    return fmt::format("{} {}x{:02}", item.title, item.season, item.episode);
+  }
+  return item.year > 0 ? fmt::format("{} ({})", item.title, item.year) : item.title;
+}
+
+} // namespace
+
+BackendApplier::BackendApplier(db::StateStore& store, const std::string& identity,
+                               const std::string& backend, backend::ShowCache shows,
+                               const ShowCaches& other_shows,
+                               const config::MatchingSettings& matching,
+                               const ImportPolicy& policy, BackendImportCounts& counts)
+    : m_store(store), m_identity(identity), m_name(backend), m_shows(std::move(shows)),
+      m_other_shows(other_shows), m_ignore(matching.ignore, backend),
+      m_paths(matching.paths.enabled), m_policy(policy), m_counts(counts) {
+  m_has_records = m_store.count_records(identity, backend) > 0;
+  for (auto& c : m_store.conflicts(identity, "")) {
+    if (c.kind != conflict_kind_name(ConflictKind::ambiguous)) {
+      m_unused[c.item].push_back(std::move(c));
+    }
+  }
+  for (const auto& root : matching.paths.roots) {
+    for (const auto& [name, folder] : root) {
+      if (name == backend) {
+        m_path_roots.push_back(normalized_path(folder));
+      }
+    }
+  }
+}
+
+void BackendApplier::set_libraries(const std::vector<backend::Library>& libraries) {
+  for (const auto& library : libraries) {
+    auto& roots = m_library_roots[library.id];
+    for (const auto& root : library.roots) {
+      roots.push_back(normalized_path(root));
+    }
+  }
+}
+
+std::string BackendApplier::path_key(const backend::RemoteItem& item,
+                                     const std::optional<db::BackendRecord>& previous) const {
+  if (!m_paths || item.path.empty()) {
+    return {};
+  }
+  const std::string path = normalized_path(item.path);
+  // A configured root first (it says how folders of different backends correspond), then the
+  // library's own folders.
+  if (auto rel = relative_to(path, m_path_roots)) {
+    return *rel;
+  }
+  if (const auto it = m_library_roots.find(item.library_id); it != m_library_roots.end()) {
+    return relative_to(path, it->second).value_or("");
+  }
+  // Library folders unknown here (a webhook's single item): the key stays while the path does.
+  if (previous && previous->path == item.path) {
+    return previous->path_key;
+  }
+  return {};
+}
+
+void BackendApplier::apply_shows(std::vector<backend::RemoteShow>& shows) {
+  for (auto& show : shows) {
+    m_ignore.strip(show); // an ignored series id is as if the server did not give it
+    const auto it = m_shows.find(show.id);
+    const bool known = it != m_shows.end();
+    if (known && it->second.guids == show.guids && it->second.title == show.title &&
+        it->second.year == show.year) {
+      continue;
+    }
+    if (!known || it->second.guids != show.guids) {
+      // New to the cache or re-matched: its episodes go through the matching again.
+      m_old_show_guids.emplace(show.id, known ? it->second.guids : backend::Guids{});
+    }
+    // New or changed since the last run: kept in the database for the next one.
+    m_store.save_show(m_name, show);
+    m_shows[show.id] = std::move(show);
+  }
+}
+
+const backend::RemoteShow* BackendApplier::show_of(const backend::RemoteItem& item) const {
+  if (item.type != backend::MediaType::episode || item.show_id.empty()) {
+    return nullptr;
+  }
+  const auto it = m_shows.find(item.show_id);
+  return it == m_shows.end() ? nullptr : &it->second;
+}
+
+const backend::Guids& BackendApplier::show_guids(const std::string& backend,
+                                                 const std::string& show_id,
+                                                 bool before_this_run) const {
+  if (show_id.empty()) {
+    return k_no_guids;
+  }
+  if (backend == m_name) {
+    if (before_this_run) {
+      if (const auto old = m_old_show_guids.find(show_id); old != m_old_show_guids.end()) {
+        return old->second;
+      }
+    }
+    const auto it = m_shows.find(show_id);
+    return it == m_shows.end() ? k_no_guids : it->second.guids;
+  }
+  const auto cache = m_other_shows.find(backend);
+  if (cache == m_other_shows.end()) {
+    return k_no_guids;
+  }
+  const auto it = cache->second.find(show_id);
+  return it == cache->second.end() ? k_no_guids : it->second.guids;
+}
+
+ItemIdentity BackendApplier::identity_of_record(const db::ItemRow& row,
+                                                const db::BackendRecord& record,
+                                                bool before_this_run) const {
+  ItemIdentity identity;
+  identity.type = row.type;
+  identity.ids = record.guids;
+  identity.path = record.path_key;
+  if (row.type == backend::MediaType::episode) {
+    identity.season = record.season >= 0 ? record.season : row.season;
+    identity.episode = record.episode >= 0 ? record.episode : row.episode;
+    identity.show_ids = show_guids(record.backend, record.show_id, before_this_run);
+    // An episode's record carries its air year; the series' year is the row's.
+    identity.names.push_back({record.title, row.year});
+  } else {
+    identity.names.push_back({record.title, record.year});
+  }
+  // Ids the matching did not use for this record (conflicts) are not part of the row's identity.
+  if (const auto unused = m_unused.find(row.id); unused != m_unused.end()) {
+    for (const auto& key : match_keys(identity)) {
+      const bool drop = std::any_of(unused->second.begin(), unused->second.end(), [&](const auto& c) {
+        return c.backend == record.backend && c.remote_id == record.remote_id && c.key == key.text;
+      });
+      if (drop) {
+        auto& ids = key.level == MatchKey::Level::show ? identity.show_ids : identity.ids;
+        std::erase_if(ids, [&](const backend::Guid& g) {
+          return g.key == key.provider && g.value == key.value;
+        });
+      }
+    }
+  }
+  return identity;
+}
+
+std::optional<BackendApplier::Candidate> BackendApplier::load(db::ItemId id) {
+  auto row = m_store.item(id);
+  if (!row || row->identity != m_identity) {
+    return std::nullopt;
+  }
+  return Candidate{std::move(*row), m_store.records(id)};
+}
+
+MatchDecision BackendApplier::match(const ItemIdentity& identity,
+                                    const std::vector<MatchKey>& keys) {
+  m_loaded.clear();
+  std::vector<MatchCandidate> candidates;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    // The common case: every backend gives the same ids, so once a row is found the other keys
+    // can only point to it. Look a key up only when no candidate holds it yet.
+    bool held = false;
+    for (auto& c : candidates) {
+      if (holds_key(c.identity, identity, keys[i])) {
+        c.hits.push_back(i);
+        held = true;
+      }
+    }
+    if (held) {
+      continue;
+    }
+    for (const db::ItemId id : m_store.items_by_key(m_identity, keys[i].text)) {
+      auto existing = std::find_if(candidates.begin(), candidates.end(),
+                                   [id](const MatchCandidate& c) { return c.row == id; });
+      if (existing != candidates.end()) {
+        existing->hits.push_back(i);
+        continue;
+      }
+      auto candidate = load(id);
+      if (!candidate) {
+        m_store.remove_key(m_identity, keys[i].text, id); // a key left behind by a removed row
+        continue;
+      }
+      m_loaded.push_back(candidate->row);
+      MatchCandidate c;
+      c.row = id;
+      c.identity.type = candidate->row.type;
+      c.identity.season = candidate->row.season;
+      c.identity.episode = candidate->row.episode;
+      c.identity.names.push_back({candidate->row.title, candidate->row.year});
+      std::set<std::string> reporters;
+      for (const auto& r : candidate->records) {
+        merge_identity(c.identity, identity_of_record(candidate->row, r, false));
+        reporters.insert(r.backend);
+      }
+      c.reporters = static_cast<int>(reporters.size());
+      c.hits.push_back(i);
+      candidates.push_back(std::move(c));
+    }
+  }
+  return decide_match(identity, keys, candidates);
+}
+
+std::vector<std::string> BackendApplier::keys_of(const db::ItemRow& row,
+                                                 const std::vector<db::BackendRecord>& records,
+                                                 bool before_this_run) const {
+  std::set<std::string> keys;
+  for (const auto& r : records) {
+    for (auto& k : match_keys(identity_of_record(row, r, before_this_run))) {
+      keys.insert(std::move(k.text));
+    }
+  }
+  return {keys.begin(), keys.end()};
+}
+
+void BackendApplier::merge_rows(db::ItemId into, db::ItemId from,
+                                const std::optional<db::BackendRecord>& gone_record) {
+  if (into == from) {
+    return;
+  }
+  auto target = m_store.item(into);
+  auto other = m_store.item(from);
+  if (!target || !other) {
+    return;
+  }
+  // The keys of `from`: what its backends report, and what the record that just left it said.
+  auto records = m_store.records(from);
+  for (const auto& key : keys_of(*other, records, false)) {
+    m_store.remove_key(m_identity, key, from);
+    m_store.add_key(m_identity, key, into);
+  }
+  if (gone_record) {
+    for (const auto& key : keys_of(*other, {*gone_record}, true)) {
+      m_store.remove_key(m_identity, key, from);
+    }
+  }
+  // The newest event wins: the played flag with the later date, the position observed later.
+  bool changed = false;
+  if (other->updated > target->updated) {
+    if (other->watched != target->watched) {
+      log_change(into, "watched", state_text(target->watched, target->updated),
+                 state_text(other->watched, other->updated));
+    }
+    target->watched = other->watched;
+    target->updated = other->updated;
+    target->via = other->via;
+    changed = true;
+  }
+  if (target->watched) {
+    changed = changed || target->progress_ms != 0;
+    target->progress_ms = 0;
+    target->progress_at = 0;
+  } else if (other->progress_at > target->progress_at && !other->watched) {
+    log_change(into, "progress", std::to_string(target->progress_ms),
+               std::to_string(other->progress_ms));
+    target->progress_ms = other->progress_ms;
+    target->progress_at = other->progress_at;
+    changed = true;
+  }
+  log_change(into, "merged", fmt::format("#{} {}", from, display_title(*other)), "");
+  m_store.merge_item(into, from);
+  m_merged_now.push_back(from);
+  if (auto moved = m_unused.extract(from)) {
+    auto& kept = m_unused[into];
+    for (auto& c : moved.mapped()) {
+      c.item = into;
+      kept.push_back(std::move(c));
+    }
+  }
+  m_rows_changed = true;
+  if (changed) {
+    target->updated_at = m_policy.now;
+    m_store.update_item_state(*target);
+  }
+  ++m_counts.merged;
+  log::info("{}: item #{} '{}' is the same as #{}: merged", m_name, from, display_title(*other),
+            into);
+}
+
+void BackendApplier::take_back_keys(db::ItemId row, const db::BackendRecord& previous) {
+  const auto local = m_store.item(row);
+  if (!local) {
+    return;
+  }
+  // Keys only the record as it was gave the row: its records now no longer hold them.
+  const auto still = keys_of(*local, m_store.records(row), false);
+  for (const auto& key : keys_of(*local, {previous}, true)) {
+    if (!std::binary_search(still.begin(), still.end(), key)) {
+      m_store.remove_key(m_identity, key, row);
+    }
+  }
+}
+
+void BackendApplier::apply(backend::RemoteItem item) {
+  if (const auto* rule = m_ignore.item_rule(item.id)) {
+    ++m_counts.ignored;
+    m_ignored.push_back({m_name, item.id, rule->text, display_name(item), "item"});
+    return;
+  }
+  for (const auto* rule : m_ignore.strip(item)) {
+    m_ignored.push_back({m_name, item.id, rule->text, display_name(item), "id"});
+  }
+  const backend::RemoteShow* show = show_of(item);
+
+  // Where this remote item was recorded last time (a multi-episode file: once per episode).
+  std::optional<db::ItemId> previous_row;
+  std::optional<db::BackendRecord> previous;
+  if (m_has_records) {
+    auto found = m_store.records_by_remote_id(m_identity, m_name, item.id);
+    for (auto& [row, record] : found) {
+      if (record.season == item.season && record.episode == item.episode) {
+        previous_row = row;
+        previous = std::move(record);
+        break;
+      }
+    }
+    if (!previous && found.size() == 1 && !item.multi) {
+      previous_row = found.front().first;
+      previous = std::move(found.front().second);
+    }
+  }
+
+  ItemIdentity identity = identity_of(item, show);
+  identity.path = path_key(item, previous);
+  const auto keys = match_keys(identity);
+  if (keys.empty()) {
+    ++m_counts.skipped;
+    log::debug("{}: skipped '{}' (id {}): no usable external id", m_name, item.title, item.id);
+    return;
+  }
+  db::BackendRecord report = make_record(m_name, item);
+  report.path_key = identity.path;
+
+  const bool rematch = item.type == backend::MediaType::episode &&
+                       m_old_show_guids.count(item.show_id) > 0;
+  if (previous && !rematch && same_identity(*previous, report)) {
+    m_seen.push_back({*previous_row, item.id});
+    // The backend reports exactly what it reported last time: everything the decision could
+    // take from it was taken then, and local dates only move forward since. (--full decides
+    // again: it lets the backend win over whatever the row says now.)
+    if (!m_policy.force_full && *previous == report) {
+      ++m_counts.unchanged;
+      return;
+    }
+    m_loaded.clear();
+    update(*previous_row, previous, false, item, report, nullptr, nullptr);
+    return;
+  }
+
+  // A remote item seen for the first time, or one whose ids changed: match it.
+  m_rows_changed = false;
+  m_merged_now.clear();
+  MatchDecision decision = match(identity, keys);
+  if (m_policy.metadata_only) {
+    decision.merge.clear(); // a metadata-only backend attaches ids; it never merges rows
+  }
+  std::optional<db::ItemId> target = decision.row;
+  const auto merges_with = [&](db::ItemId row) {
+    return std::find(decision.merge.begin(), decision.merge.end(), row) != decision.merge.end();
+  };
+
+  bool moved = false;
+  if (previous && previous_row != target) {
+    // The server re-matched the item: it leaves its old row.
+    m_store.remove_record(m_identity, m_name, item.id, *previous_row);
+    forget_unused(*previous_row, item.id);
+    moved = true;
+    ++m_counts.rematched;
+    const bool orphaned = m_store.records(*previous_row).empty();
+    if (target && (orphaned || merges_with(*previous_row))) {
+      // Nothing else reports the old row (it was this item all along), or the new ids show both
+      // rows to be one: its history joins the row the item is now.
+      merge_rows(*target, *previous_row, previous);
+    } else if (orphaned) {
+      // No row has the new ids: the row follows the item, history and all.
+      target = previous_row;
+    } else {
+      take_back_keys(*previous_row, *previous);
+    }
+  }
+  for (const db::ItemId other : decision.merge) {
+    if (!previous_row || other != *previous_row) {
+      merge_rows(*target, other, std::nullopt);
+    }
+  }
+
+  if (!target) {
+    if (m_policy.metadata_only) {
+      // A metadata-only backend attaches ids to rows others created; it never creates rows.
+      ++m_counts.skipped;
+      return;
+    }
+    const db::ItemId id = insert(item, show, report, keys, decision);
+    m_seen.push_back({id, item.id});
+    return;
+  }
+  m_seen.push_back({*target, item.id});
+  update(*target, previous, !previous || moved, item, report, &keys, &decision);
+  if (previous && target == previous_row) {
+    take_back_keys(*target, *previous); // ids the item no longer has
+  }
+}
+
+db::ItemId BackendApplier::insert(const backend::RemoteItem& item, const backend::RemoteShow* show,
+                                  const db::BackendRecord& report,
+                                  const std::vector<MatchKey>& keys,
+                                  const MatchDecision& decision) {
+  std::string title = item.title;
+  int year = item.year;
+  if (show != nullptr) {
+    if (!show->title.empty()) {
+      title = show->title;
+    }
+    if (show->year > 0) {
+      year = show->year;
+    }
+  }
+  const db::ItemRow row = new_row_from(item, m_identity, m_name, title, year, m_policy);
+  const db::ItemId id = m_store.insert_item(row);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (decision.use_key[i]) {
+      m_store.add_key(m_identity, keys[i].text, id);
+    }
+  }
+  m_store.upsert_record(m_identity, id, report);
+  if (!decision.conflicts.empty()) {
+    record_conflicts(item, id, keys, decision);
+  }
+  if (row.watched) {
+    log_change(id, "watched", "", state_text(true, row.updated));
+  }
+  if (row.progress_ms > 0) {
+    log_change(id, "progress", "", std::to_string(row.progress_ms));
+  }
+  ++m_counts.added;
+  return id;
+}
+
+void BackendApplier::update(db::ItemId id, const std::optional<db::BackendRecord>& previous,
+                            bool attached, const backend::RemoteItem& item,
+                            const db::BackendRecord& report, const std::vector<MatchKey>* keys,
+                            const MatchDecision* decision) {
+  // The row as the matching read it, unless a merge or a move changed it since.
+  std::optional<db::ItemRow> local;
+  if (const auto it = std::find_if(m_loaded.begin(), m_loaded.end(),
+                                   [id](const db::ItemRow& r) { return r.id == id; });
+      it != m_loaded.end() && !m_rows_changed) {
+    local = *it;
+  } else {
+    local = m_store.item(id);
+  }
+  if (!local) {
+    ++m_counts.failed;
+    return;
+  }
+  const ImportDecision d = decide_import(*local, previous, item, m_policy);
+  bool row_changed = false;
+  if (d.state != StateChange::none) {
+    const bool played = d.state == StateChange::played;
+    log_change(id, "watched", state_text(local->watched, local->updated),
+               state_text(played, d.new_updated));
+    local->watched = played;
+    local->updated = d.new_updated;
+    if (played) {
+      local->progress_ms = 0;
+      local->progress_at = 0;
+      ++m_counts.marked_played;
+    } else {
+      ++m_counts.marked_unplayed;
+    }
+    local->via = m_name;
+    row_changed = true;
+  }
+  if (d.progress_changed) {
+    log_change(id, "progress", std::to_string(local->progress_ms),
+               std::to_string(d.new_progress_ms));
+    local->progress_ms = d.new_progress_ms;
+    local->progress_at = d.new_progress_at;
+    local->via = m_name;
+    ++m_counts.progress_updated;
+    row_changed = true;
+  }
+  if (row_changed) {
+    local->updated_at = m_policy.now;
+    m_store.update_item_state(*local);
+  }
+  bool identity_changed = attached;
+  if (keys != nullptr && decision != nullptr) {
+    for (std::size_t i = 0; i < keys->size(); ++i) {
+      if (decision->use_key[i] && m_store.add_key(m_identity, (*keys)[i].text, id)) {
+        identity_changed = true;
+      }
+    }
+    if (previous || !decision->conflicts.empty()) {
+      record_conflicts(item, id, *keys, *decision); // a new record has none to replace
+    }
+  }
+  if (attached || !previous || *previous != report) {
+    m_store.upsert_record(m_identity, id, report);
+  }
+  // A record that only took the backend's newer dates changes nothing the user sees: only a
+  // changed row, a new or moved copy or new ids count as updated.
+  if (row_changed || identity_changed) {
+    ++m_counts.updated;
+    log::debug("{}: '{}' (id {}) updated item #{}{}{}", m_name, item.title, item.id, id,
+               row_changed ? " (play state)" : "", identity_changed ? " (identity)" : "");
+  } else {
+    ++m_counts.unchanged;
+  }
+}
+
+void BackendApplier::forget_unused(db::ItemId row, const std::string& remote_id) {
+  if (const auto it = m_unused.find(row); it != m_unused.end()) {
+    std::erase_if(it->second, [&](const db::ConflictRecord& c) {
+      return c.backend == m_name && c.remote_id == remote_id;
+    });
+  }
+}
+
+void BackendApplier::record_conflicts(const backend::RemoteItem& item, db::ItemId row,
+                                      const std::vector<MatchKey>& keys,
+                                      const MatchDecision& decision) {
+  forget_unused(row, item.id);
+  std::vector<db::ConflictRecord> conflicts;
+  for (const auto& c : decision.conflicts) {
+    if (c.other != row && std::find(m_merged_now.begin(), m_merged_now.end(), c.other) !=
+                              m_merged_now.end()) {
+      continue; // that row is this one now
+    }
+    conflicts.push_back({m_name, item.id, row, keys[c.key].text, c.other,
+                         std::string(conflict_kind_name(c.kind))});
+    if (c.kind != ConflictKind::ambiguous) {
+      m_unused[row].push_back(conflicts.back());
+    }
+    log::debug("{}: '{}' (id {}): {} {} item #{}", m_name, item.title, item.id,
+               keys[c.key].text, conflict_kind_name(c.kind), c.other);
+  }
+  m_store.replace_conflicts(m_identity, m_name, item.id, row, conflicts);
+}
+
+std::int64_t BackendApplier::forget_unreported() {
+  return m_store.remove_records_except(m_identity, m_name, m_seen);
+}
+
+std::vector<db::RecordRef> BackendApplier::unreported() {
+  return m_store.records_except(m_identity, m_name, m_seen);
+}
+
+void BackendApplier::log_change(db::ItemId id, const char* field, std::string old_value,
+                                std::string new_value) {
+  m_store.log_change(db::ChangeEntry{0, id, m_name, "import", field, std::move(old_value),
+                                     std::move(new_value), m_policy.now, "ok"});
+}
+
+} // namespace ws::sync

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <watchstate/backend/backend.hpp>
+#include <watchstate/db/state_store.hpp>
+#include <watchstate/sync/import.hpp>
+#include <watchstate/sync/ignore_list.hpp>
+#include <watchstate/sync/import_rules.hpp>
+#include <watchstate/sync/matching.hpp>
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace ws::sync {
+
+// Series ids of every backend of an identity, by backend name: a row's identity is the union of
+// what each of its backends reported, episodes through their series.
+using ShowCaches = std::unordered_map<std::string, backend::ShowCache>;
+
+// Applies one backend's report, item by item, to the state database inside the caller's
+// transaction: finds the item's row (its earlier record, else the matching of
+// sync/matching.hpp), follows re-matches, merges rows a new id shows to be one, keeps every copy
+// of an item, takes the import decision (sync/import_rules.hpp) and writes the change log.
+class BackendApplier {
+public:
+  BackendApplier(db::StateStore& store, const std::string& identity, const std::string& backend,
+                 backend::ShowCache shows, const ShowCaches& other_shows,
+                 const config::MatchingSettings& matching, const ImportPolicy& policy,
+                 BackendImportCounts& counts);
+
+  // The backend's libraries with their root folders (path matching takes item paths relative
+  // to them). Without them, an item keeps the path key it had while its path stays the same.
+  void set_libraries(const std::vector<backend::Library>& libraries);
+
+  // Series the next items refer to, as the backend reports them now. A series whose ids changed
+  // since the last run makes its episodes match again.
+  void apply_shows(std::vector<backend::RemoteShow>& shows);
+
+  void apply(backend::RemoteItem item);
+
+  // After a complete listing: the backend no longer has the items it did not report.
+  std::int64_t forget_unreported();
+  // After an incomplete listing: the records it did not confirm (kept, state unknown).
+  std::vector<db::RecordRef> unreported();
+
+  // The records the applied items matched or created.
+  [[nodiscard]] const std::vector<db::RecordRef>& seen() const { return m_seen; }
+
+  // This backend's series as they are after the items applied so far.
+  [[nodiscard]] const backend::ShowCache& shows() const { return m_shows; }
+
+  // The items the ignore rules touched.
+  [[nodiscard]] const std::vector<db::IgnoredItem>& ignored() const { return m_ignored; }
+
+private:
+  struct Candidate {
+    db::ItemRow row;
+    std::vector<db::BackendRecord> records;
+  };
+
+  const backend::RemoteShow* show_of(const backend::RemoteItem& item) const;
+  const backend::Guids& show_guids(const std::string& backend, const std::string& show_id,
+                                   bool before_this_run) const;
+  ItemIdentity identity_of_record(const db::ItemRow& row, const db::BackendRecord& record,
+                                  bool before_this_run) const;
+  std::optional<Candidate> load(db::ItemId id);
+  MatchDecision match(const ItemIdentity& identity, const std::vector<MatchKey>& keys);
+  std::vector<std::string> keys_of(const db::ItemRow& row,
+                                   const std::vector<db::BackendRecord>& records,
+                                   bool before_this_run) const;
+  void merge_rows(db::ItemId into, db::ItemId from,
+                  const std::optional<db::BackendRecord>& gone_record);
+  void take_back_keys(db::ItemId row, const db::BackendRecord& previous);
+  db::ItemId insert(const backend::RemoteItem& item, const backend::RemoteShow* show,
+                    const db::BackendRecord& report, const std::vector<MatchKey>& keys,
+                    const MatchDecision& decision);
+  void update(db::ItemId id, const std::optional<db::BackendRecord>& previous, bool attached,
+              const backend::RemoteItem& item, const db::BackendRecord& report,
+              const std::vector<MatchKey>* keys, const MatchDecision* decision);
+  void record_conflicts(const backend::RemoteItem& item, db::ItemId row,
+                        const std::vector<MatchKey>& keys, const MatchDecision& decision);
+  void forget_unused(db::ItemId row, const std::string& remote_id);
+  void log_change(db::ItemId id, const char* field, std::string old_value, std::string new_value);
+  std::string path_key(const backend::RemoteItem& item,
+                       const std::optional<db::BackendRecord>& previous) const;
+
+  db::StateStore& m_store;
+  const std::string& m_identity;
+  const std::string& m_name;
+  backend::ShowCache m_shows;
+  const ShowCaches& m_other_shows;
+  // Series whose ids changed in this run, with the ids they had (their episodes match again,
+  // and their old keys are taken back).
+  std::unordered_map<std::string, backend::Guids> m_old_show_guids;
+  bool m_has_records = false; // false on a backend's first import: no record to look up
+  IgnoreList m_ignore;
+  bool m_paths = false;
+  std::vector<std::string> m_path_roots; // matching.paths.roots folders of this backend
+  std::unordered_map<std::string, std::vector<std::string>> m_library_roots; // by library id
+  std::vector<db::RecordRef> m_seen;
+  std::vector<db::IgnoredItem> m_ignored;
+  // Ids the matching did not use (conflicts other than ambiguous), by row: they are not part of
+  // the row's identity.
+  std::unordered_map<db::ItemId, std::vector<db::ConflictRecord>> m_unused;
+  // The rows the matching of the current item read, and whether a merge changed rows since.
+  std::vector<db::ItemRow> m_loaded;
+  bool m_rows_changed = false;
+  std::vector<db::ItemId> m_merged_now; // rows merged away while applying the current item
+  const ImportPolicy& m_policy;
+  BackendImportCounts& m_counts;
+};
+
+} // namespace ws::sync
