@@ -38,6 +38,8 @@ def main():
     ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "..", "build", "release", "apps"))
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--messy", type=float, default=None,
+                    help="the simulator's --messy (default: its own, the realistic rates)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
 
@@ -47,6 +49,7 @@ def main():
     sim_start = time.monotonic()
     sim = subprocess.Popen([os.path.join(args.bin, "ws-simulator"), "--items", str(args.items),
                             "--seed", str(args.seed), "--threads", "8", "--ready-file", ready,
+                            *(["--messy", str(args.messy)] if args.messy is not None else []),
                             "--write-config", config, "--state-dir", os.path.join(tmp, "state")],
                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "sim.log"), "w"))
     try:

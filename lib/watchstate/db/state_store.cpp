@@ -138,7 +138,7 @@ CREATE TABLE backend_items_v5 (
   episode     INTEGER NOT NULL DEFAULT -1,
   path_key    TEXT    NOT NULL DEFAULT '', -- the path relative to its library root (path matching)
   title       TEXT    NOT NULL DEFAULT '', -- the title (an episode's: its series') as reported
-  PRIMARY KEY (identity, backend, remote_id, item_id)
+  PRIMARY KEY (item_id, backend, remote_id) -- stored by row: an item's records are read together
 ) WITHOUT ROWID;
 INSERT INTO backend_items_v5 (identity, backend, remote_id, item_id, library_id, show_id, watched,
                               played_at, added_at, progress_ms, path, multi, guids, duration_ms, year,
@@ -149,7 +149,7 @@ INSERT INTO backend_items_v5 (identity, backend, remote_id, item_id, library_id,
   FROM backend_items b JOIN items i ON i.id = b.item_id;
 DROP TABLE backend_items;
 ALTER TABLE backend_items_v5 RENAME TO backend_items;
-CREATE INDEX backend_items_item ON backend_items (item_id, backend);
+CREATE INDEX backend_items_remote ON backend_items (identity, backend, remote_id);
 
 CREATE TABLE item_keys_v5 (
   identity TEXT    NOT NULL,
@@ -301,6 +301,7 @@ struct StateStore::Impl {
   SQLite::Statement insert_item;
   SQLite::Statement update_state;
   SQLite::Statement select_records;
+  SQLite::Statement select_identity_records;
   SQLite::Statement upsert_record;
   SQLite::Statement insert_change;
 
@@ -329,11 +330,14 @@ struct StateStore::Impl {
         select_records(db, fmt::format("SELECT {} FROM backend_items WHERE item_id = ? ORDER BY "
                                        "backend, remote_id",
                                        k_record_columns)),
+        select_identity_records(db, "SELECT backend, remote_id, show_id, guids, year, season, "
+                                    "episode, path_key, title FROM backend_items WHERE item_id = "
+                                    "? ORDER BY backend, remote_id"),
         upsert_record(db, "INSERT INTO backend_items (item_id, backend, remote_id, library_id, "
                           "show_id, watched, played_at, added_at, progress_ms, path, multi, guids, "
                           "duration_ms, year, season, episode, identity, path_key, title) VALUES "
                           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                          "ON CONFLICT (identity, backend, remote_id, item_id) DO UPDATE SET "
+                          "ON CONFLICT (item_id, backend, remote_id) DO UPDATE SET "
                           "library_id = "
                           "excluded.library_id, show_id = excluded.show_id, watched = "
                           "excluded.watched, played_at = excluded.played_at, added_at = "
@@ -610,8 +614,9 @@ void StateStore::for_each_with_record(
     SQLite::Statement q(m_impl->db,
                         "SELECT i.id, i.type, i.title, i.year, i.season, i.episode, i.watched, "
                         "i.updated, i.progress_ms, b.remote_id, b.watched, b.played_at, "
-                        "b.added_at, b.progress_ms, b.multi, b.duration_ms FROM backend_items b "
-                        "JOIN items i ON i.id = b.item_id WHERE b.identity = ? AND b.backend = ?");
+                        "b.added_at, b.progress_ms, b.multi, b.duration_ms FROM items i CROSS JOIN "
+                        "backend_items b ON b.item_id = i.id AND b.backend = ?2 WHERE +i.identity = "
+                        "?1"); // items in rowid order, their records next to each other: no seeks
     q.bind(1, identity);
     q.bind(2, backend);
     ItemRow row;
@@ -790,6 +795,31 @@ std::vector<BackendRecord> StateStore::records(ItemId item) {
     std::vector<BackendRecord> out;
     while (q.executeStep()) {
       out.push_back(read_record(q));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read backend records");
+  }
+}
+
+std::vector<BackendRecord> StateStore::identity_records(ItemId item) {
+  try {
+    auto& q = m_impl->select_identity_records;
+    q.reset();
+    q.bind(1, item);
+    std::vector<BackendRecord> out;
+    while (q.executeStep()) {
+      BackendRecord r;
+      r.backend = q.getColumn(0).getText();
+      r.remote_id = q.getColumn(1).getText();
+      r.show_id = q.getColumn(2).getText();
+      r.guids = decode_guids(q.getColumn(3).getText());
+      r.year = q.getColumn(4).getInt();
+      r.season = q.getColumn(5).getInt();
+      r.episode = q.getColumn(6).getInt();
+      r.path_key = q.getColumn(7).getText();
+      r.title = q.getColumn(8).getText();
+      out.push_back(std::move(r));
     }
     return out;
   } catch (const SQLite::Exception& e) {

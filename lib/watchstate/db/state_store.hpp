@@ -168,6 +168,9 @@ public:
   // (another library, another file), and a multi-episode file covers several rows.
   std::vector<BackendRecord> records(ItemId item);
   std::vector<BackendRecord> records(ItemId item, const std::string& backend);
+  // What each record says the item is (backend, remote_id, show_id, guids, year, season,
+  // episode, path_key, title): the matching reads a candidate row's identity from these.
+  std::vector<BackendRecord> identity_records(ItemId item);
   // The rows `backend`'s item `remote_id` is recorded on, with the record (several for a
   // multi-episode file).
   std::vector<std::pair<ItemId, BackendRecord>> records_by_remote_id(const std::string& identity,

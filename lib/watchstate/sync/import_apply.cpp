@@ -198,7 +198,7 @@ std::optional<BackendApplier::Candidate> BackendApplier::load(db::ItemId id) {
   if (!row || row->identity != m_identity) {
     return std::nullopt;
   }
-  return Candidate{std::move(*row), m_store.records(id)};
+  return Candidate{std::move(*row), m_store.identity_records(id)};
 }
 
 MatchDecision BackendApplier::match(const ItemIdentity& identity,
