@@ -25,12 +25,14 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import tempfile
 import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 import worlds
-from wstest import Simulator, WsTestCase, to_yaml
+from wstest import Result, Simulator, binary, to_yaml
 
 SERVERS = ("plex", "jellyfin", "emby")
 MINUTE = 60_000
@@ -427,43 +429,65 @@ class Model:
         return world
 
 
-class ModelTest(WsTestCase):
-    world = {"servers": worlds.household()["servers"]}
-
+class ModelTest(unittest.TestCase):
     def setUp(self):
-        super().setUp()
-        self.sim.stop()  # every world brings its own simulator
+        self.tmp = tempfile.mkdtemp(prefix="ws-it-model-")
+
+    def tearDown(self):
+        if os.environ.get("WS_KEEP_TMP"):
+            print(f"kept {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_random_worlds_against_their_truth(self):
         worlds_n = int(os.environ.get("WS_MODEL_WORLDS", "200"))
         rounds = int(os.environ.get("WS_MODEL_ROUNDS", "8"))
         first_seed = int(os.environ.get("WS_MODEL_SEED", "1"))
+        jobs = int(os.environ.get("WS_MODEL_JOBS", "2"))
         totals = {"worlds": 0, "rounds": 0, "syncs": 0, "actions": 0, "false_marks": 0, "missed": 0}
         cases = {}
+        failures = []
         started = time.monotonic()
-        for seed in range(first_seed, first_seed + worlds_n):
-            with self.subTest(seed=seed):
-                run = WorldRun(self, seed, rounds)
-                try:
-                    run.run()
-                finally:
-                    self.sim.stop()
-                    totals["worlds"] += 1
-                    totals["rounds"] += run.rounds_done
-                    totals["syncs"] += run.syncs
-                    totals["actions"] += run.actions
-                    totals["false_marks"] += run.false_marks
-                    totals["missed"] += run.missed
-                    for k, v in run.model.stats.items():
-                        cases[k] = cases.get(k, 0) + v
+
+        def one(seed):
+            run = WorldRun(self.tmp, seed, rounds)
+            try:
+                run.run()
+                return run, None
+            except WorldFailure as e:
+                return run, str(e)
+            except Exception as e:  # a crash of the harness names its seed too
+                return run, f"world seed {seed}: {type(e).__name__}: {e}"
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for run, failure in pool.map(one, range(first_seed, first_seed + worlds_n)):
+                if failure:
+                    failures.append(failure)
+                totals["worlds"] += 1
+                totals["rounds"] += run.rounds_done
+                totals["syncs"] += run.syncs
+                totals["actions"] += run.actions
+                totals["false_marks"] += run.false_marks
+                totals["missed"] += run.missed
+                for k, v in run.model.stats.items():
+                    cases[k] = cases.get(k, 0) + v
         print(f"\nmodel: {json.dumps(totals)}\ncases held: {json.dumps(cases)}\n"
-              f"in {time.monotonic() - started:.0f} s (seeds {first_seed}..{first_seed + worlds_n - 1})")
+              f"in {time.monotonic() - started:.0f} s (seeds {first_seed}..{first_seed + worlds_n - 1}, "
+              f"{jobs} at a time)")
+        self.assertEqual(failures, [], "\n\n".join(failures[:5]))
         self.assertEqual(totals["false_marks"], 0)
 
 
+class WorldFailure(Exception):
+    pass
+
+
 class WorldRun:
-    def __init__(self, test, seed, rounds):
-        self.test = test
+    """One world: its own simulator, config and state directory (worlds run side by side)."""
+
+    def __init__(self, tmp, seed, rounds):
+        self.tmp = tmp
+        self.sim = None
         self.seed = seed
         self.rounds = rounds
         self.rounds_done = 0
@@ -481,26 +505,33 @@ class WorldRun:
 
     def fail(self, message):
         recent = "\n    ".join(self.log[-12:])
-        self.test.fail(f"world seed {self.seed}: {message}\n  last actions:\n    {recent}")
+        raise WorldFailure(f"world seed {self.seed}: {message}\n  last actions:\n    {recent}")
 
     # --- running -----------------------------------------------------------------------------
     def run(self):
-        t = self.test
-        workdir = tempfile.mkdtemp(prefix=f"ws-model-{self.seed}-", dir=t.tmp)
-        t.sim = Simulator(workdir, self.model.world_file())
-        for server, keys in self.model.hidden_at_start.items():
-            if keys:
-                t.sim.visibility(server, hide=keys)
-        self.ids = {s: {i["key"]: i["id"] for i in t.sim.items(s)} for s in SERVERS}
-        extra = {"matching": self.matching()}
-        t.state_dir = os.path.join(workdir, "state")
-        t.write_config(extra=extra)
-        self.sync_and_check(0)
-        for r in range(1, self.rounds + 1):
-            self.act(r)
-            self.sync_and_check(r)
-            self.rounds_done += 1
-        shutil.rmtree(workdir, ignore_errors=True)
+        workdir = tempfile.mkdtemp(prefix=f"ws-model-{self.seed}-", dir=self.tmp)
+        self.sim = Simulator(workdir, self.model.world_file())
+        try:
+            for server, keys in self.model.hidden_at_start.items():
+                if keys:
+                    self.sim.visibility(server, hide=keys)
+            self.ids = {s: {i["key"]: i["id"] for i in self.sim.items(s)} for s in SERVERS}
+            self.config_file = os.path.join(workdir, "config.yaml")
+            config = {"state_dir": os.path.join(workdir, "state"),
+                      "http": {"timeout": 10, "retries": 2, "backoff_ms": 50, "page_size": 7},
+                      "backends": self.sim.config_backends(), "matching": self.matching()}
+            with open(self.config_file, "w") as f:
+                f.write(to_yaml(config) + "\n")
+            os.chmod(self.config_file, 0o600)
+            self.sync_and_check(0)
+            for r in range(1, self.rounds + 1):
+                self.act(r)
+                self.sync_and_check(r)
+                self.rounds_done += 1
+        finally:
+            self.sim.stop()
+        if not os.environ.get("WS_KEEP_TMP"):
+            shutil.rmtree(workdir, ignore_errors=True)
 
     def matching(self):
         m = {}
@@ -547,7 +578,11 @@ class WorldRun:
         env = {"WS_FAKE_NOW": str(self.clock + r * 1000 + (10 if label == "again" else 0))}
         # The no-change run logs at debug level: a failure then says which item changed.
         args = ["--json"] + (["-vv"] if label == "again" else [])
-        result = self.test.run_tool("ws-sync", *args, env=env, timeout=300)
+        full_env = dict(os.environ)
+        full_env.update(env)
+        proc = subprocess.run([binary("ws-sync"), "-c", self.config_file, *args], capture_output=True,
+                              text=True, timeout=300, env=full_env)
+        result = Result(proc)
         self.syncs += 1
         if result.code != 0 or result.json is None:
             self.fail(f"round {r} ({label}): {result}")
@@ -557,7 +592,7 @@ class WorldRun:
     def sync_and_check(self, r):
         self.sync(r, "sync")
         states = self.check_truth(r)
-        writes = {s: self.test.sim.writes(s) for s in SERVERS}
+        writes = {s: self.sim.writes(s) for s in SERVERS}
         doc = self.sync(r, "again")
         for backend, b in doc["result"]["import"]["identities"]["main"]["backends"].items():
             if b["added"] or b["updated"]:
@@ -569,13 +604,13 @@ class WorldRun:
             if b["changes"]:
                 self.fail(f"round {r}: the no-change sync planned {b['changes']} on {backend}")
         for s in SERVERS:
-            if self.test.sim.writes(s) != writes[s]:
+            if self.sim.writes(s) != writes[s]:
                 self.fail(f"round {r}: the no-change sync wrote to {s}")
         if self.server_states() != states:
             self.fail(f"round {r}: the no-change sync changed the servers")
 
     def server_states(self):
-        return {s: {i["key"]: (i["played"], i["position_ms"]) for i in self.test.sim.items(s)
+        return {s: {i["key"]: (i["played"], i["position_ms"]) for i in self.sim.items(s)
                     if not i.get("hidden")} for s in SERVERS}
 
     def check_truth(self, r):
@@ -639,7 +674,7 @@ class WorldRun:
             done = False
             if c.hidden:
                 if choice < 0.7:
-                    self.test.sim.visibility(c.server, show=[c.key])
+                    self.sim.visibility(c.server, show=[c.key])
                     self.last_action = "add copy"
                     c.hidden = False
                     c.synced_played = False  # the tool has not seen it (again) yet
@@ -662,19 +697,19 @@ class WorldRun:
                 self.last_action = f"position {p}"
                 done = True
             elif choice < 0.75 and c.rematch_ids is not None:
-                self.test.sim._call(c.server, "POST", "/__sim/ids", {"key": c.rematch_key, "ids": c.rematch_ids})
+                self.sim._call(c.server, "POST", "/__sim/ids", {"key": c.rematch_key, "ids": c.rematch_ids})
                 self.last_action = f"re-match {c.rematch_key}"
                 self.rematch(c)
                 done = True
             elif choice < 0.82 and c.alt_ids is not None:
-                self.test.sim._call(c.server, "POST", "/__sim/ids", {"key": c.key, "ids": c.alt_ids})
+                self.sim._call(c.server, "POST", "/__sim/ids", {"key": c.key, "ids": c.alt_ids})
                 self.last_action = f"ids {c.alt_ids}"
                 c.alt_ids = None
                 done = True
             elif choice < 0.9 and c.kind == "movie" and c.coupled is None and c.rematch_ids is None:
                 others = [x for x in c.group.copies if x is not c and not x.hidden]
                 if others:
-                    self.test.sim.visibility(c.server, hide=[c.key])
+                    self.sim.visibility(c.server, hide=[c.key])
                     self.last_action = "remove copy"
                     c.hidden = True
                     done = True
@@ -688,7 +723,7 @@ class WorldRun:
         return getattr(c, "synced_played", False)
 
     def set_state(self, c, **state):
-        self.test.sim.set_state(c.server, key=c.key, **state)
+        self.sim.set_state(c.server, key=c.key, **state)
         if "played" in state:
             c.played = state["played"]
             if c.played:

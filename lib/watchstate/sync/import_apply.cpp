@@ -2,7 +2,6 @@
 #include <watchstate/sync/import_apply.hpp>
 
 #include <watchstate/core/log.hpp>
-#include <watchstate/core/signals.hpp>
 #include <watchstate/sync/display.hpp>
 
 #include <fmt/format.h>

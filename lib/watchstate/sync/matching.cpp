@@ -151,8 +151,8 @@ std::vector<Eligible> eligible_at(const ItemIdentity& item, const std::vector<Ma
     }
     case Level::own: {
       if (is_episode(item)) {
-        // The fallback for episodes: its series must not be contradicted, and when neither side
-        // knows the series' ids, the series must at least carry the same title.
+        // The fallback for episodes: its series must not be contradicted, and when one side
+        // knows no series ids, the series must at least carry the same title.
         if (vote(item, keys, c, Level::show).disagree > 0) {
           break;
         }
