@@ -5,7 +5,8 @@ figures).
 
   tests/bench/bench.py [--tool ws-import|ws-sync] [--items 100000] [--bin build/release/apps]
 
-Runs a first run into an empty state directory, then two more with nothing changed, and
+Runs a first run into an empty state directory, then two more with nothing changed (with
+--rematch: then the servers re-match items and two more runs follow), and
 prints wall time, peak RSS (from wait4's rusage), HTTP requests, the import counts and, for
 ws-sync, the changes the export reported next to the write requests the servers received.
 """
@@ -41,6 +42,8 @@ def main():
     ap.add_argument("--messy", type=float, default=None,
                     help="the simulator's --messy (default: its own, the realistic rates)")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--rematch", action="store_true",
+                    help="then let the servers re-match the world's candidates and run twice more")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="ws-bench-")
@@ -71,8 +74,22 @@ def main():
                     total += json.load(r)["writes"]
             return total
 
-        for label in (f"first {args.tool}", f"second {args.tool} (no change)",
-                      f"third {args.tool} (no change)"):
+        def rematch():
+            # The generated world's items re-matched between runs (a Fix Match on the servers).
+            total = 0
+            for info in servers.values():
+                req = urllib.request.Request(info["url"] + "/__sim/rematch", data=b"", method="POST")
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    total += json.load(r)["rematched"]
+            print(f"(the servers re-matched {total} items)")
+
+        passes = [f"first {args.tool}", f"second {args.tool} (no change)",
+                  f"third {args.tool} (no change)"]
+        if args.rematch:
+            passes += [f"{args.tool} after re-matches", f"{args.tool} after that (no change)"]
+        for label in passes:
+            if label.endswith("after re-matches"):
+                rematch()
             writes_before = writes()
             helper = [sys.executable, "-c",
                       "import resource,subprocess,sys,time,json;"
@@ -93,7 +110,8 @@ def main():
             for name, b in backends.items():
                 print(f"  {name:9} fetched {b['fetched']:7} added {b['added']:7} updated {b['updated']:7} "
                       f"unchanged {b['unchanged']:7} skipped {b['skipped']:5} requests {b['requests']:5} "
-                      f"({b['duration_ms']} ms)")
+                      f"({b['duration_ms']} ms) rematched {b.get('rematched', 0)} merged "
+                      f"{b.get('merged', 0)} conflicts {b.get('conflicts', 0)}")
             if "export" in result:
                 exported = result["export"]["identities"]["main"]["backends"]
                 changes = sum(len(b["changes"]) for b in exported.values())

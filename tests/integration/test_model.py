@@ -75,6 +75,10 @@ class Group:
             c.group = self
             self.copies.append(c)
         other.copies = []
+        # Which resume position survives a merge depends on when each was observed, which the
+        # model does not track: not judged until the user sets one again.
+        self.position = None
+        self.position_unknown = True
 
 
 class Model:
@@ -636,7 +640,7 @@ class WorldRun:
                 self.missed += 1
                 problems.append(f"{c.server} {c.key} ({c.group.name}) unplayed, the household played it")
         for g in self.model.groups:
-            if g.watched or getattr(g, "coupled", None):
+            if g.watched or getattr(g, "coupled", None) or getattr(g, "position_unknown", False):
                 continue
             live = [c for c in g.copies if not c.hidden and c.linked and c.touchable]
             positions = {c: states[c.server][c.key][1] for c in live}
@@ -734,6 +738,8 @@ class WorldRun:
         groups = c.coupled or (c.group,)
         if not (c.linked and c.touchable):
             return
+        for g in groups:
+            g.position_unknown = False
         if state.get("played"):
             for g in groups:
                 g.watched, g.time, g.position = True, state["last_played"], None

@@ -439,7 +439,7 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
         return;
       }
       result.changes.push_back(
-          {sync::display_title(wanted), item.type, *write, current, false, false, ""});
+          {sync::display_title(wanted), item.type, *write, current, 0, false, false, ""});
     });
     throw_if_interrupted();
 

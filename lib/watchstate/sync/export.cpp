@@ -51,6 +51,55 @@ void log_change(db::StateStore& store, db::ItemId id, const std::string& backend
   store.log_change(entry);
 }
 
+// The resume positions that follow unmarks (ExportChange::then_position_ms): a second batch, once
+// the unmarks are done, so that the server cannot clear a position it just took.
+void send_positions_after_unmarks(backend::Backend& adapter, db::StateStore& store,
+                                  const std::string& identity, const std::string& backend_name,
+                                  const std::vector<db::ItemId>& ids, BackendExportResult& result,
+                                  std::vector<BackendError>& errors) {
+  std::vector<std::size_t> which;
+  std::vector<backend::WriteRequest> writes;
+  for (std::size_t i = 0; i < result.changes.size(); ++i) {
+    const auto& change = result.changes[i];
+    if (change.ok && change.then_position_ms > 0) {
+      backend::WriteRequest w;
+      w.remote_id = change.write.remote_id;
+      w.action = backend::WriteAction::set_progress;
+      w.position_ms = change.then_position_ms;
+      w.duration_ms = change.write.duration_ms;
+      which.push_back(i);
+      writes.push_back(w);
+    }
+  }
+  if (writes.empty()) {
+    return;
+  }
+  const auto outcomes = send_writes(adapter, backend_name, writes);
+  const UnixTime at = now();
+  for (std::size_t k = 0; k < outcomes.size(); ++k) {
+    auto& change = result.changes[which[k]];
+    const auto before = record_after(change.before, change.write);
+    if (outcomes[k].ok) {
+      for (auto record : store.records(ids[which[k]], backend_name)) {
+        if (record.remote_id == writes[k].remote_id) {
+          store.upsert_record(identity, ids[which[k]], record_after(record, writes[k]));
+        }
+      }
+      log_change(store, ids[which[k]], backend_name, writes[k], before, at, "ok");
+      continue;
+    }
+    // The unmark went through; the position did not: reported like any failed write.
+    change.ok = false;
+    change.error = redact(outcomes[k].message);
+    log_change(store, ids[which[k]], backend_name, writes[k], before, at, change.error);
+    ++result.failed;
+    log::warning("{}", change.error);
+    if (result.failed <= k_max_item_errors) {
+      errors.push_back({identity, backend_name, outcomes[k].kind, change.error, change.title});
+    }
+  }
+}
+
 void export_backend(const config::Config& config, db::StateStore& store,
                     const RunOptions& options, const std::string& identity,
                     const config::BackendConfig& backend, const std::vector<db::RecordRef>& unlisted,
@@ -94,7 +143,12 @@ void export_backend(const config::Config& config, db::StateStore& store,
         log::info("{}: '{}' is being played; left alone", backend.name, display_title(row));
         return false;
       }
-      result.changes.push_back({display_title(row), row.type, write, remote, false, false, ""});
+      ExportChange change{display_title(row), row.type, write, remote, 0, false, false, ""};
+      if (write.action == backend::WriteAction::mark_unplayed && policy.progress_sync &&
+          row.progress_ms >= policy.progress_minimum_ms) {
+        change.then_position_ms = row.progress_ms;
+      }
+      result.changes.push_back(std::move(change));
       ids.push_back(row.id);
       covered.emplace_back();
       return true;
@@ -218,6 +272,7 @@ void export_backend(const config::Config& config, db::StateStore& store,
           errors.push_back({identity, backend.name, outcomes[i].kind, change.error, change.title});
         }
       }
+      send_positions_after_unmarks(*adapter, store, identity, backend.name, ids, result, errors);
       store.set_cursor(identity, backend.name, "export", at);
       tx.commit();
       if (refused == outcomes.size()) {
@@ -347,7 +402,10 @@ void write_export_result(json::Writer& out, const ExportResult& result) {
       out.field("duration_ms", b.duration_ms);
       out.key("changes").begin_array();
       for (const auto& c : b.changes) {
-        const auto after = record_after(c.before, c.write);
+        auto after = record_after(c.before, c.write);
+        if (c.then_position_ms > 0) {
+          after.progress_ms = c.then_position_ms;
+        }
         out.begin_object();
         out.field("title", c.title);
         out.field("type", c.type == backend::MediaType::episode ? "episode" : "movie");

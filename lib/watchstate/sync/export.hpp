@@ -23,6 +23,9 @@ struct ExportChange {
   backend::MediaType type = backend::MediaType::movie;
   backend::WriteRequest write;
   db::BackendRecord before; // the backend's state before the write
+  // A mark_unplayed of an item the local state has a resume position for: the position goes
+  // after it (unmarking clears a position), in the same run. 0: none.
+  std::int64_t then_position_ms = 0;
   bool sent = false;        // false in a dry run
   bool ok = false;
   std::string error;

@@ -176,7 +176,10 @@ ItemIdentity BackendApplier::identity_of_record(const db::ItemRow& row,
     identity.names.push_back({record.title, record.year});
   }
   // Ids the matching did not use for this record (conflicts) are not part of the row's identity.
-  if (const auto unused = m_unused.find(row.id); unused != m_unused.end()) {
+  // The record of the item being matched again is taken whole: what it said is where it was, so
+  // a server that only dropped an id keeps the item on its row unless other rows outvote it.
+  const bool matching_itself = record.backend == m_name && record.remote_id == m_matching_remote_id;
+  if (const auto unused = m_unused.find(row.id); unused != m_unused.end() && !matching_itself) {
     for (const auto& key : match_keys(identity)) {
       const bool drop = std::any_of(unused->second.begin(), unused->second.end(), [&](const auto& c) {
         return c.backend == record.backend && c.remote_id == record.remote_id && c.key == key.text;
@@ -200,8 +203,30 @@ std::optional<BackendApplier::Candidate> BackendApplier::load(db::ItemId id) {
   return Candidate{std::move(*row), m_store.identity_records(id)};
 }
 
+std::optional<MatchCandidate> BackendApplier::candidate(db::ItemId id) {
+  auto loaded = load(id);
+  if (!loaded) {
+    return std::nullopt;
+  }
+  m_loaded.push_back(loaded->row);
+  MatchCandidate c;
+  c.row = id;
+  c.identity.type = loaded->row.type;
+  c.identity.season = loaded->row.season;
+  c.identity.episode = loaded->row.episode;
+  c.identity.names.push_back({loaded->row.title, loaded->row.year});
+  std::set<std::string> reporters;
+  for (const auto& r : loaded->records) {
+    merge_identity(c.identity, identity_of_record(loaded->row, r, false));
+    reporters.insert(r.backend);
+  }
+  c.reporters = static_cast<int>(reporters.size());
+  return c;
+}
+
 MatchDecision BackendApplier::match(const ItemIdentity& identity,
-                                    const std::vector<MatchKey>& keys) {
+                                    const std::vector<MatchKey>& keys,
+                                    std::optional<db::ItemId> previous_row) {
   m_loaded.clear();
   std::vector<MatchCandidate> candidates;
   for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -224,26 +249,21 @@ MatchDecision BackendApplier::match(const ItemIdentity& identity,
         existing->hits.push_back(i);
         continue;
       }
-      auto candidate = load(id);
-      if (!candidate) {
+      if (auto c = candidate(id)) {
+        c->hits.push_back(i);
+        candidates.push_back(std::move(*c));
+      } else {
         m_store.remove_key(m_identity, keys[i].text, id); // a key left behind by a removed row
-        continue;
       }
-      m_loaded.push_back(candidate->row);
-      MatchCandidate c;
-      c.row = id;
-      c.identity.type = candidate->row.type;
-      c.identity.season = candidate->row.season;
-      c.identity.episode = candidate->row.episode;
-      c.identity.names.push_back({candidate->row.title, candidate->row.year});
-      std::set<std::string> reporters;
-      for (const auto& r : candidate->records) {
-        merge_identity(c.identity, identity_of_record(candidate->row, r, false));
-        reporters.insert(r.backend);
-      }
-      c.reporters = static_cast<int>(reporters.size());
-      c.hits.push_back(i);
-      candidates.push_back(std::move(c));
+    }
+  }
+  // The row the item was on is always weighed: its ids (this item's old ones among them) vote
+  // like any other row's, so an item that only lost an id stays unless others outvote it.
+  if (previous_row && std::none_of(candidates.begin(), candidates.end(), [&](const auto& c) {
+        return c.row == *previous_row;
+      })) {
+    if (auto c = candidate(*previous_row)) {
+      candidates.push_back(std::move(*c));
     }
   }
   return decide_match(identity, keys, candidates);
@@ -398,7 +418,9 @@ void BackendApplier::apply(backend::RemoteItem item) {
   // A remote item seen for the first time, or one whose ids changed: match it.
   m_rows_changed = false;
   m_merged_now.clear();
-  MatchDecision decision = match(identity, keys);
+  m_matching_remote_id = item.id;
+  MatchDecision decision = match(identity, keys, previous_row);
+  m_matching_remote_id.clear();
   if (m_policy.metadata_only) {
     decision.merge.clear(); // a metadata-only backend attaches ids; it never merges rows
   }

@@ -67,7 +67,10 @@ private:
   ItemIdentity identity_of_record(const db::ItemRow& row, const db::BackendRecord& record,
                                   bool before_this_run) const;
   std::optional<Candidate> load(db::ItemId id);
-  MatchDecision match(const ItemIdentity& identity, const std::vector<MatchKey>& keys);
+  // The row `id` as a candidate of the matching (nullopt when it is gone).
+  std::optional<MatchCandidate> candidate(db::ItemId id);
+  MatchDecision match(const ItemIdentity& identity, const std::vector<MatchKey>& keys,
+                      std::optional<db::ItemId> previous_row);
   std::vector<std::string> keys_of(const db::ItemRow& row,
                                    const std::vector<db::BackendRecord>& records,
                                    bool before_this_run) const;
@@ -109,6 +112,7 @@ private:
   std::vector<db::ItemRow> m_loaded;
   bool m_rows_changed = false;
   std::vector<db::ItemId> m_merged_now; // rows merged away while applying the current item
+  std::string m_matching_remote_id;      // the remote item being matched right now
   const ImportPolicy& m_policy;
   BackendImportCounts& m_counts;
 };
