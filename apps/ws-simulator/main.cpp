@@ -12,6 +12,9 @@ int main(int argc, char** argv)
     std::string servers = "plex,jellyfin,emby";
     bool generate = false;
     CLI::App app{"Serve simulated Plex, Jellyfin and Emby servers over a deterministic world"};
+    app.footer("Generated worlds: Jellyfin and Emby users alice (admin, password alice-pw) and bob\n"
+               "(password bob-pw) for POST /Users/AuthenticateByName. Endpoints and world keys\n"
+               "(webhook_plugin, premiere): lib/simulator/README.md");
     auto* world_opt = app.add_option("--world", o.world_file, "world file (JSON)")->check(CLI::ExistingFile);
     app.add_flag("--generate", generate, "generate a world (the default without --world)")->excludes(world_opt);
     app.add_option("--seed", o.generate.seed, "generator seed")->capture_default_str();

@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace ws::sim {
 
@@ -180,6 +181,75 @@ std::string provider_key(const std::string& provider)
     }
     return out;
 }
+
+using AuthParams = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// Parameters of an `Authorization: MediaBrowser|Emby k="v", …` header (views into it, values
+// without quotes, still URL-encoded: see auth_value); nullopt for another scheme.
+std::optional<AuthParams> auth_params(std::string_view v)
+{
+    const size_t space = v.find(' ');
+    if (space == std::string_view::npos) {
+        return std::nullopt;
+    }
+    const std::string_view scheme = v.substr(0, space);
+    if (!iequals(scheme, "MediaBrowser") && !iequals(scheme, "Emby")) {
+        return std::nullopt;
+    }
+    AuthParams out;
+    v.remove_prefix(space + 1);
+    while (!v.empty()) {
+        const size_t comma = v.find(',');
+        std::string_view part = v.substr(0, comma);
+        while (!part.empty() && part.front() == ' ') {
+            part.remove_prefix(1);
+        }
+        const size_t eq = part.find('=');
+        if (eq != std::string_view::npos) {
+            std::string_view val = part.substr(eq + 1);
+            while (!val.empty() && val.back() == ' ') {
+                val.remove_suffix(1);
+            }
+            if (val.size() >= 2 && val.front() == '"' && val.back() == '"') {
+                val = val.substr(1, val.size() - 2);
+            }
+            out.emplace_back(part.substr(0, eq), val);
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        v.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+// A URL-decoded parameter value of an Authorization header.
+std::string auth_value(std::string_view raw)
+{
+    return make_request("GET", "/?t=" + std::string(raw)).params.front().second;
+}
+
+// An error answer: Emby and 403 text/plain, Jellyfin problem-details JSON.
+Response mb_error(bool emby, int status, std::string_view title)
+{
+    Response r;
+    r.status = status;
+    if (emby || status == 403) {
+        r.content_type = "text/plain; charset=utf-8";
+        r.body = std::string(title);
+    } else {
+        r.content_type = "application/problem+json; charset=utf-8";
+        r.body = fmt::format(R"({{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.{}","title":"{}","status":{}}})",
+                             status == 404 ? 5 : (status == 400 ? 1 : 2), title, status);
+    }
+    return r;
+}
+
+// The Jellyfin Webhook plugin as GET /Plugins lists it, and its configuration before any POST.
+constexpr const char* k_webhook_plugin_id = "71552a5a5c5c4350a2aeebe451a30173";
+constexpr const char* k_webhook_plugin_config =
+    R"({"ServerUrl":"","DiscordOptions":[],"GenericOptions":[],"GenericFormOptions":[],"GotifyOptions":[],)"
+    R"("PushbulletOptions":[],"PushoverOptions":[],"SlackOptions":[],"SmtpOptions":[],"MqttOptions":[]})";
 
 struct MbRender {
     const World& world;
@@ -425,37 +495,12 @@ Server::Caller Server::mb_caller(const Request& req) const
         if (h == nullptr || !token.empty()) {
             continue;
         }
-        std::string_view v = *h;
-        const size_t space = v.find(' ');
-        if (space == std::string_view::npos) {
-            continue;
-        }
-        const std::string_view scheme = v.substr(0, space);
-        if (!iequals(scheme, "MediaBrowser") && !iequals(scheme, "Emby")) {
-            continue;
-        }
-        v.remove_prefix(space + 1);
-        while (!v.empty()) {
-            const size_t comma = v.find(',');
-            std::string_view part = v.substr(0, comma);
-            while (!part.empty() && part.front() == ' ') {
-                part.remove_prefix(1);
-            }
-            const size_t eq = part.find('=');
-            if (eq != std::string_view::npos && iequals(part.substr(0, eq), "Token")) {
-                std::string_view val = part.substr(eq + 1);
-                while (!val.empty() && val.back() == ' ') {
-                    val.remove_suffix(1);
+        if (auto params = auth_params(*h)) {
+            for (const auto& [k, v] : *params) {
+                if (iequals(k, "Token")) {
+                    token = auth_value(v);
                 }
-                if (val.size() >= 2 && val.front() == '"' && val.back() == '"') {
-                    val = val.substr(1, val.size() - 2);
-                }
-                token = make_request("GET", "/?t=" + std::string(val)).params.front().second;
             }
-            if (comma == std::string_view::npos) {
-                break;
-            }
-            v.remove_prefix(comma + 1);
         }
     }
     if (token.empty()) {
@@ -475,12 +520,21 @@ Server::Caller Server::mb_caller(const Request& req) const
         }
     }
     Caller c;
-    auto found = m_token_user.find(token);
-    if (token.empty() || found == m_token_user.end()) {
+    if (token.empty()) {
         return c;
     }
+    // The world's tokens never change: no lock on this path. Tokens of logins come after.
+    if (auto found = m_token_user.find(token); found != m_token_user.end()) {
+        c.user = found->second;
+    } else {
+        std::shared_lock lock(m_login_mutex);
+        auto login = m_login_tokens.find(token);
+        if (login == m_login_tokens.end()) {
+            return c;
+        }
+        c.user = login->second;
+    }
     c.ok = true;
-    c.user = found->second;
     c.admin = c.user < 0 || def().users[static_cast<size_t>(c.user)].admin;
     return c;
 }
@@ -489,19 +543,7 @@ Response Server::mediabrowser(const Request& req, bool& is_write)
 {
     const bool emby = m_kind == Kind::emby;
     const ServerDef& s = def();
-    auto error = [&](int status, std::string_view title) {
-        Response r;
-        r.status = status;
-        if (emby || status == 403) {
-            r.content_type = "text/plain; charset=utf-8";
-            r.body = std::string(title);
-        } else {
-            r.content_type = "application/problem+json; charset=utf-8";
-            r.body = fmt::format(R"({{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.{}","title":"{}","status":{}}})",
-                                 status == 404 ? 5 : (status == 400 ? 1 : 2), title, status);
-        }
-        return r;
-    };
+    auto error = [&](int status, std::string_view title) { return mb_error(emby, status, title); };
     std::string path = to_lower(req.path);
     // Emby serves everything under /emby too; Jellyfin 10.x also strips /emby and /mediabrowser.
     for (std::string_view p : {std::string_view("/emby"), std::string_view(emby ? "/emby" : "/mediabrowser")}) {
@@ -601,44 +643,7 @@ Response Server::mediabrowser(const Request& req, bool& is_write)
         return mb_users(req, false);
     }
     if (post && is({"users", "authenticatebyname"})) {
-        rapidjson::Document doc;
-        doc.Parse(req.body.c_str());
-        std::string name;
-        std::string pw;
-        if (!doc.HasParseError() && doc.IsObject()) {
-            for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
-                if (!it->value.IsString()) {
-                    continue;
-                }
-                if (iequals(it->name.GetString(), "Username")) {
-                    name = it->value.GetString();
-                } else if (iequals(it->name.GetString(), "Pw")) {
-                    pw = it->value.GetString();
-                }
-            }
-        }
-        for (const UserDef& u : s.users) {
-            if (iequals(u.name, name) && u.password == pw && !name.empty()) {
-                rapidjson::StringBuffer buf;
-                JsonWriter w(buf);
-                w.StartObject();
-                key(w, "User");
-                const Response one = mb_users(make_request("GET", "/?only=" + u.id), false);
-                w.RawValue(one.body.data(), one.body.size(), rapidjson::kObjectType);
-                key(w, "SessionInfo");
-                w.StartObject();
-                kv(w, "Id", hex_hash(u.token, "session", 32));
-                kv(w, "UserId", u.id);
-                kv(w, "UserName", u.name);
-                kv(w, "ServerId", s.server_id);
-                w.EndObject();
-                kv(w, "AccessToken", u.token);
-                kv(w, "ServerId", s.server_id);
-                w.EndObject();
-                return json_response(200, finish(buf));
-            }
-        }
-        return error(401, emby ? "Invalid username or password entered." : "");
+        return mb_login(req);
     }
 
     const Caller caller = mb_caller(req);
@@ -739,6 +744,9 @@ Response Server::mediabrowser(const Request& req, bool& is_write)
     }
     if (get && is({"sessions"})) {
         return mb_sessions();
+    }
+    if ((!emby && n >= 1 && seg[0] == "plugins") || (emby && is({"notifications", "services", "configured"}))) {
+        return mb_setup(req, seg, caller);
     }
     // State-changing and user-data routes.
     std::string action;
@@ -1366,6 +1374,242 @@ Response Server::mb_sessions()
     w.EndArray();
     lock.unlock();
     return json_response(200, finish(buf));
+}
+
+Response Server::mb_login(const Request& req)
+{
+    const bool emby = m_kind == Kind::emby;
+    const ServerDef& s = def();
+    rapidjson::Document doc;
+    doc.Parse(req.body.c_str(), req.body.size());
+    if (doc.HasParseError() || !doc.IsObject()) {
+        return mb_error(emby, 400, "Bad Request");
+    }
+    const rapidjson::Value* name = nullptr;
+    std::string pw;
+    for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+        if (iequals(it->name.GetString(), "Username")) {
+            name = &it->value;
+        } else if (iequals(it->name.GetString(), "Pw") && it->value.IsString()) {
+            pw = it->value.GetString();
+        }
+    }
+    if (name == nullptr || !name->IsString()) {
+        return mb_error(emby, 400, "Bad Request");
+    }
+    size_t u = 0;
+    while (u < s.users.size() && !(iequals(s.users[u].name, name->GetString()) && s.users[u].password == pw)) {
+        ++u;
+    }
+    if (u == s.users.size()) {
+        Response r;
+        r.status = 401;
+        return r;
+    }
+    const UserDef& user = s.users[u];
+    // The client's description: the Authorization parameters, else Emby's X-Emby-* headers.
+    std::string client;
+    std::string device;
+    std::string device_id;
+    std::string version;
+    for (const char* header : {"Authorization", "X-Emby-Authorization"}) {
+        const std::string* h = req.header(header);
+        auto params = h != nullptr ? auth_params(*h) : std::nullopt;
+        if (!params) {
+            continue;
+        }
+        for (const auto& [k, v] : *params) {
+            if (iequals(k, "Client")) {
+                client = auth_value(v);
+            } else if (iequals(k, "Device")) {
+                device = auth_value(v);
+            } else if (iequals(k, "DeviceId")) {
+                device_id = auth_value(v);
+            } else if (iequals(k, "Version")) {
+                version = auth_value(v);
+            }
+        }
+        break;
+    }
+    for (auto [field, header] : {std::pair{&client, "X-Emby-Client"}, std::pair{&device, "X-Emby-Device-Name"},
+                                 std::pair{&device_id, "X-Emby-Device-Id"},
+                                 std::pair{&version, "X-Emby-Client-Version"}}) {
+        if (const std::string* h = req.header(header); field->empty() && h != nullptr) {
+            *field = *h;
+        }
+    }
+    // A new token per login (deterministic: the user and the number of the login).
+    std::string token;
+    {
+        std::unique_lock lock(m_login_mutex);
+        do {
+            ++m_logins;
+            token = hex_hash(user.id, fmt::format("{}/login/{}", s.server_id, m_logins), 32);
+        } while (m_token_user.count(token) != 0 || m_login_tokens.count(token) != 0);
+        m_login_tokens.emplace(token, static_cast<int64_t>(u));
+    }
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    key(w, "User");
+    const Response one = mb_users(make_request("GET", "/?only=" + user.id), false);
+    w.RawValue(one.body.data(), one.body.size(), rapidjson::kObjectType);
+    key(w, "SessionInfo");
+    w.StartObject();
+    kv(w, "Id", hex_hash(token, "session", 32));
+    kv(w, "UserId", user.id);
+    kv(w, "UserName", user.name);
+    kv(w, "Client", client);
+    kv(w, "DeviceName", device);
+    kv(w, "DeviceId", device_id);
+    kv(w, "ApplicationVersion", version);
+    kv(w, "ServerId", s.server_id);
+    kb(w, "IsActive", true);
+    w.EndObject();
+    kv(w, "AccessToken", token);
+    kv(w, "ServerId", s.server_id);
+    w.EndObject();
+    return json_response(200, finish(buf));
+}
+
+Response Server::mb_setup(const Request& req, const std::vector<std::string>& seg, const Caller& caller)
+{
+    const bool emby = m_kind == Kind::emby;
+    const ServerDef& s = def();
+    const bool get = req.method == "GET" || req.method == "HEAD";
+    const bool post = req.method == "POST";
+    auto no_content = []() {
+        Response r;
+        r.status = 204;
+        return r;
+    };
+    auto body_object = [&](rapidjson::Document& doc) {
+        doc.Parse(req.body.c_str(), req.body.size());
+        return !doc.HasParseError() && doc.IsObject();
+    };
+    if (emby) {
+        // /Notifications/Services/Configured: webhook notifiers, an Emby Premiere feature.
+        if (!get && !post) {
+            return mb_error(emby, 405, "Method Not Allowed");
+        }
+        if (!s.premiere) {
+            return mb_error(emby, 403, "Emby Premiere is required for webhook notifications.");
+        }
+        if (!caller.admin) {
+            return mb_error(emby, 403, "User is not allowed to access this resource.");
+        }
+        std::lock_guard lock(m_setup_mutex);
+        if (get) {
+            std::string body = "[";
+            for (const auto& [id, json] : m_notifiers) {
+                body += body.size() > 1 ? "," : "";
+                body += json;
+            }
+            return json_response(200, body + "]");
+        }
+        rapidjson::Document doc;
+        if (!body_object(doc)) {
+            return mb_error(emby, 400, "Bad Request");
+        }
+        auto stored = m_notifiers.end();
+        if (doc.HasMember("Id") && doc["Id"].IsString()) {
+            const std::string id = doc["Id"].GetString();
+            stored = std::find_if(m_notifiers.begin(), m_notifiers.end(), [&](const auto& n) { return n.first == id; });
+        }
+        std::string id;
+        if (stored != m_notifiers.end()) {
+            id = stored->first;
+        } else {
+            for (size_t k = m_notifiers.size() + 1; id.empty(); ++k) {
+                id = hex_hash(s.server_id, fmt::format("notifier/{}", k), 32);
+                if (std::any_of(m_notifiers.begin(), m_notifiers.end(), [&](const auto& n) { return n.first == id; })) {
+                    id.clear();
+                }
+            }
+        }
+        rapidjson::StringBuffer buf;
+        JsonWriter w(buf);
+        w.StartObject();
+        kv(w, "Id", id);
+        for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+            if (std::string_view(it->name.GetString()) != "Id") {
+                key(w, it->name.GetString());
+                it->value.Accept(w);
+            }
+        }
+        w.EndObject();
+        if (stored != m_notifiers.end()) {
+            stored->second = finish(buf);
+        } else {
+            m_notifiers.emplace_back(id, finish(buf));
+        }
+        return no_content();
+    }
+    // Jellyfin: GET /Plugins, GET|POST /Plugins/{id}/Configuration (administrators only).
+    const size_t n = seg.size();
+    const bool list = n == 1;
+    const bool config = n == 3 && seg[2] == "configuration";
+    if (!list && !config) {
+        return mb_error(emby, 404, "Not Found");
+    }
+    if (!(get || (config && post))) {
+        return mb_error(emby, 405, "Method Not Allowed");
+    }
+    if (!caller.admin) {
+        Response r;
+        r.status = 403;
+        return r;
+    }
+    if (list) {
+        if (!s.webhook_plugin) {
+            return json_response(200, "[]");
+        }
+        rapidjson::StringBuffer buf;
+        JsonWriter w(buf);
+        w.StartArray();
+        w.StartObject();
+        kv(w, "Name", "Webhook");
+        kv(w, "Version", "18.0.0.0");
+        kv(w, "ConfigurationFileName", "Jellyfin.Plugin.Webhook.xml");
+        kv(w, "Description", "Sends notifications to various services via webhooks.");
+        kv(w, "Id", k_webhook_plugin_id);
+        kb(w, "CanUninstall", true);
+        kb(w, "HasImage", false);
+        kv(w, "Status", "Active");
+        w.EndObject();
+        w.EndArray();
+        return json_response(200, finish(buf));
+    }
+    std::string id = seg[1];  // the path is lower case already; a Guid may come with dashes
+    id.erase(std::remove(id.begin(), id.end(), '-'), id.end());
+    if (!s.webhook_plugin || id != k_webhook_plugin_id) {
+        return mb_error(emby, 404, "Not Found");
+    }
+    std::lock_guard lock(m_setup_mutex);
+    if (get) {
+        return json_response(200, m_plugin_config.empty() ? std::string(k_webhook_plugin_config) : m_plugin_config);
+    }
+    rapidjson::Document doc;
+    if (!body_object(doc)) {
+        return mb_error(emby, 400, "Bad Request");
+    }
+    // The plugin keeps its own type: options the body leaves out keep their defaults.
+    rapidjson::Document merged;
+    merged.Parse(k_webhook_plugin_config);
+    for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+        auto old = merged.FindMember(it->name);
+        if (old != merged.MemberEnd()) {
+            old->value.CopyFrom(it->value, merged.GetAllocator());
+        } else {
+            merged.AddMember(rapidjson::Value(it->name, merged.GetAllocator()),
+                             rapidjson::Value(it->value, merged.GetAllocator()), merged.GetAllocator());
+        }
+    }
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    merged.Accept(w);
+    m_plugin_config = finish(buf);
+    return no_content();
 }
 
 }  // namespace ws::sim

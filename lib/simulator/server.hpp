@@ -173,6 +173,9 @@ private:
     Response mb_users(const Request& req, bool query_form);
     Response mb_write(const Request& req, size_t user, uint32_t item, std::string_view action);
     Response mb_sessions();
+    Response mb_login(const Request& req);
+    // GET /Plugins and /Plugins/{id}/Configuration (Jellyfin), /Notifications/Services/Configured (Emby).
+    Response mb_setup(const Request& req, const std::vector<std::string>& seg, const Caller& caller);
 
     // Control pieces (control.cpp)
     Response control_items(const Request& req);
@@ -209,6 +212,16 @@ private:
     mutable std::unordered_map<std::string_view, uint32_t> m_entry_of_key;
     std::unordered_map<std::string, uint32_t> m_by_id;
     std::unordered_map<std::string, int64_t> m_token_user;  // -1 = API key
+
+    // Jellyfin/Emby: access tokens of POST /Users/AuthenticateByName (looked up after
+    // m_token_user, which never changes), the webhook plugin configuration (Jellyfin) and the
+    // configured notifiers (Emby).
+    mutable std::shared_mutex m_login_mutex;
+    std::unordered_map<std::string, int64_t> m_login_tokens;
+    uint64_t m_logins = 0;
+    std::mutex m_setup_mutex;
+    std::string m_plugin_config;  // "" = the plugin's default configuration
+    std::vector<std::pair<std::string, std::string>> m_notifiers;  // (Id, JSON object)
 
     mutable std::shared_mutex m_mutex;
     std::vector<std::vector<PlayState>> m_state;  // [user][item]

@@ -268,7 +268,8 @@ World generate_world(const GenerateOptions& o)
         if (k == Kind::plex) {
             s.users = {UserDef{"1", "owner", "", "", true}, UserDef{"1001", "alice", "", "", false}};
         } else {
-            s.users = {UserDef{"", "alice", "", "", true}, UserDef{"", "bob", "", "", false}};
+            // Passwords for POST /Users/AuthenticateByName: the user's name + "-pw".
+            s.users = {UserDef{"", "alice", "", "alice-pw", true}, UserDef{"", "bob", "", "bob-pw", false}};
         }
         complete_server(s, seed);
     }
@@ -804,7 +805,7 @@ void Parser::resolve_copies()
 
 void Parser::parse_server(Kind k, const Value& v, const std::string& where)
 {
-    check_keys(v, where, {"server_id", "name", "version", "token", "users"});
+    check_keys(v, where, {"server_id", "name", "version", "token", "users", "webhook_plugin", "premiere"});
     ServerDef& s = m_world.servers[idx(k)];
     const size_t id_len = k == Kind::plex ? 40 : 32;
     if (v.HasMember("server_id")) {
@@ -824,6 +825,18 @@ void Parser::parse_server(Kind k, const Value& v, const std::string& where)
         if (s.token.empty()) {
             fail(where + ".token", "must not be empty");
         }
+    }
+    if (v.HasMember("webhook_plugin")) {
+        if (k != Kind::jellyfin) {
+            fail(where + ".webhook_plugin", "only a Jellyfin server has the Webhook plugin");
+        }
+        s.webhook_plugin = boolean(v["webhook_plugin"], where + ".webhook_plugin");
+    }
+    if (v.HasMember("premiere")) {
+        if (k != Kind::emby) {
+            fail(where + ".premiere", "only an Emby server has Emby Premiere");
+        }
+        s.premiere = boolean(v["premiere"], where + ".premiere");
     }
     if (v.HasMember("users")) {
         const Value& us = v["users"];

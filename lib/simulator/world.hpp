@@ -50,6 +50,8 @@ struct ServerDef {
     std::string version;
     std::string token;  // Jellyfin/Emby API key; Plex: the first user's token
     std::vector<UserDef> users;
+    bool webhook_plugin = true;  // Jellyfin only: the Webhook plugin is installed (GET /Plugins)
+    bool premiere = true;        // Emby only: Emby Premiere is active (webhook notifiers)
 };
 
 // Per (user, item) play state.
