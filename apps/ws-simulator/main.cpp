@@ -39,6 +39,9 @@ int main(int argc, char** argv)
     app.add_flag("--plextv", o.plextv, "also serve a plex.tv stand-in for the Plex users (needs plex)");
     app.add_option("--plextv-port", o.plextv_port, "plex.tv stand-in port (0 = any free port; implies --plextv)")
         ->check(CLI::Range(0, 65535));
+    app.add_flag("--plextv-autolink", o.plextv_autolink,
+                 "plex.tv stand-in: claim every new sign-in PIN for the owner after its second poll "
+                 "(for demos; implies --plextv)");
     app.add_option("--threads", o.threads, "worker threads per listener")->capture_default_str()->check(
         CLI::Range(1, 1024));
     app.add_option("--ready-file", o.ready_file, "also write the ready line to this file");
@@ -58,7 +61,7 @@ int main(int argc, char** argv)
     }
     try {
         o.servers = ws::sim::parse_server_list(servers);
-        o.plextv = o.plextv || o.plextv_port != 0;
+        o.plextv = o.plextv || o.plextv_port != 0 || o.plextv_autolink;
         if (o.plextv && (o.servers & 1U) == 0) {
             throw ws::sim::WorldError("--plextv needs the plex server");
         }

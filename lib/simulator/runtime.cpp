@@ -249,6 +249,7 @@ int run(const Options& o)
         // plex.tv stand-in: plain HTTP always (watchstate's options.plextv_url names it).
         Listener l;
         l.plextv = std::make_unique<PlexTv>(world, listeners.front().server->base_url());
+        l.plextv->set_autolink(o.plextv_autolink);
         l.http = std::make_unique<httplib::Server>();
         l.http->set_tcp_nodelay(true);
         l.http->new_task_queue = []() { return new httplib::ThreadPool(2); };
@@ -261,7 +262,9 @@ int run(const Options& o)
             const std::string& target = hreq.target.empty() ? hreq.path : hreq.target;
             Response res = tv->handle(make_request(hreq.method, target, std::move(headers), hreq.body));
             hres.status = res.status;
-            hres.set_content(std::move(res.body), res.content_type.c_str());
+            if (!res.body.empty() || !res.content_type.empty()) {
+                hres.set_content(std::move(res.body), res.content_type.c_str());
+            }
         };
         l.http->set_pre_routing_handler([handler](const httplib::Request& hreq, httplib::Response& hres) {
             if (hreq.has_header("Content-Length") || hreq.has_header("Transfer-Encoding")) {

@@ -16,6 +16,7 @@ struct Options {
     std::array<int, k_kinds> ports{0, 0, 0};
     bool plextv = false;  // also serve the plex.tv stand-in (needs Plex)
     int plextv_port = 0;  // its port (0 = any free port)
+    bool plextv_autolink = false;  // claim every new sign-in PIN for the owner (implies plextv)
     size_t threads = 8;
     std::string ready_file;
     std::string write_config;

@@ -805,7 +805,7 @@ void Parser::resolve_copies()
 
 void Parser::parse_server(Kind k, const Value& v, const std::string& where)
 {
-    check_keys(v, where, {"server_id", "name", "version", "token", "users", "webhook_plugin", "premiere"});
+    check_keys(v, where, {"server_id", "name", "version", "token", "users", "plex_pass", "webhook_plugin", "premiere"});
     ServerDef& s = m_world.servers[idx(k)];
     const size_t id_len = k == Kind::plex ? 40 : 32;
     if (v.HasMember("server_id")) {
@@ -825,6 +825,12 @@ void Parser::parse_server(Kind k, const Value& v, const std::string& where)
         if (s.token.empty()) {
             fail(where + ".token", "must not be empty");
         }
+    }
+    if (v.HasMember("plex_pass")) {
+        if (k != Kind::plex) {
+            fail(where + ".plex_pass", "only a Plex server has a plex.tv account");
+        }
+        s.plex_pass = boolean(v["plex_pass"], where + ".plex_pass");
     }
     if (v.HasMember("webhook_plugin")) {
         if (k != Kind::jellyfin) {
@@ -846,7 +852,7 @@ void Parser::parse_server(Kind k, const Value& v, const std::string& where)
         std::set<std::string> ids;
         for (rapidjson::SizeType i = 0; i < us.Size(); ++i) {
             const std::string uw = fmt::format("{}.users[{}]", where, i);
-            check_keys(us[i], uw, {"id", "name", "token", "password", "admin", "home", "managed", "friend", "uuid"});
+            check_keys(us[i], uw, {"id", "name", "token", "password", "admin", "home", "managed", "friend", "uuid", "pin"});
             UserDef u;
             if (!us[i].HasMember("name")) {
                 fail(uw, "missing \"name\"");
@@ -869,7 +875,7 @@ void Parser::parse_server(Kind k, const Value& v, const std::string& where)
             if (us[i].HasMember("admin")) {
                 u.admin = boolean(us[i]["admin"], uw + ".admin");
             }
-            for (const char* key : {"home", "managed", "friend", "uuid"}) {
+            for (const char* key : {"home", "managed", "friend", "uuid", "pin"}) {
                 if (us[i].HasMember(key) && k != Kind::plex) {
                     fail(uw + "." + key, "only Plex users have plex.tv properties");
                 }
@@ -888,6 +894,15 @@ void Parser::parse_server(Kind k, const Value& v, const std::string& where)
             }
             if (u.friend_user && (u.home || u.managed)) {
                 fail(uw + ".friend", "a friend is not a home or managed user");
+            }
+            if (us[i].HasMember("pin")) {
+                u.pin = str(us[i]["pin"], uw + ".pin");
+                if (u.pin.size() != 4 || !is_digits(u.pin)) {
+                    fail(uw + ".pin", "must be 4 digits");
+                }
+                if (u.friend_user) {
+                    fail(uw + ".pin", "a PIN protects a home user, not a friend");
+                }
             }
             s.users.push_back(std::move(u));
         }

@@ -40,6 +40,7 @@ struct UserDef {
     bool managed = false;
     bool friend_user = false;
     std::string uuid{};  // plex.tv uuid (home users switch by it); default derived
+    std::string pin{};   // Plex only: a PIN-protected home user's 4-digit PIN ("" = none)
 };
 
 struct ServerDef {
@@ -50,6 +51,7 @@ struct ServerDef {
     std::string version;
     std::string token;  // Jellyfin/Emby API key; Plex: the first user's token
     std::vector<UserDef> users;
+    bool plex_pass = true;  // Plex only: the owner's plex.tv account has Plex Pass (webhooks)
     bool webhook_plugin = true;  // Jellyfin only: the Webhook plugin is installed (GET /Plugins)
     bool premiere = true;        // Emby only: Emby Premiere is active (webhook notifiers)
 };

@@ -5,6 +5,7 @@ import copy
 import gzip
 import json
 import os
+import re
 import stat
 import unittest
 import urllib.request
@@ -272,6 +273,117 @@ class PlexTvIdentities(WsTestCase):
         result = self.run_tool("ws-import", "--json")
         self.assertEqual(result.code, 0, result)
         self.assertEqual(set(result.json["result"]["identities"]), {"main", "kid", "bobby"})
+
+
+KID_PIN = "8264"
+
+
+def household_with_protected_kid():
+    """As household_with_plextv, but the kid's Plex Home profile is PIN-protected."""
+    world = household_with_plextv()
+    world["servers"]["plex"]["users"][1]["pin"] = KID_PIN
+    return world
+
+
+class PinProtectedIdentities(WsTestCase):
+    """The kid is a PIN-protected Plex Home user: the switch on plex.tv takes the PIN."""
+    world = household_with_protected_kid()
+    sim_args = ("--plextv",)
+
+    def configure(self, kid_plex, **more):
+        kid = {"plex": dict(kid_plex, user="1001"), "jellyfin": {"user": KID_JF}, "emby": {"user": KID_EMBY}}
+        identities = {"kid": kid}
+        identities.update(more)
+        self.write_config(extra={"identities": identities})
+
+    def plextv_requests(self):
+        with urllib.request.urlopen(self.sim.plextv["url"] + "/__sim/requests", timeout=30) as r:
+            return json.load(r)
+
+    def played(self, server, user):
+        return {i["key"] for i in self.sim.items(server, user=user) if i["played"]}
+
+    def assert_pin_hidden(self, result, *pins):
+        text = result.stdout + result.stderr
+        for pin in pins:
+            # As a value of its own (digits inside a longer number, a timestamp, are not it).
+            self.assertIsNone(re.search(rf"(?<![0-9]){pin}(?![0-9])", text), text)
+        self.assertNotIn(KID_PLEX_TOKEN, text)
+        self.assert_no_secret(text)
+
+    def cached_users(self):
+        cache = os.path.join(self.state_dir, "plex-tokens.json")
+        if not os.path.exists(cache):
+            return []
+        with open(cache) as f:
+            return [e["user"] for e in json.load(f)["tokens"]]
+
+    def test_right_pin_syncs_the_protected_user(self):
+        self.configure({"pin": KID_PIN})
+        result = self.run_tool("ws-sync", "--json", "-vv")
+        self.assertEqual(result.code, 0, result)
+        self.assertEqual(result.json["errors"], [])
+        # Gamma, finished by the kid on Emby, reaches the kid's Plex profile; Alpha (the owner's)
+        # does not.
+        self.assertIn("m3", self.played("plex", "1001"))
+        self.assertNotIn("m1", self.played("plex", "1001"))
+        switches = [r for r in self.plextv_requests() if r["path"].endswith("/switch")]
+        self.assertEqual([(r["status"], r["query"]) for r in switches], [(201, "pin=REDACTED")])
+        self.assertEqual(self.cached_users(), ["1001"])
+        self.assert_pin_hidden(result, KID_PIN)
+        self.assertIn("<redacted>", result.stderr)   # the switch URL in the -vv log
+
+    def test_pin_file(self):
+        pin_file = os.path.join(self.tmp, "kid.pin")
+        with open(pin_file, "w") as f:
+            f.write(KID_PIN + "\n")
+        self.configure({"pin_file": pin_file})
+        result = self.run_tool("ws-import", "--json", "-u", "kid", "-s", "plex", "-vv")
+        self.assertEqual(result.code, 0, result)
+        self.assert_pin_hidden(result, KID_PIN)
+
+    def test_wrong_pin_fails_only_that_identity(self):
+        wrong = "5173"
+        self.configure({"pin": wrong}, bob={"plex": {"user": "2002"}, "jellyfin": {"user": BOB_JF}})
+        self.sim.set_state("plex", key="m1", user="2002", played=True, last_played=1712000000)
+        result = self.run_tool("ws-sync", "--json", "-vv")
+        self.assertEqual(result.code, 1, result)
+        message = "kid/plex: plex.tv refused the PIN of Plex user 'kid' (check identities.kid.plex.pin)"
+        failed = {(e["identity"], e["backend"], e["message"]) for e in result.json["errors"]}
+        self.assertEqual({(i, b) for i, b, _ in failed}, {("kid", "plex")}, result)
+        self.assertTrue(all(m == message for _, _, m in failed), failed)
+        self.assertIn(message, result.stderr)
+        # Everyone else synced: Bob's Plex play reached his Jellyfin, the kid's Emby play his Jellyfin.
+        self.assertIn("m1", self.played("jellyfin", BOB_JF))
+        self.assertIn("m3", self.played("jellyfin", KID_JF))
+        self.assertNotIn("m3", self.played("plex", "1001"))
+        # No token was obtained, none is cached.
+        self.assertNotIn("1001", self.cached_users())
+        switches = [r for r in self.plextv_requests() if r["path"].endswith("/switch")]
+        self.assertTrue(switches and all(r["status"] == 403 for r in switches), switches)
+        self.assert_pin_hidden(result, wrong, KID_PIN)
+        # Only the kid's Plex: the exit status of refused credentials.
+        alone = self.run_tool("ws-import", "--json", "-u", "kid", "-s", "plex")
+        self.assertEqual(alone.code, 77, alone)
+        self.assertEqual(alone.json["exit_code"], 77, alone)
+        self.assertIn(message, alone.stderr)
+        self.assert_pin_hidden(alone, wrong, KID_PIN)
+
+    def test_missing_pin_names_the_keys(self):
+        self.configure({})
+        result = self.run_tool("ws-import", "--json", "-u", "kid", "-s", "plex")
+        self.assertEqual(result.code, 77, result)
+        self.assertEqual(result.json["errors"][0]["message"],
+                         "kid/plex: Plex user 'kid' is PIN-protected: set pin or pin_file in "
+                         "identities.kid.plex")
+        self.assertEqual(self.cached_users(), [])
+
+    def test_bad_pin_in_config_is_a_config_error(self):
+        self.configure({"pin": "12345"})
+        result = self.run_tool("ws-import", "--json")
+        self.assertEqual(result.code, 78, result)
+        self.assertIn("identities.kid.plex.pin: must be the 4 digits", result.stdout + result.stderr)
+        self.assertNotIn("12345", result.stdout + result.stderr)
 
 
 if __name__ == "__main__":

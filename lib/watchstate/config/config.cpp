@@ -476,7 +476,51 @@ public:
     return value;
   }
 
+  // A Plex home user's PIN: 4 digits, registered as a secret; messages never show it.
+  std::string pin(const Field& field) {
+    const auto value = scalar(field);
+    const std::string text = value ? trim(value->text) : std::string();
+    register_secret(text);
+    if (value && value->has_literal) {
+      m_inline_secret = true;
+    }
+    if (!is_pin(text)) {
+      fail(line(field), field.path, "must be the 4 digits of the Plex home user's PIN");
+    }
+    return text;
+  }
+
+  // The PIN in the first line of a file (pin_file).
+  std::string pin_from_file(const Field& field) {
+    const auto name = string(field);
+    if (!name || name->empty()) {
+      fail(line(field), field.path, "must be the path of a file holding the PIN");
+    }
+    const fs::path file = path(field, *name);
+    std::string content;
+    if (const int err = read_file(file, content, k_max_token_bytes, true); err != 0) {
+      const std::string why = err == EINVAL ? std::string("not a regular file")
+                              : err == EFBIG ? std::string("larger than 64 KiB")
+                                             : std::string(std::strerror(err));
+      fail(line(field), field.path,
+           fmt::format("cannot read PIN file '{}': {}", file.string(), why));
+    }
+    std::string value = trim(std::string_view(content).substr(0, content.find('\n')));
+    register_secret(value);
+    if (!is_pin(value)) {
+      fail(line(field), field.path,
+           fmt::format("the first line of '{}' must be the 4 digits of the Plex home user's PIN",
+                       file.string()));
+    }
+    return value;
+  }
+
 private:
+  static bool is_pin(std::string_view text) {
+    return text.size() == 4 &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  }
+
   void register_secrets_early(const YAML::Node& root);
   HttpSettings parse_http(const Field& field) const;
   ProgressSettings parse_progress(const Field& field) const;
@@ -656,6 +700,7 @@ void Parser::register_secrets_early(const YAML::Node& root) {
   };
   auto register_entry = [&](const YAML::Node& entry) {
     register_scalar(find(entry, "token"));
+    register_scalar(find(entry, "pin"));
     register_scalar(find(find(entry, "options"), "ADMIN_TOKEN"));
   };
   each(find(root, "backends"),
@@ -948,10 +993,28 @@ IdentityConfig Parser::parse_identity(const Field& field,
       fail(line_of(entry.key), entry.path,
            fmt::format("no backend named '{}'; configured: {}", name, join(names)));
     }
-    const MapReader map(*this, entry, {"user", "token", "token_file"});
+    const MapReader map(*this, entry, {"user", "token", "token_file", "pin", "pin_file"});
     IdentityBackend out;
     out.backend = name;
     out.token = read_token_pair(entry, map, false).value_or("");
+    const auto inline_pin = map.get("pin");
+    const auto file_pin = map.get("pin_file");
+    if (inline_pin && file_pin) {
+      fail(line_of(file_pin->key), entry.path, "set only one of pin and pin_file");
+    }
+    if (inline_pin || file_pin) {
+      const Field& pin_field = inline_pin ? *inline_pin : *file_pin;
+      out.pin = inline_pin ? pin(*inline_pin) : pin_from_file(*file_pin);
+      out.pin_key = pin_field.key.Scalar();
+      if (main->type != backend::BackendType::plex) {
+        fail(line_of(pin_field.key), pin_field.path, "only a Plex home user has a PIN");
+      }
+      if (!out.token.empty()) {
+        fail(line_of(pin_field.key), pin_field.path,
+             "a PIN is only used to obtain this person's token through plex.tv; with a token "
+             "set, remove the PIN");
+      }
+    }
     if (auto f = map.value("user")) {
       out.user = trim(string(*f).value_or(""));
     }
@@ -1477,6 +1540,8 @@ std::vector<BackendConfig> backends_for_identity(const Config& config, const std
       copy.token = mapped->token;
     } else if (copy.type == backend::BackendType::plex && !copy.user.empty()) {
       copy.obtain_user_token = true;
+      copy.plex_pin = mapped->pin;
+      copy.plex_pin_key = mapped->pin_key;
     }
     out.push_back(std::move(copy));
   }

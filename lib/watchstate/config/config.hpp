@@ -83,6 +83,11 @@ struct BackendConfig {
   // Plex, other identities: `token` is the main (admin) token, and this person's server token
   // is obtained through plex.tv at run time (the identity's entry set no token).
   bool obtain_user_token = false;
+  // Plex, obtain_user_token: the PIN of a PIN-protected home user (the identity's `pin` or
+  // `pin_file`), sent with the plex.tv user switch; "" = none. `plex_pin_key` is the key that set
+  // it ("pin" or "pin_file"), for messages.
+  std::string plex_pin;
+  std::string plex_pin_key;
 };
 
 // An identity's view of one backend: the main entry with `user`/`token` overridden.
@@ -90,6 +95,8 @@ struct IdentityBackend {
   std::string backend; // name of a configured backend
   std::string user;
   std::string token; // empty: the main backend's token
+  std::string pin;   // Plex home user's PIN (pin or pin_file); empty: none
+  std::string pin_key; // "pin" or "pin_file" (the key that set `pin`)
 };
 
 struct IdentityConfig {

@@ -14,7 +14,7 @@ void register_secret(std::string_view secret);
 void forget_secrets() noexcept;
 
 // Return `text` with every registered secret, and the value of every token-bearing URL query
-// parameter (X-Plex-Token, api_key, ApiKey, apikey, token) and Authorization Token="…" field,
+// parameter (X-Plex-Token, api_key, ApiKey, apikey, token, pin) and Authorization Token="…" field,
 // replaced by "<redacted>".
 std::string redact(std::string_view text);
 

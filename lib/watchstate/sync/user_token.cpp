@@ -121,7 +121,11 @@ private:
                              http::make_curl_client(m_options));
     std::string token;
     try {
-      token = tv.user_token(m_backend.user, machine);
+      backend::plex::HomeUserPin pin;
+      pin.pin = m_backend.plex_pin;
+      pin.entry = fmt::format("identities.{}.{}", m_backend.identity, m_backend.name);
+      pin.key = m_backend.plex_pin_key.empty() ? "pin" : m_backend.plex_pin_key;
+      token = tv.user_token(m_backend.user, machine, pin);
     } catch (...) {
       m_requests += tv.requests_sent();
       throw;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -136,6 +137,63 @@ TEST_CASE("plex::PlexTv refused admin token", "[plex][plextv]") {
     CHECK(e.code() == ws::Errc::no_perm);
     CHECK_THAT(std::string(e.what()), Catch::StartsWith("kid/plex: plex.tv refused"));
   }
+}
+
+TEST_CASE("plex::PlexTv::user_token of a PIN-protected home user", "[plex][plextv]") {
+  constexpr const char* k_protected =
+      R"({"id":1,"name":"Home","users":[)"
+      R"({"id":11,"uuid":"aaaa1111","title":"owner","admin":true,"restricted":false,"protected":false},)"
+      R"({"id":1001,"uuid":"bbbb2222","title":"kid","friendlyName":"kid","admin":false,"restricted":true,"protected":true},)"
+      R"({"id":1002,"uuid":"cccc3333","title":"partner","admin":false,"restricted":false,"protected":false}]})";
+  constexpr const char* k_invalid = R"({"errors":[{"code":1041,"message":"Invalid PIN","status":403}]})";
+  auto fake = std::make_unique<FakeHttpClient>();
+  auto recorded = fake->recorder();
+  fake->on(ws::http::Method::get, "/api/v2/home/users", json_response(k_protected));
+  fake->on(ws::http::Method::post, "/api/v2/home/users/bbbb2222/switch", {"pin=3690"},
+           json_response(R"({"authToken":"switched-token-1001"})", 201));
+  fake->on(ws::http::Method::post, "/api/v2/home/users/bbbb2222/switch",
+           json_response(k_invalid, 403));
+  fake->on(ws::http::Method::post, "/api/v2/home/users/cccc3333/switch",
+           json_response(k_invalid, 403));
+  fake->on(ws::http::Method::get, "/api/v2/resources", {"includeHttps=1"},
+           json_response(resources(k_machine, "kid-server-token")));
+  PlexTv tv("kid/home_plex", "http://tv.test", "admin-token-0000", std::move(fake));
+
+  CHECK(parse_home_users(k_protected, "p")[1].protected_user);
+  CHECK_FALSE(parse_home_users(k_protected, "p")[2].protected_user);
+
+  HomeUserPin pin{"3690", "identities.kid.home_plex", "pin"};
+  CHECK(tv.user_token("1001", k_machine, pin) == "kid-server-token");
+  const auto switches = std::count_if(recorded->requests.begin(), recorded->requests.end(),
+                                      [](const ws::http::Request& r) { return r.url.find("/switch") != std::string::npos; });
+  CHECK(switches == 1);
+  CHECK(recorded->requests[1].url == "http://tv.test/api/v2/home/users/bbbb2222/switch?pin=3690");
+  CHECK(recorded->requests[1].method == ws::http::Method::post);
+  CHECK(ws::redact(recorded->requests[1].url).find("3690") == std::string::npos);
+
+  auto refused = [&tv](std::string_view user, const HomeUserPin& with) {
+    try {
+      (void)tv.user_token(user, k_machine, with);
+    } catch (const ws::Error& e) {
+      CHECK(e.code() == ws::Errc::no_perm);
+      return std::string(e.what());
+    }
+    FAIL("no error");
+    return std::string();
+  };
+  const std::string wrong = refused("1001", HomeUserPin{"5207", "identities.kid.home_plex", "pin"});
+  CHECK(wrong == "kid/home_plex: plex.tv refused the PIN of Plex user 'kid' "
+                 "(check identities.kid.home_plex.pin)");
+  CHECK(refused("1001", HomeUserPin{"5207", "identities.kid.home_plex", "pin_file"})
+            .ends_with("(check identities.kid.home_plex.pin_file)"));
+  CHECK(refused("1001", HomeUserPin{"", "identities.kid.home_plex", "pin"}) ==
+        "kid/home_plex: Plex user 'kid' is PIN-protected: set pin or pin_file in "
+        "identities.kid.home_plex");
+  CHECK(refused("1001", HomeUserPin{}) ==
+        "kid/home_plex: Plex user 'kid' is PIN-protected: set pin or pin_file");
+  // Not protected, no PIN: plex.tv refusing the switch is about the token, as before.
+  CHECK_THAT(refused("1002", HomeUserPin{}), Catch::StartsWith("kid/home_plex: plex.tv refused the token"));
+  CHECK(wrong.find("5207") == std::string::npos);
 }
 
 TEST_CASE("plex::TokenCache", "[plex][plextv]") {

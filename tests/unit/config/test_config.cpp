@@ -328,8 +328,8 @@ TEST_CASE("config::parse_config errors name file, line and key", "[config]") {
     CHECK(config_error(base + "  bob:\n    home_plx: { user: \"2\" }\n") ==
           "config.yaml:9: identities.bob.home_plx: no backend named 'home_plx'; configured: "
           "home_plex");
-    CHECK(config_error(base + "  bob:\n    home_plex: { user: \"2\", pin: 1 }\n")
-              .starts_with("config.yaml:9: identities.bob.home_plex.pin: unknown key"));
+    CHECK(config_error(base + "  bob:\n    home_plex: { user: \"2\", password: 1 }\n")
+              .starts_with("config.yaml:9: identities.bob.home_plex.password: unknown key"));
     CHECK(config_error(base + "  bob:\n    home_plex: {}\n") ==
           "config.yaml:9: identities.bob.home_plex: set user, token or both for this person");
   }

@@ -14,6 +14,10 @@ TEST_CASE("core::redact hides token-bearing query parameters", "[core]") {
   CHECK(ws::redact("http://x/?x-plex-token=lower") == "http://x/?x-plex-token=<redacted>");
   CHECK(ws::redact("http://x/?access_token=qqqq&X-Emby-Token=rrrr") ==
         "http://x/?access_token=<redacted>&X-Emby-Token=<redacted>");
+  // A Plex home user's PIN on the plex.tv switch; "spin=" is another parameter.
+  CHECK(ws::redact("http://tv/api/v2/home/users/u1/switch?pin=0123") ==
+        "http://tv/api/v2/home/users/u1/switch?pin=<redacted>");
+  CHECK(ws::redact("spin=0123") == "spin=0123");
 }
 
 TEST_CASE("core::redact hides MediaBrowser Authorization tokens", "[core]") {

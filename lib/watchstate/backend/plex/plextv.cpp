@@ -153,6 +153,7 @@ std::vector<PlexTvUser> parse_home_users(std::string body, std::string_view what
     user.admin = detail::bool_member(entry, "admin").value_or(false);
     user.home = true;
     user.managed = detail::bool_member(entry, "restricted").value_or(false);
+    user.protected_user = detail::bool_member(entry, "protected").value_or(false);
     user.token_available = user.admin || !user.uuid.empty();
     out.push_back(std::move(user));
   }
@@ -325,7 +326,8 @@ std::vector<PlexTvUser> PlexTv::users(std::string_view machine_id) {
   return out;
 }
 
-std::string PlexTv::user_token(std::string_view user_id, std::string_view machine_id) {
+std::string PlexTv::user_token(std::string_view user_id, std::string_view machine_id,
+                               const HomeUserPin& pin) {
   const auto home = home_users();
   const auto found = std::find_if(home.begin(), home.end(),
                                   [&user_id](const PlexTvUser& u) { return u.id == user_id; });
@@ -337,12 +339,34 @@ std::string PlexTv::user_token(std::string_view user_id, std::string_view machin
       throw Error(Errc::protocol, fmt::format("{}: plex.tv lists home user {} without a uuid",
                                               m_label, user_id));
     }
-    auto req = request(http::Method::post,
-                       fmt::format("/api/v2/home/users/{}/switch", detail::url_encode(found->uuid)),
-                       m_admin_token);
-    const std::string temporary =
-        parse_switch_token(fetch(std::move(req), fmt::format("switching to user {}", user_id)),
-                           m_label + " (plex.tv)");
+    std::string path =
+        fmt::format("/api/v2/home/users/{}/switch", detail::url_encode(found->uuid));
+    if (!pin.pin.empty()) {
+      register_secret(pin.pin);
+      path += "?pin=" + detail::url_encode(pin.pin);
+    }
+    auto req = request(http::Method::post, path, m_admin_token);
+    std::string body;
+    try {
+      body = fetch(std::move(req), fmt::format("switching to user {}", user_id));
+    } catch (const Error& e) {
+      // plex.tv just took the admin token for the home users: a refused switch to a protected
+      // user (403, "Invalid PIN") is the PIN's fault.
+      if (e.code() != Errc::no_perm || (pin.pin.empty() && !found->protected_user)) {
+        throw;
+      }
+      if (pin.pin.empty()) {
+        const std::string where = pin.entry.empty() ? std::string() : " in " + pin.entry;
+        throw Error(Errc::no_perm,
+                    fmt::format("{}: Plex user '{}' is PIN-protected: set pin or pin_file{}",
+                                m_label, found->name, where));
+      }
+      const std::string check =
+          pin.entry.empty() ? std::string() : fmt::format(" (check {}.{})", pin.entry, pin.key);
+      throw Error(Errc::no_perm, fmt::format("{}: plex.tv refused the PIN of Plex user '{}'{}",
+                                             m_label, found->name, check));
+    }
+    const std::string temporary = parse_switch_token(std::move(body), m_label + " (plex.tv)");
     auto resources = request(http::Method::get, "/api/v2/resources?includeHttps=1", temporary);
     auto token = parse_resource_token(
         fetch(std::move(resources), fmt::format("the resources of user {}", user_id)), machine_id,

@@ -26,6 +26,15 @@ struct PlexTvUser {
   bool managed = false; // a managed (restricted) home user without a plex.tv login
   bool friend_user = false; // shared with (not home): token from shared_servers
   bool token_available = false; // a server token can be obtained for this user
+  bool protected_user = false;  // a home user whose switch takes a PIN (plex.tv `protected`)
+};
+
+// The PIN of a PIN-protected home user, sent with the switch to that user, and where the config
+// sets it, for messages: `entry` "identities.kid.home_plex", `key` "pin" or "pin_file".
+struct HomeUserPin {
+  std::string pin; // "" = none
+  std::string entry;
+  std::string key = "pin";
 };
 
 // One <SharedServer> of plex.tv's shared_servers list.
@@ -65,9 +74,11 @@ public:
   std::vector<PlexTvUser> users(std::string_view machine_id);
   // The server token of plex.tv user `user_id` for server `machine_id`: switch + resources for a
   // home/managed user, shared_servers for a friend, the admin token for the owner. Throws
-  // ws::Error naming the backend and the user: no_perm when plex.tv refuses, config when it
-  // knows no such user, tempfail/protocol as the adapters do. The token is registered as a secret.
-  std::string user_token(std::string_view user_id, std::string_view machine_id);
+  // ws::Error naming the backend and the user: no_perm when plex.tv refuses (also a wrong or
+  // missing PIN of a protected home user: `pin` goes with the switch), config when it knows no
+  // such user, tempfail/protocol as the adapters do. The token is registered as a secret.
+  std::string user_token(std::string_view user_id, std::string_view machine_id,
+                         const HomeUserPin& pin = {});
 
   [[nodiscard]] std::uint64_t requests_sent() const { return m_client->requests_sent(); }
 
