@@ -40,7 +40,7 @@ class Secrets(WsTestCase):
     def setUp(self):
         super().setUp()
         self.outputs = []  # (what, text) of every run
-        self.env = {"WS_TEST_EMBY_KEY": EMBY_KEY}
+        self.env = {"WS_TEST_EMBY_KEY": EMBY_KEY, "WS_TEST_BAD": BAD_TOKEN}
         self.token_file = os.path.join(self.tmp, "jf.token")
         with open(self.token_file, "w") as f:
             f.write(JF_KEY + "\n")
@@ -90,6 +90,16 @@ class Secrets(WsTestCase):
         self.tool("ws-backup", *v, "restore", backup, "-s", "emby", "--execute", expect=(0,))
         self.tool("ws-parity", "--json", *v, expect=(0, 1))
         self.tool("ws-parity", "--json", *v, "--live", expect=(0, 1))
+        self.tool("ws-config", "--json", *v, "check", expect=(0,))
+        self.tool("ws-config", *v, "check", expect=(0,))
+        self.tool("ws-config", "--json", *v, "webhook", "-s", "jellyfin", "-s", "emby", expect=(0, 1))
+        self.tool("ws-config", *v, "webhook", "--dry-run", expect=(0, 1, 76, 77))
+        self.tool("ws-config", "--json", *v, "add", "jf2", "--type", "jellyfin", "--url",
+                  self.sim.info["jellyfin"]["url"], "--token-file", self.token_file, "--user",
+                  "alice", expect=(0,))
+        self.tool("ws-config", *v, "add", "emby2", "--type", "emby", "--url",
+                  self.sim.info["emby"]["url"], "--token-env", "WS_TEST_EMBY_KEY", "--user",
+                  "alice", expect=(0,))
         for name in ("plex", "jellyfin", "emby"):
             for sub in (["info"], ["users"], ["libraries"], ["search", "a"], ["item", "1"],
                         ["unmatched"], ["mismatched"], ["stale"]):
@@ -114,6 +124,9 @@ class Secrets(WsTestCase):
         self.tool("ws-import", "--json", "-vv", expect=(1,))
         self.tool("ws-export", "-vv", "-s", "plex", "-u", "main", expect=(77,))
         self.tool("ws-backend", "--json", "-vv", "emby", "info", expect=(77,))
+        self.tool("ws-config", "--json", "-vv", "check", expect=(77,))
+        self.tool("ws-config", "-vv", "add", "bad", "--type", "emby", "--url",
+                  self.sim.info["emby"]["url"], "--token-env", "WS_TEST_BAD", expect=(64, 77))
         # Unreachable, and a server that is not the configured one.
         self.write_secret_config(plex={"url": f"http://127.0.0.1:{endstate.free_port()}"},
                                  emby={"uuid": "0" * 32})

@@ -12,7 +12,7 @@ import pkgtest
 from pkgtest import TOOLS
 
 EXAMPLE_BACKENDS = ["home_plex", "living_room_jf", "den_emby"]
-EXAMPLE_IDENTITIES = ["main", "alice"]
+EXAMPLE_IDENTITIES = ["main", "alice", "kid"]
 
 
 class Completion(pkgtest.InstalledTestCase):

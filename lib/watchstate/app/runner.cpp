@@ -113,6 +113,20 @@ sync::RunOptions ToolContext::run_options() const {
   return o;
 }
 
+config::Config load_tool_config(const CommonOptions& common) {
+  const auto file = config::resolve_config_path(
+      common.config_file.empty() ? std::nullopt
+                                 : std::optional<std::filesystem::path>(common.config_file));
+  log::debug("config file {}", file.string());
+  auto config = config::load_config(file);
+  if (config.readable_by_others_with_token) {
+    log::warning("{} holds a token and can be read by other users; chmod 600 it or use "
+                 "token_file",
+                 file.string());
+  }
+  return config;
+}
+
 int run_tool(const ToolDefinition& tool, int argc, char** argv) {
   const auto started = Clock::now();
   const UnixTime started_at = now();
@@ -179,16 +193,7 @@ int run_tool(const ToolDefinition& tool, int argc, char** argv) {
   ToolOutcome outcome;
   try {
     if (tool.needs_config) {
-      const auto file = config::resolve_config_path(
-          common.config_file.empty() ? std::nullopt
-                                     : std::optional<std::filesystem::path>(common.config_file));
-      log::debug("config file {}", file.string());
-      ctx.config = config::load_config(file);
-      if (ctx.config.readable_by_others_with_token) {
-        log::warning("{} holds a token and can be read by other users; chmod 600 it or use "
-                     "token_file",
-                     file.string());
-      }
+      ctx.config = load_tool_config(common);
     }
     outcome = tool.run(ctx);
   } catch (const Interrupted& e) {

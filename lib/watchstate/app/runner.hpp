@@ -61,6 +61,10 @@ struct ToolDefinition {
   std::function<ToolOutcome(ToolContext&)> run;         // the use case
 };
 
+// Load the config the common options name (-c, else $WS_CONFIG, else the default places),
+// warning when a file holding a token is readable by others. Throws ws::Error(Errc::config).
+config::Config load_tool_config(const CommonOptions& common);
+
 // Parse the command line, load the config, run the tool, print the result and map every
 // failure to its exit code (contract section 6). Never throws.
 int run_tool(const ToolDefinition& tool, int argc, char** argv);

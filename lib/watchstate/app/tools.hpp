@@ -13,5 +13,6 @@ int backup_main(int argc, char** argv);
 int parity_main(int argc, char** argv);
 int backend_main(int argc, char** argv);
 int webhook_main(int argc, char** argv);
+int config_main(int argc, char** argv);
 
 } // namespace ws::app

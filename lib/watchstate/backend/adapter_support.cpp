@@ -72,7 +72,23 @@ std::string url_encode(std::string_view value) {
   return out;
 }
 
-void check_outcome(std::string_view backend, std::string_view url, const http::Outcome& outcome) {
+std::string_view token_source(BackendType type) {
+  switch (type) {
+  case BackendType::plex:
+    return "a Plex token comes from `ws-config plex-login`, or Plex Web's View XML "
+           "(X-Plex-Token=...)";
+  case BackendType::jellyfin:
+    return "a Jellyfin token is an API key (Dashboard > API Keys) or comes from "
+           "`ws-config jellyfin-login`";
+  case BackendType::emby:
+    return "an Emby token is an API key (Settings > API Keys) or comes from "
+           "`ws-config emby-login`";
+  }
+  return "";
+}
+
+void check_outcome(std::string_view backend, std::string_view url, const http::Outcome& outcome,
+                   std::string_view refused_hint) {
   if (outcome.error == http::TransportError::tls) {
     // A certificate that cannot be verified fails the same way on every retry: "try again
     // later" (75) would be a lie, so it is a protocol failure (76), like an unparsable answer.
@@ -92,7 +108,8 @@ void check_outcome(std::string_view backend, std::string_view url, const http::O
   }
   if (status == 401 || status == 403) {
     throw Error(Errc::no_perm,
-                fmt::format("{}: the server refused the token (HTTP {})", backend, status));
+                fmt::format("{}: the server refused the token (HTTP {}){}{}", backend, status,
+                            refused_hint.empty() ? "" : "; ", refused_hint));
   }
   if (status == 429 || status >= 500) {
     throw Error(Errc::tempfail, fmt::format("{}: HTTP {} from {}", backend, status,
@@ -103,7 +120,7 @@ void check_outcome(std::string_view backend, std::string_view url, const http::O
 }
 
 http::Outcome send_checked(http::Client& client, std::string_view backend, http::Request request,
-                           long tolerated) {
+                           long tolerated, std::string_view refused_hint) {
   const std::string url = request.url;
   http::Outcome result;
   std::vector<http::Request> batch;
@@ -113,7 +130,7 @@ http::Outcome send_checked(http::Client& client, std::string_view backend, http:
   if (tolerated != 0 && result.transport_ok() && result.response.status == tolerated) {
     return result;
   }
-  check_outcome(backend, url, result);
+  check_outcome(backend, url, result, refused_hint);
   return result;
 }
 

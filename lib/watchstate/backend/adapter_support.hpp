@@ -43,12 +43,17 @@ std::string url_encode(std::string_view value);
 // Throw the ws::Error an unsuccessful outcome deserves: no_perm for 401/403, tempfail for
 // transport failures, 429 and 5xx, protocol for a TLS failure (an unverifiable certificate) and
 // any other non-2xx status. Returns on 2xx.
-void check_outcome(std::string_view backend, std::string_view url, const http::Outcome& outcome);
+// `refused_hint` is added to the 401/403 message: where this kind of server's token comes from.
+void check_outcome(std::string_view backend, std::string_view url, const http::Outcome& outcome,
+                   std::string_view refused_hint = {});
+
+// Where a token for a server of `type` comes from, for messages about a refused one.
+std::string_view token_source(BackendType type);
 
 // Send one request through `client` and return its outcome after check_outcome(); a status in
 // `tolerated` (e.g. 404 for an item that may be gone) is returned instead of thrown.
 http::Outcome send_checked(http::Client& client, std::string_view backend, http::Request request,
-                           long tolerated = 0);
+                           long tolerated = 0, std::string_view refused_hint = {});
 
 // Throw Errc::protocol "<backend>: <what> from <url>: <why>".
 [[noreturn]] void throw_protocol(std::string_view backend, std::string_view what,

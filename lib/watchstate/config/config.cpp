@@ -1493,8 +1493,15 @@ std::filesystem::path default_state_dir() {
 Config load_config(const std::filesystem::path& file) {
   std::string text;
   if (const int err = read_file(file, text); err != 0) {
+    // The first thing a new user meets: say how to get a config, not only that there is none.
     throw Error(Errc::config,
-                fmt::format("{}: cannot read config file: {}", file.string(), std::strerror(err)));
+                fmt::format("{}: cannot read config file: {}{}", file.string(), std::strerror(err),
+                            err == ENOENT
+                                ? "; write one with `ws-config add NAME --type T --url U "
+                                  "--token-file F --append FILE`, or start from "
+                                  "share/watchstate/config.example.yaml (keys: "
+                                  "watchstate.yaml(5))"
+                                : ""));
   }
   bool inline_secret = false;
   Config config = parse_with(text, file, inline_secret);

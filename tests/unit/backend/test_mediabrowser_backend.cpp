@@ -314,7 +314,9 @@ TEST_CASE("backend::mediabrowser errors", "[backend][jellyfin][emby]") {
       FAIL("no exception");
     } catch (const ws::Error& e) {
       CHECK(e.code() == Errc::no_perm);
-      CHECK(std::string(e.what()) == "emby_home: the server refused the token (HTTP 401)");
+      CHECK(std::string(e.what()) ==
+            "emby_home: the server refused the token (HTTP 401); an Emby token is an API key "
+            "(Settings > API Keys) or comes from `ws-config emby-login`");
     }
   }
   SECTION("401 during listing is no_perm") {

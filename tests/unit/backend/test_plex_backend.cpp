@@ -142,7 +142,10 @@ TEST_CASE("backend::plex errors", "[backend][plex]") {
       FAIL("no exception");
     } catch (const ws::Error& e) {
       CHECK(e.code() == Errc::no_perm);
-      CHECK(std::string(e.what()) == "plex_home: the server refused the token (HTTP 401)");
+      // The message says where a Plex token comes from.
+      CHECK(std::string(e.what()) == "plex_home: the server refused the token (HTTP 401); a Plex "
+                                     "token comes from `ws-config plex-login`, or Plex Web's View "
+                                     "XML (X-Plex-Token=...)");
     }
   }
   SECTION("403 is no_perm") {

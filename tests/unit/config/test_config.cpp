@@ -546,8 +546,13 @@ TEST_CASE("config::load_config", "[config]") {
       FAIL("no exception for a missing file");
     } catch (const ws::Error& e) {
       CHECK(e.code() == ws::Errc::config);
-      CHECK(std::string(e.what()) ==
-            file.string() + ": cannot read config file: No such file or directory");
+      const std::string message = e.what();
+      CHECK(message.starts_with(file.string() +
+                                ": cannot read config file: No such file or directory; "));
+      // What to do next: the setup tool, the example and the reference.
+      CHECK(message.find("ws-config add") != std::string::npos);
+      CHECK(message.find("config.example.yaml") != std::string::npos);
+      CHECK(message.find("watchstate.yaml(5)") != std::string::npos);
     }
   }
   SECTION("readable_by_others_with_token") {

@@ -101,7 +101,8 @@ public:
   ServerInfo server_info() override {
     auto request = get("/System/Info");
     const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
+                                        detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "server info", url);
     ServerInfo info;
@@ -117,7 +118,11 @@ public:
   std::vector<Library> libraries() override {
     auto request = get(fmt::format("/Users/{}/Views", user()));
     const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 404,
+                                        detail::token_source(m_conn.type));
+    if (outcome.response.status == 404) {
+      throw_unknown_user(); // the first request that names the user: say who there is
+    }
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "library list", url);
     const auto* items = array_member(doc, "Items");
@@ -192,7 +197,8 @@ public:
     }
     auto request = get("/Library/VirtualFolders");
     const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
+                                        detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_array_body(doc, outcome.response.body, m_conn.name, "library folders", url);
     for (const auto& folder : doc.GetArray()) {
@@ -220,7 +226,8 @@ public:
   std::vector<RemoteUser> users() override {
     auto request = get("/Users");
     const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
+                                        detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_array_body(doc, outcome.response.body, m_conn.name, "user list", url);
     std::vector<RemoteUser> result;
@@ -248,7 +255,8 @@ public:
         "&Fields={}",
         user(), detail::url_encode(query), std::max(limit, 1), k_item_fields));
     const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
+                                        detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "search result", url);
     const auto* items = array_member(doc, "Items");
@@ -271,7 +279,7 @@ public:
         (outcome.response.status == 404 || outcome.response.status == 400)) {
       return {};
     }
-    detail::check_outcome(m_conn.name, url, outcome);
+    detail::check_outcome(m_conn.name, url, outcome, detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "item metadata", url);
     Found found(shows);
@@ -286,7 +294,8 @@ public:
     }
     auto request = get("/Sessions");
     const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
+                                        detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_array_body(doc, outcome.response.body, m_conn.name, "session list", url);
     std::vector<std::string> result;
@@ -430,6 +439,20 @@ private:
     return std::move(found.hits);
   }
 
+  [[noreturn]] void throw_unknown_user() {
+    std::vector<std::string> known;
+    try {
+      for (const auto& u : users()) {
+        known.push_back(fmt::format("{} (id {})", u.name, u.id));
+      }
+    } catch (const Error&) {
+      // A token that may not list users: the message names the user alone.
+    }
+    throw Error(Errc::config,
+                fmt::format("{}: the server has no user with id {}{}{}", m_conn.name, m_conn.user,
+                            known.empty() ? "" : "; its users: ", fmt::join(known, ", ")));
+  }
+
   std::string user() const {
     if (m_conn.user.empty()) {
       throw Error(Errc::config, fmt::format("{}: no user id configured", m_conn.name));
@@ -488,7 +511,7 @@ private:
     detail::FirstError error;
     m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
       error.run([&] {
-        detail::check_outcome(m_conn.name, urls[index], outcome);
+        detail::check_outcome(m_conn.name, urls[index], outcome, detail::token_source(m_conn.type));
         rapidjson::Document doc;
         detail::parse_json_body(doc, outcome.response.body, m_conn.name, "item count",
                                 urls[index]);
@@ -533,7 +556,7 @@ private:
     detail::FirstError error;
     m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
       error.run([&] {
-        detail::check_outcome(m_conn.name, urls[index], outcome);
+        detail::check_outcome(m_conn.name, urls[index], outcome, detail::token_source(m_conn.type));
         rapidjson::Document doc;
         const char* what = index < series ? "series list" : "item page";
         detail::parse_json_body(doc, outcome.response.body, m_conn.name, what, urls[index]);
@@ -694,7 +717,7 @@ private:
             log::warning("{}: series {} no longer exists", m_conn.name, ids[index]);
             return;
           }
-          detail::check_outcome(m_conn.name, urls[index], outcome);
+          detail::check_outcome(m_conn.name, urls[index], outcome, detail::token_source(m_conn.type));
           rapidjson::Document doc;
           detail::parse_json_body(doc, outcome.response.body, m_conn.name, "series metadata",
                                   urls[index]);

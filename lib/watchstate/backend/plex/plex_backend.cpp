@@ -144,7 +144,8 @@ public:
   }
 
   ServerInfo server_info() override {
-    auto outcome = detail::send_checked(*m_client, m_conn.name, get("/"));
+    auto outcome = detail::send_checked(*m_client, m_conn.name, get("/"), 0,
+                                        detail::token_source(m_conn.type));
     rapidjson::Document doc;
     const std::string url = m_conn.url + "/";
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "server info", url);
@@ -162,7 +163,8 @@ public:
   std::vector<Library> libraries() override {
     auto request = get("/library/sections");
     const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
+                                        detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "library list", url);
     const auto* container = container_of(doc, "library list", url);
@@ -244,7 +246,8 @@ public:
   std::vector<RemoteUser> users() override {
     auto request = get("/accounts");
     const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
+                                        detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "account list", url);
     const auto* container = container_of(doc, "account list", url);
@@ -274,7 +277,8 @@ public:
                                    "&includeCollections=0",
                                    detail::url_encode(query), std::max(limit, 1)));
     const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
+                                        detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "search result", url);
     const auto* container = container_of(doc, "search result", url);
@@ -302,7 +306,7 @@ public:
     if (outcome.transport_ok() && outcome.response.status == 404) {
       return {};
     }
-    detail::check_outcome(m_conn.name, url, outcome);
+    detail::check_outcome(m_conn.name, url, outcome, detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "item metadata", url);
     const auto* container = container_of(doc, "item metadata", url);
@@ -316,7 +320,8 @@ public:
   std::vector<std::string> active_items() override {
     auto request = get("/status/sessions");
     const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request));
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
+                                        detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "session list", url);
     const auto* container = container_of(doc, "session list", url);
@@ -503,7 +508,7 @@ private:
     detail::FirstError error;
     m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
       error.run([&] {
-        detail::check_outcome(m_conn.name, urls[index], outcome);
+        detail::check_outcome(m_conn.name, urls[index], outcome, detail::token_source(m_conn.type));
         auto total =
             parse_count(detail::header_value(outcome.response, "X-Plex-Container-Total-Size"));
         if (total < 0) {
@@ -538,7 +543,7 @@ private:
     detail::FirstError error;
     m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
       error.run([&] {
-        detail::check_outcome(m_conn.name, urls[index], outcome);
+        detail::check_outcome(m_conn.name, urls[index], outcome, detail::token_source(m_conn.type));
         const auto& page = pages[index];
         const auto result = process_page(listing, page, outcome, urls[index]);
         const std::int64_t total =
@@ -688,7 +693,7 @@ private:
             log::warning("{}: show {} no longer exists", m_conn.name, ids[index]);
             return;
           }
-          detail::check_outcome(m_conn.name, urls[index], outcome);
+          detail::check_outcome(m_conn.name, urls[index], outcome, detail::token_source(m_conn.type));
           rapidjson::Document doc;
           detail::parse_json_body(doc, outcome.response.body, m_conn.name, "show metadata",
                                   urls[index]);

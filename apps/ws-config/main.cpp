@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: MIT
+#include <watchstate/app/tools.hpp>
+
+int main(int argc, char** argv) { return ws::app::config_main(argc, argv); }
