@@ -251,6 +251,12 @@ ToolOutcome run_add(ToolContext& ctx, const ConfigArgs& args) {
   wanted.token_env = args.token_env;
   wanted.user = args.user;
   wanted.verify_tls = !args.no_verify_tls;
+  if (args.plextv_url != "https://plex.tv") {
+    if (wanted.type != backend::BackendType::plex) {
+      throw Error(Errc::usage, "--plextv-url is for a Plex backend");
+    }
+    wanted.plextv_url = args.plextv_url;
+  }
   auto client = setup_client(ctx.common);
   client.verify_tls = wanted.verify_tls;
   const auto probed = std::make_shared<setup::ProbedBackend>(setup::probe_backend(wanted, client));
@@ -549,6 +555,9 @@ int config_main(int argc, char** argv) {
         a.add->add_option("--user", a.user, "User id or name to sync (Plex default: the owner)");
         a.add->add_option("--append", a.append, "Add the entry to this config file");
         a.add->add_flag("--no-verify-tls", a.no_verify_tls, "Accept any TLS certificate");
+        a.add->add_option("--plextv-url",
+                          a.plextv_url,
+                          "Plex: where plex.tv answers (written as options.plextv_url)");
 
         a.plex_login = cli.add_subcommand("plex-login",
                                           "Sign in to plex.tv with a PIN "

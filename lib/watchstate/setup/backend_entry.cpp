@@ -166,8 +166,14 @@ std::string backend_entry_yaml(const NewBackend& wanted, const ProbedBackend& pr
     out += fmt::format("    user: {}  # {}\n", yaml_quoted(probed.user_id), probed.user_name);
   }
   out += fmt::format("    uuid: {}\n", yaml_quoted(probed.server.id));
-  if (!wanted.verify_tls) {
-    out += "    options:\n      verify_tls: false\n";
+  if (!wanted.verify_tls || !wanted.plextv_url.empty()) {
+    out += "    options:\n";
+    if (!wanted.verify_tls) {
+      out += "      verify_tls: false\n";
+    }
+    if (!wanted.plextv_url.empty()) {
+      out += fmt::format("      plextv_url: {}\n", wanted.plextv_url);
+    }
   }
   if (!probed.libraries.empty()) {
     out += "    # libraries (an id or a name can go into options.ignore_libraries):\n";
@@ -221,8 +227,11 @@ void append_backend_entry(const std::filesystem::path& file,
       break;
     } else {
       const auto first = line.find_first_not_of(' ');
+      if (first != std::string_view::npos && first > 0 && line[first] != '\n'
+          && line[first] != '\r') {
+        last_content_end = next; // an entry's own comment lines stay with it
+      }
       if (first != std::string_view::npos && line[first] != '#' && line[first] != '\n') {
-        last_content_end = next;
         if (entry_indent == 0) {
           entry_indent = first;
         }
@@ -239,7 +248,7 @@ void append_backend_entry(const std::filesystem::path& file,
     pos = next;
   }
   if (block_start == std::string::npos) {
-    text += "\nbackends:\n" + entry;
+    text += (text.empty() ? "backends:\n" : "\nbackends:\n") + entry;
   } else {
     // The entry comes indented by two; follow the file's own indent.
     std::string indented;

@@ -22,6 +22,7 @@ struct NewBackend {
   std::string token_env;  // the variable the entry will name as ${...}, or ""
   std::string user;       // an id or a name, "" = Plex: the owner; Jellyfin/Emby: the only user
   bool verify_tls = true;
+  std::string plextv_url; // Plex: where plex.tv answers, when not https://plex.tv ("" = default)
 };
 
 // What the server answered.

@@ -111,8 +111,27 @@ TEST_CASE("backend entry: a missing file is created 0600 with a backends: sectio
   const auto file = dir.path / "new.yaml";
   ws::setup::append_backend_entry(
       file, "living_room", ws::setup::backend_entry_yaml(jellyfin(), probed()));
-  CHECK(read(file).starts_with("\nbackends:\n  living_room:"));
+  CHECK(read(file).starts_with("backends:\n  living_room:"));
   struct stat info {};
   REQUIRE(::stat(file.c_str(), &info) == 0);
   CHECK((info.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("backend entry: entries appended one after another keep their comment lines", "[setup]") {
+  TempDir dir;
+  const auto file = dir.path / "config.yaml";
+  auto first = jellyfin();
+  auto second = jellyfin();
+  second.name = "den";
+  ws::setup::append_backend_entry(file, first.name, ws::setup::backend_entry_yaml(first, probed()));
+  ws::setup::append_backend_entry(
+      file, second.name, ws::setup::backend_entry_yaml(second, probed()));
+  const std::string text = read(file);
+  CHECK(text.starts_with("backends:\n  living_room:"));
+  const auto den = text.find("  den:");
+  REQUIRE(den != std::string::npos);
+  // living_room's library comments come before den, not after it.
+  CHECK(text.find("#   2 TV (shows)") < den);
+  CHECK(text.rfind("#   2 TV (shows)") > den);
+  CHECK(text.ends_with("#   2 TV (shows)\n"));
 }
