@@ -237,6 +237,28 @@ class Rematch(WsTestCase, Quiet):
         self.assertIn("merged", {c["field"] for c in changes})
         self.assert_no_change_run()
 
+    def test_a_fix_match_and_an_unmark_keep_the_resume_position(self):
+        # (Model test, world seed 805.) Alpha is 21 minutes in on Jellyfin (and Plex); Emby's
+        # wrongly matched copy was watched. The user fixes the match on Emby and unmarks it there:
+        # the item is unwatched, and Emby takes the position the other servers hold.
+        self.ws("ws-sync")
+        self.sim.set_state("jellyfin", key="a", position_ms=1_260_000)
+        self.ws("ws-sync")
+        self.assertEqual(self.sim.item("plex", "a")["position_ms"], 1_260_000)
+        self.sim._call("emby", "POST", "/__sim/ids", {"key": "ea", "ids": {"imdb": "tt0000001", "tmdb": "101"}})
+        self.sim.set_state("emby", key="ea", played=False, position_ms=0)
+        doc = self.ws("ws-sync")
+        imported = doc["result"]["import"]["identities"]["main"]["backends"]
+        self.assertEqual((imported["emby"]["rematched"], imported["emby"]["merged"],
+                          imported["emby"]["marked_unplayed"]), (1, 1, 1))
+        for server, key in (("plex", "a"), ("jellyfin", "a"), ("emby", "ea")):
+            item = self.sim.item(server, key)
+            self.assertFalse(item["played"], server)
+            self.assertEqual(item["position_ms"], 1_260_000, server)
+        alpha = [i for i in self.state_items() if i["title"] == "Alpha"]
+        self.assertEqual([(i["watched"], i["progress_ms"]) for i in alpha], [(False, 1_260_000)])
+        self.assert_no_change_run()
+
 
 def pathless():
     world = base()

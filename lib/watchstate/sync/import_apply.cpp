@@ -345,6 +345,33 @@ void BackendApplier::merge_rows(db::ItemId into, db::ItemId from,
             into);
 }
 
+bool BackendApplier::take_unmark(db::ItemId row, const db::BackendRecord& previous,
+                                 const backend::RemoteItem& item) {
+  // An unmark the item reports belongs to the history of the row it was on (the backend had
+  // reported it played there), so it is taken there before rows merge, and the merge weighs it
+  // like any other event. Taken on the merged row, it would come after the merge: a played row
+  // merging with an unplayed one drops that row's resume position (a played item has none), and
+  // the item would end unplayed without it while the servers that reported it still hold it.
+  auto local = m_store.item(row);
+  if (!local) {
+    return false;
+  }
+  const ImportDecision d = decide_import(*local, previous, item, m_policy);
+  if (d.state != StateChange::unplayed) {
+    return false; // a play, a position: taken on the merged row (update), the newer one winning
+  }
+  log_change(row, "watched", state_text(local->watched, local->updated),
+             state_text(false, d.new_updated));
+  local->watched = false;
+  local->updated = d.new_updated;
+  local->via = m_name;
+  local->updated_at = m_policy.now;
+  m_store.update_item_state(*local);
+  m_rows_changed = true; // the rows the matching read are not what they were
+  ++m_counts.marked_unplayed;
+  return true;
+}
+
 void BackendApplier::take_back_keys(db::ItemId row, const db::BackendRecord& previous) {
   const auto local = m_store.item(row);
   if (!local) {
@@ -430,6 +457,7 @@ void BackendApplier::apply(backend::RemoteItem item) {
   };
 
   bool moved = false;
+  bool unmarked = false;
   if (previous && previous_row != target) {
     // The server re-matched the item: it leaves its old row.
     m_store.remove_record(m_identity, m_name, item.id, *previous_row);
@@ -439,7 +467,8 @@ void BackendApplier::apply(backend::RemoteItem item) {
     const bool orphaned = m_store.records(*previous_row).empty();
     if (target && (orphaned || merges_with(*previous_row))) {
       // Nothing else reports the old row (it was this item all along), or the new ids show both
-      // rows to be one: its history joins the row the item is now.
+      // rows to be one: its history joins the row the item is now, with the item's unmark.
+      unmarked = take_unmark(*previous_row, *previous, item);
       merge_rows(*target, *previous_row, previous);
     } else if (orphaned) {
       // No row has the new ids: the row follows the item, history and all.
@@ -447,6 +476,9 @@ void BackendApplier::apply(backend::RemoteItem item) {
     } else {
       take_back_keys(*previous_row, *previous);
     }
+  } else if (previous && !decision.merge.empty()) {
+    // Other rows join the row the item stays on: its unmark first (take_unmark).
+    unmarked = take_unmark(*previous_row, *previous, item);
   }
   for (const db::ItemId other : decision.merge) {
     if (!previous_row || other != *previous_row) {
@@ -465,7 +497,13 @@ void BackendApplier::apply(backend::RemoteItem item) {
     return;
   }
   m_seen.push_back({*target, item.id});
-  update(*target, previous, !previous || moved, item, report, &keys, &decision);
+  // An unmark taken with the history of the row the item was on is not taken again: the merged
+  // row weighs it already (a play newer than the unmark stays).
+  std::optional<db::BackendRecord> before = previous;
+  if (unmarked) {
+    before->watched = false;
+  }
+  update(*target, before, !previous || moved, item, report, &keys, &decision);
   if (previous && target == previous_row) {
     take_back_keys(*target, *previous); // ids the item no longer has
   }

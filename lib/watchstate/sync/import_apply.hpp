@@ -77,6 +77,10 @@ private:
   void merge_rows(db::ItemId into, db::ItemId from,
                   const std::optional<db::BackendRecord>& gone_record);
   void take_back_keys(db::ItemId row, const db::BackendRecord& previous);
+  // A re-matched item's unmark (`previous`: its record on `row`), applied to the row it was on
+  // before that row merges into the one the item is now. Whether it took one.
+  bool take_unmark(db::ItemId row, const db::BackendRecord& previous,
+                   const backend::RemoteItem& item);
   db::ItemId insert(const backend::RemoteItem& item, const backend::RemoteShow* show,
                     const db::BackendRecord& report, const std::vector<MatchKey>& keys,
                     const MatchDecision& decision);
