@@ -344,3 +344,218 @@ class WebhookCopies(WebhookCase):
         code, doc, err = self.stop()
         self.assertEqual(code, 0, err)
         self.assertEqual(doc["result"]["failed"], 0)
+
+
+class WebhookQueue(WebhookCase):
+    """ws-webhook queue: list, retry and purge the stored events, beside the running server."""
+
+    def setUp(self):
+        super().setUp()
+        self.outputs = []  # every stdout and stderr of the queue commands, searched for secrets
+
+    def queue(self, *args, expect=0, env=None):
+        result = self.run_tool("ws-webhook", "queue", *args, "--json", env=env)
+        self.outputs += [result.stdout, result.stderr]
+        self.assertEqual(result.code, expect, result)
+        self.assertIsNotNone(result.json, result)
+        self.assertEqual(result.json["exit_code"], expect, result)
+        return result.json
+
+    def human(self, *args, expect=0):
+        result = self.run_tool("ws-webhook", "queue", *args)
+        self.outputs += [result.stdout, result.stderr]
+        self.assertEqual(result.code, expect, result)
+        return result.stdout
+
+    def events(self, *args):
+        return {e["id"]: e for e in self.queue(*args)["result"]["events"]}
+
+    def assert_no_secrets_anywhere(self):
+        text = "\n".join(self.outputs)
+        self.assertNotIn(API_KEY, text)
+        self.assert_no_secret(text)
+        for token in ("plex-owner-token-1234", "jf-api-key-abcdef0123456789",
+                      "emby-api-key-9876543210fedcba"):
+            self.assertNotIn(token, text)
+
+    def post_plex_scrobble(self, key):
+        body, content_type = multipart({"payload": plex_event("media.scrobble", self.sim.item("plex", key)["id"])})
+        status, text = post(self.url, body, content_type, user_agent="PlexMediaServer/1.41.3.9314")
+        self.assertEqual(status, 200, text)
+        return int(text.split("#")[1])
+
+    def post_jellyfin_played(self, key):
+        status, text = post(self.url, jellyfin_event("UserDataSaved", self.sim.item("jellyfin", key)["id"],
+                                                     SaveReason="TogglePlayed").encode(),
+                            "text/plain", user_agent="Jellyfin-Server/10.10.7")
+        self.assertEqual(status, 200, text)
+        return int(text.split("#")[1])
+
+    def missing_on_plex(self, key):
+        """Plex answers 404 for the item, as while a library is rescanned: the event fails."""
+        self.sim.fault("plex", path=f"/library/metadata/{self.sim.item('plex', key)['id']}$",
+                       status=404, times=-1)
+
+    def wait_for_state(self, event_id, state, limit=10.0):
+        self.wait_for(lambda: self.events().get(event_id, {}).get("state") == state
+                      and self.events()[event_id]["attempts"] > 0, limit, f"event #{event_id} {state}")
+
+    def test_failed_events_are_listed_with_their_reason_retried_and_applied(self):
+        self.ws("ws-sync")
+        self.start()
+        now = int(time.time())
+        # Plex says Gamma is played but answers 404 for it: that event cannot be applied.
+        self.sim.set_state("plex", key="m3", played=True, last_played=now)
+        self.missing_on_plex("m3")
+        failed_id = self.post_plex_scrobble("m3")
+        # Jellyfin answers 500 for Zeta: that event waits and is tried again.
+        self.sim.set_state("jellyfin", key="m6", played=True, last_played=now)
+        zeta = self.sim.item("jellyfin", "m6")["id"]
+        self.sim.fault("jellyfin", path=f"/Items/{zeta}$", status=500, times=-1)
+        pending_id = self.post_jellyfin_played("m6")
+        self.wait_for_state(failed_id, "failed")
+        self.wait_for_state(pending_id, "pending")
+
+        doc = self.queue()
+        result = doc["result"]
+        self.assertEqual((result["pending"], result["failed"]), (1, 1))
+        events = {e["id"]: e for e in result["events"]}
+        self.assertEqual(sorted(events), sorted([failed_id, pending_id]))
+        failed = events[failed_id]
+        plex_key = self.sim.item("plex", "m3")["id"]
+        self.assertEqual((failed["source"], failed["backends"], failed["identities"], failed["event"]),
+                         ("plex", ["plex"], ["main"], "media.scrobble"))
+        self.assertEqual((failed["item"]["id"], failed["item"]["type"]), (plex_key, "movie"))
+        self.assertEqual(failed["state"], "failed")
+        self.assertEqual(failed["attempts"], 1)
+        self.assertIsNone(failed["next_try_at"])
+        self.assertEqual(failed["last_error"], f"plex has no item {plex_key}")
+        self.assertEqual(failed["server_id"], worlds.PLEX_ID)
+        self.assertRegex(failed["received_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        pending = events[pending_id]
+        self.assertEqual((pending["source"], pending["backends"], pending["state"]),
+                         ("jellyfin", ["jellyfin"], "pending"))
+        self.assertGreaterEqual(pending["attempts"], 1)
+        self.assertIn("500", pending["last_error"])
+        self.assertIsNotNone(pending["next_try_at"])
+        # The filters.
+        self.assertEqual(list(self.events("--failed")), [failed_id])
+        self.assertEqual(list(self.events("list", "--pending")), [pending_id])
+        self.queue("--failed", "--pending", expect=64)
+        # The human table: one line per event, the reason below it.
+        table = self.human()
+        self.assertIn("failed", table)
+        self.assertIn(f"last error: plex has no item {plex_key}", table)
+        self.assertIn("plex (plex)", table)
+        self.assertIn("1 pending, 1 failed", table)
+        # An unknown id changes nothing and is named.
+        result = self.run_tool("ws-webhook", "queue", "retry", str(failed_id), "99999")
+        self.outputs += [result.stdout, result.stderr]
+        self.assertEqual(result.code, 64, result)
+        self.assertIn("#99999", result.stderr)
+        self.assertEqual(self.events()[failed_id]["state"], "failed")
+        self.queue("retry", expect=64)  # neither ids nor --all-failed
+        self.queue("retry", "--failed", expect=64)
+
+        # The cause is gone. A ws-sync holds the state directory meanwhile: the queue commands
+        # still work, and the worker waits for the lock.
+        lock = open(os.path.join(self.state_dir, "watchstate.lock"), "a+")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            self.sim.clear_faults()
+            dry = self.queue("retry", "--all-failed", "--dry-run")
+            self.assertEqual(([e["id"] for e in dry["result"]["events"]], dry["result"]["retried"]),
+                             ([failed_id], 1))
+            self.assertEqual(self.events()[failed_id]["state"], "failed")
+            doc = self.queue("retry", "--all-failed")
+            self.assertEqual(doc["result"]["retried"], 1)
+            self.assertEqual(doc["result"]["events"][0]["state"], "failed")  # as it was
+            self.assertEqual((doc["result"]["pending"], doc["result"]["failed"]), (2, 0))
+            # A pending event named by id skips the rest of its delay.
+            self.assertEqual(self.queue("retry", str(pending_id))["result"]["retried"], 1)
+            for event in self.events().values():
+                self.assertEqual((event["state"], event["attempts"], event["last_error"]),
+                                 ("pending", 0, None))
+            self.assertFalse(self.played("jellyfin", "m3"))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+        # The running server applies both: the servers' end state.
+        self.wait_for(lambda: self.played("jellyfin", "m3") and self.played("emby", "m3")
+                      and self.played("emby", "m6"), 10.0, "Gamma and Zeta applied after the retry")
+        self.wait_for(lambda: self.events() == {}, 5.0, "the queue empty")
+        self.assertTrue(self.item_by_title("Gamma (2003)")["watched"])
+        code, doc, err = self.stop()
+        self.assertEqual(code, 0, err)
+        self.assertEqual((doc["result"]["applied"], doc["result"]["failed"], doc["result"]["pending"]),
+                         (2, 1, 0))
+        self.outputs.append(err)
+        self.assert_no_secrets_anywhere()
+
+    def test_purge_deletes_failed_events_and_pending_ones_only_when_asked(self):
+        self.ws("ws-sync")
+        self.start()
+        self.missing_on_plex("m3")
+        self.missing_on_plex("m1")
+        gamma = self.post_plex_scrobble("m3")
+        alpha = self.post_plex_scrobble("m1")
+        zeta = self.sim.item("jellyfin", "m6")["id"]
+        self.sim.fault("jellyfin", path=f"/Items/{zeta}$", status=503, times=-1)
+        waiting = self.post_jellyfin_played("m6")
+        self.wait_for_state(gamma, "failed")
+        self.wait_for_state(alpha, "failed")
+        self.wait_for_state(waiting, "pending")
+
+        self.queue("purge", expect=64)                          # nothing named
+        self.queue("purge", str(gamma), "--failed", expect=64)  # ids and a flag
+        self.queue("purge", "--pending", expect=64)
+        self.queue("purge", "--older-than", "7", expect=64)     # no unit
+        self.queue("purge", "99999", expect=64)
+        dry = self.queue("purge", "--failed", "--dry-run")
+        self.assertEqual(sorted(e["id"] for e in dry["result"]["events"]), sorted([gamma, alpha]))
+        self.assertTrue(dry["dry_run"])
+        self.assertEqual(len(self.events()), 3)
+        self.assertIn("would be deleted", self.human("purge", "--failed", "--dry-run"))
+        # Failed events: the pending one stays.
+        doc = self.queue("purge", "--failed")
+        self.assertEqual(doc["result"]["purged"], 2)
+        self.assertEqual((doc["result"]["pending"], doc["result"]["failed"]), (1, 0))
+        self.assertEqual(list(self.events()), [waiting])
+        # Nothing is that old yet; two hours later it is.
+        self.assertEqual(self.queue("purge", "--older-than", "1h")["result"]["purged"], 0)
+        later = {"WS_FAKE_NOW": str(int(time.time()) + 7200)}
+        self.assertEqual(self.queue("purge", "--failed", "--older-than", "1h", env=later)["result"]["purged"], 0)
+        doc = self.queue("purge", "--older-than", "1h", env=later)
+        self.assertEqual(([e["id"] for e in doc["result"]["events"]], doc["result"]["purged"]), ([waiting], 1))
+        self.assertEqual(self.events(), {})
+        # A pending event named by id goes too.
+        self.sim.clear_faults()
+        self.missing_on_plex("m3")
+        lock = open(os.path.join(self.state_dir, "watchstate.lock"), "a+")
+        fcntl.flock(lock, fcntl.LOCK_EX)  # keeps it pending
+        try:
+            named = self.post_plex_scrobble("m3")
+            self.assertEqual(self.events()[named]["state"], "pending")
+            self.assertEqual(self.queue("purge", str(named))["result"]["purged"], 1)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+        self.assertEqual(self.events(), {})
+        code, doc, err = self.stop()
+        self.assertEqual(code, 0, err)
+        self.assertEqual(doc["result"]["pending"], 0)
+        self.outputs.append(err)
+        self.assert_no_secrets_anywhere()
+
+    def test_without_a_queue_file(self):
+        doc = self.queue()
+        self.assertEqual(doc["result"], {"events": [], "pending": 0, "failed": 0})
+        self.assertIn("does not exist yet", self.human())
+        self.assertEqual(self.queue("purge", "--failed")["result"]["purged"], 0)
+        self.assertEqual(self.queue("retry", "--all-failed")["result"]["retried"], 0)
+        self.queue("retry", "3", expect=64)
+        self.queue("--listen", "127.0.0.1:1", expect=64)
+        self.queue("-s", "plex", expect=64)
+        self.assertFalse(os.path.exists(os.path.join(self.state_dir, "webhook-queue.db")))
+        # The server itself still refuses --dry-run.
+        self.assertEqual(self.run_tool("ws-webhook", "--dry-run").code, 64)

@@ -83,6 +83,39 @@ std::string format_rfc3339(UnixTime t) {
                      c.minute, c.second);
 }
 
+std::optional<std::int64_t> parse_duration(std::string_view text) {
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  constexpr std::int64_t k_max = std::int64_t{100} * 366 * 86400; // a century is plenty
+  std::int64_t total = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::int64_t number = 0;
+    const auto [end, ec] = std::from_chars(text.data() + pos, text.data() + text.size(), number);
+    if (ec != std::errc{} || end == text.data() + pos || end == text.data() + text.size() ||
+        number < 0 || number > k_max) {
+      return std::nullopt; // no digits, no unit, or out of range
+    }
+    pos = static_cast<std::size_t>(end - text.data());
+    std::int64_t unit = 0;
+    switch (text[pos]) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    case 'w': unit = 7 * 86400; break;
+    default: return std::nullopt;
+    }
+    ++pos;
+    total += number * unit;
+    if (total > k_max) {
+      return std::nullopt;
+    }
+  }
+  return total;
+}
+
 std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now() - since)

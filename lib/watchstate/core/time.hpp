@@ -23,6 +23,11 @@ std::string format_rfc3339(UnixTime t);
 // Fractions are dropped (floor to the second). Returns nullopt for anything else.
 std::optional<UnixTime> parse_iso8601(std::string_view text);
 
+// A length of time as people write it on a command line: one or more number+unit groups, units
+// s, m, h, d, w ("90s", "12h", "7d", "1d12h"). Returns seconds, or nullopt for anything else
+// (also a bare number, whose unit would be a guess).
+std::optional<std::int64_t> parse_duration(std::string_view text);
+
 // Milliseconds since `since` on the steady clock (durations in JSON results).
 std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since);
 

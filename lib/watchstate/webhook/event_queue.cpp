@@ -7,7 +7,9 @@
 #include <sqlite3.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <mutex>
 
 namespace ws::webhook {
@@ -45,6 +47,61 @@ WebhookSource source_from(std::string_view name) {
     return WebhookSource::emby;
   }
   return WebhookSource::plex;
+}
+
+// The columns read_event() reads, in its order.
+constexpr const char* k_event_columns = "id, received_at, attempts, source, event, server_id, "
+                                        "user_id, item_id, item_type, title, library_event";
+
+QueuedEvent read_event(SQLite::Statement& q) {
+  QueuedEvent e;
+  e.id = q.getColumn(0).getInt64();
+  e.received_at = q.getColumn(1).getInt64();
+  e.attempts = q.getColumn(2).getInt();
+  e.event.source = source_from(q.getColumn(3).getText());
+  e.event.event = q.getColumn(4).getString();
+  e.event.server_id = q.getColumn(5).getString();
+  e.event.user_id = q.getColumn(6).getString();
+  e.event.item_id = q.getColumn(7).getString();
+  e.event.item_type = q.getColumn(8).getString();
+  e.event.title = q.getColumn(9).getString();
+  e.event.library_event = q.getColumn(10).getInt() != 0;
+  return e;
+}
+
+std::vector<QueueEntry> read_entries(SQLite::Database& db) {
+  std::vector<QueueEntry> out;
+  SQLite::Statement q(db, fmt::format("SELECT {}, status, not_before, last_error FROM events "
+                                      "ORDER BY id",
+                                      k_event_columns));
+  while (q.executeStep()) {
+    QueueEntry entry;
+    entry.queued = read_event(q);
+    entry.failed = q.getColumn(11).getString() == "failed";
+    entry.not_before = q.getColumn(12).getInt64();
+    entry.last_error = q.getColumn(13).getString();
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+// Throws Error(Errc::usage) naming every id of `ids` that `entries` does not hold.
+void check_known(const std::vector<QueueEntry>& entries, const std::vector<std::int64_t>& ids) {
+  std::vector<std::string> unknown;
+  for (const auto id : ids) {
+    if (std::none_of(entries.begin(), entries.end(),
+                     [id](const QueueEntry& e) { return e.queued.id == id; })) {
+      unknown.push_back(fmt::format("#{}", id));
+    }
+  }
+  if (!unknown.empty()) {
+    throw Error(Errc::usage, fmt::format("no event {} in the webhook queue",
+                                         fmt::join(unknown, ", ")));
+  }
+}
+
+bool named(const std::vector<std::int64_t>& ids, std::int64_t id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
 [[noreturn]] void rethrow(const SQLite::Exception& e, std::string_view what) {
@@ -105,25 +162,13 @@ std::vector<QueuedEvent> EventQueue::due(UnixTime now, std::size_t limit) {
   std::vector<QueuedEvent> out;
   try {
     SQLite::Statement q(m_impl->db,
-                        "SELECT id, received_at, attempts, source, event, server_id, user_id, "
-                        "item_id, item_type, title, library_event FROM events WHERE status = "
-                        "'pending' AND not_before <= ? ORDER BY id LIMIT ?");
+                        fmt::format("SELECT {} FROM events WHERE status = 'pending' AND "
+                                    "not_before <= ? ORDER BY id LIMIT ?",
+                                    k_event_columns));
     q.bind(1, now);
     q.bind(2, static_cast<std::int64_t>(limit));
     while (q.executeStep()) {
-      QueuedEvent e;
-      e.id = q.getColumn(0).getInt64();
-      e.received_at = q.getColumn(1).getInt64();
-      e.attempts = q.getColumn(2).getInt();
-      e.event.source = source_from(q.getColumn(3).getText());
-      e.event.event = q.getColumn(4).getString();
-      e.event.server_id = q.getColumn(5).getString();
-      e.event.user_id = q.getColumn(6).getString();
-      e.event.item_id = q.getColumn(7).getString();
-      e.event.item_type = q.getColumn(8).getString();
-      e.event.title = q.getColumn(9).getString();
-      e.event.library_event = q.getColumn(10).getInt() != 0;
-      out.push_back(std::move(e));
+      out.push_back(read_event(q));
     }
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read events");
@@ -192,6 +237,94 @@ std::int64_t EventQueue::failed() {
     return m_impl->db.execAndGet("SELECT COUNT(*) FROM events WHERE status = 'failed'").getInt64();
   } catch (const SQLite::Exception& e) {
     rethrow(e, "count events");
+  }
+}
+
+std::vector<QueueEntry> EventQueue::entries() {
+  const std::lock_guard lock(m_impl->mutex);
+  try {
+    return read_entries(m_impl->db);
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read events");
+  }
+}
+
+void EventQueue::validate(const RetrySelection& selection) {
+  if (selection.ids.empty() && !selection.all_failed) {
+    throw Error(Errc::usage, "retry: name the events (ids) or give --all-failed");
+  }
+}
+
+void EventQueue::validate(const PurgeSelection& selection) {
+  if (!selection.ids.empty() && (selection.failed || selection.received_before)) {
+    throw Error(Errc::usage, "purge: either event ids, or --failed and/or --older-than");
+  }
+  if (selection.ids.empty() && !selection.failed && !selection.received_before) {
+    throw Error(Errc::usage, "purge: name the events (ids), or give --failed or --older-than");
+  }
+}
+
+std::vector<QueueEntry> EventQueue::retry(const RetrySelection& selection, bool dry_run) {
+  validate(selection);
+  const std::lock_guard lock(m_impl->mutex);
+  try {
+    // IMMEDIATE: the worker cannot change an event between this read and the update.
+    SQLite::Transaction tx(m_impl->db, SQLite::TransactionBehavior::IMMEDIATE);
+    auto all = read_entries(m_impl->db);
+    check_known(all, selection.ids);
+    std::vector<QueueEntry> chosen;
+    for (auto& entry : all) {
+      if (named(selection.ids, entry.queued.id) || (selection.all_failed && entry.failed)) {
+        chosen.push_back(std::move(entry));
+      }
+    }
+    if (!dry_run) {
+      SQLite::Statement q(m_impl->db, "UPDATE events SET status = 'pending', attempts = 0, "
+                                      "not_before = 0, last_error = '' WHERE id = ?");
+      for (const auto& entry : chosen) {
+        q.reset();
+        q.bind(1, entry.queued.id);
+        q.exec();
+      }
+      tx.commit();
+    }
+    return chosen;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "retry events");
+  }
+}
+
+std::vector<QueueEntry> EventQueue::purge(const PurgeSelection& selection, bool dry_run) {
+  validate(selection);
+  const std::lock_guard lock(m_impl->mutex);
+  try {
+    SQLite::Transaction tx(m_impl->db, SQLite::TransactionBehavior::IMMEDIATE);
+    auto all = read_entries(m_impl->db);
+    check_known(all, selection.ids);
+    std::vector<QueueEntry> chosen;
+    for (auto& entry : all) {
+      bool take = named(selection.ids, entry.queued.id);
+      if (selection.ids.empty()) {
+        take = (!selection.failed || entry.failed) &&
+               (!selection.received_before ||
+                entry.queued.received_at < *selection.received_before);
+      }
+      if (take) {
+        chosen.push_back(std::move(entry));
+      }
+    }
+    if (!dry_run) {
+      SQLite::Statement q(m_impl->db, "DELETE FROM events WHERE id = ?");
+      for (const auto& entry : chosen) {
+        q.reset();
+        q.bind(1, entry.queued.id);
+        q.exec();
+      }
+      tx.commit();
+    }
+    return chosen;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "purge events");
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,30 @@ struct QueuedEvent {
   UnixTime received_at = 0;
   int attempts = 0;
   WebhookEvent event;
+};
+
+// An event as `ws-webhook queue` shows it: where the worker stands with it.
+struct QueueEntry {
+  QueuedEvent queued;
+  bool failed = false;     // else pending
+  UnixTime not_before = 0; // pending: not tried again before this (0: at once)
+  std::string last_error;  // why the last attempt did not apply it (stored redacted); may be empty
+};
+
+// What `ws-webhook queue retry` puts back: the events named (failed or pending), and with
+// `all_failed` every failed one.
+struct RetrySelection {
+  std::vector<std::int64_t> ids;
+  bool all_failed = false;
+};
+
+// What `ws-webhook queue purge` deletes: exactly the events named, whatever their state; or
+// every failed event (`failed`), every event received before `received_before`, or with both
+// the failed ones received before it. A pending event goes only when named or old enough.
+struct PurgeSelection {
+  std::vector<std::int64_t> ids;
+  bool failed = false;
+  std::optional<UnixTime> received_before;
 };
 
 // The durable queue between the HTTP answer and the worker: an SQLite file of its own
@@ -42,6 +67,22 @@ public:
   void fail(std::int64_t id, const std::string& error);
   [[nodiscard]] std::int64_t pending();
   [[nodiscard]] std::int64_t failed();
+
+  // Throw Error(Errc::usage) for a selection that selects nothing by construction (no ids and
+  // no flag) or, for purge, mixes ids with --failed / --older-than.
+  static void validate(const RetrySelection& selection);
+  static void validate(const PurgeSelection& selection);
+
+  // Every stored event, pending and failed, oldest first.
+  [[nodiscard]] std::vector<QueueEntry> entries();
+  // Put the selected events back to pending: attempts 0, due now, no error; a running worker
+  // picks them up within a second. Returns them as they were before, oldest first. Throws
+  // Error(Errc::usage) for an empty selection or naming every id that is not in the queue
+  // (then nothing changes). With `dry_run` nothing changes either.
+  std::vector<QueueEntry> retry(const RetrySelection& selection, bool dry_run);
+  // Delete the selected events; same return value, errors and `dry_run` as retry(). Ids may
+  // not be combined with `failed` or `received_before`.
+  std::vector<QueueEntry> purge(const PurgeSelection& selection, bool dry_run);
 
 private:
   struct Impl;

@@ -58,3 +58,18 @@ TEST_CASE("core::now honours WS_FAKE_NOW", "[core]") {
     ::setenv("WS_FAKE_NOW", previous->c_str(), 1);
   }
 }
+
+TEST_CASE("core::parse_duration", "[core]") {
+  CHECK(ws::parse_duration("45s") == 45);
+  CHECK(ws::parse_duration("90m") == 5400);
+  CHECK(ws::parse_duration("12h") == 43200);
+  CHECK(ws::parse_duration("7d") == 604800);
+  CHECK(ws::parse_duration("2w") == 1209600);
+  CHECK(ws::parse_duration("1d12h") == 129600);
+  CHECK(ws::parse_duration("0s") == 0);
+  for (const char* bad : {"", "7", "d", "7x", "-1d", "+1d", "1d ", " 1d", "1.5d", "7D",
+                          "99999999999999999999s", "5300w"}) {
+    INFO(bad);
+    CHECK_FALSE(ws::parse_duration(bad).has_value());
+  }
+}
