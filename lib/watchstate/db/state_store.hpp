@@ -111,6 +111,31 @@ struct ListFilter {
   std::size_t limit = 0; // 0 = no limit
 };
 
+// What `ws-state list` selects: every filter that is set must hold. Done in SQL, rows streamed.
+struct ItemQuery {
+  std::string identity = "main";
+  std::string title_contains; // case-insensitive substring, empty = any
+  std::optional<bool> watched;
+  std::optional<backend::MediaType> type;
+  std::optional<int> year;
+  std::optional<int> season;  // episodes of this season
+  std::optional<int> episode; // episodes with this number
+  // An external id: items that have it as their own id, and episodes of a series that has it.
+  std::optional<backend::Guid> external_id;
+  std::string path_contains; // case-insensitive substring of a file path any backend reported
+  std::string backend;       // rows this backend holds a record for, empty = any
+  std::size_t limit = 0;     // 0 = no limit
+};
+
+// What forget_item removed (or, inside a transaction rolled back, would remove).
+struct ForgottenItem {
+  ItemRow row;
+  std::vector<std::string> keys;
+  std::vector<BackendRecord> records;
+  std::int64_t changes = 0;   // change log entries
+  std::int64_t conflicts = 0; // recorded conflicts naming the row
+};
+
 // The local state database (SQLite, WAL). One connection, used from one thread.
 // Every SQLite failure is converted to ws::Error here: Errc::tempfail when the database is busy
 // or locked, Errc::no_perm when it cannot be opened for lack of permission, else Errc::io.
@@ -236,6 +261,14 @@ public:
   // --- The server id each backend reported at its last import ---
   void save_server(const std::string& backend, const backend::ServerInfo& info);
   std::optional<backend::ServerInfo> server(const std::string& backend);
+
+  // --- ws-state: find items, forget one ---
+  // The items `query` selects, sorted like list_items (title, year, season, episode, id).
+  void query_items(const ItemQuery& query, const std::function<void(const ItemRow&)>& on_row);
+  // Remove row `id` with its keys, records, change log and conflicts (in one transaction, a
+  // savepoint inside the caller's). The next import re-creates the item from what the backends
+  // report. nullopt when there is no such row.
+  std::optional<ForgottenItem> forget_item(ItemId id);
 
 private:
   struct Impl;
