@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <watchstate/app/run_record.hpp>
 #include <watchstate/app/runner.hpp>
 #include <watchstate/app/state_dir.hpp>
 #include <watchstate/app/tools.hpp>
@@ -63,6 +64,7 @@ int import_main(int argc, char** argv) {
         outcome.exit_code = result->exit_code();
         outcome.errors = result->errors;
         outcome.human = human_summary(*result);
+        add_run_backends(outcome.run_backends, *result);
         outcome.write_result = [result](json::Writer& out) { sync::write_import_result(out, *result); };
         return outcome;
       }};

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/app/runner.hpp>
+#include <watchstate/app/run_record.hpp>
 
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/exit_code.hpp>
@@ -152,6 +153,10 @@ int run_tool(const ToolDefinition& tool, int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   cli.add_option("--timeout", common.timeout, "Per-request timeout in seconds")
       ->check(CLI::Range(1, 86400));
+  if (tool.needs_config) {
+    cli.add_option("--metrics-file", common.metrics_file,
+                   "Write Prometheus metrics here after the run (default: metrics.textfile)");
+  }
   if (tool.add_options) {
     tool.add_options(cli);
   }
@@ -211,6 +216,27 @@ int run_tool(const ToolDefinition& tool, int argc, char** argv) {
   if (pending_signal() != 0 && outcome.exit_code != exit_code::sigint &&
       outcome.exit_code != exit_code::sigterm) {
     outcome.exit_code = pending_signal() == SIGINT ? exit_code::sigint : exit_code::sigterm;
+  }
+
+  // Every run that got as far as its config is kept in the history, failed ones above all.
+  if (tool.needs_config && outcome.record_run && !ctx.config.state_dir.empty()) {
+    db::Run run;
+    run.tool = tool.name;
+    for (const auto* sub : cli.get_subcommands()) {
+      run.command += (run.command.empty() ? "" : " ") + sub->get_name();
+    }
+    run.started_at = started_at;
+    run.finished_at = now();
+    run.duration_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+    run.exit_code = outcome.exit_code;
+    run.status = status_for(outcome);
+    run.dry_run = common.dry_run;
+    run.backends = outcome.run_backends;
+    for (const auto& e : outcome.errors) {
+      run.errors.push_back({e.identity, e.backend, errc_name(e.kind), redact(e.message)});
+    }
+    record_run(ctx.config, std::move(run), common.metrics_file);
   }
 
   if (common.json) {

@@ -5,6 +5,7 @@
 
 #include <watchstate/config/config.hpp>
 #include <watchstate/core/time.hpp>
+#include <watchstate/db/run_history.hpp>
 #include <watchstate/sync/run_context.hpp>
 
 #include <CLI/CLI.hpp>
@@ -32,6 +33,7 @@ struct CommonOptions {
   bool quiet = false;
   int concurrency = 0; // 0 = not given
   int timeout = 0;     // 0 = not given
+  std::string metrics_file; // --metrics-file: overrides metrics.textfile
 };
 
 // What a tool's run produced; the runner wraps it into the output envelope.
@@ -42,6 +44,10 @@ struct ToolOutcome {
   std::vector<sync::BackendError> errors;
   std::string human; // printed on stdout without --json (see print_human)
   bool print_human_always = false; // else only when stdout is a terminal
+  // The run history (ws-state status, runs, the metrics file): what the run did per backend.
+  // Runs that only read (ws-state's own queries) set record_run to false.
+  std::vector<db::RunBackend> run_backends;
+  bool record_run = true;
 };
 
 struct ToolContext {

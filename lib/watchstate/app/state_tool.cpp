@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/app/runner.hpp>
 #include <watchstate/app/state_dir.hpp>
+#include <watchstate/app/status_report.hpp>
+#include <watchstate/app/state_fix.hpp>
 #include <watchstate/app/tools.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/db/state_store.hpp>
@@ -27,6 +29,9 @@ struct StateArgs {
   std::int64_t item_id = 0;
   bool suggest = false;
   std::string mapping;
+  ListFilterArgs filters; // list: --id, --path, --year, --season, --episode, --type, --backend
+  MarkArgs mark;
+  std::int64_t forget_id = 0;
 };
 
 std::string when(UnixTime t) { return t > 0 ? format_rfc3339(t) : std::string("-"); }
@@ -39,38 +44,19 @@ std::string position(std::int64_t ms) {
   return fmt::format("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
 }
 
-void write_item(json::Writer& out, const db::ItemRow& row) {
-  out.begin_object();
-  out.field("id", row.id);
-  out.field("type", db::media_type_name(row.type));
-  out.field("title", row.title);
-  out.field("display_title", sync::display_title(row));
-  out.field("year", row.year);
-  if (row.type == backend::MediaType::episode) {
-    out.field("season", row.season);
-    out.field("episode", row.episode);
-  }
-  out.field("watched", row.watched);
-  out.key("updated");
-  row.updated > 0 ? out.value(format_rfc3339(row.updated)) : out.null();
-  out.field("progress_ms", row.progress_ms);
-  out.field("via", row.via);
-  out.field("updated_at", format_rfc3339(row.updated_at));
-  out.end_object();
-}
+void write_item(json::Writer& out, const db::ItemRow& row) { write_item_json(out, row); }
 
 ToolOutcome list_items(const ToolContext& ctx, db::StateStore& store, const StateArgs& args) {
-  db::ListFilter filter;
-  filter.identity = ctx.common.identity.empty() ? "main" : ctx.common.identity;
-  filter.title_contains = args.title;
+  db::ItemQuery query = make_item_query(ctx, args.filters);
+  query.title_contains = args.title;
   if (args.played) {
-    filter.watched = true;
+    query.watched = true;
   } else if (args.unplayed) {
-    filter.watched = false;
+    query.watched = false;
   }
-  filter.limit = args.limit;
+  query.limit = args.limit;
   auto rows = std::make_shared<std::vector<db::ItemRow>>();
-  store.list_items(filter, [&](const db::ItemRow& row) { rows->push_back(row); });
+  store.query_items(query, [&](const db::ItemRow& row) { rows->push_back(row); });
 
   ToolOutcome outcome;
   outcome.print_human_always = true;
@@ -331,23 +317,64 @@ ToolOutcome show_ignored(const ToolContext& ctx, db::StateStore& store) {
 
 } // namespace
 
+// Whether none of these subcommands was given (`ws-state` alone).
+bool no_subcommand(const CLI::App* list, const CLI::App* show, const CLI::App* ignored,
+                           const CLI::App* mark, const CLI::App* forget, bool suggest) {
+  return !(list->parsed() || show->parsed() || ignored->parsed() || mark->parsed() ||
+           forget->parsed() || suggest);
+}
+
+// A query changes nothing: it is not kept in the run history.
+ToolOutcome read_only(ToolOutcome outcome) {
+  outcome.record_run = false;
+  return outcome;
+}
+
+// ws-state status (also ws-state alone) and ws-state runs.
+struct HealthArgs {
+  CLI::App* status = nullptr;
+  CLI::App* runs = nullptr;
+  std::string max_age;
+  std::size_t limit = 20;
+  std::string tool;
+};
+
+void add_health_commands(CLI::App& cli, HealthArgs& health) {
+  health.status = cli.add_subcommand(
+      "status", "Per identity and backend: last successful import and export, last error, "
+                "counts; webhook queue, newest backup, database size (the default)");
+  health.status->add_option("--max-age", health.max_age,
+                            "Exit 1 when a backend's last success is older than this (90m, "
+                            "36h, 3d): a health check");
+  health.runs = cli.add_subcommand("runs", "The history of runs, newest first");
+  health.runs->add_option("-n,--last", health.limit, "At most this many runs (default 20)")
+      ->check(CLI::Range(1, 100000));
+  health.runs->add_option("--tool", health.tool, "Only runs of this tool (ws-sync, ...)");
+}
+
 int state_main(int argc, char** argv) {
   auto args = std::make_shared<StateArgs>();
   auto list_cmd = std::make_shared<CLI::App*>(nullptr);
   auto show_cmd = std::make_shared<CLI::App*>(nullptr);
   auto ignored_cmd = std::make_shared<CLI::App*>(nullptr);
+  auto mark_cmd = std::make_shared<CLI::App*>(nullptr);
+  auto forget_cmd = std::make_shared<CLI::App*>(nullptr);
+  auto health = std::make_shared<HealthArgs>();
   ToolDefinition tool{
       "ws-state",
       "Query the local state: list and search items, show one item with every backend's view "
-      "and its change log; suggest identities from the backends' users",
+      "and its change log; fix one item (mark played/unplayed, forget); suggest identities "
+      "from the backends' users",
       true,
-      [args, list_cmd, show_cmd, ignored_cmd](CLI::App& cli) {
-        cli.require_subcommand(1);
+      [args, list_cmd, show_cmd, ignored_cmd, mark_cmd, forget_cmd, health](CLI::App& cli) {
+        cli.require_subcommand(0, 1); // none: status
+        add_health_commands(cli, *health);
         auto* list = cli.add_subcommand("list", "List items (table, or --json)");
         list->add_option("--title", args->title, "Only titles containing this text");
         auto* played = list->add_flag("--played", args->played, "Only played items");
         list->add_flag("--unplayed", args->unplayed, "Only unplayed items")->excludes(played);
         list->add_option("--limit", args->limit, "At most this many items");
+        add_list_filter_options(*list, args->filters);
         auto* show = cli.add_subcommand("show", "Show one item: each backend's view, change log");
         show->add_option("ID", args->item_id, "Local item id (from ws-state list)")->required();
         auto* identities = cli.add_subcommand(
@@ -365,19 +392,37 @@ int state_main(int argc, char** argv) {
         *list_cmd = list;
         *show_cmd = show;
         *ignored_cmd = ignored;
+        *mark_cmd = add_mark_command(cli, args->mark);
+        *forget_cmd = add_forget_command(cli, args->forget_id);
       },
-      [args, list_cmd, show_cmd, ignored_cmd](ToolContext& ctx) {
+      [args, list_cmd, show_cmd, ignored_cmd, mark_cmd, forget_cmd, health](ToolContext& ctx) {
+        if (health->runs->parsed()) {
+          return runs_report(ctx, health->limit, health->tool);
+        }
+        // `ws-state` alone is `ws-state status`.
+        const bool status = health->status->parsed() || no_subcommand(*list_cmd, *show_cmd, *ignored_cmd, *mark_cmd, *forget_cmd, args->suggest);
+        if (status) {
+          return status_report(ctx, health->max_age.empty()
+                                        ? std::nullopt
+                                        : std::optional<std::int64_t>(parse_duration(health->max_age)));
+        }
         if (args->suggest) {
-          return suggest_identities(ctx, *args);
+          return read_only(suggest_identities(ctx, *args));
+        }
+        if ((*mark_cmd)->parsed()) {
+          return mark_command(ctx, args->mark); // takes the lock
+        }
+        if ((*forget_cmd)->parsed()) {
+          return forget_command(ctx, args->forget_id); // takes the lock
         }
         db::StateStore store(prepare_state_dir(ctx.config));
         if ((*show_cmd)->parsed()) {
-          return show_item(store, args->item_id);
+          return read_only(show_item(store, args->item_id));
         }
         if ((*ignored_cmd)->parsed()) {
-          return show_ignored(ctx, store);
+          return read_only(show_ignored(ctx, store));
         }
-        return list_items(ctx, store, *args);
+        return read_only(list_items(ctx, store, *args));
       }};
   return run_tool(tool, argc, argv);
 }

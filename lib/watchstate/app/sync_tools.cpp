@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <watchstate/app/run_record.hpp>
 #include <watchstate/app/runner.hpp>
 #include <watchstate/app/state_dir.hpp>
 #include <watchstate/app/tools.hpp>
@@ -71,6 +72,8 @@ ToolOutcome run_sync(ToolContext& ctx, const SyncFlags& flags, bool with_import)
   outcome.errors = imported->errors;
   outcome.errors.insert(outcome.errors.end(), exported->errors.begin(), exported->errors.end());
   outcome.human = export_summary(*exported, options.dry_run);
+  add_run_backends(outcome.run_backends, *imported);
+  add_run_backends(outcome.run_backends, *exported);
   if (with_import) {
     outcome.write_result = [imported, exported](json::Writer& out) {
       out.begin_object().key("import");

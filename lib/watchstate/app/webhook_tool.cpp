@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <watchstate/app/run_record.hpp>
 #include <watchstate/app/runner.hpp>
 #include <watchstate/app/state_dir.hpp>
 #include <watchstate/app/tools.hpp>
@@ -360,6 +361,10 @@ int webhook_main(int argc, char** argv) {
         options.state_db = prepare_state_dir(ctx.config);
         options.queue_db = ctx.config.state_dir / "webhook-queue.db";
         options.lock_file = lock_file(ctx.config);
+        options.metrics = [&ctx, db = options.state_db] {
+          db::RunHistory history(db);
+          return render_metrics(ctx.config, history);
+        };
         auto stats = std::make_shared<webhook::ServerStats>(webhook::run_server(ctx.config, options));
         ToolOutcome outcome;
         outcome.human = fmt::format(

@@ -1399,7 +1399,7 @@ Config Parser::parse(const std::string& text) {
   const Field top{YAML::Node(), root, {}};
   const MapReader map(*this, top,
                       {"state_dir", "http", "progress", "backup", "webhook", "matching",
-                       "backends", "identities"});
+                       "metrics", "history", "backends", "identities"});
   Config config;
   if (auto f = map.value("state_dir")) {
     const std::string dir = trim(string(*f).value_or(""));
@@ -1424,6 +1424,24 @@ Config Parser::parse(const std::string& text) {
   }
   if (auto f = map.get("matching")) {
     config.matching = parse_matching(*f);
+  }
+  if (auto f = map.get("metrics")) {
+    // Prometheus' textfile collector: every tool rewrites this file after its run.
+    const MapReader metrics(*this, *f, {"textfile"});
+    if (auto t = metrics.value("textfile")) {
+      const std::string file = trim(string(*t).value_or(""));
+      if (file.empty() || !file.ends_with(".prom")) {
+        fail(line(*t), t->path, "must be a file path ending in .prom (node_exporter's "
+                                "textfile collector reads only those)");
+      }
+      config.metrics.textfile = path(*t, file);
+    }
+  }
+  if (auto f = map.get("history")) {
+    const MapReader history(*this, *f, {"keep_days"});
+    if (auto k = history.get("keep_days")) {
+      config.history.keep_days = integer(*k, 1, 365000);
+    }
   }
   const auto backends = map.get("backends");
   const auto backend_entries =

@@ -27,6 +27,16 @@ struct BackupSettings {
   int keep_days = 90;
 };
 
+// metrics: the Prometheus text file every tool rewrites after its run.
+struct MetricsSettings {
+  std::filesystem::path textfile; // empty: none
+};
+
+// history: how long the run history (ws-state runs, status) is kept.
+struct HistorySettings {
+  int keep_days = 180;
+};
+
 struct WebhookSettings {
   std::string listen = "127.0.0.1:8686";
   std::string api_key;
@@ -112,6 +122,8 @@ struct Config {
   BackupSettings backup;
   WebhookSettings webhook;
   MatchingSettings matching;
+  MetricsSettings metrics;
+  HistorySettings history;
   std::vector<BackendConfig> backends;    // in file order
   std::vector<IdentityConfig> identities; // besides `main`
   // The file holds a token and can be read by group or others.

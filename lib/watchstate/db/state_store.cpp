@@ -17,7 +17,7 @@ namespace ws::db {
 namespace {
 
 // Each entry brings the schema from version i to i+1. Never edit a shipped entry: add one.
-constexpr std::array<std::string_view, 5> k_migrations = {
+constexpr std::array<std::string_view, 6> k_migrations = {
     R"sql(
 CREATE TABLE items (
   id          INTEGER PRIMARY KEY,
@@ -182,6 +182,48 @@ CREATE TABLE ignored_items (
   kind      TEXT NOT NULL CHECK (kind IN ('item', 'id')),
   PRIMARY KEY (identity, backend, remote_id, rule)
 ) WITHOUT ROWID;
+)sql",
+    // 6: the history of runs (db/run_history.cpp): what each tool did, per backend, and its
+    // errors, for ws-state status, ws-state runs and the metrics file.
+    R"sql(
+CREATE TABLE runs (
+  id          INTEGER PRIMARY KEY,
+  tool        TEXT    NOT NULL,
+  started_at  INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL,
+  exit_code   INTEGER NOT NULL,
+  status      TEXT    NOT NULL,
+  duration_ms INTEGER NOT NULL DEFAULT 0,
+  dry_run     INTEGER NOT NULL DEFAULT 0,
+  command     TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_tool_started ON runs (tool, started_at);
+CREATE TABLE run_backends (
+  run_id      INTEGER NOT NULL REFERENCES runs (id),
+  identity    TEXT    NOT NULL,
+  backend     TEXT    NOT NULL,
+  phase       TEXT    NOT NULL,
+  ok          INTEGER NOT NULL,
+  items       INTEGER NOT NULL DEFAULT 0,
+  writes      INTEGER NOT NULL DEFAULT 0,
+  failed      INTEGER NOT NULL DEFAULT 0,
+  requests    INTEGER NOT NULL DEFAULT 0,
+  duration_ms INTEGER NOT NULL DEFAULT 0,
+  finished_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, identity, backend, phase)
+) WITHOUT ROWID;
+CREATE INDEX run_backends_health ON run_backends (identity, backend, phase, ok, finished_at);
+CREATE TABLE run_errors (
+  run_id   INTEGER NOT NULL REFERENCES runs (id),
+  seq      INTEGER NOT NULL,
+  identity TEXT    NOT NULL DEFAULT '',
+  backend  TEXT    NOT NULL DEFAULT '',
+  kind     TEXT    NOT NULL,
+  message  TEXT    NOT NULL,
+  at       INTEGER NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX run_errors_backend ON run_errors (identity, backend, at);
 )sql",
 };
 
@@ -1242,6 +1284,141 @@ std::optional<backend::ServerInfo> StateStore::server(const std::string& backend
     return std::nullopt;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read server id");
+  }
+}
+
+void StateStore::query_items(const ItemQuery& query,
+                             const std::function<void(const ItemRow&)>& on_row) {
+  try {
+    // With an external id the rows its keys name are looked up by rowid ("+": not the identity
+    // index, which would scan the identity's rows); otherwise they are scanned, the cheap
+    // filters first, the records' ones (one seek per row) last.
+    std::string sql = fmt::format("SELECT {} FROM items WHERE {} = :identity", k_item_columns,
+                                  query.external_id ? "+identity" : "identity");
+    if (!query.title_contains.empty()) {
+      sql += " AND instr(lower(title), lower(:title)) > 0";
+    }
+    if (query.watched) {
+      sql += *query.watched ? " AND watched = 1" : " AND watched = 0";
+    }
+    if (query.type) {
+      sql += " AND type = :type";
+    }
+    if (query.year) {
+      sql += " AND year = :year";
+    }
+    if (query.season) {
+      sql += " AND type = 'episode' AND season = :season";
+    }
+    if (query.episode) {
+      sql += " AND type = 'episode' AND episode = :episode";
+    }
+    std::string own_movie, own_episode, series_from, series_to;
+    if (query.external_id) {
+      // Keys (sync/matching.cpp): "imdb://tt1/movie", "tvdb://5/episode" for an item's own
+      // ids, "rtvdb://200/1/2" for an episode through its series. Seeks on the key index: the
+      // two own keys, and the range of series keys "rtvdb://200/" ... "rtvdb://2000".
+      const std::string id = fmt::format("{}://{}", backend::guid_key_name(query.external_id->key),
+                                         query.external_id->value);
+      own_movie = id + "/movie";
+      own_episode = id + "/episode";
+      series_from = "r" + id + "/";
+      series_to = "r" + id + "0"; // '0' follows '/'
+      sql += " AND id IN (SELECT item_id FROM item_keys WHERE identity = :identity AND key IN "
+             "(:own_movie, :own_episode) UNION SELECT item_id FROM item_keys WHERE identity = "
+             ":identity AND key >= :series_from AND key < :series_to)";
+    }
+    if (!query.backend.empty()) {
+      sql += " AND EXISTS (SELECT 1 FROM backend_items b WHERE b.item_id = items.id AND "
+             "b.backend = :backend)"; // a seek on the records' primary key (item_id, backend)
+    }
+    if (!query.path_contains.empty()) {
+      sql += " AND EXISTS (SELECT 1 FROM backend_items b WHERE b.item_id = items.id AND "
+             "instr(lower(b.path), lower(:path)) > 0)";
+    }
+    sql += " ORDER BY title COLLATE NOCASE, year, season, episode, id";
+    if (query.limit > 0) {
+      sql += fmt::format(" LIMIT {}", query.limit);
+    }
+    SQLite::Statement q(m_impl->db, sql);
+    q.bind(":identity", query.identity);
+    if (!query.title_contains.empty()) {
+      q.bind(":title", query.title_contains);
+    }
+    if (query.type) {
+      q.bind(":type", std::string(media_type_name(*query.type)));
+    }
+    if (query.year) {
+      q.bind(":year", *query.year);
+    }
+    if (query.season) {
+      q.bind(":season", *query.season);
+    }
+    if (query.episode) {
+      q.bind(":episode", *query.episode);
+    }
+    if (query.external_id) {
+      q.bind(":own_movie", own_movie);
+      q.bind(":own_episode", own_episode);
+      q.bind(":series_from", series_from);
+      q.bind(":series_to", series_to);
+    }
+    if (!query.backend.empty()) {
+      q.bind(":backend", query.backend);
+    }
+    if (!query.path_contains.empty()) {
+      q.bind(":path", query.path_contains);
+    }
+    while (q.executeStep()) {
+      on_row(read_item(q));
+    }
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "list items");
+  }
+}
+
+std::optional<ForgottenItem> StateStore::forget_item(ItemId id) {
+  try {
+    auto row = item(id);
+    if (!row) {
+      return std::nullopt;
+    }
+    ForgottenItem gone;
+    gone.row = std::move(*row);
+    gone.keys = keys_of(id);
+    gone.records = records(id);
+    const auto count = [&](const char* sql) {
+      SQLite::Statement q(m_impl->db, sql);
+      q.bind(1, id);
+      q.executeStep();
+      return q.getColumn(0).getInt64();
+    };
+    gone.changes = count("SELECT count(*) FROM change_log WHERE item_id = ?1");
+    gone.conflicts = count("SELECT count(*) FROM conflicts WHERE item_id = ?1 OR other_item = ?1");
+    Transaction tx(*this);
+    // foreign_keys is off: children go first, explicitly. Keys are deleted by their primary key
+    // (item_keys has no index on item_id).
+    SQLite::Statement key(m_impl->db,
+                          "DELETE FROM item_keys WHERE identity = ? AND key = ? AND item_id = ?");
+    for (const auto& k : gone.keys) {
+      key.reset();
+      key.bind(1, gone.row.identity);
+      key.bind(2, k);
+      key.bind(3, id);
+      key.exec();
+    }
+    for (const char* sql : {"DELETE FROM backend_items WHERE item_id = ?1",
+                            "DELETE FROM change_log WHERE item_id = ?1",
+                            "DELETE FROM conflicts WHERE item_id = ?1 OR other_item = ?1",
+                            "DELETE FROM items WHERE id = ?1"}) {
+      SQLite::Statement del(m_impl->db, sql);
+      del.bind(1, id);
+      del.exec();
+    }
+    tx.commit();
+    return gone;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "forget item");
   }
 }
 

@@ -116,6 +116,9 @@ struct Shared {
   std::atomic<std::uint64_t> queued{0};
   std::atomic<std::uint64_t> ignored{0};
   std::atomic<std::uint64_t> refused{0};
+  std::atomic<std::uint64_t> applied{0}; // the worker's counts, for GET /metrics
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> writes{0};
   std::atomic<bool> stopping{false}; // no more requests: drain the queue and leave
   std::atomic<bool> abort{false};    // a second signal: leave now, the queue waits on disk
   std::atomic<bool> relearn{false};  // an event named an unknown server: look at the ids again
@@ -240,6 +243,46 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
     return httplib::Server::HandlerResponse::Handled;
   };
   server.set_error_handler(on_error);
+  if (options.metrics) {
+    server.Get("/metrics", [&](const httplib::Request& req, httplib::Response& res) {
+      std::string key = req.get_param_value("apikey");
+      if (key.empty()) {
+        key = req.get_header_value("X-Apikey");
+      }
+      if (!same_secret(key, api_key)) {
+        answer(res, 401, "missing or wrong api key");
+        return;
+      }
+      std::string text;
+      try {
+        text = options.metrics();
+      } catch (const std::exception& e) {
+        log::warning("webhook: GET /metrics: {}", e.what());
+        answer(res, 503, "the run history cannot be read now");
+        return;
+      }
+      text += fmt::format(
+          "# HELP watchstate_webhook_requests_total Requests to the webhook routes since "
+          "ws-webhook started, by result.\n"
+          "# TYPE watchstate_webhook_requests_total counter\n"
+          "watchstate_webhook_requests_total{{result=\"queued\"}} {}\n"
+          "watchstate_webhook_requests_total{{result=\"ignored\"}} {}\n"
+          "watchstate_webhook_requests_total{{result=\"refused\"}} {}\n"
+          "# HELP watchstate_webhook_events_total Queued events the worker finished since "
+          "ws-webhook started, by result.\n"
+          "# TYPE watchstate_webhook_events_total counter\n"
+          "watchstate_webhook_events_total{{result=\"applied\"}} {}\n"
+          "watchstate_webhook_events_total{{result=\"failed\"}} {}\n"
+          "# HELP watchstate_webhook_pushes_total Writes pushed to other backends since "
+          "ws-webhook started.\n"
+          "# TYPE watchstate_webhook_pushes_total counter\n"
+          "watchstate_webhook_pushes_total {}\n",
+          shared.queued.load(), shared.ignored.load(), shared.refused.load(),
+          shared.applied.load(), shared.failed.load(), shared.writes.load());
+      res.status = 200;
+      res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
+    });
+  }
   for (const char* path : {"/webhook", "/v1/api/webhook"}) {
     server.Get(path, handler);
     server.Post(path, handler);
@@ -347,6 +390,9 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
     }
     stats.applied += outcome.applied.size();
     stats.failed += outcome.failed.size();
+    shared.applied += outcome.applied.size();
+    shared.failed += outcome.failed.size();
+    shared.writes += outcome.writes;
     stats.retried += outcome.retry.size();
     stats.writes += outcome.writes;
     if (!outcome.retry.empty() && outcome.applied.empty() && outcome.failed.empty()) {

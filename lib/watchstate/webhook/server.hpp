@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace ws::webhook {
@@ -17,6 +18,9 @@ struct ServerOptions {
   std::size_t max_body_bytes = 4U << 20U; // Plex adds a poster image to some events
   int read_timeout_seconds = 10;    // a client slower than this is dropped
   int drain_seconds = 60;           // at SIGTERM, how long to wait for a busy state_dir lock
+  // GET /metrics (API key required): the metrics of the run history (Prometheus text), to
+  // which the receiver adds its own counters. Empty: no /metrics route.
+  std::function<std::string()> metrics;
 };
 
 struct ServerStats {
