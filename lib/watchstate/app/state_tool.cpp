@@ -404,7 +404,7 @@ int state_main(int argc, char** argv) {
         if (status) {
           return status_report(ctx, health->max_age.empty()
                                         ? std::nullopt
-                                        : std::optional<std::int64_t>(parse_duration(health->max_age)));
+                                        : std::optional<std::int64_t>(max_age_seconds(health->max_age)));
         }
         if (args->suggest) {
           return read_only(suggest_identities(ctx, *args));

@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
+#include <watchstate/core/time.hpp>
 #include <map>
 #include <memory>
 
@@ -75,31 +75,13 @@ std::uintmax_t size_or_zero(const std::filesystem::path& file) {
 
 } // namespace
 
-std::int64_t parse_duration(const std::string& text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])) != 0) {
-    ++digits;
+std::int64_t max_age_seconds(const std::string& text) {
+  if (const auto seconds = parse_duration(text); seconds && *seconds > 0) {
+    return *seconds;
   }
-  const std::string unit = text.substr(digits);
-  std::int64_t factor = 0;
-  if (unit.empty() || unit == "s") {
-    factor = 1;
-  } else if (unit == "m" || unit == "min") {
-    factor = 60;
-  } else if (unit == "h") {
-    factor = 3600;
-  } else if (unit == "d") {
-    factor = 86400;
-  } else if (unit == "w") {
-    factor = 7 * 86400;
-  }
-  if (digits == 0 || digits > 9 || factor == 0) {
-    throw Error(Errc::usage,
-                fmt::format("'{}': a duration is a number with s, m, h, d or w "
-                            "(90m, 36h, 3d)",
-                            text));
-  }
-  return std::stoll(text.substr(0, digits)) * factor;
+  throw Error(Errc::usage, fmt::format("--max-age {}: a duration is numbers with s, m, h, d or w "
+                                       "(90m, 36h, 3d, 1d12h)",
+                                       text));
 }
 
 ToolOutcome status_report(const ToolContext& ctx, std::optional<std::int64_t> max_age) {

@@ -11,8 +11,8 @@
 
 namespace ws::app {
 
-// "90m", "36h", "3d", "2w" or plain seconds. Throws Errc::usage.
-std::int64_t parse_duration(const std::string& text);
+// --max-age's value in seconds ("90m", "36h", "3d", "1d12h"). Throws Errc::usage.
+std::int64_t max_age_seconds(const std::string& text);
 
 // Per identity and backend: last successful import and export, last error, item and played
 // counts; the webhook queue, the newest backup, the database size. With `max_age` (seconds)
