@@ -333,6 +333,21 @@ class PinProtectedIdentities(WsTestCase):
         self.assert_pin_hidden(result, KID_PIN)
         self.assertIn("<redacted>", result.stderr)   # the switch URL in the -vv log
 
+    def test_config_check_uses_the_pin_and_writes_no_token(self):
+        self.configure({"pin": KID_PIN})
+        good = self.run_tool("ws-config", "--json", "check", "-u", "kid")
+        self.assertEqual(good.code, 0, good)
+        [plex] = [c for c in good.json["result"]["checks"] if c["backend"] == "plex"]
+        self.assertEqual((plex["check"], plex["status"]), ("identity", "ok"), plex)
+        self.assertEqual(self.cached_users(), [])   # check writes nothing, not even the cache
+        self.assert_pin_hidden(good, KID_PIN)
+        self.configure({"pin": "5173"})
+        wrong = self.run_tool("ws-config", "--json", "check", "-u", "kid", "-s", "plex")
+        self.assertEqual(wrong.code, 77, wrong)
+        [failed] = wrong.json["result"]["checks"]
+        self.assertIn("refused the PIN", failed["message"])
+        self.assert_pin_hidden(wrong, "5173", KID_PIN)
+
     def test_pin_file(self):
         pin_file = os.path.join(self.tmp, "kid.pin")
         with open(pin_file, "w") as f:
