@@ -183,6 +183,7 @@ int backup_main(int argc, char** argv) {
         }
         return run_create(ctx, *args);
       }};
+  tool.library_scope = true;
   return run_tool(tool, argc, argv);
 }
 

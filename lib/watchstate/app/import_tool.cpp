@@ -37,19 +37,24 @@ std::string human_summary(const sync::ImportResult& result) {
 
 int import_main(int argc, char** argv) {
   auto full = std::make_shared<bool>(false);
+  auto metadata_only = std::make_shared<bool>(false);
   ToolDefinition tool{
       "ws-import",
       "Pull play state and item identity from every import-enabled backend into the local "
       "state database",
       true,
-      [full](CLI::App& cli) {
+      [full, metadata_only](CLI::App& cli) {
         cli.add_flag("-f,--full", *full,
                      "Ignore the last-sync cursor; the backend's played flag wins where it "
                      "differs");
+        cli.add_flag("--metadata-only", *metadata_only,
+                     "Attach the backends' item ids and copies to the local rows without "
+                     "changing any played flag or position");
       },
-      [full](ToolContext& ctx) {
+      [full, metadata_only](ToolContext& ctx) {
         auto options = ctx.run_options();
         options.full = *full;
+        options.metadata_only = *metadata_only;
         sync::validate_backend_filter(ctx.config, options);
         const auto db_file = prepare_state_dir(ctx.config);
         const RunLock lock(lock_file(ctx.config));
@@ -68,6 +73,7 @@ int import_main(int argc, char** argv) {
         outcome.write_result = [result](json::Writer& out) { sync::write_import_result(out, *result); };
         return outcome;
       }};
+  tool.library_scope = true;
   return run_tool(tool, argc, argv);
 }
 

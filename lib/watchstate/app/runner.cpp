@@ -111,6 +111,8 @@ sync::RunOptions ToolContext::run_options() const {
   if (common.timeout > 0) {
     o.timeout = common.timeout;
   }
+  o.libraries = common.libraries;
+  o.exclude_libraries = common.exclude_libraries;
   return o;
 }
 
@@ -153,6 +155,13 @@ int run_tool(const ToolDefinition& tool, int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   cli.add_option("--timeout", common.timeout, "Per-request timeout in seconds")
       ->check(CLI::Range(1, 86400));
+  if (tool.library_scope) {
+    cli.add_option("--library", common.libraries,
+                   "Only this library (id or name; repeatable): the others are not listed, "
+                   "written or judged");
+    cli.add_option("--exclude-library", common.exclude_libraries,
+                   "All libraries but this one (id or name; repeatable)");
+  }
   if (tool.needs_config) {
     cli.add_option("--metrics-file", common.metrics_file,
                    "Write Prometheus metrics here after the run (default: metrics.textfile)");

@@ -34,6 +34,8 @@ struct CommonOptions {
   int concurrency = 0; // 0 = not given
   int timeout = 0;     // 0 = not given
   std::string metrics_file; // --metrics-file: overrides metrics.textfile
+  std::vector<std::string> libraries;         // --library (tools with library_scope)
+  std::vector<std::string> exclude_libraries; // --exclude-library
 };
 
 // What a tool's run produced; the runner wraps it into the output envelope.
@@ -65,6 +67,7 @@ struct ToolDefinition {
   bool needs_config = true;
   std::function<void(CLI::App&)> add_options;          // tool-specific flags and subcommands
   std::function<ToolOutcome(ToolContext&)> run;         // the use case
+  bool library_scope = false; // takes --library / --exclude-library
 };
 
 // Load the config the common options name (-c, else $WS_CONFIG, else the default places),

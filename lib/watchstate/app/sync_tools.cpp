@@ -61,6 +61,7 @@ ToolOutcome run_sync(ToolContext& ctx, const SyncFlags& flags, bool with_import)
   // refreshes the backends' records without changing the local state.
   auto import_options = options;
   import_options.metadata_only = !with_import;
+  import_options.only_export_targets = !with_import;
   auto imported =
       std::make_shared<sync::ImportResult>(sync::run_import(ctx.config, store, import_options));
   auto exported = std::make_shared<sync::ExportResult>(sync::run_export(ctx.config, store, options, imported.get()));
@@ -106,6 +107,7 @@ int export_main(int argc, char** argv) {
                      "The local state wins wherever it differs, whatever the dates");
       },
       [flags](ToolContext& ctx) { return run_sync(ctx, *flags, false); }};
+  tool.library_scope = true;
   return run_tool(tool, argc, argv);
 }
 
@@ -123,6 +125,7 @@ int sync_main(int argc, char** argv) {
                      "Export: the local state wins wherever it differs, whatever the dates");
       },
       [flags](ToolContext& ctx) { return run_sync(ctx, *flags, true); }};
+  tool.library_scope = true;
   return run_tool(tool, argc, argv);
 }
 

@@ -182,7 +182,7 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
       try {
         check_server_id(*adapter, backend);
         auto shows = store.load_shows(backend.name);
-        const auto libraries = sync::wanted_libraries(*adapter, backend);
+        const auto libraries = sync::wanted_libraries(*adapter, backend, options);
         std::optional<BackupWriter> writer;
         if (!options.dry_run) {
           writer.emplace(file.path);
@@ -365,7 +365,7 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
   try {
     check_server_id(*adapter, backend);
     auto shows = store.load_shows(backend.name);
-    const auto libraries = sync::wanted_libraries(*adapter, backend);
+    const auto libraries = sync::wanted_libraries(*adapter, backend, options);
     std::unordered_set<std::string> playing;
     for (auto& id : adapter->active_items()) {
       playing.insert(std::move(id));

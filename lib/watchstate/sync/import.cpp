@@ -125,7 +125,7 @@ bool fetch_backend(const config::Config& config, const config::BackendConfig& ba
                   fmt::format("{}: the server at {} has id '{}', not the configured uuid '{}'",
                               backend.name, backend.url, end.server.id, backend.uuid));
     }
-    auto libraries = wanted_libraries(*adapter, backend);
+    auto libraries = wanted_libraries(*adapter, backend, options);
     if (config.matching.paths.enabled) {
       try {
         adapter->fill_library_roots(libraries);
@@ -190,6 +190,7 @@ ImportPolicy import_policy(const config::Config& config, db::StateStore& store,
   ImportPolicy policy;
   policy.cursor = store.cursor(identity, backend.name, "import");
   policy.metadata_only = !backend.import_enabled || options.metadata_only;
+  policy.keep_record_state = options.metadata_only && !options.only_export_targets;
   policy.force_full = options.full;
   policy.disable_mark_unplayed = backend.disable_mark_unplayed;
   policy.progress_sync = config.progress.sync;
@@ -223,7 +224,8 @@ void import_identity(const config::Config& config, db::StateStore& store,
                      ImportResult& result) {
   auto backends = config::backends_for_identity(config, identity);
   std::erase_if(backends, [&](const auto& b) {
-    return !backend_selected(options, b.name) || (options.metadata_only && !b.export_enabled);
+    return !backend_selected(options, b.name) ||
+           (options.only_export_targets && !b.export_enabled);
   });
   // Full-import backends first: metadata-only ones only attach ids to rows that exist.
   std::stable_partition(backends.begin(), backends.end(),
@@ -300,9 +302,13 @@ void import_identity(const config::Config& config, db::StateStore& store,
     } else {
       store.save_server(backend.name, batch.server);
       counts.listing_complete = batch.complete;
-      if (batch.complete) {
+      if (batch.complete && !options.library_scope()) {
         counts.gone = static_cast<std::uint64_t>(applier.forget_unreported());
         store.replace_ignored_items(identity, backend.name, applier.ignored());
+      } else if (batch.complete) {
+        // Only some libraries were listed: what the others hold is unknown in this run, so
+        // their records stay as they are and export leaves them alone.
+        result.unconfirmed.push_back({identity, backend.name, applier.unreported()});
       } else {
         auto kept = applier.unreported();
         log::info("{}: the library changed while it was listed; {} items it did not report are "
@@ -311,7 +317,11 @@ void import_identity(const config::Config& config, db::StateStore& store,
         result.unconfirmed.push_back({identity, backend.name, std::move(kept)});
       }
       counts.conflicts = store.conflicts(identity, backend.name).size();
-      store.set_cursor(identity, backend.name, "import", batch.started);
+      // The cursor says "everything up to here was seen": not after a run that listed only
+      // some libraries.
+      if (!options.library_scope() && !(options.metadata_only && !options.only_export_targets)) {
+        store.set_cursor(identity, backend.name, "import", batch.started);
+      }
       tx.commit();
       counts.ok = true;
       // The next backends' rows meet this one's series ids.

@@ -425,6 +425,13 @@ void BackendApplier::apply(backend::RemoteItem item) {
   }
   db::BackendRecord report = make_record(m_name, item);
   report.path_key = identity.path;
+  if (m_policy.keep_record_state && previous) {
+    // ws-import --metadata-only: the ids and copies are refreshed, but the record keeps the
+    // play state the last real import saw, so that the next one still sees this change.
+    report.watched = previous->watched;
+    report.played_at = previous->played_at;
+    report.progress_ms = previous->progress_ms;
+  }
 
   const bool rematch = item.type == backend::MediaType::episode &&
                        m_old_show_guids.count(item.show_id) > 0;

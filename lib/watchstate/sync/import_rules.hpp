@@ -13,6 +13,8 @@ namespace ws::sync {
 struct ImportPolicy {
   std::optional<UnixTime> cursor; // start of this backend's last good import; nullopt = never
   bool metadata_only = false;     // import disabled: attach ids only, never change play state
+  // ws-import --metadata-only: records keep the play state the last real import stored.
+  bool keep_record_state = false;
   bool force_full = false;        // --full: the backend wins wherever the played flag differs
   bool disable_mark_unplayed = false;
   std::int64_t progress_minimum_ms = 60'000;

@@ -67,4 +67,32 @@ std::vector<backend::Library> wanted_libraries(backend::Backend& adapter,
   return libraries;
 }
 
+std::vector<backend::Library> wanted_libraries(backend::Backend& adapter,
+                                               const config::BackendConfig& backend,
+                                               const RunOptions& options) {
+  auto libraries = wanted_libraries(adapter, backend);
+  if (!options.library_scope()) {
+    return libraries;
+  }
+  auto named = [](const std::vector<std::string>& names, const backend::Library& library) {
+    return std::any_of(names.begin(), names.end(), [&](const std::string& name) {
+      return name == library.id || iequals(name, library.title);
+    });
+  };
+  std::erase_if(libraries, [&](const backend::Library& library) {
+    const bool out = (!options.libraries.empty() && !named(options.libraries, library)) ||
+                     named(options.exclude_libraries, library);
+    if (out) {
+      log::debug("{}: library '{}' ({}) is outside --library/--exclude-library", backend.name,
+                 library.title, library.id);
+    }
+    return out;
+  });
+  if (libraries.empty()) {
+    log::warning("{}: no library of this backend is selected by --library/--exclude-library",
+                 backend.name);
+  }
+  return libraries;
+}
+
 } // namespace ws::sync

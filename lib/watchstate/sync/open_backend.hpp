@@ -31,4 +31,9 @@ bool library_ignored(const config::BackendConfig& backend, const backend::Librar
 std::vector<backend::Library> wanted_libraries(backend::Backend& adapter,
                                                const config::BackendConfig& backend);
 
+// As above, limited further by --library / --exclude-library (options.libraries).
+std::vector<backend::Library> wanted_libraries(backend::Backend& adapter,
+                                               const config::BackendConfig& backend,
+                                               const RunOptions& options);
+
 } // namespace ws::sync

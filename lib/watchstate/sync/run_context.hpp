@@ -23,6 +23,16 @@ struct RunOptions {
   // Import: refresh only the records of export-enabled backends, never changing the local
   // state (what ws-export does before it pushes).
   bool metadata_only = false;
+  // Import: only the backends that are export targets (ws-export's refresh before it pushes).
+  bool only_export_targets = false;
+  // --library / --exclude-library: only these libraries (ids, or names compared
+  // case-insensitively), on every selected backend. Items of the others are neither listed
+  // nor written, and nothing is concluded about them (their records are kept as they are).
+  std::vector<std::string> libraries;
+  std::vector<std::string> exclude_libraries;
+  [[nodiscard]] bool library_scope() const {
+    return !libraries.empty() || !exclude_libraries.empty();
+  }
   // Export: only these local rows (a webhook's changes); empty = every row.
   std::vector<std::int64_t> only_items;
   std::optional<int> concurrency; // --concurrency
