@@ -82,6 +82,13 @@ class Secrets(WsTestCase):
         self.tool("ws-state", "--json", *v, "list", expect=(0,))
         self.tool("ws-state", *v, "list", expect=(0,))
         self.tool("ws-state", "--json", *v, "show", "1", expect=(0,))
+        self.tool("ws-state", *v, "report", expect=(0,))
+        self.tool("ws-state", "--json", *v, "report", "--live", expect=(0,))
+        for fmt in ([], ["--json"]):   # the file ws-state report writes is searched too
+            report_file = os.path.join(self.tmp, "report.out")
+            self.tool("ws-state", *fmt, *v, "report", "--output", report_file, expect=(0,))
+            with open(report_file) as f:
+                self.outputs.append((f"ws-state {' '.join(fmt)} report --output", f.read()))
         self.tool("ws-backup", "--json", *v, "create", expect=(0,))
         self.tool("ws-backup", "--json", *v, "list", expect=(0,))
         self.tool("ws-backup", "--json", *v, "prune", "--dry-run", expect=(0,))
@@ -124,6 +131,7 @@ class Secrets(WsTestCase):
         self.tool("ws-import", "--json", "-vv", expect=(1,))
         self.tool("ws-export", "-vv", "-s", "plex", "-u", "main", expect=(77,))
         self.tool("ws-backend", "--json", "-vv", "emby", "info", expect=(77,))
+        self.tool("ws-state", "--json", "-vv", "report", "--live", expect=(1,))
         self.tool("ws-config", "--json", "-vv", "check", expect=(77,))
         self.tool("ws-config", "-vv", "add", "bad", "--type", "emby", "--url",
                   self.sim.info["emby"]["url"], "--token-env", "WS_TEST_BAD", expect=(64, 77))
@@ -145,6 +153,7 @@ class Secrets(WsTestCase):
                 f.write(bad)
             self.tool("ws-import", "--json", "-vv", expect=(78,))
             self.tool("ws-state", "-vv", "list", expect=(78,))
+            self.tool("ws-state", "-vv", "report", expect=(78,))
         with open(self.config_file, "w") as f:
             f.write(good)
 
