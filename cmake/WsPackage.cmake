@@ -22,8 +22,9 @@ Jellyfin and Emby, without a third-party service: ws-sync (import then export, t
 usual cron or timer job), ws-import, ws-export, ws-backup, ws-parity, ws-state and
 ws-backend.
 
-Ships systemd timers (ws-sync.timer, ws-sync@IDENTITY.timer, ws-backup.timer) that
-run as the system user watchstate, an example crontab, bash completion and man pages.")
+Ships systemd timers (ws-sync.timer, ws-sync@IDENTITY.timer, ws-backup.timer,
+ws-parity.timer, ws-maintain.timer) that run as the system user watchstate, with a
+failure report (ws-failure@.service), an example crontab, bash completion and man pages.")
 # The runtime libraries as dpkg-shlibdeps finds them in the executables (with the versions
 # the build saw); without dpkg-dev, the names of Debian 12's packages.
 find_program(WS_DPKG_SHLIBDEPS dpkg-shlibdeps)

@@ -27,6 +27,7 @@ TOOLS = [
     ("L", ["ws-backup", "prune"]),
     ("L", ["ws-parity", "--live"]),
     ("L", ["ws-parity", "--prune"]),
+    ("L", ["ws-state", "maintain", "--vacuum"]),
     ("R", ["ws-parity"]),
     ("R", ["ws-state", "list"]),
     ("R", ["ws-state", "show", "1"]),

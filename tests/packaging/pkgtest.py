@@ -172,11 +172,29 @@ class InstalledTestCase(unittest.TestCase):
         return self.path(ENV["WS_SYSTEMD_UNITDIR"], name)
 
 
+def unit_lines(text):
+    """The lines of a unit file with continuation lines joined: systemd replaces a backslash at
+    the end of a line and the line break by a space."""
+    lines = []
+    pending = None
+    for line in text.splitlines():
+        if pending is not None:
+            line = pending + " " + line
+            pending = None
+        if line.endswith("\\") and not line.lstrip().startswith(("#", ";")):
+            pending = line[:-1]
+            continue
+        lines.append(line)
+    if pending is not None:
+        lines.append(pending)
+    return lines
+
+
 def parse_unit(text):
     """{section: [(key, value)]} of a systemd unit file."""
     sections = {}
     current = None
-    for line in text.splitlines():
+    for line in unit_lines(text):
         line = line.strip()
         if not line or line.startswith("#") or line.startswith(";"):
             continue

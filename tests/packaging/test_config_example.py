@@ -32,6 +32,7 @@ PROBES = {
     "http": ("", "http:\n  zz_probe: 1"),
     "progress": ("", "progress:\n  zz_probe: 1"),
     "backup": ("", "backup:\n  zz_probe: 1"),
+    "history": ("", "history:\n  zz_probe: 1"),
     "webhook": ("", "webhook:\n  zz_probe: 1"),
     "matching": ("", "matching:\n  zz_probe: 1"),
     "matching.ignore[]": ("", "matching:\n  ignore:\n    - { id: tmdb://1, zz_probe: 1 }"),

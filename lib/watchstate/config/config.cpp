@@ -1438,9 +1438,12 @@ Config Parser::parse(const std::string& text) {
     }
   }
   if (auto f = map.get("history")) {
-    const MapReader history(*this, *f, {"keep_days"});
+    const MapReader history(*this, *f, {"keep_days", "change_log_days"});
     if (auto k = history.get("keep_days")) {
       config.history.keep_days = integer(*k, 1, 365000);
+    }
+    if (auto k = history.get("change_log_days")) {
+      config.history.change_log_days = integer(*k, 0, 365000); // 0: kept for ever
     }
   }
   const auto backends = map.get("backends");

@@ -32,9 +32,11 @@ struct MetricsSettings {
   std::filesystem::path textfile; // empty: none
 };
 
-// history: how long the run history (ws-state runs, status) is kept.
+// history: how long the run history (ws-state runs, status) and the change log are kept.
 struct HistorySettings {
   int keep_days = 180;
+  // ws-state maintain forgets change-log entries older than this; 0 keeps them for ever.
+  int change_log_days = 730;
 };
 
 struct WebhookSettings {

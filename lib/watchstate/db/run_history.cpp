@@ -111,14 +111,14 @@ std::int64_t RunHistory::record(const Run& run, int keep_days) {
   }
 }
 
-std::int64_t RunHistory::prune(UnixTime cutoff) {
+std::int64_t RunHistory::prune(UnixTime cutoff, bool dry_run) {
   try {
     SQLite::Transaction tx(m_impl->db, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement old(m_impl->db, "SELECT COUNT(*) FROM runs WHERE started_at < ?");
     old.bind(1, static_cast<std::int64_t>(cutoff));
     old.executeStep();
     const std::int64_t count = old.getColumn(0).getInt64();
-    if (count > 0) {
+    if (count > 0 && !dry_run) {
       for (const char* sql :
            {"DELETE FROM run_backends WHERE run_id IN (SELECT id FROM runs WHERE started_at < ?)",
             "DELETE FROM run_errors WHERE run_id IN (SELECT id FROM runs WHERE started_at < ?)",

@@ -87,8 +87,9 @@ public:
 
   std::vector<IdentityCounts> identity_counts();
 
-  // Delete runs that started before `cutoff`; returns how many.
-  std::int64_t prune(UnixTime cutoff);
+  // Delete runs that started before `cutoff` (with `dry_run` only count them); returns how
+  // many.
+  std::int64_t prune(UnixTime cutoff, bool dry_run = false);
 
 private:
   struct Impl;

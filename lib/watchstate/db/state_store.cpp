@@ -1087,6 +1087,21 @@ std::vector<ChangeEntry> StateStore::changes(ItemId item) {
   }
 }
 
+std::int64_t StateStore::prune_changes(UnixTime cutoff, bool dry_run) {
+  try {
+    SQLite::Statement q(m_impl->db, dry_run ? "SELECT count(*) FROM change_log WHERE at < ?"
+                                            : "DELETE FROM change_log WHERE at < ?");
+    q.bind(1, static_cast<std::int64_t>(cutoff));
+    if (dry_run) {
+      q.executeStep();
+      return q.getColumn(0).getInt64();
+    }
+    return q.exec();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "prune change log");
+  }
+}
+
 std::optional<UnixTime> StateStore::cursor(const std::string& identity, const std::string& backend,
                                            const std::string& kind) {
   try {

@@ -247,6 +247,10 @@ public:
   // --- Change log ---
   void log_change(const ChangeEntry& entry);
   std::vector<ChangeEntry> changes(ItemId item);
+  // Forget the entries logged before `cutoff` (with `dry_run` only count them); returns how
+  // many. Nothing decides by the change log (it is for people: ws-state show), so pruning it
+  // changes no sync.
+  std::int64_t prune_changes(UnixTime cutoff, bool dry_run = false);
 
   // --- Sync cursors, per (identity, backend, kind) where kind is "import" or "export" ---
   std::optional<UnixTime> cursor(const std::string& identity, const std::string& backend,
