@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/app/runner.hpp>
+#include <watchstate/app/diagnostics.hpp>
 #include <watchstate/app/state_dir.hpp>
 #include <watchstate/app/status_report.hpp>
 #include <watchstate/app/state_fix.hpp>
+#include <watchstate/app/state_maintain.hpp>
 #include <watchstate/app/tools.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/db/state_store.hpp>
@@ -32,6 +34,7 @@ struct StateArgs {
   ListFilterArgs filters; // list: --id, --path, --year, --season, --episode, --type, --backend
   MarkArgs mark;
   std::int64_t forget_id = 0;
+  MaintainArgs maintain; // ws-state maintain
 };
 
 std::string when(UnixTime t) { return t > 0 ? format_rfc3339(t) : std::string("-"); }
@@ -337,6 +340,7 @@ struct HealthArgs {
   std::string max_age;
   std::size_t limit = 20;
   std::string tool;
+  ReportArgs report; // ws-state report
 };
 
 void add_health_commands(CLI::App& cli, HealthArgs& health) {
@@ -350,6 +354,7 @@ void add_health_commands(CLI::App& cli, HealthArgs& health) {
   health.runs->add_option("-n,--last", health.limit, "At most this many runs (default 20)")
       ->check(CLI::Range(1, 100000));
   health.runs->add_option("--tool", health.tool, "Only runs of this tool (ws-sync, ...)");
+  add_report_command(cli, health.report);
 }
 
 int state_main(int argc, char** argv) {
@@ -394,10 +399,17 @@ int state_main(int argc, char** argv) {
         *ignored_cmd = ignored;
         *mark_cmd = add_mark_command(cli, args->mark);
         *forget_cmd = add_forget_command(cli, args->forget_id);
+        add_maintain_command(cli, args->maintain);
       },
       [args, list_cmd, show_cmd, ignored_cmd, mark_cmd, forget_cmd, health](ToolContext& ctx) {
+        if (args->maintain.command->parsed()) {
+          return maintain_command(ctx, args->maintain); // takes the lock
+        }
         if (health->runs->parsed()) {
           return runs_report(ctx, health->limit, health->tool);
+        }
+        if (health->report.command->parsed()) {
+          return report_command(ctx, health->report); // not a run (record_run false)
         }
         // `ws-state` alone is `ws-state status`.
         const bool status = health->status->parsed() || no_subcommand(*list_cmd, *show_cmd, *ignored_cmd, *mark_cmd, *forget_cmd, args->suggest);
