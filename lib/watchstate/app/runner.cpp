@@ -4,6 +4,7 @@
 
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/exit_code.hpp>
+#include <watchstate/core/lock.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/progress.hpp>
 #include <watchstate/core/redact.hpp>
@@ -214,6 +215,12 @@ int run_tool(const ToolDefinition& tool, int argc, char** argv) {
     outcome = failure(Errc::tempfail, e.what());
     outcome.exit_code = e.signal_number() == SIGINT ? exit_code::sigint : exit_code::sigterm;
     log::error("{}; nothing after the last commit was written", e.what());
+  } catch (const LockHeld& e) {
+    // Refused at the door: another run holds the state directory. Not a run of its own, and
+    // writing its record now would compete with the holder for the database.
+    outcome = failure(e.code(), redact(e.what()));
+    outcome.record_run = false;
+    log::error("{}", outcome.errors.front().message);
   } catch (const Error& e) {
     outcome = failure(e.code(), redact(e.what()));
     log::error("{}", outcome.errors.front().message);
