@@ -13,6 +13,17 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
          });
 }
 
+std::string normalized_id(std::string_view id) {
+  std::string out;
+  out.reserve(id.size());
+  for (const char c : id) {
+    if (c != '-') {
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return out;
+}
+
 std::string_view trim(std::string_view text) noexcept {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
     text.remove_prefix(1);

@@ -23,16 +23,6 @@ bool valid_name(std::string_view name) {
   });
 }
 
-std::string without_dashes(std::string_view id) {
-  std::string out;
-  for (const char c : id) {
-    if (c != '-') {
-      out += c;
-    }
-  }
-  return out;
-}
-
 std::string user_list(const std::vector<backend::RemoteUser>& users) {
   std::vector<std::string> names;
   for (const auto& u : users) {
@@ -111,7 +101,7 @@ ProbedBackend probe_backend(const NewBackend& wanted, const http::ClientOptions&
 
   if (!wanted.user.empty()) {
     const auto it = std::find_if(probed.users.begin(), probed.users.end(), [&](const auto& u) {
-      return iequals(without_dashes(u.id), without_dashes(wanted.user))
+      return normalized_id(u.id) == normalized_id(wanted.user)
              || iequals(u.name, wanted.user);
     });
     if (it == probed.users.end()) {

@@ -127,7 +127,7 @@ private:
       return true;
     }
     const auto it = std::find_if(users.begin(), users.end(), [&](const backend::RemoteUser& u) {
-      return iequals(without_dashes(u.id), without_dashes(m_backend.user));
+      return normalized_id(u.id) == normalized_id(m_backend.user);
     });
     if (it == users.end()) {
       std::vector<std::string> known;
@@ -260,16 +260,6 @@ private:
                           m_backend.plex_pin_key});
     person.user = m_backend.user;
     return sync::open_backend(m_config, person, m_options);
-  }
-
-  static std::string without_dashes(std::string_view id) {
-    std::string out;
-    for (const char c : id) {
-      if (c != '-') {
-        out += c;
-      }
-    }
-    return out;
   }
 
   const config::Config& m_config;

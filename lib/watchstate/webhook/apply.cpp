@@ -4,6 +4,7 @@
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
+#include <watchstate/core/text.hpp>
 #include <watchstate/sync/export.hpp>
 #include <watchstate/sync/import.hpp>
 #include <watchstate/sync/open_backend.hpp>
@@ -17,17 +18,6 @@
 
 namespace ws::webhook {
 namespace {
-
-// Jellyfin/Emby ids are compared without dashes and case, as the servers accept both forms.
-std::string normalized_id(std::string_view id) {
-  std::string out;
-  for (const char c : id) {
-    if (c != '-') {
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-  }
-  return out;
-}
 
 bool same_user(const config::BackendConfig& backend, const std::string& user_id) {
   if (backend.user.empty()) {

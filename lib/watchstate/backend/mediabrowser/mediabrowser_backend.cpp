@@ -6,6 +6,7 @@
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
+#include <watchstate/core/text.hpp>
 #include <watchstate/core/time.hpp>
 #include <watchstate/http/client.hpp>
 
@@ -331,18 +332,6 @@ public:
   [[nodiscard]] std::uint64_t requests_sent() const override { return m_client->requests_sent(); }
 
 private:
-  // Ids are compared without dashes and case: servers accept and write both forms.
-  static std::string normalized_id(std::string_view id) {
-    std::string out;
-    out.reserve(id.size());
-    for (const char c : id) {
-      if (c != '-') {
-        out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      }
-    }
-    return out;
-  }
-
   std::string date_played(UnixTime t) const {
     return m_traits.date_played == DatePlayedFormat::compact ? format_compact_utc(t)
                                                              : format_rfc3339(t);
