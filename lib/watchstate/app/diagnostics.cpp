@@ -3,6 +3,7 @@
 // gathered on its own: one that fails (a database another version wrote, a queue file that
 // cannot be read) is named under "problems" and the others are still reported.
 #include <watchstate/app/diagnostics.hpp>
+#include <watchstate/app/status_report.hpp>
 
 #include <watchstate/backup/backup.hpp>
 #include <watchstate/config/redacted.hpp>
@@ -631,40 +632,7 @@ void write_report(json::Writer& out, const Report& r) {
 
   out.key("runs").begin_array();
   for (const auto& run : r.runs) {
-    out.begin_object();
-    out.field("id", run.id);
-    out.field("tool", run.tool);
-    out.field("command", run.command);
-    out.field("started_at", format_rfc3339(run.started_at));
-    out.field("duration_ms", run.duration_ms);
-    out.field("exit_code", run.exit_code);
-    out.field("status", run.status);
-    out.field("dry_run", run.dry_run);
-    out.key("backends").begin_array();
-    for (const auto& b : run.backends) {
-      out.begin_object();
-      out.field("identity", b.identity);
-      out.field("backend", b.backend);
-      out.field("phase", b.phase);
-      out.field("ok", b.ok);
-      out.field("items", b.items);
-      out.field("writes", b.writes);
-      out.field("failed", b.failed);
-      out.field("requests", b.requests);
-      out.end_object();
-    }
-    out.end_array();
-    out.key("errors").begin_array();
-    for (const auto& e : run.errors) {
-      out.begin_object();
-      out.field("identity", e.identity);
-      out.field("backend", e.backend);
-      out.field("kind", e.kind);
-      out.field("message", e.message);
-      out.end_object();
-    }
-    out.end_array();
-    out.end_object();
+    write_run_json(out, run);
   }
   out.end_array();
 

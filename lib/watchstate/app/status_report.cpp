@@ -5,13 +5,13 @@
 #include <watchstate/backup/backup.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/exit_code.hpp>
+#include <watchstate/core/time.hpp>
 #include <watchstate/json/writer.hpp>
 #include <watchstate/sync/run_context.hpp>
 #include <watchstate/webhook/event_queue.hpp>
 
 #include <fmt/format.h>
 
-#include <watchstate/core/time.hpp>
 #include <map>
 #include <memory>
 
@@ -79,9 +79,10 @@ std::int64_t max_age_seconds(const std::string& text) {
   if (const auto seconds = parse_duration(text); seconds && *seconds > 0) {
     return *seconds;
   }
-  throw Error(Errc::usage, fmt::format("--max-age {}: a duration is numbers with s, m, h, d or w "
-                                       "(90m, 36h, 3d, 1d12h)",
-                                       text));
+  throw Error(Errc::usage,
+              fmt::format("--max-age {}: a duration is numbers with s, m, h, d or w "
+                          "(90m, 36h, 3d, 1d12h)",
+                          text));
 }
 
 ToolOutcome status_report(const ToolContext& ctx, std::optional<std::int64_t> max_age) {
@@ -253,6 +254,45 @@ ToolOutcome status_report(const ToolContext& ctx, std::optional<std::int64_t> ma
   return outcome;
 }
 
+void write_run_json(json::Writer& out, const db::Run& run) {
+  out.begin_object();
+  out.field("id", run.id);
+  out.field("tool", run.tool);
+  out.field("command", run.command);
+  out.field("started_at", format_rfc3339(run.started_at));
+  out.field("finished_at", format_rfc3339(run.finished_at));
+  out.field("duration_ms", run.duration_ms);
+  out.field("exit_code", run.exit_code);
+  out.field("status", run.status);
+  out.field("dry_run", run.dry_run);
+  out.key("backends").begin_array();
+  for (const auto& b : run.backends) {
+    out.begin_object();
+    out.field("identity", b.identity);
+    out.field("backend", b.backend);
+    out.field("phase", b.phase);
+    out.field("ok", b.ok);
+    out.field("items", b.items);
+    out.field("writes", b.writes);
+    out.field("failed", b.failed);
+    out.field("requests", b.requests);
+    out.field("duration_ms", b.duration_ms);
+    out.end_object();
+  }
+  out.end_array();
+  out.key("errors").begin_array();
+  for (const auto& e : run.errors) {
+    out.begin_object();
+    out.field("identity", e.identity);
+    out.field("backend", e.backend);
+    out.field("kind", e.kind);
+    out.field("message", e.message);
+    out.end_object();
+  }
+  out.end_array();
+  out.end_object();
+}
+
 ToolOutcome runs_report(const ToolContext& ctx, std::size_t limit, const std::string& tool) {
   db::RunHistory history(prepare_state_dir(ctx.config));
   auto runs = std::make_shared<std::vector<db::Run>>(history.runs(limit, tool));
@@ -286,42 +326,7 @@ ToolOutcome runs_report(const ToolContext& ctx, std::size_t limit, const std::st
   outcome.write_result = [runs](json::Writer& out) {
     out.begin_object().key("runs").begin_array();
     for (const auto& run : *runs) {
-      out.begin_object();
-      out.field("id", run.id);
-      out.field("tool", run.tool);
-      out.field("command", run.command);
-      out.field("started_at", format_rfc3339(run.started_at));
-      out.field("finished_at", format_rfc3339(run.finished_at));
-      out.field("duration_ms", run.duration_ms);
-      out.field("exit_code", run.exit_code);
-      out.field("status", run.status);
-      out.field("dry_run", run.dry_run);
-      out.key("backends").begin_array();
-      for (const auto& b : run.backends) {
-        out.begin_object();
-        out.field("identity", b.identity);
-        out.field("backend", b.backend);
-        out.field("phase", b.phase);
-        out.field("ok", b.ok);
-        out.field("items", b.items);
-        out.field("writes", b.writes);
-        out.field("failed", b.failed);
-        out.field("requests", b.requests);
-        out.field("duration_ms", b.duration_ms);
-        out.end_object();
-      }
-      out.end_array();
-      out.key("errors").begin_array();
-      for (const auto& e : run.errors) {
-        out.begin_object();
-        out.field("identity", e.identity);
-        out.field("backend", e.backend);
-        out.field("kind", e.kind);
-        out.field("message", e.message);
-        out.end_object();
-      }
-      out.end_array();
-      out.end_object();
+      write_run_json(out, run);
     }
     out.end_array().end_object();
   };

@@ -3,6 +3,7 @@
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/text.hpp>
 #include <watchstate/setup/backend_entry.hpp>
+#include <watchstate/sync/inspect.hpp>
 
 #include <fmt/format.h>
 
@@ -41,18 +42,6 @@ std::string yaml_quoted(std::string_view text) {
     out += c;
   }
   return out + "\"";
-}
-
-std::string_view kind_name(backend::LibraryKind kind) {
-  switch (kind) {
-  case backend::LibraryKind::movies:
-    return "movies";
-  case backend::LibraryKind::shows:
-    return "shows";
-  case backend::LibraryKind::mixed:
-    return "mixed";
-  }
-  return "movies";
 }
 
 } // namespace
@@ -101,8 +90,7 @@ ProbedBackend probe_backend(const NewBackend& wanted, const http::ClientOptions&
 
   if (!wanted.user.empty()) {
     const auto it = std::find_if(probed.users.begin(), probed.users.end(), [&](const auto& u) {
-      return normalized_id(u.id) == normalized_id(wanted.user)
-             || iequals(u.name, wanted.user);
+      return normalized_id(u.id) == normalized_id(wanted.user) || iequals(u.name, wanted.user);
     });
     if (it == probed.users.end()) {
       throw Error(Errc::config,
@@ -168,8 +156,8 @@ std::string backend_entry_yaml(const NewBackend& wanted, const ProbedBackend& pr
   if (!probed.libraries.empty()) {
     out += "    # libraries (an id or a name can go into options.ignore_libraries):\n";
     for (const auto& library : probed.libraries) {
-      out +=
-          fmt::format("    #   {} {} ({})\n", library.id, library.title, kind_name(library.kind));
+      out += fmt::format(
+          "    #   {} {} ({})\n", library.id, library.title, sync::library_kind_name(library.kind));
     }
   }
   return out;
