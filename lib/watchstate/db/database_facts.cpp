@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/db/database_facts.hpp>
+#include <watchstate/db/sqlite_error.hpp>
 
 #include <watchstate/core/error.hpp>
 
@@ -13,13 +14,7 @@
 namespace ws::db {
 namespace {
 
-[[noreturn]] void fail(const SQLite::Exception& e, std::string_view what) {
-  const int code = e.getErrorCode();
-  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
-    throw Error(Errc::tempfail, fmt::format("state database is busy ({}): {}", what, e.what()));
-  }
-  throw Error(Errc::io, fmt::format("state database: {}: {}", what, e.what()));
-}
+using detail::rethrow;
 
 bool has_table(SQLite::Database& db, const char* name) {
   SQLite::Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
@@ -95,7 +90,7 @@ DatabaseFacts inspect_database(const std::filesystem::path& file, int max_proble
     facts.conflicts = count_rows(db, "conflicts");
     facts.runs = count_rows(db, "runs");
   } catch (const SQLite::Exception& e) {
-    fail(e, step);
+    rethrow(e, step);
   }
   return facts;
 }

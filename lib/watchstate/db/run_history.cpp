@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/core/error.hpp>
 #include <watchstate/db/run_history.hpp>
+#include <watchstate/db/sqlite_error.hpp>
 #include <watchstate/db/state_store.hpp>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -14,13 +15,7 @@
 namespace ws::db {
 namespace {
 
-[[noreturn]] void fail(const SQLite::Exception& e, std::string_view what) {
-  const int code = e.getErrorCode();
-  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
-    throw Error(Errc::tempfail, fmt::format("state database is busy ({}): {}", what, e.what()));
-  }
-  throw Error(Errc::io, fmt::format("state database: {}: {}", what, e.what()));
-}
+using detail::rethrow;
 
 } // namespace
 
@@ -44,7 +39,7 @@ RunHistory::RunHistory(const std::filesystem::path& file) {
   try {
     m_impl = std::make_unique<Impl>(file);
   } catch (const SQLite::Exception& e) {
-    fail(e, fmt::format("cannot open {}", file.string()));
+    rethrow(e, fmt::format("cannot open {}", file.string()));
   }
 }
 
@@ -107,7 +102,7 @@ std::int64_t RunHistory::record(const Run& run, int keep_days) {
     }
     return id;
   } catch (const SQLite::Exception& e) {
-    fail(e, "record the run");
+    rethrow(e, "record the run");
   }
 }
 
@@ -131,7 +126,7 @@ std::int64_t RunHistory::prune(UnixTime cutoff, bool dry_run) {
     tx.commit();
     return count;
   } catch (const SQLite::Exception& e) {
-    fail(e, "prune the run history");
+    rethrow(e, "prune the run history");
   }
 }
 
@@ -195,7 +190,7 @@ std::vector<Run> RunHistory::runs(std::size_t limit, const std::string& tool) {
     }
     return result;
   } catch (const SQLite::Exception& e) {
-    fail(e, "read the run history");
+    rethrow(e, "read the run history");
   }
 }
 
@@ -246,7 +241,7 @@ std::vector<BackendHealth> RunHistory::health() {
     }
     return result;
   } catch (const SQLite::Exception& e) {
-    fail(e, "read the run history");
+    rethrow(e, "read the run history");
   }
 }
 
@@ -262,7 +257,7 @@ std::vector<IdentityCounts> RunHistory::identity_counts() {
     }
     return result;
   } catch (const SQLite::Exception& e) {
-    fail(e, "count the items");
+    rethrow(e, "count the items");
   }
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/db/state_store.hpp>
+#include <watchstate/db/sqlite_error.hpp>
 
 #include <watchstate/backend/guid.hpp>
 #include <watchstate/core/error.hpp>
@@ -14,6 +15,18 @@
 #include <tuple>
 
 namespace ws::db {
+
+void detail::rethrow(const SQLite::Exception& e, std::string_view what) {
+  const int code = e.getErrorCode();
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+    throw Error(Errc::tempfail, fmt::format("state database is busy ({}): {}", what, e.what()));
+  }
+  if (code == SQLITE_PERM || code == SQLITE_READONLY || code == SQLITE_CANTOPEN) {
+    throw Error(Errc::no_perm, fmt::format("state database: {}: {}", what, e.what()));
+  }
+  throw Error(Errc::io, fmt::format("state database: {}: {}", what, e.what()));
+}
+
 namespace {
 
 // Each entry brings the schema from version i to i+1. Never edit a shipped entry: add one.
@@ -227,16 +240,7 @@ CREATE INDEX run_errors_backend ON run_errors (identity, backend, at);
 )sql",
 };
 
-[[noreturn]] void rethrow(const SQLite::Exception& e, std::string_view what) {
-  const int code = e.getErrorCode();
-  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
-    throw Error(Errc::tempfail, fmt::format("state database is busy ({}): {}", what, e.what()));
-  }
-  if (code == SQLITE_PERM || code == SQLITE_READONLY || code == SQLITE_CANTOPEN) {
-    throw Error(Errc::no_perm, fmt::format("state database: {}: {}", what, e.what()));
-  }
-  throw Error(Errc::io, fmt::format("state database: {}: {}", what, e.what()));
-}
+using detail::rethrow;
 
 // Guids as stored in shows.guids: "imdb=tt1;tvdb=2".
 std::string encode_guids(const backend::Guids& guids) {
