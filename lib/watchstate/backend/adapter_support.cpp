@@ -76,7 +76,7 @@ std::string_view token_source(BackendType type) {
   switch (type) {
   case BackendType::plex:
     return "a Plex token comes from `ws-config plex-login`, or Plex Web's View XML "
-           "(X-Plex-Token=...)";
+           "(the X-Plex-Token in its address)";
   case BackendType::jellyfin:
     return "a Jellyfin token is an API key (Dashboard > API Keys) or comes from "
            "`ws-config jellyfin-login`";

@@ -145,7 +145,7 @@ TEST_CASE("backend::plex errors", "[backend][plex]") {
       // The message says where a Plex token comes from.
       CHECK(std::string(e.what()) == "plex_home: the server refused the token (HTTP 401); a Plex "
                                      "token comes from `ws-config plex-login`, or Plex Web's View "
-                                     "XML (X-Plex-Token=...)");
+                                     "XML (the X-Plex-Token in its address)");
     }
   }
   SECTION("403 is no_perm") {
