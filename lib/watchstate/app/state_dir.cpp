@@ -10,6 +10,7 @@ std::filesystem::path prepare_state_dir(const config::Config& config) {
 }
 
 std::filesystem::path lock_file(const config::Config& config) {
+  ensure_directory(config.state_dir);
   return config.state_dir / "watchstate.lock";
 }
 

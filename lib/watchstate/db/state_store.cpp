@@ -562,10 +562,15 @@ std::optional<ItemRow> StateStore::item(ItemId id) {
     auto& q = m_impl->select_item;
     q.reset();
     q.bind(1, id);
+    std::optional<ItemRow> row;
     if (q.executeStep()) {
-      return read_item(q);
+      row = read_item(q);
     }
-    return std::nullopt;
+    // A prepared statement left on its row keeps a read transaction open in autocommit mode:
+    // the next BEGIN IMMEDIATE then fails at once (SQLITE_BUSY_SNAPSHOT, no busy wait) as soon
+    // as another process has written, as ws-parity or ws-backend recording their runs do.
+    q.reset();
+    return row;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read item");
   }

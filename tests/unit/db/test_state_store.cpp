@@ -238,6 +238,34 @@ TEST_CASE("db::StateStore transactions roll back unless committed", "[db]") {
   std::filesystem::remove(file);
 }
 
+TEST_CASE("db::StateStore reads leave no read transaction open between transactions", "[db]") {
+  // Another process (a reader recording its run) writes between this run's transactions: a
+  // read that left its statement on a row would make the next BEGIN IMMEDIATE fail at once.
+  const auto file = std::filesystem::temp_directory_path() / "ws-test-state-reads.db";
+  std::filesystem::remove(file);
+  {
+    db::StateStore store(file);
+    const auto id = store.insert_item(episode_row("Show"));
+    REQUIRE(store.item(id));
+    CHECK(store.server("plex") == std::nullopt);
+    CHECK_FALSE(store.cursor("main", "plex", "import"));
+
+    db::StateStore other(file);
+    {
+      db::StateStore::Transaction tx(other);
+      other.set_cursor("main", "jellyfin", "import", 9);
+      tx.commit();
+    }
+    db::StateStore::Transaction tx(store);
+    store.set_cursor("main", "plex", "import", 7);
+    tx.commit();
+    CHECK(store.cursor("main", "jellyfin", "import") == 9);
+  }
+  std::filesystem::remove(file);
+  std::filesystem::remove(file.string() + "-wal");
+  std::filesystem::remove(file.string() + "-shm");
+}
+
 TEST_CASE("db::StateStore show cache", "[db]") {
   db::StateStore store(":memory:");
   backend::RemoteShow show{"77", "Show", 2010, {{backend::GuidKey::tvdb, "200"}}, {}};
