@@ -17,7 +17,7 @@ generated world holds (who watched what), never against the tool's own database:
   - the next sync without changes reports 0 added / 0 updated on every backend, plans no change
     and sends no write.
 
-Bounded for CI by WS_MODEL_WORLDS (default 200) and WS_MODEL_ROUNDS (default 8); the seed of a
+Bounded for CI by WS_MODEL_WORLDS (default 120) and WS_MODEL_ROUNDS (default 8); the seed of a
 failing world is printed. A longer run by hand:
   WS_MODEL_WORLDS=2000 WS_MODEL_SEED=7 python3 -m unittest -v test_model
 """
@@ -444,7 +444,7 @@ class ModelTest(unittest.TestCase):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_random_worlds_against_their_truth(self):
-        worlds_n = int(os.environ.get("WS_MODEL_WORLDS", "200"))
+        worlds_n = int(os.environ.get("WS_MODEL_WORLDS", "120"))
         rounds = int(os.environ.get("WS_MODEL_ROUNDS", "8"))
         first_seed = int(os.environ.get("WS_MODEL_SEED", "1"))
         jobs = int(os.environ.get("WS_MODEL_JOBS", "2"))
