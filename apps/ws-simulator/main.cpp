@@ -14,7 +14,7 @@ int main(int argc, char** argv)
     CLI::App app{"Serve simulated Plex, Jellyfin and Emby servers over a deterministic world"};
     app.footer("Generated worlds: Jellyfin and Emby users alice (admin, password alice-pw) and bob\n"
                "(password bob-pw) for POST /Users/AuthenticateByName. Endpoints and world keys\n"
-               "(webhook_plugin, premiere): lib/simulator/README.md");
+               "(webhook_plugin, premiere, playlists): lib/simulator/README.md");
     auto* world_opt = app.add_option("--world", o.world_file, "world file (JSON)")->check(CLI::ExistingFile);
     app.add_flag("--generate", generate, "generate a world (the default without --world)")->excludes(world_opt);
     app.add_option("--seed", o.generate.seed, "generator seed")->capture_default_str();
@@ -32,6 +32,11 @@ int main(int argc, char** argv)
                    "multiplier of the messy-metadata rates (0 = none; up to 20 for stress worlds)")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 20.0));
+    app.add_option("--playlists", o.generate.playlists,
+                   "playlists of the first user of every server (plus a smart Plex and an audio "
+                   "Jellyfin playlist when >= 2)")
+        ->capture_default_str()
+        ->check(CLI::Range(size_t{0}, size_t{10000}));
     app.add_option("--listen", o.listen, "bind address")->capture_default_str();
     app.add_option("--plex-port", o.ports[0], "Plex port (0 = any free port)")->check(CLI::Range(0, 65535));
     app.add_option("--jellyfin-port", o.ports[1], "Jellyfin port (0 = any free port)")->check(CLI::Range(0, 65535));

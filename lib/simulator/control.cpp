@@ -173,6 +173,9 @@ Response Server::control(const Request& req)
     if (p == "/__sim/truth" && (m == "GET" || m == "HEAD")) {
         return control_truth();
     }
+    if (p == "/__sim/playlists" && (m == "GET" || m == "HEAD")) {
+        return control_playlists(req);
+    }
     if (p == "/__sim/world" && (m == "GET" || m == "HEAD")) {
         const ServerDef& s = def();
         rapidjson::StringBuffer buf;
@@ -549,6 +552,33 @@ Response Server::control_truth()
         m_truth.assign(buf.GetString(), buf.GetSize());
     });
     return json_ok(m_truth);
+}
+
+// GET /__sim/playlists[?server=KIND][&user=REF]: the playlists of one user of this server (or of
+// another served server, through its peer), creation order.
+Response Server::control_playlists(const Request& req)
+{
+    const Server* target = this;
+    if (const std::string* name = req.param("server"); name != nullptr && !name->empty()) {
+        const auto kind = kind_from_name(*name);
+        if (!kind) {
+            return json_error(400, fmt::format("unknown server \"{}\" (plex, jellyfin, emby)", *name));
+        }
+        if (*kind != m_kind) {
+            target = m_peers[idx(*kind)];
+            if (target == nullptr) {
+                return json_error(404, fmt::format("server {} is not served", *name));
+            }
+        }
+    }
+    int64_t user = 0;
+    if (const std::string* u = req.param("user"); u != nullptr && !u->empty()) {
+        user = target->user_ref(*u);
+        if (user < 0) {
+            return json_error(404, fmt::format("unknown user {}", *u));
+        }
+    }
+    return json_ok(target->playlists_json(static_cast<size_t>(user)));
 }
 
 Response Server::control_sessions(const Request& req)

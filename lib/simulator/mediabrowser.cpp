@@ -387,7 +387,8 @@ struct MbRender {
         w.EndObject();
     }
 
-    void item(JsonWriter& w, uint32_t index) const
+    // `playlist_item_id` (not empty): the item as a playlist lists it, with its PlaylistItemId.
+    void item(JsonWriter& w, uint32_t index, std::string_view playlist_item_id = {}) const
     {
         const Item& it = items[index];
         const Entry& e = world.entries[it.entry];
@@ -400,6 +401,9 @@ struct MbRender {
         }
         kv(w, "ServerId", server.server_id);
         kv(w, "Id", it.id);
+        if (!playlist_item_id.empty()) {
+            kv(w, "PlaylistItemId", playlist_item_id);
+        }
         if ((fields & f_date_created) != 0) {
             kv(w, "DateCreated", date(e.added_at * 1000));
         }
@@ -481,6 +485,30 @@ struct MbRender {
         if (!folder) {
             kv(w, "MediaType", "Video");
         }
+        w.EndObject();
+    }
+
+    // A playlist as the item queries list it (DateCreated and ChildCount always).
+    void playlist(JsonWriter& w, const Playlist& p, int64_t children, int64_t duration_ms) const
+    {
+        w.StartObject();
+        kv(w, "Name", p.title);
+        kv(w, "ServerId", server.server_id);
+        kv(w, "Id", p.id);
+        kv(w, "DateCreated", date(p.added_at * 1000));
+        kb(w, "CanDelete", true);
+        if ((fields & f_sort_name) != 0) {
+            kv(w, "SortName", to_lower(p.title));
+        }
+        if ((fields & f_path) != 0) {
+            kv(w, "Path", fmt::format("/config/data/playlists/{}/playlist.xml", p.title));
+        }
+        kv(w, "RunTimeTicks", duration_ms * 10000);
+        kv(w, "ChildCount", children);
+        kb(w, "IsFolder", true);
+        kv(w, "Type", "Playlist");
+        kv(w, "LocationType", "FileSystem");
+        kv(w, "MediaType", p.audio ? "Audio" : "Video");
         w.EndObject();
     }
 };
@@ -729,12 +757,21 @@ Response Server::mediabrowser(const Request& req, bool& is_write)
         if (forbidden_or_missing != 0) {
             return user_error();
         }
+        // A playlist query answers playlists only; other queries never list playlists.
+        for (const std::string& t : all_values(req, "includeItemTypes")) {
+            if (t == "playlist") {
+                return mb_playlist_listing(req, u);
+            }
+        }
         return mb_listing(req, u);
     }
     if (get && (is({"users", "*", "items", "*"}) || is({"items", "*"}))) {
         const int64_t u = n == 4 ? resolve_user(seg[1]) : query_user();
         if (forbidden_or_missing != 0) {
             return user_error();
+        }
+        if (Response r; mb_playlist_single(u, seg[n - 1], r)) {
+            return r;
         }
         const int64_t i = find_item(seg[n - 1]);
         if (i < 0) {
@@ -747,6 +784,10 @@ Response Server::mediabrowser(const Request& req, bool& is_write)
     }
     if ((!emby && n >= 1 && seg[0] == "plugins") || (emby && is({"notifications", "services", "configured"}))) {
         return mb_setup(req, seg, caller);
+    }
+    if ((n >= 1 && seg[0] == "playlists") || (m == "DELETE" && is({"items", "*"})) ||
+        (post && (is({"items", "*"}) || (emby && is({"items", "delete"}))))) {
+        return mb_playlists(req, seg, caller, is_write);
     }
     // State-changing and user-data routes.
     std::string action;
@@ -1609,6 +1650,485 @@ Response Server::mb_setup(const Request& req, const std::vector<std::string>& se
     JsonWriter w(buf);
     merged.Accept(w);
     m_plugin_config = finish(buf);
+    return no_content();
+}
+
+int64_t Server::mb_acting_user(const Request& req, const Caller& caller, int& status) const
+{
+    status = 0;
+    const std::string* uid = req.iparam("userId");
+    if (uid == nullptr || uid->empty()) {
+        return caller.user;
+    }
+    const int64_t u = user_of_id(*uid);
+    if (u < 0) {
+        status = 404;
+    } else if (!caller.admin && caller.user != u) {
+        status = 403;
+    }
+    return status == 0 ? u : -1;
+}
+
+// GET /Users/{uid}/Items?IncludeItemTypes=Playlist (also /Items?userId=): the user's playlists
+// (every user's with the API key and no user), SortName or DateCreated order, paged.
+Response Server::mb_playlist_listing(const Request& req, int64_t user)
+{
+    const bool emby = m_kind == Kind::emby;
+    std::optional<int64_t> start_p;
+    std::optional<int64_t> limit;
+    for (auto [name, out] : {std::pair{"startIndex", &start_p}, std::pair{"limit", &limit}}) {
+        if (const std::string* v = req.iparam(name); v != nullptr && !v->empty()) {
+            *out = parse_int(*v);
+            if (!*out || **out < 0) {
+                Response r;
+                r.status = 400;
+                r.content_type = "text/plain; charset=utf-8";
+                r.body = "Bad Request";
+                return r;
+            }
+        }
+    }
+    const int64_t start = start_p.value_or(0);
+    const std::vector<std::string> ids = all_values(req, "ids");
+    const std::string search = req.iparam("searchTerm") != nullptr ? to_lower(*req.iparam("searchTerm")) : "";
+    bool by_date = false;
+    for (const std::string& sb : all_values(req, "sortBy")) {
+        if (sb == "datecreated" || sb == "sortname" || sb == "name") {
+            by_date = sb == "datecreated";
+            break;
+        }
+    }
+    const auto orders = all_values(req, "sortOrder");
+    const bool desc = !orders.empty() && orders.front() == "descending";
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    std::shared_lock lock(m_mutex);
+    std::vector<const Playlist*> list;
+    for (const Playlist& p : m_playlists) {
+        if (!playlist_visible(p, user) || (!search.empty() && to_lower(p.title).find(search) == std::string::npos)) {
+            continue;
+        }
+        if (!ids.empty() && std::none_of(ids.begin(), ids.end(), [&](const std::string& id) {
+                const int64_t i = playlist_of_id(id);
+                return i >= 0 && &m_playlists[static_cast<size_t>(i)] == &p;
+            })) {
+            continue;
+        }
+        list.push_back(&p);
+    }
+    std::stable_sort(list.begin(), list.end(), [&](const Playlist* a, const Playlist* b) {
+        return by_date ? a->added_at < b->added_at : to_lower(a->title) < to_lower(b->title);
+    });
+    if (desc) {
+        std::reverse(list.begin(), list.end());
+    }
+    const auto total = static_cast<int64_t>(list.size());
+    const int64_t b = std::min(start, total);
+    const int64_t e = std::min(total, b + limit.value_or(total));
+    MbRender r{*m_world, m_items, m_libraries, def(), emby, nullptr, parse_fields(req), true, m_ids};
+    w.StartObject();
+    key(w, "Items");
+    w.StartArray();
+    for (int64_t i = b; i < e; ++i) {
+        const Playlist& p = *list[static_cast<size_t>(i)];
+        r.playlist(w, p, static_cast<int64_t>(playlist_leaves(p)), playlist_duration_ms(p));
+    }
+    w.EndArray();
+    lock.unlock();
+    kv(w, "TotalRecordCount", total);
+    if (!emby) {
+        kv(w, "StartIndex", start);
+    }
+    w.EndObject();
+    return json_response(200, finish(buf));
+}
+
+bool Server::mb_playlist_single(int64_t user, std::string_view id, Response& out)
+{
+    std::shared_lock lock(m_mutex);
+    const int64_t i = playlist_of_id(id);
+    if (i < 0 || !playlist_visible(m_playlists[static_cast<size_t>(i)], user)) {
+        return false;
+    }
+    const Playlist& p = m_playlists[static_cast<size_t>(i)];
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    MbRender r{*m_world, m_items, m_libraries, def(), m_kind == Kind::emby, nullptr, f_all, false, m_ids};
+    r.playlist(w, p, static_cast<int64_t>(playlist_leaves(p)), playlist_duration_ms(p));
+    out = json_response(200, finish(buf));
+    return true;
+}
+
+// /Playlists… and the playlist forms of /Items (README §5.5). A playlist of another user than
+// the acting one (userId, else the token's user; the API key alone acts for every user) is unknown.
+Response Server::mb_playlists(const Request& req, const std::vector<std::string>& seg, const Caller& caller,
+                              bool& is_write)
+{
+    const bool emby = m_kind == Kind::emby;
+    const std::string& m = req.method;
+    const bool get = m == "GET" || m == "HEAD";
+    const bool post = m == "POST";
+    const size_t n = seg.size();
+    is_write = !get;
+    auto error = [&](int status, std::string_view title) { return mb_error(emby, status, title); };
+    auto bad = [&](std::string_view why = "Bad Request") { return mb_error(emby, 400, why); };
+    auto no_content = [] {
+        Response r;
+        r.status = 204;
+        return r;
+    };
+    auto now_s = [] { return now_ms() / 1000; };
+    int status = 0;
+    int64_t user = mb_acting_user(req, caller, status);
+    if (status != 0) {
+        return status == 403 ? error(403, "User is not allowed to access this resource.") : error(404, "Not Found");
+    }
+    // A JSON object body; keys compared ignoring case (as ASP.NET binds them).
+    rapidjson::Document body;
+    const bool has_body = req.body.find_first_not_of(" \t\r\n") != std::string::npos;
+    if (has_body) {
+        body.Parse(req.body.c_str(), req.body.size());
+        if (body.HasParseError() || !body.IsObject()) {
+            return bad("Invalid JSON body");
+        }
+    }
+    auto member = [&](std::string_view name) -> const rapidjson::Value* {
+        if (!has_body) {
+            return nullptr;
+        }
+        for (auto it = body.MemberBegin(); it != body.MemberEnd(); ++it) {
+            if (iequals(std::string_view(it->name.GetString(), it->name.GetStringLength()), name)) {
+                return it->value.IsNull() ? nullptr : &it->value;
+            }
+        }
+        return nullptr;
+    };
+    // A list of strings (a body array); false when it is something else.
+    auto strings = [](const rapidjson::Value* v, std::vector<std::string>& out) {
+        if (v == nullptr) {
+            return true;
+        }
+        if (!v->IsArray()) {
+            return false;
+        }
+        for (const auto& x : v->GetArray()) {
+            if (!x.IsString()) {
+                return false;
+            }
+            out.emplace_back(x.GetString(), x.GetStringLength());
+        }
+        return true;
+    };
+    // The playlist of an id if the acting user may see it (the caller holds m_mutex).
+    auto find = [&](std::string_view id) -> Playlist* {
+        const int64_t i = playlist_of_id(id);
+        if (i < 0 || !playlist_visible(m_playlists[static_cast<size_t>(i)], user)) {
+            return nullptr;
+        }
+        return &m_playlists[static_cast<size_t>(i)];
+    };
+
+    if (seg[0] == "items") {
+        // DELETE /Items/{id}, Emby POST /Items/Delete?Ids=…, POST /Items/{id} (rename, BaseItemDto).
+        const bool remove = m == "DELETE" || (emby && seg[1] == "delete");
+        std::vector<std::string> ids = remove && m != "DELETE" ? all_values(req, "ids") : std::vector{seg[1]};
+        if (ids.empty()) {
+            return bad();
+        }
+        std::string name;
+        if (!remove) {
+            const rapidjson::Value* v = member("Name");
+            if (v == nullptr || !v->IsString() || v->GetStringLength() == 0) {
+                return bad("A Name is required");
+            }
+            name.assign(v->GetString(), v->GetStringLength());
+        }
+        std::unique_lock lock(m_mutex);
+        std::vector<Playlist*> targets;
+        for (const std::string& id : ids) {
+            if (Playlist* p = find(id)) {
+                targets.push_back(p);
+                continue;
+            }
+            const bool library = std::any_of(m_libraries.begin(), m_libraries.end(),
+                                             [&](const Library& l) { return to_lower(l.id) == to_lower(id); });
+            if (playlist_of_id(id) < 0 && (item_of_id_any(id) >= 0 || library)) {
+                return error(403, "The simulator deletes and edits playlists only.");
+            }
+            return error(404, "Not Found");
+        }
+        if (!remove) {
+            for (Playlist* p : targets) {
+                p->title = name;
+                p->updated_at = now_s();
+            }
+            return no_content();
+        }
+        std::vector<std::string> gone;
+        for (const Playlist* p : targets) {
+            gone.push_back(p->id);
+        }
+        m_playlists.erase(
+            std::remove_if(m_playlists.begin(), m_playlists.end(),
+                           [&](const Playlist& p) { return std::find(gone.begin(), gone.end(), p.id) != gone.end(); }),
+            m_playlists.end());
+        return no_content();
+    }
+
+    if (n == 1) {
+        // POST /Playlists: Jellyfin CreatePlaylistDto body and/or query name, ids, userId,
+        // mediaType (the query wins); Emby query Name, Ids, MediaType[, UserId].
+        if (!post) {
+            return error(405, "Method Not Allowed");
+        }
+        std::string name;
+        std::vector<std::string> ids;
+        std::string media = "video";
+        const rapidjson::Value* v = member("Name");
+        if (v != nullptr && v->IsString()) {
+            name.assign(v->GetString(), v->GetStringLength());
+        } else if (v != nullptr) {
+            return bad();
+        }
+        if (!strings(member("Ids"), ids)) {
+            return bad();
+        }
+        if (const rapidjson::Value* mt = member("MediaType")) {
+            if (!mt->IsString()) {
+                return bad();
+            }
+            media = to_lower(mt->GetString());
+        }
+        if (const std::string* q = req.iparam("name"); q != nullptr && !q->empty()) {
+            name = *q;
+        }
+        if (auto q = all_values(req, "ids"); !q.empty()) {
+            ids = std::move(q);
+        }
+        if (const std::string* q = req.iparam("mediaType"); q != nullptr && !q->empty()) {
+            media = to_lower(*q);
+        }
+        if (req.iparam("userId") == nullptr || req.iparam("userId")->empty()) {
+            if (const rapidjson::Value* uid = member("UserId")) {
+                const int64_t u = uid->IsString() ? user_of_id(uid->GetString()) : -1;
+                if (u < 0) {
+                    return error(404, "Not Found");
+                }
+                if (!caller.admin && caller.user != u) {
+                    return error(403, "User is not allowed to access this resource.");
+                }
+                user = u;
+            }
+        }
+        if (name.empty() || (media != "video" && media != "audio")) {
+            return bad();
+        }
+        if (user < 0) {
+            return bad("A UserId is required");
+        }
+        std::vector<uint32_t> items;
+        if (!playable_items(ids, items)) {
+            return bad("Unknown item id");
+        }
+        std::unique_lock lock(m_mutex);
+        Playlist p;
+        p.id = new_playlist_id();
+        p.user = static_cast<size_t>(user);
+        p.title = name;
+        p.audio = media == "audio";
+        p.added_at = now_s();
+        p.updated_at = p.added_at;
+        append_entries(p, items);
+        m_playlists.push_back(std::move(p));
+        rapidjson::StringBuffer buf;
+        JsonWriter w(buf);
+        w.StartObject();
+        kv(w, "Id", m_playlists.back().id);
+        if (emby) {
+            kv(w, "Name", m_playlists.back().title);
+        }
+        w.EndObject();
+        return json_response(200, finish(buf));
+    }
+
+    if (n == 2) {
+        // Jellyfin only: GET /Playlists/{id} (PlaylistDto), POST /Playlists/{id} (UpdatePlaylistDto).
+        if (emby) {
+            return error(404, "Not Found");
+        }
+        if (get) {
+            std::shared_lock lock(m_mutex);
+            const Playlist* p = find(seg[1]);
+            if (p == nullptr) {
+                return error(404, "Not Found");
+            }
+            rapidjson::StringBuffer buf;
+            JsonWriter w(buf);
+            w.StartObject();
+            kv(w, "Id", p->id);
+            kv(w, "Name", p->title);
+            kv(w, "MediaType", p->audio ? "Audio" : "Video");
+            kb(w, "CanEdit", true);
+            kb(w, "OpenAccess", false);
+            key(w, "Shares");
+            w.StartArray();
+            w.EndArray();
+            key(w, "ItemIds");
+            w.StartArray();
+            for (const PlaylistEntry& e : p->entries) {
+                if (!hidden(e.item)) {
+                    w.String(m_items[e.item].id.c_str());
+                }
+            }
+            w.EndArray();
+            w.EndObject();
+            return json_response(200, finish(buf));
+        }
+        if (!post) {
+            return error(405, "Method Not Allowed");
+        }
+        if (!has_body) {
+            return bad();
+        }
+        const rapidjson::Value* name = member("Name");
+        if (name != nullptr && (!name->IsString() || name->GetStringLength() == 0)) {
+            return bad();
+        }
+        std::vector<std::string> ids;
+        const rapidjson::Value* ids_v = member("Ids");
+        if (!strings(ids_v, ids)) {
+            return bad();
+        }
+        std::vector<uint32_t> items;
+        if (!playable_items(ids, items)) {
+            return bad("Unknown item id");
+        }
+        std::unique_lock lock(m_mutex);
+        Playlist* p = find(seg[1]);
+        if (p == nullptr) {
+            return error(404, "Not Found");
+        }
+        if (name != nullptr) {
+            p->title.assign(name->GetString(), name->GetStringLength());
+        }
+        if (ids_v != nullptr) {
+            p->entries.clear();
+            append_entries(*p, items);
+        }
+        if (name != nullptr || ids_v != nullptr) {
+            p->updated_at = now_s();
+        }
+        return no_content();
+    }
+
+    if (seg[2] != "items" || !(n == 3 || (n == 6 && seg[4] == "move"))) {
+        return error(404, "Not Found");
+    }
+    if (n == 3 && get) {
+        // GET /Playlists/{id}/Items: the entries as the item queries list them, with PlaylistItemId.
+        std::optional<int64_t> start;
+        std::optional<int64_t> limit;
+        for (auto [name, out] : {std::pair{"startIndex", &start}, std::pair{"limit", &limit}}) {
+            if (const std::string* v = req.iparam(name); v != nullptr && !v->empty()) {
+                *out = parse_int(*v);
+                if (!*out || **out < 0) {
+                    return bad();
+                }
+            }
+        }
+        const bool user_data = bool_param(req, "enableUserData").value_or(true);
+        std::shared_lock lock(m_mutex);
+        const Playlist* p = find(seg[1]);
+        if (p == nullptr) {
+            return error(404, "Not Found");
+        }
+        std::vector<const PlaylistEntry*> shown;
+        for (const PlaylistEntry& e : p->entries) {
+            if (!hidden(e.item)) {
+                shown.push_back(&e);
+            }
+        }
+        const auto total = static_cast<int64_t>(shown.size());
+        const int64_t b = std::min(start.value_or(0), total);
+        const int64_t e = std::min(total, b + limit.value_or(total));
+        const size_t viewer = user >= 0 ? static_cast<size_t>(user) : p->user;
+        rapidjson::StringBuffer buf(nullptr, static_cast<size_t>(e - b) * 900 + 256);
+        JsonWriter w(buf);
+        const std::vector<PlayState>* state = user_data ? &m_state[viewer] : nullptr;
+        MbRender r{*m_world, m_items, m_libraries, def(), emby, state, parse_fields(req), true, m_ids};
+        w.StartObject();
+        key(w, "Items");
+        w.StartArray();
+        for (int64_t i = b; i < e; ++i) {
+            r.item(w, shown[static_cast<size_t>(i)]->item, shown[static_cast<size_t>(i)]->id);
+        }
+        w.EndArray();
+        lock.unlock();
+        kv(w, "TotalRecordCount", total);
+        if (!emby) {
+            kv(w, "StartIndex", start.value_or(0));
+        }
+        w.EndObject();
+        return json_response(200, finish(buf));
+    }
+    const bool add = n == 3 && post;
+    const bool remove = n == 3 && m == "DELETE";
+    const bool move = n == 6 && post;
+    if (!add && !remove && !move) {
+        return error(405, "Method Not Allowed");
+    }
+    std::unique_lock lock(m_mutex);
+    Playlist* p = find(seg[1]);
+    if (p == nullptr) {
+        return error(404, "Not Found");
+    }
+    if (add) {
+        // POST /Playlists/{id}/Items?ids=a,b (Emby Ids): appended in order.
+        const std::vector<std::string> ids = all_values(req, "ids");
+        std::vector<uint32_t> items;
+        if (ids.empty() || !playable_items(ids, items)) {
+            return bad(ids.empty() ? "Ids are required" : "Unknown item id");
+        }
+        append_entries(*p, items);
+        p->updated_at = now_s();
+        return no_content();
+    }
+    if (remove) {
+        // DELETE /Playlists/{id}/Items?entryIds=e1,e2 (Emby EntryIds): unknown entry ids are ignored.
+        std::vector<std::string> entries = all_values(req, "entryIds");
+        if (entries.empty()) {
+            return bad("EntryIds are required");
+        }
+        for (std::string& id : entries) {
+            id.erase(std::remove(id.begin(), id.end(), '-'), id.end());
+        }
+        const size_t before = p->entries.size();
+        p->entries.erase(std::remove_if(p->entries.begin(), p->entries.end(),
+                                        [&](const PlaylistEntry& e) {
+                                            return std::find(entries.begin(), entries.end(), e.id) != entries.end();
+                                        }),
+                         p->entries.end());
+        if (p->entries.size() != before) {
+            p->updated_at = now_s();
+        }
+        return no_content();
+    }
+    // POST /Playlists/{id}/Items/{entryId}/Move/{newIndex}: 0-based, clamped to the end.
+    const int64_t at = entry_of_id(*p, seg[3]);
+    if (at < 0) {
+        return error(404, "Not Found");
+    }
+    const auto to = parse_int(seg[5]);
+    if (!to || *to < 0) {
+        return bad();
+    }
+    const PlaylistEntry moved = p->entries[static_cast<size_t>(at)];
+    p->entries.erase(p->entries.begin() + at);
+    const int64_t dest = std::min(*to, static_cast<int64_t>(p->entries.size()));
+    p->entries.insert(p->entries.begin() + dest, moved);
+    if (dest != at) {
+        p->updated_at = now_s();
+    }
     return no_content();
 }
 

@@ -313,7 +313,8 @@ struct PlexRender {
         }
     }
 
-    void render(PlexOut& o, uint32_t index, bool with_guids) const
+    // `playlist_item_id` >= 0: the item as a playlist lists it (with its playlistItemID).
+    void render(PlexOut& o, uint32_t index, bool with_guids, int64_t playlist_item_id = -1) const
     {
         const Item& it = items[index];
         const Entry& e = world.entries[it.entry];
@@ -412,6 +413,9 @@ struct PlexRender {
         }
         o.num("addedAt", e.added_at);
         o.num("updatedAt", e.added_at);
+        if (playlist_item_id >= 0) {
+            o.num("playlistItemID", playlist_item_id);
+        }
         o.open("Media", "Media");
         o.num("id", index + 1);
         o.num("duration", e.duration_ms);
@@ -587,6 +591,9 @@ Response Server::plex(const Request& req, bool& is_write)
     }
     if (path == "/hubs/search") {
         return plex_search(req, user, json);
+    }
+    if (path == "/playlists" || path.rfind("/playlists/", 0) == 0) {
+        return plex_playlists(req, user, path, json, is_write);
     }
     return plex_response(404, k_not_found);
 }
@@ -938,6 +945,330 @@ Response Server::plex_sessions(bool json)
     }
     lock.unlock();
     return plex_doc(o, json);
+}
+
+// /playlists… (README §5.5): the playlists of the token's user; another user's playlist is
+// unknown (404). Smart playlists are listed but their items cannot be changed (400).
+Response Server::plex_playlists(const Request& req, size_t user, const std::string& path, bool json, bool& is_write)
+{
+    const std::string& m = req.method;
+    const bool get = m == "GET" || m == "HEAD";
+    is_write = !get;
+    std::vector<std::string> seg;  // the parts after "/playlists"
+    {
+        std::string_view rest = std::string_view(path).substr(std::string_view("/playlists").size());
+        while (!rest.empty()) {
+            const size_t slash = rest.find('/');
+            if (slash != 0) {
+                seg.emplace_back(rest.substr(0, slash));
+            }
+            if (slash == std::string_view::npos) {
+                break;
+            }
+            rest.remove_prefix(slash + 1);
+        }
+    }
+    const size_t n = seg.size();
+    auto bad = [] { return plex_response(400, k_bad_request); };
+    auto not_found = [] { return plex_response(404, k_not_found); };
+    auto not_allowed = [] { return plex_response(405, ""); };
+    auto now_s = [] { return now_ms() / 1000; };
+    // X-Plex-Container-Start/-Size from the query or the headers (as the library listings).
+    struct Page {
+        int64_t begin = 0;
+        int64_t end = 0;
+        int64_t start = 0;
+        bool paged = false;
+    };
+    auto page = [&](int64_t total) {
+        Page pg;
+        const std::string* start = plex_value(req, "X-Plex-Container-Start");
+        const std::string* size = plex_value(req, "X-Plex-Container-Size");
+        pg.paged = start != nullptr || size != nullptr;
+        pg.start = start != nullptr ? std::max<int64_t>(0, parse_int(*start).value_or(0)) : 0;
+        const int64_t count = size != nullptr ? std::max<int64_t>(0, parse_int(*size).value_or(total)) : total;
+        pg.begin = std::min(pg.start, total);
+        pg.end = m == "HEAD" ? pg.begin : std::min(total, pg.begin + count);
+        return pg;
+    };
+    auto paged_doc = [&](PlexOut& o, const Page& pg, int64_t total) {
+        Response res = plex_doc(o, json);
+        if (pg.paged) {
+            res.headers.emplace_back("X-Plex-Container-Start", fmt::format("{}", pg.start));
+            res.headers.emplace_back("X-Plex-Container-Total-Size", fmt::format("{}", total));
+        }
+        return res;
+    };
+    // uri=server://<machineIdentifier>/com.plexapp.plugins.library/library/metadata/<rk>[,<rk>…]
+    auto uri_items = [&](std::vector<uint32_t>& items) {
+        const std::string* uri = req.param("uri");
+        if (uri == nullptr) {
+            return false;
+        }
+        std::string_view u = *uri;
+        constexpr std::string_view scheme = "server://";
+        constexpr std::string_view library = "/com.plexapp.plugins.library/library/metadata/";
+        if (u.rfind(scheme, 0) != 0) {
+            return false;
+        }
+        u.remove_prefix(scheme.size());
+        const size_t slash = u.find('/');
+        if (slash == std::string_view::npos || !iequals(u.substr(0, slash), def().server_id)) {
+            return false;
+        }
+        u.remove_prefix(slash);
+        if (u.rfind(library, 0) != 0) {
+            return false;
+        }
+        u.remove_prefix(library.size());
+        std::vector<std::string> ids;
+        while (true) {
+            const size_t comma = u.find(',');
+            if (const std::string_view id = u.substr(0, comma); !id.empty()) {
+                ids.emplace_back(id);
+            }
+            if (comma == std::string_view::npos) {
+                break;
+            }
+            u.remove_prefix(comma + 1);
+        }
+        return !ids.empty() && playable_items(ids, items);
+    };
+    // The playlist object (Metadata[] of /playlists); the caller holds m_mutex.
+    auto render_playlist = [&](PlexOut& o, const Playlist& p) {
+        const std::string h = hex_hash(def().server_id, "playlist-guid/" + p.id, 32);
+        o.open("Playlist", "Metadata");
+        o.attr("ratingKey", p.id);
+        o.attr("key", fmt::format("/playlists/{}/items", p.id));
+        o.attr("guid",
+               fmt::format("com.plexapp.agents.none://{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4),
+                           h.substr(16, 4), h.substr(20)));
+        o.attr("type", "playlist");
+        o.attr("title", p.title);
+        o.attr("summary", p.summary);
+        o.flag("smart", p.smart);
+        o.attr("playlistType", p.audio ? "audio" : "video");
+        o.attr("composite", fmt::format("/playlists/{}/composite/{}", p.id, p.updated_at));
+        if (p.smart) {
+            o.attr("icon", "playlist://image.smart");
+        }
+        o.num("leafCount", static_cast<int64_t>(playlist_leaves(p)));
+        o.num("duration", playlist_duration_ms(p));
+        o.num("addedAt", p.added_at);
+        o.num("updatedAt", p.updated_at);
+        o.close();
+    };
+    // MediaContainer{size:1, Metadata:[playlist]} (plus the counts of an addition).
+    auto playlist_doc = [&](const Playlist& p, int64_t added, int64_t requested) {
+        PlexOut o(json);
+        o.open("MediaContainer", "");
+        if (requested >= 0) {
+            o.num("leafCountAdded", added);
+            o.num("leafCountRequested", requested);
+        }
+        o.num("size", 1);
+        render_playlist(o, p);
+        return plex_doc(o, json);
+    };
+    // The items as /library/metadata lists them, with playlistItemID (not on smart playlists).
+    auto items_doc = [&](const Playlist& p) {
+        std::vector<const PlaylistEntry*> shown;
+        for (const PlaylistEntry& e : p.entries) {
+            if (!hidden(e.item)) {
+                shown.push_back(&e);
+            }
+        }
+        const auto total = static_cast<int64_t>(shown.size());
+        const Page pg = page(total);
+        PlexOut o(json, static_cast<size_t>(pg.end - pg.begin) * 1400 + 1024);
+        o.open("MediaContainer", "");
+        o.num("size", pg.end - pg.begin);
+        if (pg.paged) {
+            o.num("totalSize", total);
+            o.num("offset", pg.start);
+        }
+        o.attr("composite", fmt::format("/playlists/{}/composite/{}", p.id, p.updated_at));
+        o.num("duration", playlist_duration_ms(p));
+        o.num("leafCount", total);
+        o.attr("playlistType", p.audio ? "audio" : "video");
+        o.attr("ratingKey", p.id);
+        o.flag("smart", p.smart);
+        o.attr("title", p.title);
+        PlexRender r{*m_world, m_items, m_libraries, m_state[user], m_ids};
+        for (int64_t i = pg.begin; i < pg.end; ++i) {
+            const PlaylistEntry& e = *shown[static_cast<size_t>(i)];
+            r.render(o, e.item, true, p.smart ? -1 : parse_int(e.id).value_or(-1));
+        }
+        return paged_doc(o, pg, total);
+    };
+    // The playlist of seg[0] if it is this user's (the caller holds m_mutex).
+    auto find = [&]() -> Playlist* {
+        const int64_t i = playlist_of_id(seg[0]);
+        if (i < 0 || m_playlists[static_cast<size_t>(i)].user != user) {
+            return nullptr;
+        }
+        return &m_playlists[static_cast<size_t>(i)];
+    };
+
+    if (n == 0 && get) {
+        const std::string* type = req.param("playlistType");
+        const std::string* smart = req.param("smart");
+        std::shared_lock lock(m_mutex);
+        std::vector<const Playlist*> list;
+        for (const Playlist& p : m_playlists) {
+            if (p.user != user || (type != nullptr && *type != (p.audio ? "audio" : "video")) ||
+                (smart != nullptr && !smart->empty() && (*smart == "1") != p.smart)) {
+                continue;
+            }
+            list.push_back(&p);
+        }
+        const auto total = static_cast<int64_t>(list.size());
+        const Page pg = page(total);
+        PlexOut o(json);
+        o.open("MediaContainer", "");
+        o.num("size", pg.end - pg.begin);
+        if (pg.paged) {
+            o.num("totalSize", total);
+            o.num("offset", pg.start);
+        }
+        for (int64_t i = pg.begin; i < pg.end; ++i) {
+            render_playlist(o, *list[static_cast<size_t>(i)]);
+        }
+        return paged_doc(o, pg, total);
+    }
+    if (n == 0 && m == "POST") {
+        const std::string* title = req.param("title");
+        const std::string* type = req.param("type");
+        const std::string* smart = req.param("smart");
+        if (title == nullptr || title->empty() || (type != nullptr && *type != "video" && *type != "audio") ||
+            (smart != nullptr && *smart != "0" && !smart->empty())) {
+            return bad();
+        }
+        std::vector<uint32_t> items;
+        if (!uri_items(items)) {
+            return bad();
+        }
+        std::unique_lock lock(m_mutex);
+        Playlist p;
+        p.id = new_playlist_id();
+        p.user = user;
+        p.title = *title;
+        if (const std::string* summary = req.param("summary")) {
+            p.summary = *summary;
+        }
+        p.audio = type != nullptr && *type == "audio";
+        p.added_at = now_s();
+        p.updated_at = p.added_at;
+        append_entries(p, items);
+        m_playlists.push_back(std::move(p));
+        return playlist_doc(m_playlists.back(), 0, -1);
+    }
+    if (n == 0) {
+        return not_allowed();
+    }
+    if (n == 1) {
+        if (get) {
+            std::shared_lock lock(m_mutex);
+            const Playlist* p = find();
+            return p == nullptr ? not_found() : playlist_doc(*p, 0, -1);
+        }
+        if (m == "PUT") {
+            const std::string* title = req.param("title") != nullptr ? req.param("title") : req.param("title.value");
+            const std::string* summary =
+                req.param("summary") != nullptr ? req.param("summary") : req.param("summary.value");
+            if ((title == nullptr && summary == nullptr) || (title != nullptr && title->empty())) {
+                return bad();
+            }
+            std::unique_lock lock(m_mutex);
+            Playlist* p = find();
+            if (p == nullptr) {
+                return not_found();
+            }
+            if (title != nullptr) {
+                p->title = *title;
+            }
+            if (summary != nullptr) {
+                p->summary = *summary;
+            }
+            p->updated_at = now_s();
+            return plex_response(200, "");
+        }
+        if (m == "DELETE") {
+            std::unique_lock lock(m_mutex);
+            const Playlist* p = find();
+            if (p == nullptr) {
+                return not_found();
+            }
+            m_playlists.erase(m_playlists.begin() + (p - m_playlists.data()));
+            return plex_response(200, "");
+        }
+        return not_allowed();
+    }
+    if (seg[1] != "items" || n > 4 || (n == 4 && seg[3] != "move")) {
+        return not_found();
+    }
+    if (n == 2 && get) {
+        std::shared_lock lock(m_mutex);
+        const Playlist* p = find();
+        return p == nullptr ? not_found() : items_doc(*p);
+    }
+    const bool add = n == 2 && m == "PUT";
+    const bool clear = n == 2 && m == "DELETE";
+    const bool remove = n == 3 && m == "DELETE";
+    const bool move = n == 4 && m == "PUT";
+    if (!add && !clear && !remove && !move) {
+        return not_allowed();
+    }
+    std::vector<uint32_t> items;
+    const bool uri_ok = add && uri_items(items);
+    std::unique_lock lock(m_mutex);
+    Playlist* p = find();
+    if (p == nullptr) {
+        return not_found();
+    }
+    if (p->smart) {
+        return bad();
+    }
+    if (add) {
+        if (!uri_ok) {
+            return bad();
+        }
+        append_entries(*p, items);
+        p->updated_at = now_s();
+        return playlist_doc(*p, static_cast<int64_t>(items.size()), static_cast<int64_t>(items.size()));
+    }
+    if (clear) {
+        p->entries.clear();
+        p->updated_at = now_s();
+        return playlist_doc(*p, 0, -1);
+    }
+    const int64_t at = entry_of_id(*p, seg[2]);
+    if (at < 0) {
+        return not_found();
+    }
+    if (remove) {
+        p->entries.erase(p->entries.begin() + at);
+        p->updated_at = now_s();
+        return playlist_doc(*p, 0, -1);
+    }
+    // Move the entry right after the entry `after`; without `after` to the top.
+    const std::string* after = req.param("after");
+    if (after != nullptr && !after->empty() && entry_of_id(*p, *after) < 0) {
+        return bad();
+    }
+    if (after == nullptr || after->empty() || entry_of_id(*p, *after) != at) {
+        const PlaylistEntry moved = p->entries[static_cast<size_t>(at)];
+        std::vector<PlaylistEntry> before = p->entries;
+        p->entries.erase(p->entries.begin() + at);
+        const int64_t to = after == nullptr || after->empty() ? 0 : entry_of_id(*p, *after) + 1;
+        p->entries.insert(p->entries.begin() + to, moved);
+        const bool changed = !std::equal(before.begin(), before.end(), p->entries.begin(),
+                                         [](const PlaylistEntry& a, const PlaylistEntry& b) { return a.id == b.id; });
+        if (changed) {
+            p->updated_at = now_s();
+        }
+    }
+    return items_doc(*p);
 }
 
 }  // namespace ws::sim

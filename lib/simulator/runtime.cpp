@@ -244,6 +244,12 @@ int run(const Options& o)
         infos.push_back(ServerInfo{k, url, d.token, d.server_id, d.users.front().id});
         listeners.push_back(std::move(l));
     }
+    // GET /__sim/playlists?server=<kind> answers on every listener.
+    for (Listener& a : listeners) {
+        for (Listener& b : listeners) {
+            a.server->set_peer(b.server->kind(), b.server.get());
+        }
+    }
     std::string plextv_url;
     if (o.plextv && ((o.servers >> idx(Kind::plex)) & 1U) != 0) {
         // plex.tv stand-in: plain HTTP always (watchstate's options.plextv_url names it).

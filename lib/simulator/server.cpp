@@ -269,6 +269,7 @@ void Server::build()
     if (!plex) {
         m_token_user[s.token] = -1;
     }
+    build_playlists();
 }
 
 int64_t Server::item_of_key(std::string_view key) const

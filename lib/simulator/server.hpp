@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -104,6 +105,26 @@ struct FaultRule {
     std::vector<uint32_t> unhide;  // items shown again when the rule fires
 };
 
+// One entry of a playlist: its server-wide id (Plex playlistItemID, Jellyfin/Emby PlaylistItemId;
+// never reused) and the movie/episode it plays.
+struct PlaylistEntry {
+    std::string id;
+    uint32_t item = 0;
+};
+
+// A user playlist on one server (README §5.5).
+struct Playlist {
+    std::string id;
+    size_t user = 0;  // owner (user slot)
+    std::string title;
+    std::string summary;
+    bool smart = false;
+    bool audio = false;
+    int64_t added_at = 0;    // unix s
+    int64_t updated_at = 0;  // unix s: every change of title, items or order
+    std::vector<PlaylistEntry> entries;
+};
+
 struct LogEntry {
     uint64_t seq = 0;
     std::string method;
@@ -146,6 +167,13 @@ public:
     // Redact token values in a raw query string.
     static std::string redact_query(std::string_view query);
 
+    // The playlists of a user (slot) as GET /__sim/playlists answers them (README §6).
+    std::string playlists_json(size_t user) const;
+    // A user slot from a world user id, else a user name, else a slot number; -1 if none.
+    int64_t user_ref(std::string_view ref) const;
+    // Let GET /__sim/playlists?server=<kind> on this listener answer for another served server.
+    void set_peer(Kind kind, Server* peer) { m_peers[idx(kind)] = peer; }
+
 private:
     struct Caller {
         bool ok = false;
@@ -164,6 +192,8 @@ private:
     Response plex_write(const Request& req, size_t user, std::string_view what, bool json);
     Response plex_sessions(bool json);
     Response plex_search(const Request& req, size_t user, bool json);
+    // /playlists… of the token's user (README §5.5).
+    Response plex_playlists(const Request& req, size_t user, const std::string& path, bool json, bool& is_write);
 
     // Jellyfin/Emby pieces (mediabrowser.cpp)
     Caller mb_caller(const Request& req) const;
@@ -176,6 +206,15 @@ private:
     Response mb_login(const Request& req);
     // GET /Plugins and /Plugins/{id}/Configuration (Jellyfin), /Notifications/Services/Configured (Emby).
     Response mb_setup(const Request& req, const std::vector<std::string>& seg, const Caller& caller);
+    // Playlists (README §5.5): /Playlists…, and the playlist forms of /Items.
+    Response mb_playlists(const Request& req, const std::vector<std::string>& seg, const Caller& caller,
+                          bool& is_write);
+    Response mb_playlist_listing(const Request& req, int64_t user);
+    // GET /Users/{uid}/Items/{id} of a playlist the user may see: true and `out` set.
+    bool mb_playlist_single(int64_t user, std::string_view id, Response& out);
+    // The user a playlist request acts for: userId/UserId if given (checked as other routes check
+    // it: `status` becomes 403/404), else the token's user (-1 = the API key: every user).
+    int64_t mb_acting_user(const Request& req, const Caller& caller, int& status) const;
 
     // Control pieces (control.cpp)
     Response control_items(const Request& req);
@@ -186,6 +225,7 @@ private:
     Response control_ids(const Request& req);
     Response control_rematch();
     Response control_truth();
+    Response control_playlists(const Request& req);
     // The /__sim/items form of a movie/episode (a show: without play state); holds m_mutex.
     std::string item_json(size_t user, uint32_t item) const;
     // presented_ids() for a caller that holds m_mutex.
@@ -196,6 +236,25 @@ private:
     std::vector<uint32_t> items_of_keys(const rapidjson::Value& keys, std::string& problem) const;
 
     void build();
+    // Playlist pieces (playlists.cpp); the callers hold m_mutex (exclusively for changes).
+    void build_playlists();
+    std::string new_playlist_id();
+    std::string new_entry_id();
+    // The index into m_playlists of a playlist id (any case/dashes on Jellyfin), or -1.
+    int64_t playlist_of_id(std::string_view id) const;
+    // Whether `user` (-1 = the API key) may see and change a playlist.
+    static bool playlist_visible(const Playlist& p, int64_t user)
+    {
+        return user < 0 || p.user == static_cast<size_t>(user);
+    }
+    // The entry index of an entry id in a playlist, or -1.
+    int64_t entry_of_id(const Playlist& p, std::string_view id) const;
+    void append_entries(Playlist& p, const std::vector<uint32_t>& items);
+    // The visible (not hidden) entries' count and total runtime.
+    size_t playlist_leaves(const Playlist& p) const;
+    int64_t playlist_duration_ms(const Playlist& p) const;
+    // Movie/episode items of server ids (visible ones only); false on an unknown id or a folder.
+    bool playable_items(const std::vector<std::string>& ids, std::vector<uint32_t>& out) const;
     int64_t user_of_id(std::string_view id) const;
     std::shared_ptr<const std::vector<uint32_t>> sorted(const std::string& cache_key,
                                                         const std::function<std::vector<uint32_t>()>& make);
@@ -230,6 +289,11 @@ private:
     // candidates): the modern Plex agent / default ProviderIds of these ids.
     std::unordered_map<uint32_t, IdList> m_ids;
     std::vector<uint32_t> m_rematch;  // re-match candidates (entries) not switched yet
+    // Playlists (creation order) and the counters of their ids and entry ids (never reused).
+    std::vector<Playlist> m_playlists;
+    uint64_t m_playlists_made = 0;
+    uint64_t m_entries_made = 0;
+    std::array<Server*, k_kinds> m_peers{};
     // Per item; written under m_cache_mutex so that a cached listing never mixes two states.
     std::unique_ptr<std::atomic<bool>[]> m_hidden;
 

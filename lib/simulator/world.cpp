@@ -230,6 +230,108 @@ const std::string* id_of(const IdList& ids, std::string_view provider)
     return nullptr;
 }
 
+// Playlists of the first user of every served server (--playlists N), from a stream of their own
+// so that the catalogue and the play state do not depend on N. Playlist i: i % 3 == 0 the same
+// title and items on every server; 1 the same title, but every server after the first changes
+// the list once (drops an item, adds one or swaps two; edited up to 30 days later); 2 a title of
+// each server's own. With N >= 2 also a smart playlist on Plex and an audio playlist on Jellyfin.
+void generate_playlists(World& w, const GenerateOptions& o, const std::vector<Kind>& present)
+{
+    if (o.playlists == 0 || present.empty()) {
+        return;
+    }
+    Rng prng(mix64(o.seed ^ 0x9a7115d5ULL));
+    std::array<std::vector<uint32_t>, k_kinds> on;  // movies/episodes of each server
+    std::vector<uint32_t> common;                   // ... and those on every served server
+    for (size_t i = 0; i < w.entries.size(); ++i) {
+        const Entry& e = w.entries[i];
+        if (e.kind == EntryKind::show) {
+            continue;
+        }
+        bool everywhere = true;
+        for (Kind k : present) {
+            if (e.on(k)) {
+                on[idx(k)].push_back(static_cast<uint32_t>(i));
+            } else {
+                everywhere = false;
+            }
+        }
+        if (everywhere) {
+            common.push_back(static_cast<uint32_t>(i));
+        }
+    }
+    // Up to `count` distinct entries of the pool; now and then the first one again at the end.
+    auto pick = [&](const std::vector<uint32_t>& pool, size_t count) {
+        std::vector<uint32_t> out;
+        count = std::min(count, pool.size());
+        for (size_t attempt = 0; out.size() < count && attempt < count * 8; ++attempt) {
+            const uint32_t e = pool[prng.below(pool.size())];
+            if (std::find(out.begin(), out.end(), e) == out.end()) {
+                out.push_back(e);
+            }
+        }
+        if (out.size() >= 2 && prng.chance(0.15)) {
+            out.push_back(out.front());
+        }
+        return out;
+    };
+    auto add = [&](Kind k, std::string title, int64_t updated_at, std::vector<uint32_t> entries) {
+        PlaylistDef p;
+        p.kind = k;
+        p.title = std::move(title);
+        p.updated_at = updated_at;
+        p.entries = std::move(entries);
+        w.playlists.push_back(std::move(p));
+    };
+    constexpr int64_t day = 86400;
+    for (size_t i = 0; i < o.playlists; ++i) {
+        const std::string title =
+            fmt::format("{} {} Mix {}", k_adjectives[prng.below(16)], k_nouns[prng.below(16)], i + 1);
+        const int64_t updated = k_anchor - prng.range(31 * day, 365 * day);
+        const auto count = static_cast<size_t>(prng.range(2, 12));
+        if (i % 3 == 2) {
+            for (Kind k : present) {
+                add(k, fmt::format("{} ({})", title, kind_name(k)), updated, pick(on[idx(k)], count));
+            }
+            continue;
+        }
+        const std::vector<uint32_t> base = pick(common, count);
+        for (size_t s = 0; s < present.size(); ++s) {
+            const Kind k = present[s];
+            std::vector<uint32_t> items = base;
+            int64_t when = updated;
+            if (i % 3 == 1 && s > 0) {
+                const std::vector<uint32_t>& pool = on[idx(k)];
+                const uint64_t change = prng.below(3);
+                if (change == 0 && items.size() >= 2) {
+                    items.erase(items.begin() + static_cast<std::ptrdiff_t>(prng.below(items.size())));
+                } else if (change == 2 && items.size() >= 2 && items.front() != items.back()) {
+                    const size_t a = prng.below(items.size());
+                    size_t b = prng.below(items.size() - 1);
+                    b += b >= a ? 1 : 0;
+                    std::swap(items[a], items[b]);
+                } else if (!pool.empty()) {
+                    items.push_back(pool[prng.below(pool.size())]);
+                }
+                when += prng.range(1, 30) * day;
+            }
+            add(k, title, when, std::move(items));
+        }
+    }
+    if (o.playlists >= 2) {
+        for (Kind k : {Kind::plex, Kind::jellyfin}) {
+            if (std::find(present.begin(), present.end(), k) == present.end()) {
+                continue;
+            }
+            const bool smart = k == Kind::plex;
+            const std::string title = fmt::format("{} {} {}", smart ? "Smart" : "Audio", k_adjectives[prng.below(16)],
+                                                  k_nouns[prng.below(16)]);
+            add(k, title, k_anchor - prng.range(1 * day, 30 * day), pick(on[idx(k)], smart ? 8 : 5));
+            (smart ? w.playlists.back().smart : w.playlists.back().audio) = true;
+        }
+    }
+}
+
 }  // namespace
 
 World generate_world(const GenerateOptions& o)
@@ -248,6 +350,9 @@ World generate_world(const GenerateOptions& o)
     }
     if (o.items == 0) {
         throw WorldError("--items must be at least 1");
+    }
+    if (o.playlists > 10000) {
+        throw WorldError(fmt::format("--playlists must be at most 10000 (got {})", o.playlists));
     }
     if ((o.servers & 0b111) == 0) {
         throw WorldError("no server selected");
@@ -612,6 +717,7 @@ World generate_world(const GenerateOptions& o)
             }
         }
     }
+    generate_playlists(w, o, present);
     complete_paths(w);
     return w;
 }
@@ -759,6 +865,7 @@ private:
     void parse_server(Kind k, const Value& v, const std::string& where);
     void parse_common(Entry& e, const Value& v, const std::string& where, bool key_title_required);
     void parse_state(size_t entry, const Value& v, const std::string& where);
+    void parse_playlists(const Value& v);
 
     std::string m_source;
     uint8_t m_serve;
@@ -1043,6 +1150,91 @@ void Parser::parse_state(size_t entry, const Value& v, const std::string& where)
     }
 }
 
+// "playlists": {"<server>": [{"user","title","summary","smart","media_type","items","updated_at"}, …]}
+void Parser::parse_playlists(const Value& v)
+{
+    if (!v.IsObject()) {
+        fail("playlists", "expected an object keyed by server name");
+    }
+    std::unordered_map<std::string_view, size_t> by_key;
+    for (size_t i = 0; i < m_world.entries.size(); ++i) {
+        by_key.emplace(m_world.entries[i].key, i);
+    }
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+        const std::string sname(it->name.GetString(), it->name.GetStringLength());
+        const std::string sw = "playlists." + sname;
+        auto k = kind_from_name(sname);
+        if (!k) {
+            fail(sw, "unknown server (plex, jellyfin, emby)");
+        }
+        const ServerDef& s = m_world.servers[idx(*k)];
+        if (!s.present) {
+            fail(sw, fmt::format("server \"{}\" is not in the world", sname));
+        }
+        if (!it->value.IsArray()) {
+            fail(sw, "expected an array of playlists");
+        }
+        for (rapidjson::SizeType j = 0; j < it->value.Size(); ++j) {
+            const Value& pv = it->value[j];
+            const std::string pw = fmt::format("{}[{}]", sw, j);
+            check_keys(pv, pw, {"user", "title", "summary", "smart", "media_type", "items", "updated_at"});
+            PlaylistDef p;
+            p.kind = *k;
+            if (pv.HasMember("user")) {
+                const std::string uid = to_lower(str(pv["user"], pw + ".user"));
+                auto found =
+                    std::find_if(s.users.begin(), s.users.end(), [&](const UserDef& u) { return u.id == uid; });
+                if (found == s.users.end()) {
+                    fail(pw + ".user", fmt::format("unknown user \"{}\"", uid));
+                }
+                p.user = static_cast<size_t>(found - s.users.begin());
+            }
+            if (!pv.HasMember("title")) {
+                fail(pw, "missing \"title\"");
+            }
+            p.title = str(pv["title"], pw + ".title");
+            if (p.title.empty()) {
+                fail(pw + ".title", "must not be empty");
+            }
+            if (pv.HasMember("summary")) {
+                p.summary = str(pv["summary"], pw + ".summary");
+            }
+            if (pv.HasMember("smart")) {
+                p.smart = boolean(pv["smart"], pw + ".smart");
+                if (p.smart && *k != Kind::plex) {
+                    fail(pw + ".smart", "smart playlists exist on Plex only");
+                }
+            }
+            if (pv.HasMember("media_type")) {
+                const std::string mt = str(pv["media_type"], pw + ".media_type");
+                if (mt != "video" && mt != "audio") {
+                    fail(pw + ".media_type", "expected \"video\" or \"audio\"");
+                }
+                p.audio = mt == "audio";
+            }
+            if (pv.HasMember("items")) {
+                const Value& items = pv["items"];
+                if (!items.IsArray()) {
+                    fail(pw + ".items", "expected an array of world keys");
+                }
+                for (rapidjson::SizeType n = 0; n < items.Size(); ++n) {
+                    const std::string iw = fmt::format("{}.items[{}]", pw, n);
+                    const std::string key = str(items[n], iw);
+                    auto found = by_key.find(key);
+                    if (found == by_key.end() || m_world.entries[found->second].kind == EntryKind::show ||
+                        !m_world.entries[found->second].on(*k)) {
+                        fail(iw, fmt::format("no movie or episode with key \"{}\" on {}", key, sname));
+                    }
+                    p.entries.push_back(static_cast<uint32_t>(found->second));
+                }
+            }
+            p.updated_at =
+                pv.HasMember("updated_at") ? integer(pv["updated_at"], pw + ".updated_at") : default_added_at(p.title);
+            m_world.playlists.push_back(std::move(p));
+        }
+    }
+}
+
 World Parser::parse(std::string_view text)
 {
     rapidjson::Document doc;
@@ -1050,7 +1242,7 @@ World Parser::parse(std::string_view text)
     if (doc.HasParseError()) {
         fail(fmt::format("offset {}", doc.GetErrorOffset()), rapidjson::GetParseError_En(doc.GetParseError()));
     }
-    check_keys(doc, "top level", {"servers", "movies", "shows"});
+    check_keys(doc, "top level", {"servers", "movies", "shows", "playlists"});
     m_world.seed = 0;
     for (Kind k : k_all_kinds) {
         m_world.servers[idx(k)].kind = k;
@@ -1199,6 +1391,9 @@ World Parser::parse(std::string_view text)
     resolve_copies();
     for (const auto& [entry, st] : m_states) {
         parse_state(entry, *st.first, st.second);
+    }
+    if (doc.HasMember("playlists")) {
+        parse_playlists(doc["playlists"]);
     }
     for (Kind k : k_all_kinds) {
         auto& per_user = m_world.state[idx(k)];

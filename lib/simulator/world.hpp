@@ -117,6 +117,18 @@ struct Rematch {
     IdList wrong;
 };
 
+// A user playlist a server starts with (world file "playlists", generated with --playlists N).
+struct PlaylistDef {
+    Kind kind = Kind::plex;
+    size_t user = 0;  // user slot on that server
+    std::string title;
+    std::string summary;            // Plex shows it; Jellyfin/Emby ignore it
+    bool smart = false;             // Plex only: listed, its items cannot be changed
+    bool audio = false;             // media type audio (default video)
+    int64_t updated_at = 0;         // unix s (also its creation time)
+    std::vector<uint32_t> entries;  // movie/episode entries on that server, in order (repeats allowed)
+};
+
 struct World {
     uint64_t seed = 1;
     std::array<ServerDef, k_kinds> servers;
@@ -124,6 +136,7 @@ struct World {
     // Initial play state: [kind][user][entry]; missing vectors mean "unplayed".
     std::array<std::vector<std::vector<PlayState>>, k_kinds> state;
     std::vector<Rematch> rematches;
+    std::vector<PlaylistDef> playlists;  // per server and user, in the order the servers create them
     // Return the initial state of (kind, user, entry).
     PlayState initial_state(Kind kind, size_t user, size_t entry) const;
 };
@@ -136,6 +149,7 @@ struct GenerateOptions {
     double in_progress = 0.1;
     double diverge = 0.3;
     double messy = 1.0;  // multiplies the rates of the messy-metadata cases (0 = none; at most 20)
+    size_t playlists = 0;  // playlists of the first user of every server (README §4)
     uint8_t servers = 0b111;
 };
 
