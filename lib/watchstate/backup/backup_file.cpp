@@ -672,7 +672,9 @@ Guids guids_field(const Value& value, const char* name) {
   return guids;
 }
 
-BackupRecord parse_record(const Value& value) {
+// `play_state_required`: a backup of items needs "watched" and "updated"; a playlist item may
+// leave them out (when present they are checked all the same).
+BackupRecord parse_record(const Value& value, bool play_state_required) {
   if (!value.IsObject()) {
     throw RecordError("not an object");
   }
@@ -694,9 +696,10 @@ BackupRecord parse_record(const Value& value) {
 
   const Value* watched = member(value, "watched");
   if (watched == nullptr) {
-    throw RecordError("'watched' is missing");
-  }
-  if (watched->IsBool()) {
+    if (play_state_required) {
+      throw RecordError("'watched' is missing");
+    }
+  } else if (watched->IsBool()) {
     record.watched = watched->GetBool();
   } else {
     const auto number = as_integer(*watched);
@@ -708,9 +711,10 @@ BackupRecord parse_record(const Value& value) {
 
   const Value* updated = member(value, "updated");
   if (updated == nullptr) {
-    throw RecordError("'updated' is missing");
-  }
-  if (updated->IsString()) {
+    if (play_state_required) {
+      throw RecordError("'updated' is missing");
+    }
+  } else if (updated->IsString()) {
     const std::string_view digits(updated->GetString(), updated->GetStringLength());
     const bool numeric = !digits.empty() && digits.size() <= 18 &&
                          std::all_of(digits.begin(), digits.end(),
@@ -776,15 +780,16 @@ bool only_whitespace(std::string_view text) {
                      [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
 }
 
+// Where the JSON starts: after a UTF-8 byte order mark, which is not JSON but editors add one.
+std::size_t json_base(std::string_view text) {
+  return text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+}
+
 std::vector<BackupRecord> parse_backup_json(const std::filesystem::path& file, std::string& text) {
   if (only_whitespace(text)) {
     throw Error(Errc::data, fmt::format("{}: empty file", file.string()));
   }
-  // A UTF-8 byte order mark is not JSON, but editors add one.
-  std::size_t base = 0;
-  if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) {
-    base = 3;
-  }
+  const std::size_t base = json_base(text);
   const std::vector<std::size_t> offsets = record_offsets(std::string_view(text).substr(base));
 
   rapidjson::Document document;
@@ -798,6 +803,10 @@ std::vector<BackupRecord> parse_backup_json(const std::filesystem::path& file, s
                                         at + base, where,
                                         rapidjson::GetParseError_En(document.GetParseError())));
   }
+  if (document.IsObject() && document.HasMember("watchstate_playlists")) {
+    throw Error(Errc::data,
+                fmt::format("{}: a playlists backup, not a backup of items", file.string()));
+  }
   if (!document.IsArray()) {
     throw Error(Errc::data,
                 fmt::format("{}: not a backup: the top level must be a JSON array", file.string()));
@@ -808,7 +817,7 @@ std::vector<BackupRecord> parse_backup_json(const std::filesystem::path& file, s
   std::size_t index = 0;
   for (const Value& element : document.GetArray()) {
     try {
-      records.push_back(parse_record(element));
+      records.push_back(parse_record(element, true));
     } catch (const RecordError& e) {
       const std::size_t at = index < offsets.size() ? offsets[index] + base : 0;
       throw Error(Errc::data, fmt::format("{}: record {} at byte {}: {}", file.string(), index + 1,
@@ -817,6 +826,150 @@ std::vector<BackupRecord> parse_backup_json(const std::filesystem::path& file, s
     ++index;
   }
   return records;
+}
+
+// A shape error of a playlists backup, with where it is ("top level", "playlist 2",
+// "playlist 2 item 3").
+[[noreturn]] void
+throw_shape(const std::filesystem::path& file, std::string_view where, std::string_view what) {
+  throw Error(Errc::data, fmt::format("{}: {}: {}", file.string(), where, what));
+}
+
+std::string required_string(const std::filesystem::path& file,
+                            const Value& object,
+                            const char* name,
+                            std::string_view where) {
+  const Value* value = member(object, name);
+  if (value == nullptr) {
+    throw_shape(file, where, fmt::format("'{}' is missing", name));
+  }
+  if (!value->IsString()) {
+    throw_shape(file, where, fmt::format("'{}' must be a string", name));
+  }
+  return std::string(value->GetString(), value->GetStringLength());
+}
+
+const Value& required_array(const std::filesystem::path& file,
+                            const Value& object,
+                            const char* name,
+                            std::string_view where) {
+  const Value* value = member(object, name);
+  if (value == nullptr) {
+    throw_shape(file, where, fmt::format("'{}' is missing", name));
+  }
+  if (!value->IsArray()) {
+    throw_shape(file, where, fmt::format("'{}' must be an array", name));
+  }
+  return *value;
+}
+
+PlaylistBackup parse_playlist_json(const std::filesystem::path& file, std::string& text) {
+  if (only_whitespace(text)) {
+    throw Error(Errc::data, fmt::format("{}: empty file", file.string()));
+  }
+  const std::size_t base = json_base(text);
+  rapidjson::Document document;
+  document.ParseInsitu(text.data() + base);
+  if (document.HasParseError()) {
+    throw Error(Errc::data,
+                fmt::format("{}: not valid JSON at byte {}: {}",
+                            file.string(),
+                            document.GetErrorOffset() + base,
+                            rapidjson::GetParseError_En(document.GetParseError())));
+  }
+  constexpr std::string_view top = "top level";
+  if (!document.IsObject()) {
+    throw_shape(file, top, "not a playlists backup: the top level must be a JSON object");
+  }
+  const Value* version = member(document, "watchstate_playlists");
+  if (version == nullptr) {
+    throw_shape(file, top, "not a playlists backup: 'watchstate_playlists' is missing");
+  }
+  const auto number = as_integer(*version);
+  if (!number || *number < 1) {
+    throw_shape(file, top, "'watchstate_playlists' must be a format version (1)");
+  }
+  if (*number > k_playlist_backup_version) {
+    throw_shape(file,
+                top,
+                fmt::format("format version {} is newer than this watchstate reads ({})",
+                            *number,
+                            k_playlist_backup_version));
+  }
+
+  PlaylistBackup backup;
+  backup.identity = required_string(file, document, "identity", top);
+  backup.backend = required_string(file, document, "backend", top);
+  const std::string created = required_string(file, document, "created_at", top);
+  const auto created_at = parse_iso8601(created);
+  if (!created_at) {
+    throw_shape(file, top, fmt::format("'created_at' is not an RFC 3339 date: \"{}\"", created));
+  }
+  backup.created_at = *created_at;
+
+  const Value& playlists = required_array(file, document, "playlists", top);
+  backup.playlists.reserve(playlists.Size());
+  std::size_t index = 0;
+  for (const Value& element : playlists.GetArray()) {
+    ++index;
+    const std::string where = fmt::format("playlist {}", index);
+    if (!element.IsObject()) {
+      throw_shape(file, where, "not an object");
+    }
+    BackupPlaylist playlist;
+    playlist.title = required_string(file, element, "title", where);
+    if (trim(playlist.title).empty()) {
+      throw_shape(file, where, "'title' is empty");
+    }
+    const Value& items = required_array(file, element, "items", where);
+    playlist.items.reserve(items.Size());
+    std::size_t position = 0;
+    for (const Value& item : items.GetArray()) {
+      ++position;
+      try {
+        playlist.items.push_back(parse_record(item, false));
+      } catch (const RecordError& e) {
+        throw_shape(file, fmt::format("{} item {}", where, position), e.what());
+      }
+    }
+    backup.playlists.push_back(std::move(playlist));
+  }
+  return backup;
+}
+
+// The JSON text of a backup file, decompressed: gzip and ZIP (the first *.json member) by their
+// magic bytes, anything else as it is. An empty file and a damaged archive are Errc::data.
+std::string backup_text(const std::filesystem::path& file) {
+  std::string raw = read_whole_file(file);
+  if (only_whitespace(raw)) {
+    throw Error(Errc::data, fmt::format("{}: empty file", file.string()));
+  }
+  const auto starts_with = [&](std::string_view magic) {
+    return raw.size() >= magic.size() && std::string_view(raw).substr(0, magic.size()) == magic;
+  };
+  if (starts_with("\x1f\x8b")) {
+    std::string text;
+    inflate_all(file, raw, 16 + MAX_WBITS, text);
+    return text;
+  }
+  if (starts_with(std::string_view("PK\x03\x04", 4))) {
+    return unzip_first_json(file, raw);
+  }
+  return raw;
+}
+
+// Whether the JSON text's top level is an object: that is what a playlists backup is.
+bool is_json_object(std::string_view text) {
+  const std::size_t start = text.find_first_not_of(" \t\n\r", json_base(text));
+  return start != std::string_view::npos && text[start] == '{';
+}
+
+// One JSON string (quotes and escapes), invalid UTF-8 dropped as in records.
+std::string json_string(std::string_view text) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  write_string(writer, text);
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 } // namespace
@@ -915,25 +1068,64 @@ void BackupWriter::commit() {
 }
 
 std::vector<BackupRecord> read_backup(const std::filesystem::path& file) {
-  std::string raw = read_whole_file(file);
-  if (only_whitespace(raw)) {
-    throw Error(Errc::data, fmt::format("{}: empty file", file.string()));
+  std::string text = backup_text(file);
+  return parse_backup_json(file, text);
+}
+
+void write_playlist_backup(const std::filesystem::path& path, const PlaylistBackup& backup) {
+  const std::filesystem::path temp = temp_path_for(path);
+  Sink sink(temp, ends_with(path.string(), ".gz")); // removes the temporary file unless released
+  // One playlist header per line and one record per line, like the backup of items: readable,
+  // and a diff between two backups shows what changed.
+  sink.write(fmt::format("{{\"watchstate_playlists\":{},\"identity\":{},\"backend\":{},"
+                         "\"created_at\":{},\n\"playlists\":[",
+                         k_playlist_backup_version,
+                         json_string(backup.identity),
+                         json_string(backup.backend),
+                         json_string(format_rfc3339(backup.created_at))));
+  bool first_playlist = true;
+  for (const BackupPlaylist& playlist : backup.playlists) {
+    std::string text = first_playlist ? "\n" : ",\n";
+    first_playlist = false;
+    text += fmt::format("{{\"title\":{},\"items\":[", json_string(playlist.title));
+    bool first_item = true;
+    for (const BackupRecord& item : playlist.items) {
+      text += first_item ? "\n" : ",\n";
+      first_item = false;
+      text += record_json(item);
+    }
+    text += playlist.items.empty() ? "]}" : "\n]}";
+    sink.write(text);
   }
-  const auto starts_with = [&](std::string_view magic) {
-    return raw.size() >= magic.size() && std::string_view(raw).substr(0, magic.size()) == magic;
-  };
-  if (starts_with("\x1f\x8b")) {
-    std::string text;
-    inflate_all(file, raw, 16 + MAX_WBITS, text);
-    std::string().swap(raw);
-    return parse_backup_json(file, text);
+  sink.write(backup.playlists.empty() ? "]}\n" : "\n]}\n");
+  sink.finish();
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  if (ec) {
+    throw Error(
+        Errc::io,
+        fmt::format(
+            "{}: cannot rename {} into place: {}", path.string(), temp.string(), ec.message()));
   }
-  if (starts_with(std::string_view("PK\x03\x04", 4))) {
-    std::string text = unzip_first_json(file, raw);
-    std::string().swap(raw);
-    return parse_backup_json(file, text);
+  sink.release();
+  sync_directory(path);
+}
+
+PlaylistBackup read_playlist_backup(const std::filesystem::path& file) {
+  std::string text = backup_text(file);
+  return parse_playlist_json(file, text);
+}
+
+AnyBackup read_any_backup(const std::filesystem::path& file) {
+  std::string text = backup_text(file);
+  AnyBackup any;
+  if (is_json_object(text)) {
+    any.playlists = true;
+    any.playlist_backup = parse_playlist_json(file, text);
+  } else {
+    any.records = parse_backup_json(file, text);
   }
-  return parse_backup_json(file, raw);
+  return any;
 }
 
 } // namespace ws::backup

@@ -59,4 +59,48 @@ std::vector<BackupRecord> read_backup(const std::filesystem::path& file);
 // Serialise one record as one line of JSON (no trailing comma), for tests and the writer.
 std::string record_json(const BackupRecord& record);
 
+// --- Playlists backups ---
+
+// One playlist of a playlists backup: its title and its items in order (an item may appear
+// twice), each in the record layout above. "watched", "updated" and "progress" are written as
+// the item had them but mean nothing for a playlist: a reader accepts records without them.
+struct BackupPlaylist {
+  std::string title;
+  std::vector<BackupRecord> items;
+};
+
+// One backend's video playlists, the sibling of its backup of items:
+// {"watchstate_playlists":1,"identity":"main","backend":"plex","created_at":"<RFC 3339>",
+//  "playlists":[{"title":"Friday films","items":[<record>, …]}, …]}
+struct PlaylistBackup {
+  std::string identity;
+  std::string backend;
+  UnixTime created_at = 0;
+  std::vector<BackupPlaylist> playlists;
+};
+
+// The format version written in "watchstate_playlists"; a reader refuses higher ones.
+inline constexpr int k_playlist_backup_version = 1;
+
+// Write `backup` to `path` (gzip-compressed when it ends in ".gz") the way BackupWriter writes:
+// through `<path>.tmp`, fsync'd, renamed into place, so a failure leaves no file. Throws
+// ws::Error(Errc::cant_create) when the file cannot be created and Errc::io when a write fails.
+void write_playlist_backup(const std::filesystem::path& path, const PlaylistBackup& backup);
+
+// Read and validate a whole playlists backup (.json, .json.gz). Bad JSON, a truncated or empty
+// file, a wrong shape or a record of the wrong shape throw ws::Error(Errc::data,
+// "<file>: <where>: <what>"), e.g. "<file>: playlist 2 item 3: 'type' is missing"; a missing
+// file throws Errc::no_input. Never returns a partial result.
+PlaylistBackup read_playlist_backup(const std::filesystem::path& file);
+
+// A backup file of either kind, told apart by its content (the name is no proof): a top-level
+// JSON object is a playlists backup (it must carry "watchstate_playlists"), anything else is
+// read as a backup of items. Reads the file once; throws as the two readers above.
+struct AnyBackup {
+  bool playlists = false;
+  std::vector<BackupRecord> records; // a backup of items
+  PlaylistBackup playlist_backup;    // a playlists backup
+};
+AnyBackup read_any_backup(const std::filesystem::path& file);
+
 } // namespace ws::backup

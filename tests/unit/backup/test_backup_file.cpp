@@ -23,10 +23,15 @@ using ws::Errc;
 using ws::Error;
 using ws::backend::Guid;
 using ws::backend::GuidKey;
+using ws::backup::BackupPlaylist;
 using ws::backup::BackupRecord;
 using ws::backup::BackupWriter;
+using ws::backup::PlaylistBackup;
+using ws::backup::read_any_backup;
 using ws::backup::read_backup;
+using ws::backup::read_playlist_backup;
 using ws::backup::record_json;
+using ws::backup::write_playlist_backup;
 
 namespace {
 
@@ -505,4 +510,222 @@ TEST_CASE("backup::writer without commit leaves no file", "[backup]") {
   } catch (const Error& err) {
     CHECK(err.code() == Errc::cant_create);
   }
+}
+
+// --- playlists backups ---------------------------------------------------------------------
+
+namespace {
+
+PlaylistBackup sample_playlists() {
+  PlaylistBackup backup;
+  backup.identity = "main";
+  backup.backend = "plex";
+  backup.created_at = 1764547200; // 2025-12-01T00:00:00Z
+  // An item may appear twice; a playlist may be empty.
+  backup.playlists.push_back(
+      BackupPlaylist{"Friday films", {sample_movie(), sample_episode(), sample_movie()}});
+  backup.playlists.push_back(BackupPlaylist{"Empty \"one\"", {}});
+  return backup;
+}
+
+void check_same_playlists(const PlaylistBackup& got, const PlaylistBackup& want) {
+  CHECK(got.identity == want.identity);
+  CHECK(got.backend == want.backend);
+  CHECK(got.created_at == want.created_at);
+  REQUIRE(got.playlists.size() == want.playlists.size());
+  for (std::size_t p = 0; p < want.playlists.size(); ++p) {
+    CHECK(got.playlists[p].title == want.playlists[p].title);
+    REQUIRE(got.playlists[p].items.size() == want.playlists[p].items.size());
+    for (std::size_t i = 0; i < want.playlists[p].items.size(); ++i) {
+      check_same(got.playlists[p].items[i], want.playlists[p].items[i]);
+    }
+  }
+}
+
+// The ws::Error read_playlist_backup throws for `file`; fails the test when it returns instead.
+Error read_playlist_error(const fs::path& file) {
+  try {
+    (void)read_playlist_backup(file);
+  } catch (const Error& e) {
+    return e;
+  }
+  FAIL("read_playlist_backup(" << file.string() << ") did not throw");
+  return Error(Errc::internal, "unreachable");
+}
+
+const std::string k_playlists_head =
+    R"({"watchstate_playlists":1,"identity":"main","backend":"plex","created_at":"2025-12-01T00:00:00Z",)";
+
+} // namespace
+
+TEST_CASE("backup::playlists round trip plain", "[backup]") {
+  TempDir dir;
+  const auto file = dir / "main.plex.20251201.playlists.json";
+  write_playlist_backup(file, sample_playlists());
+  CHECK_FALSE(fs::exists(dir / "main.plex.20251201.playlists.json.tmp"));
+  // One playlist header per line, one record per line.
+  CHECK(slurp(file)
+        == k_playlists_head + "\n\"playlists\":[\n" + R"({"title":"Friday films","items":[)" + "\n"
+               + record_json(sample_movie()) + ",\n" + record_json(sample_episode()) + ",\n"
+               + record_json(sample_movie()) + "\n]},\n" + R"({"title":"Empty \"one\"","items":[]})"
+               + "\n]}\n");
+  check_same_playlists(read_playlist_backup(file), sample_playlists());
+
+  const auto any = read_any_backup(file);
+  CHECK(any.playlists);
+  CHECK(any.records.empty());
+  check_same_playlists(any.playlist_backup, sample_playlists());
+
+  PlaylistBackup none = sample_playlists();
+  none.playlists.clear();
+  write_playlist_backup(file, none); // replaces the file
+  CHECK(slurp(file) == k_playlists_head + "\n\"playlists\":[]}\n");
+  CHECK(read_playlist_backup(file).playlists.empty());
+}
+
+TEST_CASE("backup::playlists round trip gzip", "[backup]") {
+  TempDir dir;
+  const auto file = dir / "main.plex.20251201.playlists.json.gz";
+  PlaylistBackup big = sample_playlists();
+  for (int p = 0; p < 50; ++p) {
+    BackupPlaylist playlist{"List " + std::to_string(p), {}};
+    for (int i = 0; i < 100; ++i) {
+      BackupRecord record = (i + p) % 2 == 0 ? sample_movie() : sample_episode();
+      record.updated += i;
+      playlist.items.push_back(record);
+    }
+    big.playlists.push_back(std::move(playlist));
+  }
+  write_playlist_backup(file, big);
+  CHECK_FALSE(fs::exists(dir / "main.plex.20251201.playlists.json.gz.tmp"));
+  const std::string bytes = slurp(file);
+  REQUIRE(bytes.size() > 2);
+  CHECK(bytes.substr(0, 2) == "\x1f\x8b");
+  check_same_playlists(read_playlist_backup(file), big);
+
+  // Told apart by content, not by name.
+  spit(dir / "renamed.json", bytes);
+  CHECK(read_any_backup(dir / "renamed.json").playlists);
+}
+
+TEST_CASE("backup::playlist items need no play state", "[backup]") {
+  TempDir dir;
+  const auto file = dir / "by-hand.json";
+  spit(
+      file,
+      "\xEF\xBB\xBF" + k_playlists_head + R"("playlists":[{"title":"T","items":[)"
+          + R"({"type":"movie","title":"Alpha","year":2001,"guids":{"guid_imdb":"tt0000001"}},)"
+          + R"({"type":"episode","show":"Show","season":1,"episode":2,"parent":{"guid_tvdb":"200"}}]}],"later":true})");
+  const auto backup = read_playlist_backup(file);
+  REQUIRE(backup.playlists.size() == 1);
+  const auto& items = backup.playlists[0].items;
+  REQUIRE(items.size() == 2);
+  CHECK(items[0].title == "Alpha");
+  CHECK_FALSE(items[0].watched);
+  CHECK(items[1].episode);
+  CHECK(items[1].season == 1);
+  CHECK(items[1].parent == ws::backend::Guids{Guid{GuidKey::tvdb, "200"}});
+}
+
+TEST_CASE("backup::corrupt playlists backups", "[backup]") {
+  TempDir dir;
+  const auto file = dir / "main.plex.20251201.playlists.json.gz";
+  write_playlist_backup(file, sample_playlists());
+  const std::string bytes = slurp(file);
+  spit(file, bytes.substr(0, bytes.size() / 2));
+  Error e = read_playlist_error(file);
+  CHECK(e.code() == Errc::data);
+  CHECK(std::string(e.what()) == file.string() + ": corrupt compressed data");
+
+  const auto plain = dir / "cut.json";
+  write_playlist_backup(plain, sample_playlists());
+  const std::string text = slurp(plain);
+  spit(plain, text.substr(0, text.size() / 2));
+  e = read_playlist_error(plain);
+  CHECK(e.code() == Errc::data);
+  CHECK_THAT(e.what(), Catch::StartsWith(plain.string() + ": not valid JSON at byte "));
+  // Cut after a whole playlist: still refused, never read in part.
+  spit(plain, text.substr(0, text.find("},\n") + 2));
+  CHECK(read_playlist_error(plain).code() == Errc::data);
+
+  struct Case {
+    std::string text;
+    std::string message; // after "<file>: "
+  };
+  const std::string movie = R"({"type":"movie","title":"A","guids":{}})";
+  const std::vector<Case> cases = {
+      {R"([])", "top level: not a playlists backup: the top level must be a JSON object"},
+      {R"({"playlists":[]})",
+       "top level: not a playlists backup: 'watchstate_playlists' is missing"},
+      {R"({"watchstate_playlists":"1"})",
+       "top level: 'watchstate_playlists' must be a format version (1)"},
+      {R"({"watchstate_playlists":2})",
+       "top level: format version 2 is newer than this watchstate reads (1)"},
+      {R"({"watchstate_playlists":1,"backend":"plex","created_at":"2025-12-01T00:00:00Z","playlists":[]})",
+       "top level: 'identity' is missing"},
+      {R"({"watchstate_playlists":1,"identity":"main","backend":3,"created_at":"2025-12-01T00:00:00Z","playlists":[]})",
+       "top level: 'backend' must be a string"},
+      {R"({"watchstate_playlists":1,"identity":"main","backend":"plex","created_at":"yesterday","playlists":[]})",
+       "top level: 'created_at' is not an RFC 3339 date: \"yesterday\""},
+      {k_playlists_head + R"("playlists":{}})", "top level: 'playlists' must be an array"},
+      {k_playlists_head + R"("playlists":[3]})", "playlist 1: not an object"},
+      {k_playlists_head + R"("playlists":[{"items":[]}]})", "playlist 1: 'title' is missing"},
+      {k_playlists_head + R"("playlists":[{"title":"  ","items":[]}]})",
+       "playlist 1: 'title' is empty"},
+      {k_playlists_head + R"("playlists":[{"title":"T"}]})", "playlist 1: 'items' is missing"},
+      {k_playlists_head + R"("playlists":[{"title":"T","items":[]},{"title":"U","items":[)" + movie
+           + "," + movie + R"(,{"type":"show","title":"X"}]}]})",
+       "playlist 2 item 3: 'type' must be \"movie\" or \"episode\", not \"show\""},
+      {k_playlists_head
+           + R"("playlists":[{"title":"T","items":[{"type":"movie","watched":5,"title":"A"}]}]})",
+       "playlist 1 item 1: 'watched' must be 0 or 1"},
+  };
+  const auto bad = dir / "bad.json";
+  for (const auto& c : cases) {
+    spit(bad, c.text);
+    const Error err = read_playlist_error(bad);
+    CHECK(err.code() == Errc::data);
+    CHECK(std::string(err.what()) == bad.string() + ": " + c.message);
+  }
+
+  spit(bad, "");
+  CHECK(std::string(read_playlist_error(bad).what()) == bad.string() + ": empty file");
+  e = read_playlist_error(dir / "missing.playlists.json");
+  CHECK(e.code() == Errc::no_input);
+  CHECK_THAT(e.what(), Catch::StartsWith((dir / "missing.playlists.json").string()));
+}
+
+TEST_CASE("backup::the two kinds of backup are told apart", "[backup]") {
+  TempDir dir;
+  write_backup(dir / "items.json", {sample_movie()});
+  const auto items = read_any_backup(dir / "items.json");
+  CHECK_FALSE(items.playlists);
+  CHECK(items.records.size() == 1);
+
+  write_playlist_backup(dir / "lists.json", sample_playlists());
+  const Error e = read_error(dir / "lists.json");
+  CHECK(e.code() == Errc::data);
+  CHECK(std::string(e.what())
+        == (dir / "lists.json").string() + ": a playlists backup, not a backup of items");
+
+  // An object without "watchstate_playlists" is no backup of either kind.
+  spit(dir / "object.json", R"({"type":"movie"})");
+  try {
+    (void)read_any_backup(dir / "object.json");
+    FAIL("read_any_backup did not throw");
+  } catch (const Error& err) {
+    CHECK(err.code() == Errc::data);
+    CHECK_THAT(err.what(), Catch::Contains("'watchstate_playlists' is missing"));
+  }
+}
+
+TEST_CASE("backup::a playlists backup that cannot be written leaves no file", "[backup]") {
+  TempDir dir;
+  try {
+    write_playlist_backup(dir / "no" / "such" / "dir.playlists.json", sample_playlists());
+    FAIL("write_playlist_backup did not throw");
+  } catch (const Error& err) {
+    CHECK(err.code() == Errc::cant_create);
+  }
+  CHECK(fs::is_empty(dir.path()));
 }
