@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer harness: the Jellyfin and Emby adapter's parsers (item listing pages, system info,
-// views, single items, search, sessions, users) fed with hostile response bodies through the
-// real adapter (ws::backend::make_backend) and a scripted HTTP client. The first input byte
-// picks Jellyfin (even) or Emby (odd).
+// views, single items, search, sessions, users, playlists and their entries) fed with hostile
+// response bodies through the real adapter (ws::backend::make_backend) and a scripted HTTP
+// client. The first input byte picks Jellyfin (even) or Emby (odd).
 #include "fuzz_support.hpp"
 
 #include <watchstate/core/log.hpp>
@@ -47,5 +47,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   expect_clean([&] { (void)backend->search("a", 5, shows); });
   expect_clean([&] { (void)backend->active_items(); });
   expect_clean([&] { (void)backend->users(); });
+  // Playlists through an adapter of their own, so that the listings above have not used up the
+  // scripted client's requests.
+  auto lists = make_backend(connection,
+                            std::make_unique<ws::fuzz::ScriptedClient>(body, "Limit=0", k_count));
+  expect_clean([&] {
+    for (const auto& playlist : lists->playlists()) {
+      seen += playlist.entries.size();
+    }
+  });
+  expect_clean([&] { seen += lists->playlist("playlist-1").entries.size(); });
   return seen > 1000000 ? -1 : 0;
 }

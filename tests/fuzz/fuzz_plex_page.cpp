@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer harness: the Plex adapter's parsers (listing pages, server identity, sections,
-// single items, search hubs, sessions, accounts) fed with hostile response bodies through the
-// real adapter (ws::backend::make_backend) and a scripted HTTP client.
+// single items, search hubs, sessions, accounts, playlists and their entries) fed with hostile
+// response bodies through the real adapter (ws::backend::make_backend) and a scripted HTTP
+// client.
 #include "fuzz_support.hpp"
 
 #include <watchstate/core/log.hpp>
@@ -43,5 +44,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   expect_clean([&] { (void)backend->search("a", 5, shows); });
   expect_clean([&] { (void)backend->active_items(); });
   expect_clean([&] { (void)backend->users(); });
+  // Playlists through an adapter of their own, so that the listings above have not used up the
+  // scripted client's requests.
+  auto lists = make_backend(
+      connection,
+      std::make_unique<ws::fuzz::ScriptedClient>(body, "X-Plex-Container-Size=0", k_count));
+  expect_clean([&] {
+    for (const auto& playlist : lists->playlists()) {
+      seen += playlist.entries.size();
+    }
+  });
+  expect_clean([&] { seen += lists->playlist("9001").entries.size(); });
   return seen > 1000000 ? -1 : 0;
 }

@@ -2,9 +2,11 @@
 #include <watchstate/backend/adapter_support.hpp>
 
 #include <watchstate/core/error.hpp>
+#include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
@@ -191,6 +193,162 @@ WriteOutcome write_outcome(std::string_view backend, const WriteRequest& request
     return failed_write(backend, request, Errc::tempfail, why);
   }
   return failed_write(backend, request, Errc::protocol, why);
+}
+
+std::vector<std::vector<std::string>> chunks(const std::vector<std::string>& ids,
+                                             std::size_t size) {
+  size = std::max<std::size_t>(size, 1);
+  std::vector<std::vector<std::string>> out;
+  for (std::size_t start = 0; start < ids.size(); start += size) {
+    const auto end = std::min(ids.size(), start + size);
+    out.emplace_back(ids.begin() + static_cast<std::ptrdiff_t>(start),
+                     ids.begin() + static_cast<std::ptrdiff_t>(end));
+  }
+  return out;
+}
+
+std::string join_encoded(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) {
+    if (!out.empty()) {
+      out += ',';
+    }
+    out += url_encode(id);
+  }
+  return out;
+}
+
+void throw_not_found(std::string_view backend, std::string_view subject, std::string_view url) {
+  throw Error(
+      Errc::protocol,
+      fmt::format("{}: {} not found (HTTP 404 from {})", backend, subject, url_for_message(url)));
+}
+
+void check_playlist_outcome(std::string_view backend,
+                            std::string_view url,
+                            const http::Outcome& outcome,
+                            std::string_view subject,
+                            std::string_view refused_hint,
+                            bool gone_is_done) {
+  if (outcome.transport_ok() && outcome.response.status == 404) {
+    if (gone_is_done && outcome.attempts > 1) {
+      log::debug("{}: {} was already gone when a retry of its removal arrived", backend, subject);
+      return;
+    }
+    throw_not_found(backend, subject, url);
+  }
+  check_outcome(backend, url, outcome, refused_hint);
+}
+
+http::Outcome send_playlist_request(http::Client& client,
+                                    std::string_view backend,
+                                    http::Request request,
+                                    std::string_view subject,
+                                    std::string_view refused_hint,
+                                    bool gone_is_done) {
+  const std::string url = request.url;
+  http::Outcome outcome = client.send(std::move(request));
+  check_playlist_outcome(backend, url, outcome, subject, refused_hint, gone_is_done);
+  return outcome;
+}
+
+namespace {
+
+// Rounds of read_paged(); each advances every open listing by at least one entry, so only a
+// server that keeps reporting more entries than it has (or a page size of 1 over a playlist of
+// a hundred thousand entries) gets here.
+constexpr int k_max_paged_rounds = 100000;
+
+} // namespace
+
+void read_paged(
+    http::Client& client,
+    std::string_view backend,
+    std::size_t count,
+    int page_size,
+    const std::function<http::Request(std::size_t listing, std::int64_t start, std::int64_t size)>&
+        make,
+    const std::function<std::optional<PageRead>(
+        std::size_t listing, http::Outcome& outcome, const std::string& url)>& read) {
+  const std::int64_t size = std::max(page_size, 1);
+  std::vector<std::int64_t> next(count, 0); // where each listing's next page starts
+  std::vector<bool> done(count, false);
+  for (int round = 0;; ++round) {
+    std::vector<std::size_t> open;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!done[i]) {
+        open.push_back(i);
+      }
+    }
+    if (open.empty()) {
+      return;
+    }
+    if (round == k_max_paged_rounds) {
+      throw Error(Errc::protocol,
+                  fmt::format("{}: still more pages after {} pages of a listing", backend, round));
+    }
+    std::vector<http::Request> requests;
+    std::vector<std::string> urls;
+    requests.reserve(open.size());
+    for (const auto listing : open) {
+      requests.push_back(make(listing, next[listing], size));
+      urls.push_back(requests.back().url);
+    }
+    FirstError error;
+    client.send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
+      error.run([&] {
+        const std::size_t listing = open[index];
+        const auto page = read(listing, outcome, urls[index]);
+        if (!page || page->received <= 0) {
+          done[listing] = true;
+          return;
+        }
+        next[listing] += page->received;
+        if (page->received > size) {
+          // The server ignored the page size and sent everything at once.
+          done[listing] = true;
+        } else if (page->total >= 0) {
+          done[listing] = next[listing] >= page->total;
+        } else {
+          done[listing] = page->received < size;
+        }
+      });
+    });
+    error.rethrow();
+  }
+}
+
+void warn_if_retried(std::string_view backend,
+                     const http::Outcome& outcome,
+                     std::string_view what) {
+  if (outcome.attempts > 1) {
+    log::warning("{}: {} took {} attempts: an attempt whose answer was lost may have taken effect "
+                 "too",
+                 backend,
+                 what,
+                 outcome.attempts);
+  }
+}
+
+void warn_duplicate_playlists(std::string_view backend,
+                              std::string_view title,
+                              std::string_view created_id,
+                              const std::vector<RemotePlaylist>& held) {
+  std::vector<std::string_view> others;
+  for (const auto& playlist : held) {
+    if (playlist.title == title && playlist.id != created_id) {
+      others.emplace_back(playlist.id);
+    }
+  }
+  if (!others.empty()) {
+    log::warning("{}: besides the new playlist {}, the server holds {} more titled '{}' (id {}): "
+                 "check for a duplicate left by a retried create",
+                 backend,
+                 created_id,
+                 others.size(),
+                 title,
+                 fmt::join(others, ", "));
+  }
 }
 
 } // namespace ws::backend::detail

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,82 @@ WriteOutcome write_outcome(std::string_view backend, const WriteRequest& request
 // A failed outcome of `kind` with the message "<backend>: <action> of item <id> failed: <why>".
 WriteOutcome failed_write(std::string_view backend, const WriteRequest& request, Errc kind,
                           std::string_view why);
+
+// --- Playlists ---
+
+// Item or entry ids sent in one playlist request at most, where the API takes a list in the URL
+// (create, add, remove): keeps URLs bounded however long the playlist.
+inline constexpr std::size_t k_playlist_chunk = 100;
+
+// `ids` cut into runs of at most `size` (at least 1), in order; none when `ids` is empty.
+std::vector<std::vector<std::string>> chunks(const std::vector<std::string>& ids, std::size_t size);
+
+// `ids` percent-encoded one by one and joined with literal commas ("a,b,c"), for a query value
+// the server splits on commas.
+std::string join_encoded(const std::vector<std::string>& ids);
+
+// Throw Errc::protocol "<backend>: <subject> not found (HTTP 404 from <url>)", where `subject`
+// names what the server does not know ("playlist 12", "entry 3 of playlist 12").
+[[noreturn]] void
+throw_not_found(std::string_view backend, std::string_view subject, std::string_view url);
+
+// check_outcome() for a request about a playlist: a 404 throws throw_not_found(subject) instead
+// of the generic "unexpected HTTP 404". With `gone_is_done`, a 404 to a request the client had
+// to send more than once returns instead: a removal whose earlier attempt went through although
+// its answer was lost (the playlist or entry is gone, as asked).
+void check_playlist_outcome(std::string_view backend,
+                            std::string_view url,
+                            const http::Outcome& outcome,
+                            std::string_view subject,
+                            std::string_view refused_hint,
+                            bool gone_is_done = false);
+
+// Send one request through `client` and return its outcome after check_playlist_outcome().
+http::Outcome send_playlist_request(http::Client& client,
+                                    std::string_view backend,
+                                    http::Request request,
+                                    std::string_view subject,
+                                    std::string_view refused_hint,
+                                    bool gone_is_done = false);
+
+// What one page of a paged listing held: `received` entries, of `total` the server reports (-1
+// when it reports none).
+struct PageRead {
+  std::int64_t received = 0;
+  std::int64_t total = -1;
+};
+
+// Read `count` paged listings (the entries of several playlists, say), each strictly in order:
+// every round sends the next page of each listing not finished yet, together, so that many
+// short listings cost one round and a long one a round per page. `make(listing, start, size)`
+// builds the request for one page; `read(listing, outcome, url)` checks the outcome, parses the
+// page, keeps what it holds and says how much that was (throwing ws::Error; nullopt ends the
+// listing at once, e.g. a playlist that is gone). A listing ends with an empty page, once `start`
+// reaches the total the server reports, or, when it reports none, with a short page. A server
+// that keeps reporting more pages than any sane one fails the call with Errc::protocol.
+void read_paged(
+    http::Client& client,
+    std::string_view backend,
+    std::size_t count,
+    int page_size,
+    const std::function<http::Request(std::size_t listing, std::int64_t start, std::int64_t size)>&
+        make,
+    const std::function<std::optional<PageRead>(
+        std::size_t listing, http::Outcome& outcome, const std::string& url)>& read);
+
+// The client retries a request that got no answer (timeout, connection reset) or a 5xx/429,
+// whatever its method, and offers no way to switch that off for one request. For a request that
+// is not idempotent (creating a playlist, appending entries) an attempt that was retried may have
+// taken effect twice: log a warning saying so, naming `what` ("creating playlist 'T'").
+void warn_if_retried(std::string_view backend, const http::Outcome& outcome, std::string_view what);
+
+// After a create that needed more than one attempt: warn when the server now holds other
+// playlists titled `title` besides `created_id` (one may be left over from an attempt whose
+// answer was lost). `held`: the playlists as listed after the create.
+void warn_duplicate_playlists(std::string_view backend,
+                              std::string_view title,
+                              std::string_view created_id,
+                              const std::vector<RemotePlaylist>& held);
 
 // Remembers the first exception thrown inside a completion handler, so that the handler never
 // throws through the HTTP client; later work is skipped and the error rethrown once the batch is

@@ -127,6 +127,25 @@ struct WriteOutcome {
   std::string message;        // when !ok: one redacted line naming backend, item and status
 };
 
+// One entry of a playlist: the item it plays and the entry's own id. A playlist may hold one
+// item twice; the entry id tells the two apart (remove and move take it).
+struct PlaylistEntry {
+  std::string entry_id; // Plex playlistItemID / Jellyfin-Emby PlaylistItemId
+  std::string item_id;  // the movie or episode: Plex ratingKey / Jellyfin-Emby Id
+};
+
+// A playlist of the configured user as the server holds it, its entries in order.
+struct RemotePlaylist {
+  std::string id;    // Plex ratingKey / Jellyfin-Emby Id
+  std::string title;
+  bool smart = false; // Plex smart playlist (a saved filter): never edited
+  bool video = true;  // false: an audio or photo playlist, left alone
+  // When the server says the playlist last changed: Plex updatedAt. Jellyfin and Emby report
+  // no edit time, only DateCreated, which is given here (0 when absent).
+  UnixTime updated_at = 0;
+  std::vector<PlaylistEntry> entries;
+};
+
 // Series ids already known (from earlier runs); list_items adds the shows it resolves.
 using ShowCache = std::unordered_map<std::string, RemoteShow>;
 
@@ -179,6 +198,40 @@ public:
   // idempotent). Returns one outcome per request, in the same order; an HTTP failure of one item
   // is an outcome, not an exception.
   virtual std::vector<WriteOutcome> write(const std::vector<WriteRequest>& requests) = 0;
+
+  // --- Playlists (ws-playlist). Each call throws like the listing calls (401/403:
+  // Errc::no_perm, transport/5xx/429: Errc::tempfail, an unparsable body: Errc::protocol; a
+  // playlist or entry the server does not know (404): Errc::protocol naming it). ---
+
+  // Every playlist of the configured user with its entries (smart, audio and photo playlists
+  // included, flagged): one request for the list, one per playlist for its entries.
+  virtual std::vector<RemotePlaylist> playlists() = 0;
+
+  // One playlist with its entries, as playlists() reports it (after writes, to learn the entry
+  // ids the server gave new entries).
+  virtual RemotePlaylist playlist(const std::string& playlist_id) = 0;
+
+  // Create a video playlist named `title` holding `item_ids` in that order; returns its id.
+  virtual std::string create_playlist(const std::string& title,
+                                      const std::vector<std::string>& item_ids) = 0;
+
+  virtual void rename_playlist(const std::string& playlist_id, const std::string& title) = 0;
+
+  // Append `item_ids`, in that order, at the end of the playlist.
+  virtual void add_to_playlist(const std::string& playlist_id,
+                               const std::vector<std::string>& item_ids) = 0;
+
+  // Remove the entries `entry_ids` (PlaylistEntry::entry_id).
+  virtual void remove_from_playlist(const std::string& playlist_id,
+                                    const std::vector<std::string>& entry_ids) = 0;
+
+  // Move entry `entry_id` to position `index` (0-based) of the playlist, right after the entry
+  // `after_entry_id` ("" when `index` is 0): Plex takes the entry it follows, Jellyfin and Emby
+  // the index.
+  virtual void move_in_playlist(const std::string& playlist_id, const std::string& entry_id,
+                                std::size_t index, const std::string& after_entry_id) = 0;
+
+  virtual void delete_playlist(const std::string& playlist_id) = 0;
 
   // HTTP requests sent so far, retries included.
   [[nodiscard]] virtual std::uint64_t requests_sent() const = 0;

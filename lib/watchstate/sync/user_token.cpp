@@ -73,6 +73,32 @@ public:
   write(const std::vector<backend::WriteRequest>& requests) override {
     return inner().write(requests);
   }
+  std::vector<backend::RemotePlaylist> playlists() override { return inner().playlists(); }
+  backend::RemotePlaylist playlist(const std::string& playlist_id) override {
+    return inner().playlist(playlist_id);
+  }
+  std::string create_playlist(const std::string& title,
+                              const std::vector<std::string>& item_ids) override {
+    return inner().create_playlist(title, item_ids);
+  }
+  void rename_playlist(const std::string& playlist_id, const std::string& title) override {
+    inner().rename_playlist(playlist_id, title);
+  }
+  void add_to_playlist(const std::string& playlist_id,
+                       const std::vector<std::string>& item_ids) override {
+    inner().add_to_playlist(playlist_id, item_ids);
+  }
+  void remove_from_playlist(const std::string& playlist_id,
+                            const std::vector<std::string>& entry_ids) override {
+    inner().remove_from_playlist(playlist_id, entry_ids);
+  }
+  void move_in_playlist(const std::string& playlist_id, const std::string& entry_id,
+                        std::size_t index, const std::string& after_entry_id) override {
+    inner().move_in_playlist(playlist_id, entry_id, index, after_entry_id);
+  }
+  void delete_playlist(const std::string& playlist_id) override {
+    inner().delete_playlist(playlist_id);
+  }
   [[nodiscard]] std::uint64_t requests_sent() const override {
     return m_requests + (m_inner ? m_inner->requests_sent() : 0);
   }

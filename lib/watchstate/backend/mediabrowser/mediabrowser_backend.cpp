@@ -9,8 +9,11 @@
 #include <watchstate/core/text.hpp>
 #include <watchstate/core/time.hpp>
 #include <watchstate/http/client.hpp>
+#include <watchstate/json/writer.hpp>
 
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <fmt/format.h>
 
@@ -329,9 +332,359 @@ public:
     return outcomes;
   }
 
+  // --- Playlists: the user's items of type Playlist, /Playlists/{id}/Items for their entries. ---
+
+  std::vector<RemotePlaylist> playlists() override {
+    auto result = list_playlists();
+    // A playlist deleted between the list and its entries is left out: it is gone.
+    std::vector<bool> gone(result.size(), false);
+    read_entries(result, &gone);
+    std::vector<RemotePlaylist> kept;
+    kept.reserve(result.size());
+    for (std::size_t i = 0; i < result.size(); ++i) {
+      if (gone[i]) {
+        log::info("{}: playlist {} ('{}') was deleted while it was read",
+                  m_conn.name,
+                  result[i].id,
+                  result[i].title);
+      } else {
+        kept.push_back(std::move(result[i]));
+      }
+    }
+    return kept;
+  }
+
+  RemotePlaylist playlist(const std::string& playlist_id) override {
+    // The playlist as an item of the user: both servers answer it with DateCreated (Jellyfin's
+    // GET /Playlists/{id} has no date, and Emby has no such endpoint).
+    auto request = get(fmt::format("/Users/{}/Items/{}", user(), detail::url_encode(playlist_id)));
+    const std::string url = request.url;
+    auto outcome = detail::send_playlist_request(*m_client,
+                                                 m_conn.name,
+                                                 std::move(request),
+                                                 playlist_subject(playlist_id),
+                                                 detail::token_source(m_conn.type));
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "playlist", url);
+    if (const auto type = string_member(doc, "Type"); type && *type != "Playlist") {
+      detail::throw_protocol(m_conn.name,
+                             "playlist",
+                             url,
+                             fmt::format("item {} is a {}, not a playlist", playlist_id, *type));
+    }
+    auto found = map_playlist(doc);
+    if (!found) {
+      detail::throw_protocol(m_conn.name, "playlist", url, "no Id");
+    }
+    std::vector<RemotePlaylist> one{std::move(*found)};
+    read_entries(one, nullptr);
+    return std::move(one.front());
+  }
+
+  std::string create_playlist(const std::string& title,
+                              const std::vector<std::string>& item_ids) override {
+    const std::string user_id = user(); // Errc::config when none is configured
+    const auto parts = detail::chunks(item_ids, detail::k_playlist_chunk);
+    const std::vector<std::string> none;
+    const auto& first = parts.empty() ? none : parts.front();
+    http::Request request;
+    if (m_traits.type == BackendType::emby) {
+      // Emby reads the query only.
+      request = get(fmt::format("/Playlists?Name={}&Ids={}&MediaType=Video&UserId={}",
+                                detail::url_encode(title),
+                                detail::join_encoded(first),
+                                user_id));
+    } else {
+      // Jellyfin takes a CreatePlaylistDto body (its query parameters are obsolete).
+      json::Writer body;
+      body.begin_object().field("Name", title).key("Ids").begin_array();
+      for (const auto& id : first) {
+        body.value(id);
+      }
+      body.end_array().field("UserId", m_conn.user).field("MediaType", "Video").end_object();
+      request = get("/Playlists");
+      request.body = body.str();
+      request.headers.push_back({"Content-Type", "application/json"});
+    }
+    request.method = http::Method::post;
+    const std::string url = request.url;
+    auto outcome = detail::send_checked(
+        *m_client, m_conn.name, std::move(request), 0, detail::token_source(m_conn.type));
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "new playlist", url);
+    const auto id = id_member(doc, "Id");
+    if (!id) {
+      detail::throw_protocol(m_conn.name, "new playlist", url, "no Id");
+    }
+    if (outcome.attempts > 1) {
+      // POST is retried like any request (see warn_if_retried): look for a twin.
+      detail::warn_if_retried(m_conn.name, outcome, fmt::format("creating playlist '{}'", title));
+      detail::warn_duplicate_playlists(m_conn.name, title, *id, list_playlists());
+    }
+    for (std::size_t i = 1; i < parts.size(); ++i) {
+      append_items(*id, parts[i]);
+    }
+    return *id;
+  }
+
+  void rename_playlist(const std::string& playlist_id, const std::string& title) override {
+    const std::string subject = playlist_subject(playlist_id);
+    if (m_traits.type != BackendType::emby) {
+      json::Writer body;
+      body.begin_object().field("Name", title).end_object();
+      auto request = get(fmt::format("/Playlists/{}", detail::url_encode(playlist_id)));
+      request.method = http::Method::post;
+      request.body = body.str();
+      request.headers.push_back({"Content-Type", "application/json"});
+      detail::send_playlist_request(
+          *m_client, m_conn.name, std::move(request), subject, detail::token_source(m_conn.type));
+      return;
+    }
+    // Emby has no playlist update: the item is posted back whole with its new Name (POST
+    // /Items/{id} replaces the item's editable fields with what it is given).
+    auto fetch = get(fmt::format("/Users/{}/Items/{}", user(), detail::url_encode(playlist_id)));
+    const std::string url = fetch.url;
+    auto outcome = detail::send_playlist_request(
+        *m_client, m_conn.name, std::move(fetch), subject, detail::token_source(m_conn.type));
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "playlist", url);
+    auto& allocator = doc.GetAllocator();
+    rapidjson::Value name;
+    name.SetString(title.data(), static_cast<rapidjson::SizeType>(title.size()), allocator);
+    if (auto it = doc.FindMember("Name"); it != doc.MemberEnd()) {
+      it->value = name;
+    } else {
+      doc.AddMember("Name", name, allocator);
+    }
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    doc.Accept(writer);
+    auto update = get(fmt::format("/Items/{}", detail::url_encode(playlist_id)));
+    update.method = http::Method::post;
+    update.body.assign(buffer.GetString(), buffer.GetSize());
+    update.headers.push_back({"Content-Type", "application/json"});
+    detail::send_playlist_request(
+        *m_client, m_conn.name, std::move(update), subject, detail::token_source(m_conn.type));
+  }
+
+  void add_to_playlist(const std::string& playlist_id,
+                       const std::vector<std::string>& item_ids) override {
+    // In order, one chunk after the other: each is appended at the end.
+    for (const auto& part : detail::chunks(item_ids, detail::k_playlist_chunk)) {
+      append_items(playlist_id, part);
+    }
+  }
+
+  void remove_from_playlist(const std::string& playlist_id,
+                            const std::vector<std::string>& entry_ids) override {
+    // Unknown entry ids are ignored by the servers, so the chunks do not depend on each other
+    // (and a retried one does no harm): they go together.
+    std::vector<http::Request> requests;
+    std::vector<std::string> urls;
+    for (const auto& part : detail::chunks(entry_ids, detail::k_playlist_chunk)) {
+      auto request = get(fmt::format("/Playlists/{}/Items?{}={}",
+                                     detail::url_encode(playlist_id),
+                                     param("EntryIds"),
+                                     detail::join_encoded(part)));
+      request.method = http::Method::del;
+      urls.push_back(request.url);
+      requests.push_back(std::move(request));
+    }
+    if (requests.empty()) {
+      return;
+    }
+    detail::FirstError error;
+    m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
+      error.run([&] {
+        detail::check_playlist_outcome(m_conn.name,
+                                       urls[index],
+                                       outcome,
+                                       playlist_subject(playlist_id),
+                                       detail::token_source(m_conn.type));
+      });
+    });
+    error.rethrow();
+  }
+
+  void move_in_playlist(const std::string& playlist_id,
+                        const std::string& entry_id,
+                        std::size_t index,
+                        const std::string& /*after_entry_id*/) override {
+    auto request = get(fmt::format("/Playlists/{}/Items/{}/Move/{}",
+                                   detail::url_encode(playlist_id),
+                                   detail::url_encode(entry_id),
+                                   index));
+    request.method = http::Method::post;
+    detail::send_playlist_request(*m_client,
+                                  m_conn.name,
+                                  std::move(request),
+                                  fmt::format("entry {} of playlist {}", entry_id, playlist_id),
+                                  detail::token_source(m_conn.type));
+  }
+
+  void delete_playlist(const std::string& playlist_id) override {
+    auto request = get(fmt::format("/Items/{}", detail::url_encode(playlist_id)));
+    request.method = http::Method::del;
+    detail::send_playlist_request(*m_client,
+                                  m_conn.name,
+                                  std::move(request),
+                                  playlist_subject(playlist_id),
+                                  detail::token_source(m_conn.type),
+                                  true);
+  }
+
   [[nodiscard]] std::uint64_t requests_sent() const override { return m_client->requests_sent(); }
 
 private:
+  static std::string playlist_subject(const std::string& playlist_id) {
+    return fmt::format("playlist {}", playlist_id);
+  }
+
+  // A query parameter of the /Playlists endpoints as each server spells it: Emby's own
+  // PascalCase ("UserId"), Jellyfin's camelCase ("userId").
+  std::string param(std::string_view pascal) const {
+    std::string name(pascal);
+    if (m_traits.type != BackendType::emby && !name.empty()) {
+      name[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[0])));
+    }
+    return name;
+  }
+
+  // A playlist item (of the playlist query or GET /Users/{u}/Items/{id}), without its entries;
+  // nullopt without Id.
+  static std::optional<RemotePlaylist> map_playlist(const rapidjson::Value& entry) {
+    auto id = id_member(entry, "Id");
+    if (!id) {
+      return std::nullopt;
+    }
+    RemotePlaylist playlist;
+    playlist.id = std::move(*id);
+    playlist.title = std::string(string_member(entry, "Name").value_or(""));
+    // "Video", "Audio", "Photo", "Book"; an empty playlist may say "Unknown" or nothing.
+    const auto media = string_member(entry, "MediaType").value_or("");
+    playlist.video = media.empty() || media == "Video" || media == "Unknown";
+    // Neither server reports when a playlist last changed; DateCreated is what there is.
+    playlist.updated_at = date_member(entry, "DateCreated");
+    return playlist;
+  }
+
+  // The Items of one page of a paged answer, and its TotalRecordCount.
+  template <typename OnEntry>
+  detail::PageRead
+  read_page(http::Outcome& outcome, const std::string& url, const char* what, OnEntry&& on_entry) {
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, what, url);
+    const auto* items = array_member(doc, "Items");
+    if (items == nullptr) {
+      detail::throw_protocol(m_conn.name, what, url, "no Items array");
+    }
+    for (const auto& entry : items->GetArray()) {
+      on_entry(entry);
+    }
+    detail::PageRead page;
+    page.received = static_cast<std::int64_t>(items->Size());
+    page.total = int_member(doc, "TotalRecordCount").value_or(-1);
+    return page;
+  }
+
+  // Every playlist of the user (paged), oldest first so that pages stay put, without entries.
+  std::vector<RemotePlaylist> list_playlists() {
+    std::vector<RemotePlaylist> result;
+    detail::read_paged(
+        *m_client,
+        m_conn.name,
+        1,
+        m_conn.page_size,
+        [this](std::size_t, std::int64_t start, std::int64_t size) {
+          return get(fmt::format("/Users/{}/Items?IncludeItemTypes=Playlist&Recursive=true"
+                                 "&Fields=DateCreated&SortBy=DateCreated&SortOrder=Ascending"
+                                 "&EnableImages=false&EnableUserData=false&StartIndex={}&Limit={}",
+                                 user(),
+                                 start,
+                                 size));
+        },
+        [&](std::size_t, http::Outcome& outcome, const std::string& url) {
+          detail::check_outcome(m_conn.name, url, outcome, detail::token_source(m_conn.type));
+          return std::optional<detail::PageRead>(
+              read_page(outcome, url, "playlist list", [&](const rapidjson::Value& entry) {
+                if (auto playlist = map_playlist(entry)) {
+                  result.push_back(std::move(*playlist));
+                } else {
+                  log::debug("{}: skipping a playlist without Id", m_conn.name);
+                }
+              }));
+        });
+    return result;
+  }
+
+  // Fill the entries of `playlists` (GET /Playlists/{id}/Items, paged, all playlists at once).
+  // With `gone`, a playlist the server no longer knows (404) is marked there; without, the 404
+  // fails the call.
+  void read_entries(std::vector<RemotePlaylist>& playlists, std::vector<bool>* gone) {
+    detail::read_paged(
+        *m_client,
+        m_conn.name,
+        playlists.size(),
+        m_conn.page_size,
+        [&](std::size_t i, std::int64_t start, std::int64_t size) {
+          return get(fmt::format("/Playlists/{}/Items?{}={}&{}={}&{}={}&{}=false&{}=false",
+                                 detail::url_encode(playlists[i].id),
+                                 param("UserId"),
+                                 user(),
+                                 param("StartIndex"),
+                                 start,
+                                 param("Limit"),
+                                 size,
+                                 param("EnableImages"),
+                                 param("EnableUserData")));
+        },
+        [&](std::size_t i,
+            http::Outcome& outcome,
+            const std::string& url) -> std::optional<detail::PageRead> {
+          auto& playlist = playlists[i];
+          if (gone != nullptr && outcome.transport_ok() && outcome.response.status == 404) {
+            (*gone)[i] = true;
+            return std::nullopt;
+          }
+          detail::check_playlist_outcome(m_conn.name,
+                                         url,
+                                         outcome,
+                                         playlist_subject(playlist.id),
+                                         detail::token_source(m_conn.type));
+          return read_page(outcome, url, "playlist items", [&](const rapidjson::Value& entry) {
+            auto item = id_member(entry, "Id");
+            if (!item) {
+              log::debug(
+                  "{}: skipping an entry without Id in playlist {}", m_conn.name, playlist.id);
+              return;
+            }
+            playlist.entries.push_back(
+                PlaylistEntry{id_member(entry, "PlaylistItemId").value_or(""), std::move(*item)});
+          });
+        });
+  }
+
+  // POST /Playlists/{id}/Items?ids=...&userId=... : `item_ids` appended at the end.
+  void append_items(const std::string& playlist_id, const std::vector<std::string>& item_ids) {
+    if (item_ids.empty()) {
+      return;
+    }
+    auto request = get(fmt::format("/Playlists/{}/Items?{}={}&{}={}",
+                                   detail::url_encode(playlist_id),
+                                   param("Ids"),
+                                   detail::join_encoded(item_ids),
+                                   param("UserId"),
+                                   user()));
+    request.method = http::Method::post;
+    const auto outcome = detail::send_playlist_request(*m_client,
+                                                       m_conn.name,
+                                                       std::move(request),
+                                                       playlist_subject(playlist_id),
+                                                       detail::token_source(m_conn.type));
+    detail::warn_if_retried(
+        m_conn.name, outcome, fmt::format("adding items to playlist {}", playlist_id));
+  }
+
   std::string date_played(UnixTime t) const {
     return m_traits.date_played == DatePlayedFormat::compact ? format_compact_utc(t)
                                                              : format_rfc3339(t);

@@ -11,6 +11,7 @@
 #include <rapidjson/document.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <charconv>
@@ -23,6 +24,7 @@ namespace ws::backend::plex {
 namespace {
 
 using detail::array_member;
+using detail::bool_member;
 using detail::id_member;
 using detail::int_member;
 using detail::object_member;
@@ -157,6 +159,7 @@ public:
     if (info.id.empty()) {
       detail::throw_protocol(m_conn.name, "server info", url, "no machineIdentifier");
     }
+    m_machine_id = info.id; // playlist writes name the server by it
     return info;
   }
 
@@ -396,9 +399,360 @@ public:
     return outcomes;
   }
 
+  // --- Playlists: GET /playlists, /playlists/{id}[/items]; writes through the library uri. ---
+
+  std::vector<RemotePlaylist> playlists() override {
+    auto result = list_playlists();
+    // A playlist deleted between the list and its entries is left out: it is gone.
+    std::vector<bool> gone(result.size(), false);
+    read_entries(result, &gone);
+    std::vector<RemotePlaylist> kept;
+    kept.reserve(result.size());
+    for (std::size_t i = 0; i < result.size(); ++i) {
+      if (gone[i]) {
+        log::info("{}: playlist {} ('{}') was deleted while it was read",
+                  m_conn.name,
+                  result[i].id,
+                  result[i].title);
+      } else {
+        kept.push_back(std::move(result[i]));
+      }
+    }
+    return kept;
+  }
+
+  RemotePlaylist playlist(const std::string& playlist_id) override {
+    const std::string subject = playlist_subject(playlist_id);
+    auto request = get(fmt::format("/playlists/{}", detail::url_encode(playlist_id)));
+    const std::string url = request.url;
+    auto outcome = detail::send_playlist_request(
+        *m_client, m_conn.name, std::move(request), subject, detail::token_source(m_conn.type));
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "playlist", url);
+    const auto* container = container_of(doc, "playlist", url);
+    const auto* metadata = array_member(*container, "Metadata");
+    if (metadata == nullptr || metadata->Empty()) {
+      detail::throw_protocol(m_conn.name, "playlist", url, "no Metadata entry");
+    }
+    auto found = map_playlist((*metadata)[0]);
+    if (!found) {
+      detail::throw_protocol(m_conn.name, "playlist", url, "no ratingKey");
+    }
+    std::vector<RemotePlaylist> one{std::move(*found)};
+    read_entries(one, nullptr);
+    return std::move(one.front());
+  }
+
+  std::string create_playlist(const std::string& title,
+                              const std::vector<std::string>& item_ids) override {
+    // PMS makes a (non-smart) playlist from a uri naming its first items, and has no empty one.
+    if (item_ids.empty()) {
+      throw Error(
+          Errc::internal,
+          fmt::format("{}: a Plex playlist cannot be created empty ('{}')", m_conn.name, title));
+    }
+    const auto parts = detail::chunks(item_ids, detail::k_playlist_chunk);
+    auto request = get(fmt::format("/playlists?type=video&title={}&smart=0&uri={}",
+                                   detail::url_encode(title),
+                                   detail::url_encode(items_uri(parts.front()))));
+    request.method = http::Method::post;
+    const std::string url = request.url;
+    auto outcome = detail::send_checked(
+        *m_client, m_conn.name, std::move(request), 0, detail::token_source(m_conn.type));
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "new playlist", url);
+    const auto* container = container_of(doc, "new playlist", url);
+    const auto* metadata = array_member(*container, "Metadata");
+    const auto id = metadata == nullptr || metadata->Empty()
+                        ? std::nullopt
+                        : id_member((*metadata)[0], "ratingKey");
+    if (!id) {
+      detail::throw_protocol(m_conn.name, "new playlist", url, "no ratingKey");
+    }
+    if (outcome.attempts > 1) {
+      // POST is retried like any request (see warn_if_retried): look for a twin.
+      detail::warn_if_retried(m_conn.name, outcome, fmt::format("creating playlist '{}'", title));
+      detail::warn_duplicate_playlists(m_conn.name, title, *id, list_playlists());
+    }
+    if (const auto count = int_member((*metadata)[0], "leafCount");
+        count && *count < static_cast<std::int64_t>(parts.front().size())) {
+      log::warning("{}: new playlist {} ('{}') holds {} of the {} items it was created with",
+                   m_conn.name,
+                   *id,
+                   title,
+                   *count,
+                   parts.front().size());
+    }
+    for (std::size_t i = 1; i < parts.size(); ++i) {
+      append_items(*id, parts[i]);
+    }
+    return *id;
+  }
+
+  void rename_playlist(const std::string& playlist_id, const std::string& title) override {
+    auto request = get(fmt::format(
+        "/playlists/{}?title={}", detail::url_encode(playlist_id), detail::url_encode(title)));
+    request.method = http::Method::put;
+    detail::send_playlist_request(*m_client,
+                                  m_conn.name,
+                                  std::move(request),
+                                  playlist_subject(playlist_id),
+                                  detail::token_source(m_conn.type));
+  }
+
+  void add_to_playlist(const std::string& playlist_id,
+                       const std::vector<std::string>& item_ids) override {
+    // In order, one chunk after the other: each is appended at the end.
+    for (const auto& part : detail::chunks(item_ids, detail::k_playlist_chunk)) {
+      append_items(playlist_id, part);
+    }
+  }
+
+  void remove_from_playlist(const std::string& playlist_id,
+                            const std::vector<std::string>& entry_ids) override {
+    if (entry_ids.empty()) {
+      return;
+    }
+    // PMS removes one entry per request; they do not depend on each other, so they go together.
+    std::vector<http::Request> requests;
+    std::vector<std::string> urls;
+    for (const auto& entry : entry_ids) {
+      auto request = get(fmt::format(
+          "/playlists/{}/items/{}", detail::url_encode(playlist_id), detail::url_encode(entry)));
+      request.method = http::Method::del;
+      urls.push_back(request.url);
+      requests.push_back(std::move(request));
+    }
+    detail::FirstError error;
+    m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
+      error.run([&] {
+        // A 404 after a retry: the lost first attempt removed it.
+        detail::check_playlist_outcome(m_conn.name,
+                                       urls[index],
+                                       outcome,
+                                       entry_subject(playlist_id, entry_ids[index]),
+                                       detail::token_source(m_conn.type),
+                                       true);
+      });
+    });
+    error.rethrow();
+  }
+
+  void move_in_playlist(const std::string& playlist_id,
+                        const std::string& entry_id,
+                        std::size_t /*index*/,
+                        const std::string& after_entry_id) override {
+    // Plex places the entry right after another one; without `after` it goes to the top.
+    std::string path = fmt::format("/playlists/{}/items/{}/move",
+                                   detail::url_encode(playlist_id),
+                                   detail::url_encode(entry_id));
+    if (!after_entry_id.empty()) {
+      path += "?after=" + detail::url_encode(after_entry_id);
+    }
+    auto request = get(std::move(path));
+    request.method = http::Method::put;
+    detail::send_playlist_request(*m_client,
+                                  m_conn.name,
+                                  std::move(request),
+                                  entry_subject(playlist_id, entry_id),
+                                  detail::token_source(m_conn.type));
+  }
+
+  void delete_playlist(const std::string& playlist_id) override {
+    auto request = get(fmt::format("/playlists/{}", detail::url_encode(playlist_id)));
+    request.method = http::Method::del;
+    detail::send_playlist_request(*m_client,
+                                  m_conn.name,
+                                  std::move(request),
+                                  playlist_subject(playlist_id),
+                                  detail::token_source(m_conn.type),
+                                  true);
+  }
+
   [[nodiscard]] std::uint64_t requests_sent() const override { return m_client->requests_sent(); }
 
 private:
+  static std::string playlist_subject(const std::string& playlist_id) {
+    return fmt::format("playlist {}", playlist_id);
+  }
+  static std::string entry_subject(const std::string& playlist_id, const std::string& entry_id) {
+    return fmt::format("entry {} of playlist {}", entry_id, playlist_id);
+  }
+
+  // A playlist of GET /playlists or /playlists/{id}, without its entries; nullopt without id.
+  static std::optional<RemotePlaylist> map_playlist(const rapidjson::Value& entry) {
+    auto id = id_member(entry, "ratingKey");
+    if (!id) {
+      return std::nullopt;
+    }
+    RemotePlaylist playlist;
+    playlist.id = std::move(*id);
+    playlist.title = std::string(string_member(entry, "title").value_or(""));
+    playlist.smart = bool_member(entry, "smart").value_or(false);
+    // "video", "audio" or "photo"; every PMS names it, so only a missing one counts as video.
+    playlist.video = string_member(entry, "playlistType").value_or("video") == "video";
+    // A playlist never edited since it was made may lack updatedAt.
+    playlist.updated_at =
+        int_member(entry, "updatedAt").value_or(int_member(entry, "addedAt").value_or(0));
+    return playlist;
+  }
+
+  // GET `path` for the page [start, start + size), with the paging in the query and the headers
+  // as the listing requests carry it.
+  http::Request paged_get(const std::string& path, std::int64_t start, std::int64_t size) const {
+    auto request = get(fmt::format("{}{}X-Plex-Container-Start={}&X-Plex-Container-Size={}",
+                                   path,
+                                   path.find('?') == std::string::npos ? '?' : '&',
+                                   start,
+                                   size));
+    request.headers.push_back({"X-Plex-Container-Start", std::to_string(start)});
+    request.headers.push_back({"X-Plex-Container-Size", std::to_string(size)});
+    return request;
+  }
+
+  // The Metadata entries of one page of a paged answer; `total` from totalSize or the header.
+  template <typename OnEntry>
+  detail::PageRead
+  read_page(http::Outcome& outcome, const std::string& url, const char* what, OnEntry&& on_entry) {
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, what, url);
+    const auto* container = container_of(doc, what, url);
+    detail::PageRead page;
+    page.total = int_member(*container, "totalSize").value_or(-1);
+    if (page.total < 0) {
+      page.total =
+          parse_count(detail::header_value(outcome.response, "X-Plex-Container-Total-Size"));
+    }
+    // PMS leaves Metadata out of an empty container.
+    if (const auto* metadata = array_member(*container, "Metadata")) {
+      for (const auto& entry : metadata->GetArray()) {
+        on_entry(entry);
+      }
+      page.received = static_cast<std::int64_t>(metadata->Size());
+    }
+    return page;
+  }
+
+  // Every playlist of the token's user (GET /playlists, paged), without entries.
+  std::vector<RemotePlaylist> list_playlists() {
+    std::vector<RemotePlaylist> result;
+    detail::read_paged(
+        *m_client,
+        m_conn.name,
+        1,
+        m_conn.page_size,
+        [this](std::size_t, std::int64_t start, std::int64_t size) {
+          return paged_get("/playlists", start, size);
+        },
+        [&](std::size_t, http::Outcome& outcome, const std::string& url) {
+          detail::check_outcome(m_conn.name, url, outcome, detail::token_source(m_conn.type));
+          return std::optional<detail::PageRead>(
+              read_page(outcome, url, "playlist list", [&](const rapidjson::Value& entry) {
+                if (auto playlist = map_playlist(entry)) {
+                  result.push_back(std::move(*playlist));
+                } else {
+                  log::debug("{}: skipping a playlist without ratingKey", m_conn.name);
+                }
+              }));
+        });
+    return result;
+  }
+
+  // Fill the entries of `playlists` (GET /playlists/{id}/items, paged, all playlists at once).
+  // With `gone`, a playlist the server no longer knows (404) is marked there; without, the 404
+  // fails the call.
+  void read_entries(std::vector<RemotePlaylist>& playlists, std::vector<bool>* gone) {
+    detail::read_paged(
+        *m_client,
+        m_conn.name,
+        playlists.size(),
+        m_conn.page_size,
+        [&](std::size_t i, std::int64_t start, std::int64_t size) {
+          return paged_get(
+              fmt::format("/playlists/{}/items", detail::url_encode(playlists[i].id)), start, size);
+        },
+        [&](std::size_t i,
+            http::Outcome& outcome,
+            const std::string& url) -> std::optional<detail::PageRead> {
+          auto& playlist = playlists[i];
+          if (gone != nullptr && outcome.transport_ok() && outcome.response.status == 404) {
+            (*gone)[i] = true;
+            return std::nullopt;
+          }
+          detail::check_playlist_outcome(m_conn.name,
+                                         url,
+                                         outcome,
+                                         playlist_subject(playlist.id),
+                                         detail::token_source(m_conn.type));
+          return read_page(outcome, url, "playlist items", [&](const rapidjson::Value& entry) {
+            auto item = id_member(entry, "ratingKey");
+            if (!item) {
+              log::debug("{}: skipping an entry without ratingKey in playlist {}",
+                         m_conn.name,
+                         playlist.id);
+              return;
+            }
+            // Smart playlists have no playlistItemID: their entries are never edited.
+            playlist.entries.push_back(
+                PlaylistEntry{id_member(entry, "playlistItemID").value_or(""), std::move(*item)});
+          });
+        });
+  }
+
+  // The machine identifier the library uri names (GET / once, kept).
+  const std::string& machine_id() {
+    if (m_machine_id.empty()) {
+      (void)server_info();
+    }
+    return m_machine_id;
+  }
+
+  // server://{machine}/com.plexapp.plugins.library/library/metadata/{id},{id}...
+  std::string items_uri(const std::vector<std::string>& item_ids) {
+    return fmt::format("server://{}/{}/library/metadata/{}",
+                       machine_id(),
+                       k_library_identifier,
+                       fmt::join(item_ids, ","));
+  }
+
+  // PUT /playlists/{id}/items?uri=... : `item_ids` appended at the end. PMS answers with how
+  // many it added; fewer than sent (an id it does not know, or cannot play) fails the call, as
+  // the caller takes the last entries for the ones it added.
+  void append_items(const std::string& playlist_id, const std::vector<std::string>& item_ids) {
+    if (item_ids.empty()) {
+      return;
+    }
+    auto request = get(fmt::format("/playlists/{}/items?uri={}",
+                                   detail::url_encode(playlist_id),
+                                   detail::url_encode(items_uri(item_ids))));
+    request.method = http::Method::put;
+    const std::string url = request.url;
+    auto outcome = detail::send_playlist_request(*m_client,
+                                                 m_conn.name,
+                                                 std::move(request),
+                                                 playlist_subject(playlist_id),
+                                                 detail::token_source(m_conn.type));
+    detail::warn_if_retried(
+        m_conn.name, outcome, fmt::format("adding items to playlist {}", playlist_id));
+    if (outcome.response.body.empty()) {
+      return;
+    }
+    rapidjson::Document doc;
+    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "playlist addition", url);
+    const auto* container = container_of(doc, "playlist addition", url);
+    const auto added = int_member(*container, "leafCountAdded");
+    const auto requested = int_member(*container, "leafCountRequested");
+    if (added && requested && *added < *requested) {
+      detail::throw_protocol(m_conn.name,
+                             "playlist addition",
+                             url,
+                             fmt::format("playlist {}: the server added {} of the {} items sent",
+                                         playlist_id,
+                                         *added,
+                                         *requested));
+    }
+  }
+
   // Whether a session of account `user_id` belongs to the configured user; without one the
   // token's owner is meant, which is the server admin, account 1.
   bool session_is_ours(const std::optional<std::string>& user_id) const {
@@ -718,6 +1072,7 @@ private:
 
   Connection m_conn;
   std::unique_ptr<http::Client> m_client;
+  std::string m_machine_id; // from server_info(), for playlist writes
 };
 
 } // namespace
