@@ -304,6 +304,28 @@ TEST_CASE("http::curl returns the last 5xx once retries are exhausted", "[http][
   CHECK(client->requests_sent() == 6);
 }
 
+TEST_CASE("http::curl sends a request that must not be repeated once", "[http][curl]") {
+  Hits hits;
+  TestServer server([&](httplib::Server& s) {
+    s.Post("/create", [&](const httplib::Request&, httplib::Response& res) {
+      hits.add("/create");
+      res.status = 503;
+    });
+  });
+  auto options = test_options();
+  options.retries = 3;
+  auto client = make_client(options);
+  Request once = get(server.url("/create"));
+  once.method = Method::post;
+  once.retry = false;
+  const Outcome outcome = client->send(once);
+  CHECK(outcome.response.status == 503);
+  CHECK(outcome.attempts == 1);
+  CHECK(hits.get("/create") == 1);
+  once.retry = true;
+  CHECK(client->send(once).attempts == 4);
+}
+
 TEST_CASE("http::curl keeps other requests flowing while a retry waits", "[http][curl]") {
   Hits hits;
   TestServer server([&](httplib::Server& s) {

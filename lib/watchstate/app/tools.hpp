@@ -14,5 +14,6 @@ int parity_main(int argc, char** argv);
 int backend_main(int argc, char** argv);
 int webhook_main(int argc, char** argv);
 int config_main(int argc, char** argv);
+int playlist_main(int argc, char** argv);
 
 } // namespace ws::app

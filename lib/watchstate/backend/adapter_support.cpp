@@ -318,37 +318,4 @@ void read_paged(
   }
 }
 
-void warn_if_retried(std::string_view backend,
-                     const http::Outcome& outcome,
-                     std::string_view what) {
-  if (outcome.attempts > 1) {
-    log::warning("{}: {} took {} attempts: an attempt whose answer was lost may have taken effect "
-                 "too",
-                 backend,
-                 what,
-                 outcome.attempts);
-  }
-}
-
-void warn_duplicate_playlists(std::string_view backend,
-                              std::string_view title,
-                              std::string_view created_id,
-                              const std::vector<RemotePlaylist>& held) {
-  std::vector<std::string_view> others;
-  for (const auto& playlist : held) {
-    if (playlist.title == title && playlist.id != created_id) {
-      others.emplace_back(playlist.id);
-    }
-  }
-  if (!others.empty()) {
-    log::warning("{}: besides the new playlist {}, the server holds {} more titled '{}' (id {}): "
-                 "check for a duplicate left by a retried create",
-                 backend,
-                 created_id,
-                 others.size(),
-                 title,
-                 fmt::join(others, ", "));
-  }
-}
-
 } // namespace ws::backend::detail

@@ -135,20 +135,6 @@ void read_paged(
     const std::function<std::optional<PageRead>(
         std::size_t listing, http::Outcome& outcome, const std::string& url)>& read);
 
-// The client retries a request that got no answer (timeout, connection reset) or a 5xx/429,
-// whatever its method, and offers no way to switch that off for one request. For a request that
-// is not idempotent (creating a playlist, appending entries) an attempt that was retried may have
-// taken effect twice: log a warning saying so, naming `what` ("creating playlist 'T'").
-void warn_if_retried(std::string_view backend, const http::Outcome& outcome, std::string_view what);
-
-// After a create that needed more than one attempt: warn when the server now holds other
-// playlists titled `title` besides `created_id` (one may be left over from an attempt whose
-// answer was lost). `held`: the playlists as listed after the create.
-void warn_duplicate_playlists(std::string_view backend,
-                              std::string_view title,
-                              std::string_view created_id,
-                              const std::vector<RemotePlaylist>& held);
-
 // Remembers the first exception thrown inside a completion handler, so that the handler never
 // throws through the HTTP client; later work is skipped and the error rethrown once the batch is
 // done.

@@ -903,7 +903,7 @@ BackendConfig Parser::parse_backend(const Field& field) {
   }
   const MapReader map(*this, field,
                       {"type", "url", "token", "token_file", "user", "uuid", "import", "export",
-                       "options"},
+                       "playlists", "options"},
                       k_watchstate_legacy_backend_keys);
 
   const auto type_field = map.value("type");
@@ -961,6 +961,9 @@ BackendConfig Parser::parse_backend(const Field& field) {
   }
   if (auto f = map.get("export")) {
     backend.export_enabled = parse_enabled(*f);
+  }
+  if (auto f = map.get("playlists")) {
+    backend.playlists_enabled = parse_enabled(*f);
   }
   if (auto f = map.get("options")) {
     parse_options(*f, backend);

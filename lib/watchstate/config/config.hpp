@@ -81,6 +81,7 @@ struct BackendConfig {
   std::string uuid;
   bool import_enabled = true;
   bool export_enabled = true;
+  bool playlists_enabled = true; // ws-playlist reads it (and writes it when export is enabled)
   std::vector<std::string> ignore_libraries; // ids or names
   std::optional<int> page_size;
   std::optional<int> concurrency;

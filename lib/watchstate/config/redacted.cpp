@@ -50,6 +50,7 @@ constexpr std::array k_shown = {
     "backends.*.import.lastSync",
     "backends.*.export.enabled",
     "backends.*.export.lastSync",
+    "backends.*.playlists.enabled",
     "backends.*.options.ignore_libraries",
     "backends.*.options.ignore_libraries.[]",
     "backends.*.options.ignore",

@@ -30,7 +30,7 @@ void detail::rethrow(const SQLite::Exception& e, std::string_view what) {
 namespace {
 
 // Each entry brings the schema from version i to i+1. Never edit a shipped entry: add one.
-constexpr std::array<std::string_view, 6> k_migrations = {
+constexpr std::array<std::string_view, 7> k_migrations = {
     R"sql(
 CREATE TABLE items (
   id          INTEGER PRIMARY KEY,
@@ -237,6 +237,30 @@ CREATE TABLE run_errors (
   PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX run_errors_backend ON run_errors (identity, backend, at);
+)sql",
+    // 7: playlists (ws-playlist). One row per playlist of an identity as last synced (its item
+    // list in local item ids, in order), one copy row per backend holding it.
+    R"sql(
+CREATE TABLE playlists (
+  id         INTEGER PRIMARY KEY,
+  identity   TEXT    NOT NULL,
+  title      TEXT    NOT NULL,
+  name_key   TEXT    NOT NULL,
+  items      TEXT    NOT NULL DEFAULT '',
+  updated    INTEGER NOT NULL DEFAULT 0,
+  source     TEXT    NOT NULL DEFAULT '',
+  synced_at  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX playlists_identity ON playlists (identity, name_key);
+CREATE TABLE playlist_copies (
+  playlist_id INTEGER NOT NULL REFERENCES playlists (id),
+  backend     TEXT    NOT NULL,
+  remote_id   TEXT    NOT NULL DEFAULT '',
+  signature   TEXT    NOT NULL DEFAULT '',
+  deleted     INTEGER NOT NULL DEFAULT 0,
+  seen_at     INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (playlist_id, backend)
+) WITHOUT ROWID;
 )sql",
 };
 
@@ -1443,6 +1467,135 @@ std::optional<ForgottenItem> StateStore::forget_item(ItemId id) {
     return gone;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "forget item");
+  }
+}
+
+namespace {
+
+std::string join_item_ids(const std::vector<ItemId>& items) {
+  std::string text;
+  for (const auto id : items) {
+    text += text.empty() ? "" : " ";
+    text += std::to_string(id);
+  }
+  return text;
+}
+
+std::vector<ItemId> split_item_ids(const std::string& text) {
+  std::vector<ItemId> items;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    auto end = text.find(' ', at);
+    if (end == std::string::npos) {
+      end = text.size();
+    }
+    if (end > at) {
+      items.push_back(std::stoll(text.substr(at, end - at)));
+    }
+    at = end + 1;
+  }
+  return items;
+}
+
+} // namespace
+
+std::vector<PlaylistRow> StateStore::playlists(const std::string& identity) {
+  try {
+    std::vector<PlaylistRow> rows;
+    SQLite::Statement q(m_impl->db, "SELECT id, title, name_key, items, updated, source, "
+                                    "synced_at FROM playlists WHERE identity = ? ORDER BY id");
+    q.bind(1, identity);
+    while (q.executeStep()) {
+      PlaylistRow row;
+      row.id = q.getColumn(0).getInt64();
+      row.identity = identity;
+      row.title = q.getColumn(1).getString();
+      row.name_key = q.getColumn(2).getString();
+      row.items = split_item_ids(q.getColumn(3).getString());
+      row.updated = q.getColumn(4).getInt64();
+      row.source = q.getColumn(5).getString();
+      row.synced_at = q.getColumn(6).getInt64();
+      rows.push_back(std::move(row));
+    }
+    SQLite::Statement copies(m_impl->db,
+                             "SELECT backend, remote_id, signature, deleted, seen_at FROM "
+                             "playlist_copies WHERE playlist_id = ? ORDER BY backend");
+    for (auto& row : rows) {
+      copies.reset();
+      copies.bind(1, row.id);
+      while (copies.executeStep()) {
+        row.copies.push_back({copies.getColumn(0).getString(), copies.getColumn(1).getString(),
+                              copies.getColumn(2).getString(), copies.getColumn(3).getInt() != 0,
+                              copies.getColumn(4).getInt64()});
+      }
+    }
+    return rows;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read playlists");
+  }
+}
+
+std::int64_t StateStore::save_playlist(const PlaylistRow& row) {
+  try {
+    std::int64_t id = row.id;
+    if (id == 0) {
+      SQLite::Statement insert(m_impl->db,
+                               "INSERT INTO playlists (identity, title, name_key, items, updated, "
+                               "source, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+      insert.bind(1, row.identity);
+      insert.bind(2, row.title);
+      insert.bind(3, row.name_key);
+      insert.bind(4, join_item_ids(row.items));
+      insert.bind(5, static_cast<std::int64_t>(row.updated));
+      insert.bind(6, row.source);
+      insert.bind(7, static_cast<std::int64_t>(row.synced_at));
+      insert.exec();
+      id = m_impl->db.getLastInsertRowid();
+    } else {
+      SQLite::Statement update(m_impl->db,
+                               "UPDATE playlists SET title = ?, name_key = ?, items = ?, updated = "
+                               "?, source = ?, synced_at = ? WHERE id = ?");
+      update.bind(1, row.title);
+      update.bind(2, row.name_key);
+      update.bind(3, join_item_ids(row.items));
+      update.bind(4, static_cast<std::int64_t>(row.updated));
+      update.bind(5, row.source);
+      update.bind(6, static_cast<std::int64_t>(row.synced_at));
+      update.bind(7, id);
+      update.exec();
+      SQLite::Statement clear(m_impl->db, "DELETE FROM playlist_copies WHERE playlist_id = ?");
+      clear.bind(1, id);
+      clear.exec();
+    }
+    SQLite::Statement copy(m_impl->db,
+                           "INSERT INTO playlist_copies (playlist_id, backend, remote_id, "
+                           "signature, deleted, seen_at) VALUES (?, ?, ?, ?, ?, ?)");
+    for (const auto& c : row.copies) {
+      copy.reset();
+      copy.bind(1, id);
+      copy.bind(2, c.backend);
+      copy.bind(3, c.remote_id);
+      copy.bind(4, c.signature);
+      copy.bind(5, c.deleted ? 1 : 0);
+      copy.bind(6, static_cast<std::int64_t>(c.seen_at));
+      copy.exec();
+    }
+    return id;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "save playlist");
+  }
+}
+
+void StateStore::delete_playlist(std::int64_t id) {
+  try {
+    for (const char* sql : {"DELETE FROM playlist_copies WHERE playlist_id = ?1",
+                            "DELETE FROM playlists WHERE id = ?1"}) {
+      SQLite::Statement del(m_impl->db, sql);
+      del.bind(1, id);
+      del.exec();
+    }
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "delete playlist");
   }
 }
 

@@ -136,6 +136,30 @@ struct ForgottenItem {
   std::int64_t conflicts = 0; // recorded conflicts naming the row
 };
 
+// One backend's copy of a playlist, as the last ws-playlist run left it.
+struct PlaylistCopy {
+  std::string backend;
+  std::string remote_id;  // "" when deleted
+  std::string signature;  // the copy's title and item ids as last seen or written
+  bool deleted = false;   // the user deleted it there: not re-created
+  UnixTime seen_at = 0;   // when that signature was first seen
+  friend bool operator==(const PlaylistCopy&, const PlaylistCopy&) = default;
+};
+
+// A playlist of one identity as last synced: its title and items (local rows, in order).
+struct PlaylistRow {
+  std::int64_t id = 0; // 0: not stored yet
+  std::string identity;
+  std::string title;
+  std::string name_key;      // what copies are matched by: the title, trimmed and case-folded
+  std::vector<ItemId> items; // in order; an item may appear twice
+  UnixTime updated = 0;      // when the list was last edited (the edit that won)
+  std::string source;        // the backend whose copy the list was taken from
+  UnixTime synced_at = 0;
+  std::vector<PlaylistCopy> copies; // by backend name
+  friend bool operator==(const PlaylistRow&, const PlaylistRow&) = default;
+};
+
 // The local state database (SQLite, WAL). One connection, used from one thread.
 // Every SQLite failure is converted to ws::Error here: Errc::tempfail when the database is busy
 // or locked, Errc::no_perm when it cannot be opened for lack of permission, else Errc::io.
@@ -273,6 +297,12 @@ public:
   // savepoint inside the caller's). The next import re-creates the item from what the backends
   // report. nullopt when there is no such row.
   std::optional<ForgottenItem> forget_item(ItemId id);
+
+  // --- Playlists (ws-playlist) ---
+  std::vector<PlaylistRow> playlists(const std::string& identity);
+  // Insert (`row.id` 0) or update the playlist and replace its copies; returns its id.
+  std::int64_t save_playlist(const PlaylistRow& row);
+  void delete_playlist(std::int64_t id);
 
 private:
   struct Impl;

@@ -23,6 +23,10 @@ struct Request {
   std::string url; // absolute; may carry a token in the query (redacted whenever logged)
   std::vector<Header> headers;
   std::string body; // sent when non-empty; set Content-Type in `headers`
+  // false: a write that must not happen twice (creating a playlist, appending to one). It is
+  // retried only when the connection failed (nothing reached the server); a timeout or an
+  // error status ends it, since an attempt whose answer was lost may have taken effect.
+  bool retry = true;
 };
 
 struct Response {

@@ -458,7 +458,8 @@ private:
     }
 
     const bool retryable =
-        code == CURLE_OK ? is_retryable_status(status) : is_retryable_code(code);
+        request.retry ? (code == CURLE_OK ? is_retryable_status(status) : is_retryable_code(code))
+                      : code == CURLE_COULDNT_CONNECT;
     if (retryable && attempt <= m_options.retries) {
       const auto delay = retry_delay(m_options, attempt,
                                      code == CURLE_OK ? slot.response.header("Retry-After")

@@ -462,22 +462,22 @@ TEST_CASE("backend::mediabrowser delete_playlist", "[backend][jellyfin][emby][pl
   }
 }
 
-TEST_CASE("backend::mediabrowser a retried create looks for a twin",
+TEST_CASE("backend::mediabrowser creates and appends are never retried",
           "[backend][jellyfin][emby][playlist]") {
   for (const auto type : k_types) {
     DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
       auto fake = std::make_unique<FakeHttpClient>();
-      fake->on_call(
-          Method::post, "/Playlists", {}, after_attempts(json_response(R"({"Id":"p2"})"), 2));
-      fake->on_get(
-          k_items,
-          R"({"Items":[{"Id":"p1","Name":"Friday"},{"Id":"p2","Name":"Friday"}],"TotalRecordCount":2})");
+      fake->on(Method::post, "/Playlists", json_response(R"({"Id":"p2"})"));
+      fake->on(Method::post, "/Playlists/p2/Items", text_response(204));
+      fake->on(Method::post, "/Playlists/p2/Items/e1/Move/0", text_response(204));
       auto h = make(type, std::move(fake));
       CHECK(h.backend->create_playlist("Friday", {"a"}) == "p2");
-      CHECK(h.recorded->unmatched.empty());
-      // The list is read (a warning names p1), not the entries.
-      CHECK(h.recorded->requests.size() == 2);
-      CHECK(h.recorded->count(Method::get, k_items, {"IncludeItemTypes=Playlist"}) == 1);
+      h.backend->add_to_playlist("p2", {"b"});
+      h.backend->move_in_playlist("p2", "e1", 0, "");
+      REQUIRE(h.recorded->requests.size() == 3);
+      CHECK_FALSE(h.recorded->requests[0].retry); // create
+      CHECK_FALSE(h.recorded->requests[1].retry); // append
+      CHECK(h.recorded->requests[2].retry);       // a move may be repeated
     }
   }
 }

@@ -43,7 +43,7 @@ db::BackendRecord record(const char* backend, const char* remote_id) {
 
 TEST_CASE("db::StateStore items, keys, records", "[db]") {
   db::StateStore store(":memory:");
-  CHECK(store.schema_version() == 6);
+  CHECK(store.schema_version() == 7);
 
   auto row = episode_row("Show");
   const auto id = store.insert_item(row);
@@ -203,7 +203,7 @@ PRAGMA user_version = 4;
   }
   {
     db::StateStore store(file);
-    CHECK(store.schema_version() == 6);
+    CHECK(store.schema_version() == 7);
     CHECK(store.item(7)->title == "Alpha");
     CHECK(store.items_by_key("alice", "imdb://tt1/movie") == std::vector<db::ItemId>{7});
     const auto records = store.records(7);

@@ -407,6 +407,7 @@ public:
       request.headers.push_back({"Content-Type", "application/json"});
     }
     request.method = http::Method::post;
+    request.retry = false; // a lost answer must not make a second playlist
     const std::string url = request.url;
     auto outcome = detail::send_checked(
         *m_client, m_conn.name, std::move(request), 0, detail::token_source(m_conn.type));
@@ -415,11 +416,6 @@ public:
     const auto id = id_member(doc, "Id");
     if (!id) {
       detail::throw_protocol(m_conn.name, "new playlist", url, "no Id");
-    }
-    if (outcome.attempts > 1) {
-      // POST is retried like any request (see warn_if_retried): look for a twin.
-      detail::warn_if_retried(m_conn.name, outcome, fmt::format("creating playlist '{}'", title));
-      detail::warn_duplicate_playlists(m_conn.name, title, *id, list_playlists());
     }
     for (std::size_t i = 1; i < parts.size(); ++i) {
       append_items(*id, parts[i]);
@@ -676,13 +672,12 @@ private:
                                    param("UserId"),
                                    user()));
     request.method = http::Method::post;
-    const auto outcome = detail::send_playlist_request(*m_client,
-                                                       m_conn.name,
-                                                       std::move(request),
-                                                       playlist_subject(playlist_id),
-                                                       detail::token_source(m_conn.type));
-    detail::warn_if_retried(
-        m_conn.name, outcome, fmt::format("adding items to playlist {}", playlist_id));
+    request.retry = false; // a lost answer must not append the items twice
+    detail::send_playlist_request(*m_client,
+                                  m_conn.name,
+                                  std::move(request),
+                                  playlist_subject(playlist_id),
+                                  detail::token_source(m_conn.type));
   }
 
   std::string date_played(UnixTime t) const {

@@ -456,6 +456,7 @@ public:
                                    detail::url_encode(title),
                                    detail::url_encode(items_uri(parts.front()))));
     request.method = http::Method::post;
+    request.retry = false; // a lost answer must not make a second playlist
     const std::string url = request.url;
     auto outcome = detail::send_checked(
         *m_client, m_conn.name, std::move(request), 0, detail::token_source(m_conn.type));
@@ -468,11 +469,6 @@ public:
                         : id_member((*metadata)[0], "ratingKey");
     if (!id) {
       detail::throw_protocol(m_conn.name, "new playlist", url, "no ratingKey");
-    }
-    if (outcome.attempts > 1) {
-      // POST is retried like any request (see warn_if_retried): look for a twin.
-      detail::warn_if_retried(m_conn.name, outcome, fmt::format("creating playlist '{}'", title));
-      detail::warn_duplicate_playlists(m_conn.name, title, *id, list_playlists());
     }
     if (const auto count = int_member((*metadata)[0], "leafCount");
         count && *count < static_cast<std::int64_t>(parts.front().size())) {
@@ -726,14 +722,13 @@ private:
                                    detail::url_encode(playlist_id),
                                    detail::url_encode(items_uri(item_ids))));
     request.method = http::Method::put;
+    request.retry = false; // a lost answer must not append the items twice
     const std::string url = request.url;
     auto outcome = detail::send_playlist_request(*m_client,
                                                  m_conn.name,
                                                  std::move(request),
                                                  playlist_subject(playlist_id),
                                                  detail::token_source(m_conn.type));
-    detail::warn_if_retried(
-        m_conn.name, outcome, fmt::format("adding items to playlist {}", playlist_id));
     if (outcome.response.body.empty()) {
       return;
     }
