@@ -49,6 +49,8 @@ def backup_records(state_dir):
         opener = gzip.open if name.endswith(".gz") else open
         with opener(path, "rt") as f:
             records = json.load(f)
+        if isinstance(records, dict):  # a playlists file: its playlists, not when it was made
+            records = records["playlists"]
         out[name] = sorted(json.dumps(r, sort_keys=True) for r in records)
     return out
 

@@ -123,21 +123,26 @@ class Backup(WsTestCase):
         with open(undated, "w") as f:
             f.write("[\n]")
         listed = self.ws("ws-backup", "list")["result"]["files"]
-        self.assertEqual(len(listed), 5)
+        # Three backups of items, three playlists files (none holds a playlist), old, undated.
+        self.assertEqual(len(listed), 8)
         by_name = {os.path.basename(f["path"]): f for f in listed}
         self.assertEqual(by_name["main.plex.20200101.json"]["records"], 0)
         self.assertEqual(by_name["main.plex.20200101.json"]["date"], "2020-01-01")
+        self.assertEqual(by_name["main.plex.20200101.json"]["kind"], "items")
+        self.assertEqual(sorted(f["kind"] for f in listed), ["items"] * 5 + ["playlists"] * 3)
         pruned = self.ws("ws-backup", "prune")["result"]
         self.assertEqual([os.path.basename(p) for p in pruned["removed"]], ["main.plex.20200101.json"])
         self.assertTrue(os.path.exists(undated))
-        self.assertEqual(len(self.ws("ws-backup", "list")["result"]["files"]), 4)
+        self.assertEqual(len(self.ws("ws-backup", "list")["result"]["files"]), 7)
 
     def test_failed_backend_leaves_no_file(self):
         self.sim.fault("emby", path="/[Ii]tems$", status=500, times=-1, skip=2, retry_after="0")
         result = self.run_tool("ws-backup", "--json")
         self.assertEqual(result.code, 1, result)
         names = os.listdir(os.path.join(self.state_dir, "backups"))
-        self.assertEqual(sorted(n.split(".")[1] for n in names), ["jellyfin", "plex"])
+        # Each backend that was backed up has its items and its playlists file; Emby has none.
+        self.assertEqual(sorted(n.split(".")[1] for n in names),
+                         ["jellyfin", "jellyfin", "plex", "plex"])
 
     def test_restore_into_export_disabled_backend_needs_force(self):
         doc = self.ws("ws-backup", "-s", "plex")

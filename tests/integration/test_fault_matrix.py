@@ -44,7 +44,7 @@ class Tool:
 
 
 def restore_argv(case, server):
-    files = glob.glob(os.path.join(case.state_dir, "backups", f"main.{other(server)}.*"))
+    files = glob.glob(os.path.join(case.state_dir, "backups", f"main.{other(server)}.????????.json*"))
     case.assertEqual(len(files), 1, files)
     return ["ws-backup", "restore", files[0], "-s", server, "--execute"]
 

@@ -92,7 +92,7 @@ class Secrets(WsTestCase):
         self.tool("ws-backup", "--json", *v, "create", expect=(0,))
         self.tool("ws-backup", "--json", *v, "list", expect=(0,))
         self.tool("ws-backup", "--json", *v, "prune", "--dry-run", expect=(0,))
-        backup = sorted(glob.glob(os.path.join(self.state_dir, "backups", "main.plex.*")))[0]
+        backup = sorted(glob.glob(os.path.join(self.state_dir, "backups", "main.plex.????????.json*")))[0]
         self.tool("ws-backup", "--json", *v, "restore", backup, "-s", "jellyfin", expect=(0,))
         self.tool("ws-backup", *v, "restore", backup, "-s", "emby", "--execute", expect=(0,))
         self.tool("ws-parity", "--json", *v, expect=(0, 1))

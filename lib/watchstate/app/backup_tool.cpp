@@ -43,6 +43,21 @@ ToolOutcome run_create(ToolContext& ctx, const BackupArgs& args) {
     outcome.human += fmt::format("{}/{}: {} {} records{}\n", f.identity, f.backend,
                                  f.ok ? f.path.string() : std::string("FAILED"), f.records,
                                  ctx.common.dry_run ? " (dry run, not written)" : "");
+    if (f.playlists_status == backup::PlaylistsStatus::ok) {
+      outcome.human += fmt::format(
+          "{}/{}: {} {} playlists, {} items{}{}\n",
+          f.identity,
+          f.backend,
+          f.playlists_path.string(),
+          f.playlists,
+          f.playlist_items,
+          f.playlist_skipped > 0 ? fmt::format(" ({} unknown items left out)", f.playlist_skipped)
+                                 : std::string(),
+          ctx.common.dry_run ? " (dry run, not written)" : "");
+    } else if (f.ok && f.playlists_status == backup::PlaylistsStatus::failed) {
+      outcome.human += fmt::format(
+          "{}/{}: playlists not backed up: {}\n", f.identity, f.backend, f.playlists_error);
+    }
   }
   outcome.write_result = [result](json::Writer& out) { backup::write_create_result(out, *result); };
   return outcome;
@@ -53,20 +68,31 @@ ToolOutcome run_list(ToolContext& ctx) {
       backup::list_backups(backup::backup_dir(ctx.config), true));
   ToolOutcome outcome;
   outcome.print_human_always = true;
-  outcome.human = fmt::format("{:<10} {:<14} {:<10} {:>12} {:>9}  {}\n", "IDENTITY", "BACKEND",
-                              "DATE", "SIZE", "RECORDS", "FILE");
+  // RECORDS: items in a backup of items, playlists in a playlists backup.
+  outcome.human = fmt::format("{:<10} {:<14} {:<10} {:<9} {:>12} {:>9}  {}\n",
+                              "IDENTITY",
+                              "BACKEND",
+                              "DATE",
+                              "KIND",
+                              "SIZE",
+                              "RECORDS",
+                              "FILE");
   for (const auto& f : *files) {
-    outcome.human += fmt::format(
-        "{:<10} {:<14} {:<10} {:>12} {:>9}  {}\n", f.identity.empty() ? "-" : f.identity,
-        f.backend.empty() ? "-" : f.backend,
-        f.date ? format_rfc3339(*f.date).substr(0, 10) : std::string("-"), f.size_bytes,
-        f.records ? std::to_string(*f.records) : std::string("?"), f.path.filename().string());
+    outcome.human += fmt::format("{:<10} {:<14} {:<10} {:<9} {:>12} {:>9}  {}\n",
+                                 f.identity.empty() ? "-" : f.identity,
+                                 f.backend.empty() ? "-" : f.backend,
+                                 f.date ? format_rfc3339(*f.date).substr(0, 10) : std::string("-"),
+                                 f.playlists ? "playlists" : "items",
+                                 f.size_bytes,
+                                 f.records ? std::to_string(*f.records) : std::string("?"),
+                                 f.path.filename().string());
   }
   outcome.write_result = [files](json::Writer& out) {
     out.begin_object().key("files").begin_array();
     for (const auto& f : *files) {
       out.begin_object();
       out.field("path", f.path.string());
+      out.field("kind", f.playlists ? "playlists" : "items");
       out.field("identity", f.identity);
       out.field("backend", f.backend);
       out.key("date");
@@ -101,6 +127,49 @@ ToolOutcome run_prune(ToolContext& ctx) {
   return outcome;
 }
 
+// The human summary of a playlists restore: one line per playlist, then its writes.
+std::string playlists_restore_text(const backup::RestoreResult& result, bool planned) {
+  std::size_t created = 0;
+  std::size_t updated = 0;
+  std::size_t unchanged = 0;
+  std::size_t skipped = 0;
+  for (const auto& p : result.playlists) {
+    created += p.action == "create" ? 1 : 0;
+    updated += p.action == "update" ? 1 : 0;
+    unchanged += p.action == "unchanged" ? 1 : 0;
+    skipped += p.action == "skipped" ? 1 : 0;
+  }
+  std::string text = fmt::format("{}: {} playlists; {} {}, {} {}, {} unchanged, {} skipped{}\n",
+                                 result.backend,
+                                 result.playlists.size(),
+                                 planned ? "would create" : "created",
+                                 created,
+                                 planned ? "would update" : "updated",
+                                 updated,
+                                 unchanged,
+                                 skipped,
+                                 planned ? " (plan only: add --execute to write)" : "");
+  for (const auto& p : result.playlists) {
+    text += fmt::format(
+        "  {} {}: {} of {} items on {}", p.action, p.title, p.matched, p.items, result.backend);
+    if (!p.missing.empty()) {
+      std::string titles;
+      for (const auto& t : p.missing) {
+        titles += titles.empty() ? t : ", " + t;
+      }
+      text += fmt::format("; missing: {}", titles);
+    }
+    text += p.reason.empty() ? "\n" : fmt::format(" ({})\n", p.reason);
+    for (const auto& op : p.changes) {
+      text += fmt::format("    {} {}{}\n",
+                          !op.sent ? "plan" : (op.ok ? "done" : "FAILED"),
+                          sync::playlist_op_name(op.kind),
+                          op.error.empty() ? "" : ": " + op.error);
+    }
+  }
+  return text;
+}
+
 ToolOutcome run_restore(ToolContext& ctx, const BackupArgs& args) {
   const auto options = ctx.run_options();
   if (options.select.size() != 1) {
@@ -126,6 +195,13 @@ ToolOutcome run_restore(ToolContext& ctx, const BackupArgs& args) {
   outcome.exit_code = result->exit_code();
   outcome.errors = result->errors;
   const bool planned = !result->execute || ctx.common.dry_run;
+  outcome.write_result = [result](json::Writer& out) {
+    backup::write_restore_result(out, *result);
+  };
+  if (result->playlists_file) {
+    outcome.human = playlists_restore_text(*result, planned);
+    return outcome;
+  }
   outcome.human = fmt::format(
       "{}: {} records, {} items matched, {} unmatched; {} {} played, {} unplayed, {} positions{}\n",
       result->backend, result->records, result->checked, result->unmatched,
@@ -137,7 +213,6 @@ ToolOutcome run_restore(ToolContext& ctx, const BackupArgs& args) {
                                  sync::write_action_name(c.write.action), c.title,
                                  c.error.empty() ? "" : ": " + c.error);
   }
-  outcome.write_result = [result](json::Writer& out) { backup::write_restore_result(out, *result); };
   return outcome;
 }
 
@@ -147,24 +222,31 @@ int backup_main(int argc, char** argv) {
   auto args = std::make_shared<BackupArgs>();
   ToolDefinition tool{
       "ws-backup",
-      "Back up each backend's play state to portable files, list and prune them, and restore "
-      "one into a backend",
+      "Back up each backend's play state and playlists to portable files, list and prune them, "
+      "and restore one into a backend",
       true,
       [args](CLI::App& cli) {
         cli.require_subcommand(0, 1);
         auto* create = cli.add_subcommand("create", "Write a backup of every selected backend "
                                                     "(the default)");
         for (auto* app : {&cli, create}) {
-          app->add_option("--file", args->file_template,
+          app->add_option("--file",
+                          args->file_template,
                           "File name template with {identity}, {backend}, {date}; relative "
-                          "names go to state_dir/backups");
+                          "names go to state_dir/backups; the playlists file is named with "
+                          "'.playlists' before '.json'");
           app->add_flag("--no-compress", args->no_compress, "Plain JSON instead of .json.gz");
         }
         args->list = cli.add_subcommand("list", "List backup files");
         args->prune = cli.add_subcommand("prune", "Remove dated backups older than "
                                                   "backup.keep_days");
-        args->restore = cli.add_subcommand("restore", "Replay a backup into one backend (-s)");
-        args->restore->add_option("FILE", args->restore_file, "Backup file (ours or WatchState's)")
+        args->restore = cli.add_subcommand("restore",
+                                           "Replay a backup (play state, or playlists) "
+                                           "into one backend (-s)");
+        args->restore
+            ->add_option("FILE",
+                         args->restore_file,
+                         "Backup file (ours or WatchState's), or a playlists backup")
             ->required();
         args->restore->add_flag("--execute", args->execute, "Send the writes (default: plan only)");
         args->restore->add_flag("-P,--progress", args->progress, "Also restore resume positions");

@@ -17,11 +17,13 @@
 #include <watchstate/sync/import_rules.hpp>
 #include <watchstate/sync/matching.hpp>
 #include <watchstate/sync/open_backend.hpp>
+#include <watchstate/sync/playlists.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <regex>
 #include <unordered_map>
 #include <unordered_set>
@@ -119,6 +121,63 @@ BackupRecord record_from(const backend::RemoteItem& item, const backend::RemoteS
   return r;
 }
 
+// Add every id the state database knows for `item` of `backend` to `record`: what the other
+// backends report of the row the item was last imported to, so the record restores anywhere.
+void merge_known_ids(db::StateStore& store,
+                     const std::string& identity,
+                     const std::string& backend,
+                     const backend::RemoteItem& item,
+                     BackupRecord& record) {
+  for (const auto& [row, own] : store.records_by_remote_id(identity, backend, item.id)) {
+    if (own.season != item.season || own.episode != item.episode) {
+      continue; // another episode of a multi-episode file
+    }
+    for (const auto& other : store.records(row)) {
+      merge_guids(record.guids, other.guids);
+    }
+    break;
+  }
+}
+
+// The record of `backend`'s item `item_id` as the state database last saw it (nullopt when it
+// knows no such item): for a playlist entry whose item the listing did not hold (a library left
+// out with --library, an item that just went away).
+std::optional<BackupRecord> record_from_state(db::StateStore& store,
+                                              const std::string& identity,
+                                              const std::string& backend,
+                                              const std::string& item_id,
+                                              const backend::ShowCache& shows) {
+  const auto rows = store.records_by_remote_id(identity, backend, item_id);
+  if (rows.empty()) {
+    return std::nullopt;
+  }
+  // A multi-episode file is recorded on each episode's row: the first stands for it, as in the
+  // listing (ws-playlist reads entries the same way).
+  const auto& [row_id, own] = rows.front();
+  const auto row = store.item(row_id);
+  if (!row) {
+    return std::nullopt;
+  }
+  // Rebuilt as the listing would have reported it, so the record has the listing's layout.
+  backend::RemoteItem item;
+  item.id = item_id;
+  item.type = row->type;
+  item.title = !own.title.empty() ? own.title : row->title;
+  item.year = own.year > 0 ? own.year : row->year;
+  item.season = row->season;
+  item.episode = row->episode;
+  item.show_id = own.show_id;
+  item.played = own.watched;
+  item.last_played = own.played_at;
+  item.added_at = own.added_at;
+  item.guids = own.guids;
+  const auto show_it =
+      item.type == backend::MediaType::episode ? shows.find(item.show_id) : shows.end();
+  BackupRecord record = record_from(item, show_it == shows.end() ? nullptr : &show_it->second);
+  merge_known_ids(store, identity, backend, item, record);
+  return record;
+}
+
 // What a backup record is, for the matching rules of import (sync/matching.hpp).
 sync::ItemIdentity record_identity(const BackupRecord& r) {
   sync::ItemIdentity identity;
@@ -133,11 +192,106 @@ sync::ItemIdentity record_identity(const BackupRecord& r) {
   return identity;
 }
 
+// {identity}.{backend}.{date}[.playlists].json[.gz|.zip]; the identity may be left out (main).
 const std::regex& dated_name() {
   static const std::regex pattern(
-      R"(^(?:([a-z0-9_]+)\.)?([a-z0-9_]+)\.(\d{8})\.json(\.gz|\.zip)?$)");
+      R"(^(?:([a-z0-9_]+)\.)?([a-z0-9_]+)\.(\d{8})(\.playlists)?\.json(\.gz|\.zip)?$)");
   return pattern;
 }
+
+const char* playlists_status_name(PlaylistsStatus status) {
+  switch (status) {
+  case PlaylistsStatus::ok:
+    return "ok";
+  case PlaylistsStatus::failed:
+    return "failed";
+  case PlaylistsStatus::disabled:
+    return "disabled";
+  }
+  return "failed";
+}
+
+// What ws-backup create keeps of one backend's playlists: read before the listing (so it knows
+// which items to keep), each entry's record filled in by the listing as it goes by.
+class PlaylistCapture {
+public:
+  // The backend's video playlists (smart ones are saved filters, audio and photo ones hold no
+  // items watchstate knows), or nullopt when there are none to back up: disabled, or they
+  // cannot be read (an old server answering 404), which is a warning, never a failed backup.
+  static std::optional<PlaylistCapture>
+  read(backend::Backend& adapter, const config::BackendConfig& backend, CreatedFile& file) {
+    if (!backend.playlists_enabled) {
+      file.playlists_status = PlaylistsStatus::disabled;
+      return std::nullopt;
+    }
+    PlaylistCapture capture;
+    try {
+      for (auto& p : adapter.playlists()) {
+        if (p.video && !p.smart) {
+          capture.m_playlists.push_back(std::move(p));
+        }
+      }
+    } catch (const Error& e) {
+      file.playlists_error = redact(e.what());
+      log::warning("{}: playlists not backed up: {}", backend.name, file.playlists_error);
+      return std::nullopt;
+    }
+    for (const auto& p : capture.m_playlists) {
+      for (const auto& e : p.entries) {
+        capture.m_records.emplace(e.item_id, std::nullopt);
+      }
+    }
+    return capture;
+  }
+
+  // A listed item: its record is kept when a playlist holds it (a multi-episode file: its
+  // first episode stands for it, as ws-playlist reads entries).
+  void listed(const backend::RemoteItem& item, const BackupRecord& record) {
+    const auto wanted = m_records.find(item.id);
+    if (wanted != m_records.end() && !wanted->second) {
+      wanted->second = record;
+    }
+  }
+
+  // The playlists with their items' records. An entry the listing did not hold (a library left
+  // out) is taken from the state database; one that is in neither is left out and counted.
+  PlaylistBackup backup(db::StateStore& store,
+                        const std::string& identity,
+                        const std::string& backend,
+                        const backend::ShowCache& shows,
+                        CreatedFile& file) {
+    PlaylistBackup saved;
+    saved.identity = identity;
+    saved.backend = backend;
+    for (const auto& p : m_playlists) {
+      BackupPlaylist playlist{p.title, {}};
+      for (const auto& e : p.entries) {
+        auto& known = m_records[e.item_id];
+        if (!known) {
+          known = record_from_state(store, identity, backend, e.item_id, shows);
+        }
+        if (!known) {
+          ++file.playlist_skipped;
+          log::warning("{}: playlist '{}': item {} is neither listed nor in the state database: "
+                       "left out of the backup",
+                       backend,
+                       p.title,
+                       e.item_id);
+          continue;
+        }
+        playlist.items.push_back(*known);
+      }
+      file.playlist_items += playlist.items.size();
+      saved.playlists.push_back(std::move(playlist));
+    }
+    file.playlists = saved.playlists.size();
+    return saved;
+  }
+
+private:
+  std::vector<backend::RemotePlaylist> m_playlists;
+  std::unordered_map<std::string, std::optional<BackupRecord>> m_records; // by item id
+};
 
 } // namespace
 
@@ -146,6 +300,14 @@ std::filesystem::path backup_dir(const config::Config& config) {
 }
 
 int CreateResult::exit_code() const { return sync::exit_code_for_backends(errors, attempted); }
+
+std::string playlists_file_name(const std::string& name) {
+  const std::size_t at = name.rfind(".json");
+  if (at == std::string::npos) {
+    return name + ".playlists";
+  }
+  return name.substr(0, at) + ".playlists" + name.substr(at);
+}
 
 CreateResult create_backups(const config::Config& config, db::StateStore& store,
                             const sync::RunOptions& options, const CreateOptions& create) {
@@ -156,11 +318,13 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
     ensure_directory(dir);
     remove_stale_temp_files(dir);
   }
-  const std::string date = format_compact_utc(now()).substr(0, 8);
+  const UnixTime started_at = now();
+  const std::string date = format_compact_utc(started_at).substr(0, 8);
   const std::string name_template =
       !create.file_template.empty()
           ? create.file_template
           : std::string("{identity}.{backend}.{date}.json") + (create.compress ? ".gz" : "");
+  const std::string playlists_template = playlists_file_name(name_template);
 
   for (const auto& identity : sync::identities_to_run(config, options)) {
     for (const auto& backend : config::backends_for_identity(config, identity)) {
@@ -172,15 +336,23 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
       CreatedFile file;
       file.identity = identity;
       file.backend = backend.name;
-      std::filesystem::path name = replace_all(
-          replace_all(replace_all(name_template, "{identity}", identity), "{backend}",
-                      backend.name),
-          "{date}", date);
-      file.path = name.is_absolute() ? name : dir / name;
+      const auto file_path = [&](const std::string& name_pattern) {
+        const std::filesystem::path name = replace_all(
+            replace_all(
+                replace_all(name_pattern, "{identity}", identity), "{backend}", backend.name),
+            "{date}",
+            date);
+        return name.is_absolute() ? name : dir / name;
+      };
+      file.path = file_path(name_template);
 
       auto adapter = sync::open_backend(config, backend, options);
       try {
         check_server_id(*adapter, backend);
+
+        // The playlists first: the listing then keeps the records of their items.
+        auto playlists = PlaylistCapture::read(*adapter, backend, file);
+
         auto shows = store.load_shows(backend.name);
         const auto libraries = sync::wanted_libraries(*adapter, backend, options);
         std::optional<BackupWriter> writer;
@@ -196,16 +368,9 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
                                    : shows.end();
           const backend::RemoteShow* show = show_it == shows.end() ? nullptr : &show_it->second;
           BackupRecord record = record_from(item, show);
-          // Every id the database knows for the item (what the other backends report of the
-          // row this item was last imported to), so the backup restores anywhere.
-          for (const auto& [row, own] : store.records_by_remote_id(identity, backend.name, item.id)) {
-            if (own.season != item.season || own.episode != item.episode) {
-              continue; // another episode of a multi-episode file
-            }
-            for (const auto& other : store.records(row)) {
-              merge_guids(record.guids, other.guids);
-            }
-            break;
+          merge_known_ids(store, identity, backend.name, item, record);
+          if (playlists) {
+            playlists->listed(item, record);
           }
           ++file.records;
           if (writer) {
@@ -219,10 +384,35 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
         }
         file.ok = true;
         log::info("{}: {} records to {}", backend.name, file.records, file.path.string());
+
+        if (playlists) {
+          PlaylistBackup saved = playlists->backup(store, identity, backend.name, shows, file);
+          saved.created_at = started_at;
+          const auto playlists_path = file_path(playlists_template);
+          try {
+            if (!options.dry_run) {
+              write_playlist_backup(playlists_path, saved);
+            }
+            file.playlists_path = playlists_path;
+            file.playlists_status = PlaylistsStatus::ok;
+            log::info("{}: {} playlists to {}",
+                      backend.name,
+                      file.playlists,
+                      file.playlists_path.string());
+          } catch (const Error& e) {
+            // The backup of the items is complete and stays; the run still reports the failure.
+            file.playlists_error = redact(e.what());
+            log::error("{}", file.playlists_error);
+            result.errors.push_back({identity, backend.name, e.code(), file.playlists_error, ""});
+          }
+        }
       } catch (const Error& e) {
         const std::string message = redact(e.what());
         log::error("{}", message);
         result.errors.push_back({identity, backend.name, e.code(), message, ""});
+        if (file.playlists_status == PlaylistsStatus::failed && file.playlists_error.empty()) {
+          file.playlists_error = "not written: the backup of the backend failed";
+        }
       }
       file.requests = adapter->requests_sent();
       file.duration_ms = elapsed_ms(started);
@@ -244,6 +434,17 @@ void write_create_result(json::Writer& out, const CreateResult& result) {
     out.field("size_bytes", f.bytes);
     out.field("requests", f.requests);
     out.field("duration_ms", f.duration_ms);
+    out.key("playlists").begin_object();
+    out.field("status", playlists_status_name(f.playlists_status));
+    out.key("path");
+    f.playlists_path.empty() ? out.null() : out.value(f.playlists_path.string());
+    out.field("count", f.playlists);
+    out.field("items", f.playlist_items);
+    out.field("skipped", f.playlist_skipped);
+    if (!f.playlists_error.empty()) {
+      out.field("error", f.playlists_error);
+    }
+    out.end_object();
     out.end_object();
   }
   out.end_array().end_object();
@@ -272,9 +473,14 @@ std::vector<BackupFileInfo> list_backups(const std::filesystem::path& dir, bool 
       info.date = parse_iso8601(fmt::format("{}-{}-{}T00:00:00Z", d.substr(0, 4), d.substr(4, 2),
                                             d.substr(6, 2)));
     }
+    // The name says which kind a file is; when it is read, its content decides.
+    info.playlists = name.find(".playlists.json") != std::string::npos;
     if (count_records) {
       try {
-        info.records = read_backup(info.path).size();
+        const auto backup = read_any_backup(info.path);
+        info.playlists = backup.playlists;
+        info.records =
+            backup.playlists ? backup.playlist_backup.playlists.size() : backup.records.size();
       } catch (const Error& e) {
         log::warning("{}", e.what());
       }
@@ -315,6 +521,409 @@ int RestoreResult::exit_code() const {
   return failed > 0 ? exit_code::attention : exit_code::ok;
 }
 
+namespace {
+
+// What listing a backend against a backup's records left unmatched.
+struct ListingCounts {
+  std::uint64_t unmatched = 0; // backend items no record matched
+  std::uint64_t ignored = 0;   // backend items an ignore rule keeps out
+};
+
+// An item of the backend that matched a record; `show` is its series as matched (the ignore
+// list's ids stripped), `decision.row` the record's index and `decision.merge` those of the
+// records the matching found to be the same item.
+using OnRecordMatch = std::function<void(const backend::RemoteItem& item,
+                                         const backend::RemoteShow* show,
+                                         const sync::MatchDecision& decision)>;
+
+// List `backend`'s items (its wanted libraries, series through the show cache) and match each
+// to one of `records` with import's rules (sync/matching.hpp): show ids + season + episode,
+// then the item's own ids. One listing and one matching for both kinds of restore.
+void match_listing(backend::Backend& adapter,
+                   const config::Config& config,
+                   const config::BackendConfig& backend,
+                   db::StateStore& store,
+                   const sync::RunOptions& options,
+                   const std::vector<BackupRecord>& records,
+                   ListingCounts& counts,
+                   const OnRecordMatch& on_match) {
+  // The records by matching key; a key may belong to several records (an episode id two
+  // episodes share), the matching rules decide between them as import does.
+  std::vector<sync::ItemIdentity> identities;
+  identities.reserve(records.size());
+  std::unordered_map<std::string, std::vector<std::size_t>> by_key;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    identities.push_back(record_identity(records[i]));
+    for (auto& key : sync::match_keys(identities.back())) {
+      by_key[std::move(key.text)].push_back(i);
+    }
+  }
+
+  auto shows = store.load_shows(backend.name);
+  const auto libraries = sync::wanted_libraries(adapter, backend, options);
+  progress::Bar bar(backend.name, "listing");
+  adapter.set_total_listener([&bar](std::uint64_t total) { bar.set_total(total); });
+  const sync::IgnoreList ignore(config.matching.ignore, backend.name);
+  adapter.list_items(libraries, shows, [&](backend::RemoteItem&& item) {
+    bar.advance();
+    if (!ignore.empty() && ignore.item_rule(item.id) != nullptr) {
+      ++counts.ignored; // an ignored server item is never written
+      return;
+    }
+    ignore.strip(item);
+    const auto show_it =
+        item.type == backend::MediaType::episode ? shows.find(item.show_id) : shows.end();
+    std::optional<backend::RemoteShow> stripped_show;
+    if (show_it != shows.end() && !ignore.empty()) {
+      stripped_show = show_it->second;
+      ignore.strip(*stripped_show);
+    }
+    const backend::RemoteShow* show =
+        stripped_show ? &*stripped_show : (show_it == shows.end() ? nullptr : &show_it->second);
+    const auto identity = sync::identity_of(item, show);
+    const auto keys = sync::match_keys(identity);
+    std::vector<sync::MatchCandidate> candidates;
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      const auto it = by_key.find(keys[k].text);
+      if (it == by_key.end()) {
+        continue;
+      }
+      for (const std::size_t index : it->second) {
+        auto c = std::find_if(candidates.begin(), candidates.end(), [&](const auto& known) {
+          return known.row == static_cast<std::int64_t>(index);
+        });
+        if (c == candidates.end()) {
+          candidates.push_back({static_cast<std::int64_t>(index), identities[index], {}, 1});
+          c = std::prev(candidates.end());
+        }
+        c->hits.push_back(k);
+      }
+    }
+    const auto decision = sync::decide_match(identity, keys, candidates);
+    if (!decision.row) {
+      ++counts.unmatched;
+      return;
+    }
+    on_match(item, show, decision);
+  });
+  throw_if_interrupted();
+}
+
+void restore_play_state(const config::Config& config,
+                        db::StateStore& store,
+                        const sync::RunOptions& options,
+                        const RestoreOptions& restore,
+                        const config::BackendConfig& backend,
+                        backend::Backend& adapter,
+                        const std::vector<BackupRecord>& records,
+                        RestoreResult& result) {
+  sync::ExportPolicy policy;
+  policy.ignore_date = true; // the backup is the truth for this backend
+  policy.progress_sync = restore.progress;
+  policy.progress_minimum_ms = static_cast<std::int64_t>(config.progress.minimum) * 1000;
+  policy.can_reset_progress = backend.type != backend::BackendType::plex;
+
+  std::unordered_set<std::string> playing;
+  for (auto& id : adapter.active_items()) {
+    playing.insert(std::move(id));
+  }
+  std::unordered_set<std::string> planned;
+  ListingCounts counts;
+  match_listing(
+      adapter,
+      config,
+      backend,
+      store,
+      options,
+      records,
+      counts,
+      [&](const backend::RemoteItem& item,
+          const backend::RemoteShow* show,
+          const sync::MatchDecision& decision) {
+        const BackupRecord& record = records[static_cast<std::size_t>(*decision.row)];
+        ++result.checked;
+        // The backup record plays the local row; the backend's item is compared with it exactly
+        // as export compares, with dates ignored.
+        db::ItemRow wanted = row_for_title(item, show);
+        wanted.watched = record.watched;
+        wanted.updated = record.updated;
+        wanted.progress_ms = record.watched ? 0 : record.progress_ms;
+        const db::BackendRecord current = sync::make_record(backend.name, item);
+        auto write = sync::decide_export(wanted, current, policy);
+        if (!write
+            || (!restore.progress && write->action == backend::WriteAction::reset_progress)) {
+          ++result.unchanged;
+          return;
+        }
+        if (playing.contains(item.id)) {
+          ++result.playing;
+          return;
+        }
+        if (!planned.insert(fmt::format("{}/{}", item.id, static_cast<int>(write->action)))
+                 .second) {
+          ++result.unchanged;
+          return;
+        }
+        result.changes.push_back(
+            {sync::display_title(wanted), item.type, *write, current, 0, false, false, ""});
+      });
+  result.unmatched = counts.unmatched;
+  result.ignored = counts.ignored;
+
+  if (restore.execute && !options.dry_run && !result.changes.empty()) {
+    std::vector<backend::WriteRequest> writes;
+    for (const auto& c : result.changes) {
+      writes.push_back(c.write);
+    }
+    const auto outcomes = sync::send_writes(adapter, restore.backend, writes);
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      auto& c = result.changes[i];
+      c.sent = true;
+      c.ok = outcomes[i].ok;
+      if (c.ok) {
+        sync::count_write(result, c.write.action);
+      } else {
+        c.error = redact(outcomes[i].message);
+        log::warning("{}", c.error); // like ws-export: one line per failed write
+        ++result.failed;
+        if (result.failed <= 20) {
+          result.errors.push_back(
+              {restore.identity, backend.name, outcomes[i].kind, c.error, c.title});
+        }
+      }
+    }
+  } else {
+    for (const auto& c : result.changes) {
+      sync::count_write(result, c.write.action);
+    }
+  }
+}
+
+// How a record is named to users ("Title (Year)", "Show (Year) - 01x02").
+std::string record_title(const BackupRecord& record) {
+  db::ItemRow row;
+  row.type = record.episode ? backend::MediaType::episode : backend::MediaType::movie;
+  row.title = record.episode ? record.show : record.title;
+  row.year = record.year;
+  row.season = record.season;
+  row.episode = record.episode_number;
+  return sync::display_title(row);
+}
+
+// What makes two playlist items the same for matching: the record without its play state.
+std::string match_text(BackupRecord record) {
+  record.watched = false;
+  record.updated = 0;
+  record.progress_ms = 0;
+  return record_json(record);
+}
+
+// The items of a playlists backup, each distinct one once: an item twice in a list, or in two
+// lists, is one record (two equal records would split the match between them).
+struct PlaylistItems {
+  std::vector<BackupRecord> records;
+  std::vector<std::vector<std::size_t>> of_playlist; // per playlist, per item: its record
+
+  explicit PlaylistItems(const PlaylistBackup& saved) {
+    std::unordered_map<std::string, std::size_t> record_of_text;
+    for (const auto& playlist : saved.playlists) {
+      auto& indices = of_playlist.emplace_back();
+      for (const auto& item : playlist.items) {
+        const auto [it, added] = record_of_text.emplace(match_text(item), records.size());
+        if (added) {
+          records.push_back(item);
+        }
+        indices.push_back(it->second);
+      }
+    }
+  }
+};
+
+// The backend's playlists named like a backup's playlist (sync::playlist_name_key).
+struct SameName {
+  std::vector<const backend::RemotePlaylist*> editable; // video, not smart
+  bool other = false;                                   // a smart, audio or photo one
+};
+
+SameName same_name(const std::vector<backend::RemotePlaylist>& held, const std::string& key) {
+  SameName found;
+  for (const auto& h : held) {
+    if (sync::playlist_name_key(h.title) != key) {
+      continue;
+    }
+    if (h.video && !h.smart) {
+      found.editable.push_back(&h);
+    } else {
+      found.other = true;
+    }
+  }
+  return found;
+}
+
+// The backend's item ids a playlist is to hold, in the backup's order; the titles of the items
+// that matched nothing go to `missing`. An item that matched more than one (copies of a film in
+// two libraries) is the one the playlist already holds, else the first listed.
+std::vector<std::string> desired_items(const std::vector<std::size_t>& items,
+                                       const PlaylistItems& saved,
+                                       const std::vector<std::vector<std::string>>& matches,
+                                       const backend::RemotePlaylist* existing,
+                                       std::vector<std::string>& missing) {
+  const auto held = [&](const std::string& id) {
+    return existing != nullptr
+           && std::any_of(existing->entries.begin(),
+                          existing->entries.end(),
+                          [&](const backend::PlaylistEntry& e) { return e.item_id == id; });
+  };
+  std::vector<std::string> desired;
+  for (const std::size_t r : items) {
+    const auto& ids = matches[r];
+    if (ids.empty()) {
+      missing.push_back(record_title(saved.records[r]));
+      continue;
+    }
+    const auto kept = std::find_if(ids.begin(), ids.end(), held);
+    desired.push_back(kept != ids.end() ? *kept : ids.front());
+  }
+  return desired;
+}
+
+// The writes of one playlist, and the title it has once they are done.
+struct PlannedPlaylist {
+  std::size_t index = 0; // into RestoreResult::playlists
+  sync::PlaylistTarget target;
+  std::string title;
+};
+
+void restore_playlists(const config::Config& config,
+                       db::StateStore& store,
+                       const sync::RunOptions& options,
+                       const RestoreOptions& restore,
+                       const config::BackendConfig& backend,
+                       backend::Backend& adapter,
+                       const PlaylistBackup& saved,
+                       RestoreResult& result) {
+  const PlaylistItems items(saved);
+  const auto held = adapter.playlists();
+  // Per record, the backend's items that matched it, in listing order.
+  std::vector<std::vector<std::string>> matches(items.records.size());
+  ListingCounts counts;
+  match_listing(adapter,
+                config,
+                backend,
+                store,
+                options,
+                items.records,
+                counts,
+                [&](const backend::RemoteItem& item,
+                    const backend::RemoteShow* /*show*/,
+                    const sync::MatchDecision& decision) {
+                  std::vector<std::int64_t> rows = decision.merge;
+                  rows.push_back(*decision.row);
+                  for (const std::int64_t row : rows) {
+                    auto& ids = matches[static_cast<std::size_t>(row)];
+                    if (std::find(ids.begin(), ids.end(), item.id) == ids.end()) {
+                      ids.push_back(item.id); // a multi-episode file is listed once per episode
+                    }
+                  }
+                });
+
+  std::vector<PlannedPlaylist> planned;
+  std::unordered_set<std::string> seen; // name keys of the backup's playlists handled so far
+  for (std::size_t p = 0; p < saved.playlists.size(); ++p) {
+    const auto& playlist = saved.playlists[p];
+    PlaylistRestore restored;
+    restored.title = playlist.title;
+    restored.items = playlist.items.size();
+    const std::string key = sync::playlist_name_key(playlist.title);
+    const SameName found = same_name(held, key);
+    const backend::RemotePlaylist* existing =
+        found.editable.size() == 1 ? found.editable.front() : nullptr;
+    const auto desired =
+        desired_items(items.of_playlist[p], items, matches, existing, restored.missing);
+    restored.matched = desired.size();
+
+    if (!seen.insert(key).second) {
+      restored.reason = "the backup holds another playlist of that name";
+    } else if (found.editable.size() > 1) {
+      restored.reason =
+          fmt::format("{} holds {} playlists of that name", backend.name, found.editable.size());
+    } else if (existing == nullptr && found.other) {
+      restored.reason = fmt::format(
+          "{}'s playlist of that name is a smart, audio or photo playlist", backend.name);
+    } else if (!playlist.items.empty() && desired.empty()) {
+      // Never emptied or created empty because nothing could be found there.
+      restored.reason =
+          fmt::format("none of its {} items is on {}", playlist.items.size(), backend.name);
+    } else if (existing == nullptr && desired.empty()) {
+      restored.reason = "it holds no items: nothing to create"; // servers create from items
+    }
+    if (!restored.reason.empty()) {
+      restored.action = "skipped";
+      log::warning(
+          "{}: playlist '{}' not restored: {}", backend.name, playlist.title, restored.reason);
+      result.playlists.push_back(std::move(restored));
+      continue;
+    }
+
+    PlannedPlaylist plan;
+    plan.index = result.playlists.size();
+    plan.target.backend = backend.name;
+    plan.target.desired = desired;
+    if (existing != nullptr) {
+      // Same name, same playlist: its title stays as the backend has it.
+      plan.title = existing->title;
+      plan.target.remote_id = existing->id;
+      plan.target.ops = sync::playlist_edit_ops(existing->entries, desired);
+      restored.action = plan.target.ops.empty() ? "unchanged" : "update";
+      restored.id = existing->id;
+    } else {
+      plan.title = playlist.title;
+      sync::PlaylistOp create;
+      create.kind = sync::PlaylistOp::Kind::create;
+      create.title = playlist.title;
+      create.item_ids = desired;
+      plan.target.ops.push_back(std::move(create));
+      restored.action = "create";
+    }
+    for (const auto& missing : restored.missing) {
+      log::info("{}: playlist '{}': {} is not on {}",
+                backend.name,
+                playlist.title,
+                missing,
+                backend.name);
+    }
+    restored.changes = plan.target.ops;
+    result.playlists.push_back(std::move(restored));
+    planned.push_back(std::move(plan));
+  }
+
+  if (!restore.execute || options.dry_run) {
+    return;
+  }
+  for (auto& plan : planned) {
+    if (plan.target.ops.empty()) {
+      continue;
+    }
+    throw_if_interrupted();
+    // ws-playlist's writer: ops in order, the first failure ends this playlist's ops, then the
+    // playlist is read back and checked. What it returns is for the state database, which a
+    // restore leaves alone.
+    sync::BackendPlaylistResult sent;
+    std::vector<sync::BackendError> failures;
+    (void)sync::apply_playlist_target(adapter, plan.target, plan.title, now(), sent, failures);
+    auto& restored = result.playlists[plan.index];
+    restored.id = plan.target.remote_id;
+    restored.changes = plan.target.ops;
+    result.failed += sent.failed;
+    for (auto& f : failures) {
+      f.identity = restore.identity;
+      result.errors.push_back(std::move(f));
+    }
+  }
+}
+
+} // namespace
+
 RestoreResult restore_backup(const config::Config& config, db::StateStore& store,
                              const sync::RunOptions& options, const RestoreOptions& restore) {
   const auto backends = config::backends_for_identity(config, restore.identity);
@@ -336,139 +945,25 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
                                          backend.name));
   }
 
-  // The whole file is read and checked before the first request.
-  const std::vector<BackupRecord> records = read_backup(restore.file);
+  // The whole file is read and checked before the first request; its content says its kind.
+  const AnyBackup backup = read_any_backup(restore.file);
   RestoreResult result;
   result.file = restore.file.string();
   result.backend = backend.name;
   result.identity = restore.identity;
   result.execute = restore.execute;
-  result.records = records.size();
-
-  // The records by matching key; a key may belong to several records (an episode id two
-  // episodes share), the matching rules decide between them as import does.
-  std::vector<sync::ItemIdentity> identities;
-  std::unordered_map<std::string, std::vector<std::size_t>> by_key;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    identities.push_back(record_identity(records[i]));
-    for (auto& key : sync::match_keys(identities.back())) {
-      by_key[std::move(key.text)].push_back(i);
-    }
-  }
+  result.playlists_file = backup.playlists;
+  result.records = backup.records.size();
 
   auto adapter = sync::open_backend(config, backend, options);
-  sync::ExportPolicy policy;
-  policy.ignore_date = true; // the backup is the truth for this backend
-  policy.progress_sync = restore.progress;
-  policy.progress_minimum_ms = static_cast<std::int64_t>(config.progress.minimum) * 1000;
-  policy.can_reset_progress = backend.type != backend::BackendType::plex;
   try {
     check_server_id(*adapter, backend);
-    auto shows = store.load_shows(backend.name);
-    const auto libraries = sync::wanted_libraries(*adapter, backend, options);
-    std::unordered_set<std::string> playing;
-    for (auto& id : adapter->active_items()) {
-      playing.insert(std::move(id));
-    }
-    std::unordered_set<std::string> planned;
-    progress::Bar bar(restore.backend, "listing");
-    adapter->set_total_listener([&bar](std::uint64_t total) { bar.set_total(total); });
-    const sync::IgnoreList ignore(config.matching.ignore, backend.name);
-    adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
-      bar.advance();
-      if (!ignore.empty() && ignore.item_rule(item.id) != nullptr) {
-        ++result.ignored; // an ignored server item is never written
-        return;
-      }
-      ignore.strip(item);
-      const auto show_it =
-          item.type == backend::MediaType::episode ? shows.find(item.show_id) : shows.end();
-      std::optional<backend::RemoteShow> stripped_show;
-      if (show_it != shows.end() && !ignore.empty()) {
-        stripped_show = show_it->second;
-        ignore.strip(*stripped_show);
-      }
-      const backend::RemoteShow* show =
-          stripped_show ? &*stripped_show
-                        : (show_it == shows.end() ? nullptr : &show_it->second);
-      const auto identity = sync::identity_of(item, show);
-      const auto keys = sync::match_keys(identity);
-      std::vector<sync::MatchCandidate> candidates;
-      for (std::size_t k = 0; k < keys.size(); ++k) {
-        const auto it = by_key.find(keys[k].text);
-        if (it == by_key.end()) {
-          continue;
-        }
-        for (const std::size_t index : it->second) {
-          auto c = std::find_if(candidates.begin(), candidates.end(), [&](const auto& known) {
-            return known.row == static_cast<std::int64_t>(index);
-          });
-          if (c == candidates.end()) {
-            candidates.push_back({static_cast<std::int64_t>(index), identities[index], {}, 1});
-            c = std::prev(candidates.end());
-          }
-          c->hits.push_back(k);
-        }
-      }
-      const auto decision = sync::decide_match(identity, keys, candidates);
-      const BackupRecord* record =
-          decision.row ? &records[static_cast<std::size_t>(*decision.row)] : nullptr;
-      if (record == nullptr) {
-        ++result.unmatched;
-        return;
-      }
-      ++result.checked;
-      // The backup record plays the local row; the backend's item is compared with it exactly
-      // as export compares, with dates ignored.
-      db::ItemRow wanted = row_for_title(item, show);
-      wanted.watched = record->watched;
-      wanted.updated = record->updated;
-      wanted.progress_ms = record->watched ? 0 : record->progress_ms;
-      const db::BackendRecord current = sync::make_record(backend.name, item);
-      auto write = sync::decide_export(wanted, current, policy);
-      if (!write || (!restore.progress && write->action == backend::WriteAction::reset_progress)) {
-        ++result.unchanged;
-        return;
-      }
-      if (playing.count(item.id) > 0) {
-        ++result.playing;
-        return;
-      }
-      if (!planned.insert(fmt::format("{}/{}", item.id, static_cast<int>(write->action))).second) {
-        ++result.unchanged;
-        return;
-      }
-      result.changes.push_back(
-          {sync::display_title(wanted), item.type, *write, current, 0, false, false, ""});
-    });
-    throw_if_interrupted();
-
-    if (restore.execute && !options.dry_run && !result.changes.empty()) {
-      std::vector<backend::WriteRequest> writes;
-      for (const auto& c : result.changes) {
-        writes.push_back(c.write);
-      }
-      const auto outcomes = sync::send_writes(*adapter, restore.backend, writes);
-      for (std::size_t i = 0; i < outcomes.size(); ++i) {
-        auto& c = result.changes[i];
-        c.sent = true;
-        c.ok = outcomes[i].ok;
-        if (c.ok) {
-          sync::count_write(result, c.write.action);
-        } else {
-          c.error = redact(outcomes[i].message);
-          log::warning("{}", c.error); // like ws-export: one line per failed write
-          ++result.failed;
-          if (result.failed <= 20) {
-            result.errors.push_back(
-                {restore.identity, backend.name, outcomes[i].kind, c.error, c.title});
-          }
-        }
-      }
+    if (backup.playlists) {
+      restore_playlists(
+          config, store, options, restore, backend, *adapter, backup.playlist_backup, result);
     } else {
-      for (const auto& c : result.changes) {
-        sync::count_write(result, c.write.action);
-      }
+      restore_play_state(
+          config, store, options, restore, backend, *adapter, backup.records, result);
     }
   } catch (const Error& e) {
     const std::string message = redact(e.what());
@@ -485,6 +980,38 @@ void write_restore_result(json::Writer& out, const RestoreResult& r) {
   out.field("identity", r.identity);
   out.field("backend", r.backend);
   out.field("execute", r.execute);
+  out.field("kind", r.playlists_file ? "playlists" : "items");
+  if (r.playlists_file) {
+    // A playlists restore has no play-state fields: its outcome is per playlist.
+    out.field("failed", r.failed);
+    out.field("requests", r.requests);
+    out.key("playlists").begin_array();
+    for (const auto& p : r.playlists) {
+      out.begin_object();
+      out.field("title", p.title);
+      out.field("action", p.action);
+      out.field("id", p.id);
+      out.field("items", p.items);
+      out.field("matched", p.matched);
+      out.key("missing").begin_array();
+      for (const auto& title : p.missing) {
+        out.value(title);
+      }
+      out.end_array();
+      out.key("changes").begin_array();
+      for (const auto& op : p.changes) {
+        sync::write_playlist_op(out, op, false); // an op not sent reads "planned"
+      }
+      out.end_array();
+      if (!p.reason.empty()) {
+        out.field("reason", p.reason);
+      }
+      out.end_object();
+    }
+    out.end_array();
+    out.end_object();
+    return;
+  }
   out.field("records", r.records);
   out.field("checked", r.checked);
   out.field("unmatched", r.unmatched);
