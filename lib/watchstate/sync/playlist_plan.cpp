@@ -352,6 +352,9 @@ PlaylistPlan plan_playlists(const PlaylistPlanInput& input) {
       continue; // cannot happen: a group without a known row has a copy, which is an edit
     }
     p.title = p.next.title;
+    // The copy the list was taken from (now or by an earlier run) is never written: it may hold
+    // entries the state database does not know, which no other copy has and none may lose.
+    const std::string& list_from = p.source.empty() ? p.next.source : p.source;
 
     const bool delete_everywhere =
         input.propagate_deletes && !p.deleted_on.empty() && edits.empty();
@@ -393,7 +396,7 @@ PlaylistPlan plan_playlists(const PlaylistPlanInput& input) {
         }
         continue;
       }
-      if (b.name == p.source || !b.writable) {
+      if (b.name == list_from || !b.writable) {
         keep_copy();
         if (!b.writable && copy == nullptr) {
           p.not_on.push_back(fmt::format("{}: export disabled", b.name));

@@ -379,4 +379,22 @@ TEST_CASE("entries the state database does not know are left out and counted", "
   CHECK(p.next.items == std::vector<db::ItemId>{1, 2});
   CHECK(target(p, "plex") == nullptr); // the entry stays where it is
   CHECK(target(p, "jellyfin")->ops.at(0).item_ids == std::vector<std::string>{"j1", "j2"});
+
+  // The next run, nothing edited: the copy the list came from is still not written, so its
+  // entry nobody can resolve survives (it was removed here once: found by a 300-playlist run).
+  auto next = three_backends();
+  auto known = p.next;
+  known.id = 7;
+  known.copies = {{"plex", "100", sync::playlist_signature(o.remote), false, k_now}};
+  for (const char* b : {"jellyfin", "emby"}) {
+    auto copy = observed(b, std::string(b) + "1", "Mixed", {1, 2});
+    known.copies.push_back({b, copy.remote.id, sync::playlist_signature(copy.remote), false, k_now});
+    add(next, b == std::string("jellyfin") ? 1 : 2, std::move(copy));
+  }
+  next.known.push_back(known);
+  next.backends[0].playlists.push_back(o);
+  const auto again = sync::plan_playlists(next);
+  REQUIRE(again.playlists.size() == 1);
+  CHECK(again.playlists[0].action == "unchanged");
+  CHECK(again.playlists[0].targets.empty());
 }
