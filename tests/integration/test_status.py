@@ -179,6 +179,10 @@ class Status(WsTestCase):
         self.assertEqual(series(samples, "watchstate_run_exit_code", tool="ws-backup"), [0])
         self.assertEqual(series(samples, "watchstate_run_exit_code", tool="ws-import"), [0])
         self.assertEqual(oct(os.stat(self.metrics).st_mode & 0o777), "0o644")
+        # The newest backup is one of the play state, never a playlists file written after it.
+        status = self.ws("ws-state", "status")["result"]
+        self.assertRegex(os.path.basename(status["backup"]["path"]),
+                         r"^main\.\w+\.\d{8}\.json\.gz$")
 
 
 if __name__ == "__main__":

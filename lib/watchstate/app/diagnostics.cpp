@@ -293,16 +293,7 @@ void gather_backup(const ToolContext& ctx, Report& report) {
   if (!fs::exists(dir, ec)) {
     return;
   }
-  section(report, "backup", [&] {
-    for (auto& file : backup::list_backups(dir, false)) {
-      std::error_code e1;
-      std::error_code e2;
-      if (!report.newest_backup || fs::last_write_time(file.path, e1) >
-                                       fs::last_write_time(report.newest_backup->path, e2)) {
-        report.newest_backup = std::move(file);
-      }
-    }
-  });
+  section(report, "backup", [&] { report.newest_backup = backup::newest_backup(dir); });
 }
 
 // Every free text that came from elsewhere (the database, the servers, the queue) once more

@@ -145,14 +145,7 @@ ToolOutcome status_report(const ToolContext& ctx, std::optional<std::int64_t> ma
   }
   const auto backups = ctx.config.state_dir / "backups";
   if (std::filesystem::exists(backups)) {
-    for (auto& file : backup::list_backups(backups, false)) {
-      std::error_code ec;
-      if (!status->newest_backup
-          || std::filesystem::last_write_time(file.path, ec)
-                 > std::filesystem::last_write_time(status->newest_backup->path, ec)) {
-        status->newest_backup = std::move(file);
-      }
-    }
+    status->newest_backup = backup::newest_backup(backups);
   }
 
   std::string& text = outcome.human;

@@ -492,6 +492,23 @@ std::vector<BackupFileInfo> list_backups(const std::filesystem::path& dir, bool 
   return files;
 }
 
+std::optional<BackupFileInfo> newest_backup(const std::filesystem::path& dir) {
+  std::optional<BackupFileInfo> newest;
+  std::error_code ec;
+  auto newest_time = std::filesystem::file_time_type::min();
+  for (auto& file : list_backups(dir, false)) {
+    const auto written = std::filesystem::last_write_time(file.path, ec);
+    if (file.playlists || ec) {
+      continue;
+    }
+    if (!newest || written > newest_time) {
+      newest_time = written;
+      newest = std::move(file);
+    }
+  }
+  return newest;
+}
+
 PruneResult prune_backups(const std::filesystem::path& dir, int keep_days, UnixTime now_time,
                           bool dry_run) {
   PruneResult result;

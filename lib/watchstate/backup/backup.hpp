@@ -96,6 +96,10 @@ struct BackupFileInfo {
 
 std::vector<BackupFileInfo> list_backups(const std::filesystem::path& dir, bool count_records);
 
+// The play-state backup in `dir` written last (playlists files left out: a backup of the play
+// state is what ws-state status and report speak of); nullopt when there is none.
+std::optional<BackupFileInfo> newest_backup(const std::filesystem::path& dir);
+
 struct PruneResult {
   std::vector<std::filesystem::path> removed;
   std::size_t kept = 0;
