@@ -302,18 +302,7 @@ std::string_view write_action_name(backend::WriteAction action) {
 }
 
 int ExportResult::exit_code() const {
-  const int code = exit_code_for_backends(errors, backends_attempted);
-  if (code != exit_code::ok) {
-    return code;
-  }
-  for (const auto& identity : identities) {
-    for (const auto& b : identity.backends) {
-      if (b.failed > 0) {
-        return exit_code::attention;
-      }
-    }
-  }
-  return exit_code::ok;
+  return exit_code_for_run(errors, backends_attempted, identities);
 }
 
 ExportResult run_export(const config::Config& config, db::StateStore& store,

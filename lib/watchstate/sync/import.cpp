@@ -339,17 +339,7 @@ void import_identity(const config::Config& config, db::StateStore& store,
 } // namespace
 
 int ImportResult::exit_code() const {
-  int code = exit_code_for_backends(errors, backends_attempted);
-  if (code == exit_code::ok) {
-    for (const auto& identity : identities) {
-      for (const auto& b : identity.backends) {
-        if (b.failed > 0) {
-          return exit_code::attention;
-        }
-      }
-    }
-  }
-  return code;
+  return exit_code_for_run(errors, backends_attempted, identities);
 }
 
 ItemsImport import_items(const config::Config& config, db::StateStore& store,

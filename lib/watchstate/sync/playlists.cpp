@@ -21,7 +21,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct BackendRun {
-  const config::BackendConfig* config = nullptr;
   std::unique_ptr<backend::Backend> adapter;
   BackendPlaylistResult result;
   Clock::time_point started;
@@ -178,18 +177,7 @@ std::optional<db::PlaylistCopy> apply_playlist_target(backend::Backend& adapter,
 }
 
 int PlaylistResult::exit_code() const {
-  const int code = exit_code_for_backends(errors, backends_attempted);
-  if (code != exit_code::ok) {
-    return code;
-  }
-  for (const auto& identity : identities) {
-    for (const auto& b : identity.backends) {
-      if (b.failed > 0) {
-        return exit_code::attention;
-      }
-    }
-  }
-  return exit_code::ok;
+  return exit_code_for_run(errors, backends_attempted, identities);
 }
 
 PlaylistResult run_playlists(const config::Config& config,
@@ -224,7 +212,6 @@ PlaylistResult run_playlists(const config::Config& config,
       }
       ++result.backends_attempted;
       BackendRun run;
-      run.config = &backend;
       run.started = Clock::now();
       run.result.backend = backend.name;
       PlaylistBackend view;

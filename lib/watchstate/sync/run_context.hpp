@@ -3,6 +3,7 @@
 
 #include <watchstate/config/config.hpp>
 #include <watchstate/core/error.hpp>
+#include <watchstate/core/exit_code.hpp>
 #include <watchstate/core/time.hpp>
 
 #include <cstdint>
@@ -63,5 +64,24 @@ std::vector<std::string> identities_to_run(const config::Config& config, const R
 // 0 when none failed; 1 when some failed and some succeeded; when every one failed, the code of
 // the most telling failure class (config 78 > auth 77 > protocol 76 > tempfail 75 > other).
 int exit_code_for_backends(const std::vector<BackendError>& errors, std::size_t attempted);
+
+// As above, then 1 (attention) when a backend of `identities` (each with `.backends`, each with
+// `.failed`) had items or writes that failed: the rule of import, export and playlists.
+template <typename Identities>
+int exit_code_for_run(const std::vector<BackendError>& errors, std::size_t attempted,
+                      const Identities& identities) {
+  const int code = exit_code_for_backends(errors, attempted);
+  if (code != exit_code::ok) {
+    return code;
+  }
+  for (const auto& identity : identities) {
+    for (const auto& b : identity.backends) {
+      if (b.failed > 0) {
+        return exit_code::attention;
+      }
+    }
+  }
+  return exit_code::ok;
+}
 
 } // namespace ws::sync
