@@ -97,7 +97,6 @@ struct PlannedPlaylist {
   std::vector<PlaylistTarget> targets; // backends with writes
   db::PlaylistRow next;                // what to store once the writes are done
   bool forget = false;                 // no copy is left anywhere: drop the row
-  bool keep_known = false; // set by the run when a delete failed: the row is left as it was
   [[nodiscard]] bool conflict() const {
     return changed_on.size() > 1;
   }

@@ -240,6 +240,7 @@ PlaylistResult run_playlists(const config::Config& config,
       tx = std::make_unique<db::StateStore::Transaction>(store);
     }
     for (auto& p : plan.playlists) {
+      bool delete_failed = false; // then the row stays as it was: the next --delete retries
       for (auto& t : p.targets) {
         auto run = std::find_if(runs.begin(), runs.end(), [&](const BackendRun& r) {
           return r.result.backend == t.backend;
@@ -259,11 +260,8 @@ PlaylistResult run_playlists(const config::Config& config,
           f.identity = identity;
           result.errors.push_back(std::move(f));
         }
-        const bool delete_failed = !t.ops.empty()
-                                   && t.ops.front().kind == PlaylistOp::Kind::remove_playlist
-                                   && !t.ops.front().ok;
-        if (delete_failed) {
-          p.keep_known = true;
+        if (t.ops.front().kind == PlaylistOp::Kind::remove_playlist && !t.ops.front().ok) {
+          delete_failed = true;
           continue;
         }
         auto& copies = p.next.copies;
@@ -276,7 +274,7 @@ PlaylistResult run_playlists(const config::Config& config,
           copies.push_back(std::move(*copy));
         }
       }
-      if (options.dry_run || p.keep_known) {
+      if (options.dry_run || delete_failed) {
         continue;
       }
       std::sort(p.next.copies.begin(), p.next.copies.end(), [](const auto& a, const auto& b) {
