@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/app/tools.hpp>
 
-int main(int argc, char** argv) {
-  return ws::app::playlist_main(argc, argv);
-}
+int main(int argc, char** argv) { return ws::app::playlist_main(argc, argv); }

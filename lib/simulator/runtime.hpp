@@ -10,31 +10,31 @@
 namespace ws::sim {
 
 struct Options {
-    std::string world_file;  // empty = generate
-    GenerateOptions generate;
-    std::string listen = "127.0.0.1";
-    std::array<int, k_kinds> ports{0, 0, 0};
-    bool plextv = false;  // also serve the plex.tv stand-in (needs Plex)
-    int plextv_port = 0;  // its port (0 = any free port)
-    bool plextv_autolink = false;  // claim every new sign-in PIN for the owner (implies plextv)
-    size_t threads = 8;
-    std::string ready_file;
-    std::string write_config;
-    std::string state_dir;
-    uint8_t servers = 0b111;
-    std::string tls_cert;  // PEM certificate: serve HTTPS instead of HTTP (with tls_key)
-    std::string tls_key;   // PEM private key of tls_cert
+  std::string world_file; // empty = generate
+  GenerateOptions generate;
+  std::string listen = "127.0.0.1";
+  std::array<int, k_kinds> ports{0, 0, 0};
+  bool plextv = false;          // also serve the plex.tv stand-in (needs Plex)
+  int plextv_port = 0;          // its port (0 = any free port)
+  bool plextv_autolink = false; // claim every new sign-in PIN for the owner (implies plextv)
+  size_t threads = 8;
+  std::string ready_file;
+  std::string write_config;
+  std::string state_dir;
+  uint8_t servers = 0b111;
+  std::string tls_cert; // PEM certificate: serve HTTPS instead of HTTP (with tls_key)
+  std::string tls_key;  // PEM private key of tls_cert
 };
 
 // Parse "plex,jellyfin" into a server mask; throw WorldError on an unknown name or an empty list.
 uint8_t parse_server_list(const std::string& list);
 
 struct ServerInfo {
-    Kind kind = Kind::plex;
-    std::string url;
-    std::string token;
-    std::string server_id;
-    std::string user;
+  Kind kind = Kind::plex;
+  std::string url;
+  std::string token;
+  std::string server_id;
+  std::string user;
 };
 
 // Return the one-line ready JSON for the served servers.
@@ -48,4 +48,4 @@ std::string config_yaml(const std::vector<ServerInfo>& servers, const std::strin
 // Serve until SIGINT/SIGTERM; return the process exit code. Errors are reported on stderr.
 int run(const Options& options);
 
-}  // namespace ws::sim
+} // namespace ws::sim

@@ -14,17 +14,17 @@ inline constexpr int64_t k_no_time = INT64_MIN;
 // Generate deterministic pseudo-random numbers (splitmix64), identical on every platform.
 class Rng {
 public:
-    explicit Rng(uint64_t seed) : m_state(seed) {}
-    uint64_t next();
-    // Return a value in [0, bound) (bound > 0).
-    uint64_t below(uint64_t bound);
-    // Return a value in [lo, hi].
-    int64_t range(int64_t lo, int64_t hi);
-    // Return true with probability p.
-    bool chance(double p);
+  explicit Rng(uint64_t seed) : m_state(seed) {}
+  uint64_t next();
+  // Return a value in [0, bound) (bound > 0).
+  uint64_t below(uint64_t bound);
+  // Return a value in [lo, hi].
+  int64_t range(int64_t lo, int64_t hi);
+  // Return true with probability p.
+  bool chance(double p);
 
 private:
-    uint64_t m_state;
+  uint64_t m_state;
 };
 
 uint64_t fnv1a64(std::string_view text);
@@ -56,4 +56,4 @@ int64_t now_ms();
 // Parse a decimal integer; nullopt on anything else.
 std::optional<int64_t> parse_int(std::string_view text);
 
-}  // namespace ws::sim
+} // namespace ws::sim

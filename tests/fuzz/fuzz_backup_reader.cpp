@@ -35,8 +35,8 @@ void put32(std::string& out, unsigned long value) {
 // A zip archive holding `payload` as the stored (uncompressed) member "backup.json".
 std::string stored_zip(const std::string& payload) {
   const std::string name = "backup.json";
-  const auto crc = crc32(0L, reinterpret_cast<const Bytef*>(payload.data()),
-                         static_cast<uInt>(payload.size()));
+  const auto crc =
+      crc32(0L, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size()));
   std::string out;
   put32(out, 0x04034b50UL); // local file header
   put16(out, 20);
@@ -119,10 +119,11 @@ const std::filesystem::path& scratch_file() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   ws::log::set_level(ws::log::Level::error);
   const std::uint8_t mode = size > 0 ? data[0] % 3U : 0U;
-  const std::string payload = size > 0 ? std::string(reinterpret_cast<const char*>(data + 1),
-                                                     size - 1)
-                                        : std::string();
-  const std::string bytes = mode == 1 ? gzipped(payload) : mode == 2 ? stored_zip(payload) : payload;
+  const std::string payload =
+      size > 0 ? std::string(reinterpret_cast<const char*>(data + 1), size - 1) : std::string();
+  const std::string bytes = mode == 1   ? gzipped(payload)
+                            : mode == 2 ? stored_zip(payload)
+                                        : payload;
   {
     std::ofstream out(scratch_file(), std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

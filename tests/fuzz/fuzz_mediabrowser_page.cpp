@@ -34,11 +34,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   expect_clean([&] { (void)backend->server_info(); });
   expect_clean([&] { (void)backend->libraries(); });
   ShowCache shows;
-  const std::vector<Library> libraries{{"f137a2dd21bbc1b99aa5c0f6bf02a805", "Movies",
-                                        LibraryKind::movies},
-                                       {"a656b907eb3a73532e40e44b968d0225", "Shows",
-                                        LibraryKind::shows},
-                                       {"1", "Mixed", LibraryKind::mixed}};
+  const std::vector<Library> libraries{
+      {"f137a2dd21bbc1b99aa5c0f6bf02a805", "Movies", LibraryKind::movies},
+      {"a656b907eb3a73532e40e44b968d0225", "Shows", LibraryKind::shows},
+      {"1", "Mixed", LibraryKind::mixed}};
   std::size_t seen = 0;
   expect_clean([&] {
     backend->list_items(libraries, shows, [&](RemoteItem&& item) { seen += item.guids.size(); });

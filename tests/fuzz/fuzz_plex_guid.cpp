@@ -35,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = 0; i < set->size(); ++i) {
       const Guid& g = (*set)[i];
       // What comes out is valid, sorted by key and unique per key.
-      if (!is_valid_guid_value(g.key, g.value) || guid_key_from_name(guid_key_name(g.key)) != g.key ||
+      if (!is_valid_guid_value(g.key, g.value) ||
+          guid_key_from_name(guid_key_name(g.key)) != g.key ||
           (i > 0 && !((*set)[i - 1].key < g.key))) {
         throw std::logic_error("parser returned an invalid or unsorted guid");
       }

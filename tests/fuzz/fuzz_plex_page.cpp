@@ -46,9 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   expect_clean([&] { (void)backend->users(); });
   // Playlists through an adapter of their own, so that the listings above have not used up the
   // scripted client's requests.
-  auto lists = make_backend(
-      connection,
-      std::make_unique<ws::fuzz::ScriptedClient>(body, "X-Plex-Container-Size=0", k_count));
+  auto lists = make_backend(connection, std::make_unique<ws::fuzz::ScriptedClient>(
+                                            body, "X-Plex-Container-Size=0", k_count));
   expect_clean([&] {
     for (const auto& playlist : lists->playlists()) {
       seen += playlist.entries.size();

@@ -37,8 +37,8 @@ public:
       } else {
         outcome.response.status = 200;
         outcome.response.headers.push_back({"Content-Type", "application/json"});
-        const bool count = !m_count_marker.empty() &&
-                           requests[i].url.find(m_count_marker) != std::string::npos;
+        const bool count =
+            !m_count_marker.empty() && requests[i].url.find(m_count_marker) != std::string::npos;
         outcome.response.body = count ? m_count_body : m_body;
       }
       on_done(i, outcome);

@@ -638,8 +638,7 @@ TEST_CASE("http::curl survives a throwing handler and nested calls", "[http][cur
   }
   client->send_all(std::move(outer), [&](std::size_t index, Outcome& outcome) {
     CHECK(outcome.ok());
-    const Outcome inner =
-        client->send(get(server.url("/item?i=" + std::to_string(100 + index))));
+    const Outcome inner = client->send(get(server.url("/item?i=" + std::to_string(100 + index))));
     nested.push_back(inner.response.body);
   });
   std::sort(nested.begin(), nested.end());

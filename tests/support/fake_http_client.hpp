@@ -105,13 +105,14 @@ public:
   // Answer `method path` whose query contains every string of `query_contains`.
   FakeHttpClient& on(http::Method method, std::string path, std::vector<std::string> query_contains,
                      http::Response response, int times = 0) {
-    return on_call(method, std::move(path), std::move(query_contains),
-                   [response = std::move(response)](const http::Request&) {
-                     http::Outcome outcome;
-                     outcome.response = response;
-                     return outcome;
-                   },
-                   times);
+    return on_call(
+        method, std::move(path), std::move(query_contains),
+        [response = std::move(response)](const http::Request&) {
+          http::Outcome outcome;
+          outcome.response = response;
+          return outcome;
+        },
+        times);
   }
   FakeHttpClient& on(http::Method method, std::string path, http::Response response,
                      int times = 0) {
@@ -143,8 +144,8 @@ public:
   FakeHttpClient& on_call(http::Method method, std::string path,
                           std::vector<std::string> query_contains, Responder responder,
                           int times = 0) {
-    m_routes->push_back(Route{method, std::move(path), std::move(query_contains),
-                              std::move(responder), times, 0});
+    m_routes->push_back(
+        Route{method, std::move(path), std::move(query_contains), std::move(responder), times, 0});
     return *this;
   }
 

@@ -73,10 +73,10 @@ void report_items(ToolOutcome& outcome, std::vector<sync::InspectedItem> items) 
     }
     outcome.human += fmt::format(
         "{}  ids: {}  local: {}\n", item_line(entry.found.item), guid_list(entry.found.item.guids),
-        entry.local ? fmt::format("#{} {}{}", entry.local->id, sync::display_title(*entry.local),
-                                  entry.local->watched ? " (watched)" : "")
-                    : (entry.keys.empty() ? std::string("none (no usable id)")
-                                          : std::string("none")));
+        entry.local
+            ? fmt::format("#{} {}{}", entry.local->id, sync::display_title(*entry.local),
+                          entry.local->watched ? " (watched)" : "")
+            : (entry.keys.empty() ? std::string("none (no usable id)") : std::string("none")));
     if (entry.records.size() > 1) {
       for (const auto& r : entry.records) {
         outcome.human += fmt::format("    copy: {} {} {}{}\n", r.backend, r.remote_id, r.path,
@@ -171,16 +171,17 @@ ToolOutcome run_backend(ToolContext& ctx, const BackendArgs& args) {
     }
     outcome.exit_code = report->items.empty() ? 0 : 1;
     outcome.status = report->items.empty() ? "ok" : "differences";
-    outcome.write_result = [report](json::Writer& out) { sync::write_unmatched_json(out, *report); };
+    outcome.write_result = [report](json::Writer& out) {
+      sync::write_unmatched_json(out, *report);
+    };
   } else if (args.mismatched->parsed()) {
     auto report = std::make_shared<sync::MismatchReport>(inspector.mismatched(args.threshold));
     outcome.human = fmt::format("{} of {} titles resemble none of their file names (score < {})\n",
                                 report->items.size(), report->checked, args.threshold);
     for (const auto& m : report->items) {
-      outcome.human += fmt::format("  {:<10} {:<6} {:>3}%  '{}' vs '{}'  {}\n", m.id,
-                                   sync::found_kind_name(m.kind),
-                                   static_cast<int>(m.score.score + 0.5), m.score.title,
-                                   m.score.path_name, m.path);
+      outcome.human += fmt::format(
+          "  {:<10} {:<6} {:>3}%  '{}' vs '{}'  {}\n", m.id, sync::found_kind_name(m.kind),
+          static_cast<int>(m.score.score + 0.5), m.score.title, m.score.path_name, m.path);
     }
     outcome.exit_code = report->items.empty() ? 0 : 1;
     outcome.status = report->items.empty() ? "ok" : "differences";
@@ -188,12 +189,11 @@ ToolOutcome run_backend(ToolContext& ctx, const BackendArgs& args) {
   } else if (args.stale->parsed()) {
     auto report = std::make_shared<sync::StaleReport>(inspector.stale());
     outcome.human = fmt::format("{} items on {}, {} local rows point to it, {} stale\n",
-                                report->remote, backend.name, report->local,
-                                report->stale.size());
+                                report->remote, backend.name, report->local, report->stale.size());
     for (const auto& s : report->stale) {
-      outcome.human += fmt::format("  #{:<7} {}  (was {} {})\n", s.row.id,
-                                   sync::display_title(s.row), s.record.remote_id,
-                                   s.record.path.empty() ? std::string("-") : s.record.path);
+      outcome.human +=
+          fmt::format("  #{:<7} {}  (was {} {})\n", s.row.id, sync::display_title(s.row),
+                      s.record.remote_id, s.record.path.empty() ? std::string("-") : s.record.path);
     }
     outcome.exit_code = report->stale.empty() ? 0 : 1;
     outcome.status = report->stale.empty() ? "ok" : "differences";
@@ -264,8 +264,8 @@ int backend_main(int argc, char** argv) {
             ->add_option("--threshold", args->threshold,
                          "Report titles scoring below this percentage (default 50)")
             ->check(CLI::Range(0.0, 100.0));
-        args->stale = cli.add_subcommand(
-            "stale", "Local rows pointing to items the backend no longer has");
+        args->stale =
+            cli.add_subcommand("stale", "Local rows pointing to items the backend no longer has");
       },
       [args](ToolContext& ctx) { return run_backend(ctx, *args); }};
   return run_tool(tool, argc, argv);

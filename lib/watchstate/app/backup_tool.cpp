@@ -45,18 +45,14 @@ ToolOutcome run_create(ToolContext& ctx, const BackupArgs& args) {
                                  ctx.common.dry_run ? " (dry run, not written)" : "");
     if (f.playlists_status == backup::PlaylistsStatus::ok) {
       outcome.human += fmt::format(
-          "{}/{}: {} {} playlists, {} items{}{}\n",
-          f.identity,
-          f.backend,
-          f.playlists_path.string(),
-          f.playlists,
-          f.playlist_items,
+          "{}/{}: {} {} playlists, {} items{}{}\n", f.identity, f.backend,
+          f.playlists_path.string(), f.playlists, f.playlist_items,
           f.playlist_skipped > 0 ? fmt::format(" ({} unknown items left out)", f.playlist_skipped)
                                  : std::string(),
           ctx.common.dry_run ? " (dry run, not written)" : "");
     } else if (f.ok && f.playlists_status == backup::PlaylistsStatus::failed) {
-      outcome.human += fmt::format(
-          "{}/{}: playlists not backed up: {}\n", f.identity, f.backend, f.playlists_error);
+      outcome.human += fmt::format("{}/{}: playlists not backed up: {}\n", f.identity, f.backend,
+                                   f.playlists_error);
     }
   }
   outcome.write_result = [result](json::Writer& out) { backup::write_create_result(out, *result); };
@@ -69,23 +65,15 @@ ToolOutcome run_list(ToolContext& ctx) {
   ToolOutcome outcome;
   outcome.print_human_always = true;
   // RECORDS: items in a backup of items, playlists in a playlists backup.
-  outcome.human = fmt::format("{:<10} {:<14} {:<10} {:<9} {:>12} {:>9}  {}\n",
-                              "IDENTITY",
-                              "BACKEND",
-                              "DATE",
-                              "KIND",
-                              "SIZE",
-                              "RECORDS",
-                              "FILE");
+  outcome.human = fmt::format("{:<10} {:<14} {:<10} {:<9} {:>12} {:>9}  {}\n", "IDENTITY",
+                              "BACKEND", "DATE", "KIND", "SIZE", "RECORDS", "FILE");
   for (const auto& f : *files) {
-    outcome.human += fmt::format("{:<10} {:<14} {:<10} {:<9} {:>12} {:>9}  {}\n",
-                                 f.identity.empty() ? "-" : f.identity,
-                                 f.backend.empty() ? "-" : f.backend,
-                                 f.date ? format_rfc3339(*f.date).substr(0, 10) : std::string("-"),
-                                 f.playlists ? "playlists" : "items",
-                                 f.size_bytes,
-                                 f.records ? std::to_string(*f.records) : std::string("?"),
-                                 f.path.filename().string());
+    outcome.human += fmt::format(
+        "{:<10} {:<14} {:<10} {:<9} {:>12} {:>9}  {}\n", f.identity.empty() ? "-" : f.identity,
+        f.backend.empty() ? "-" : f.backend,
+        f.date ? format_rfc3339(*f.date).substr(0, 10) : std::string("-"),
+        f.playlists ? "playlists" : "items", f.size_bytes,
+        f.records ? std::to_string(*f.records) : std::string("?"), f.path.filename().string());
   }
   outcome.write_result = [files](json::Writer& out) {
     out.begin_object().key("files").begin_array();
@@ -113,8 +101,8 @@ ToolOutcome run_prune(ToolContext& ctx) {
       backup::backup_dir(ctx.config), ctx.config.backup.keep_days, now(), ctx.common.dry_run));
   ToolOutcome outcome;
   for (const auto& p : result->removed) {
-    outcome.human += fmt::format("{} {}\n", ctx.common.dry_run ? "would remove" : "removed",
-                                 p.string());
+    outcome.human +=
+        fmt::format("{} {}\n", ctx.common.dry_run ? "would remove" : "removed", p.string());
   }
   const int keep_days = ctx.config.backup.keep_days;
   outcome.write_result = [result, keep_days](json::Writer& out) {
@@ -139,19 +127,14 @@ std::string playlists_restore_text(const backup::RestoreResult& result, bool pla
     unchanged += p.action == "unchanged" ? 1 : 0;
     skipped += p.action == "skipped" ? 1 : 0;
   }
-  std::string text = fmt::format("{}: {} playlists; {} {}, {} {}, {} unchanged, {} skipped{}\n",
-                                 result.backend,
-                                 result.playlists.size(),
-                                 planned ? "would create" : "created",
-                                 created,
-                                 planned ? "would update" : "updated",
-                                 updated,
-                                 unchanged,
-                                 skipped,
-                                 planned ? " (plan only: add --execute to write)" : "");
+  std::string text =
+      fmt::format("{}: {} playlists; {} {}, {} {}, {} unchanged, {} skipped{}\n", result.backend,
+                  result.playlists.size(), planned ? "would create" : "created", created,
+                  planned ? "would update" : "updated", updated, unchanged, skipped,
+                  planned ? " (plan only: add --execute to write)" : "");
   for (const auto& p : result.playlists) {
-    text += fmt::format(
-        "  {} {}: {} of {} items on {}", p.action, p.title, p.matched, p.items, result.backend);
+    text += fmt::format("  {} {}: {} of {} items on {}", p.action, p.title, p.matched, p.items,
+                        result.backend);
     if (!p.missing.empty()) {
       std::string titles;
       for (const auto& t : p.missing) {
@@ -161,10 +144,8 @@ std::string playlists_restore_text(const backup::RestoreResult& result, bool pla
     }
     text += p.reason.empty() ? "\n" : fmt::format(" ({})\n", p.reason);
     for (const auto& op : p.changes) {
-      text += fmt::format("    {} {}{}\n",
-                          !op.sent ? "plan" : (op.ok ? "done" : "FAILED"),
-                          sync::playlist_op_name(op.kind),
-                          op.error.empty() ? "" : ": " + op.error);
+      text += fmt::format("    {} {}{}\n", !op.sent ? "plan" : (op.ok ? "done" : "FAILED"),
+                          sync::playlist_op_name(op.kind), op.error.empty() ? "" : ": " + op.error);
     }
   }
   return text;
@@ -208,8 +189,7 @@ ToolOutcome run_restore(ToolContext& ctx, const BackupArgs& args) {
       planned ? "would mark" : "marked", result->marked_played, result->marked_unplayed,
       result->progress_updated, planned ? " (plan only: add --execute to write)" : "");
   for (const auto& c : result->changes) {
-    outcome.human += fmt::format("  {} {} {}{}\n",
-                                 !c.sent ? "plan" : (c.ok ? "done" : "FAILED"),
+    outcome.human += fmt::format("  {} {} {}{}\n", !c.sent ? "plan" : (c.ok ? "done" : "FAILED"),
                                  sync::write_action_name(c.write.action), c.title,
                                  c.error.empty() ? "" : ": " + c.error);
   }
@@ -230,8 +210,7 @@ int backup_main(int argc, char** argv) {
         auto* create = cli.add_subcommand("create", "Write a backup of every selected backend "
                                                     "(the default)");
         for (auto* app : {&cli, create}) {
-          app->add_option("--file",
-                          args->file_template,
+          app->add_option("--file", args->file_template,
                           "File name template with {identity}, {backend}, {date}; relative "
                           "names go to state_dir/backups; the playlists file is named with "
                           "'.playlists' before '.json'");
@@ -240,12 +219,10 @@ int backup_main(int argc, char** argv) {
         args->list = cli.add_subcommand("list", "List backup files");
         args->prune = cli.add_subcommand("prune", "Remove dated backups older than "
                                                   "backup.keep_days");
-        args->restore = cli.add_subcommand("restore",
-                                           "Replay a backup (play state, or playlists) "
-                                           "into one backend (-s)");
+        args->restore = cli.add_subcommand("restore", "Replay a backup (play state, or playlists) "
+                                                      "into one backend (-s)");
         args->restore
-            ->add_option("FILE",
-                         args->restore_file,
+            ->add_option("FILE", args->restore_file,
                          "Backup file (ours or WatchState's), or a playlists backup")
             ->required();
         args->restore->add_flag("--execute", args->execute, "Send the writes (default: plan only)");

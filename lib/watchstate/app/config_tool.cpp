@@ -74,9 +74,8 @@ backend::BackendType parse_type(const std::string& type) {
 // The token ws-config is handed: from a file (first line, trimmed) or an environment variable.
 std::string read_token(const ConfigArgs& args) {
   if (args.token_file.empty() == args.token_env.empty()) {
-    throw Error(Errc::usage,
-                "give the token as exactly one of --token-file FILE and "
-                "--token-env VARIABLE (never on the command line)");
+    throw Error(Errc::usage, "give the token as exactly one of --token-file FILE and "
+                             "--token-env VARIABLE (never on the command line)");
   }
   std::string token;
   if (!args.token_file.empty()) {
@@ -144,14 +143,12 @@ void hand_over_token(const ConfigArgs& args, const std::string& token, ToolOutco
 
 void require_output(const ConfigArgs& args, const CommonOptions& common) {
   if (args.token_file.empty() == !args.print_token) {
-    throw Error(Errc::usage,
-                "say where the token goes: --token-file FILE (written with mode "
-                "0600) or --print-token (stdout)");
+    throw Error(Errc::usage, "say where the token goes: --token-file FILE (written with mode "
+                             "0600) or --print-token (stdout)");
   }
   if (args.print_token && common.json) {
-    throw Error(Errc::usage,
-                "--print-token prints the token alone on stdout: it does not go "
-                "with --json (use --token-file)");
+    throw Error(Errc::usage, "--print-token prints the token alone on stdout: it does not go "
+                             "with --json (use --token-file)");
   }
 }
 
@@ -192,11 +189,8 @@ ToolOutcome run_check(ToolContext& ctx, const ConfigArgs& args) {
         r.identity == "main" ? r.backend : fmt::format("{}/{}", r.identity, r.backend);
     // -q (cron): only what needs attention, so that a clean run prints nothing.
     if (!ctx.common.quiet || r.status != setup::CheckStatus::ok) {
-      outcome.human += fmt::format("{:<8} {:<24} {:<10} {}\n",
-                                   setup::check_status_name(r.status),
-                                   where,
-                                   r.check,
-                                   r.message);
+      outcome.human += fmt::format("{:<8} {:<24} {:<10} {}\n", setup::check_status_name(r.status),
+                                   where, r.check, r.message);
     }
     if (r.status == setup::CheckStatus::failed) {
       ++failed;
@@ -268,10 +262,7 @@ ToolOutcome run_add(ToolContext& ctx, const ConfigArgs& args) {
     setup::append_backend_entry(args.append, wanted.name, *entry);
     outcome.human = fmt::format("{}: backend '{}' added; check it with: ws-config check -c {} "
                                 "-s {}\n",
-                                args.append,
-                                wanted.name,
-                                args.append,
-                                wanted.name);
+                                args.append, wanted.name, args.append, wanted.name);
   } else {
     outcome.human = "backends:\n" + *entry;
   }
@@ -334,10 +325,7 @@ void write_servers_json(json::Writer& out,
 std::string servers_text(const std::vector<backend::plex::AccountServer>& servers) {
   std::string text;
   for (const auto& s : servers) {
-    text += fmt::format("{}  uuid {}  version {}{}\n",
-                        s.name,
-                        s.machine_id,
-                        s.version,
+    text += fmt::format("{}  uuid {}  version {}{}\n", s.name, s.machine_id, s.version,
                         s.owned ? "  (owned)" : "  (shared with you)");
     for (const auto& c : s.connections) {
       text +=
@@ -354,8 +342,7 @@ ToolOutcome run_plex_login(ToolContext& ctx, const ConfigArgs& args) {
   const auto pin = account.request_pin();
   // The one line the person must see, whatever else is quiet: on stderr, so that stdout stays
   // the token's (--print-token) or the JSON document's.
-  std::fprintf(stderr,
-               "Open https://plex.tv/link and enter the code %s (waiting for it%s)\n",
+  std::fprintf(stderr, "Open https://plex.tv/link and enter the code %s (waiting for it%s)\n",
                pin.code.c_str(),
                pin.expires_in > 0
                    ? fmt::format("; valid {} minutes", (pin.expires_in + 59) / 60).c_str()
@@ -368,11 +355,9 @@ ToolOutcome run_plex_login(ToolContext& ctx, const ConfigArgs& args) {
   std::optional<std::string> token;
   while (!(token = account.check_pin(pin))) {
     if (std::chrono::steady_clock::now() >= deadline) {
-      throw Error(Errc::tempfail,
-                  fmt::format("plex.tv: the code {} was not entered within {} "
-                              "seconds; run ws-config plex-login again",
-                              pin.code,
-                              wait));
+      throw Error(Errc::tempfail, fmt::format("plex.tv: the code {} was not entered within {} "
+                                              "seconds; run ws-config plex-login again",
+                                              pin.code, wait));
     }
     for (int slept = 0; slept < args.poll_ms; slept += 50) {
       throw_if_interrupted();
@@ -415,8 +400,8 @@ ToolOutcome run_plex_servers(ToolContext& ctx, const ConfigArgs& args) {
   return outcome;
 }
 
-ToolOutcome
-run_mediabrowser_login(ToolContext& ctx, const ConfigArgs& args, backend::BackendType type) {
+ToolOutcome run_mediabrowser_login(ToolContext& ctx, const ConfigArgs& args,
+                                   backend::BackendType type) {
   require_output(args, ctx.common);
   if (args.url.empty() || args.user.empty()) {
     throw Error(Errc::usage, "give the server as --url URL and the user name as --user NAME");
@@ -424,27 +409,21 @@ run_mediabrowser_login(ToolContext& ctx, const ConfigArgs& args, backend::Backen
   const std::string password =
       read_password(fmt::format("Password for {} at {}: ", args.user, args.url));
   backend::mediabrowser::MediaBrowserAccount server(
-      std::string(backend::backend_type_name(type)),
-      type,
-      args.url,
+      std::string(backend::backend_type_name(type)), type, args.url,
       http::make_curl_client(setup_client(ctx.common)));
   auto login =
       std::make_shared<backend::mediabrowser::LoginResult>(server.login(args.user, password));
   ToolOutcome outcome;
   outcome.print_human_always = !args.print_token;
   hand_over_token(args, login->access_token, outcome);
-  outcome.human += fmt::format("logged in as {} (user id {}{}) on server {}\n",
-                               login->user_name,
-                               login->user_id,
-                               login->admin ? ", an administrator" : "",
-                               login->server_id);
+  outcome.human +=
+      fmt::format("logged in as {} (user id {}{}) on server {}\n", login->user_name, login->user_id,
+                  login->admin ? ", an administrator" : "", login->server_id);
   if (!args.token_file.empty()) {
-    outcome.human += fmt::format("next: ws-config add NAME --type {} --url {} --token-file {} "
-                                 "--user {}\n",
-                                 backend::backend_type_name(type),
-                                 args.url,
-                                 args.token_file,
-                                 login->user_id);
+    outcome.human +=
+        fmt::format("next: ws-config add NAME --type {} --url {} --token-file {} "
+                    "--user {}\n",
+                    backend::backend_type_name(type), args.url, args.token_file, login->user_id);
   }
   if (args.print_token) {
     std::fwrite(outcome.human.data(), 1, outcome.human.size(), stderr);
@@ -539,14 +518,12 @@ int config_main(int argc, char** argv) {
       [args](CLI::App& cli) {
         cli.require_subcommand(1);
         auto& a = *args;
-        a.check = cli.add_subcommand("check",
-                                     "Ask every backend what the tools need; one line "
-                                     "per check; writes nothing");
+        a.check = cli.add_subcommand("check", "Ask every backend what the tools need; one line "
+                                              "per check; writes nothing");
         a.check->add_flag("--strict", a.strict, "Exit 1 on warnings too");
 
-        a.add = cli.add_subcommand("add",
-                                   "Ask a server for its id, users and libraries and "
-                                   "print its backends: entry");
+        a.add = cli.add_subcommand("add", "Ask a server for its id, users and libraries and "
+                                          "print its backends: entry");
         a.add->add_option("NAME", a.name, "Backend name ([a-z0-9_]+)")->required();
         a.add->add_option("--type", a.type, "plex, jellyfin or emby")->required();
         a.add->add_option("--url", a.url, "Server address, http(s)://host:port")->required();
@@ -555,18 +532,15 @@ int config_main(int argc, char** argv) {
         a.add->add_option("--user", a.user, "User id or name to sync (Plex default: the owner)");
         a.add->add_option("--append", a.append, "Add the entry to this config file");
         a.add->add_flag("--no-verify-tls", a.no_verify_tls, "Accept any TLS certificate");
-        a.add->add_option("--plextv-url",
-                          a.plextv_url,
+        a.add->add_option("--plextv-url", a.plextv_url,
                           "Plex: where plex.tv answers (written as options.plextv_url)");
 
-        a.plex_login = cli.add_subcommand("plex-login",
-                                          "Sign in to plex.tv with a PIN "
-                                          "(plex.tv/link) and store the token");
+        a.plex_login = cli.add_subcommand("plex-login", "Sign in to plex.tv with a PIN "
+                                                        "(plex.tv/link) and store the token");
         a.plex_login->add_option("--token-file", a.token_file, "Write the token here (mode 0600)");
         a.plex_login->add_flag("--print-token", a.print_token, "Print the token on stdout");
         a.plex_login
-            ->add_option("--wait",
-                         a.wait_seconds,
+            ->add_option("--wait", a.wait_seconds,
                          "Seconds to wait for the code (default: until it expires)")
             ->check(CLI::Range(1, 86400));
         a.plex_login->add_option("--plextv-url", a.plextv_url, "Where plex.tv answers");
@@ -574,12 +548,11 @@ int config_main(int argc, char** argv) {
             ->check(CLI::Range(50, 60000))
             ->group("");
 
-        a.plex_servers = cli.add_subcommand("plex-servers",
-                                            "List the servers a Plex account "
-                                            "reaches, with their addresses");
+        a.plex_servers = cli.add_subcommand("plex-servers", "List the servers a Plex account "
+                                                            "reaches, with their addresses");
         a.plex_servers->add_option("--token-file", a.token_file, "File holding the account token");
-        a.plex_servers->add_option(
-            "--token-env", a.token_env, "Variable holding the account token");
+        a.plex_servers->add_option("--token-env", a.token_env,
+                                   "Variable holding the account token");
         a.plex_servers->add_option("--plextv-url", a.plextv_url, "Where plex.tv answers");
 
         for (auto* login : {&a.jellyfin_login, &a.emby_login}) {
@@ -593,12 +566,10 @@ int config_main(int argc, char** argv) {
           (*login)->add_flag("--print-token", a.print_token, "Print the token on stdout");
         }
 
-        a.webhook = cli.add_subcommand("webhook",
-                                       "Register ws-webhook's address on a backend, "
-                                       "or print the steps where its API cannot");
+        a.webhook = cli.add_subcommand("webhook", "Register ws-webhook's address on a backend, "
+                                                  "or print the steps where its API cannot");
         a.webhook->add_option("NAME", a.name, "Backend (default: every selected backend)");
-        a.webhook->add_option("--url",
-                              a.public_url,
+        a.webhook->add_option("--url", a.public_url,
                               "Address the servers reach ws-webhook at (default: "
                               "http://<webhook.listen>/webhook)");
       },

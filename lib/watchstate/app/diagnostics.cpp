@@ -143,10 +143,10 @@ std::vector<Library> library_versions() {
   } else {
     out.push_back({"yaml-cpp", WS_YAML_CPP_VERSION, "build"});
   }
-  out.push_back({"fmt",
-                 fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION % 10000 / 100,
-                             FMT_VERSION % 100),
-                 "build"});
+  out.push_back(
+      {"fmt",
+       fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION % 10000 / 100, FMT_VERSION % 100),
+       "build"});
   return out;
 }
 
@@ -212,9 +212,8 @@ void gather_config(const ToolContext& ctx, Report& report) {
     report.config_mode = static_cast<unsigned>(info.st_mode & 07777);
     report.config_owner = static_cast<unsigned>(info.st_uid);
   }
-  section(report, "config", [&] {
-    report.config_tree = config::redact_config(read_config_text(ctx.config.file));
-  });
+  section(report, "config",
+          [&] { report.config_tree = config::redact_config(read_config_text(ctx.config.file)); });
 }
 
 void gather_backends(const ToolContext& ctx, const ReportArgs& args, Report& report,
@@ -333,8 +332,8 @@ void scrub(Report& report) {
 std::string mode_text(unsigned mode) { return fmt::format("{:04o}", mode); }
 
 std::string server_text(const backend::ServerInfo& info) {
-  return fmt::format("\"{}\" version {} id {}", info.name, info.version.empty() ? "?" : info.version,
-                     info.id);
+  return fmt::format("\"{}\" version {} id {}", info.name,
+                     info.version.empty() ? "?" : info.version, info.id);
 }
 
 std::string indent(const std::string& text, std::string_view pad) {
@@ -403,8 +402,7 @@ std::string render_text(const Report& r) {
   if (r.database) {
     const auto& d = *r.database;
     t += fmt::format("schema:       version {}, journal {}, {} pages of {} bytes, {} free\n",
-                     d.schema_version, d.journal_mode, d.page_count, d.page_size,
-                     d.freelist_count);
+                     d.schema_version, d.journal_mode, d.page_count, d.page_size, d.freelist_count);
     t += fmt::format("quick_check:  {}\n", fmt::join(d.quick_check, "; "));
     for (const auto& i : d.identities) {
       t += fmt::format("items:        {}: {} items, {} played\n", i.identity, i.items, i.played);
@@ -422,11 +420,10 @@ std::string render_text(const Report& r) {
     t += "none\n";
   }
   for (const auto& run : r.runs) {
-    t += fmt::format("{:>6}  {}  {} {}  exit {} ({}){}, {:.2f} s\n", run.id,
-                     format_rfc3339(run.started_at), run.tool,
-                     run.command.empty() ? std::string("-") : run.command, run.exit_code,
-                     run.status, run.dry_run ? ", dry run" : "",
-                     static_cast<double>(run.duration_ms) / 1000.0);
+    t += fmt::format(
+        "{:>6}  {}  {} {}  exit {} ({}){}, {:.2f} s\n", run.id, format_rfc3339(run.started_at),
+        run.tool, run.command.empty() ? std::string("-") : run.command, run.exit_code, run.status,
+        run.dry_run ? ", dry run" : "", static_cast<double>(run.duration_ms) / 1000.0);
     for (const auto& b : run.backends) {
       t += fmt::format("        {}/{} {}: {}, {} items, {} writes, {} failed, {} requests\n",
                        b.identity, b.backend, b.phase, b.ok ? "ok" : "FAILED", b.items, b.writes,
@@ -454,11 +451,10 @@ std::string render_text(const Report& r) {
 
   t += "\n== backups ==\n";
   if (r.newest_backup) {
-    t += fmt::format("newest: {} ({} bytes{})\n", r.newest_backup->path.string(),
-                     r.newest_backup->size_bytes,
-                     r.newest_backup->date
-                         ? fmt::format(", dated {}", format_rfc3339(*r.newest_backup->date))
-                         : std::string());
+    t += fmt::format(
+        "newest: {} ({} bytes{})\n", r.newest_backup->path.string(), r.newest_backup->size_bytes,
+        r.newest_backup->date ? fmt::format(", dated {}", format_rfc3339(*r.newest_backup->date))
+                              : std::string());
   } else {
     t += "none\n";
   }
@@ -477,12 +473,8 @@ std::string render_text(const Report& r) {
 
 void write_tree(json::Writer& out, const config::RedactedNode& node) {
   switch (node.kind) {
-  case config::RedactedNode::Kind::null:
-    out.null();
-    break;
-  case config::RedactedNode::Kind::scalar:
-    out.value(node.text);
-    break;
+  case config::RedactedNode::Kind::null: out.null(); break;
+  case config::RedactedNode::Kind::scalar: out.value(node.text); break;
   case config::RedactedNode::Kind::map:
     out.begin_object();
     for (const auto& entry : node.entries) {

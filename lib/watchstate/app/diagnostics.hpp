@@ -12,8 +12,8 @@ namespace ws::app {
 
 struct ReportArgs {
   CLI::App* command = nullptr;
-  bool live = false;   // --live: ask each backend's server_info()
-  std::string output;  // --output FILE: written atomically, mode 0600
+  bool live = false;  // --live: ask each backend's server_info()
+  std::string output; // --output FILE: written atomically, mode 0600
 };
 
 // Adds `report` with --live and --output to `cli`; returns the subcommand.

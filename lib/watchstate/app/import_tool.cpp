@@ -64,13 +64,16 @@ int import_main(int argc, char** argv) {
         if (options.dry_run) {
           dry_run.emplace(store);
         }
-        auto result = std::make_shared<sync::ImportResult>(sync::run_import(ctx.config, store, options));
+        auto result =
+            std::make_shared<sync::ImportResult>(sync::run_import(ctx.config, store, options));
         ToolOutcome outcome;
         outcome.exit_code = result->exit_code();
         outcome.errors = result->errors;
         outcome.human = human_summary(*result);
         add_run_backends(outcome.run_backends, *result);
-        outcome.write_result = [result](json::Writer& out) { sync::write_import_result(out, *result); };
+        outcome.write_result = [result](json::Writer& out) {
+          sync::write_import_result(out, *result);
+        };
         return outcome;
       }};
   tool.library_scope = true;

@@ -75,16 +75,15 @@ int parity_main(int argc, char** argv) {
         outcome.human = fmt::format("{} items, backends: {}; {} findings\n", result->items,
                                     fmt::join(result->backends, ", "), result->findings.size());
         for (const auto& f : result->findings) {
-          outcome.human += fmt::format("  {:<15} #{:<7} {}: {}\n", f.check, f.item, f.title,
-                                       f.detail);
+          outcome.human +=
+              fmt::format("  {:<15} #{:<7} {}: {}\n", f.check, f.item, f.title, f.detail);
           if (!f.fix.empty()) {
             outcome.human += fmt::format("  {:<15} {:<8} fix: {}\n", "", "", f.fix);
           }
         }
         for (const auto& row : result->pruned) {
-          outcome.human += fmt::format("  {} #{} {}\n",
-                                       options.dry_run ? "would prune" : "pruned", row.id,
-                                       sync::display_title(row));
+          outcome.human += fmt::format("  {} #{} {}\n", options.dry_run ? "would prune" : "pruned",
+                                       row.id, sync::display_title(row));
         }
         outcome.write_result = [result](json::Writer& out) {
           sync::write_parity_result(out, *result);

@@ -18,23 +18,15 @@ std::string playlist_summary(const sync::PlaylistResult& result) {
   std::string out;
   for (const auto& identity : result.identities) {
     for (const auto& b : identity.backends) {
-      out += fmt::format("{}/{}: {}{} playlists, {} writes{}, {} failed\n",
-                         identity.identity,
-                         b.backend,
-                         b.ok ? "" : "FAILED, ",
-                         b.playlists,
-                         b.writes,
-                         result.dry_run ? " planned" : "",
-                         b.failed);
+      out += fmt::format("{}/{}: {}{} playlists, {} writes{}, {} failed\n", identity.identity,
+                         b.backend, b.ok ? "" : "FAILED, ", b.playlists, b.writes,
+                         result.dry_run ? " planned" : "", b.failed);
     }
     for (const auto& p : identity.plan.playlists) {
       if (p.action == "unchanged" && p.targets.empty()) {
         continue;
       }
-      out += fmt::format("  {:<9} '{}' ({} items){}{}\n",
-                         p.action,
-                         p.title,
-                         p.next.items.size(),
+      out += fmt::format("  {:<9} '{}' ({} items){}{}\n", p.action, p.title, p.next.items.size(),
                          p.source.empty() ? "" : fmt::format(", from {}", p.source),
                          p.conflict() ? fmt::format(" (edited on {}: the newest edit won)",
                                                     fmt::join(p.changed_on, ", "))
@@ -51,8 +43,7 @@ std::string playlist_summary(const sync::PlaylistResult& result) {
           ops.push_back(fmt::format("{}{}", sync::playlist_op_name(op.kind), status));
         }
         out += fmt::format(
-            "            {}: {}{}\n",
-            t.backend,
+            "            {}: {}{}\n", t.backend,
             ops.empty() ? std::string("no write") : fmt::format("{}", fmt::join(ops, ", ")),
             t.missing.empty() ? "" : fmt::format("; {} items it does not have", t.missing.size()));
       }
@@ -77,8 +68,7 @@ int playlist_main(int argc, char** argv) {
       "items translated through the state database",
       true,
       [flags](CLI::App& cli) {
-        cli.add_flag("--delete",
-                     flags->propagate_deletes,
+        cli.add_flag("--delete", flags->propagate_deletes,
                      "A playlist deleted on one backend is deleted on the others too (default: "
                      "kept there)");
       },
@@ -96,15 +86,11 @@ int playlist_main(int argc, char** argv) {
         outcome.human = playlist_summary(*result);
         for (const auto& identity : result->identities) {
           for (const auto& b : identity.backends) {
-            outcome.run_backends.push_back(db::RunBackend{identity.identity,
-                                                          b.backend,
-                                                          "playlists",
-                                                          b.ok,
-                                                          static_cast<std::int64_t>(b.playlists),
-                                                          static_cast<std::int64_t>(b.writes),
-                                                          static_cast<std::int64_t>(b.failed),
-                                                          static_cast<std::int64_t>(b.requests),
-                                                          b.duration_ms});
+            outcome.run_backends.push_back(db::RunBackend{
+                identity.identity, b.backend, "playlists", b.ok,
+                static_cast<std::int64_t>(b.playlists), static_cast<std::int64_t>(b.writes),
+                static_cast<std::int64_t>(b.failed), static_cast<std::int64_t>(b.requests),
+                b.duration_ms});
           }
         }
         outcome.write_result = [result](json::Writer& out) {

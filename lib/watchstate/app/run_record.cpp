@@ -45,12 +45,10 @@ public:
     for (const auto& [key, val] : labels) {
       set += fmt::format("{}{}=\"{}\"", set.empty() ? "" : ",", key, label(val));
     }
-    m_text += fmt::format(
-        "{}{}{}{}{} {}\n", m_name, set.empty() ? "" : "{", set, set.empty() ? "" : "}", "", value);
+    m_text += fmt::format("{}{}{}{}{} {}\n", m_name, set.empty() ? "" : "{", set,
+                          set.empty() ? "" : "}", "", value);
   }
-  [[nodiscard]] const std::string& text() const {
-    return m_text;
-  }
+  [[nodiscard]] const std::string& text() const { return m_text; }
 
 private:
   std::string m_text;
@@ -62,15 +60,11 @@ private:
 void add_run_backends(std::vector<db::RunBackend>& out, const sync::ImportResult& result) {
   for (const auto& identity : result.identities) {
     for (const auto& b : identity.backends) {
-      out.push_back(db::RunBackend{identity.identity,
-                                   b.backend,
-                                   b.metadata_only ? "refresh" : "import",
-                                   b.ok,
-                                   static_cast<std::int64_t>(b.fetched),
-                                   static_cast<std::int64_t>(b.added + b.updated),
-                                   static_cast<std::int64_t>(b.failed),
-                                   static_cast<std::int64_t>(b.requests),
-                                   b.duration_ms});
+      out.push_back(db::RunBackend{
+          identity.identity, b.backend, b.metadata_only ? "refresh" : "import", b.ok,
+          static_cast<std::int64_t>(b.fetched), static_cast<std::int64_t>(b.added + b.updated),
+          static_cast<std::int64_t>(b.failed), static_cast<std::int64_t>(b.requests),
+          b.duration_ms});
     }
   }
 }
@@ -79,14 +73,9 @@ void add_run_backends(std::vector<db::RunBackend>& out, const sync::ExportResult
   for (const auto& identity : result.identities) {
     for (const auto& b : identity.backends) {
       out.push_back(db::RunBackend{
-          identity.identity,
-          b.backend,
-          "export",
-          b.ok,
-          static_cast<std::int64_t>(b.checked),
+          identity.identity, b.backend, "export", b.ok, static_cast<std::int64_t>(b.checked),
           static_cast<std::int64_t>(b.marked_played + b.marked_unplayed + b.progress_updated),
-          static_cast<std::int64_t>(b.failed),
-          static_cast<std::int64_t>(b.requests),
+          static_cast<std::int64_t>(b.failed), static_cast<std::int64_t>(b.requests),
           b.duration_ms});
     }
   }
@@ -95,8 +84,7 @@ void add_run_backends(std::vector<db::RunBackend>& out, const sync::ExportResult
 std::string render_metrics(const config::Config& config, db::RunHistory& history) {
   Exposition out;
   const auto health = history.health();
-  out.family("watchstate_last_success_timestamp_seconds",
-             "gauge",
+  out.family("watchstate_last_success_timestamp_seconds", "gauge",
              "When a backend was last imported or exported without an error (unix time).");
   for (const auto& h : health) {
     if (h.last_import) {
@@ -108,8 +96,7 @@ std::string render_metrics(const config::Config& config, db::RunHistory& history
                  static_cast<double>(*h.last_export));
     }
   }
-  out.family("watchstate_last_error_timestamp_seconds",
-             "gauge",
+  out.family("watchstate_last_error_timestamp_seconds", "gauge",
              "When a backend last failed (unix time), by the kind of the failure.");
   for (const auto& h : health) {
     if (h.last_error_at) {
@@ -117,8 +104,7 @@ std::string render_metrics(const config::Config& config, db::RunHistory& history
                  static_cast<double>(*h.last_error_at));
     }
   }
-  out.family("watchstate_backend_items",
-             "gauge",
+  out.family("watchstate_backend_items", "gauge",
              "Local items a backend has (a record in the state database).");
   for (const auto& h : health) {
     out.sample({{"identity", h.identity}, {"backend", h.backend}}, static_cast<double>(h.items));
@@ -138,8 +124,8 @@ std::string render_metrics(const config::Config& config, db::RunHistory& history
   for (auto& run : history.runs(500)) {
     last.try_emplace(run.tool, std::move(run));
   }
-  out.family(
-      "watchstate_run_timestamp_seconds", "gauge", "When a tool's last run finished (unix time).");
+  out.family("watchstate_run_timestamp_seconds", "gauge",
+             "When a tool's last run finished (unix time).");
   for (const auto& [tool, run] : last) {
     out.sample({{"tool", tool}}, static_cast<double>(run.finished_at));
   }
@@ -151,8 +137,7 @@ std::string render_metrics(const config::Config& config, db::RunHistory& history
   for (const auto& [tool, run] : last) {
     out.sample({{"tool", tool}}, static_cast<double>(run.duration_ms) / 1000.0);
   }
-  out.family("watchstate_run_backend_items",
-             "gauge",
+  out.family("watchstate_run_backend_items", "gauge",
              "Items a backend reported (import) or that were compared (export) in a tool's last "
              "run.");
   for (const auto& [tool, run] : last) {
@@ -162,8 +147,7 @@ std::string render_metrics(const config::Config& config, db::RunHistory& history
           static_cast<double>(b.items));
     }
   }
-  out.family("watchstate_run_backend_writes",
-             "gauge",
+  out.family("watchstate_run_backend_writes", "gauge",
              "Changes applied locally (import) or sent to the backend (export) in a tool's last "
              "run.");
   for (const auto& [tool, run] : last) {
@@ -173,8 +157,7 @@ std::string render_metrics(const config::Config& config, db::RunHistory& history
           static_cast<double>(b.writes));
     }
   }
-  out.family("watchstate_run_backend_duration_seconds",
-             "gauge",
+  out.family("watchstate_run_backend_duration_seconds", "gauge",
              "How long a backend took in a tool's last run.");
   for (const auto& [tool, run] : last) {
     for (const auto& b : run.backends) {
@@ -183,8 +166,7 @@ std::string render_metrics(const config::Config& config, db::RunHistory& history
           static_cast<double>(b.duration_ms) / 1000.0);
     }
   }
-  out.family("watchstate_run_errors",
-             "gauge",
+  out.family("watchstate_run_errors", "gauge",
              "Errors of a tool's last run, by identity, backend and kind.");
   for (const auto& [tool, run] : last) {
     std::map<std::tuple<std::string, std::string, std::string>, int> errors;
@@ -201,8 +183,7 @@ std::string render_metrics(const config::Config& config, db::RunHistory& history
   }
 
   const auto queue_file = config.state_dir / "webhook-queue.db";
-  out.family("watchstate_webhook_queue_events",
-             "gauge",
+  out.family("watchstate_webhook_queue_events", "gauge",
              "Webhook events waiting to be applied (pending) or given up (failed).");
   if (std::filesystem::exists(queue_file)) {
     webhook::EventQueue queue(queue_file);
@@ -215,8 +196,7 @@ std::string render_metrics(const config::Config& config, db::RunHistory& history
   return out.text();
 }
 
-void record_run(const config::Config& config,
-                db::Run run,
+void record_run(const config::Config& config, db::Run run,
                 const std::filesystem::path& metrics_file) {
   try {
     db::RunHistory history(prepare_state_dir(config));

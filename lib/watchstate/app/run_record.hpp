@@ -24,8 +24,7 @@ void add_run_backends(std::vector<db::RunBackend>& out, const sync::ExportResult
 // Keep `run` in state_dir's history, then rewrite the metrics file (`metrics_file`, else
 // config metrics.textfile) when one is set. Never throws: a history that cannot be written is
 // a warning, not a failed run.
-void record_run(const config::Config& config,
-                db::Run run,
+void record_run(const config::Config& config, db::Run run,
                 const std::filesystem::path& metrics_file);
 
 // The Prometheus text exposition of the history and the webhook queue of `config`.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include <watchstate/app/runner.hpp>
 #include <watchstate/app/run_record.hpp>
+#include <watchstate/app/runner.hpp>
 
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/exit_code.hpp>
@@ -15,8 +15,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <cstdio>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -46,10 +46,10 @@ void print_json(const ToolDefinition& tool, const ToolOutcome& outcome, bool dry
   out.field("status", status_for(outcome));
   out.field("exit_code", outcome.exit_code);
   out.field("started_at", format_rfc3339(started_at));
-  out.field("duration_ms", static_cast<std::int64_t>(
-                               std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   Clock::now() - started)
-                                   .count()));
+  out.field(
+      "duration_ms",
+      static_cast<std::int64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()));
   out.field("dry_run", dry_run);
   out.key("result");
   if (outcome.write_result) {

@@ -31,9 +31,9 @@ struct CommonOptions {
   bool json = false;
   int verbose = 0;
   bool quiet = false;
-  int concurrency = 0; // 0 = not given
-  int timeout = 0;     // 0 = not given
-  std::string metrics_file; // --metrics-file: overrides metrics.textfile
+  int concurrency = 0;                        // 0 = not given
+  int timeout = 0;                            // 0 = not given
+  std::string metrics_file;                   // --metrics-file: overrides metrics.textfile
   std::vector<std::string> libraries;         // --library (tools with library_scope)
   std::vector<std::string> exclude_libraries; // --exclude-library
 };
@@ -44,7 +44,7 @@ struct ToolOutcome {
   std::string status; // empty: derived from exit_code (0 ok, 1 partial, else error)
   std::function<void(json::Writer&)> write_result; // the `result` object; may be empty
   std::vector<sync::BackendError> errors;
-  std::string human; // printed on stdout without --json (see print_human)
+  std::string human;               // printed on stdout without --json (see print_human)
   bool print_human_always = false; // else only when stdout is a terminal
   // The run history (ws-state status, runs, the metrics file): what the run did per backend.
   // Runs that only read (ws-state's own queries) set record_run to false.
@@ -65,9 +65,9 @@ struct ToolDefinition {
   const char* name;        // "ws-import"
   const char* description; // one line for --help
   bool needs_config = true;
-  std::function<void(CLI::App&)> add_options;          // tool-specific flags and subcommands
-  std::function<ToolOutcome(ToolContext&)> run;         // the use case
-  bool library_scope = false; // takes --library / --exclude-library
+  std::function<void(CLI::App&)> add_options;   // tool-specific flags and subcommands
+  std::function<ToolOutcome(ToolContext&)> run; // the use case
+  bool library_scope = false;                   // takes --library / --exclude-library
 };
 
 // Load the config the common options name (-c, else $WS_CONFIG, else the default places),

@@ -104,8 +104,8 @@ std::string push_summary(const sync::ExportResult& exported,
       }
       if (b.changes.empty()) {
         out += fmt::format("  {}: {}\n", b.backend,
-                           b.checked > 0 ? "nothing to write"
-                           : b.unlisted > 0 ? "left alone (gone from the server)"
+                           b.checked > 0               ? "nothing to write"
+                           : b.unlisted > 0            ? "left alone (gone from the server)"
                            : b.playing + b.ignored > 0 ? "left alone (being played or ignored)"
                                                        : "does not have the item");
       }
@@ -341,9 +341,9 @@ ToolOutcome forget_command(ToolContext& ctx, std::int64_t item_id) {
   outcome.print_human_always = true;
   std::string& h = outcome.human;
   h = fmt::format("{} #{} {} [{}]: {} ids, {} backend records, {} change log entries{}\n",
-                  dry_run ? "would forget" : "forgot", gone->row.id,
-                  sync::display_title(gone->row), db::media_type_name(gone->row.type),
-                  gone->keys.size(), gone->records.size(), gone->changes,
+                  dry_run ? "would forget" : "forgot", gone->row.id, sync::display_title(gone->row),
+                  db::media_type_name(gone->row.type), gone->keys.size(), gone->records.size(),
+                  gone->changes,
                   gone->conflicts > 0 ? fmt::format(", {} conflicts", gone->conflicts) : "");
   for (const auto& k : gone->keys) {
     h += fmt::format("  id      {}\n", k);

@@ -15,18 +15,12 @@
 namespace ws::app {
 namespace {
 
-std::string kib(std::uintmax_t bytes) {
-  return fmt::format("{} KiB", (bytes + 1023) / 1024);
-}
+std::string kib(std::uintmax_t bytes) { return fmt::format("{} KiB", (bytes + 1023) / 1024); }
 
-std::string cutoff_text(UnixTime cutoff) {
-  return format_rfc3339(cutoff);
-}
+std::string cutoff_text(UnixTime cutoff) { return format_rfc3339(cutoff); }
 
-std::string human_report(const std::filesystem::path& file,
-                         const db::MaintenanceResult& r,
-                         const config::HistorySettings& history,
-                         bool dry_run) {
+std::string human_report(const std::filesystem::path& file, const db::MaintenanceResult& r,
+                         const config::HistorySettings& history, bool dry_run) {
   std::string h;
   if (!r.intact()) {
     h += fmt::format("{}: integrity DAMAGED, nothing was changed\n", file.string());
@@ -39,40 +33,30 @@ std::string human_report(const std::filesystem::path& file,
   const char* forgot = dry_run ? "would forget" : "forgot";
   if (r.change_log_cutoff != 0) {
     h += fmt::format("change log: {} {} entries logged before {} (history.change_log_days {})\n",
-                     forgot,
-                     r.change_log_pruned,
-                     cutoff_text(r.change_log_cutoff),
+                     forgot, r.change_log_pruned, cutoff_text(r.change_log_cutoff),
                      history.change_log_days);
   } else {
     h += "change log: kept whole (history.change_log_days 0)\n";
   }
-  h += fmt::format("runs: {} {} runs started before {} (history.keep_days {})\n",
-                   forgot,
-                   r.runs_pruned,
-                   cutoff_text(r.run_cutoff),
-                   history.keep_days);
+  h += fmt::format("runs: {} {} runs started before {} (history.keep_days {})\n", forgot,
+                   r.runs_pruned, cutoff_text(r.run_cutoff), history.keep_days);
   const double free_share =
       r.pages > 0 ? 100.0 * static_cast<double>(r.free_pages) / static_cast<double>(r.pages) : 0.0;
   if (dry_run) {
     h += fmt::format("vacuum: {} ({} of {} pages free now, {:.1f}%; pruning frees more)\n",
-                     r.vacuum_due ? "would run" : "not needed now",
-                     r.free_pages,
-                     r.pages,
+                     r.vacuum_due ? "would run" : "not needed now", r.free_pages, r.pages,
                      free_share);
     h += fmt::format("size: {}; nothing was changed (--dry-run)\n", kib(r.size_before));
     return h;
   }
   h += "statistics: refreshed (ANALYZE, PRAGMA optimize)\n";
   if (r.vacuumed) {
-    h += fmt::format(
-        "vacuum: done ({} of {} pages were free, {:.1f}%)\n", r.free_pages, r.pages, free_share);
+    h += fmt::format("vacuum: done ({} of {} pages were free, {:.1f}%)\n", r.free_pages, r.pages,
+                     free_share);
   } else {
     h += fmt::format("vacuum: not needed ({} of {} pages free, {:.1f}%, at most {:.0f}%; "
                      "--vacuum forces it)\n",
-                     r.free_pages,
-                     r.pages,
-                     free_share,
-                     db::k_vacuum_free_share * 100);
+                     r.free_pages, r.pages, free_share, db::k_vacuum_free_share * 100);
   }
   h += r.checkpointed ? "WAL: checkpointed and truncated\n"
                       : "WAL: checkpointed in part (another process was reading)\n";
@@ -84,12 +68,11 @@ std::string human_report(const std::filesystem::path& file,
 
 void add_maintain_command(CLI::App& cli, MaintainArgs& args) {
   args.command = cli.add_subcommand(
-      "maintain",
-      "Check the state database (integrity_check), forget change-log entries and "
-      "runs older than history.change_log_days / history.keep_days, refresh its "
-      "statistics, checkpoint the WAL and VACUUM when worthwhile");
-  args.command->add_flag(
-      "--vacuum", args.vacuum, "VACUUM even when no more than 10% of the file is free");
+      "maintain", "Check the state database (integrity_check), forget change-log entries and "
+                  "runs older than history.change_log_days / history.keep_days, refresh its "
+                  "statistics, checkpoint the WAL and VACUUM when worthwhile");
+  args.command->add_flag("--vacuum", args.vacuum,
+                         "VACUUM even when no more than 10% of the file is free");
 }
 
 ToolOutcome maintain_command(ToolContext& ctx, const MaintainArgs& args) {
@@ -112,8 +95,7 @@ ToolOutcome maintain_command(ToolContext& ctx, const MaintainArgs& args) {
     const auto& problems = result->problems;
     const std::string message = fmt::format(
         "{} is damaged ({}{}); nothing was changed (see ws-state(1), maintain, to recover)",
-        file.string(),
-        problems.front(),
+        file.string(), problems.front(),
         problems.size() > 1 ? fmt::format(", and {} more problems", problems.size() - 1) : "");
     log::error("{}", message);
     outcome.exit_code = exit_code_for(Errc::data);

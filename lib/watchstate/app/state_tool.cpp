@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: MIT
-#include <watchstate/app/runner.hpp>
 #include <watchstate/app/diagnostics.hpp>
+#include <watchstate/app/runner.hpp>
 #include <watchstate/app/state_dir.hpp>
-#include <watchstate/app/status_report.hpp>
 #include <watchstate/app/state_fix.hpp>
 #include <watchstate/app/state_maintain.hpp>
+#include <watchstate/app/status_report.hpp>
 #include <watchstate/app/tools.hpp>
 #include <watchstate/core/error.hpp>
-#include <watchstate/db/state_store.hpp>
-#include <watchstate/json/writer.hpp>
 #include <watchstate/core/exit_code.hpp>
 #include <watchstate/core/log.hpp>
+#include <watchstate/db/state_store.hpp>
+#include <watchstate/json/writer.hpp>
 #include <watchstate/sync/display.hpp>
 #include <watchstate/sync/identities.hpp>
 #include <watchstate/sync/open_backend.hpp>
@@ -67,9 +67,9 @@ ToolOutcome list_items(const ToolContext& ctx, db::StateStore& store, const Stat
                               "STATE", "UPDATED", "RESUME", "VIA", "TITLE");
   for (const auto& row : *rows) {
     outcome.human += fmt::format("{:>7}  {:<7}  {:<8}  {:<20}  {:>8}  {:<12}  {}\n", row.id,
-                                 db::media_type_name(row.type),
-                                 row.watched ? "played" : "unplayed", when(row.updated),
-                                 position(row.progress_ms), row.via, sync::display_title(row));
+                                 db::media_type_name(row.type), row.watched ? "played" : "unplayed",
+                                 when(row.updated), position(row.progress_ms), row.via,
+                                 sync::display_title(row));
   }
   outcome.write_result = [rows](json::Writer& out) {
     out.begin_object().field("count", static_cast<std::uint64_t>(rows->size()));
@@ -283,9 +283,9 @@ ToolOutcome show_ignored(const ToolContext& ctx, db::StateStore& store) {
     outcome.human = "no ignore rules (config matching.ignore)\n";
   }
   for (const auto& e : *entries) {
-    outcome.human += fmt::format("{}:{}: {}{}\n", ctx.config.file.filename().string(),
-                                 e.rule->line, e.rule->text,
-                                 e.rule->reason.empty() ? "" : " - " + e.rule->reason);
+    outcome.human +=
+        fmt::format("{}:{}: {}{}\n", ctx.config.file.filename().string(), e.rule->line,
+                    e.rule->text, e.rule->reason.empty() ? "" : " - " + e.rule->reason);
     if (e.items.empty()) {
       outcome.human += "    nothing at the last import\n";
     }
@@ -322,7 +322,7 @@ ToolOutcome show_ignored(const ToolContext& ctx, db::StateStore& store) {
 
 // Whether none of these subcommands was given (`ws-state` alone).
 bool no_subcommand(const CLI::App* list, const CLI::App* show, const CLI::App* ignored,
-                           const CLI::App* mark, const CLI::App* forget, bool suggest) {
+                   const CLI::App* mark, const CLI::App* forget, bool suggest) {
   return !(list->parsed() || show->parsed() || ignored->parsed() || mark->parsed() ||
            forget->parsed() || suggest);
 }
@@ -389,8 +389,9 @@ int state_main(int argc, char** argv) {
                        "Group the backends' users by name and print an identities: block (YAML, "
                        "or --json) to paste; the config is never changed")
             ->required();
-        identities->add_option("--mapping", args->mapping,
-                               "WatchState mapper.yaml-style file pairing users whose names differ");
+        identities->add_option(
+            "--mapping", args->mapping,
+            "WatchState mapper.yaml-style file pairing users whose names differ");
         auto* ignored = cli.add_subcommand(
             "ignored", "Show the ignore rules (config matching.ignore), why, and the items each "
                        "one kept out or stripped of an id at the last import");
@@ -412,11 +413,14 @@ int state_main(int argc, char** argv) {
           return report_command(ctx, health->report); // not a run (record_run false)
         }
         // `ws-state` alone is `ws-state status`.
-        const bool status = health->status->parsed() || no_subcommand(*list_cmd, *show_cmd, *ignored_cmd, *mark_cmd, *forget_cmd, args->suggest);
+        const bool status =
+            health->status->parsed() || no_subcommand(*list_cmd, *show_cmd, *ignored_cmd, *mark_cmd,
+                                                      *forget_cmd, args->suggest);
         if (status) {
-          return status_report(ctx, health->max_age.empty()
-                                        ? std::nullopt
-                                        : std::optional<std::int64_t>(max_age_seconds(health->max_age)));
+          return status_report(ctx,
+                               health->max_age.empty()
+                                   ? std::nullopt
+                                   : std::optional<std::int64_t>(max_age_seconds(health->max_age)));
         }
         if (args->suggest) {
           return read_only(suggest_identities(ctx, *args));

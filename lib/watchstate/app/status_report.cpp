@@ -79,10 +79,9 @@ std::int64_t max_age_seconds(const std::string& text) {
   if (const auto seconds = parse_duration(text); seconds && *seconds > 0) {
     return *seconds;
   }
-  throw Error(Errc::usage,
-              fmt::format("--max-age {}: a duration is numbers with s, m, h, d or w "
-                          "(90m, 36h, 3d, 1d12h)",
-                          text));
+  throw Error(Errc::usage, fmt::format("--max-age {}: a duration is numbers with s, m, h, d or w "
+                                       "(90m, 36h, 3d, 1d12h)",
+                                       text));
 }
 
 ToolOutcome status_report(const ToolContext& ctx, std::optional<std::int64_t> max_age) {
@@ -152,35 +151,32 @@ ToolOutcome status_report(const ToolContext& ctx, std::optional<std::int64_t> ma
   for (const auto& is : status->identities) {
     text += fmt::format("{}: {} items, {} played\n", is.identity, is.items, is.played);
     for (const auto& bs : is.backends) {
-      text += fmt::format("  {:<20} import {:<20}  export {:<20}  {} items{}\n",
-                          bs.backend,
+      text += fmt::format("  {:<20} import {:<20}  export {:<20}  {} items{}\n", bs.backend,
                           bs.import_enabled ? when(bs.health.last_import) : std::string("off"),
                           bs.export_enabled ? when(bs.health.last_export) : std::string("off"),
-                          bs.health.items,
-                          bs.stale ? "  STALE" : "");
+                          bs.health.items, bs.stale ? "  STALE" : "");
       if (bs.health.last_error_at) {
-        text += fmt::format("    last error {} ({}): {}\n",
-                            format_rfc3339(*bs.health.last_error_at),
-                            bs.health.last_error_kind,
-                            bs.health.last_error);
+        text +=
+            fmt::format("    last error {} ({}): {}\n", format_rfc3339(*bs.health.last_error_at),
+                        bs.health.last_error_kind, bs.health.last_error);
       }
     }
   }
-  text += fmt::format(
-      "webhook queue: {} pending, {} failed\n", status->webhook_pending, status->webhook_failed);
+  text += fmt::format("webhook queue: {} pending, {} failed\n", status->webhook_pending,
+                      status->webhook_failed);
   if (status->newest_backup) {
     std::error_code ec;
     const auto written = std::filesystem::last_write_time(status->newest_backup->path, ec);
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
                              std::filesystem::file_time_type::clock::now() - written)
                              .count();
-    text += fmt::format(
-        "newest backup: {} ({} old)\n", status->newest_backup->path.string(), age(seconds));
+    text += fmt::format("newest backup: {} ({} old)\n", status->newest_backup->path.string(),
+                        age(seconds));
   } else {
     text += "newest backup: none\n";
   }
-  text += fmt::format(
-      "database: {} ({} KiB)\n", status->database.string(), status->database_bytes / 1024);
+  text += fmt::format("database: {} ({} KiB)\n", status->database.string(),
+                      status->database_bytes / 1024);
   if (!stale.empty()) {
     outcome.exit_code = exit_code::attention;
     outcome.status = "stale";
@@ -293,23 +289,13 @@ ToolOutcome runs_report(const ToolContext& ctx, std::size_t limit, const std::st
   outcome.record_run = false;
   outcome.print_human_always = true;
   for (const auto& run : *runs) {
-    outcome.human += fmt::format("{:>6}  {}  {:<10} {:<12} exit {:<3} {:>7.2f} s  {}{}\n",
-                                 run.id,
-                                 format_rfc3339(run.started_at),
-                                 run.tool,
-                                 run.command,
-                                 run.exit_code,
-                                 static_cast<double>(run.duration_ms) / 1000.0,
-                                 run.status,
-                                 run.dry_run ? " (dry run)" : "");
+    outcome.human += fmt::format("{:>6}  {}  {:<10} {:<12} exit {:<3} {:>7.2f} s  {}{}\n", run.id,
+                                 format_rfc3339(run.started_at), run.tool, run.command,
+                                 run.exit_code, static_cast<double>(run.duration_ms) / 1000.0,
+                                 run.status, run.dry_run ? " (dry run)" : "");
     for (const auto& b : run.backends) {
-      outcome.human += fmt::format("          {}/{} {}: {}, {} items, {} writes{}\n",
-                                   b.identity,
-                                   b.backend,
-                                   b.phase,
-                                   b.ok ? "ok" : "FAILED",
-                                   b.items,
-                                   b.writes,
+      outcome.human += fmt::format("          {}/{} {}: {}, {} items, {} writes{}\n", b.identity,
+                                   b.backend, b.phase, b.ok ? "ok" : "FAILED", b.items, b.writes,
                                    b.failed > 0 ? fmt::format(", {} failed", b.failed) : "");
     }
     for (const auto& e : run.errors) {

@@ -29,9 +29,8 @@ std::string export_summary(const sync::ExportResult& result, bool dry_run) {
     for (const auto& b : identity.backends) {
       out += fmt::format("{}/{}: {}{} checked, {} marked played, {} marked unplayed, {} positions, "
                          "{} failed\n",
-                         identity.identity, b.backend, b.ok ? "" : "FAILED, ",
-                         b.checked, b.marked_played, b.marked_unplayed, b.progress_updated,
-                         b.failed);
+                         identity.identity, b.backend, b.ok ? "" : "FAILED, ", b.checked,
+                         b.marked_played, b.marked_unplayed, b.progress_updated, b.failed);
       for (const auto& c : b.changes) {
         out += fmt::format("  {} {}{}\n", dry_run ? "would" : (c.ok ? "did" : "FAILED to"),
                            sync::write_action_name(c.write.action), " " + c.title);
@@ -64,7 +63,8 @@ ToolOutcome run_sync(ToolContext& ctx, const SyncFlags& flags, bool with_import)
   import_options.only_export_targets = !with_import;
   auto imported =
       std::make_shared<sync::ImportResult>(sync::run_import(ctx.config, store, import_options));
-  auto exported = std::make_shared<sync::ExportResult>(sync::run_export(ctx.config, store, options, imported.get()));
+  auto exported = std::make_shared<sync::ExportResult>(
+      sync::run_export(ctx.config, store, options, imported.get()));
 
   ToolOutcome outcome;
   const int import_code = imported->exit_code();
@@ -114,9 +114,7 @@ int export_main(int argc, char** argv) {
 int sync_main(int argc, char** argv) {
   auto flags = std::make_shared<SyncFlags>();
   ToolDefinition tool{
-      "ws-sync",
-      "Import then export in one process and one lock: the usual cron line",
-      true,
+      "ws-sync", "Import then export in one process and one lock: the usual cron line", true,
       [flags](CLI::App& cli) {
         cli.add_flag("-f,--full", flags->full,
                      "Import ignoring the cursor: the backends' played flags win where they "

@@ -23,9 +23,9 @@ namespace {
 
 struct QueueArgs {
   CLI::App* queue = nullptr;
-  CLI::Option* listen = nullptr;       // the server's options, refused with `queue`
+  CLI::Option* listen = nullptr; // the server's options, refused with `queue`
   CLI::Option* read_timeout = nullptr;
-  std::string action;                  // list (default), retry, purge
+  std::string action; // list (default), retry, purge
   std::vector<std::int64_t> ids;
   bool failed = false;
   bool pending = false;
@@ -36,7 +36,7 @@ struct QueueArgs {
 // A queued event with what the config says about it.
 struct ShownEvent {
   webhook::QueueEntry entry;
-  std::vector<std::string> backends;   // the configured backends it is for (empty: unknown)
+  std::vector<std::string> backends; // the configured backends it is for (empty: unknown)
   std::vector<std::string> identities;
 };
 
@@ -121,9 +121,9 @@ std::string source_text(const ShownEvent& shown) {
 
 // One line per event (and its last error below it, indented).
 std::string human_lines(const std::vector<ShownEvent>& events, UnixTime at) {
-  std::string out = fmt::format("{:>6}  {:<20}  {:<7}  {:>5}  {:<20}  {:<20}  {:<18}  {}\n", "ID",
-                                "RECEIVED", "STATE", "TRIES", "NEXT TRY", "SOURCE", "EVENT",
-                                "ITEM");
+  std::string out =
+      fmt::format("{:>6}  {:<20}  {:<7}  {:>5}  {:<20}  {:<20}  {:<18}  {}\n", "ID", "RECEIVED",
+                  "STATE", "TRIES", "NEXT TRY", "SOURCE", "EVENT", "ITEM");
   for (const auto& shown : events) {
     const auto& e = shown.entry;
     out += fmt::format("{:>6}  {:<20}  {:<7}  {:>5}  {:<20}  {:<20}  {:<18}  {}\n", e.queued.id,
@@ -284,16 +284,17 @@ ToolOutcome run_queue(ToolContext& ctx, QueueArgs& args) {
       outcome.human = human_lines(view->events, at);
     }
     const char* done = retry ? "back to pending" : "deleted";
-    outcome.human += fmt::format(
-        "{} {} {}{}; now {}\n", count, count == 1 ? "event" : "events",
-        dry_run ? (retry ? "would go back to pending" : "would be deleted") : done,
-        dry_run ? " (dry run: nothing changed)" : "", totals);
+    outcome.human +=
+        fmt::format("{} {} {}{}; now {}\n", count, count == 1 ? "event" : "events",
+                    dry_run ? (retry ? "would go back to pending" : "would be deleted") : done,
+                    dry_run ? " (dry run: nothing changed)" : "", totals);
     if (retry && count > 0 && !dry_run) {
       outcome.human += "A running ws-webhook applies them within seconds; else its next start.\n";
     }
   }
-  const std::string counter = args.action == "list" ? "" : args.action == "retry" ? "retried"
-                                                                                  : "purged";
+  const std::string counter = args.action == "list"    ? ""
+                              : args.action == "retry" ? "retried"
+                                                       : "purged";
   outcome.write_result = [view, counter](json::Writer& out) {
     out.begin_object();
     out.key("events").begin_array();
@@ -342,9 +343,10 @@ int webhook_main(int argc, char** argv) {
         queue->add_flag("--pending", args->pending, "list: only pending events");
         queue->add_flag("--all-failed", args->all_failed,
                         "retry: every failed event, back to pending");
-        queue->add_option("--older-than", args->older_than,
-                          "purge: events received longer ago than DURATION (90m, 12h, 7d), "
-                          "pending ones too; with --failed only failed ones")
+        queue
+            ->add_option("--older-than", args->older_than,
+                         "purge: events received longer ago than DURATION (90m, 12h, 7d), "
+                         "pending ones too; with --failed only failed ones")
             ->type_name("DURATION");
       },
       [listen, read_timeout, args](ToolContext& ctx) {
@@ -365,7 +367,8 @@ int webhook_main(int argc, char** argv) {
           db::RunHistory history(db);
           return render_metrics(ctx.config, history);
         };
-        auto stats = std::make_shared<webhook::ServerStats>(webhook::run_server(ctx.config, options));
+        auto stats =
+            std::make_shared<webhook::ServerStats>(webhook::run_server(ctx.config, options));
         ToolOutcome outcome;
         outcome.human = fmt::format(
             "{}: {} requests, {} queued, {} ignored, {} refused; {} applied, {} failed, {} "

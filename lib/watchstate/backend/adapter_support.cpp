@@ -101,8 +101,7 @@ void check_outcome(std::string_view backend, std::string_view url, const http::O
   }
   if (!outcome.transport_ok()) {
     throw Error(Errc::tempfail, fmt::format("{}: request to {} failed: {}", backend,
-                                            url_for_message(url),
-                                            redact(outcome.error_message)));
+                                            url_for_message(url), redact(outcome.error_message)));
   }
   const long status = outcome.response.status;
   if (status >= 200 && status < 300) {
@@ -114,11 +113,11 @@ void check_outcome(std::string_view backend, std::string_view url, const http::O
                             refused_hint.empty() ? "" : "; ", refused_hint));
   }
   if (status == 429 || status >= 500) {
-    throw Error(Errc::tempfail, fmt::format("{}: HTTP {} from {}", backend, status,
-                                            url_for_message(url)));
+    throw Error(Errc::tempfail,
+                fmt::format("{}: HTTP {} from {}", backend, status, url_for_message(url)));
   }
-  throw Error(Errc::protocol, fmt::format("{}: unexpected HTTP {} from {}", backend, status,
-                                          url_for_message(url)));
+  throw Error(Errc::protocol,
+              fmt::format("{}: unexpected HTTP {} from {}", backend, status, url_for_message(url)));
 }
 
 http::Outcome send_checked(http::Client& client, std::string_view backend, http::Request request,
@@ -144,14 +143,10 @@ void throw_protocol(std::string_view backend, std::string_view what, std::string
 
 std::string_view write_action_name(WriteAction action) {
   switch (action) {
-  case WriteAction::mark_played:
-    return "mark_played";
-  case WriteAction::mark_unplayed:
-    return "mark_unplayed";
-  case WriteAction::set_progress:
-    return "set_progress";
-  case WriteAction::reset_progress:
-    return "reset_progress";
+  case WriteAction::mark_played: return "mark_played";
+  case WriteAction::mark_unplayed: return "mark_unplayed";
+  case WriteAction::set_progress: return "set_progress";
+  case WriteAction::reset_progress: return "reset_progress";
   }
   return "write";
 }
@@ -219,17 +214,13 @@ std::string join_encoded(const std::vector<std::string>& ids) {
 }
 
 void throw_not_found(std::string_view backend, std::string_view subject, std::string_view url) {
-  throw Error(
-      Errc::protocol,
-      fmt::format("{}: {} not found (HTTP 404 from {})", backend, subject, url_for_message(url)));
+  throw Error(Errc::protocol, fmt::format("{}: {} not found (HTTP 404 from {})", backend, subject,
+                                          url_for_message(url)));
 }
 
-void check_playlist_outcome(std::string_view backend,
-                            std::string_view url,
-                            const http::Outcome& outcome,
-                            std::string_view subject,
-                            std::string_view refused_hint,
-                            bool gone_is_done) {
+void check_playlist_outcome(std::string_view backend, std::string_view url,
+                            const http::Outcome& outcome, std::string_view subject,
+                            std::string_view refused_hint, bool gone_is_done) {
   if (outcome.transport_ok() && outcome.response.status == 404) {
     if (gone_is_done && outcome.attempts > 1) {
       log::debug("{}: {} was already gone when a retry of its removal arrived", backend, subject);
@@ -240,12 +231,9 @@ void check_playlist_outcome(std::string_view backend,
   check_outcome(backend, url, outcome, refused_hint);
 }
 
-http::Outcome send_playlist_request(http::Client& client,
-                                    std::string_view backend,
-                                    http::Request request,
-                                    std::string_view subject,
-                                    std::string_view refused_hint,
-                                    bool gone_is_done) {
+http::Outcome send_playlist_request(http::Client& client, std::string_view backend,
+                                    http::Request request, std::string_view subject,
+                                    std::string_view refused_hint, bool gone_is_done) {
   const std::string url = request.url;
   http::Outcome outcome = client.send(std::move(request));
   check_playlist_outcome(backend, url, outcome, subject, refused_hint, gone_is_done);
@@ -262,14 +250,11 @@ constexpr int k_max_paged_rounds = 100000;
 } // namespace
 
 void read_paged(
-    http::Client& client,
-    std::string_view backend,
-    std::size_t count,
-    int page_size,
+    http::Client& client, std::string_view backend, std::size_t count, int page_size,
     const std::function<http::Request(std::size_t listing, std::int64_t start, std::int64_t size)>&
         make,
-    const std::function<std::optional<PageRead>(
-        std::size_t listing, http::Outcome& outcome, const std::string& url)>& read) {
+    const std::function<std::optional<PageRead>(std::size_t listing, http::Outcome& outcome,
+                                                const std::string& url)>& read) {
   const std::int64_t size = std::max(page_size, 1);
   std::vector<std::int64_t> next(count, 0); // where each listing's next page starts
   std::vector<bool> done(count, false);

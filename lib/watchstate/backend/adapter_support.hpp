@@ -88,27 +88,21 @@ std::string join_encoded(const std::vector<std::string>& ids);
 
 // Throw Errc::protocol "<backend>: <subject> not found (HTTP 404 from <url>)", where `subject`
 // names what the server does not know ("playlist 12", "entry 3 of playlist 12").
-[[noreturn]] void
-throw_not_found(std::string_view backend, std::string_view subject, std::string_view url);
+[[noreturn]] void throw_not_found(std::string_view backend, std::string_view subject,
+                                  std::string_view url);
 
 // check_outcome() for a request about a playlist: a 404 throws throw_not_found(subject) instead
 // of the generic "unexpected HTTP 404". With `gone_is_done`, a 404 to a request the client had
 // to send more than once returns instead: a removal whose earlier attempt went through although
 // its answer was lost (the playlist or entry is gone, as asked).
-void check_playlist_outcome(std::string_view backend,
-                            std::string_view url,
-                            const http::Outcome& outcome,
-                            std::string_view subject,
-                            std::string_view refused_hint,
-                            bool gone_is_done = false);
+void check_playlist_outcome(std::string_view backend, std::string_view url,
+                            const http::Outcome& outcome, std::string_view subject,
+                            std::string_view refused_hint, bool gone_is_done = false);
 
 // Send one request through `client` and return its outcome after check_playlist_outcome().
-http::Outcome send_playlist_request(http::Client& client,
-                                    std::string_view backend,
-                                    http::Request request,
-                                    std::string_view subject,
-                                    std::string_view refused_hint,
-                                    bool gone_is_done = false);
+http::Outcome send_playlist_request(http::Client& client, std::string_view backend,
+                                    http::Request request, std::string_view subject,
+                                    std::string_view refused_hint, bool gone_is_done = false);
 
 // What one page of a paged listing held: `received` entries, of `total` the server reports (-1
 // when it reports none).
@@ -126,14 +120,11 @@ struct PageRead {
 // reaches the total the server reports, or, when it reports none, with a short page. A server
 // that keeps reporting more pages than any sane one fails the call with Errc::protocol.
 void read_paged(
-    http::Client& client,
-    std::string_view backend,
-    std::size_t count,
-    int page_size,
+    http::Client& client, std::string_view backend, std::size_t count, int page_size,
     const std::function<http::Request(std::size_t listing, std::int64_t start, std::int64_t size)>&
         make,
-    const std::function<std::optional<PageRead>(
-        std::size_t listing, http::Outcome& outcome, const std::string& url)>& read);
+    const std::function<std::optional<PageRead>(std::size_t listing, http::Outcome& outcome,
+                                                const std::string& url)>& read);
 
 // Remembers the first exception thrown inside a completion handler, so that the handler never
 // throws through the HTTP client; later work is skipped and the error rethrown once the batch is

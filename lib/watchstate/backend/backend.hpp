@@ -76,15 +76,15 @@ struct RemoteItem {
   int season = -1;  // episodes only
   int episode = -1; // episodes only
   UnixTime added_at = 0;
-  UnixTime last_played = 0;  // 0 when never played
+  UnixTime last_played = 0;     // 0 when never played
   std::int64_t progress_ms = 0; // resume position as the server reports it (also when played)
   std::int64_t duration_ms = 0; // runtime (Plex duration, Jellyfin/Emby RunTimeTicks / 10000)
-  std::string id;            // backend item id (ratingKey / Id)
+  std::string id;               // backend item id (ratingKey / Id)
   std::string library_id;
-  std::string title;         // movie title; for episodes the series title
-  std::string show_id;       // episodes: the backend's series id
-  std::string path;          // media file path, may be empty
-  Guids guids;               // the item's own validated external ids
+  std::string title;   // movie title; for episodes the series title
+  std::string show_id; // episodes: the backend's series id
+  std::string path;    // media file path, may be empty
+  Guids guids;         // the item's own validated external ids
 };
 
 // A series as a backend reports it; only its external ids matter (episodes match through them).
@@ -107,7 +107,7 @@ struct FoundItem {
 
 // A play-state write to one item (contract: mark_played, mark_unplayed, set_progress).
 enum class WriteAction : std::uint8_t {
-  mark_played,    // with `played_at` (Jellyfin ISO / Emby yyyyMMddHHmmss; Plex takes no date)
+  mark_played, // with `played_at` (Jellyfin ISO / Emby yyyyMMddHHmmss; Plex takes no date)
   mark_unplayed,
   set_progress,   // resume at `position_ms` (Plex timeline needs `duration_ms`)
   reset_progress, // clear a stale resume position of a played item (Jellyfin/Emby)
@@ -136,7 +136,7 @@ struct PlaylistEntry {
 
 // A playlist of the configured user as the server holds it, its entries in order.
 struct RemotePlaylist {
-  std::string id;    // Plex ratingKey / Jellyfin-Emby Id
+  std::string id; // Plex ratingKey / Jellyfin-Emby Id
   std::string title;
   bool smart = false; // Plex smart playlist (a saved filter): never edited
   bool video = true;  // false: an audio or photo playlist, left alone

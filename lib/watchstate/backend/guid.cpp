@@ -85,15 +85,15 @@ void add_guid(Guids& guids, GuidKey key, std::string_view value) {
 }
 
 void sort_guids(Guids& guids) {
-  std::sort(guids.begin(), guids.end(),
-            [](const Guid& a, const Guid& b) { return a.key < b.key; });
+  std::sort(guids.begin(), guids.end(), [](const Guid& a, const Guid& b) { return a.key < b.key; });
 }
 
 constexpr std::string_view k_legacy_prefix = "com.plexapp.agents.";
 
 bool is_known_legacy_agent(std::string_view agent) {
-  constexpr std::array<std::string_view, 9> k_agents = {
-      "imdb", "tmdb", "themoviedb", "xbmcnfo", "xbmcnfotv", "thetvdb", "hama", "ytinforeader", "cmdb"};
+  constexpr std::array<std::string_view, 9> k_agents = {"imdb",    "tmdb",         "themoviedb",
+                                                        "xbmcnfo", "xbmcnfotv",    "thetvdb",
+                                                        "hama",    "ytinforeader", "cmdb"};
   return std::find(k_agents.begin(), k_agents.end(), agent) != k_agents.end();
 }
 
@@ -231,11 +231,9 @@ bool is_valid_guid_value(GuidKey key, std::string_view value) {
   case GuidKey::tvdb:
   case GuidKey::tvmaze:
   case GuidKey::tvrage:
-  case GuidKey::anidb:
-    return all_digits(value);
+  case GuidKey::anidb: return all_digits(value);
   case GuidKey::youtube:
-  case GuidKey::cmdb:
-    return !value.empty();
+  case GuidKey::cmdb: return !value.empty();
   }
   return false;
 }
@@ -356,7 +354,9 @@ private:
 };
 
 // A word starts at `pos` when the previous character is not a letter or digit.
-bool word_start(std::string_view text, std::size_t pos) { return pos == 0 || !is_alnum(text[pos - 1]); }
+bool word_start(std::string_view text, std::size_t pos) {
+  return pos == 0 || !is_alnum(text[pos - 1]);
+}
 
 EpisodeRange make_range(int season, int first, int last) {
   return EpisodeRange{season, first, last > first ? last : first};
@@ -461,8 +461,8 @@ std::optional<EpisodeRange> parse_nxnn(std::string_view name) {
     }
     tail = s;
     int season2 = 0;
-    if (tail.literal("-") && tail.number(season2, 2) && tail.literal("x") &&
-        tail.number(last, 3) && season2 == season) {
+    if (tail.literal("-") && tail.number(season2, 2) && tail.literal("x") && tail.number(last, 3) &&
+        season2 == season) {
       return make_range(season, first, last);
     }
     if (!is_alnum(s.peek())) {

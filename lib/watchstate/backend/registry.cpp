@@ -10,12 +10,9 @@ namespace ws::backend {
 
 std::string_view backend_type_name(BackendType type) {
   switch (type) {
-  case BackendType::plex:
-    return "plex";
-  case BackendType::jellyfin:
-    return "jellyfin";
-  case BackendType::emby:
-    return "emby";
+  case BackendType::plex: return "plex";
+  case BackendType::jellyfin: return "jellyfin";
+  case BackendType::emby: return "emby";
   }
   return "unknown";
 }
@@ -26,8 +23,7 @@ std::unique_ptr<Backend> make_backend(const Connection& connection,
     throw Error(Errc::internal, connection.name + ": no HTTP client given to make_backend");
   }
   switch (connection.type) {
-  case BackendType::plex:
-    return plex::make_plex_backend(connection, std::move(client));
+  case BackendType::plex: return plex::make_plex_backend(connection, std::move(client));
   case BackendType::jellyfin:
     return mediabrowser::make_mediabrowser_backend(connection, std::move(client),
                                                    mediabrowser::k_jellyfin_traits);

@@ -3,8 +3,8 @@
 
 #include <watchstate/backup/backup_file.hpp>
 #include <watchstate/core/exit_code.hpp>
-#include <watchstate/core/log.hpp>
 #include <watchstate/core/lock.hpp>
+#include <watchstate/core/log.hpp>
 #include <watchstate/core/progress.hpp>
 #include <watchstate/core/redact.hpp>
 #include <watchstate/core/signals.hpp>
@@ -123,11 +123,8 @@ BackupRecord record_from(const backend::RemoteItem& item, const backend::RemoteS
 
 // Add every id the state database knows for `item` of `backend` to `record`: what the other
 // backends report of the row the item was last imported to, so the record restores anywhere.
-void merge_known_ids(db::StateStore& store,
-                     const std::string& identity,
-                     const std::string& backend,
-                     const backend::RemoteItem& item,
-                     BackupRecord& record) {
+void merge_known_ids(db::StateStore& store, const std::string& identity, const std::string& backend,
+                     const backend::RemoteItem& item, BackupRecord& record) {
   for (const auto& [row, own] : store.records_by_remote_id(identity, backend, item.id)) {
     if (own.season != item.season || own.episode != item.episode) {
       continue; // another episode of a multi-episode file
@@ -142,8 +139,7 @@ void merge_known_ids(db::StateStore& store,
 // The record of `backend`'s item `item_id` as the state database last saw it (nullopt when it
 // knows no such item): for a playlist entry whose item the listing did not hold (a library left
 // out with --library, an item that just went away).
-std::optional<BackupRecord> record_from_state(db::StateStore& store,
-                                              const std::string& identity,
+std::optional<BackupRecord> record_from_state(db::StateStore& store, const std::string& identity,
                                               const std::string& backend,
                                               const std::string& item_id,
                                               const backend::ShowCache& shows) {
@@ -201,12 +197,9 @@ const std::regex& dated_name() {
 
 const char* playlists_status_name(PlaylistsStatus status) {
   switch (status) {
-  case PlaylistsStatus::ok:
-    return "ok";
-  case PlaylistsStatus::failed:
-    return "failed";
-  case PlaylistsStatus::disabled:
-    return "disabled";
+  case PlaylistsStatus::ok: return "ok";
+  case PlaylistsStatus::failed: return "failed";
+  case PlaylistsStatus::disabled: return "disabled";
   }
   return "failed";
 }
@@ -255,10 +248,8 @@ public:
 
   // The playlists with their items' records. An entry the listing did not hold (a library left
   // out) is taken from the state database; one that is in neither is left out and counted.
-  PlaylistBackup backup(db::StateStore& store,
-                        const std::string& identity,
-                        const std::string& backend,
-                        const backend::ShowCache& shows,
+  PlaylistBackup backup(db::StateStore& store, const std::string& identity,
+                        const std::string& backend, const backend::ShowCache& shows,
                         CreatedFile& file) {
     PlaylistBackup saved;
     saved.identity = identity;
@@ -274,9 +265,7 @@ public:
           ++file.playlist_skipped;
           log::warning("{}: playlist '{}': item {} is neither listed nor in the state database: "
                        "left out of the backup",
-                       backend,
-                       p.title,
-                       e.item_id);
+                       backend, p.title, e.item_id);
           continue;
         }
         playlist.items.push_back(*known);
@@ -337,11 +326,10 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
       file.identity = identity;
       file.backend = backend.name;
       const auto file_path = [&](const std::string& name_pattern) {
-        const std::filesystem::path name = replace_all(
-            replace_all(
-                replace_all(name_pattern, "{identity}", identity), "{backend}", backend.name),
-            "{date}",
-            date);
+        const std::filesystem::path name =
+            replace_all(replace_all(replace_all(name_pattern, "{identity}", identity), "{backend}",
+                                    backend.name),
+                        "{date}", date);
         return name.is_absolute() ? name : dir / name;
       };
       file.path = file_path(name_template);
@@ -363,9 +351,8 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
         adapter->set_total_listener([&bar](std::uint64_t total) { bar.set_total(total); });
         adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
           bar.advance();
-          const auto show_it = item.type == backend::MediaType::episode
-                                   ? shows.find(item.show_id)
-                                   : shows.end();
+          const auto show_it =
+              item.type == backend::MediaType::episode ? shows.find(item.show_id) : shows.end();
           const backend::RemoteShow* show = show_it == shows.end() ? nullptr : &show_it->second;
           BackupRecord record = record_from(item, show);
           merge_known_ids(store, identity, backend.name, item, record);
@@ -395,9 +382,7 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
             }
             file.playlists_path = playlists_path;
             file.playlists_status = PlaylistsStatus::ok;
-            log::info("{}: {} playlists to {}",
-                      backend.name,
-                      file.playlists,
+            log::info("{}: {} playlists to {}", backend.name, file.playlists,
                       file.playlists_path.string());
           } catch (const Error& e) {
             // The backup of the items is complete and stays; the run still reports the failure.
@@ -470,8 +455,8 @@ std::vector<BackupFileInfo> list_backups(const std::filesystem::path& dir, bool 
       info.identity = m[1].matched ? m[1].str() : "main";
       info.backend = m[2].str();
       const std::string d = m[3].str();
-      info.date = parse_iso8601(fmt::format("{}-{}-{}T00:00:00Z", d.substr(0, 4), d.substr(4, 2),
-                                            d.substr(6, 2)));
+      info.date = parse_iso8601(
+          fmt::format("{}-{}-{}T00:00:00Z", d.substr(0, 4), d.substr(4, 2), d.substr(6, 2)));
     }
     // The name says which kind a file is; when it is read, its content decides.
     info.playlists = name.find(".playlists.json") != std::string::npos;
@@ -522,8 +507,8 @@ PruneResult prune_backups(const std::filesystem::path& dir, int keep_days, UnixT
       std::error_code ec;
       std::filesystem::remove(info.path, ec);
       if (ec) {
-        throw Error(Errc::io, fmt::format("cannot remove {}: {}", info.path.string(),
-                                          ec.message()));
+        throw Error(Errc::io,
+                    fmt::format("cannot remove {}: {}", info.path.string(), ec.message()));
       }
     }
     result.removed.push_back(info.path);
@@ -549,21 +534,17 @@ struct ListingCounts {
 // An item of the backend that matched a record; `show` is its series as matched (the ignore
 // list's ids stripped), `decision.row` the record's index and `decision.merge` those of the
 // records the matching found to be the same item.
-using OnRecordMatch = std::function<void(const backend::RemoteItem& item,
-                                         const backend::RemoteShow* show,
-                                         const sync::MatchDecision& decision)>;
+using OnRecordMatch =
+    std::function<void(const backend::RemoteItem& item, const backend::RemoteShow* show,
+                       const sync::MatchDecision& decision)>;
 
 // List `backend`'s items (its wanted libraries, series through the show cache) and match each
 // to one of `records` with import's rules (sync/matching.hpp): show ids + season + episode,
 // then the item's own ids. One listing and one matching for both kinds of restore.
-void match_listing(backend::Backend& adapter,
-                   const config::Config& config,
-                   const config::BackendConfig& backend,
-                   db::StateStore& store,
-                   const sync::RunOptions& options,
-                   const std::vector<BackupRecord>& records,
-                   ListingCounts& counts,
-                   const OnRecordMatch& on_match) {
+void match_listing(backend::Backend& adapter, const config::Config& config,
+                   const config::BackendConfig& backend, db::StateStore& store,
+                   const sync::RunOptions& options, const std::vector<BackupRecord>& records,
+                   ListingCounts& counts, const OnRecordMatch& on_match) {
   // The records by matching key; a key may belong to several records (an episode id two
   // episodes share), the matching rules decide between them as import does.
   std::vector<sync::ItemIdentity> identities;
@@ -626,14 +607,10 @@ void match_listing(backend::Backend& adapter,
   throw_if_interrupted();
 }
 
-void restore_play_state(const config::Config& config,
-                        db::StateStore& store,
-                        const sync::RunOptions& options,
-                        const RestoreOptions& restore,
-                        const config::BackendConfig& backend,
-                        backend::Backend& adapter,
-                        const std::vector<BackupRecord>& records,
-                        RestoreResult& result) {
+void restore_play_state(const config::Config& config, db::StateStore& store,
+                        const sync::RunOptions& options, const RestoreOptions& restore,
+                        const config::BackendConfig& backend, backend::Backend& adapter,
+                        const std::vector<BackupRecord>& records, RestoreResult& result) {
   sync::ExportPolicy policy;
   policy.ignore_date = true; // the backup is the truth for this backend
   policy.progress_sync = restore.progress;
@@ -647,15 +624,8 @@ void restore_play_state(const config::Config& config,
   std::unordered_set<std::string> planned;
   ListingCounts counts;
   match_listing(
-      adapter,
-      config,
-      backend,
-      store,
-      options,
-      records,
-      counts,
-      [&](const backend::RemoteItem& item,
-          const backend::RemoteShow* show,
+      adapter, config, backend, store, options, records, counts,
+      [&](const backend::RemoteItem& item, const backend::RemoteShow* show,
           const sync::MatchDecision& decision) {
         const BackupRecord& record = records[static_cast<std::size_t>(*decision.row)];
         ++result.checked;
@@ -667,8 +637,8 @@ void restore_play_state(const config::Config& config,
         wanted.progress_ms = record.watched ? 0 : record.progress_ms;
         const db::BackendRecord current = sync::make_record(backend.name, item);
         auto write = sync::decide_export(wanted, current, policy);
-        if (!write
-            || (!restore.progress && write->action == backend::WriteAction::reset_progress)) {
+        if (!write ||
+            (!restore.progress && write->action == backend::WriteAction::reset_progress)) {
           ++result.unchanged;
           return;
         }
@@ -786,10 +756,9 @@ std::vector<std::string> desired_items(const std::vector<std::size_t>& items,
                                        const backend::RemotePlaylist* existing,
                                        std::vector<std::string>& missing) {
   const auto held = [&](const std::string& id) {
-    return existing != nullptr
-           && std::any_of(existing->entries.begin(),
-                          existing->entries.end(),
-                          [&](const backend::PlaylistEntry& e) { return e.item_id == id; });
+    return existing != nullptr &&
+           std::any_of(existing->entries.begin(), existing->entries.end(),
+                       [&](const backend::PlaylistEntry& e) { return e.item_id == id; });
   };
   std::vector<std::string> desired;
   for (const std::size_t r : items) {
@@ -811,28 +780,17 @@ struct PlannedPlaylist {
   std::string title;
 };
 
-void restore_playlists(const config::Config& config,
-                       db::StateStore& store,
-                       const sync::RunOptions& options,
-                       const RestoreOptions& restore,
-                       const config::BackendConfig& backend,
-                       backend::Backend& adapter,
-                       const PlaylistBackup& saved,
-                       RestoreResult& result) {
+void restore_playlists(const config::Config& config, db::StateStore& store,
+                       const sync::RunOptions& options, const RestoreOptions& restore,
+                       const config::BackendConfig& backend, backend::Backend& adapter,
+                       const PlaylistBackup& saved, RestoreResult& result) {
   const PlaylistItems items(saved);
   const auto held = adapter.playlists();
   // Per record, the backend's items that matched it, in listing order.
   std::vector<std::vector<std::string>> matches(items.records.size());
   ListingCounts counts;
-  match_listing(adapter,
-                config,
-                backend,
-                store,
-                options,
-                items.records,
-                counts,
-                [&](const backend::RemoteItem& item,
-                    const backend::RemoteShow* /*show*/,
+  match_listing(adapter, config, backend, store, options, items.records, counts,
+                [&](const backend::RemoteItem& item, const backend::RemoteShow* /*show*/,
                     const sync::MatchDecision& decision) {
                   std::vector<std::int64_t> rows = decision.merge;
                   rows.push_back(*decision.row);
@@ -876,8 +834,8 @@ void restore_playlists(const config::Config& config,
     }
     if (!restored.reason.empty()) {
       restored.action = "skipped";
-      log::warning(
-          "{}: playlist '{}' not restored: {}", backend.name, playlist.title, restored.reason);
+      log::warning("{}: playlist '{}' not restored: {}", backend.name, playlist.title,
+                   restored.reason);
       result.playlists.push_back(std::move(restored));
       continue;
     }
@@ -903,10 +861,7 @@ void restore_playlists(const config::Config& config,
       restored.action = "create";
     }
     for (const auto& missing : restored.missing) {
-      log::info("{}: playlist '{}': {} is not on {}",
-                backend.name,
-                playlist.title,
-                missing,
+      log::info("{}: playlist '{}': {} is not on {}", backend.name, playlist.title, missing,
                 backend.name);
     }
     restored.changes = plan.target.ops;
@@ -976,11 +931,11 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
   try {
     check_server_id(*adapter, backend);
     if (backup.playlists) {
-      restore_playlists(
-          config, store, options, restore, backend, *adapter, backup.playlist_backup, result);
+      restore_playlists(config, store, options, restore, backend, *adapter, backup.playlist_backup,
+                        result);
     } else {
-      restore_play_state(
-          config, store, options, restore, backend, *adapter, backup.records, result);
+      restore_play_state(config, store, options, restore, backend, *adapter, backup.records,
+                         result);
     }
   } catch (const Error& e) {
     const std::string message = redact(e.what());

@@ -86,10 +86,10 @@ void write_create_result(json::Writer& out, const CreateResult& result);
 
 struct BackupFileInfo {
   std::filesystem::path path;
-  bool playlists = false;        // a playlists backup (by content when read, else by name)
-  std::string identity;          // from the name, when it has the default shape
+  bool playlists = false; // a playlists backup (by content when read, else by name)
+  std::string identity;   // from the name, when it has the default shape
   std::string backend;
-  std::optional<UnixTime> date;  // from {date}; undated files are never pruned
+  std::optional<UnixTime> date; // from {date}; undated files are never pruned
   std::uint64_t size_bytes = 0;
   std::optional<std::uint64_t> records; // items, or playlists; nullopt when it cannot be read
 };
@@ -137,10 +137,10 @@ struct RestoreResult {
   std::string backend;
   std::string identity;
   bool execute = false;
-  std::uint64_t records = 0;     // records in the file
-  std::uint64_t checked = 0;     // backend items matched to a record
-  std::uint64_t unmatched = 0;   // backend items no record matched
-  std::uint64_t ignored = 0;     // backend items an ignore rule keeps out (never written)
+  std::uint64_t records = 0;   // records in the file
+  std::uint64_t checked = 0;   // backend items matched to a record
+  std::uint64_t unmatched = 0; // backend items no record matched
+  std::uint64_t ignored = 0;   // backend items an ignore rule keeps out (never written)
   std::uint64_t unchanged = 0;
   std::uint64_t playing = 0;
   std::uint64_t marked_played = 0;

@@ -115,7 +115,8 @@ void write_guids(JsonWriter& writer, const Guids& guids) {
                    [](const Guid& a, const Guid& b) { return a.key < b.key; });
   writer.StartObject();
   for (const Guid& guid : sorted) {
-    const std::string key = std::string(k_guid_prefix) + std::string(backend::guid_key_name(guid.key));
+    const std::string key =
+        std::string(k_guid_prefix) + std::string(backend::guid_key_name(guid.key));
     write_key(writer, key);
     write_string(writer, guid.value);
   }
@@ -141,9 +142,8 @@ public:
           ::close(copy);
         }
         discard();
-        throw Error(Errc::cant_create,
-                    fmt::format("{}: cannot start gzip stream: {}", m_temp.string(),
-                                errno_text(err)));
+        throw Error(Errc::cant_create, fmt::format("{}: cannot start gzip stream: {}",
+                                                   m_temp.string(), errno_text(err)));
       }
       gzbuffer(m_gz, static_cast<unsigned>(k_write_buffer));
     } else {
@@ -189,11 +189,13 @@ public:
       flush_buffer();
     }
     if (::fsync(m_fd) != 0) {
-      throw Error(Errc::io, fmt::format("{}: fsync failed: {}", m_temp.string(), errno_text(errno)));
+      throw Error(Errc::io,
+                  fmt::format("{}: fsync failed: {}", m_temp.string(), errno_text(errno)));
     }
     const int fd = std::exchange(m_fd, -1);
     if (::close(fd) != 0) {
-      throw Error(Errc::io, fmt::format("{}: close failed: {}", m_temp.string(), errno_text(errno)));
+      throw Error(Errc::io,
+                  fmt::format("{}: close failed: {}", m_temp.string(), errno_text(errno)));
     }
   }
 
@@ -265,7 +267,8 @@ void sync_directory(const std::filesystem::path& file) {
 std::string read_whole_file(const std::filesystem::path& file) {
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    throw Error(Errc::no_input, fmt::format("{}: cannot open: {}", file.string(), errno_text(errno)));
+    throw Error(Errc::no_input,
+                fmt::format("{}: cannot open: {}", file.string(), errno_text(errno)));
   }
   std::string data;
   struct stat info {};
@@ -281,7 +284,8 @@ std::string read_whole_file(const std::filesystem::path& file) {
       }
       const int err = errno;
       ::close(fd);
-      throw Error(Errc::no_input, fmt::format("{}: cannot read: {}", file.string(), errno_text(err)));
+      throw Error(Errc::no_input,
+                  fmt::format("{}: cannot read: {}", file.string(), errno_text(err)));
     }
     if (got == 0) {
       break;
@@ -505,8 +509,9 @@ std::string unzip_first_json(const std::filesystem::path& file, std::string_view
       }
     }
     if (wanted) {
-      if (sizes_known && (out.size() != sizes.uncompressed ||
-                          crc32_z(0L, reinterpret_cast<const Bytef*>(out.data()), out.size()) != sizes.crc)) {
+      if (sizes_known &&
+          (out.size() != sizes.uncompressed ||
+           crc32_z(0L, reinterpret_cast<const Bytef*>(out.data()), out.size()) != sizes.crc)) {
         throw_corrupt(file);
       }
       return out;
@@ -559,23 +564,16 @@ std::vector<std::size_t> record_offsets(std::string_view text) {
       expecting = false;
     }
     switch (c) {
-    case '"':
-      in_string = true;
-      break;
+    case '"': in_string = true; break;
     case '[':
     case '{':
       ++depth;
       expecting = depth == 1;
       break;
     case ']':
-    case '}':
-      --depth;
-      break;
-    case ',':
-      expecting = depth == 1;
-      break;
-    default:
-      break;
+    case '}': --depth; break;
+    case ',': expecting = depth == 1; break;
+    default: break;
     }
   }
   return offsets;
@@ -662,8 +660,8 @@ Guids guids_field(const Value& value, const char* name) {
     if (!backend::is_valid_guid_value(*guid_key, text)) {
       continue;
     }
-    const bool seen = std::any_of(guids.begin(), guids.end(),
-                                  [&](const Guid& g) { return g.key == *guid_key; });
+    const bool seen =
+        std::any_of(guids.begin(), guids.end(), [&](const Guid& g) { return g.key == *guid_key; });
     if (!seen) {
       guids.push_back(Guid{*guid_key, std::move(text)});
     }
@@ -691,7 +689,8 @@ BackupRecord parse_record(const Value& value, bool play_state_required) {
   if (iequals(type_text, "episode")) {
     record.episode = true;
   } else if (!iequals(type_text, "movie")) {
-    throw RecordError(fmt::format("'type' must be \"movie\" or \"episode\", not \"{}\"", type_text));
+    throw RecordError(
+        fmt::format("'type' must be \"movie\" or \"episode\", not \"{}\"", type_text));
   }
 
   const Value* watched = member(value, "watched");
@@ -716,9 +715,9 @@ BackupRecord parse_record(const Value& value, bool play_state_required) {
     }
   } else if (updated->IsString()) {
     const std::string_view digits(updated->GetString(), updated->GetStringLength());
-    const bool numeric = !digits.empty() && digits.size() <= 18 &&
-                         std::all_of(digits.begin(), digits.end(),
-                                     [](char c) { return c >= '0' && c <= '9'; });
+    const bool numeric =
+        !digits.empty() && digits.size() <= 18 &&
+        std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!numeric) {
       throw RecordError("'updated' must be a number");
     }
@@ -765,7 +764,8 @@ BackupRecord parse_record(const Value& value, bool play_state_required) {
     }
   }
 
-  if (const Value* progress = member(value, "progress"); progress != nullptr && !progress->IsNull()) {
+  if (const Value* progress = member(value, "progress");
+      progress != nullptr && !progress->IsNull()) {
     const auto number = as_integer(*progress);
     if (!number || *number < 0) {
       throw RecordError("'progress' must be a non-negative integer");
@@ -799,9 +799,9 @@ std::vector<BackupRecord> parse_backup_json(const std::filesystem::path& file, s
     const auto before = static_cast<std::size_t>(
         std::lower_bound(offsets.begin(), offsets.end(), at) - offsets.begin());
     const std::string where = before == 0 ? std::string() : fmt::format(" (record ~{})", before);
-    throw Error(Errc::data, fmt::format("{}: not valid JSON at byte {}{}: {}", file.string(),
-                                        at + base, where,
-                                        rapidjson::GetParseError_En(document.GetParseError())));
+    throw Error(Errc::data,
+                fmt::format("{}: not valid JSON at byte {}{}: {}", file.string(), at + base, where,
+                            rapidjson::GetParseError_En(document.GetParseError())));
   }
   if (document.IsObject() && document.HasMember("watchstate_playlists")) {
     throw Error(Errc::data,
@@ -830,15 +830,13 @@ std::vector<BackupRecord> parse_backup_json(const std::filesystem::path& file, s
 
 // A shape error of a playlists backup, with where it is ("top level", "playlist 2",
 // "playlist 2 item 3").
-[[noreturn]] void
-throw_shape(const std::filesystem::path& file, std::string_view where, std::string_view what) {
+[[noreturn]] void throw_shape(const std::filesystem::path& file, std::string_view where,
+                              std::string_view what) {
   throw Error(Errc::data, fmt::format("{}: {}: {}", file.string(), where, what));
 }
 
-std::string required_string(const std::filesystem::path& file,
-                            const Value& object,
-                            const char* name,
-                            std::string_view where) {
+std::string required_string(const std::filesystem::path& file, const Value& object,
+                            const char* name, std::string_view where) {
   const Value* value = member(object, name);
   if (value == nullptr) {
     throw_shape(file, where, fmt::format("'{}' is missing", name));
@@ -849,10 +847,8 @@ std::string required_string(const std::filesystem::path& file,
   return std::string(value->GetString(), value->GetStringLength());
 }
 
-const Value& required_array(const std::filesystem::path& file,
-                            const Value& object,
-                            const char* name,
-                            std::string_view where) {
+const Value& required_array(const std::filesystem::path& file, const Value& object,
+                            const char* name, std::string_view where) {
   const Value* value = member(object, name);
   if (value == nullptr) {
     throw_shape(file, where, fmt::format("'{}' is missing", name));
@@ -871,11 +867,9 @@ PlaylistBackup parse_playlist_json(const std::filesystem::path& file, std::strin
   rapidjson::Document document;
   document.ParseInsitu(text.data() + base);
   if (document.HasParseError()) {
-    throw Error(Errc::data,
-                fmt::format("{}: not valid JSON at byte {}: {}",
-                            file.string(),
-                            document.GetErrorOffset() + base,
-                            rapidjson::GetParseError_En(document.GetParseError())));
+    throw Error(Errc::data, fmt::format("{}: not valid JSON at byte {}: {}", file.string(),
+                                        document.GetErrorOffset() + base,
+                                        rapidjson::GetParseError_En(document.GetParseError())));
   }
   constexpr std::string_view top = "top level";
   if (!document.IsObject()) {
@@ -890,10 +884,8 @@ PlaylistBackup parse_playlist_json(const std::filesystem::path& file, std::strin
     throw_shape(file, top, "'watchstate_playlists' must be a format version (1)");
   }
   if (*number > k_playlist_backup_version) {
-    throw_shape(file,
-                top,
-                fmt::format("format version {} is newer than this watchstate reads ({})",
-                            *number,
+    throw_shape(file, top,
+                fmt::format("format version {} is newer than this watchstate reads ({})", *number,
                             k_playlist_backup_version));
   }
 
@@ -1037,7 +1029,8 @@ BackupWriter::~BackupWriter() = default; // an uncommitted Sink removes its temp
 
 void BackupWriter::add(const BackupRecord& record) {
   if (m_impl->committed || !m_impl->sink) {
-    throw Error(Errc::internal, fmt::format("{}: record added after commit", m_impl->path.string()));
+    throw Error(Errc::internal,
+                fmt::format("{}: record added after commit", m_impl->path.string()));
   }
   // WatchState appends "\n" + json + "," and swaps the last comma for "\n]"; writing the comma
   // before every record but the first gives the same bytes without seeking back (gzip cannot).
@@ -1079,8 +1072,7 @@ void write_playlist_backup(const std::filesystem::path& path, const PlaylistBack
   // and a diff between two backups shows what changed.
   sink.write(fmt::format("{{\"watchstate_playlists\":{},\"identity\":{},\"backend\":{},"
                          "\"created_at\":{},\n\"playlists\":[",
-                         k_playlist_backup_version,
-                         json_string(backup.identity),
+                         k_playlist_backup_version, json_string(backup.identity),
                          json_string(backup.backend),
                          json_string(format_rfc3339(backup.created_at))));
   bool first_playlist = true;
@@ -1102,10 +1094,8 @@ void write_playlist_backup(const std::filesystem::path& path, const PlaylistBack
   std::error_code ec;
   std::filesystem::rename(temp, path, ec);
   if (ec) {
-    throw Error(
-        Errc::io,
-        fmt::format(
-            "{}: cannot rename {} into place: {}", path.string(), temp.string(), ec.message()));
+    throw Error(Errc::io, fmt::format("{}: cannot rename {} into place: {}", path.string(),
+                                      temp.string(), ec.message()));
   }
   sink.release();
   sync_directory(path);

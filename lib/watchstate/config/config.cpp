@@ -42,12 +42,24 @@ namespace fs = std::filesystem;
 //   is_limited_token, ADMIN_TOKEN, PLEX_USER_PIN, plex_external_user, plex_guest_user,
 //   plex_user_uuid, plex_user_name   plex.tv user management of WatchState's web UI
 //   ALT_NAME, ALT_ID      WatchState's link from an identity's copy back to the main backend
-const std::vector<std::string_view> k_watchstate_option_keys = {
-    "MAX_EPISODE_RANGE", "DUMP_PAYLOAD",     "DEBUG_TRACE",      "DRY_RUN",
-    "EXPORT_TIME_DIFF",  "FORCE_FULL",       "IMPORT_METADATA_ONLY", "LIBRARY_SELECT",
-    "LIBRARY_INVERSE",   "is_limited_token", "ADMIN_TOKEN",      "PLEX_USER_PIN",
-    "plex_external_user", "plex_guest_user", "plex_user_uuid",   "plex_user_name",
-    "ALT_NAME",          "ALT_ID"};
+const std::vector<std::string_view> k_watchstate_option_keys = {"MAX_EPISODE_RANGE",
+                                                                "DUMP_PAYLOAD",
+                                                                "DEBUG_TRACE",
+                                                                "DRY_RUN",
+                                                                "EXPORT_TIME_DIFF",
+                                                                "FORCE_FULL",
+                                                                "IMPORT_METADATA_ONLY",
+                                                                "LIBRARY_SELECT",
+                                                                "LIBRARY_INVERSE",
+                                                                "is_limited_token",
+                                                                "ADMIN_TOKEN",
+                                                                "PLEX_USER_PIN",
+                                                                "plex_external_user",
+                                                                "plex_guest_user",
+                                                                "plex_user_uuid",
+                                                                "plex_user_name",
+                                                                "ALT_NAME",
+                                                                "ALT_ID"};
 
 // Backend-level keys of older WatchState versions (per-backend webhook token and matching,
 // removed upstream) that old servers.yaml files may still carry.
@@ -98,8 +110,8 @@ public:
   void OnSequenceStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/,
                        YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {}
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/,
-                  YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {}
+  void OnMapStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                  YAML::EmitterStyle::value /*style*/) override {}
   void OnMapEnd() override {}
 };
 
@@ -183,12 +195,9 @@ std::string to_lower(std::string_view text) {
 
 std::string_view type_name(backend::BackendType type) {
   switch (type) {
-  case backend::BackendType::plex:
-    return "plex";
-  case backend::BackendType::jellyfin:
-    return "jellyfin";
-  case backend::BackendType::emby:
-    return "emby";
+  case backend::BackendType::plex: return "plex";
+  case backend::BackendType::jellyfin: return "jellyfin";
+  case backend::BackendType::emby: return "emby";
   }
   return "plex";
 }
@@ -346,12 +355,10 @@ public:
     Expanded out;
     std::string name;
     switch (expand_env(field.value.Scalar(), out, name)) {
-    case ExpandStatus::ok:
-      return out;
+    case ExpandStatus::ok: return out;
     case ExpandStatus::unset:
       fail(line(field), field.path, fmt::format("environment variable {} is not set", name));
-    case ExpandStatus::malformed:
-      break;
+    case ExpandStatus::malformed: break;
     }
     fail(line(field), field.path,
          "malformed ${...} reference; write ${NAME} for an environment variable and $$ for a "
@@ -438,9 +445,8 @@ public:
     if (value->has_literal) {
       m_inline_secret = true;
     }
-    const bool bad = std::any_of(value->text.begin(), value->text.end(), [](unsigned char c) {
-      return c <= 0x20 || c == 0x7f;
-    });
+    const bool bad = std::any_of(value->text.begin(), value->text.end(),
+                                 [](unsigned char c) { return c <= 0x20 || c == 0x7f; });
     if (bad) {
       fail(line(field), field.path, "must not contain spaces or control characters");
     }
@@ -455,7 +461,7 @@ public:
     const fs::path file = path(field, *name);
     std::string content;
     if (const int err = read_file(file, content, k_max_token_bytes, true); err != 0) {
-      const std::string why = err == EINVAL ? std::string("not a regular file")
+      const std::string why = err == EINVAL  ? std::string("not a regular file")
                               : err == EFBIG ? std::string("larger than 64 KiB")
                                              : std::string(std::strerror(err));
       fail(line(field), field.path,
@@ -466,9 +472,8 @@ public:
     if (value.empty()) {
       fail(line(field), field.path, fmt::format("token file '{}' is empty", file.string()));
     }
-    const bool bad = std::any_of(value.begin(), value.end(), [](unsigned char c) {
-      return c <= 0x20 || c == 0x7f;
-    });
+    const bool bad = std::any_of(value.begin(), value.end(),
+                                 [](unsigned char c) { return c <= 0x20 || c == 0x7f; });
     if (bad) {
       fail(line(field), field.path,
            fmt::format("the token in '{}' contains spaces or control characters", file.string()));
@@ -499,7 +504,7 @@ public:
     const fs::path file = path(field, *name);
     std::string content;
     if (const int err = read_file(file, content, k_max_token_bytes, true); err != 0) {
-      const std::string why = err == EINVAL ? std::string("not a regular file")
+      const std::string why = err == EINVAL  ? std::string("not a regular file")
                               : err == EFBIG ? std::string("larger than 64 KiB")
                                              : std::string(std::strerror(err));
       fail(line(field), field.path,
@@ -668,15 +673,12 @@ void Parser::register_secrets_early(const YAML::Node& root) {
       Expanded expanded;
       std::string unused;
       switch (expand_env(node.Scalar(), expanded, unused)) {
-      case ExpandStatus::ok:
-        register_secret(expanded.text);
-        break;
+      case ExpandStatus::ok: register_secret(expanded.text); break;
       case ExpandStatus::malformed:
         // Probably a literal token that happens to hold "${".
         register_secret(node.Scalar());
         break;
-      case ExpandStatus::unset:
-        break;
+      case ExpandStatus::unset: break;
       }
     }
   };
@@ -713,7 +715,8 @@ void Parser::register_secrets_early(const YAML::Node& root) {
 
 HttpSettings Parser::parse_http(const Field& field) const {
   HttpSettings http;
-  const MapReader map(*this, field, {"concurrency", "timeout", "retries", "page_size", "backoff_ms"});
+  const MapReader map(*this, field,
+                      {"concurrency", "timeout", "retries", "page_size", "backoff_ms"});
   if (auto f = map.get("concurrency")) {
     http.concurrency = integer(*f, 1, 64);
   }
@@ -1047,17 +1050,14 @@ std::string provider_names() {
 // What a valid id of `key` looks like, for messages.
 std::string_view id_form(backend::GuidKey key) {
   switch (key) {
-  case backend::GuidKey::imdb:
-    return "tt followed by digits";
+  case backend::GuidKey::imdb: return "tt followed by digits";
   case backend::GuidKey::youtube:
-  case backend::GuidKey::cmdb:
-    return "any non-empty text";
+  case backend::GuidKey::cmdb: return "any non-empty text";
   case backend::GuidKey::anidb:
   case backend::GuidKey::tmdb:
   case backend::GuidKey::tvdb:
   case backend::GuidKey::tvmaze:
-  case backend::GuidKey::tvrage:
-    break;
+  case backend::GuidKey::tvrage: break;
   }
   return "digits";
 }
@@ -1148,9 +1148,9 @@ backend::Guid Parser::parse_guid(const Field& field, std::string_view provider,
                                  std::string_view value) const {
   const auto key = backend::guid_key_from_name(trim(provider));
   if (!key) {
-    fail(line(field), field.path,
-         fmt::format("unknown provider '{}'; expected one of {}", trim(provider),
-                     provider_names()));
+    fail(
+        line(field), field.path,
+        fmt::format("unknown provider '{}'; expected one of {}", trim(provider), provider_names()));
   }
   const std::string id = trim(value);
   if (!backend::is_valid_guid_value(*key, id)) {
@@ -1253,8 +1253,7 @@ IgnoreRule Parser::parse_ignore_map(const Field& item) {
       fail(line(*f), f->path, fmt::format("must be movie, show or episode, not '{}'", type));
     }
     if (!rule.id) {
-      fail(line(*f), f->path,
-           "applies only with id (a server item is kept out whatever its type)");
+      fail(line(*f), f->path, "applies only with id (a server item is kept out whatever its type)");
     }
   }
   if (auto f = map.get("item")) {
@@ -1401,8 +1400,8 @@ Config Parser::parse(const std::string& text) {
 
   const Field top{YAML::Node(), root, {}};
   const MapReader map(*this, top,
-                      {"state_dir", "http", "progress", "backup", "webhook", "matching",
-                       "metrics", "history", "backends", "identities"});
+                      {"state_dir", "http", "progress", "backup", "webhook", "matching", "metrics",
+                       "history", "backends", "identities"});
   Config config;
   if (auto f = map.value("state_dir")) {
     const std::string dir = trim(string(*f).value_or(""));
@@ -1434,8 +1433,9 @@ Config Parser::parse(const std::string& text) {
     if (auto t = metrics.value("textfile")) {
       const std::string file = trim(string(*t).value_or(""));
       if (file.empty() || !file.ends_with(".prom")) {
-        fail(line(*t), t->path, "must be a file path ending in .prom (node_exporter's "
-                                "textfile collector reads only those)");
+        fail(line(*t), t->path,
+             "must be a file path ending in .prom (node_exporter's "
+             "textfile collector reads only those)");
       }
       config.metrics.textfile = path(*t, file);
     }
@@ -1478,7 +1478,8 @@ Config parse_with(const std::string& text, const fs::path& file, bool& inline_se
 
 } // namespace
 
-std::filesystem::path resolve_config_path(const std::optional<std::filesystem::path>& explicit_path) {
+std::filesystem::path
+resolve_config_path(const std::optional<std::filesystem::path>& explicit_path) {
   if (explicit_path) {
     return *explicit_path;
   }
@@ -1520,12 +1521,11 @@ Config load_config(const std::filesystem::path& file) {
     // The first thing a new user meets: say how to get a config, not only that there is none.
     throw Error(Errc::config,
                 fmt::format("{}: cannot read config file: {}{}", file.string(), std::strerror(err),
-                            err == ENOENT
-                                ? "; write one with `ws-config add NAME --type T --url U "
-                                  "--token-file F --append FILE`, or start from "
-                                  "share/watchstate/config.example.yaml (keys: "
-                                  "watchstate.yaml(5))"
-                                : ""));
+                            err == ENOENT ? "; write one with `ws-config add NAME --type T --url U "
+                                            "--token-file F --append FILE`, or start from "
+                                            "share/watchstate/config.example.yaml (keys: "
+                                            "watchstate.yaml(5))"
+                                          : ""));
   }
   bool inline_secret = false;
   Config config = parse_with(text, file, inline_secret);
@@ -1541,12 +1541,14 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
   return parse_with(text, file, inline_secret);
 }
 
-std::vector<BackendConfig> backends_for_identity(const Config& config, const std::string& identity) {
+std::vector<BackendConfig> backends_for_identity(const Config& config,
+                                                 const std::string& identity) {
   if (identity == "main") {
     return config.backends;
   }
-  const auto found = std::find_if(config.identities.begin(), config.identities.end(),
-                                  [&identity](const IdentityConfig& i) { return i.name == identity; });
+  const auto found =
+      std::find_if(config.identities.begin(), config.identities.end(),
+                   [&identity](const IdentityConfig& i) { return i.name == identity; });
   if (found == config.identities.end()) {
     std::vector<std::string> names{"main"};
     for (const auto& i : config.identities) {
@@ -1557,10 +1559,9 @@ std::vector<BackendConfig> backends_for_identity(const Config& config, const std
   }
   std::vector<BackendConfig> out;
   for (const auto& backend : config.backends) {
-    const auto mapped = std::find_if(found->backends.begin(), found->backends.end(),
-                                     [&backend](const IdentityBackend& b) {
-                                       return b.backend == backend.name;
-                                     });
+    const auto mapped =
+        std::find_if(found->backends.begin(), found->backends.end(),
+                     [&backend](const IdentityBackend& b) { return b.backend == backend.name; });
     if (mapped == found->backends.end()) {
       continue;
     }

@@ -107,8 +107,8 @@ struct BackendConfig {
 struct IdentityBackend {
   std::string backend; // name of a configured backend
   std::string user;
-  std::string token; // empty: the main backend's token
-  std::string pin;   // Plex home user's PIN (pin or pin_file); empty: none
+  std::string token;   // empty: the main backend's token
+  std::string pin;     // Plex home user's PIN (pin or pin_file); empty: none
   std::string pin_key; // "pin" or "pin_file" (the key that set `pin`)
 };
 
@@ -135,7 +135,8 @@ struct Config {
 
 // The config file to use: `explicit_path` if given, else $WS_CONFIG, else
 // $XDG_CONFIG_HOME/watchstate/config.yaml (~/.config/...), else /etc/watchstate/config.yaml.
-std::filesystem::path resolve_config_path(const std::optional<std::filesystem::path>& explicit_path);
+std::filesystem::path
+resolve_config_path(const std::optional<std::filesystem::path>& explicit_path);
 
 // Default state_dir: $XDG_STATE_HOME/watchstate, else ~/.local/state/watchstate.
 std::filesystem::path default_state_dir();

@@ -93,8 +93,8 @@ constexpr std::array k_name_places = {"backends.*", "identities.*", "identities.
                                       "matching.paths.roots.[].*"};
 
 // Keys of the config that hold a secret (never shown, but their names are).
-constexpr std::array k_secret_keys = {"token", "api_key", "pin", "ADMIN_TOKEN", "PLEX_USER_PIN",
-                                      "webhook"};
+constexpr std::array k_secret_keys = {"token",       "api_key",       "pin",
+                                      "ADMIN_TOKEN", "PLEX_USER_PIN", "webhook"};
 
 constexpr std::array k_url_keys = {"url", "plextv_url"};
 
@@ -139,8 +139,8 @@ bool known_key(std::string_view key) {
     });
   };
   return key != "*" && key != "[]" &&
-         (in(k_shown) || std::find(k_secret_keys.begin(), k_secret_keys.end(), key) !=
-                             k_secret_keys.end());
+         (in(k_shown) ||
+          std::find(k_secret_keys.begin(), k_secret_keys.end(), key) != k_secret_keys.end());
 }
 
 bool is_lower_snake(std::string_view key) {
@@ -148,9 +148,10 @@ bool is_lower_snake(std::string_view key) {
   if (key.empty() || key.size() > 40 || !(key[0] >= 'a' && key[0] <= 'z')) {
     return false;
   }
-  return std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  }) && std::count_if(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; }) <= 2;
+  return std::all_of(
+             key.begin(), key.end(),
+             [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }) &&
+         std::count_if(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; }) <= 2;
 }
 
 bool is_upper_snake(std::string_view key) {
@@ -158,15 +159,16 @@ bool is_upper_snake(std::string_view key) {
   if (key.empty() || key.size() > 40 || !(key[0] >= 'A' && key[0] <= 'Z')) {
     return false;
   }
-  return std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  }) && std::count_if(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; }) <= 2;
+  return std::all_of(
+             key.begin(), key.end(),
+             [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }) &&
+         std::count_if(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; }) <= 2;
 }
 
 bool is_name(std::string_view key) {
   return !key.empty() && key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
   });
 }
 
@@ -221,8 +223,8 @@ public:
         return out;
       }
       std::string text = node.Scalar();
-      if (!path.empty() && std::find(k_url_keys.begin(), k_url_keys.end(), path.back()) !=
-                               k_url_keys.end()) {
+      if (!path.empty() &&
+          std::find(k_url_keys.begin(), k_url_keys.end(), path.back()) != k_url_keys.end()) {
         text = without_userinfo(std::move(text));
       }
       out.text = redact(text);
@@ -269,12 +271,8 @@ private:
 
 void emit(YAML::Emitter& out, const RedactedNode& node) {
   switch (node.kind) {
-  case RedactedNode::Kind::null:
-    out << YAML::Null;
-    break;
-  case RedactedNode::Kind::scalar:
-    out << node.text;
-    break;
+  case RedactedNode::Kind::null: out << YAML::Null; break;
+  case RedactedNode::Kind::scalar: out << node.text; break;
   case RedactedNode::Kind::map:
     out << YAML::BeginMap;
     for (const auto& entry : node.entries) {

@@ -17,8 +17,8 @@ struct RedactedEntry;
 struct RedactedNode {
   enum class Kind { null, scalar, map, list };
   Kind kind = Kind::null;
-  std::string text;                  // scalar: as written (no ${VAR} expanded), or "<redacted>"
-  bool redacted = false;             // scalar: `text` is "<redacted>"
+  std::string text;                   // scalar: as written (no ${VAR} expanded), or "<redacted>"
+  bool redacted = false;              // scalar: `text` is "<redacted>"
   std::vector<RedactedEntry> entries; // map, in file order
   std::vector<RedactedNode> items;    // list
 };

@@ -19,9 +19,8 @@ void write_file_atomic(const std::filesystem::path& file, std::string_view conte
   std::string temp = (dir / ("." + file.filename().string() + ".XXXXXX")).string();
   const int fd = ::mkstemp(temp.data());
   if (fd < 0) {
-    throw Error(
-        Errc::cant_create,
-        fmt::format("{}: cannot create a file beside it: {}", file.string(), std::strerror(errno)));
+    throw Error(Errc::cant_create, fmt::format("{}: cannot create a file beside it: {}",
+                                               file.string(), std::strerror(errno)));
   }
   auto fail = [&](const char* what) {
     const int err = errno;

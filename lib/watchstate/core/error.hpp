@@ -8,16 +8,16 @@ namespace ws {
 
 // The closed set of failure classes; each maps to one exit code (core/exit_code.hpp).
 enum class Errc {
-  usage,      // bad command line                          -> 64
-  data,       // malformed input file                      -> 65
-  no_input,   // input file missing                        -> 66
-  internal,   // a bug                                     -> 70
-  cant_create,// cannot create an output file              -> 73
-  io,         // local I/O error                           -> 74
-  tempfail,   // unreachable, timeout, 5xx/429, lock held  -> 75
-  protocol,   // a backend answered something unparsable   -> 76
-  no_perm,    // 401/403, or no permission on state_dir    -> 77
-  config,     // config missing or invalid                 -> 78
+  usage,       // bad command line                          -> 64
+  data,        // malformed input file                      -> 65
+  no_input,    // input file missing                        -> 66
+  internal,    // a bug                                     -> 70
+  cant_create, // cannot create an output file              -> 73
+  io,          // local I/O error                           -> 74
+  tempfail,    // unreachable, timeout, 5xx/429, lock held  -> 75
+  protocol,    // a backend answered something unparsable   -> 76
+  no_perm,     // 401/403, or no permission on state_dir    -> 77
+  config,      // config missing or invalid                 -> 78
 };
 
 // A failure a user or the environment can cause. The message is one line, names the thing at

@@ -26,9 +26,9 @@ RunLock::RunLock(const std::filesystem::path& file) {
     ::close(m_fd);
     m_fd = -1;
     if (err == EWOULDBLOCK) {
-      throw LockHeld(Errc::tempfail,
-                     fmt::format("another watchstate run holds the lock {}; try again later",
-                                 file.string()));
+      throw LockHeld(
+          Errc::tempfail,
+          fmt::format("another watchstate run holds the lock {}; try again later", file.string()));
     }
     throw Error(Errc::io, fmt::format("cannot lock {}: {}", file.string(), std::strerror(err)));
   }

@@ -81,13 +81,13 @@ void Bar::draw(bool force) {
   }
   m_last_draw = now;
   const double seconds = std::chrono::duration<double>(now - m_started).count();
-  const auto rate = seconds > 0.05 ? static_cast<std::uint64_t>(static_cast<double>(m_done) / seconds)
-                                   : 0;
+  const auto rate =
+      seconds > 0.05 ? static_cast<std::uint64_t>(static_cast<double>(m_done) / seconds) : 0;
   std::string bar;
   std::string counts;
   if (m_total > 0) {
-    const auto filled = static_cast<int>(std::min<std::uint64_t>(m_done, m_total) * k_bar_width /
-                                         m_total);
+    const auto filled =
+        static_cast<int>(std::min<std::uint64_t>(m_done, m_total) * k_bar_width / m_total);
     bar = fmt::format("[{}{}] ", std::string(static_cast<std::size_t>(filled), '#'),
                       std::string(static_cast<std::size_t>(k_bar_width - filled), '.'));
     counts = fmt::format("{}/{}", group_thousands(m_done), group_thousands(m_total));

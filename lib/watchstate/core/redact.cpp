@@ -29,8 +29,9 @@ bool iequals_prefix(std::string_view text, std::size_t pos, std::string_view wor
 // Hide the value after `name=` (query parameters) and `Token="` (MediaBrowser headers).
 std::string redact_parameters(std::string_view text) {
   static constexpr std::array<std::string_view, 7> k_names = {
-      "x-plex-token=", "api_key=", "apikey=", "token=", "x-emby-token=", "access_token=",
-      "pin="}; // pin: a Plex home user's PIN on the plex.tv user switch
+      "x-plex-token=", "api_key=",      "apikey=", "token=",
+      "x-emby-token=", "access_token=", "pin="}; // pin: a Plex home user's PIN on the plex.tv user
+                                                 // switch
   std::string out;
   out.reserve(text.size());
   std::size_t i = 0;

@@ -19,8 +19,8 @@ extern "C" void on_signal(int signal_number) {
 } // namespace
 
 Interrupted::Interrupted(int signal_number)
-    : std::runtime_error(fmt::format("interrupted by {}", signal_number == SIGINT ? "SIGINT"
-                                                                                  : "SIGTERM")),
+    : std::runtime_error(
+          fmt::format("interrupted by {}", signal_number == SIGINT ? "SIGINT" : "SIGTERM")),
       m_signal(signal_number) {}
 
 void install_signal_handlers() {

@@ -41,8 +41,12 @@ Civil civil_from_unix(UnixTime t) {
   const unsigned mp = (5 * doy + 2) / 153;
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return {y + (m <= 2 ? 1 : 0), m, d, static_cast<unsigned>(secs / 3600),
-          static_cast<unsigned>((secs % 3600) / 60), static_cast<unsigned>(secs % 60)};
+  return {y + (m <= 2 ? 1 : 0),
+          m,
+          d,
+          static_cast<unsigned>(secs / 3600),
+          static_cast<unsigned>((secs % 3600) / 60),
+          static_cast<unsigned>(secs % 60)};
 }
 
 bool read_digits(std::string_view text, std::size_t pos, std::size_t count, unsigned& out) {
@@ -117,8 +121,8 @@ std::optional<std::int64_t> parse_duration(std::string_view text) {
 }
 
 std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now() - since)
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               since)
       .count();
 }
 
@@ -132,9 +136,8 @@ std::optional<UnixTime> parse_iso8601(std::string_view text) {
   unsigned year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!read_digits(text, 0, 4, year) || text.size() < 19 || text[4] != '-' ||
       !read_digits(text, 5, 2, month) || text[7] != '-' || !read_digits(text, 8, 2, day) ||
-      (text[10] != 'T' && text[10] != ' ') || !read_digits(text, 11, 2, hour) ||
-      text[13] != ':' || !read_digits(text, 14, 2, minute) || text[16] != ':' ||
-      !read_digits(text, 17, 2, second)) {
+      (text[10] != 'T' && text[10] != ' ') || !read_digits(text, 11, 2, hour) || text[13] != ':' ||
+      !read_digits(text, 14, 2, minute) || text[16] != ':' || !read_digits(text, 17, 2, second)) {
     return std::nullopt;
   }
   if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 ||

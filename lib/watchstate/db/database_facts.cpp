@@ -58,9 +58,8 @@ DatabaseFacts inspect_database(const std::filesystem::path& file, int max_proble
       SQLite::Statement q(db, "SELECT identity, COUNT(*), COALESCE(SUM(watched), 0) FROM items "
                               "GROUP BY identity ORDER BY identity");
       while (q.executeStep()) {
-        facts.identities.push_back(IdentityCounts{q.getColumn(0).getString(),
-                                                  q.getColumn(1).getInt64(),
-                                                  q.getColumn(2).getInt64()});
+        facts.identities.push_back(IdentityCounts{
+            q.getColumn(0).getString(), q.getColumn(1).getInt64(), q.getColumn(2).getInt64()});
       }
     }
     step = "count the records";
@@ -69,8 +68,7 @@ DatabaseFacts inspect_database(const std::filesystem::path& file, int max_proble
                               "backend_items GROUP BY identity, backend ORDER BY identity, "
                               "backend");
       while (q.executeStep()) {
-        facts.records.push_back(RecordCount{q.getColumn(0).getString(),
-                                            q.getColumn(1).getString(),
+        facts.records.push_back(RecordCount{q.getColumn(0).getString(), q.getColumn(1).getString(),
                                             q.getColumn(2).getInt64(), q.getColumn(3).getInt64()});
       }
     }
@@ -79,10 +77,10 @@ DatabaseFacts inspect_database(const std::filesystem::path& file, int max_proble
       SQLite::Statement q(db, "SELECT backend, server_id, name, version FROM servers ORDER BY "
                               "backend");
       while (q.executeStep()) {
-        facts.servers.push_back(SeenServer{
-            q.getColumn(0).getString(),
-            backend::ServerInfo{q.getColumn(1).getString(), q.getColumn(2).getString(),
-                                q.getColumn(3).getString()}});
+        facts.servers.push_back(
+            SeenServer{q.getColumn(0).getString(),
+                       backend::ServerInfo{q.getColumn(1).getString(), q.getColumn(2).getString(),
+                                           q.getColumn(3).getString()}});
       }
     }
     step = "count the rows";

@@ -28,8 +28,8 @@ struct SeenServer {
 };
 
 struct DatabaseFacts {
-  int schema_version = 0;     // PRAGMA user_version
-  std::string journal_mode;   // "wal"
+  int schema_version = 0;   // PRAGMA user_version
+  std::string journal_mode; // "wal"
   std::int64_t page_size = 0;
   std::int64_t page_count = 0;
   std::int64_t freelist_count = 0;

@@ -18,13 +18,12 @@ namespace {
 constexpr int k_busy_timeout_ms = 5000;
 constexpr std::int64_t k_day = 86400;
 
-[[noreturn]] void
-fail(const SQLite::Exception& e, const std::filesystem::path& file, std::string_view what) {
+[[noreturn]] void fail(const SQLite::Exception& e, const std::filesystem::path& file,
+                       std::string_view what) {
   const int code = e.getErrorCode() & 0xff;
   if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
-    throw Error(
-        Errc::tempfail,
-        fmt::format("state database is busy ({} of {}): {}", what, file.string(), e.what()));
+    throw Error(Errc::tempfail, fmt::format("state database is busy ({} of {}): {}", what,
+                                            file.string(), e.what()));
   }
   if (code == SQLITE_PERM || code == SQLITE_READONLY || code == SQLITE_CANTOPEN) {
     throw Error(Errc::no_perm,
@@ -52,8 +51,8 @@ std::uintmax_t bytes_of(const std::filesystem::path& file) {
 // A connection that reads only: no write, and no checkpoint of the WAL into the file when it
 // closes (SQLite's last connection to a WAL database does one by default).
 SQLite::Database open_reader(const std::filesystem::path& file) {
-  SQLite::Database db(
-      file.string(), SQLite::OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, k_busy_timeout_ms);
+  SQLite::Database db(file.string(), SQLite::OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      k_busy_timeout_ms);
   sqlite3_db_config(db.getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   db.exec("PRAGMA query_only = 1");
   return db;
@@ -72,8 +71,8 @@ void read_pages(SQLite::Database& db, MaintenanceResult& r) {
 } // namespace
 
 bool vacuum_worthwhile(std::int64_t pages, std::int64_t free_pages) {
-  return pages > 0 && free_pages > 0
-         && static_cast<double>(free_pages) > k_vacuum_free_share * static_cast<double>(pages);
+  return pages > 0 && free_pages > 0 &&
+         static_cast<double>(free_pages) > k_vacuum_free_share * static_cast<double>(pages);
 }
 
 std::vector<std::string> check_integrity(const std::filesystem::path& file, int max_problems) {
@@ -149,8 +148,8 @@ MaintenanceResult maintain_database(const std::filesystem::path& file,
 
   const char* step = "open";
   try {
-    SQLite::Database db(
-        file.string(), SQLite::OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, k_busy_timeout_ms);
+    SQLite::Database db(file.string(), SQLite::OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        k_busy_timeout_ms);
     // Statistics for the query planner: ANALYZE reads every index once; PRAGMA optimize then
     // keeps them current as SQLite sees fit.
     step = "ANALYZE";

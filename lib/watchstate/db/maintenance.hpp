@@ -25,9 +25,7 @@ struct MaintenanceResult {
   // What PRAGMA integrity_check found; empty when it said "ok". A damaged database is left
   // exactly as it was: nothing else below was done.
   std::vector<std::string> problems;
-  [[nodiscard]] bool intact() const {
-    return problems.empty();
-  }
+  [[nodiscard]] bool intact() const { return problems.empty(); }
 
   UnixTime change_log_cutoff = 0;     // entries logged before it went (0: the change log is kept)
   UnixTime run_cutoff = 0;            // runs started before it went (0: the history is kept)

@@ -23,8 +23,8 @@ struct RunHistory::Impl {
   SQLite::Database db;
 
   explicit Impl(const std::filesystem::path& file)
-      : db(
-          file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLITE_OPEN_NOMUTEX, 5000) {
+      : db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+           5000) {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
   }
@@ -81,9 +81,8 @@ std::int64_t RunHistory::record(const Run& run, int keep_days) {
       backend.bind(11, static_cast<std::int64_t>(run.finished_at));
       backend.exec();
     }
-    SQLite::Statement error(m_impl->db,
-                            "INSERT INTO run_errors (run_id, seq, identity, backend, "
-                            "kind, message, at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    SQLite::Statement error(m_impl->db, "INSERT INTO run_errors (run_id, seq, identity, backend, "
+                                        "kind, message, at) VALUES (?, ?, ?, ?, ?, ?, ?)");
     int seq = 0;
     for (const auto& e : run.errors) {
       error.reset();
@@ -162,30 +161,25 @@ std::vector<Run> RunHistory::runs(std::size_t limit, const std::string& tool) {
                                "SELECT identity, backend, phase, ok, items, writes, failed, "
                                "requests, duration_ms FROM run_backends WHERE run_id = ? "
                                "ORDER BY identity, backend, phase");
-    SQLite::Statement errors(m_impl->db,
-                             "SELECT identity, backend, kind, message FROM run_errors "
-                             "WHERE run_id = ? ORDER BY seq");
+    SQLite::Statement errors(m_impl->db, "SELECT identity, backend, kind, message FROM run_errors "
+                                         "WHERE run_id = ? ORDER BY seq");
     for (auto& run : result) {
       backends.reset();
       backends.bind(1, run.id);
       while (backends.executeStep()) {
-        run.backends.push_back(RunBackend{backends.getColumn(0).getString(),
-                                          backends.getColumn(1).getString(),
-                                          backends.getColumn(2).getString(),
-                                          backends.getColumn(3).getInt() != 0,
-                                          backends.getColumn(4).getInt64(),
-                                          backends.getColumn(5).getInt64(),
-                                          backends.getColumn(6).getInt64(),
-                                          backends.getColumn(7).getInt64(),
-                                          backends.getColumn(8).getInt64()});
+        run.backends.push_back(
+            RunBackend{backends.getColumn(0).getString(), backends.getColumn(1).getString(),
+                       backends.getColumn(2).getString(), backends.getColumn(3).getInt() != 0,
+                       backends.getColumn(4).getInt64(), backends.getColumn(5).getInt64(),
+                       backends.getColumn(6).getInt64(), backends.getColumn(7).getInt64(),
+                       backends.getColumn(8).getInt64()});
       }
       errors.reset();
       errors.bind(1, run.id);
       while (errors.executeStep()) {
-        run.errors.push_back(RunError{errors.getColumn(0).getString(),
-                                      errors.getColumn(1).getString(),
-                                      errors.getColumn(2).getString(),
-                                      errors.getColumn(3).getString()});
+        run.errors.push_back(
+            RunError{errors.getColumn(0).getString(), errors.getColumn(1).getString(),
+                     errors.getColumn(2).getString(), errors.getColumn(3).getString()});
       }
     }
     return result;
@@ -218,19 +212,17 @@ std::vector<BackendHealth> RunHistory::health() {
     }
     // The newest error per backend (errors of a whole run, without a backend, are the run's).
     SQLite::Statement err(
-        m_impl->db,
-        "SELECT identity, backend, kind, message, at FROM run_errors e WHERE "
-        "backend != '' AND at = (SELECT MAX(at) FROM run_errors x WHERE "
-        "x.identity = e.identity AND x.backend = e.backend) ORDER BY run_id, seq");
+        m_impl->db, "SELECT identity, backend, kind, message, at FROM run_errors e WHERE "
+                    "backend != '' AND at = (SELECT MAX(at) FROM run_errors x WHERE "
+                    "x.identity = e.identity AND x.backend = e.backend) ORDER BY run_id, seq");
     while (err.executeStep()) {
       auto& h = entry(err.getColumn(0).getString(), err.getColumn(1).getString());
       h.last_error_kind = err.getColumn(2).getString();
       h.last_error = err.getColumn(3).getString();
       h.last_error_at = err.getColumn(4).getInt64();
     }
-    SQLite::Statement items(m_impl->db,
-                            "SELECT identity, backend, COUNT(DISTINCT item_id) FROM "
-                            "backend_items GROUP BY identity, backend");
+    SQLite::Statement items(m_impl->db, "SELECT identity, backend, COUNT(DISTINCT item_id) FROM "
+                                        "backend_items GROUP BY identity, backend");
     while (items.executeStep()) {
       entry(items.getColumn(0).getString(), items.getColumn(1).getString()).items =
           items.getColumn(2).getInt64();
@@ -248,12 +240,11 @@ std::vector<BackendHealth> RunHistory::health() {
 std::vector<IdentityCounts> RunHistory::identity_counts() {
   try {
     std::vector<IdentityCounts> result;
-    SQLite::Statement q(m_impl->db,
-                        "SELECT identity, COUNT(*), SUM(watched) FROM items GROUP BY "
-                        "identity ORDER BY identity");
+    SQLite::Statement q(m_impl->db, "SELECT identity, COUNT(*), SUM(watched) FROM items GROUP BY "
+                                    "identity ORDER BY identity");
     while (q.executeStep()) {
-      result.push_back(IdentityCounts{
-          q.getColumn(0).getString(), q.getColumn(1).getInt64(), q.getColumn(2).getInt64()});
+      result.push_back(IdentityCounts{q.getColumn(0).getString(), q.getColumn(1).getInt64(),
+                                      q.getColumn(2).getInt64()});
     }
     return result;
   } catch (const SQLite::Exception& e) {

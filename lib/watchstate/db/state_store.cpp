@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include <watchstate/db/state_store.hpp>
 #include <watchstate/db/sqlite_error.hpp>
+#include <watchstate/db/state_store.hpp>
 
 #include <watchstate/backend/guid.hpp>
 #include <watchstate/core/error.hpp>
@@ -304,7 +304,7 @@ ItemRow read_item(SQLite::Statement& q) {
   row.id = q.getColumn(0).getInt64();
   row.identity = q.getColumn(1).getString();
   row.type = q.getColumn(2).getString() == "episode" ? backend::MediaType::episode
-                                                      : backend::MediaType::movie;
+                                                     : backend::MediaType::movie;
   row.title = q.getColumn(3).getString();
   row.year = q.getColumn(4).getInt();
   row.season = q.getColumn(5).getInt();
@@ -377,7 +377,8 @@ struct StateStore::Impl {
 
   explicit Impl(const std::filesystem::path& file)
       : db(open(file)),
-        find_key(db, "SELECT item_id FROM item_keys WHERE identity = ? AND key = ? ORDER BY item_id"),
+        find_key(db,
+                 "SELECT item_id FROM item_keys WHERE identity = ? AND key = ? ORDER BY item_id"),
         insert_key(db, "INSERT OR IGNORE INTO item_keys (identity, key, item_id) VALUES (?, ?, ?)"),
         delete_key(db, "DELETE FROM item_keys WHERE identity = ? AND key = ? AND item_id = ?"),
         select_by_remote(db, fmt::format("SELECT item_id, {} FROM backend_items WHERE identity = ? "
@@ -403,19 +404,21 @@ struct StateStore::Impl {
         select_identity_records(db, "SELECT backend, remote_id, show_id, guids, year, season, "
                                     "episode, path_key, title FROM backend_items WHERE item_id = "
                                     "? ORDER BY backend, remote_id"),
-        upsert_record(db, "INSERT INTO backend_items (item_id, backend, remote_id, library_id, "
-                          "show_id, watched, played_at, added_at, progress_ms, path, multi, guids, "
-                          "duration_ms, year, season, episode, identity, path_key, title) VALUES "
-                          "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                          "ON CONFLICT (item_id, backend, remote_id) DO UPDATE SET "
-                          "library_id = "
-                          "excluded.library_id, show_id = excluded.show_id, watched = "
-                          "excluded.watched, played_at = excluded.played_at, added_at = "
-                          "excluded.added_at, progress_ms = excluded.progress_ms, path = "
-                          "excluded.path, multi = excluded.multi, guids = excluded.guids, "
-                          "duration_ms = excluded.duration_ms, year = excluded.year, season = "
-                          "excluded.season, episode = excluded.episode, path_key = excluded.path_key, title = "
-                          "excluded.title"),
+        upsert_record(
+            db,
+            "INSERT INTO backend_items (item_id, backend, remote_id, library_id, "
+            "show_id, watched, played_at, added_at, progress_ms, path, multi, guids, "
+            "duration_ms, year, season, episode, identity, path_key, title) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (item_id, backend, remote_id) DO UPDATE SET "
+            "library_id = "
+            "excluded.library_id, show_id = excluded.show_id, watched = "
+            "excluded.watched, played_at = excluded.played_at, added_at = "
+            "excluded.added_at, progress_ms = excluded.progress_ms, path = "
+            "excluded.path, multi = excluded.multi, guids = excluded.guids, "
+            "duration_ms = excluded.duration_ms, year = excluded.year, season = "
+            "excluded.season, episode = excluded.episode, path_key = excluded.path_key, title = "
+            "excluded.title"),
         insert_change(db, "INSERT INTO change_log (item_id, backend, direction, field, "
                           "old_value, new_value, at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") {}
 
@@ -686,12 +689,13 @@ void StateStore::for_each_with_record(
   try {
     // Only what the export decision reads: no path, no ids, no titles (a no-change sync runs
     // this over every item of every backend).
-    SQLite::Statement q(m_impl->db,
-                        "SELECT i.id, i.type, i.title, i.year, i.season, i.episode, i.watched, "
-                        "i.updated, i.progress_ms, b.remote_id, b.watched, b.played_at, "
-                        "b.added_at, b.progress_ms, b.multi, b.duration_ms FROM items i CROSS JOIN "
-                        "backend_items b ON b.item_id = i.id AND b.backend = ?2 WHERE +i.identity = "
-                        "?1"); // items in rowid order, their records next to each other: no seeks
+    SQLite::Statement q(
+        m_impl->db,
+        "SELECT i.id, i.type, i.title, i.year, i.season, i.episode, i.watched, "
+        "i.updated, i.progress_ms, b.remote_id, b.watched, b.played_at, "
+        "b.added_at, b.progress_ms, b.multi, b.duration_ms FROM items i CROSS JOIN "
+        "backend_items b ON b.item_id = i.id AND b.backend = ?2 WHERE +i.identity = "
+        "?1"); // items in rowid order, their records next to each other: no seeks
     q.bind(1, identity);
     q.bind(2, backend);
     ItemRow row;
@@ -792,8 +796,8 @@ std::vector<RecordRef> StateStore::records_except(const std::string& identity,
 }
 
 std::int64_t StateStore::remove_records_except(const std::string& identity,
-                                              const std::string& backend,
-                                              const std::vector<RecordRef>& kept) {
+                                               const std::string& backend,
+                                               const std::vector<RecordRef>& kept) {
   try {
     // The usual case: the backend still has everything. One count shows it, without building
     // the set of kept records inside SQLite.
@@ -844,10 +848,10 @@ std::vector<ItemRow> StateStore::prune_unreported(const std::string& identity, b
     }
     if (!dry_run) {
       // foreign_keys is off: children go first, explicitly.
-      for (const char* sql : {"DELETE FROM item_keys WHERE item_id = ?",
-                              "DELETE FROM change_log WHERE item_id = ?",
-                              "DELETE FROM conflicts WHERE item_id = ?1 OR other_item = ?1",
-                              "DELETE FROM items WHERE id = ?"}) {
+      for (const char* sql :
+           {"DELETE FROM item_keys WHERE item_id = ?", "DELETE FROM change_log WHERE item_id = ?",
+            "DELETE FROM conflicts WHERE item_id = ?1 OR other_item = ?1",
+            "DELETE FROM items WHERE id = ?"}) {
         SQLite::Statement del(m_impl->db, sql);
         for (const auto& row : rows) {
           del.reset();
@@ -966,11 +970,11 @@ void StateStore::remove_record(const std::string& identity, const std::string& b
 void StateStore::merge_item(ItemId into, ItemId from) {
   try {
     // foreign_keys is off: every child table is moved explicitly, then the row goes.
-    SQLite::Statement records(m_impl->db,
-                              "INSERT OR IGNORE INTO backend_items SELECT identity, backend, "
-                              "remote_id, ?, library_id, show_id, watched, played_at, added_at, "
-                              "progress_ms, path, multi, guids, duration_ms, year, season, episode, "
-                              "path_key, title FROM backend_items WHERE item_id = ?");
+    SQLite::Statement records(
+        m_impl->db, "INSERT OR IGNORE INTO backend_items SELECT identity, backend, "
+                    "remote_id, ?, library_id, show_id, watched, played_at, added_at, "
+                    "progress_ms, path, multi, guids, duration_ms, year, season, episode, "
+                    "path_key, title FROM backend_items WHERE item_id = ?");
     records.bind(1, into);
     records.bind(2, from);
     records.exec();
@@ -1055,11 +1059,11 @@ void StateStore::replace_conflicts(const std::string& identity, const std::strin
 std::vector<ConflictRecord> StateStore::conflicts(const std::string& identity,
                                                   const std::string& backend) {
   try {
-    SQLite::Statement q(m_impl->db,
-                        std::string("SELECT backend, remote_id, item_id, key, other_item, kind FROM "
-                                    "conflicts WHERE identity = ?") +
-                            (backend.empty() ? "" : " AND backend = ?") +
-                            " ORDER BY item_id, backend, remote_id, key, other_item");
+    SQLite::Statement q(
+        m_impl->db, std::string("SELECT backend, remote_id, item_id, key, other_item, kind FROM "
+                                "conflicts WHERE identity = ?") +
+                        (backend.empty() ? "" : " AND backend = ?") +
+                        " ORDER BY item_id, backend, remote_id, key, other_item");
     q.bind(1, identity);
     if (!backend.empty()) {
       q.bind(2, backend);
@@ -1234,11 +1238,11 @@ StateStore::imdb_on_movie_and_episode(const std::string& identity) {
 std::vector<IgnoredItem> StateStore::ignored_items(const std::string& identity,
                                                    const std::string& backend) {
   try {
-    SQLite::Statement q(m_impl->db,
-                        std::string("SELECT backend, remote_id, rule, title, kind FROM ignored_items "
-                                    "WHERE identity = ?") +
-                            (backend.empty() ? "" : " AND backend = ?") +
-                            " ORDER BY rule, backend, remote_id");
+    SQLite::Statement q(
+        m_impl->db, std::string("SELECT backend, remote_id, rule, title, kind FROM ignored_items "
+                                "WHERE identity = ?") +
+                        (backend.empty() ? "" : " AND backend = ?") +
+                        " ORDER BY rule, backend, remote_id");
     q.bind(1, identity);
     if (!backend.empty()) {
       q.bind(2, backend);

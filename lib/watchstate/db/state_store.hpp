@@ -74,9 +74,9 @@ struct ConflictRecord {
   std::string backend;
   std::string remote_id;
   ItemId item = 0;
-  std::string key;   // the matching key of the id: "tmdb://5/movie"
-  ItemId other = 0;  // the row the id points to or disagrees with
-  std::string kind;  // "disagree", "other_row", "ambiguous"
+  std::string key;  // the matching key of the id: "tmdb://5/movie"
+  ItemId other = 0; // the row the id points to or disagrees with
+  std::string kind; // "disagree", "other_row", "ambiguous"
   friend bool operator==(const ConflictRecord&, const ConflictRecord&) = default;
 };
 
@@ -139,10 +139,10 @@ struct ForgottenItem {
 // One backend's copy of a playlist, as the last ws-playlist run left it.
 struct PlaylistCopy {
   std::string backend;
-  std::string remote_id;  // "" when deleted
-  std::string signature;  // the copy's title and item ids as last seen or written
-  bool deleted = false;   // the user deleted it there: not re-created
-  UnixTime seen_at = 0;   // when that signature was first seen
+  std::string remote_id; // "" when deleted
+  std::string signature; // the copy's title and item ids as last seen or written
+  bool deleted = false;  // the user deleted it there: not re-created
+  UnixTime seen_at = 0;  // when that signature was first seen
   friend bool operator==(const PlaylistCopy&, const PlaylistCopy&) = default;
 };
 
@@ -243,8 +243,9 @@ public:
   // Every record `backend` holds for `identity` (every copy), with its row, in no particular
   // order. Light: the row has no via/dates of writing, the record no path, library, show or
   // guids.
-  void for_each_with_record(const std::string& identity, const std::string& backend,
-                            const std::function<void(const ItemRow&, const BackendRecord&)>& on_pair);
+  void
+  for_each_with_record(const std::string& identity, const std::string& backend,
+                       const std::function<void(const ItemRow&, const BackendRecord&)>& on_pair);
 
   // --- Identity conflicts the matching recorded (sync/matching.hpp) ---
   std::vector<ConflictRecord> conflicts_of(const std::string& identity, const std::string& backend,
@@ -259,8 +260,8 @@ public:
   // items).
   std::vector<std::pair<std::string, std::vector<ItemId>>> shared_keys(const std::string& identity);
   // imdb ids given both to a movie row and to an episode row: (imdb id, movie row, episode row).
-  std::vector<std::tuple<std::string, ItemId, ItemId>> imdb_on_movie_and_episode(
-      const std::string& identity);
+  std::vector<std::tuple<std::string, ItemId, ItemId>>
+  imdb_on_movie_and_episode(const std::string& identity);
 
   // --- What the ignore rules touched, per backend (replaced after each complete listing) ---
   std::vector<IgnoredItem> ignored_items(const std::string& identity, const std::string& backend);
@@ -279,8 +280,8 @@ public:
   // --- Sync cursors, per (identity, backend, kind) where kind is "import" or "export" ---
   std::optional<UnixTime> cursor(const std::string& identity, const std::string& backend,
                                  const std::string& kind);
-  void set_cursor(const std::string& identity, const std::string& backend,
-                  const std::string& kind, UnixTime value);
+  void set_cursor(const std::string& identity, const std::string& backend, const std::string& kind,
+                  UnixTime value);
 
   // --- Series ids of each backend, kept across runs ---
   backend::ShowCache load_shows(const std::string& backend);

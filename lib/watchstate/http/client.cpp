@@ -22,12 +22,9 @@ namespace {
 static_assert(std::atomic<bool>::is_always_lock_free);
 std::atomic<bool> g_abort{false};
 
-
-
 bool all_digits(std::string_view text) noexcept {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return c >= '0' && c <= '9';
-  });
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 int month_number(std::string_view name) noexcept {
@@ -92,9 +89,8 @@ std::chrono::milliseconds backoff_delay(const ClientOptions& options, int attemp
   std::uniform_real_distribution<double> jitter(0.9, 1.1);
   const int doublings = std::clamp(attempt - 1, 0, 30);
   // A day bounds the arithmetic; no sane configuration gets near it.
-  const double base = std::min(static_cast<double>(options.backoff.count()) *
-                                   std::ldexp(1.0, doublings),
-                               86'400'000.0);
+  const double base = std::min(
+      static_cast<double>(options.backoff.count()) * std::ldexp(1.0, doublings), 86'400'000.0);
   const double value = std::max(0.0, base * jitter(generator));
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(value)));
 }
@@ -114,9 +110,8 @@ Outcome Client::send(Request request) {
   std::vector<Request> requests;
   requests.push_back(std::move(request));
   Outcome result;
-  send_all(std::move(requests), [&result](std::size_t, Outcome& outcome) {
-    result = std::move(outcome);
-  });
+  send_all(std::move(requests),
+           [&result](std::size_t, Outcome& outcome) { result = std::move(outcome); });
   return result;
 }
 
@@ -131,8 +126,8 @@ bool is_retryable_status(long status) noexcept {
 std::chrono::milliseconds retry_delay(const ClientOptions& options, int attempt,
                                       std::string_view retry_after_header) {
   using std::chrono::milliseconds;
-  const auto cap = std::max(std::chrono::duration_cast<milliseconds>(options.max_retry_after),
-                            milliseconds(0));
+  const auto cap =
+      std::max(std::chrono::duration_cast<milliseconds>(options.max_retry_after), milliseconds(0));
   const std::string_view value = trim(retry_after_header);
   if (value.empty()) {
     return backoff_delay(options, attempt);

@@ -54,11 +54,11 @@ struct Outcome {
 };
 
 struct ClientOptions {
-  int concurrency = 4;                      // parallel transfers; 1 = strictly sequential
-  std::chrono::seconds timeout{300};        // per attempt
-  int retries = 3;                          // extra attempts after the first
-  std::chrono::milliseconds backoff{1000};  // first retry delay; doubles, +/-10 % jitter
-  std::chrono::seconds max_retry_after{120};// cap on a server's Retry-After
+  int concurrency = 4;                       // parallel transfers; 1 = strictly sequential
+  std::chrono::seconds timeout{300};         // per attempt
+  int retries = 3;                           // extra attempts after the first
+  std::chrono::milliseconds backoff{1000};   // first retry delay; doubles, +/-10 % jitter
+  std::chrono::seconds max_retry_after{120}; // cap on a server's Retry-After
   bool verify_tls = true;
   std::string user_agent = "watchstate";
 };

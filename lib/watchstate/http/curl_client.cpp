@@ -41,8 +41,6 @@ const char* method_name(Method method) noexcept {
   return "GET";
 }
 
-
-
 TransportError classify(CURLcode code) noexcept {
   switch (code) {
   case CURLE_OK: return TransportError::none;
@@ -158,8 +156,8 @@ struct Run {
   std::vector<Request>& requests;
   const CompletionHandler& on_done;
   std::vector<int> attempts;
-  std::size_t next_new = 0;               // first request never started
-  std::deque<std::size_t> ready;          // retries whose delay is over, oldest first
+  std::size_t next_new = 0;      // first request never started
+  std::deque<std::size_t> ready; // retries whose delay is over, oldest first
   using Due = std::pair<Clock::time_point, std::size_t>;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> waiting; // retries in backoff
   std::size_t done = 0;
@@ -223,8 +221,8 @@ public:
       }
       auto wait = k_poll_slice;
       if (!state.waiting.empty()) {
-        const auto until = std::chrono::ceil<std::chrono::milliseconds>(
-            state.waiting.top().first - Clock::now());
+        const auto until =
+            std::chrono::ceil<std::chrono::milliseconds>(state.waiting.top().first - Clock::now());
         wait = std::clamp(until, std::chrono::milliseconds(0), wait);
       }
       if (wait.count() > 0 || m_busy > 0) {
@@ -338,8 +336,8 @@ private:
     // quality) spends seconds compressing each 1 MB listing page, far more than it saves.
     curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    const auto timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-        m_options.timeout);
+    const auto timeout_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(m_options.timeout);
     const auto connect_ms = std::min(timeout_ms, std::chrono::milliseconds(30'000));
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms.count()));
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_ms.count()));
@@ -377,13 +375,13 @@ private:
   }
 
   curl_slist* header_list(Slot& slot, const Request& request, bool with_body) {
-    const bool same = slot.header_list_has_body == with_body &&
-                      slot.header_list_source.size() == request.headers.size() &&
-                      std::equal(request.headers.begin(), request.headers.end(),
-                                 slot.header_list_source.begin(), [](const Header& a,
-                                                                     const Header& b) {
-                                   return a.name == b.name && a.value == b.value;
-                                 });
+    const bool same =
+        slot.header_list_has_body == with_body &&
+        slot.header_list_source.size() == request.headers.size() &&
+        std::equal(request.headers.begin(), request.headers.end(), slot.header_list_source.begin(),
+                   [](const Header& a, const Header& b) {
+                     return a.name == b.name && a.value == b.value;
+                   });
     if (same) {
       return slot.header_list;
     }
@@ -449,8 +447,8 @@ private:
     }
     const bool debug = log::level() >= log::Level::debug;
     if (debug) {
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
-                                                                            slot.started);
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - slot.started);
       log::debug("http: {} {} -> {} in {} ms (attempt {})", method_name(request.method),
                  redact(request.url),
                  code == CURLE_OK ? std::to_string(status) : curl_easy_strerror(code), ms.count(),
@@ -461,9 +459,9 @@ private:
         request.retry ? (code == CURLE_OK ? is_retryable_status(status) : is_retryable_code(code))
                       : code == CURLE_COULDNT_CONNECT;
     if (retryable && attempt <= m_options.retries) {
-      const auto delay = retry_delay(m_options, attempt,
-                                     code == CURLE_OK ? slot.response.header("Retry-After")
-                                                      : std::string_view{});
+      const auto delay =
+          retry_delay(m_options, attempt,
+                      code == CURLE_OK ? slot.response.header("Retry-After") : std::string_view{});
       if (debug) {
         log::debug("http: retrying {} {} in {} ms", method_name(request.method),
                    redact(request.url), delay.count());
@@ -498,9 +496,8 @@ private:
   void complete_aborted(Run& run, std::size_t index) {
     Outcome outcome;
     outcome.error = TransportError::aborted;
-    outcome.error_message = redact(fmt::format("{} {}: aborted",
-                                               method_name(run.requests[index].method),
-                                               run.requests[index].url));
+    outcome.error_message = redact(fmt::format(
+        "{} {}: aborted", method_name(run.requests[index].method), run.requests[index].url));
     outcome.attempts = run.attempts[index];
     ++run.done;
     run.on_done(index, outcome);

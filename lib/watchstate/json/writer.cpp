@@ -54,8 +54,6 @@ Writer& Writer::null() {
   m_impl->writer.Null();
   return *this;
 }
-std::string Writer::str() const {
-  return {m_impl->buffer.GetString(), m_impl->buffer.GetSize()};
-}
+std::string Writer::str() const { return {m_impl->buffer.GetString(), m_impl->buffer.GetSize()}; }
 
 } // namespace ws::json

@@ -48,10 +48,9 @@ std::string yaml_quoted(std::string_view text) {
 
 ProbedBackend probe_backend(const NewBackend& wanted, const http::ClientOptions& options) {
   if (!valid_name(wanted.name)) {
-    throw Error(Errc::usage,
-                fmt::format("'{}': a backend name may hold only lower-case letters, "
-                            "digits and '_'",
-                            wanted.name));
+    throw Error(Errc::usage, fmt::format("'{}': a backend name may hold only lower-case letters, "
+                                         "digits and '_'",
+                                         wanted.name));
   }
   if (!wanted.url.starts_with("http://") && !wanted.url.starts_with("https://")) {
     throw Error(Errc::usage,
@@ -79,11 +78,10 @@ ProbedBackend probe_backend(const NewBackend& wanted, const http::ClientOptions&
       throw;
     }
     if (wanted.user.empty()) {
-      throw Error(Errc::usage,
-                  fmt::format("{}: this token may not list the server's users; give "
-                              "--user with the user id (jellyfin-login and "
-                              "emby-login print it)",
-                              wanted.name));
+      throw Error(Errc::usage, fmt::format("{}: this token may not list the server's users; give "
+                                           "--user with the user id (jellyfin-login and "
+                                           "emby-login print it)",
+                                           wanted.name));
     }
     probed.users.push_back(backend::RemoteUser{wanted.user, wanted.user, false, false});
   }
@@ -93,11 +91,8 @@ ProbedBackend probe_backend(const NewBackend& wanted, const http::ClientOptions&
       return normalized_id(u.id) == normalized_id(wanted.user) || iequals(u.name, wanted.user);
     });
     if (it == probed.users.end()) {
-      throw Error(Errc::config,
-                  fmt::format("{}: the server has no user '{}'; its users: {}",
-                              wanted.name,
-                              wanted.user,
-                              user_list(probed.users)));
+      throw Error(Errc::config, fmt::format("{}: the server has no user '{}'; its users: {}",
+                                            wanted.name, wanted.user, user_list(probed.users)));
     }
     probed.user_id = it->id;
     probed.user_name = it->name;
@@ -109,11 +104,9 @@ ProbedBackend probe_backend(const NewBackend& wanted, const http::ClientOptions&
       }
     }
     if (enabled.size() != 1) {
-      throw Error(Errc::config,
-                  fmt::format("{}: name the user to sync with --user; the "
-                              "server's users: {}",
-                              wanted.name,
-                              user_list(probed.users)));
+      throw Error(Errc::config, fmt::format("{}: name the user to sync with --user; the "
+                                            "server's users: {}",
+                                            wanted.name, user_list(probed.users)));
     }
     probed.user_id = enabled.front()->id;
     probed.user_name = enabled.front()->name;
@@ -128,11 +121,8 @@ ProbedBackend probe_backend(const NewBackend& wanted, const http::ClientOptions&
 
 std::string backend_entry_yaml(const NewBackend& wanted, const ProbedBackend& probed) {
   std::string out;
-  out += fmt::format("  {}:  # {} '{}' {}\n",
-                     wanted.name,
-                     backend::backend_type_name(wanted.type),
-                     probed.server.name,
-                     probed.server.version);
+  out += fmt::format("  {}:  # {} '{}' {}\n", wanted.name, backend::backend_type_name(wanted.type),
+                     probed.server.name, probed.server.version);
   out += fmt::format("    type: {}\n", backend::backend_type_name(wanted.type));
   out += fmt::format("    url: {}\n", wanted.url);
   if (!wanted.token_file.empty()) {
@@ -156,15 +146,14 @@ std::string backend_entry_yaml(const NewBackend& wanted, const ProbedBackend& pr
   if (!probed.libraries.empty()) {
     out += "    # libraries (an id or a name can go into options.ignore_libraries):\n";
     for (const auto& library : probed.libraries) {
-      out += fmt::format(
-          "    #   {} {} ({})\n", library.id, library.title, sync::library_kind_name(library.kind));
+      out += fmt::format("    #   {} {} ({})\n", library.id, library.title,
+                         sync::library_kind_name(library.kind));
     }
   }
   return out;
 }
 
-void append_backend_entry(const std::filesystem::path& file,
-                          const std::string& name,
+void append_backend_entry(const std::filesystem::path& file, const std::string& name,
                           const std::string& entry) {
   std::string text;
   mode_t mode = 0600;
@@ -199,14 +188,14 @@ void append_backend_entry(const std::filesystem::path& file,
       if (line.starts_with("backends:")) {
         block_start = next;
       }
-    } else if (!line.empty() && line[0] != ' ' && line[0] != '#' && line[0] != '\n'
-               && line[0] != '\r') {
+    } else if (!line.empty() && line[0] != ' ' && line[0] != '#' && line[0] != '\n' &&
+               line[0] != '\r') {
       block_end = pos;
       break;
     } else {
       const auto first = line.find_first_not_of(' ');
-      if (first != std::string_view::npos && first > 0 && line[first] != '\n'
-          && line[first] != '\r') {
+      if (first != std::string_view::npos && first > 0 && line[first] != '\n' &&
+          line[first] != '\r') {
         last_content_end = next; // an entry's own comment lines stay with it
       }
       if (first != std::string_view::npos && line[first] != '#' && line[first] != '\n') {
@@ -216,9 +205,8 @@ void append_backend_entry(const std::filesystem::path& file,
         if (first == entry_indent) {
           const auto colon = line.find(':');
           if (colon != std::string_view::npos && trim(line.substr(first, colon - first)) == name) {
-            throw Error(
-                Errc::usage,
-                fmt::format("{}: backend '{}' is already configured there", file.string(), name));
+            throw Error(Errc::usage, fmt::format("{}: backend '{}' is already configured there",
+                                                 file.string(), name));
           }
         }
       }
@@ -232,8 +220,8 @@ void append_backend_entry(const std::filesystem::path& file,
     std::string indented;
     std::istringstream lines(entry);
     for (std::string line; std::getline(lines, line);) {
-      indented += (entry_indent > 0 ? std::string(entry_indent, ' ') : std::string("  "))
-                  + line.substr(std::min<std::size_t>(2, line.size())) + "\n";
+      indented += (entry_indent > 0 ? std::string(entry_indent, ' ') : std::string("  ")) +
+                  line.substr(std::min<std::size_t>(2, line.size())) + "\n";
     }
     text.insert(last_content_end != std::string::npos ? last_content_end : block_end, indented);
   }

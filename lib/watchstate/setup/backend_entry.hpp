@@ -48,8 +48,7 @@ std::string backend_entry_yaml(const NewBackend& backend, const ProbedBackend& p
 // (mode 0600). Every byte already in the file stays as it is. Written through a temporary file
 // and rename. Throws Errc::usage when `name` is already configured there, Errc::io/cant_create
 // on write failures.
-void append_backend_entry(const std::filesystem::path& file,
-                          const std::string& name,
+void append_backend_entry(const std::filesystem::path& file, const std::string& name,
                           const std::string& entry);
 
 } // namespace ws::setup

@@ -16,8 +16,7 @@ namespace {
 
 class Checker {
 public:
-  Checker(const config::Config& config,
-          const config::BackendConfig& backend,
+  Checker(const config::Config& config, const config::BackendConfig& backend,
           const sync::RunOptions& options)
       : m_config(config), m_backend(backend), m_options(options) {}
 
@@ -38,8 +37,8 @@ public:
 
 private:
   void add(std::string_view check, CheckStatus status, Errc kind, std::string message) {
-    m_results.push_back(CheckResult{
-        m_backend.identity, m_backend.name, std::string(check), status, kind, std::move(message)});
+    m_results.push_back(CheckResult{m_backend.identity, m_backend.name, std::string(check), status,
+                                    kind, std::move(message)});
   }
   void ok(std::string_view check, std::string message) {
     add(check, CheckStatus::ok, Errc::config, std::move(message));
@@ -58,9 +57,8 @@ private:
     if (m_backend.verify_tls) {
       ok("tls", "certificate verified");
     } else {
-      warn("tls",
-           "certificate not verified (options.verify_tls: false): anyone on the path "
-           "could read the token");
+      warn("tls", "certificate not verified (options.verify_tls: false): anyone on the path "
+                  "could read the token");
     }
   }
 
@@ -69,27 +67,19 @@ private:
     auto adapter = sync::open_backend(m_config, m_backend, m_options);
     m_current = "server";
     const auto info = adapter->server_info();
-    ok("server",
-       fmt::format("{} answers: '{}', {} {}, id {}",
-                   m_backend.url,
-                   info.name,
-                   backend::backend_type_name(m_backend.type),
-                   info.version,
-                   info.id));
+    ok("server", fmt::format("{} answers: '{}', {} {}, id {}", m_backend.url, info.name,
+                             backend::backend_type_name(m_backend.type), info.version, info.id));
 
     m_current = "uuid";
     if (m_backend.uuid.empty()) {
-      warn("uuid",
-           fmt::format("uuid is not set; set uuid: {} so that another server at this "
-                       "address is refused",
-                       info.id));
+      warn("uuid", fmt::format("uuid is not set; set uuid: {} so that another server at this "
+                               "address is refused",
+                               info.id));
     } else if (m_backend.uuid != info.id) {
-      fail("uuid",
-           Errc::config,
+      fail("uuid", Errc::config,
            fmt::format("the server's id is {}, not the configured uuid {} (another server at "
                        "this address?)",
-                       info.id,
-                       m_backend.uuid));
+                       info.id, m_backend.uuid));
     } else {
       ok("uuid", "matches the server's id");
     }
@@ -106,9 +96,8 @@ private:
       }
       m_current = "libraries";
       check_libraries(*adapter);
-      ok("user",
-         fmt::format("user {} (this token may not list users; its libraries answer)",
-                     m_backend.user));
+      ok("user", fmt::format("user {} (this token may not list users; its libraries answer)",
+                             m_backend.user));
       return;
     }
     if (!check_user(users)) {
@@ -134,17 +123,14 @@ private:
       for (const auto& u : users) {
         known.push_back(fmt::format("{} (id {})", u.name, u.id));
       }
-      fail("user",
-           Errc::config,
-           fmt::format("the server has no user with id {}; its users: {}",
-                       m_backend.user,
+      fail("user", Errc::config,
+           fmt::format("the server has no user with id {}; its users: {}", m_backend.user,
                        known.empty() ? std::string("none listed")
                                      : fmt::format("{}", fmt::join(known, ", "))));
       return false;
     }
     if (it->disabled) {
-      fail("user",
-           Errc::config,
+      fail("user", Errc::config,
            fmt::format("user {} ({}) is disabled on the server", it->name, it->id));
       return false;
     }
@@ -169,21 +155,17 @@ private:
         return entry == l.id || iequals(entry, l.title);
       });
       if (!names_one) {
-        warn("libraries",
-             fmt::format("options.ignore_libraries names '{}', which is no movie "
-                         "or show library of this server",
-                         entry));
+        warn("libraries", fmt::format("options.ignore_libraries names '{}', which is no movie "
+                                      "or show library of this server",
+                                      entry));
       }
     }
     if (wanted.empty()) {
       warn("libraries", fmt::format("no movie or show library to sync ({} ignored)", ignored));
       return;
     }
-    ok("libraries",
-       fmt::format("{} to sync: {}{}",
-                   wanted.size(),
-                   fmt::join(wanted, ", "),
-                   ignored > 0 ? fmt::format(" ({} ignored)", ignored) : ""));
+    ok("libraries", fmt::format("{} to sync: {}{}", wanted.size(), fmt::join(wanted, ", "),
+                                ignored > 0 ? fmt::format(" ({} ignored)", ignored) : ""));
   }
 
   // An identity's view: its own token (given, or obtained through plex.tv) reaches the server
@@ -198,10 +180,9 @@ private:
     }
     const auto info = adapter->server_info();
     if (!m_backend.uuid.empty() && m_backend.uuid != info.id) {
-      fail("identity",
-           Errc::config,
-           fmt::format(
-               "the server's id is {}, not the configured uuid {}", info.id, m_backend.uuid));
+      fail("identity", Errc::config,
+           fmt::format("the server's id is {}, not the configured uuid {}", info.id,
+                       m_backend.uuid));
       return;
     }
     if (m_backend.type != backend::BackendType::plex) {
@@ -212,15 +193,11 @@ private:
       m_current = "identity";
     }
     const auto libraries = adapter->libraries();
-    ok("identity",
-       fmt::format("{}'s {} reaches '{}' and sees {} librar{}",
-                   m_backend.identity,
-                   m_backend.obtain_user_token ? "token (obtained through plex.tv)"
-                   : m_backend.token.empty()   ? "view"
-                                               : "token",
-                   info.name,
-                   libraries.size(),
-                   libraries.size() == 1 ? "y" : "ies"));
+    ok("identity", fmt::format("{}'s {} reaches '{}' and sees {} librar{}", m_backend.identity,
+                               m_backend.obtain_user_token ? "token (obtained through plex.tv)"
+                               : m_backend.token.empty()   ? "view"
+                                                           : "token",
+                               info.name, libraries.size(), libraries.size() == 1 ? "y" : "ies"));
   }
 
   // A Plex person's adapter without writing the token cache: a cached token when it still
@@ -247,17 +224,13 @@ private:
       }
     }
     backend::plex::PlexTv tv(fmt::format("{}/{}", m_backend.identity, m_backend.name),
-                             m_backend.plextv_url,
-                             m_backend.token,
-                             http::make_curl_client(client));
+                             m_backend.plextv_url, m_backend.token, http::make_curl_client(client));
     config::BackendConfig person = owner;
-    person.token =
-        tv.user_token(m_backend.user,
-                      machine,
-                      backend::plex::HomeUserPin{
-                          m_backend.plex_pin,
-                          fmt::format("identities.{}.{}", m_backend.identity, m_backend.name),
-                          m_backend.plex_pin_key});
+    person.token = tv.user_token(
+        m_backend.user, machine,
+        backend::plex::HomeUserPin{
+            m_backend.plex_pin, fmt::format("identities.{}.{}", m_backend.identity, m_backend.name),
+            m_backend.plex_pin_key});
     person.user = m_backend.user;
     return sync::open_backend(m_config, person, m_options);
   }
@@ -273,12 +246,9 @@ private:
 
 std::string_view check_status_name(CheckStatus status) {
   switch (status) {
-  case CheckStatus::ok:
-    return "ok";
-  case CheckStatus::warning:
-    return "warning";
-  case CheckStatus::failed:
-    return "failed";
+  case CheckStatus::ok: return "ok";
+  case CheckStatus::warning: return "warning";
+  case CheckStatus::failed: return "failed";
   }
   return "failed";
 }

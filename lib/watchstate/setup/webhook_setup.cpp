@@ -36,8 +36,8 @@ std::vector<std::string> mapped_users(const config::Config& config, const std::s
   }
   for (const auto& identity : identities) {
     for (const auto& b : config::backends_for_identity(config, identity)) {
-      if (b.name == backend && !b.user.empty()
-          && std::find(users.begin(), users.end(), b.user) == users.end()) {
+      if (b.name == backend && !b.user.empty() &&
+          std::find(users.begin(), users.end(), b.user) == users.end()) {
         users.push_back(b.user);
       }
     }
@@ -48,14 +48,10 @@ std::vector<std::string> mapped_users(const config::Config& config, const std::s
 std::string change_name(backend::mediabrowser::WebhookChange change, bool dry_run) {
   using backend::mediabrowser::WebhookChange;
   switch (change) {
-  case WebhookChange::added:
-    return dry_run ? "planned" : "added";
-  case WebhookChange::updated:
-    return dry_run ? "planned" : "updated";
-  case WebhookChange::unchanged:
-    return "unchanged";
-  case WebhookChange::unsupported:
-    return "manual";
+  case WebhookChange::added: return dry_run ? "planned" : "added";
+  case WebhookChange::updated: return dry_run ? "planned" : "updated";
+  case WebhookChange::unchanged: return "unchanged";
+  case WebhookChange::unsupported: return "manual";
   }
   return "manual";
 }
@@ -97,18 +93,17 @@ std::string shown_address(const std::string& address) {
     return address;
   }
   const auto end = address.find('&', key);
-  return address.substr(0, key) + "apikey=<webhook.api_key>"
-         + (end == std::string::npos ? std::string() : address.substr(end));
+  return address.substr(0, key) + "apikey=<webhook.api_key>" +
+         (end == std::string::npos ? std::string() : address.substr(end));
 }
 
 } // namespace
 
 std::string webhook_address(const config::Config& config, const std::string& public_url) {
   if (config.webhook.api_key.empty()) {
-    throw Error(Errc::config,
-                fmt::format("{}: webhook.api_key is not set: ws-webhook refuses to "
-                            "start without it, and the servers must send it",
-                            config.file.string()));
+    throw Error(Errc::config, fmt::format("{}: webhook.api_key is not set: ws-webhook refuses to "
+                                          "start without it, and the servers must send it",
+                                          config.file.string()));
   }
   std::string base = public_url;
   if (base.empty()) {
@@ -117,16 +112,12 @@ std::string webhook_address(const config::Config& config, const std::string& pub
     throw Error(Errc::usage, fmt::format("--url {}: must start with http:// or https://", base));
   }
   register_secret(config.webhook.api_key);
-  return fmt::format("{}{}apikey={}",
-                     base,
-                     base.find('?') == std::string::npos ? '?' : '&',
+  return fmt::format("{}{}apikey={}", base, base.find('?') == std::string::npos ? '?' : '&',
                      url_encode(config.webhook.api_key));
 }
 
-WebhookSetup setup_webhook(const config::Config& config,
-                           const config::BackendConfig& backend,
-                           const std::string& address,
-                           const sync::RunOptions& options) {
+WebhookSetup setup_webhook(const config::Config& config, const config::BackendConfig& backend,
+                           const std::string& address, const sync::RunOptions& options) {
   WebhookSetup setup;
   setup.backend = backend.name;
   const auto client = sync::client_options(config, backend, options);
@@ -166,10 +157,10 @@ WebhookSetup setup_webhook(const config::Config& config,
 
   const bool emby = backend.type == backend::BackendType::emby;
   setup.where = emby ? "Emby notifications" : "Jellyfin Webhook plugin";
-  backend::mediabrowser::MediaBrowserAccount server(
-      backend.name, backend.type, backend.url, http::make_curl_client(client));
-  const auto change = server.register_webhook(
-      backend.token, address, mapped_users(config, backend.name), options.dry_run);
+  backend::mediabrowser::MediaBrowserAccount server(backend.name, backend.type, backend.url,
+                                                    http::make_curl_client(client));
+  const auto change = server.register_webhook(backend.token, address,
+                                              mapped_users(config, backend.name), options.dry_run);
   setup.result = change_name(change, options.dry_run);
   if (change == backend::mediabrowser::WebhookChange::unsupported) {
     setup.steps =

@@ -26,9 +26,7 @@ std::string webhook_address(const config::Config& config, const std::string& pub
 
 // Register `address` on `backend` (of the main identity) for the users every identity maps
 // there. With options.dry_run nothing is sent but what reads the current registration.
-WebhookSetup setup_webhook(const config::Config& config,
-                           const config::BackendConfig& backend,
-                           const std::string& address,
-                           const sync::RunOptions& options);
+WebhookSetup setup_webhook(const config::Config& config, const config::BackendConfig& backend,
+                           const std::string& address, const sync::RunOptions& options);
 
 } // namespace ws::setup

@@ -15,9 +15,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
-#include <chrono>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -39,8 +39,8 @@ void log_change(db::StateStore& store, db::ItemId id, const std::string& backend
   const bool progress = w.action == backend::WriteAction::set_progress ||
                         w.action == backend::WriteAction::reset_progress;
   const db::BackendRecord after = record_after(before, w);
-  db::ChangeEntry entry{0, id, backend, "export", progress ? "progress" : "watched", "", "", at,
-                        outcome};
+  db::ChangeEntry entry{0,  id, backend, "export", progress ? "progress" : "watched",
+                        "", "", at,      outcome};
   if (progress) {
     entry.old_value = std::to_string(before.progress_ms);
     entry.new_value = std::to_string(after.progress_ms);
@@ -100,10 +100,10 @@ void send_positions_after_unmarks(backend::Backend& adapter, db::StateStore& sto
   }
 }
 
-void export_backend(const config::Config& config, db::StateStore& store,
-                    const RunOptions& options, const std::string& identity,
-                    const config::BackendConfig& backend, const std::vector<db::RecordRef>& unlisted,
-                    BackendExportResult& result, std::vector<BackendError>& errors) {
+void export_backend(const config::Config& config, db::StateStore& store, const RunOptions& options,
+                    const std::string& identity, const config::BackendConfig& backend,
+                    const std::vector<db::RecordRef>& unlisted, BackendExportResult& result,
+                    std::vector<BackendError>& errors) {
   auto adapter = open_backend(config, backend, options);
   ExportPolicy policy;
   policy.ignore_date = options.ignore_date;
@@ -206,14 +206,13 @@ void export_backend(const config::Config& config, db::StateStore& store,
       const auto& first = wanted.front().write;
       const bool agree = std::all_of(wanted.begin(), wanted.end(), [&](const Wanted& w) {
         return w.write.has_value() == first.has_value() &&
-               (!first || (w.write->action == first->action &&
-                           w.write->position_ms == first->position_ms));
+               (!first ||
+                (w.write->action == first->action && w.write->position_ms == first->position_ms));
       });
       if (!first || !agree) {
         result.unchanged += wanted.size();
-        if (first || std::any_of(wanted.begin(), wanted.end(), [](const Wanted& w) {
-              return w.write.has_value();
-            })) {
+        if (first || std::any_of(wanted.begin(), wanted.end(),
+                                 [](const Wanted& w) { return w.write.has_value(); })) {
           log::debug("{}: '{}' (id {}) holds episodes in different states; left as it is",
                      backend.name, display_title(wanted.front().row), remote_id);
         }
@@ -323,9 +322,10 @@ ExportResult run_export(const config::Config& config, db::StateStore& store,
       ++result.backends_attempted;
       BackendExportResult b;
       b.backend = backend.name;
-      const bool unread = std::any_of(import_errors.begin(), import_errors.end(), [&](const auto& e) {
-        return e.item.empty() && e.identity == identity && e.backend == backend.name;
-      });
+      const bool unread =
+          std::any_of(import_errors.begin(), import_errors.end(), [&](const auto& e) {
+            return e.item.empty() && e.identity == identity && e.backend == backend.name;
+          });
       if (unread) {
         // Its current state is unknown: writing from an older view could undo what the user
         // did there since. The import error already says why.
@@ -431,8 +431,9 @@ std::vector<backend::WriteOutcome> send_writes(backend::Backend& adapter,
   outcomes.reserve(writes.size());
   for (std::size_t start = 0; start < writes.size(); start += k_slice) {
     const auto end = std::min(writes.size(), start + k_slice);
-    const std::vector<backend::WriteRequest> slice(writes.begin() + static_cast<std::ptrdiff_t>(start),
-                                                   writes.begin() + static_cast<std::ptrdiff_t>(end));
+    const std::vector<backend::WriteRequest> slice(
+        writes.begin() + static_cast<std::ptrdiff_t>(start),
+        writes.begin() + static_cast<std::ptrdiff_t>(end));
     auto done = adapter.write(slice);
     bar.advance(done.size());
     std::move(done.begin(), done.end(), std::back_inserter(outcomes));

@@ -26,7 +26,7 @@ struct ExportChange {
   // A mark_unplayed of an item the local state has a resume position for: the position goes
   // after it (unmarking clears a position), in the same run. 0: none.
   std::int64_t then_position_ms = 0;
-  bool sent = false;        // false in a dry run
+  bool sent = false; // false in a dry run
   bool ok = false;
   std::string error;
 };
@@ -39,7 +39,7 @@ struct BackendExportResult {
   std::uint64_t marked_unplayed = 0;
   std::uint64_t progress_updated = 0; // positions set or stale positions cleared
   std::uint64_t unchanged = 0;
-  std::uint64_t playing = 0; // left alone: being played right now
+  std::uint64_t playing = 0;  // left alone: being played right now
   std::uint64_t unlisted = 0; // left alone: its last listing missed it (state unknown)
   std::uint64_t ignored = 0;  // left alone: an ignore rule names the server item
   std::uint64_t failed = 0;

@@ -6,8 +6,8 @@
 namespace ws::sync {
 
 std::optional<backend::WriteRequest> decide_export(const db::ItemRow& local,
-                                                  const db::BackendRecord& remote,
-                                                  const ExportPolicy& policy) {
+                                                   const db::BackendRecord& remote,
+                                                   const ExportPolicy& policy) {
   backend::WriteRequest w;
   w.remote_id = remote.remote_id;
   w.duration_ms = remote.duration_ms;
@@ -53,12 +53,8 @@ db::BackendRecord record_after(const db::BackendRecord& remote,
     r.played_at = 0;
     r.progress_ms = 0;
     break;
-  case backend::WriteAction::set_progress:
-    r.progress_ms = write.position_ms;
-    break;
-  case backend::WriteAction::reset_progress:
-    r.progress_ms = 0;
-    break;
+  case backend::WriteAction::set_progress: r.progress_ms = write.position_ms; break;
+  case backend::WriteAction::reset_progress: r.progress_ms = 0; break;
   }
   return r;
 }

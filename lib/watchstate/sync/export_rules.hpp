@@ -9,7 +9,7 @@
 namespace ws::sync {
 
 struct ExportPolicy {
-  bool ignore_date = false;        // --ignore-date: the local state wins wherever it differs
+  bool ignore_date = false; // --ignore-date: the local state wins wherever it differs
   bool progress_sync = true;
   std::int64_t progress_minimum_ms = 60'000;
   bool can_reset_progress = false; // Jellyfin/Emby keep a stale position on a played item
@@ -30,12 +30,11 @@ inline constexpr std::int64_t k_export_progress_tolerance_ms = 1'000;
 //  - both unplayed: send the local position when it is at least the minimum and differs.
 // nullopt: nothing to write.
 std::optional<backend::WriteRequest> decide_export(const db::ItemRow& local,
-                                                  const db::BackendRecord& remote,
-                                                  const ExportPolicy& policy);
+                                                   const db::BackendRecord& remote,
+                                                   const ExportPolicy& policy);
 
 // `remote` after `write` succeeded: what the backend now holds (Plex keeps no date, so the
 // record remembers the date that was pushed, and the next import sees no new event).
-db::BackendRecord record_after(const db::BackendRecord& remote,
-                               const backend::WriteRequest& write);
+db::BackendRecord record_after(const db::BackendRecord& remote, const backend::WriteRequest& write);
 
 } // namespace ws::sync

@@ -22,7 +22,8 @@ std::string normalise_user_name(std::string_view name) {
       out += lower;
     }
   }
-  if (!out.empty() && std::all_of(out.begin(), out.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  if (!out.empty() &&
+      std::all_of(out.begin(), out.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     out = "user_" + out;
   }
   return out;
@@ -168,8 +169,9 @@ std::vector<SuggestedIdentity> suggest_identities(const std::vector<BackendUsers
       group.name = name;
       const bool is_main = b.main_user.empty() ? user.admin : user.id == b.main_user;
       group.main = group.main || is_main;
-      const bool taken = std::any_of(group.members.begin(), group.members.end(),
-                                     [&b](const SuggestedMember& m) { return m.backend == b.backend; });
+      const bool taken =
+          std::any_of(group.members.begin(), group.members.end(),
+                      [&b](const SuggestedMember& m) { return m.backend == b.backend; });
       if (taken) {
         warnings.push_back(fmt::format("{}: users named like '{}' more than once; user {} left out",
                                        b.backend, name, user.id));

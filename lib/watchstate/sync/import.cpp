@@ -19,9 +19,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
-#include <memory>
 #include <unordered_set>
 
 namespace ws::sync {
@@ -219,13 +219,11 @@ private:
   std::thread m_thread;
 };
 
-void import_identity(const config::Config& config, db::StateStore& store,
-                     const RunOptions& options, const std::string& identity,
-                     ImportResult& result) {
+void import_identity(const config::Config& config, db::StateStore& store, const RunOptions& options,
+                     const std::string& identity, ImportResult& result) {
   auto backends = config::backends_for_identity(config, identity);
   std::erase_if(backends, [&](const auto& b) {
-    return !backend_selected(options, b.name) ||
-           (options.only_export_targets && !b.export_enabled);
+    return !backend_selected(options, b.name) || (options.only_export_targets && !b.export_enabled);
   });
   // Full-import backends first: metadata-only ones only attach ids to rows that exist.
   std::stable_partition(backends.begin(), backends.end(),

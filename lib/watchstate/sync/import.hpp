@@ -35,8 +35,9 @@ struct BackendImportCounts {
   bool listing_complete = true;
   std::uint64_t merged = 0;    // rows a new id showed to be one with another row
   std::uint64_t rematched = 0; // items whose ids changed on the server so that they left their row
-  std::uint64_t conflicts = 0; // its items with ids the matching did not use (ws-parity --check conflicts)
-  std::uint64_t ignored = 0;   // its items an ignore rule keeps out (config matching.ignore)
+  std::uint64_t conflicts =
+      0; // its items with ids the matching did not use (ws-parity --check conflicts)
+  std::uint64_t ignored = 0; // its items an ignore rule keeps out (config matching.ignore)
   std::int64_t duration_ms = 0;
 };
 

@@ -33,10 +33,8 @@ bool holds_key(const ItemIdentity& candidate, const ItemIdentity& item, const Ma
   case MatchKey::Level::show:
     return candidate.season == item.season && candidate.episode == item.episode &&
            holds(candidate.show_ids);
-  case MatchKey::Level::own:
-    return holds(candidate.ids);
-  case MatchKey::Level::path:
-    return false;
+  case MatchKey::Level::own: return holds(candidate.ids);
+  case MatchKey::Level::path: return false;
   }
   return false;
 }
@@ -59,8 +57,8 @@ std::string display_name(const backend::RemoteItem& item) {
 BackendApplier::BackendApplier(db::StateStore& store, const std::string& identity,
                                const std::string& backend, backend::ShowCache shows,
                                const ShowCaches& other_shows,
-                               const config::MatchingSettings& matching,
-                               const ImportPolicy& policy, BackendImportCounts& counts)
+                               const config::MatchingSettings& matching, const ImportPolicy& policy,
+                               BackendImportCounts& counts)
     : m_store(store), m_identity(identity), m_name(backend), m_shows(std::move(shows)),
       m_other_shows(other_shows), m_ignore(matching.ignore, backend),
       m_paths(matching.paths.enabled), m_policy(policy), m_counts(counts) {
@@ -181,9 +179,11 @@ ItemIdentity BackendApplier::identity_of_record(const db::ItemRow& row,
   const bool matching_itself = record.backend == m_name && record.remote_id == m_matching_remote_id;
   if (const auto unused = m_unused.find(row.id); unused != m_unused.end() && !matching_itself) {
     for (const auto& key : match_keys(identity)) {
-      const bool drop = std::any_of(unused->second.begin(), unused->second.end(), [&](const auto& c) {
-        return c.backend == record.backend && c.remote_id == record.remote_id && c.key == key.text;
-      });
+      const bool drop =
+          std::any_of(unused->second.begin(), unused->second.end(), [&](const auto& c) {
+            return c.backend == record.backend && c.remote_id == record.remote_id &&
+                   c.key == key.text;
+          });
       if (drop) {
         auto& ids = key.level == MatchKey::Level::show ? identity.show_ids : identity.ids;
         std::erase_if(ids, [&](const backend::Guid& g) {
@@ -224,8 +224,7 @@ std::optional<MatchCandidate> BackendApplier::candidate(db::ItemId id) {
   return c;
 }
 
-MatchDecision BackendApplier::match(const ItemIdentity& identity,
-                                    const std::vector<MatchKey>& keys,
+MatchDecision BackendApplier::match(const ItemIdentity& identity, const std::vector<MatchKey>& keys,
                                     std::optional<db::ItemId> previous_row) {
   m_loaded.clear();
   std::vector<MatchCandidate> candidates;
@@ -259,9 +258,8 @@ MatchDecision BackendApplier::match(const ItemIdentity& identity,
   }
   // The row the item was on is always weighed: its ids (this item's old ones among them) vote
   // like any other row's, so an item that only lost an id stays unless others outvote it.
-  if (previous_row && std::none_of(candidates.begin(), candidates.end(), [&](const auto& c) {
-        return c.row == *previous_row;
-      })) {
+  if (previous_row && std::none_of(candidates.begin(), candidates.end(),
+                                   [&](const auto& c) { return c.row == *previous_row; })) {
     if (auto c = candidate(*previous_row)) {
       candidates.push_back(std::move(*c));
     }
@@ -433,8 +431,8 @@ void BackendApplier::apply(backend::RemoteItem item) {
     report.progress_ms = previous->progress_ms;
   }
 
-  const bool rematch = item.type == backend::MediaType::episode &&
-                       m_old_show_guids.count(item.show_id) > 0;
+  const bool rematch =
+      item.type == backend::MediaType::episode && m_old_show_guids.count(item.show_id) > 0;
   if (previous && !rematch && same_identity(*previous, report)) {
     m_seen.push_back({*previous_row, item.id});
     // The backend reports exactly what it reported last time: everything the decision could
@@ -638,17 +636,17 @@ void BackendApplier::record_conflicts(const backend::RemoteItem& item, db::ItemI
   forget_unused(row, item.id);
   std::vector<db::ConflictRecord> conflicts;
   for (const auto& c : decision.conflicts) {
-    if (c.other != row && std::find(m_merged_now.begin(), m_merged_now.end(), c.other) !=
-                              m_merged_now.end()) {
+    if (c.other != row &&
+        std::find(m_merged_now.begin(), m_merged_now.end(), c.other) != m_merged_now.end()) {
       continue; // that row is this one now
     }
-    conflicts.push_back({m_name, item.id, row, keys[c.key].text, c.other,
-                         std::string(conflict_kind_name(c.kind))});
+    conflicts.push_back(
+        {m_name, item.id, row, keys[c.key].text, c.other, std::string(conflict_kind_name(c.kind))});
     if (c.kind != ConflictKind::ambiguous) {
       m_unused[row].push_back(conflicts.back());
     }
-    log::debug("{}: '{}' (id {}): {} {} item #{}", m_name, item.title, item.id,
-               keys[c.key].text, conflict_kind_name(c.kind), c.other);
+    log::debug("{}: '{}' (id {}): {} {} item #{}", m_name, item.title, item.id, keys[c.key].text,
+               conflict_kind_name(c.kind), c.other);
   }
   m_store.replace_conflicts(m_identity, m_name, item.id, row, conflicts);
 }

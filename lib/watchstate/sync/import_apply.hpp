@@ -3,8 +3,8 @@
 
 #include <watchstate/backend/backend.hpp>
 #include <watchstate/db/state_store.hpp>
-#include <watchstate/sync/import.hpp>
 #include <watchstate/sync/ignore_list.hpp>
+#include <watchstate/sync/import.hpp>
 #include <watchstate/sync/import_rules.hpp>
 #include <watchstate/sync/matching.hpp>
 
@@ -116,7 +116,7 @@ private:
   std::vector<db::ItemRow> m_loaded;
   bool m_rows_changed = false;
   std::vector<db::ItemId> m_merged_now; // rows merged away while applying the current item
-  std::string m_matching_remote_id;      // the remote item being matched right now
+  std::string m_matching_remote_id;     // the remote item being matched right now
   const ImportPolicy& m_policy;
   BackendImportCounts& m_counts;
 };

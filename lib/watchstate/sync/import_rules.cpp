@@ -88,7 +88,8 @@ ImportDecision decide_import(const db::ItemRow& local,
       remote.progress_ms >= policy.progress_minimum_ms) {
     const std::int64_t before = previous ? previous->progress_ms : 0;
     const bool moved = std::llabs(remote.progress_ms - before) > k_progress_tolerance_ms;
-    const bool differs = std::llabs(remote.progress_ms - local.progress_ms) > k_progress_tolerance_ms;
+    const bool differs =
+        std::llabs(remote.progress_ms - local.progress_ms) > k_progress_tolerance_ms;
     // When did the backend's position change? If it moved since our last look, between the
     // cursor and now; on a first look we only know the backend's last-played date, if any.
     const UnixTime observed = previous ? policy.now : remote.last_played;

@@ -15,7 +15,7 @@ struct ImportPolicy {
   bool metadata_only = false;     // import disabled: attach ids only, never change play state
   // ws-import --metadata-only: records keep the play state the last real import stored.
   bool keep_record_state = false;
-  bool force_full = false;        // --full: the backend wins wherever the played flag differs
+  bool force_full = false; // --full: the backend wins wherever the played flag differs
   bool disable_mark_unplayed = false;
   std::int64_t progress_minimum_ms = 60'000;
   bool progress_sync = true;
@@ -27,12 +27,12 @@ enum class StateChange { none, played, unplayed };
 // What to do with one local row given one backend's report of it. This is THE import decision.
 struct ImportDecision {
   StateChange state = StateChange::none;
-  UnixTime new_updated = 0;     // the row's new play-state time when state != none
+  UnixTime new_updated = 0; // the row's new play-state time when state != none
   bool deliberate_unmark = false;
-  bool progress_changed = false;  // the row takes the backend's resume position
+  bool progress_changed = false; // the row takes the backend's resume position
   std::int64_t new_progress_ms = 0;
   UnixTime new_progress_at = 0;
-  bool record_changed = false;    // the backend's view differs from what was stored
+  bool record_changed = false; // the backend's view differs from what was stored
 };
 
 // The date a backend gives for its play state: the last-played time of a played item, the

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/sync/inspect.hpp>
 
-#include <watchstate/json/writer.hpp>
-#include <watchstate/sync/display.hpp>
-#include <watchstate/sync/matching.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
+#include <watchstate/json/writer.hpp>
+#include <watchstate/sync/display.hpp>
+#include <watchstate/sync/matching.hpp>
 #include <watchstate/sync/open_backend.hpp>
 #include <watchstate/sync/user_token.hpp>
 
@@ -47,24 +47,18 @@ void write_time_or_null(json::Writer& out, std::string_view name, UnixTime t) {
 
 std::string_view library_kind_name(backend::LibraryKind kind) {
   switch (kind) {
-  case backend::LibraryKind::movies:
-    return "movies";
-  case backend::LibraryKind::shows:
-    return "shows";
-  case backend::LibraryKind::mixed:
-    return "mixed";
+  case backend::LibraryKind::movies: return "movies";
+  case backend::LibraryKind::shows: return "shows";
+  case backend::LibraryKind::mixed: return "mixed";
   }
   return "unknown";
 }
 
 std::string_view found_kind_name(FoundItem::Kind kind) {
   switch (kind) {
-  case FoundItem::Kind::movie:
-    return "movie";
-  case FoundItem::Kind::episode:
-    return "episode";
-  case FoundItem::Kind::show:
-    return "show";
+  case FoundItem::Kind::movie: return "movie";
+  case FoundItem::Kind::episode: return "episode";
+  case FoundItem::Kind::show: return "show";
   }
   return "unknown";
 }
@@ -135,7 +129,8 @@ InspectedItem BackendInspector::inspect(FoundItem&& found, const backend::ShowCa
   const auto& item = result.found.item;
   result.keys = matching_keys(item, show_of(item, shows));
   // The row this backend's item was recorded on at the last import, else the row its ids match.
-  for (const auto& [id, record] : m_store.records_by_remote_id(m_identity, m_backend.name, item.id)) {
+  for (const auto& [id, record] :
+       m_store.records_by_remote_id(m_identity, m_backend.name, item.id)) {
     auto row = m_store.item(id);
     if (row && (item.type == backend::MediaType::movie || record.episode == item.episode)) {
       result.local = std::move(row);
@@ -205,8 +200,8 @@ MismatchReport BackendInspector::mismatched(double threshold) {
     ++report.checked;
     auto score = score_title({title}, year, path, kind == FoundItem::Kind::show);
     if (score.score < threshold) {
-      report.items.push_back(MismatchedEntry{kind, id, title, year, path, library_id,
-                                             std::move(score)});
+      report.items.push_back(
+          MismatchedEntry{kind, id, title, year, path, library_id, std::move(score)});
     }
   };
   m_adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {

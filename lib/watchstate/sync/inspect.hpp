@@ -38,8 +38,8 @@ struct LibraryEntry {
 // A search or lookup hit with the local row it matches.
 struct InspectedItem {
   backend::FoundItem found;
-  std::vector<std::string> keys;    // matching keys; empty: no usable id (never synced)
-  std::optional<db::ItemRow> local; // movies and episodes only
+  std::vector<std::string> keys;          // matching keys; empty: no usable id (never synced)
+  std::optional<db::ItemRow> local;       // movies and episodes only
   std::vector<db::BackendRecord> records; // every copy of `local` on every backend
 };
 
@@ -70,8 +70,8 @@ struct StaleEntry {
 };
 
 struct StaleReport {
-  std::uint64_t remote = 0; // items the backend lists now (outside ignored libraries)
-  std::uint64_t local = 0;  // local rows that point to this backend
+  std::uint64_t remote = 0;      // items the backend lists now (outside ignored libraries)
+  std::uint64_t local = 0;       // local rows that point to this backend
   std::vector<StaleEntry> stale; // local rows whose item the backend no longer has
 };
 

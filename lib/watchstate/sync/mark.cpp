@@ -146,8 +146,8 @@ ImportResult refresh_item_records(const config::Config& config, db::StateStore& 
           if (hit.kind == backend::FoundItem::Kind::show || hit.item.id != record.remote_id) {
             continue;
           }
-          if (found == nullptr || (hit.item.season == record.season &&
-                                   hit.item.episode == record.episode)) {
+          if (found == nullptr ||
+              (hit.item.season == record.season && hit.item.episode == record.episode)) {
             found = &hit.item;
           }
         }

@@ -71,8 +71,7 @@ struct Vote {
   int disagree = 0;
   // A majority of the providers, or an even split settled by the same title and year.
   [[nodiscard]] bool wins(const ItemIdentity& item, const ItemIdentity& row) const {
-    return agree > 0 &&
-           (agree > disagree || (agree == disagree && same_title_and_year(item, row)));
+    return agree > 0 && (agree > disagree || (agree == disagree && same_title_and_year(item, row)));
   }
 };
 
@@ -263,11 +262,11 @@ std::optional<std::string> relative_to(const std::string& path,
 bool same_title_and_year(const ItemIdentity& a, const ItemIdentity& b) {
   for (const auto& x : a.names) {
     const std::string title = normalized_title(x.title);
-    const bool found = !title.empty() && x.year > 0 &&
-                       std::any_of(b.names.begin(), b.names.end(), [&](const auto& y) {
-                         return y.year > 0 && std::abs(x.year - y.year) <= 1 &&
-                                normalized_title(y.title) == title;
-                       });
+    const bool found =
+        !title.empty() && x.year > 0 &&
+        std::any_of(b.names.begin(), b.names.end(), [&](const auto& y) {
+          return y.year > 0 && std::abs(x.year - y.year) <= 1 && normalized_title(y.title) == title;
+        });
     if (found) {
       return true;
     }
@@ -293,8 +292,8 @@ std::vector<MatchKey> match_keys(const ItemIdentity& identity) {
                     Level::own, g.key, g.value});
   }
   if (!identity.path.empty()) {
-    keys.push_back({episode ? fmt::format("path://{}|{}|{}/episode", identity.path,
-                                          identity.season, identity.episode)
+    keys.push_back({episode ? fmt::format("path://{}|{}|{}/episode", identity.path, identity.season,
+                                          identity.episode)
                             : fmt::format("path://{}/movie", identity.path),
                     Level::path, backend::GuidKey::imdb, identity.path});
   }

@@ -46,7 +46,7 @@ struct MatchKey {
   std::string text; // "rtvdb://100/1/2", "imdb://tt1/movie", "path://…/movie"
   Level level = Level::own;
   backend::GuidKey provider = backend::GuidKey::imdb; // show and own levels
-  std::string value;                                   // the id (show id for the show level)
+  std::string value;                                  // the id (show id for the show level)
 };
 
 // The keys of `identity`, most specific first: for an episode "r<provider>://<show id>/<season>/
@@ -83,7 +83,8 @@ struct MatchCandidate {
 enum class ConflictKind : std::uint8_t {
   disagree,  // the item's id of a provider differs from the one its row holds: not used
   other_row, // the item's id points to another row than the one the rest of it matched: not used
-  ambiguous, // its ids point to rows that are not one item, none more than another: a row of its own
+  ambiguous, // its ids point to rows that are not one item, none more than another: a row of its
+             // own
 };
 
 std::string_view conflict_kind_name(ConflictKind kind);
@@ -95,10 +96,10 @@ struct MatchConflict {
 };
 
 struct MatchDecision {
-  std::optional<std::int64_t> row;    // the item's row; nullopt: it is new (a row of its own)
-  std::vector<std::int64_t> merge;    // rows the item shows to be the same as `row`
+  std::optional<std::int64_t> row; // the item's row; nullopt: it is new (a row of its own)
+  std::vector<std::int64_t> merge; // rows the item shows to be the same as `row`
   std::vector<MatchConflict> conflicts;
-  std::vector<bool> use_key;          // per key of the item: point it at the item's row
+  std::vector<bool> use_key; // per key of the item: point it at the item's row
 };
 
 // THE matching decision. The rules:

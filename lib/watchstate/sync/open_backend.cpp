@@ -3,8 +3,8 @@
 #include <watchstate/sync/open_backend.hpp>
 
 #include <watchstate/core/log.hpp>
-#include <watchstate/sync/user_token.hpp>
 #include <watchstate/core/text.hpp>
+#include <watchstate/sync/user_token.hpp>
 
 #include <algorithm>
 #include <string>
@@ -17,8 +17,8 @@ http::ClientOptions client_options(const config::Config& config,
   http::ClientOptions o;
   o.concurrency =
       options.concurrency.value_or(backend.concurrency.value_or(config.http.concurrency));
-  o.timeout = std::chrono::seconds(
-      options.timeout.value_or(backend.timeout.value_or(config.http.timeout)));
+  o.timeout =
+      std::chrono::seconds(options.timeout.value_or(backend.timeout.value_or(config.http.timeout)));
   o.retries = config.http.retries;
   o.backoff = std::chrono::milliseconds(config.http.backoff_ms);
   o.verify_tls = backend.verify_tls;

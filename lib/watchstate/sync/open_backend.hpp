@@ -19,8 +19,7 @@ std::unique_ptr<backend::Backend> open_backend(const config::Config& config,
 
 // The HTTP client options open_backend uses for `backend`.
 http::ClientOptions client_options(const config::Config& config,
-                                   const config::BackendConfig& backend,
-                                   const RunOptions& options);
+                                   const config::BackendConfig& backend, const RunOptions& options);
 
 // Whether `backend`'s options.ignore lists `library` (by id, or by name compared
 // case-insensitively).

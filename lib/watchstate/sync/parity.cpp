@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <functional>
-#include <optional>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 namespace ws::sync {
@@ -32,8 +32,8 @@ bool wanted(const ParityOptions& options, std::string_view check) {
 // How a record is named in findings: its backend, with the item id when the row has several
 // copies on that backend.
 std::string label(const db::BackendRecord& r, const std::vector<db::BackendRecord>& all) {
-  const auto copies = std::count_if(all.begin(), all.end(),
-                                    [&](const auto& o) { return o.backend == r.backend; });
+  const auto copies =
+      std::count_if(all.begin(), all.end(), [&](const auto& o) { return o.backend == r.backend; });
   return copies > 1 ? fmt::format("{}#{}", r.backend, r.remote_id) : r.backend;
 }
 
@@ -111,8 +111,9 @@ private:
     s.title = display_title(*item);
     for (const auto& r : m_store.records(row)) {
       if (selected(r.backend) && keep(r)) {
-        s.items.push_back({r.backend, r.remote_id, k.series ? k.value : value_of(r.guids, k.provider),
-                           r.season, r.episode});
+        s.items.push_back({r.backend, r.remote_id,
+                           k.series ? k.value : value_of(r.guids, k.provider), r.season,
+                           r.episode});
       }
     }
     return s;
@@ -121,9 +122,9 @@ private:
   static std::string where(const ConflictSide& s) {
     std::vector<std::string> parts;
     for (const auto& i : s.items) {
-      parts.push_back(i.episode >= 0 ? fmt::format("{} {} ({}x{:02})", i.backend, i.id, i.season,
-                                                   i.episode)
-                                     : fmt::format("{} {}", i.backend, i.id));
+      parts.push_back(i.episode >= 0
+                          ? fmt::format("{} {} ({}x{:02})", i.backend, i.id, i.season, i.episode)
+                          : fmt::format("{} {}", i.backend, i.id));
     }
     return parts.empty() ? "no selected backend" : join(parts);
   }
@@ -206,9 +207,9 @@ private:
     }
     std::vector<ConflictSide> sides;
     for (const auto row : rows) {
-      if (auto s = side(row, k, [&](const auto& r) {
-            return k.series || value_of(r.guids, k.provider) == k.value;
-          });
+      if (auto s = side(
+              row, k,
+              [&](const auto& r) { return k.series || value_of(r.guids, k.provider) == k.value; });
           s && !s->items.empty()) {
         sides.push_back(std::move(*s));
       }
@@ -393,9 +394,8 @@ ParityResult run_parity(const config::Config& config, db::StateStore& store,
         }
         const auto [it, inserted] = files.emplace(std::make_pair(r.backend, r.path), row.id);
         if (!inserted && it->second != row.id) {
-          add("duplicate_file", fmt::format("{} on {} is also item #{}", r.path, r.backend,
-                                            it->second),
-              {r.backend});
+          add("duplicate_file",
+              fmt::format("{} on {} is also item #{}", r.path, r.backend, it->second), {r.backend});
         }
       }
     }
@@ -423,7 +423,8 @@ ParityResult run_parity(const config::Config& config, db::StateStore& store,
     }
 
     if (wanted(parity, "weak") && !records.empty() &&
-        std::all_of(records.begin(), records.end(), [](const auto& r) { return r.guids.empty(); })) {
+        std::all_of(records.begin(), records.end(),
+                    [](const auto& r) { return r.guids.empty(); })) {
       add("weak", "matched only through its show's ids and the season/episode numbers", {});
     }
   }
@@ -450,9 +451,9 @@ void write_parity_result(json::Writer& out, const ParityResult& result) {
   out.field("items", result.items);
   out.key("counts").begin_object();
   for (const auto& check : k_parity_checks) {
-    out.field(check, static_cast<std::uint64_t>(std::count_if(
-                         result.findings.begin(), result.findings.end(),
-                         [&](const auto& f) { return f.check == check; })));
+    out.field(check, static_cast<std::uint64_t>(
+                         std::count_if(result.findings.begin(), result.findings.end(),
+                                       [&](const auto& f) { return f.check == check; })));
   }
   out.end_object();
   out.key("findings").begin_array();

@@ -16,8 +16,8 @@ namespace ws::sync {
 
 // The checks of ws-parity, by name.
 inline const std::vector<std::string> k_parity_checks = {
-    "missing",      "played",         "progress", "id_conflict", "duplicate_id",
-    "duplicate_file", "metadata",     "weak",     "conflicts"};
+    "missing",        "played",   "progress", "id_conflict", "duplicate_id",
+    "duplicate_file", "metadata", "weak",     "conflicts"};
 
 struct ParityOptions {
   std::size_t min_backends = 0;    // an item on fewer backends is "missing"; 0 = all selected
@@ -30,9 +30,9 @@ struct ParityOptions {
 struct ConflictSide {
   struct ServerItem {
     std::string backend;
-    std::string id;      // the backend's item id
-    std::string value;   // the value of the disputed provider it carries ("" = none)
-    int season = -1;     // as the backend numbers it (episodes)
+    std::string id;    // the backend's item id
+    std::string value; // the value of the disputed provider it carries ("" = none)
+    int season = -1;   // as the backend numbers it (episodes)
     int episode = -1;
   };
   db::ItemId row = 0;
@@ -60,7 +60,7 @@ struct ParityResult {
   std::vector<std::string> backends;
   std::uint64_t items = 0;
   std::vector<ParityFinding> findings;
-  std::vector<db::ItemRow> pruned; // removed (or, in a dry run, to remove)
+  std::vector<db::ItemRow> pruned;     // removed (or, in a dry run, to remove)
   [[nodiscard]] int exit_code() const; // 1 when something differs, else 0
 };
 

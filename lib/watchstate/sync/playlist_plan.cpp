@@ -12,18 +12,12 @@ namespace ws::sync {
 
 std::string_view playlist_op_name(PlaylistOp::Kind kind) {
   switch (kind) {
-  case PlaylistOp::Kind::create:
-    return "create";
-  case PlaylistOp::Kind::rename:
-    return "rename";
-  case PlaylistOp::Kind::remove:
-    return "remove";
-  case PlaylistOp::Kind::add:
-    return "add";
-  case PlaylistOp::Kind::move:
-    return "move";
-  case PlaylistOp::Kind::remove_playlist:
-    return "delete";
+  case PlaylistOp::Kind::create: return "create";
+  case PlaylistOp::Kind::rename: return "rename";
+  case PlaylistOp::Kind::remove: return "remove";
+  case PlaylistOp::Kind::add: return "add";
+  case PlaylistOp::Kind::move: return "move";
+  case PlaylistOp::Kind::remove_playlist: return "delete";
   }
   return "add";
 }
@@ -64,10 +58,8 @@ std::vector<std::size_t> longest_increasing(const std::vector<std::size_t>& seq)
   std::vector<std::size_t> tails; // index into seq of the smallest tail per length
   std::vector<std::size_t> parent(seq.size(), seq.size());
   for (std::size_t i = 0; i < seq.size(); ++i) {
-    const auto at =
-        std::lower_bound(tails.begin(), tails.end(), seq[i], [&](std::size_t t, std::size_t v) {
-          return seq[t] < v;
-        });
+    const auto at = std::lower_bound(tails.begin(), tails.end(), seq[i],
+                                     [&](std::size_t t, std::size_t v) { return seq[t] < v; });
     if (at != tails.begin()) {
       parent[i] = *(at - 1);
     }
@@ -158,9 +150,9 @@ std::vector<PlaylistOp> playlist_edit_ops(const std::vector<backend::PlaylistEnt
     move.entry_id = id;
     if (i > 0) {
       move.after = list[entry_at[i - 1]].entry_id;
-      move.index = static_cast<std::size_t>(std::find(order.begin(), order.end(), move.after)
-                                            - order.begin())
-                   + 1;
+      move.index = static_cast<std::size_t>(std::find(order.begin(), order.end(), move.after) -
+                                            order.begin()) +
+                   1;
     }
     order.insert(order.begin() + static_cast<std::ptrdiff_t>(move.index), id);
     ops.push_back(std::move(move));
@@ -224,9 +216,7 @@ PlaylistPlan plan_playlists(const PlaylistPlanInput& input) {
     for (const auto& o : b.playlists) {
       const auto key = playlist_name_key(o.remote.title);
       if (o.remote.smart || !o.remote.video) {
-        plan.skipped.push_back({b.name,
-                                o.remote.id,
-                                o.remote.title,
+        plan.skipped.push_back({b.name, o.remote.id, o.remote.title,
                                 o.remote.smart ? "smart playlist" : "not a video playlist"});
         blocked[b.name].insert(key);
         continue;
@@ -262,9 +252,7 @@ PlaylistPlan plan_playlists(const PlaylistPlanInput& input) {
         }
       }
       if (group == nullptr || group->copies.count(b.name) != 0) {
-        plan.skipped.push_back({b.name,
-                                o.remote.id,
-                                o.remote.title,
+        plan.skipped.push_back({b.name, o.remote.id, o.remote.title,
                                 "another playlist of this title on this backend is synced"});
         continue;
       }
@@ -305,8 +293,8 @@ PlaylistPlan plan_playlists(const PlaylistPlanInput& input) {
         continue;
       }
       const auto signature = playlist_signature(it->second->remote);
-      if (c != nullptr && !c->deleted
-          && (c->signature == signature || c->signature == k_unknown_playlist_signature)) {
+      if (c != nullptr && !c->deleted &&
+          (c->signature == signature || c->signature == k_unknown_playlist_signature)) {
         continue;
       }
       UnixTime at = input.now;
@@ -442,8 +430,7 @@ PlaylistPlan plan_playlists(const PlaylistPlanInput& input) {
         // Not made empty: Plex cannot create a playlist without items, and an empty copy
         // helps nobody; it is made once one of the items is there.
         p.not_on.push_back(
-            fmt::format("{}: {}",
-                        b.name,
+            fmt::format("{}: {}", b.name,
                         p.next.items.empty() ? "the playlist is empty" : "has none of its items"));
         if (!t.missing.empty()) {
           p.targets.push_back(std::move(t)); // the missing items are reported
@@ -476,13 +463,11 @@ PlaylistPlan plan_playlists(const PlaylistPlanInput& input) {
     }
 
     std::sort(
-        p.next.copies.begin(),
-        p.next.copies.end(),
+        p.next.copies.begin(), p.next.copies.end(),
         [](const db::PlaylistCopy& a, const db::PlaylistCopy& b) { return a.backend < b.backend; });
-    const bool any_copy_left = wrote
-                               || std::any_of(p.next.copies.begin(),
-                                              p.next.copies.end(),
-                                              [](const db::PlaylistCopy& c) { return !c.deleted; });
+    const bool any_copy_left =
+        wrote || std::any_of(p.next.copies.begin(), p.next.copies.end(),
+                             [](const db::PlaylistCopy& c) { return !c.deleted; });
     if (delete_everywhere || !any_copy_left) {
       // Deleted everywhere (by the user, or by this run with --delete): nothing left to sync.
       p.action = "deleted";

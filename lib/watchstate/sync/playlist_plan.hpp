@@ -97,9 +97,7 @@ struct PlannedPlaylist {
   std::vector<PlaylistTarget> targets; // backends with writes
   db::PlaylistRow next;                // what to store once the writes are done
   bool forget = false;                 // no copy is left anywhere: drop the row
-  [[nodiscard]] bool conflict() const {
-    return changed_on.size() > 1;
-  }
+  [[nodiscard]] bool conflict() const { return changed_on.size() > 1; }
 };
 
 // A playlist left alone: smart, not a video playlist, or a second one of the same title.

@@ -29,16 +29,12 @@ struct BackendRun {
 // Read one backend's playlists, each entry resolved to its local row.
 std::vector<ObservedPlaylist> read_playlists(backend::Backend& adapter,
                                              const config::BackendConfig& backend,
-                                             db::StateStore& store,
-                                             const std::string& identity) {
+                                             db::StateStore& store, const std::string& identity) {
   const auto server = adapter.server_info();
   if (!backend.uuid.empty() && server.id != backend.uuid) {
     throw Error(Errc::config,
                 fmt::format("{}: the server at {} has id '{}', not the configured uuid '{}'",
-                            backend.name,
-                            backend.url,
-                            server.id,
-                            backend.uuid));
+                            backend.name, backend.url, server.id, backend.uuid));
   }
   std::vector<ObservedPlaylist> out;
   for (auto& remote : adapter.playlists()) {
@@ -62,8 +58,7 @@ std::vector<ObservedPlaylist> read_playlists(backend::Backend& adapter,
 // Declared in playlists.hpp (ws-backup restore sends its playlist writes through it too).
 std::optional<db::PlaylistCopy> apply_playlist_target(backend::Backend& adapter,
                                                       PlaylistTarget& target,
-                                                      const std::string& title,
-                                                      UnixTime now,
+                                                      const std::string& title, UnixTime now,
                                                       BackendPlaylistResult& counts,
                                                       std::vector<BackendError>& failures) {
   std::map<std::string, std::string> new_entries; // "new:N" -> the entry id the server gave
@@ -101,9 +96,7 @@ std::optional<db::PlaylistCopy> apply_playlist_target(backend::Backend& adapter,
       case PlaylistOp::Kind::create:
         target.remote_id = adapter.create_playlist(op.title, op.item_ids);
         break;
-      case PlaylistOp::Kind::rename:
-        adapter.rename_playlist(target.remote_id, op.title);
-        break;
+      case PlaylistOp::Kind::rename: adapter.rename_playlist(target.remote_id, op.title); break;
       case PlaylistOp::Kind::remove:
         adapter.remove_from_playlist(target.remote_id, op.entry_ids);
         break;
@@ -112,9 +105,7 @@ std::optional<db::PlaylistCopy> apply_playlist_target(backend::Backend& adapter,
         appended = op.item_ids.size();
         break;
       case PlaylistOp::Kind::move:
-        adapter.move_in_playlist(target.remote_id,
-                                 resolve(op.entry_id),
-                                 op.index,
+        adapter.move_in_playlist(target.remote_id, resolve(op.entry_id), op.index,
                                  op.after.empty() ? std::string() : resolve(op.after));
         break;
       case PlaylistOp::Kind::remove_playlist:
@@ -134,11 +125,8 @@ std::optional<db::PlaylistCopy> apply_playlist_target(backend::Backend& adapter,
       failures.push_back({{},
                           target.backend,
                           e.code(),
-                          fmt::format("{}: playlist '{}': {} failed: {}",
-                                      target.backend,
-                                      title,
-                                      playlist_op_name(op.kind),
-                                      op.error),
+                          fmt::format("{}: playlist '{}': {} failed: {}", target.backend, title,
+                                      playlist_op_name(op.kind), op.error),
                           title});
       log::warning("{}", failures.back().message);
     }
@@ -162,17 +150,16 @@ std::optional<db::PlaylistCopy> apply_playlist_target(backend::Backend& adapter,
                           target.backend,
                           Errc::protocol,
                           fmt::format("{}: playlist '{}' holds another list than was written",
-                                      target.backend,
-                                      title),
+                                      target.backend, title),
                           title});
       log::warning("{}", failures.back().message);
     }
     return db::PlaylistCopy{target.backend, target.remote_id, playlist_signature(held), false, now};
   } catch (const Error& e) {
-    log::warning(
-        "{}: playlist '{}' could not be read back: {}", target.backend, title, redact(e.what()));
-    return db::PlaylistCopy{
-        target.backend, target.remote_id, std::string(k_unknown_playlist_signature), false, now};
+    log::warning("{}: playlist '{}' could not be read back: {}", target.backend, title,
+                 redact(e.what()));
+    return db::PlaylistCopy{target.backend, target.remote_id,
+                            std::string(k_unknown_playlist_signature), false, now};
   }
 }
 
@@ -180,8 +167,7 @@ int PlaylistResult::exit_code() const {
   return exit_code_for_run(errors, backends_attempted, identities);
 }
 
-PlaylistResult run_playlists(const config::Config& config,
-                             db::StateStore& store,
+PlaylistResult run_playlists(const config::Config& config, db::StateStore& store,
                              const RunOptions& options,
                              const PlaylistRunOptions& playlist_options) {
   validate_backend_filter(config, options);
@@ -242,9 +228,8 @@ PlaylistResult run_playlists(const config::Config& config,
     for (auto& p : plan.playlists) {
       bool delete_failed = false; // then the row stays as it was: the next --delete retries
       for (auto& t : p.targets) {
-        auto run = std::find_if(runs.begin(), runs.end(), [&](const BackendRun& r) {
-          return r.result.backend == t.backend;
-        });
+        auto run = std::find_if(runs.begin(), runs.end(),
+                                [&](const BackendRun& r) { return r.result.backend == t.backend; });
         if (options.dry_run) {
           run->result.writes += t.ops.size();
           continue;
@@ -266,8 +251,7 @@ PlaylistResult run_playlists(const config::Config& config,
         }
         auto& copies = p.next.copies;
         copies.erase(
-            std::remove_if(copies.begin(),
-                           copies.end(),
+            std::remove_if(copies.begin(), copies.end(),
                            [&](const db::PlaylistCopy& c) { return c.backend == t.backend; }),
             copies.end());
         if (copy) {
@@ -277,13 +261,11 @@ PlaylistResult run_playlists(const config::Config& config,
       if (options.dry_run || delete_failed) {
         continue;
       }
-      std::sort(p.next.copies.begin(), p.next.copies.end(), [](const auto& a, const auto& b) {
-        return a.backend < b.backend;
-      });
+      std::sort(p.next.copies.begin(), p.next.copies.end(),
+                [](const auto& a, const auto& b) { return a.backend < b.backend; });
       const auto known =
-          std::find_if(input.known.begin(), input.known.end(), [&](const db::PlaylistRow& k) {
-            return k.id == p.next.id && k.id != 0;
-          });
+          std::find_if(input.known.begin(), input.known.end(),
+                       [&](const db::PlaylistRow& k) { return k.id == p.next.id && k.id != 0; });
       if (p.forget) {
         if (p.next.id != 0) {
           store.delete_playlist(p.next.id);
@@ -333,9 +315,7 @@ void write_playlist_op(json::Writer& out, const PlaylistOp& op, bool dry_run) {
     }
     out.end_array();
     break;
-  case PlaylistOp::Kind::rename:
-    out.field("title", op.title);
-    break;
+  case PlaylistOp::Kind::rename: out.field("title", op.title); break;
   case PlaylistOp::Kind::remove:
     out.key("entries").begin_array();
     for (const auto& id : op.entry_ids) {
@@ -348,8 +328,7 @@ void write_playlist_op(json::Writer& out, const PlaylistOp& op, bool dry_run) {
     out.field("index", static_cast<std::uint64_t>(op.index));
     out.field("after", op.after);
     break;
-  case PlaylistOp::Kind::remove_playlist:
-    break;
+  case PlaylistOp::Kind::remove_playlist: break;
   }
   out.field("status", dry_run || !op.sent ? "planned" : (op.ok ? "ok" : "failed"));
   if (!op.error.empty()) {

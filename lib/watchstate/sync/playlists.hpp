@@ -50,10 +50,8 @@ struct PlaylistResult {
 // now holds in the state database (one transaction). A backend that cannot be read takes no
 // part (nothing is concluded about its playlists); a failed write is reported and the other
 // writes and backends go on. In a dry run nothing is written anywhere.
-PlaylistResult run_playlists(const config::Config& config,
-                             db::StateStore& store,
-                             const RunOptions& options,
-                             const PlaylistRunOptions& playlist_options);
+PlaylistResult run_playlists(const config::Config& config, db::StateStore& store,
+                             const RunOptions& options, const PlaylistRunOptions& playlist_options);
 
 // The `result` object.
 void write_playlist_result(json::Writer& out, const PlaylistResult& result);
@@ -66,8 +64,7 @@ void write_playlist_result(json::Writer& out, const PlaylistResult& result);
 // Used by ws-playlist and by ws-backup restore.
 std::optional<db::PlaylistCopy> apply_playlist_target(backend::Backend& adapter,
                                                       PlaylistTarget& target,
-                                                      const std::string& title,
-                                                      UnixTime now,
+                                                      const std::string& title, UnixTime now,
                                                       BackendPlaylistResult& counts,
                                                       std::vector<BackendError>& failures);
 

@@ -60,9 +60,8 @@ std::vector<std::string> identities_to_run(const config::Config& config,
     for (const auto& n : all) {
       names += names.empty() ? n : ", " + n;
     }
-    throw Error(Errc::usage,
-                fmt::format("--identity {}: no such identity; configured: {}", *options.identity,
-                            names));
+    throw Error(Errc::usage, fmt::format("--identity {}: no such identity; configured: {}",
+                                         *options.identity, names));
   }
   return {*options.identity};
 }

@@ -15,8 +15,8 @@ namespace ws::sync {
 
 // Options every sync use case shares (contract section 2), already validated.
 struct RunOptions {
-  std::vector<std::string> select;  // -s: exact backend names; empty = all
-  std::vector<std::string> exclude; // -x
+  std::vector<std::string> select;     // -s: exact backend names; empty = all
+  std::vector<std::string> exclude;    // -x
   std::optional<std::string> identity; // -u; nullopt = every identity
   bool dry_run = false;
   bool full = false;

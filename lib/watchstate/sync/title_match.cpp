@@ -114,8 +114,8 @@ std::string normalize_title(std::string_view text) {
       i += 2;
       continue;
     }
-    if (std::string_view("?:()[],|%.-'\"+/;&_!*").find(c) != std::string_view::npos ||
-        c == ' ' || c == '\t' || c == '}') {
+    if (std::string_view("?:()[],|%.-'\"+/;&_!*").find(c) != std::string_view::npos || c == ' ' ||
+        c == '\t' || c == '}') {
       space();
       continue;
     }
@@ -193,10 +193,9 @@ TitleScore score_title(const std::vector<std::string>& titles, int year, std::st
       if (path_has_year) {
         title += " " + std::to_string(year);
       }
-      const double score =
-          name.rfind(title, 0) == 0
-              ? 100.0
-              : std::max(similar_text_percent(title, name), levenshtein_percent(title, name));
+      const double score = name.rfind(title, 0) == 0 ? 100.0
+                                                     : std::max(similar_text_percent(title, name),
+                                                                levenshtein_percent(title, name));
       if (score > best.score) {
         best = TitleScore{score, title, name};
       }

@@ -41,8 +41,7 @@ public:
   PlexUserBackend(const config::Config& config, config::BackendConfig backend,
                   http::ClientOptions options, int page_size)
       : m_cache(plex_token_cache_file(config)), m_guid_rules(config.matching.guids),
-        m_backend(std::move(backend)),
-        m_options(std::move(options)), m_page_size(page_size),
+        m_backend(std::move(backend)), m_options(std::move(options)), m_page_size(page_size),
         m_label(fmt::format("{}/{}", m_backend.identity, m_backend.name)) {}
 
   backend::ServerInfo server_info() override {
@@ -103,9 +102,7 @@ public:
     return m_requests + (m_inner ? m_inner->requests_sent() : 0);
   }
 
-  [[nodiscard]] std::uint64_t dropped() const override {
-    return m_inner ? m_inner->dropped() : 0;
-  }
+  [[nodiscard]] std::uint64_t dropped() const override { return m_inner ? m_inner->dropped() : 0; }
 
 private:
   backend::Backend& inner() {
@@ -121,8 +118,7 @@ private:
     }
     auto connection = connection_of(m_backend, std::move(token), m_page_size);
     connection.guid_rules = m_guid_rules; // the same custom ids as every other backend
-    m_inner = backend::make_backend(std::move(connection),
-                                    http::make_curl_client(m_options));
+    m_inner = backend::make_backend(std::move(connection), http::make_curl_client(m_options));
     m_inner->set_total_listener([this](std::uint64_t total) { report_total(total); });
   }
 
@@ -157,8 +153,7 @@ private:
       throw;
     }
     m_requests += tv.requests_sent();
-    log::info("{}: obtained the server token of user {} through plex.tv", m_label,
-              m_backend.user);
+    log::info("{}: obtained the server token of user {} through plex.tv", m_label, m_backend.user);
     m_cache.put(m_backend.name, m_backend.user, machine, token);
     build(std::move(token));
   }

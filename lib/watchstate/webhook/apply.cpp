@@ -63,8 +63,8 @@ std::size_t EventApplier::learn_server_ids(bool ask_servers) {
             quick.timeout = 10; // a server that is down must not delay the others for long
             id = sync::open_backend(m_config, backend, quick)->server_info().id;
           } catch (const Error& e) {
-            log::warning("{}: server id unknown until it answers or is imported: {}",
-                         backend.name, redact(e.what()));
+            log::warning("{}: server id unknown until it answers or is imported: {}", backend.name,
+                         redact(e.what()));
           }
         }
         unknown += id.empty() ? 1 : 0;
@@ -103,10 +103,10 @@ ApplyOutcome EventApplier::apply(const std::vector<QueuedEvent>& events) {
   for (const auto& queued : events) {
     const auto targets = this->targets(queued.event);
     if (targets.empty()) {
-      outcome.failed.emplace_back(queued.id, fmt::format("no configured backend has server id {} "
-                                                         "and user {}",
-                                                         queued.event.server_id,
-                                                         queued.event.user_id));
+      outcome.failed.emplace_back(queued.id,
+                                  fmt::format("no configured backend has server id {} "
+                                              "and user {}",
+                                              queued.event.server_id, queued.event.user_id));
       continue;
     }
     for (const auto& target : targets) {
@@ -182,9 +182,9 @@ ApplyOutcome EventApplier::apply(const std::vector<QueuedEvent>& events) {
       if (read.items.empty()) {
         continue;
       }
-      auto result = sync::import_items(m_config, m_store, group.target.identity,
-                                       group.target.backend, std::move(read.items),
-                                       std::move(read.shows));
+      auto result =
+          sync::import_items(m_config, m_store, group.target.identity, group.target.backend,
+                             std::move(read.items), std::move(read.shows));
       outcome.rows_changed += result.counts.marked_played + result.counts.marked_unplayed +
                               result.counts.progress_updated;
       auto& rows = rows_by_identity[group.target.identity];
@@ -216,9 +216,9 @@ ApplyOutcome EventApplier::apply(const std::vector<QueuedEvent>& events) {
     if (const auto r = retry.find(queued.id); r != retry.end()) {
       outcome.retry.emplace_back(queued.id, r->second);
     } else if (found_on[queued.id] == 0) {
-      outcome.failed.emplace_back(queued.id, fmt::format("{} has no item {}",
-                                                         source_name(queued.event.source),
-                                                         queued.event.item_id));
+      outcome.failed.emplace_back(
+          queued.id,
+          fmt::format("{} has no item {}", source_name(queued.event.source), queued.event.item_id));
     } else {
       outcome.applied.push_back(queued.id);
     }

@@ -22,9 +22,9 @@ struct EventTarget {
 };
 
 struct ApplyOutcome {
-  std::vector<std::int64_t> applied;                          // event ids, done
-  std::vector<std::pair<std::int64_t, std::string>> retry;    // not now (server down, ...)
-  std::vector<std::pair<std::int64_t, std::string>> failed;   // never (no such item, ...)
+  std::vector<std::int64_t> applied;                        // event ids, done
+  std::vector<std::pair<std::int64_t, std::string>> retry;  // not now (server down, ...)
+  std::vector<std::pair<std::int64_t, std::string>> failed; // never (no such item, ...)
   std::uint64_t rows_changed = 0; // local rows whose state an event changed
   std::uint64_t writes = 0;       // writes sent to the other backends
 };

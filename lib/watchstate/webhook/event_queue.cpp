@@ -95,8 +95,8 @@ void check_known(const std::vector<QueueEntry>& entries, const std::vector<std::
     }
   }
   if (!unknown.empty()) {
-    throw Error(Errc::usage, fmt::format("no event {} in the webhook queue",
-                                         fmt::join(unknown, ", ")));
+    throw Error(Errc::usage,
+                fmt::format("no event {} in the webhook queue", fmt::join(unknown, ", ")));
   }
 }
 
@@ -138,9 +138,9 @@ EventQueue::~EventQueue() = default;
 std::int64_t EventQueue::push(const WebhookEvent& event, UnixTime received_at) {
   const std::lock_guard lock(m_impl->mutex);
   try {
-    SQLite::Statement q(m_impl->db,
-                        "INSERT INTO events (received_at, source, event, server_id, user_id, "
-                        "item_id, item_type, title, library_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    SQLite::Statement q(
+        m_impl->db, "INSERT INTO events (received_at, source, event, server_id, user_id, "
+                    "item_id, item_type, title, library_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, received_at);
     q.bind(2, std::string(source_name(event.source)));
     q.bind(3, event.event);
@@ -305,9 +305,9 @@ std::vector<QueueEntry> EventQueue::purge(const PurgeSelection& selection, bool 
     for (auto& entry : all) {
       bool take = named(selection.ids, entry.queued.id);
       if (selection.ids.empty()) {
-        take = (!selection.failed || entry.failed) &&
-               (!selection.received_before ||
-                entry.queued.received_at < *selection.received_before);
+        take =
+            (!selection.failed || entry.failed) &&
+            (!selection.received_before || entry.queued.received_at < *selection.received_before);
       }
       if (take) {
         chosen.push_back(std::move(entry));

@@ -70,12 +70,12 @@ ParseResult finish(WebhookEvent event, bool wanted_event) {
     return ignored(std::move(event), "not a movie or an episode");
   }
   if (event.item_id.empty()) {
-    return invalid(fmt::format("{} event '{}' without an item id", source_name(event.source),
-                               event.event));
+    return invalid(
+        fmt::format("{} event '{}' without an item id", source_name(event.source), event.event));
   }
   if (!event.library_event && event.user_id.empty()) {
-    return invalid(fmt::format("{} event '{}' without a user id", source_name(event.source),
-                               event.event));
+    return invalid(
+        fmt::format("{} event '{}' without a user id", source_name(event.source), event.event));
   }
   return accepted(std::move(event));
 }
@@ -101,9 +101,9 @@ ParseResult parse_plex_shape(const rapidjson::Value& doc, WebhookSource source) 
   // media.stop/pause carry a position; media.scrobble a play; library.new a new item.
   const bool library = one_of(event.event, {"library.new", "tautulli.created"});
   event.library_event = library;
-  const bool wanted = library || one_of(event.event, {"media.scrobble", "media.stop", "media.pause",
-                                                      "tautulli.watched", "tautulli.stop",
-                                                      "tautulli.pause"});
+  const bool wanted =
+      library || one_of(event.event, {"media.scrobble", "media.stop", "media.pause",
+                                      "tautulli.watched", "tautulli.stop", "tautulli.pause"});
   return finish(std::move(event), wanted);
 }
 
@@ -115,8 +115,8 @@ ParseResult parse_jellyfin(const rapidjson::Value& doc) {
   event.user_id = id_member(doc, "UserId").value_or("");
   event.item_id = id_member(doc, "ItemId").value_or("");
   event.item_type = media_type(string_member(doc, "ItemType").value_or(""));
-  event.title = std::string(string_member(doc, "SeriesName")
-                                .value_or(string_member(doc, "Name").value_or("")));
+  event.title = std::string(
+      string_member(doc, "SeriesName").value_or(string_member(doc, "Name").value_or("")));
   event.library_event = event.event == "ItemAdded";
   const bool wanted = one_of(event.event, {"ItemAdded", "UserDataSaved", "PlaybackStop"});
   return finish(std::move(event), wanted);
@@ -135,13 +135,12 @@ ParseResult parse_emby(const rapidjson::Value& doc) {
   if (const auto* item = object_member(doc, "Item")) {
     event.item_id = id_member(*item, "Id").value_or("");
     event.item_type = media_type(string_member(*item, "Type").value_or(""));
-    event.title = std::string(string_member(*item, "SeriesName")
-                                  .value_or(string_member(*item, "Name").value_or("")));
+    event.title = std::string(
+        string_member(*item, "SeriesName").value_or(string_member(*item, "Name").value_or("")));
   }
   event.library_event = event.event == "library.new";
-  const bool wanted =
-      one_of(event.event, {"library.new", "item.markplayed", "item.markunplayed", "playback.stop",
-                           "playback.pause", "playback.scrobble"});
+  const bool wanted = one_of(event.event, {"library.new", "item.markplayed", "item.markunplayed",
+                                           "playback.stop", "playback.pause", "playback.scrobble"});
   return finish(std::move(event), wanted);
 }
 

@@ -229,9 +229,9 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
   };
   // httplib answers an oversized body itself (413, before any handler): give it a reason.
   const std::size_t max_body = options.max_body_bytes;
-  const httplib::Server::HandlerWithResponse on_error = [&shared, max_body](
-                                                          const httplib::Request& req,
-                                                          httplib::Response& res) {
+  const httplib::Server::HandlerWithResponse on_error = [&shared,
+                                                         max_body](const httplib::Request& req,
+                                                                   httplib::Response& res) {
     if (res.status != 413) {
       return httplib::Server::HandlerResponse::Unhandled;
     }
@@ -277,8 +277,8 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
           "ws-webhook started.\n"
           "# TYPE watchstate_webhook_pushes_total counter\n"
           "watchstate_webhook_pushes_total {}\n",
-          shared.queued.load(), shared.ignored.load(), shared.refused.load(),
-          shared.applied.load(), shared.failed.load(), shared.writes.load());
+          shared.queued.load(), shared.ignored.load(), shared.refused.load(), shared.applied.load(),
+          shared.failed.load(), shared.writes.load());
       res.status = 200;
       res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
     });
@@ -379,10 +379,11 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
         queue.fail(id, reason);
       }
       for (const auto& [id, reason] : outcome.retry) {
-        const auto it = std::find_if(due.begin(), due.end(),
-                                     [&](const QueuedEvent& e) { return e.id == id; });
+        const auto it =
+            std::find_if(due.begin(), due.end(), [&](const QueuedEvent& e) { return e.id == id; });
         const int attempts = it == due.end() ? 0 : it->attempts;
-        const UnixTime delay = std::min<UnixTime>(k_max_retry_delay, UnixTime{2} << std::min(attempts, 9));
+        const UnixTime delay =
+            std::min<UnixTime>(k_max_retry_delay, UnixTime{2} << std::min(attempts, 9));
         queue.postpone(id, now() + delay, reason);
       }
     } catch (const Error& e) {

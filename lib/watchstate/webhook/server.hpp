@@ -11,13 +11,13 @@
 namespace ws::webhook {
 
 struct ServerOptions {
-  std::string listen;               // "host:port"; empty: the config's webhook.listen
-  std::filesystem::path state_db;   // state_dir/state.db
-  std::filesystem::path queue_db;   // state_dir/webhook-queue.db
-  std::filesystem::path lock_file;  // state_dir's lock, shared with ws-sync and friends
+  std::string listen;                     // "host:port"; empty: the config's webhook.listen
+  std::filesystem::path state_db;         // state_dir/state.db
+  std::filesystem::path queue_db;         // state_dir/webhook-queue.db
+  std::filesystem::path lock_file;        // state_dir's lock, shared with ws-sync and friends
   std::size_t max_body_bytes = 4U << 20U; // Plex adds a poster image to some events
-  int read_timeout_seconds = 10;    // a client slower than this is dropped
-  int drain_seconds = 60;           // at SIGTERM, how long to wait for a busy state_dir lock
+  int read_timeout_seconds = 10;          // a client slower than this is dropped
+  int drain_seconds = 60;                 // at SIGTERM, how long to wait for a busy state_dir lock
   // GET /metrics (API key required): the metrics of the run history (Prometheus text), to
   // which the receiver adds its own counters. Empty: no /metrics route.
   std::function<std::string()> metrics;

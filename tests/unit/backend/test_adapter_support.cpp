@@ -79,8 +79,7 @@ TEST_CASE("backend::url_for_message and check_outcome", "[backend]") {
     FAIL("no exception");
   } catch (const ws::Error& e) {
     CHECK(e.code() == ws::Errc::tempfail);
-    CHECK(std::string(e.what()) ==
-          "plex_home: request to /library/sections failed: timed out");
+    CHECK(std::string(e.what()) == "plex_home: request to /library/sections failed: timed out");
   }
   // An unverifiable certificate is not "try again later": the same answer comes every time.
   ws::http::Outcome untrusted;

@@ -71,8 +71,9 @@ TEST_CASE("backend::plex search keeps movie, show and episode hubs", "[backend][
       {"type":"episode","hubIdentifier":"episode","Metadata":[
         {"ratingKey":"21","type":"episode","title":"Heat Wave","grandparentTitle":"Other Show",
          "grandparentRatingKey":"30","parentIndex":2,"index":5,"addedAt":1600000000,"viewOffset":60000}]}]}})");
-  fake->on_get("/library/metadata/30", {"includeGuids=1"},
-               R"({"MediaContainer":{"Metadata":[{"ratingKey":"30","type":"show","title":"Other Show",
+  fake->on_get(
+      "/library/metadata/30", {"includeGuids=1"},
+      R"({"MediaContainer":{"Metadata":[{"ratingKey":"30","type":"show","title":"Other Show",
                    "Guid":[{"id":"tvdb://300"}]}]}})");
   auto h = make(ws::backend::BackendType::plex, std::move(fake));
   ShowCache shows;
@@ -96,8 +97,9 @@ TEST_CASE("backend::plex search keeps movie, show and episode hubs", "[backend][
 
 TEST_CASE("backend::plex find_item", "[backend][plex]") {
   auto fake = std::make_unique<FakeHttpClient>();
-  fake->on_get("/library/metadata/10", {"includeGuids=1"},
-               R"({"MediaContainer":{"librarySectionID":1,"Metadata":[{"ratingKey":"10","type":"movie",
+  fake->on_get(
+      "/library/metadata/10", {"includeGuids=1"},
+      R"({"MediaContainer":{"librarySectionID":1,"Metadata":[{"ratingKey":"10","type":"movie",
                    "title":"Heat Wave","year":1999,"addedAt":1600000000,"librarySectionID":1}]}})");
   fake->on(Method::get, "/library/metadata/11", text_response(404, "Not Found"));
   fake->on(Method::get, "/library/metadata/12", text_response(500, "boom"));
@@ -115,7 +117,8 @@ TEST_CASE("backend::plex find_item", "[backend][plex]") {
 
 TEST_CASE("backend::mediabrowser users", "[backend][jellyfin]") {
   auto fake = std::make_unique<FakeHttpClient>();
-  fake->on_get("/Users", R"([{"Name":"alice","Id":"u1","Policy":{"IsAdministrator":true,"IsDisabled":false}},
+  fake->on_get("/Users",
+               R"([{"Name":"alice","Id":"u1","Policy":{"IsAdministrator":true,"IsDisabled":false}},
                             {"Name":"bob","Id":"u2","Policy":{"IsAdministrator":false,"IsDisabled":true}}])");
   auto h = make(ws::backend::BackendType::jellyfin, std::move(fake));
   const auto users = h.backend->users();
@@ -128,7 +131,8 @@ TEST_CASE("backend::mediabrowser users", "[backend][jellyfin]") {
 
 TEST_CASE("backend::mediabrowser search and find_item", "[backend][jellyfin][emby]") {
   auto fake = std::make_unique<FakeHttpClient>();
-  fake->on_get("/Users/u1/Items", {"searchTerm=heat", "Limit=25", "IncludeItemTypes=Series,Movie,Episode"},
+  fake->on_get("/Users/u1/Items",
+               {"searchTerm=heat", "Limit=25", "IncludeItemTypes=Series,Movie,Episode"},
                R"({"Items":[
       {"Name":"Heat","Id":"m1","Type":"Movie","ProductionYear":1995,"Path":"/m/Heat (1995).mkv",
        "ProviderIds":{"Imdb":"tt0113277"},"UserData":{"Played":true,"LastPlayedDate":"2024-01-02T03:04:05Z"}},
@@ -137,7 +141,8 @@ TEST_CASE("backend::mediabrowser search and find_item", "[backend][jellyfin][emb
       {"Name":"Heatwave","Id":"e1","Type":"Episode","SeriesName":"Heat Show","SeriesId":"s1",
        "ParentIndexNumber":1,"IndexNumber":2,"UserData":{"Played":false,"PlaybackPositionTicks":600000000}}],
       "TotalRecordCount":3})");
-  fake->on_get("/Users/u1/Items/s1", R"({"Name":"Heat Show","Id":"s1","Type":"Series","ProviderIds":{"Tvdb":"71"}})");
+  fake->on_get("/Users/u1/Items/s1",
+               R"({"Name":"Heat Show","Id":"s1","Type":"Series","ProviderIds":{"Tvdb":"71"}})");
   fake->on(Method::get, "/Users/u1/Items/nope", text_response(404));
   auto h = make(ws::backend::BackendType::emby, std::move(fake));
   ShowCache shows;

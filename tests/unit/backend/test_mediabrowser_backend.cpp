@@ -105,13 +105,14 @@ TEST_CASE("backend::mediabrowser server_info and Authorization", "[backend][jell
 
 TEST_CASE("backend::mediabrowser libraries", "[backend][jellyfin][emby]") {
   auto fake = std::make_unique<FakeHttpClient>();
-  fake->on_get("/Users/user-1/Views",
-               R"({"Items":[{"Id":"lib-1","Name":"Movies","CollectionType":"movies","Type":"CollectionFolder"},)"
-               R"({"Id":"lib-2","Name":"Shows","CollectionType":"tvshows","Type":"CollectionFolder"},)"
-               R"({"Id":"lib-3","Name":"Music","CollectionType":"music","Type":"CollectionFolder"},)"
-               R"({"Id":"lib-4","Name":"Mixed","Type":"CollectionFolder"},)"
-               R"({"Id":"lib-5","Name":"Playlists","CollectionType":"playlists","Type":"ManualPlaylistsFolder"},)"
-               R"({"Id":"lib-6","Name":"Live","Type":"UserView"}],"TotalRecordCount":6})");
+  fake->on_get(
+      "/Users/user-1/Views",
+      R"({"Items":[{"Id":"lib-1","Name":"Movies","CollectionType":"movies","Type":"CollectionFolder"},)"
+      R"({"Id":"lib-2","Name":"Shows","CollectionType":"tvshows","Type":"CollectionFolder"},)"
+      R"({"Id":"lib-3","Name":"Music","CollectionType":"music","Type":"CollectionFolder"},)"
+      R"({"Id":"lib-4","Name":"Mixed","Type":"CollectionFolder"},)"
+      R"({"Id":"lib-5","Name":"Playlists","CollectionType":"playlists","Type":"ManualPlaylistsFolder"},)"
+      R"({"Id":"lib-6","Name":"Live","Type":"UserView"}],"TotalRecordCount":6})");
   auto h = make(BackendType::jellyfin, std::move(fake));
   const auto libraries = h.backend->libraries();
   REQUIRE(libraries.size() == 3);
@@ -139,10 +140,11 @@ TEST_CASE("backend::mediabrowser list_items", "[backend][jellyfin][emby]") {
     // The fixture's movie page (unplayed with a resume position).
     fake->on_get(k_items, {"ParentId=lib-1", "Limit=1000"},
                  ws::test::mediabrowser_fixture("library_items"));
-    fake->on_get(k_items, {"ParentId=lib-2", "IncludeItemTypes=Series"},
-                 items_json({R"({"Id":"series-1","Name":"Test Show","Type":"Series","ProductionYear":2019,)"
-                             R"("ProviderIds":{"Tvdb":"1000","Tv Maze":"77"}})"},
-                            1));
+    fake->on_get(
+        k_items, {"ParentId=lib-2", "IncludeItemTypes=Series"},
+        items_json({R"({"Id":"series-1","Name":"Test Show","Type":"Series","ProductionYear":2019,)"
+                    R"("ProviderIds":{"Tvdb":"1000","Tv Maze":"77"}})"},
+                   1));
     fake->on_get(
         k_items, {"ParentId=lib-2", "Limit=1000"},
         items_json(
@@ -165,9 +167,10 @@ TEST_CASE("backend::mediabrowser list_items", "[backend][jellyfin][emby]") {
              // A folder that slipped through is skipped.
              R"({"Id":"folder-1","Name":"Season 1","Type":"Season","IsFolder":true})"},
             5));
-    fake->on_get("/Users/user-1/Items/series-2",
-                 R"({"Id":"series-2","Name":"Other Show","Type":"Series","PremiereDate":"2001-05-06T00:00:00.0000000Z",)"
-                 R"("ProviderIds":{"Tmdb":"2002","Imdb":"tt2002"}})");
+    fake->on_get(
+        "/Users/user-1/Items/series-2",
+        R"({"Id":"series-2","Name":"Other Show","Type":"Series","PremiereDate":"2001-05-06T00:00:00.0000000Z",)"
+        R"("ProviderIds":{"Tmdb":"2002","Imdb":"tt2002"}})");
     auto h = make(type, std::move(fake));
 
     ShowCache shows;
@@ -272,21 +275,22 @@ TEST_CASE("backend::mediabrowser paging", "[backend][jellyfin]") {
   static constexpr int total = 5;
   fake->on_get(k_items, {"ParentId=lib-1", "Limit=0"}, count_json(total));
   // Serve any window, but never more than one item per answer.
-  fake->on_call(Method::get, k_items, {"ParentId=lib-1", "StartIndex="},
-                [](const ws::http::Request& request) {
-                  const int start = std::stoi(*query_param(request.url, "StartIndex"));
-                  const int limit = std::stoi(*query_param(request.url, "Limit"));
-                  std::vector<std::string> entries;
-                  for (int i = start; i < std::min(total, start + std::min(limit, 1)); ++i) {
-                    entries.push_back(fmt::format(
-                        R"({{"Id":"{}","Name":"M{}","Type":"Movie","DateCreated":"2024-01-01T00:00:0{}Z",)"
-                        R"("ProviderIds":{{"Tmdb":"{}"}},"UserData":{{"Played":false}}}})",
-                        8000 + i, i, i, i + 1));
-                  }
-                  ws::http::Outcome outcome;
-                  outcome.response = json_response(items_json(entries, total));
-                  return outcome;
-                });
+  fake->on_call(
+      Method::get, k_items, {"ParentId=lib-1", "StartIndex="},
+      [](const ws::http::Request& request) {
+        const int start = std::stoi(*query_param(request.url, "StartIndex"));
+        const int limit = std::stoi(*query_param(request.url, "Limit"));
+        std::vector<std::string> entries;
+        for (int i = start; i < std::min(total, start + std::min(limit, 1)); ++i) {
+          entries.push_back(fmt::format(
+              R"({{"Id":"{}","Name":"M{}","Type":"Movie","DateCreated":"2024-01-01T00:00:0{}Z",)"
+              R"("ProviderIds":{{"Tmdb":"{}"}},"UserData":{{"Played":false}}}})",
+              8000 + i, i, i, i + 1));
+        }
+        ws::http::Outcome outcome;
+        outcome.response = json_response(items_json(entries, total));
+        return outcome;
+      });
   auto h = make(BackendType::jellyfin, std::move(fake), 2);
   ShowCache shows;
   const auto items = list(*h.backend, {{"lib-1", "Movies", LibraryKind::movies}}, shows);
@@ -324,10 +328,9 @@ TEST_CASE("backend::mediabrowser errors", "[backend][jellyfin][emby]") {
     fake->on(Method::get, k_items, ws::test::text_response(401));
     auto h = make(BackendType::jellyfin, std::move(fake));
     ShowCache shows;
-    CHECK_THROWS_MATCHES(list(*h.backend, {{"lib-1", "Movies", LibraryKind::movies}}, shows),
-                         ws::Error, Catch::Predicate<ws::Error>([](const ws::Error& e) {
-                           return e.code() == Errc::no_perm;
-                         }));
+    CHECK_THROWS_MATCHES(
+        list(*h.backend, {{"lib-1", "Movies", LibraryKind::movies}}, shows), ws::Error,
+        Catch::Predicate<ws::Error>([](const ws::Error& e) { return e.code() == Errc::no_perm; }));
   }
   SECTION("malformed JSON is a protocol error") {
     auto fake = std::make_unique<FakeHttpClient>();
@@ -350,37 +353,39 @@ TEST_CASE("backend::mediabrowser errors", "[backend][jellyfin][emby]") {
     fake->on_get(k_items, {"Limit=0"}, R"({"Items":[]})");
     auto h = make(BackendType::emby, std::move(fake));
     ShowCache shows;
-    CHECK_THROWS_MATCHES(list(*h.backend, {{"lib-1", "Movies", LibraryKind::movies}}, shows),
-                         ws::Error, Catch::Predicate<ws::Error>([](const ws::Error& e) {
-                           return e.code() == Errc::protocol;
-                         }));
+    CHECK_THROWS_MATCHES(
+        list(*h.backend, {{"lib-1", "Movies", LibraryKind::movies}}, shows), ws::Error,
+        Catch::Predicate<ws::Error>([](const ws::Error& e) { return e.code() == Errc::protocol; }));
   }
   SECTION("a library list that is not an object is a protocol error") {
     auto fake = std::make_unique<FakeHttpClient>();
     fake->on_get("/Users/user-1/Views", "[]");
     auto h = make(BackendType::jellyfin, std::move(fake));
-    CHECK_THROWS_MATCHES(h.backend->libraries(), ws::Error,
-                         Catch::Predicate<ws::Error>(
-                             [](const ws::Error& e) { return e.code() == Errc::protocol; }));
+    CHECK_THROWS_MATCHES(
+        h.backend->libraries(), ws::Error,
+        Catch::Predicate<ws::Error>([](const ws::Error& e) { return e.code() == Errc::protocol; }));
   }
   SECTION("502 and transport errors are tempfail") {
     auto fake = std::make_unique<FakeHttpClient>();
     fake->on(Method::get, "/System/Info", ws::test::text_response(502));
     fake->on_transport_error(Method::get, "/Users/user-1/Views", ws::http::TransportError::timeout);
     auto h = make(BackendType::jellyfin, std::move(fake));
-    CHECK_THROWS_MATCHES(h.backend->server_info(), ws::Error,
-                         Catch::Predicate<ws::Error>(
-                             [](const ws::Error& e) { return e.code() == Errc::tempfail; }));
-    CHECK_THROWS_MATCHES(h.backend->libraries(), ws::Error,
-                         Catch::Predicate<ws::Error>(
-                             [](const ws::Error& e) { return e.code() == Errc::tempfail; }));
+    CHECK_THROWS_MATCHES(
+        h.backend->server_info(), ws::Error,
+        Catch::Predicate<ws::Error>([](const ws::Error& e) { return e.code() == Errc::tempfail; }));
+    CHECK_THROWS_MATCHES(
+        h.backend->libraries(), ws::Error,
+        Catch::Predicate<ws::Error>([](const ws::Error& e) { return e.code() == Errc::tempfail; }));
   }
   SECTION("a missing series (404) leaves the episode unresolved") {
     auto fake = std::make_unique<FakeHttpClient>();
     fake->on_get(k_items, {"Limit=0"}, count_json(1));
     fake->on_get(k_items, {"IncludeItemTypes=Series"}, items_json({}, 0));
-    fake->on_get(k_items, {"Limit=1000"},
-                 items_json({R"({"Id":"e","Type":"Episode","SeriesId":"gone","IndexNumber":1,"ParentIndexNumber":1})"}, 1));
+    fake->on_get(
+        k_items, {"Limit=1000"},
+        items_json(
+            {R"({"Id":"e","Type":"Episode","SeriesId":"gone","IndexNumber":1,"ParentIndexNumber":1})"},
+            1));
     fake->on(Method::get, "/Users/user-1/Items/gone", ws::test::text_response(404));
     auto h = make(BackendType::jellyfin, std::move(fake));
     ShowCache shows;
@@ -396,9 +401,9 @@ TEST_CASE("backend::mediabrowser needs a user", "[backend][jellyfin]") {
   auto c = connection(BackendType::jellyfin);
   c.user.clear();
   auto backend = ws::backend::make_backend(c, std::move(fake));
-  CHECK_THROWS_MATCHES(backend->libraries(), ws::Error,
-                       Catch::Predicate<ws::Error>(
-                           [](const ws::Error& e) { return e.code() == Errc::config; }));
+  CHECK_THROWS_MATCHES(
+      backend->libraries(), ws::Error,
+      Catch::Predicate<ws::Error>([](const ws::Error& e) { return e.code() == Errc::config; }));
 }
 
 TEST_CASE("backend::mediabrowser custom guid rules reach items and shows",
@@ -541,20 +546,22 @@ TEST_CASE("backend::mediabrowser episodes go out with their series as listed now
     // Item pages may complete before the series list: their episodes wait for it.
     fake->set_reverse_completion(reversed);
     fake->on_get(k_items, {"ParentId=lib-2", "Limit=0"}, count_json(1));
-    fake->on_get(k_items, {"ParentId=lib-2", "IncludeItemTypes=Series"},
-                 items_json({R"({"Id":"series-1","Name":"Show","Type":"Series","ProductionYear":2019,)"
-                             R"("ProviderIds":{"Tvdb":"200","Tmdb":"300"}})"},
-                            1));
-    fake->on_get(k_items, {"ParentId=lib-2", "Limit=1000"},
-                 items_json({R"({"Id":"episode-1","Name":"Pilot","Type":"Episode","SeriesName":"Show",)"
-                             R"("SeriesId":"series-1","ParentIndexNumber":1,"IndexNumber":1,)"
-                             R"("UserData":{"Played":false}})"},
-                            1));
+    fake->on_get(
+        k_items, {"ParentId=lib-2", "IncludeItemTypes=Series"},
+        items_json({R"({"Id":"series-1","Name":"Show","Type":"Series","ProductionYear":2019,)"
+                    R"("ProviderIds":{"Tvdb":"200","Tmdb":"300"}})"},
+                   1));
+    fake->on_get(
+        k_items, {"ParentId=lib-2", "Limit=1000"},
+        items_json({R"({"Id":"episode-1","Name":"Pilot","Type":"Episode","SeriesName":"Show",)"
+                    R"("SeriesId":"series-1","ParentIndexNumber":1,"IndexNumber":1,)"
+                    R"("UserData":{"Played":false}})"},
+                   1));
     auto h = make(BackendType::jellyfin, std::move(fake));
     // The cache of the last run knew the series by an id the server has since corrected.
     ShowCache shows;
-    shows["series-1"] = ws::backend::RemoteShow{"series-1", "Show", 2019,
-                                                {{GuidKey::tvdb, "999"}}, {}};
+    shows["series-1"] =
+        ws::backend::RemoteShow{"series-1", "Show", 2019, {{GuidKey::tvdb, "999"}}, {}};
     std::vector<std::pair<std::string, Guids>> seen;
     const std::vector<Library> libraries{{"lib-2", "Shows", LibraryKind::shows}};
     h.backend->list_items(libraries, shows, [&](RemoteItem&& item) {

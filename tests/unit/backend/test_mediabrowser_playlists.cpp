@@ -86,9 +86,7 @@ FakeHttpClient::Responder paged_entries(BackendType type, int count) {
     std::string items;
     for (int k = start + 1; k <= std::min(count, start + limit); ++k) {
       items += fmt::format(R"({}{{"Id":"i{}","PlaylistItemId":"e{}","Type":"Episode"}})",
-                           items.empty() ? "" : ",",
-                           k,
-                           k);
+                           items.empty() ? "" : ",", k, k);
     }
     ws::http::Outcome outcome;
     outcome.response =
@@ -125,8 +123,8 @@ TEST_CASE("backend::mediabrowser playlists read the recorded fixture",
   for (const auto type : k_types) {
     DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
       auto fake = std::make_unique<FakeHttpClient>();
-      fake->on_get(
-          k_items, {"IncludeItemTypes=Playlist"}, ws::test::mediabrowser_fixture("playlists"));
+      fake->on_get(k_items, {"IncludeItemTypes=Playlist"},
+                   ws::test::mediabrowser_fixture("playlists"));
       fake->on_get("/Playlists/playlist-1/Items", ws::test::mediabrowser_fixture("playlist_items"));
       auto h = make(type, std::move(fake));
 
@@ -159,8 +157,8 @@ TEST_CASE("backend::mediabrowser playlists read the recorded fixture",
       CHECK(query_param(entries, name_for(type, "Limit")) == "1000");
       for (const auto& request : rec.requests) {
         CHECK(request.method == Method::get);
-        CHECK(header_of(request.headers, "Authorization").value_or("").find(k_token)
-              != std::string::npos);
+        CHECK(header_of(request.headers, "Authorization").value_or("").find(k_token) !=
+              std::string::npos);
       }
     }
   }
@@ -224,8 +222,8 @@ TEST_CASE("backend::mediabrowser playlist by id", "[backend][jellyfin][emby][pla
       const std::string name = type == BackendType::emby ? "emby_home" : "jelly_home";
       const auto missing = error_of([&] { (void)h.backend->playlist("nope"); });
       CHECK(missing.code() == Errc::protocol);
-      CHECK(std::string(missing.what())
-            == name + ": playlist nope not found (HTTP 404 from /Users/user-1/Items/nope)");
+      CHECK(std::string(missing.what()) ==
+            name + ": playlist nope not found (HTTP 404 from /Users/user-1/Items/nope)");
       const auto movie = error_of([&] { (void)h.backend->playlist("item-1"); });
       CHECK(movie.code() == Errc::protocol);
       CHECK_THAT(movie.what(), Catch::EndsWith("item item-1 is a Movie, not a playlist"));
@@ -239,11 +237,9 @@ TEST_CASE("backend::mediabrowser long playlists are paged in order",
     DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
       auto fake = std::make_unique<FakeHttpClient>();
       fake->on_get(
-          k_items,
-          {"StartIndex=0"},
+          k_items, {"StartIndex=0"},
           R"({"Items":[{"Id":"p1","Name":"Long"},{"Id":"p2","Name":"Short"}],"TotalRecordCount":3})");
-      fake->on_get(k_items,
-                   {"StartIndex=2"},
+      fake->on_get(k_items, {"StartIndex=2"},
                    R"({"Items":[{"Id":"p3","Name":"Empty"}],"TotalRecordCount":3})");
       fake->on_call(Method::get, "/Playlists/p1/Items", {}, paged_entries(type, 5));
       fake->on_call(Method::get, "/Playlists/p2/Items", {}, paged_entries(type, 2));
@@ -319,10 +315,10 @@ TEST_CASE("backend::mediabrowser create_playlist", "[backend][jellyfin][emby][pl
         CHECK(body.MemberCount() == 4);
       }
       const std::string ids_name = name_for(type, "Ids");
-      CHECK(query_param(rec.requests[1].url, ids_name)
-            == join(std::vector<std::string>(all.begin() + 100, all.begin() + 200)));
-      CHECK(query_param(rec.requests[2].url, ids_name)
-            == join(std::vector<std::string>(all.begin() + 200, all.end())));
+      CHECK(query_param(rec.requests[1].url, ids_name) ==
+            join(std::vector<std::string>(all.begin() + 100, all.begin() + 200)));
+      CHECK(query_param(rec.requests[2].url, ids_name) ==
+            join(std::vector<std::string>(all.begin() + 200, all.end())));
       CHECK(query_param(rec.requests[2].url, name_for(type, "UserId")) == k_user);
 
       // An empty playlist is one request.
@@ -331,8 +327,8 @@ TEST_CASE("backend::mediabrowser create_playlist", "[backend][jellyfin][emby][pl
       if (emby) {
         CHECK(query_param(rec.requests[3].url, "Ids") == "");
       } else {
-        CHECK(rec.requests[3].body
-              == R"({"Name":"Empty","Ids":[],"UserId":"user-1","MediaType":"Video"})");
+        CHECK(rec.requests[3].body ==
+              R"({"Name":"Empty","Ids":[],"UserId":"user-1","MediaType":"Video"})");
       }
       CHECK(h.backend->requests_sent() == 4);
     }
@@ -376,19 +372,15 @@ TEST_CASE("backend::mediabrowser add, remove, move", "[backend][jellyfin][emby][
       const std::string name = type == BackendType::emby ? "emby_home" : "jelly_home";
       const auto add = error_of([&] { h.backend->add_to_playlist("p9", {"a"}); });
       CHECK(add.code() == Errc::protocol);
-      CHECK_THAT(add.what(),
-                 Catch::StartsWith(name
-                                   + ": playlist p9 not found (HTTP 404 from "
-                                     "/Playlists/p9/Items?"));
+      CHECK_THAT(add.what(), Catch::StartsWith(name + ": playlist p9 not found (HTTP 404 from "
+                                                      "/Playlists/p9/Items?"));
       const auto remove = error_of([&] { h.backend->remove_from_playlist("p9", {"e1"}); });
       CHECK(remove.code() == Errc::protocol);
       CHECK_THAT(remove.what(), Catch::StartsWith(name + ": playlist p9 not found"));
       const auto move = error_of([&] { h.backend->move_in_playlist("p1", "e9", 1, "e1"); });
       CHECK(move.code() == Errc::protocol);
-      CHECK(std::string(move.what())
-            == name
-                   + ": entry e9 of playlist p1 not found (HTTP 404 "
-                     "from /Playlists/p1/Items/e9/Move/1)");
+      CHECK(std::string(move.what()) == name + ": entry e9 of playlist p1 not found (HTTP 404 "
+                                               "from /Playlists/p1/Items/e9/Move/1)");
     }
   }
 }
@@ -407,8 +399,8 @@ TEST_CASE("backend::mediabrowser rename_playlist", "[backend][jellyfin][emby][pl
     CHECK(header_of(rec.requests[0].headers, "Content-Type") == "application/json");
     const auto e = error_of([&] { h.backend->rename_playlist("p9", "T"); });
     CHECK(e.code() == Errc::protocol);
-    CHECK(std::string(e.what())
-          == "jelly_home: playlist p9 not found (HTTP 404 from /Playlists/p9)");
+    CHECK(std::string(e.what()) ==
+          "jelly_home: playlist p9 not found (HTTP 404 from /Playlists/p9)");
   }
   SECTION("emby: the item posted back with its new Name") {
     auto fake = std::make_unique<FakeHttpClient>();
@@ -438,8 +430,8 @@ TEST_CASE("backend::mediabrowser rename_playlist", "[backend][jellyfin][emby][pl
 
     const auto e = error_of([&] { h.backend->rename_playlist("p9", "T"); });
     CHECK(e.code() == Errc::protocol);
-    CHECK(std::string(e.what())
-          == "emby_home: playlist p9 not found (HTTP 404 from /Users/user-1/Items/p9)");
+    CHECK(std::string(e.what()) ==
+          "emby_home: playlist p9 not found (HTTP 404 from /Users/user-1/Items/p9)");
   }
 }
 
@@ -497,8 +489,8 @@ TEST_CASE("backend::mediabrowser playlist failures", "[backend][jellyfin][emby][
         auto fake = std::make_unique<FakeHttpClient>();
         fake->on(Method::post, "/Playlists", text_response(403));
         auto h = make(type, std::move(fake));
-        CHECK(error_of([&] { (void)h.backend->create_playlist("T", {"a"}); }).code()
-              == Errc::no_perm);
+        CHECK(error_of([&] { (void)h.backend->create_playlist("T", {"a"}); }).code() ==
+              Errc::no_perm);
       }
       SECTION("a malformed body is a protocol failure") {
         auto fake = std::make_unique<FakeHttpClient>();

@@ -212,8 +212,7 @@ TEST_CASE("backend::mediabrowser write outcomes", "[backend][mediabrowser][write
       CHECK(outcomes[7].kind == Errc::protocol);
       CHECK_FALSE(outcomes[8].ok);
       CHECK(outcomes[8].kind == Errc::tempfail);
-      CHECK(outcomes[8].message.find("mark_played of item transport failed") !=
-            std::string::npos);
+      CHECK(outcomes[8].message.find("mark_played of item transport failed") != std::string::npos);
       for (const auto& outcome : outcomes) {
         CHECK(outcome.message.find(k_token) == std::string::npos);
       }

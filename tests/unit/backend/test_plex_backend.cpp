@@ -81,8 +81,9 @@ std::string page_json(const std::vector<std::string>& entries, long total) {
   for (const auto& e : entries) {
     joined += (joined.empty() ? "" : ",") + e;
   }
-  return fmt::format(R"({{"MediaContainer":{{"size":{},"totalSize":{},"librarySectionID":2,"Metadata":[{}]}}}})",
-                     entries.size(), total, joined);
+  return fmt::format(
+      R"({{"MediaContainer":{{"size":{},"totalSize":{},"librarySectionID":2,"Metadata":[{}]}}}})",
+      entries.size(), total, joined);
 }
 
 } // namespace
@@ -119,7 +120,8 @@ TEST_CASE("backend::plex server_info and headers", "[backend][plex]") {
 TEST_CASE("backend::plex errors", "[backend][plex]") {
   SECTION("500 is a temporary failure naming backend and path") {
     auto fake = std::make_unique<FakeHttpClient>();
-    fake->on(Method::get, "/", json_response(ws::test::plex_fixture_body("server_info_get_500"), 500));
+    fake->on(Method::get, "/",
+             json_response(ws::test::plex_fixture_body("server_info_get_500"), 500));
     auto h = make(std::move(fake));
     try {
       h.backend->server_info();
@@ -152,9 +154,9 @@ TEST_CASE("backend::plex errors", "[backend][plex]") {
     auto fake = std::make_unique<FakeHttpClient>();
     fake->on(Method::get, "/library/sections", ws::test::text_response(403));
     auto h = make(std::move(fake));
-    CHECK_THROWS_MATCHES(h.backend->libraries(), ws::Error,
-                         Catch::Predicate<ws::Error>(
-                             [](const ws::Error& e) { return e.code() == Errc::no_perm; }));
+    CHECK_THROWS_MATCHES(
+        h.backend->libraries(), ws::Error,
+        Catch::Predicate<ws::Error>([](const ws::Error& e) { return e.code() == Errc::no_perm; }));
   }
   SECTION("a transport failure is tempfail") {
     auto fake = std::make_unique<FakeHttpClient>();
@@ -192,9 +194,9 @@ TEST_CASE("backend::plex errors", "[backend][plex]") {
     auto fake = std::make_unique<FakeHttpClient>();
     fake->on_get("/", R"({"error":"x"})");
     auto h = make(std::move(fake));
-    CHECK_THROWS_MATCHES(h.backend->server_info(), ws::Error,
-                         Catch::Predicate<ws::Error>(
-                             [](const ws::Error& e) { return e.code() == Errc::protocol; }));
+    CHECK_THROWS_MATCHES(
+        h.backend->server_info(), ws::Error,
+        Catch::Predicate<ws::Error>([](const ws::Error& e) { return e.code() == Errc::protocol; }));
   }
 }
 
@@ -212,9 +214,10 @@ TEST_CASE("backend::plex libraries", "[backend][plex]") {
   CHECK(libraries[2].title == "Non matched content");
 
   auto other = std::make_unique<FakeHttpClient>();
-  other->on_get("/library/sections",
-                R"({"MediaContainer":{"Directory":[{"key":"7","type":"artist","title":"Music"},)"
-                R"({"key":8,"type":"photo","title":"Photos"},{"key":9,"type":"movie","title":"Films"}]}})");
+  other->on_get(
+      "/library/sections",
+      R"({"MediaContainer":{"Directory":[{"key":"7","type":"artist","title":"Music"},)"
+      R"({"key":8,"type":"photo","title":"Photos"},{"key":9,"type":"movie","title":"Films"}]}})");
   auto h2 = make(std::move(other));
   const auto only_movies = h2.backend->libraries();
   REQUIRE(only_movies.size() == 1);
@@ -261,8 +264,8 @@ TEST_CASE("backend::plex list_items with the WatchState fixture", "[backend][ple
   REQUIRE(movie_pages.size() == 1);
   CHECK(query_param(movie_pages[0].url, "sort") == "addedAt");
   CHECK(query_param(movie_pages[0].url, "type") == "1");
-  const auto episode_pages =
-      rec.matching(Method::get, "/library/sections/2/all", {"type=4", "X-Plex-Container-Size=1000"});
+  const auto episode_pages = rec.matching(Method::get, "/library/sections/2/all",
+                                          {"type=4", "X-Plex-Container-Size=1000"});
   REQUIRE(episode_pages.size() == 1);
   CHECK(query_param(episode_pages[0].url, "sort") == "episode.addedAt");
   CHECK(rec.count(Method::get, "/library/metadata/3") == 0);
@@ -281,7 +284,8 @@ TEST_CASE("backend::plex list_items with the WatchState fixture", "[backend][ple
   CHECK(movie.library_id == "1");
   CHECK(movie.path == "/storage/media/movies/Ferengi Rules of Acquisition (2000)/"
                       "Ferengi Rules of Acquisition (2000).mp4");
-  CHECK(movie.guids == Guids{{GuidKey::imdb, "tt0000001"}, {GuidKey::tmdb, "1"}, {GuidKey::tvdb, "1"}});
+  CHECK(movie.guids ==
+        Guids{{GuidKey::imdb, "tt0000001"}, {GuidKey::tmdb, "1"}, {GuidKey::tvdb, "1"}});
   CHECK_FALSE(movie.multi);
 
   const auto& episode = items[1];
@@ -322,9 +326,9 @@ TEST_CASE("backend::plex count falls back to totalSize", "[backend][plex]") {
   broken->on_get("/library/sections/1/all", {"X-Plex-Container-Size=0"},
                  R"({"MediaContainer":{"size":0}})");
   auto h2 = make(std::move(broken));
-  CHECK_THROWS_MATCHES(list(*h2.backend, {{"1", "Movies", LibraryKind::movies}}, shows), ws::Error,
-                       Catch::Predicate<ws::Error>(
-                           [](const ws::Error& e) { return e.code() == Errc::protocol; }));
+  CHECK_THROWS_MATCHES(
+      list(*h2.backend, {{"1", "Movies", LibraryKind::movies}}, shows), ws::Error,
+      Catch::Predicate<ws::Error>([](const ws::Error& e) { return e.code() == Errc::protocol; }));
 }
 
 namespace {
@@ -333,23 +337,24 @@ namespace {
 void serve_movies(FakeHttpClient& fake, int total, int cap) {
   fake.on(Method::get, "/library/sections/1/all", {"X-Plex-Container-Size=0"},
           count_response(total));
-  fake.on_call(Method::get, "/library/sections/1/all", {"X-Plex-Container-Start="},
-               [total, cap](const ws::http::Request& request) {
-                 const int start = std::stoi(*query_param(request.url, "X-Plex-Container-Start"));
-                 const int size = std::stoi(*query_param(request.url, "X-Plex-Container-Size"));
-                 std::vector<std::string> entries;
-                 for (int i = start; i < std::min(total, start + std::min(size, cap)); ++i) {
-                   entries.push_back(fmt::format(
-                       R"({{"ratingKey":{},"type":"movie","title":"M{}","addedAt":{},"librarySectionID":1,)"
-                       R"("viewCount":"{}","viewOffset":1234,"Guid":[{{"id":"tmdb://{}"}}]}})",
-                       i + 100, i, 1600000000 + i, i % 2, i + 1));
-                 }
-                 ws::http::Outcome outcome;
-                 outcome.response = json_response(
-                     fmt::format(R"({{"MediaContainer":{{"offset":{},"totalSize":{},"Metadata":[{}]}}}})",
-                                 start, total, fmt::join(entries, ",")));
-                 return outcome;
-               });
+  fake.on_call(
+      Method::get, "/library/sections/1/all", {"X-Plex-Container-Start="},
+      [total, cap](const ws::http::Request& request) {
+        const int start = std::stoi(*query_param(request.url, "X-Plex-Container-Start"));
+        const int size = std::stoi(*query_param(request.url, "X-Plex-Container-Size"));
+        std::vector<std::string> entries;
+        for (int i = start; i < std::min(total, start + std::min(size, cap)); ++i) {
+          entries.push_back(fmt::format(
+              R"({{"ratingKey":{},"type":"movie","title":"M{}","addedAt":{},"librarySectionID":1,)"
+              R"("viewCount":"{}","viewOffset":1234,"Guid":[{{"id":"tmdb://{}"}}]}})",
+              i + 100, i, 1600000000 + i, i % 2, i + 1));
+        }
+        ws::http::Outcome outcome;
+        outcome.response = json_response(
+            fmt::format(R"({{"MediaContainer":{{"offset":{},"totalSize":{},"Metadata":[{}]}}}})",
+                        start, total, fmt::join(entries, ",")));
+        return outcome;
+      });
 }
 
 } // namespace
@@ -411,9 +416,10 @@ TEST_CASE("backend::plex resolves unknown shows once", "[backend][plex]") {
                           episode_json("2", "20", 1, 1, "/tv/Twenty/S01E01.mkv"),
                           episode_json("3", "20", 1, 2, "/tv/Twenty/S01E02.mkv")},
                          3));
-  fake->on_get("/library/metadata/20", {"includeGuids=1"},
-               R"({"MediaContainer":{"Metadata":[{"ratingKey":"20","type":"show","title":"Twenty",)"
-               R"("guid":"com.plexapp.agents.thetvdb://2020?lang=en","originallyAvailableAt":"2020-03-04"}]}})");
+  fake->on_get(
+      "/library/metadata/20", {"includeGuids=1"},
+      R"({"MediaContainer":{"Metadata":[{"ratingKey":"20","type":"show","title":"Twenty",)"
+      R"("guid":"com.plexapp.agents.thetvdb://2020?lang=en","originallyAvailableAt":"2020-03-04"}]}})");
   auto h = make(std::move(fake));
 
   ShowCache shows;
@@ -480,19 +486,19 @@ TEST_CASE("backend::plex multi-episode files", "[backend][plex]") {
            count_response(1));
   fake->on(Method::get, "/library/sections/2/all", {"X-Plex-Container-Size=0", "type=4"},
            count_response(4));
-  fake->on_get("/library/sections/2/all", {"type=2", "X-Plex-Container-Size=1000"},
-               R"({"MediaContainer":{"totalSize":1,"Metadata":[{"ratingKey":"9","type":"show","title":"S"}]}})");
   fake->on_get(
-      "/library/sections/2/all", {"type=4", "X-Plex-Container-Size=1000"},
-      page_json({episode_json("1", "9", 1, 1, "/tv/S/Season 1/S - S01E01-E03.mkv",
-                              R"(,"viewCount":1,"lastViewedAt":1700000500)"),
-                 // The range does not start at this episode: one item, flagged multi.
-                 episode_json("2", "9", 1, 5, "/tv/S/Season 1/S - S01E04-E05.mkv"),
-                 // Longer than 5 episodes: one item.
-                 episode_json("3", "9", 2, 1, "/tv/S/Season 2/S - S02E01-E07.mkv"),
-                 // Other season than the file name says: one item.
-                 episode_json("4", "9", 3, 1, "/tv/S/Season 3/S - S02E01-E02.mkv")},
-                4));
+      "/library/sections/2/all", {"type=2", "X-Plex-Container-Size=1000"},
+      R"({"MediaContainer":{"totalSize":1,"Metadata":[{"ratingKey":"9","type":"show","title":"S"}]}})");
+  fake->on_get("/library/sections/2/all", {"type=4", "X-Plex-Container-Size=1000"},
+               page_json({episode_json("1", "9", 1, 1, "/tv/S/Season 1/S - S01E01-E03.mkv",
+                                       R"(,"viewCount":1,"lastViewedAt":1700000500)"),
+                          // The range does not start at this episode: one item, flagged multi.
+                          episode_json("2", "9", 1, 5, "/tv/S/Season 1/S - S01E04-E05.mkv"),
+                          // Longer than 5 episodes: one item.
+                          episode_json("3", "9", 2, 1, "/tv/S/Season 2/S - S02E01-E07.mkv"),
+                          // Other season than the file name says: one item.
+                          episode_json("4", "9", 3, 1, "/tv/S/Season 3/S - S02E01-E02.mkv")},
+                         4));
   auto h = make(std::move(fake));
   ShowCache shows;
   const auto items = list(*h.backend, {{"2", "TV", LibraryKind::shows}}, shows);
@@ -518,7 +524,8 @@ TEST_CASE("backend::plex multi-episode files", "[backend][plex]") {
 TEST_CASE("backend::plex page errors", "[backend][plex]") {
   SECTION("malformed page JSON") {
     auto fake = std::make_unique<FakeHttpClient>();
-    fake->on(Method::get, "/library/sections/1/all", {"X-Plex-Container-Size=0"}, count_response(1));
+    fake->on(Method::get, "/library/sections/1/all", {"X-Plex-Container-Size=0"},
+             count_response(1));
     fake->on_get("/library/sections/1/all", {"X-Plex-Container-Size=1000"}, "{not json");
     auto h = make(std::move(fake));
     ShowCache shows;
@@ -533,15 +540,15 @@ TEST_CASE("backend::plex page errors", "[backend][plex]") {
   }
   SECTION("a page failing with 503 fails the listing") {
     auto fake = std::make_unique<FakeHttpClient>();
-    fake->on(Method::get, "/library/sections/1/all", {"X-Plex-Container-Size=0"}, count_response(1));
+    fake->on(Method::get, "/library/sections/1/all", {"X-Plex-Container-Size=0"},
+             count_response(1));
     fake->on(Method::get, "/library/sections/1/all", {"X-Plex-Container-Size=1000"},
              ws::test::text_response(503));
     auto h = make(std::move(fake));
     ShowCache shows;
-    CHECK_THROWS_MATCHES(list(*h.backend, {{"1", "Movies", LibraryKind::movies}}, shows),
-                         ws::Error, Catch::Predicate<ws::Error>([](const ws::Error& e) {
-                           return e.code() == Errc::tempfail;
-                         }));
+    CHECK_THROWS_MATCHES(
+        list(*h.backend, {{"1", "Movies", LibraryKind::movies}}, shows), ws::Error,
+        Catch::Predicate<ws::Error>([](const ws::Error& e) { return e.code() == Errc::tempfail; }));
   }
 }
 

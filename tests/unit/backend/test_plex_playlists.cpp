@@ -93,14 +93,10 @@ std::string entries_json(const std::vector<int>& keys, long total = -1) {
   std::string joined;
   for (const int key : keys) {
     joined += fmt::format(R"({}{{"ratingKey":"{}","type":"movie","playlistItemID":{}}})",
-                          joined.empty() ? "" : ",",
-                          key,
-                          100 + key);
+                          joined.empty() ? "" : ",", key, 100 + key);
   }
-  return fmt::format(R"({{"MediaContainer":{{"size":{}{},"Metadata":[{}]}}}})",
-                     keys.size(),
-                     total >= 0 ? fmt::format(R"(,"totalSize":{})", total) : "",
-                     joined);
+  return fmt::format(R"({{"MediaContainer":{{"size":{}{},"Metadata":[{}]}}}})", keys.size(),
+                     total >= 0 ? fmt::format(R"(,"totalSize":{})", total) : "", joined);
 }
 
 // A responder paging `count` entries (ratingKeys 1..count) by X-Plex-Container-Start/-Size.
@@ -243,14 +239,10 @@ TEST_CASE("backend::plex playlist by id", "[backend][plex][playlist]") {
 TEST_CASE("backend::plex long playlists are paged in order", "[backend][plex][playlist]") {
   auto fake = std::make_unique<FakeHttpClient>();
   // The list is paged too: two pages of 2.
-  fake->on(Method::get,
-           "/playlists",
-           {"X-Plex-Container-Start=0"},
+  fake->on(Method::get, "/playlists", {"X-Plex-Container-Start=0"},
            json_response(R"({"MediaContainer":{"size":2,"totalSize":3,"Metadata":[
       {"ratingKey":"10","title":"Long"},{"ratingKey":"11","title":"Short"}]}})"));
-  fake->on(Method::get,
-           "/playlists",
-           {"X-Plex-Container-Start=2"},
+  fake->on(Method::get, "/playlists", {"X-Plex-Container-Start=2"},
            json_response(R"({"MediaContainer":{"size":1,"totalSize":3,"Metadata":[
       {"ratingKey":"12","title":"Empty"}]}})"));
   fake->on_call(Method::get, "/playlists/10/items", {}, paged_entries(5));
@@ -306,9 +298,8 @@ TEST_CASE("backend::plex create_playlist", "[backend][plex][playlist]") {
   CHECK(param(url, "smart") == "0");
   CHECK(param(url, "uri") == uri_of("3,1,3"));
   // Every character outside the unreserved set is escaped, the uri's ':' '/' ',' included.
-  CHECK(
-      query_param(url, "uri")
-      == "server%3A%2F%2F0123abcd%2Fcom.plexapp.plugins.library%2Flibrary%2Fmetadata%2F3%2C1%2C3");
+  CHECK(query_param(url, "uri") ==
+        "server%3A%2F%2F0123abcd%2Fcom.plexapp.plugins.library%2Flibrary%2Fmetadata%2F3%2C1%2C3");
   CHECK(posts[0].body.empty());
   CHECK(header_of(posts[0].headers, "X-Plex-Token") == k_token);
   CHECK(param(posts[1].url, "uri") == uri_of("7"));
@@ -322,15 +313,12 @@ TEST_CASE("backend::plex long id lists go in chunks", "[backend][plex][playlist]
   auto fake = std::make_unique<FakeHttpClient>();
   fake->on_get("/", k_server_info);
   fake->on(
-      Method::post,
-      "/playlists",
+      Method::post, "/playlists",
       json_response(R"({"MediaContainer":{"Metadata":[{"ratingKey":"9100","leafCount":100}]}})"));
-  fake->on(Method::put,
-           "/playlists/9100/items",
+  fake->on(Method::put, "/playlists/9100/items",
            json_response(R"({"MediaContainer":{"leafCountAdded":100,"leafCountRequested":100}})"),
            1);
-  fake->on(Method::put,
-           "/playlists/9100/items",
+  fake->on(Method::put, "/playlists/9100/items",
            json_response(R"({"MediaContainer":{"leafCountAdded":50,"leafCountRequested":50}})"));
   fake->on(Method::put, "/playlists/55/items", text_response(200));
   auto h = make(std::move(fake));
@@ -364,12 +352,10 @@ TEST_CASE("backend::plex long id lists go in chunks", "[backend][plex][playlist]
 TEST_CASE("backend::plex add_to_playlist", "[backend][plex][playlist]") {
   auto fake = std::make_unique<FakeHttpClient>();
   fake->on_get("/", k_server_info);
-  fake->on(Method::put,
-           "/playlists/9001/items",
+  fake->on(Method::put, "/playlists/9001/items",
            json_response(R"({"MediaContainer":{"leafCountAdded":2,"leafCountRequested":2,)"
                          R"("size":1,"Metadata":[{"ratingKey":"9001","leafCount":4}]}})"));
-  fake->on(Method::put,
-           "/playlists/9002/items",
+  fake->on(Method::put, "/playlists/9002/items",
            json_response(R"({"MediaContainer":{"leafCountAdded":1,"leafCountRequested":2}})"));
   auto h = make(std::move(fake));
 
@@ -387,9 +373,8 @@ TEST_CASE("backend::plex add_to_playlist", "[backend][plex][playlist]") {
   // 404: the playlist is named.
   const auto gone = error_of([&] { h.backend->add_to_playlist("404", {"5"}); });
   CHECK(gone.code() == Errc::protocol);
-  CHECK_THAT(gone.what(),
-             Catch::StartsWith("plex_home: playlist 404 not found (HTTP 404 from "
-                               "/playlists/404/items?uri="));
+  CHECK_THAT(gone.what(), Catch::StartsWith("plex_home: playlist 404 not found (HTTP 404 from "
+                                            "/playlists/404/items?uri="));
 }
 
 TEST_CASE("backend::plex remove_from_playlist", "[backend][plex][playlist]") {
@@ -397,8 +382,8 @@ TEST_CASE("backend::plex remove_from_playlist", "[backend][plex][playlist]") {
   fake->on(Method::del, "/playlists/9001/items/101", json_response(k_created));
   fake->on(Method::del, "/playlists/9001/items/102", json_response(k_created));
   // Sent twice by the client, the first answer lost: already removed.
-  fake->on_call(
-      Method::del, "/playlists/9001/items/103", {}, after_attempts(text_response(404), 2));
+  fake->on_call(Method::del, "/playlists/9001/items/103", {},
+                after_attempts(text_response(404), 2));
   auto h = make(std::move(fake));
 
   h.backend->remove_from_playlist("9001", {"101", "102", "103"});
@@ -415,9 +400,8 @@ TEST_CASE("backend::plex remove_from_playlist", "[backend][plex][playlist]") {
   // An entry the server does not know (on the first attempt): named with its playlist.
   const auto e = error_of([&] { h.backend->remove_from_playlist("9001", {"101", "999"}); });
   CHECK(e.code() == Errc::protocol);
-  CHECK(std::string(e.what())
-        == "plex_home: entry 999 of playlist 9001 not found (HTTP 404 "
-           "from /playlists/9001/items/999)");
+  CHECK(std::string(e.what()) == "plex_home: entry 999 of playlist 9001 not found (HTTP 404 "
+                                 "from /playlists/9001/items/999)");
 }
 
 TEST_CASE("backend::plex move, rename, delete", "[backend][plex][playlist]") {
@@ -453,8 +437,8 @@ TEST_CASE("backend::plex move, rename, delete", "[backend][plex][playlist]") {
   CHECK_THAT(rename.what(), Catch::StartsWith("plex_home: playlist 9002 not found"));
   const auto del = error_of([&] { h.backend->delete_playlist("9002"); });
   CHECK(del.code() == Errc::protocol);
-  CHECK(std::string(del.what())
-        == "plex_home: playlist 9002 not found (HTTP 404 from /playlists/9002)");
+  CHECK(std::string(del.what()) ==
+        "plex_home: playlist 9002 not found (HTTP 404 from /playlists/9002)");
 }
 
 TEST_CASE("backend::plex creates and appends are never retried", "[backend][plex][playlist]") {

@@ -145,7 +145,8 @@ TEST_CASE("plex::PlexTv::user_token of a PIN-protected home user", "[plex][plext
       R"({"id":11,"uuid":"aaaa1111","title":"owner","admin":true,"restricted":false,"protected":false},)"
       R"({"id":1001,"uuid":"bbbb2222","title":"kid","friendlyName":"kid","admin":false,"restricted":true,"protected":true},)"
       R"({"id":1002,"uuid":"cccc3333","title":"partner","admin":false,"restricted":false,"protected":false}]})";
-  constexpr const char* k_invalid = R"({"errors":[{"code":1041,"message":"Invalid PIN","status":403}]})";
+  constexpr const char* k_invalid =
+      R"({"errors":[{"code":1041,"message":"Invalid PIN","status":403}]})";
   auto fake = std::make_unique<FakeHttpClient>();
   auto recorded = fake->recorder();
   fake->on(ws::http::Method::get, "/api/v2/home/users", json_response(k_protected));
@@ -164,8 +165,9 @@ TEST_CASE("plex::PlexTv::user_token of a PIN-protected home user", "[plex][plext
 
   HomeUserPin pin{"3690", "identities.kid.home_plex", "pin"};
   CHECK(tv.user_token("1001", k_machine, pin) == "kid-server-token");
-  const auto switches = std::count_if(recorded->requests.begin(), recorded->requests.end(),
-                                      [](const ws::http::Request& r) { return r.url.find("/switch") != std::string::npos; });
+  const auto switches = std::count_if(
+      recorded->requests.begin(), recorded->requests.end(),
+      [](const ws::http::Request& r) { return r.url.find("/switch") != std::string::npos; });
   CHECK(switches == 1);
   CHECK(recorded->requests[1].url == "http://tv.test/api/v2/home/users/bbbb2222/switch?pin=3690");
   CHECK(recorded->requests[1].method == ws::http::Method::post);
@@ -192,13 +194,14 @@ TEST_CASE("plex::PlexTv::user_token of a PIN-protected home user", "[plex][plext
   CHECK(refused("1001", HomeUserPin{}) ==
         "kid/home_plex: Plex user 'kid' is PIN-protected: set pin or pin_file");
   // Not protected, no PIN: plex.tv refusing the switch is about the token, as before.
-  CHECK_THAT(refused("1002", HomeUserPin{}), Catch::StartsWith("kid/home_plex: plex.tv refused the token"));
+  CHECK_THAT(refused("1002", HomeUserPin{}),
+             Catch::StartsWith("kid/home_plex: plex.tv refused the token"));
   CHECK(wrong.find("5207") == std::string::npos);
 }
 
 TEST_CASE("plex::TokenCache", "[plex][plextv]") {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("ws-token-cache-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("ws-token-cache-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const TokenCache cache(dir / "plex-tokens.json");
   CHECK_FALSE(cache.get("plex", "1001", "m"));
@@ -213,9 +216,7 @@ TEST_CASE("plex::TokenCache", "[plex][plextv]") {
   CHECK((st.st_mode & 0777) == 0600);
   cache.erase("plex", "1001", "m");
   CHECK_FALSE(cache.get("plex", "1001", "m"));
-  {
-    std::ofstream(cache.file()) << "{ damaged";
-  }
+  { std::ofstream(cache.file()) << "{ damaged"; }
   CHECK_FALSE(cache.get("plex", "2002", "m"));
   std::filesystem::remove_all(dir);
 }

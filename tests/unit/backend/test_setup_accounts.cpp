@@ -31,8 +31,7 @@ TEST_CASE("plex sign-in: a PIN is requested, polled until entered, and expires",
   fake->on(ws::http::Method::post, "/api/v2/pins", json_response(k_pin, 201));
   fake->on(ws::http::Method::get, "/api/v2/pins/564964751", json_response(k_pin), 1);
   fake->on(ws::http::Method::get, "/api/v2/pins/564964751", json_response(k_pin_claimed), 1);
-  fake->on(ws::http::Method::get,
-           "/api/v2/pins/564964751",
+  fake->on(ws::http::Method::get, "/api/v2/pins/564964751",
            json_response(R"({"errors":[{"code":1020}]})", 404));
   plex::PlexAccount account("http://tv.test/", std::move(fake));
 
@@ -99,17 +98,16 @@ TEST_CASE("plex account webhooks: list, and the whole list posted as a form", "[
                        {"http://other.test/hook", "http://nas:8686/webhook?apikey=k y"});
   const auto posts = state->matching(ws::http::Method::post, "/api/v2/user/webhooks");
   REQUIRE(posts.size() == 1);
-  CHECK(posts[0].body
-        == "urls%5B%5D=http%3A%2F%2Fother.test%2Fhook&urls%5B%5D=http%3A%2F%2Fnas%3A8686"
-           "%2Fwebhook%3Fapikey%3Dk%20y");
+  CHECK(posts[0].body ==
+        "urls%5B%5D=http%3A%2F%2Fother.test%2Fhook&urls%5B%5D=http%3A%2F%2Fnas%3A8686"
+        "%2Fwebhook%3Fapikey%3Dk%20y");
   CHECK(ws::test::header_of(posts[0].headers, "Content-Type")
             ->starts_with("application/x-www-form-urlencoded"));
 }
 
 TEST_CASE("plex account webhooks: refused without Plex Pass", "[setup][plex]") {
   auto fake = std::make_unique<FakeHttpClient>();
-  fake->on(ws::http::Method::get,
-           "/api/v2/user/webhooks",
+  fake->on(ws::http::Method::get, "/api/v2/user/webhooks",
            json_response(R"({"errors":[{"code":1998}]})", 403));
   plex::PlexAccount account("http://tv.test", std::move(fake));
   try {
@@ -126,21 +124,20 @@ TEST_CASE("mediabrowser login: user name and password to a token and a user id",
     auto fake = std::make_unique<FakeHttpClient>();
     auto state = fake->recorder();
     fake->on_call(
-        ws::http::Method::post,
-        "/Users/AuthenticateByName",
-        {},
+        ws::http::Method::post, "/Users/AuthenticateByName", {},
         [](const ws::http::Request& request) {
           ws::http::Outcome outcome;
           rapidjson::Document body;
           body.Parse(request.body.c_str());
-          const bool right = !body.HasParseError()
-                             && std::string(body["Username"].GetString()) == "Alice \"A\""
-                             && std::string(body["Pw"].GetString()) == "s3cr\\et";
+          const bool right = !body.HasParseError() &&
+                             std::string(body["Username"].GetString()) == "Alice \"A\"" &&
+                             std::string(body["Pw"].GetString()) == "s3cr\\et";
           outcome.response =
-              right ? json_response(
-                  R"({"User":{"Name":"Alice","Id":"5e1f0c2d8a7b4e6f9a0b1c2d3e4f5a6b","Policy":{"IsAdministrator":true}},)"
-                  R"("AccessToken":"0123456789abcdef0123456789abcdef","ServerId":"srv1"})")
-                    : text_response(401);
+              right
+                  ? json_response(
+                        R"({"User":{"Name":"Alice","Id":"5e1f0c2d8a7b4e6f9a0b1c2d3e4f5a6b","Policy":{"IsAdministrator":true}},)"
+                        R"("AccessToken":"0123456789abcdef0123456789abcdef","ServerId":"srv1"})")
+                  : text_response(401);
           return outcome;
         });
     mediabrowser::MediaBrowserAccount server("jf", type, "http://jf.test/", std::move(fake));
@@ -156,8 +153,8 @@ TEST_CASE("mediabrowser login: user name and password to a token and a user id",
     REQUIRE(auth.has_value());
     CHECK(auth->starts_with("MediaBrowser Client=\"watchstate\""));
     CHECK(auth->find("Token=") == std::string::npos);
-    CHECK(ws::test::header_of(request.headers, "X-Emby-Authorization").has_value()
-          == (type == BackendType::emby));
+    CHECK(ws::test::header_of(request.headers, "X-Emby-Authorization").has_value() ==
+          (type == BackendType::emby));
     try {
       (void)server.login("Alice", "wrong");
       FAIL("a refused password must throw");
@@ -174,21 +171,17 @@ TEST_CASE("jellyfin webhook: added to the plugin's generic destinations once, ot
       R"({"ServerUrl":"","GenericOptions":[{"WebhookName":"other","WebhookUri":"http://x.test/h"}],"DiscordOptions":[]})");
   auto make = [stored](bool with_plugin) {
     auto fake = std::make_unique<FakeHttpClient>();
-    fake->on_get("/Plugins",
-                 with_plugin ? R"([{"Name":"Webhook","Id":"71552a5a5c5c4350a2aeebe451a30173"}])"
-                             : R"([{"Name":"Other","Id":"1"}])");
-    fake->on_call(ws::http::Method::get,
-                  "/Plugins/71552a5a5c5c4350a2aeebe451a30173/Configuration",
-                  {},
-                  [stored](const ws::http::Request&) {
+    fake->on_get("/Plugins", with_plugin
+                                 ? R"([{"Name":"Webhook","Id":"71552a5a5c5c4350a2aeebe451a30173"}])"
+                                 : R"([{"Name":"Other","Id":"1"}])");
+    fake->on_call(ws::http::Method::get, "/Plugins/71552a5a5c5c4350a2aeebe451a30173/Configuration",
+                  {}, [stored](const ws::http::Request&) {
                     ws::http::Outcome outcome;
                     outcome.response = json_response(*stored);
                     return outcome;
                   });
-    fake->on_call(ws::http::Method::post,
-                  "/Plugins/71552a5a5c5c4350a2aeebe451a30173/Configuration",
-                  {},
-                  [stored](const ws::http::Request& request) {
+    fake->on_call(ws::http::Method::post, "/Plugins/71552a5a5c5c4350a2aeebe451a30173/Configuration",
+                  {}, [stored](const ws::http::Request& request) {
                     *stored = request.body;
                     ws::http::Outcome outcome;
                     outcome.response = text_response(204);
@@ -198,8 +191,8 @@ TEST_CASE("jellyfin webhook: added to the plugin's generic destinations once, ot
   };
   const std::string url = "http://nas.test:8686/webhook?apikey=key1";
   using mediabrowser::WebhookChange;
-  mediabrowser::MediaBrowserAccount first(
-      "jf", BackendType::jellyfin, "http://jf.test", make(true));
+  mediabrowser::MediaBrowserAccount first("jf", BackendType::jellyfin, "http://jf.test",
+                                          make(true));
   CHECK(first.register_webhook("admin", url, {"u1"}, true) == WebhookChange::added); // dry run
   CHECK(stored->find("nas.test") == std::string::npos);
   CHECK(first.register_webhook("admin", url, {"u1"}, false) == WebhookChange::added);
@@ -212,19 +205,19 @@ TEST_CASE("jellyfin webhook: added to the plugin's generic destinations once, ot
   CHECK(std::string(entry["UserFilter"][0].GetString()) == "u1");
   CHECK(doc.HasMember("DiscordOptions")); // the rest of the configuration kept
 
-  mediabrowser::MediaBrowserAccount again(
-      "jf", BackendType::jellyfin, "http://jf.test", make(true));
+  mediabrowser::MediaBrowserAccount again("jf", BackendType::jellyfin, "http://jf.test",
+                                          make(true));
   CHECK(again.register_webhook("admin", url, {"u1"}, false) == WebhookChange::unchanged);
   // A new key: the same receiver, updated in place.
-  mediabrowser::MediaBrowserAccount rekey(
-      "jf", BackendType::jellyfin, "http://jf.test", make(true));
-  CHECK(rekey.register_webhook("admin", "http://nas.test:8686/webhook?apikey=key2", {"u1"}, false)
-        == WebhookChange::updated);
+  mediabrowser::MediaBrowserAccount rekey("jf", BackendType::jellyfin, "http://jf.test",
+                                          make(true));
+  CHECK(rekey.register_webhook("admin", "http://nas.test:8686/webhook?apikey=key2", {"u1"},
+                               false) == WebhookChange::updated);
   doc.Parse(stored->c_str());
   CHECK(doc["GenericOptions"].Size() == 2);
 
-  mediabrowser::MediaBrowserAccount none(
-      "jf", BackendType::jellyfin, "http://jf.test", make(false));
+  mediabrowser::MediaBrowserAccount none("jf", BackendType::jellyfin, "http://jf.test",
+                                         make(false));
   CHECK(none.register_webhook("admin", url, {}, false) == WebhookChange::unsupported);
 }
 
@@ -234,17 +227,13 @@ TEST_CASE("emby webhook: a notifier added, then updated by its id; 403 means no 
   auto posted = std::make_shared<std::vector<std::string>>();
   auto make = [list, posted](long status) {
     auto fake = std::make_unique<FakeHttpClient>();
-    fake->on_call(ws::http::Method::get,
-                  "/Notifications/Services/Configured",
-                  {},
+    fake->on_call(ws::http::Method::get, "/Notifications/Services/Configured", {},
                   [list, status](const ws::http::Request&) {
                     ws::http::Outcome outcome;
                     outcome.response = status == 200 ? json_response(*list) : text_response(status);
                     return outcome;
                   });
-    fake->on_call(ws::http::Method::post,
-                  "/Notifications/Services/Configured",
-                  {},
+    fake->on_call(ws::http::Method::post, "/Notifications/Services/Configured", {},
                   [posted](const ws::http::Request& request) {
                     posted->push_back(request.body);
                     ws::http::Outcome outcome;

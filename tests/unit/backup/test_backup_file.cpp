@@ -103,7 +103,8 @@ void check_same(const BackupRecord& got, const BackupRecord& want) {
   CHECK(got.episode_number == want.episode_number);
   CHECK(got.year == want.year);
   auto sorted = [](ws::backend::Guids guids) {
-    std::sort(guids.begin(), guids.end(), [](const Guid& a, const Guid& b) { return a.key < b.key; });
+    std::sort(guids.begin(), guids.end(),
+              [](const Guid& a, const Guid& b) { return a.key < b.key; });
     return guids;
   };
   CHECK(got.guids == sorted(want.guids));
@@ -167,8 +168,8 @@ std::string raw_deflate(const std::string& data) {
 struct ZipMember {
   std::string name;
   std::string data;
-  unsigned method = 0;             // 0 stored, 8 deflate
-  bool descriptor = false;         // sizes in a data descriptor (flag bit 3)
+  unsigned method = 0;     // 0 stored, 8 deflate
+  bool descriptor = false; // sizes in a data descriptor (flag bit 3)
 };
 
 std::string make_zip(const std::vector<ZipMember>& members, bool central_directory = true) {
@@ -257,16 +258,20 @@ void check_example(const std::vector<BackupRecord>& records) {
 } // namespace
 
 TEST_CASE("backup::record_json key order", "[backup]") {
-  CHECK(record_json(sample_movie()) ==
-        R"({"type":"movie","watched":1,"updated":1643805016,"title":"Ferengi: Rules of Acquisition","year":2000,"guids":{"guid_imdb":"tt0000001","guid_tmdb":"1"}})");
+  CHECK(
+      record_json(sample_movie()) ==
+      R"({"type":"movie","watched":1,"updated":1643805016,"title":"Ferengi: Rules of Acquisition","year":2000,"guids":{"guid_imdb":"tt0000001","guid_tmdb":"1"}})");
   // Guids are sorted, year 0 is null, the parent object and progress are written for episodes.
-  CHECK(record_json(sample_episode()) ==
-        R"({"type":"episode","watched":0,"updated":1105631952,"show":"Ferengi StandUp Comedy","title":"Pilot \"live\" / ünïcode","season":1,"episode":2,"year":null,"guids":{"guid_imdb":"tt0000004","guid_tvdb":"44"},"parent":{"guid_tvdb":"3"},"progress":900000})");
+  CHECK(
+      record_json(sample_episode()) ==
+      R"({"type":"episode","watched":0,"updated":1105631952,"show":"Ferengi StandUp Comedy","title":"Pilot \"live\" / ünïcode","season":1,"episode":2,"year":null,"guids":{"guid_imdb":"tt0000004","guid_tvdb":"44"},"parent":{"guid_tvdb":"3"},"progress":900000})");
   BackupRecord bad = sample_movie();
-  bad.title = "A\xff" "B\xc3";
+  bad.title = "A\xff"
+              "B\xc3";
   bad.progress_ms = -5;
-  CHECK(record_json(bad) ==
-        R"({"type":"movie","watched":1,"updated":1643805016,"title":"AB","year":2000,"guids":{"guid_imdb":"tt0000001","guid_tmdb":"1"}})");
+  CHECK(
+      record_json(bad) ==
+      R"({"type":"movie","watched":1,"updated":1643805016,"title":"AB","year":2000,"guids":{"guid_imdb":"tt0000001","guid_tmdb":"1"}})");
 }
 
 TEST_CASE("backup::round trip plain", "[backup]") {
@@ -274,8 +279,8 @@ TEST_CASE("backup::round trip plain", "[backup]") {
   const auto file = dir / "main.plex.json";
   write_backup(file, {sample_movie(), sample_episode()});
   CHECK_FALSE(fs::exists(dir / "main.plex.json.tmp"));
-  CHECK(slurp(file) == "[\n" + record_json(sample_movie()) + ",\n" +
-                           record_json(sample_episode()) + "\n]");
+  CHECK(slurp(file) ==
+        "[\n" + record_json(sample_movie()) + ",\n" + record_json(sample_episode()) + "\n]");
   const auto records = read_backup(file);
   REQUIRE(records.size() == 2);
   check_same(records[0], sample_movie());
@@ -338,9 +343,10 @@ TEST_CASE("backup::WatchState example file", "[backup]") {
 
 TEST_CASE("backup::guid keys", "[backup]") {
   TempDir dir;
-  spit(dir / "g.json",
-       R"([{"type":"movie","watched":true,"updated":"1700000000","title":"X","year":null,)"
-       R"("guids":{"imdb":"tt0000009","guid_tmdb":"abc","guid_tvdb":12,"guid_plex":"plex://x","other":{"a":1}}}])");
+  spit(
+      dir / "g.json",
+      R"([{"type":"movie","watched":true,"updated":"1700000000","title":"X","year":null,)"
+      R"("guids":{"imdb":"tt0000009","guid_tmdb":"abc","guid_tvdb":12,"guid_plex":"plex://x","other":{"a":1}}}])");
   const auto records = read_backup(dir / "g.json");
   REQUIRE(records.size() == 1);
   CHECK(records[0].watched);
@@ -450,12 +456,18 @@ TEST_CASE("backup::wrong field type", "[backup]") {
       {R"({"type":"show","watched":0,"updated":1,"title":"T"})", "'type' must be"},
       {R"({"type":"movie","watched":2,"updated":1,"title":"T"})", "'watched' must be 0 or 1"},
       {R"({"type":"movie","watched":0,"updated":1})", "'title' is missing"},
-      {R"({"type":"movie","watched":0,"updated":1,"title":"T","year":"1999"})", "'year' must be an integer"},
-      {R"({"type":"episode","watched":0,"updated":1,"show":"S","episode":1})", "'season' is missing"},
-      {R"({"type":"episode","watched":0,"updated":1,"show":"S","season":1,"episode":"x"})", "'episode' must be an integer"},
-      {R"({"type":"movie","watched":0,"updated":1,"title":"T","guids":[]})", "'guids' must be an object"},
-      {R"({"type":"movie","watched":0,"updated":1,"title":"T","guids":{"guid_imdb":true}})", "'guids.guid_imdb' must be a string"},
-      {R"({"type":"movie","watched":0,"updated":1,"title":"T","progress":"5"})", "'progress' must be"},
+      {R"({"type":"movie","watched":0,"updated":1,"title":"T","year":"1999"})",
+       "'year' must be an integer"},
+      {R"({"type":"episode","watched":0,"updated":1,"show":"S","episode":1})",
+       "'season' is missing"},
+      {R"({"type":"episode","watched":0,"updated":1,"show":"S","season":1,"episode":"x"})",
+       "'episode' must be an integer"},
+      {R"({"type":"movie","watched":0,"updated":1,"title":"T","guids":[]})",
+       "'guids' must be an object"},
+      {R"({"type":"movie","watched":0,"updated":1,"title":"T","guids":{"guid_imdb":true}})",
+       "'guids.guid_imdb' must be a string"},
+      {R"({"type":"movie","watched":0,"updated":1,"title":"T","progress":"5"})",
+       "'progress' must be"},
       {R"(42)", "not an object"},
   };
   for (const auto& c : cases) {
@@ -564,11 +576,11 @@ TEST_CASE("backup::playlists round trip plain", "[backup]") {
   write_playlist_backup(file, sample_playlists());
   CHECK_FALSE(fs::exists(dir / "main.plex.20251201.playlists.json.tmp"));
   // One playlist header per line, one record per line.
-  CHECK(slurp(file)
-        == k_playlists_head + "\n\"playlists\":[\n" + R"({"title":"Friday films","items":[)" + "\n"
-               + record_json(sample_movie()) + ",\n" + record_json(sample_episode()) + ",\n"
-               + record_json(sample_movie()) + "\n]},\n" + R"({"title":"Empty \"one\"","items":[]})"
-               + "\n]}\n");
+  CHECK(slurp(file) == k_playlists_head + "\n\"playlists\":[\n" +
+                           R"({"title":"Friday films","items":[)" + "\n" +
+                           record_json(sample_movie()) + ",\n" + record_json(sample_episode()) +
+                           ",\n" + record_json(sample_movie()) + "\n]},\n" +
+                           R"({"title":"Empty \"one\"","items":[]})" + "\n]}\n");
   check_same_playlists(read_playlist_backup(file), sample_playlists());
 
   const auto any = read_any_backup(file);
@@ -613,9 +625,9 @@ TEST_CASE("backup::playlist items need no play state", "[backup]") {
   const auto file = dir / "by-hand.json";
   spit(
       file,
-      "\xEF\xBB\xBF" + k_playlists_head + R"("playlists":[{"title":"T","items":[)"
-          + R"({"type":"movie","title":"Alpha","year":2001,"guids":{"guid_imdb":"tt0000001"}},)"
-          + R"({"type":"episode","show":"Show","season":1,"episode":2,"parent":{"guid_tvdb":"200"}}]}],"later":true})");
+      "\xEF\xBB\xBF" + k_playlists_head + R"("playlists":[{"title":"T","items":[)" +
+          R"({"type":"movie","title":"Alpha","year":2001,"guids":{"guid_imdb":"tt0000001"}},)" +
+          R"({"type":"episode","show":"Show","season":1,"episode":2,"parent":{"guid_tvdb":"200"}}]}],"later":true})");
   const auto backup = read_playlist_backup(file);
   REQUIRE(backup.playlists.size() == 1);
   const auto& items = backup.playlists[0].items;
@@ -673,11 +685,11 @@ TEST_CASE("backup::corrupt playlists backups", "[backup]") {
       {k_playlists_head + R"("playlists":[{"title":"  ","items":[]}]})",
        "playlist 1: 'title' is empty"},
       {k_playlists_head + R"("playlists":[{"title":"T"}]})", "playlist 1: 'items' is missing"},
-      {k_playlists_head + R"("playlists":[{"title":"T","items":[]},{"title":"U","items":[)" + movie
-           + "," + movie + R"(,{"type":"show","title":"X"}]}]})",
+      {k_playlists_head + R"("playlists":[{"title":"T","items":[]},{"title":"U","items":[)" +
+           movie + "," + movie + R"(,{"type":"show","title":"X"}]}]})",
        "playlist 2 item 3: 'type' must be \"movie\" or \"episode\", not \"show\""},
-      {k_playlists_head
-           + R"("playlists":[{"title":"T","items":[{"type":"movie","watched":5,"title":"A"}]}]})",
+      {k_playlists_head +
+           R"("playlists":[{"title":"T","items":[{"type":"movie","watched":5,"title":"A"}]}]})",
        "playlist 1 item 1: 'watched' must be 0 or 1"},
   };
   const auto bad = dir / "bad.json";
@@ -705,8 +717,8 @@ TEST_CASE("backup::the two kinds of backup are told apart", "[backup]") {
   write_playlist_backup(dir / "lists.json", sample_playlists());
   const Error e = read_error(dir / "lists.json");
   CHECK(e.code() == Errc::data);
-  CHECK(std::string(e.what())
-        == (dir / "lists.json").string() + ": a playlists backup, not a backup of items");
+  CHECK(std::string(e.what()) ==
+        (dir / "lists.json").string() + ": a playlists backup, not a backup of items");
 
   // An object without "watchstate_playlists" is no backup of either kind.
   spit(dir / "object.json", R"({"type":"movie"})");

@@ -238,10 +238,10 @@ TEST_CASE("config::parse_config defaults", "[config]") {
 }
 
 TEST_CASE("config::parse_config errors name file, line and key", "[config]") {
-  const std::string head = "state_dir: /tmp/ws\n"  // 1
-                           "backends:\n"           // 2
-                           "  home_plex:\n"        // 3
-                           "    type: plex\n"      // 4
+  const std::string head = "state_dir: /tmp/ws\n"               // 1
+                           "backends:\n"                        // 2
+                           "  home_plex:\n"                     // 3
+                           "    type: plex\n"                   // 4
                            "    url: http://127.0.0.1:32400\n"; // 5
 
   SECTION("bad type") {
@@ -278,7 +278,8 @@ TEST_CASE("config::parse_config errors name file, line and key", "[config]") {
   SECTION("token and token_file together, neither") {
     CHECK(config_error(head + "    token: tok-plex-Zq81vX3mNw\n    token_file: /x\n") ==
           "config.yaml:7: backends.home_plex: set only one of token and token_file");
-    CHECK(config_error(head) == "config.yaml:3: backends.home_plex.token: is required (or token_file)");
+    CHECK(config_error(head) ==
+          "config.yaml:3: backends.home_plex.token: is required (or token_file)");
   }
   SECTION("user required for jellyfin") {
     CHECK(config_error("backends:\n  jf:\n    type: jellyfin\n    url: http://jf\n"
@@ -296,7 +297,8 @@ TEST_CASE("config::parse_config errors name file, line and key", "[config]") {
           "config.yaml:2: progress.sync: must be true or false, not 'maybe'");
     CHECK(config_error("backup:\n  keep_days: 0\n") ==
           "config.yaml:2: backup.keep_days: must be an integer from 1 to 365000, not '0'");
-    CHECK(config_error(head + "    token: tok-plex-Zq81vX3mNw\n    options:\n      concurrency: 65\n") ==
+    CHECK(config_error(head +
+                       "    token: tok-plex-Zq81vX3mNw\n    options:\n      concurrency: 65\n") ==
           "config.yaml:8: backends.home_plex.options.concurrency: must be an integer from 1 to "
           "64, not '65'");
     CHECK(config_error(head + "    token: tok-plex-Zq81vX3mNw\n    export: { enabled: nope }\n") ==
@@ -462,8 +464,9 @@ TEST_CASE("config::parse_config accepts a WatchState servers.yaml entry", "[conf
   CHECK_FALSE(b.verify_tls);
 
   // Both spellings of one setting must agree.
-  CHECK(config_error("backends:\n  p:\n    type: plex\n    url: http://x\n    token: tok-plex-Zq81vX3mNw\n"
-                     "    options:\n      page_size: 500\n      LIBRARY_SEGMENT: 1000\n") ==
+  CHECK(config_error(
+            "backends:\n  p:\n    type: plex\n    url: http://x\n    token: tok-plex-Zq81vX3mNw\n"
+            "    options:\n      page_size: 500\n      LIBRARY_SEGMENT: 1000\n") ==
         "config.yaml:8: backends.p.options.LIBRARY_SEGMENT: contradicts "
         "backends.p.options.page_size; set only one of them");
 }
@@ -472,7 +475,8 @@ TEST_CASE("config::parse_config never puts a token in a message", "[config]") {
   const std::string token = "tok-secret-Vb62HsQa";
   // A bad value next to a token.
   const auto type_error = config_error("backends:\n  p:\n    type: plax\n    url: http://x\n"
-                                       "    token: " + token + "\n");
+                                       "    token: " +
+                                       token + "\n");
   CHECK(type_error.starts_with("config.yaml:3: backends.p.type: must be plex"));
   CHECK(type_error.find(token) == std::string::npos);
 
@@ -488,31 +492,31 @@ TEST_CASE("config::parse_config never puts a token in a message", "[config]") {
   CHECK(misplaced.starts_with("config.yaml:3: backends.p.type:"));
 
   // Identity tokens too.
-  const auto identity_error =
-      config_error(std::string(k_minimal) + "identities:\n  bob:\n"
-                                            "    home_plex: { user: \"2\", token: tok-bob-Wq12Zx }\n"
-                                            "    nowhere: { user: tok-bob-Wq12Zx }\n");
+  const auto identity_error = config_error(std::string(k_minimal) +
+                                           "identities:\n  bob:\n"
+                                           "    home_plex: { user: \"2\", token: tok-bob-Wq12Zx }\n"
+                                           "    nowhere: { user: tok-bob-Wq12Zx }\n");
   CHECK(identity_error.starts_with("config.yaml:10: identities.bob.nowhere: no backend named"));
   CHECK(identity_error.find("tok-bob-Wq12Zx") == std::string::npos);
 }
 
 TEST_CASE("config::backends_for_identity", "[config]") {
-  const Config config = parse_config(std::string(k_minimal) +
-                                         "  living_room_jf:\n"
-                                         "    type: jellyfin\n"
-                                         "    url: http://jf\n"
-                                         "    token: tok-jf-admin-Ux31\n"
-                                         "    user: main-jf-user\n"
-                                         "  den_emby:\n"
-                                         "    type: emby\n"
-                                         "    url: http://emby\n"
-                                         "    token: tok-emby-admin-Ux32\n"
-                                         "    user: main-emby-user\n"
-                                         "identities:\n"
-                                         "  alice:\n"
-                                         "    living_room_jf: { user: alice-jf }\n"
-                                         "    home_plex: { user: \"12345\", token: tok-alice-Ux33 }\n",
-                                     "config.yaml");
+  const Config config = parse_config(
+      std::string(k_minimal) + "  living_room_jf:\n"
+                               "    type: jellyfin\n"
+                               "    url: http://jf\n"
+                               "    token: tok-jf-admin-Ux31\n"
+                               "    user: main-jf-user\n"
+                               "  den_emby:\n"
+                               "    type: emby\n"
+                               "    url: http://emby\n"
+                               "    token: tok-emby-admin-Ux32\n"
+                               "    user: main-emby-user\n"
+                               "identities:\n"
+                               "  alice:\n"
+                               "    living_room_jf: { user: alice-jf }\n"
+                               "    home_plex: { user: \"12345\", token: tok-alice-Ux33 }\n",
+      "config.yaml");
   CHECK(ws::config::backends_for_identity(config, "main").size() == 3);
 
   const auto alice = ws::config::backends_for_identity(config, "alice");
@@ -624,7 +628,7 @@ TEST_CASE("config::resolve_config_path and default_state_dir", "[config]") {
   }
 
   // state_dir: "~" is the home directory.
-  const Config config = parse_config("state_dir: ~/ws-state\n" + std::string(k_minimal).substr(19),
-                                     "config.yaml");
+  const Config config =
+      parse_config("state_dir: ~/ws-state\n" + std::string(k_minimal).substr(19), "config.yaml");
   CHECK(config.state_dir == fs::path("/home/tester-ws/ws-state"));
 }

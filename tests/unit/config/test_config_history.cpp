@@ -41,12 +41,12 @@ TEST_CASE("config history: keep_days and change_log_days", "[config]") {
   const auto kept = parse_config("history:\n  change_log_days: 0\n" + k_backends, "config.yaml");
   CHECK(kept.history.change_log_days == 0); // 0: the change log is kept whole
 
-  CHECK(history_error("history:\n  change_log_days: -1\n")
-        == "config.yaml:2: history.change_log_days: must be an integer from 0 to 365000, not '-1'");
-  CHECK(history_error("history:\n  change_log_days: 2y\n")
-        == "config.yaml:2: history.change_log_days: must be an integer from 0 to 365000, not '2y'");
-  CHECK(history_error("history:\n  keep_days: 0\n")
-        == "config.yaml:2: history.keep_days: must be an integer from 1 to 365000, not '0'");
+  CHECK(history_error("history:\n  change_log_days: -1\n") ==
+        "config.yaml:2: history.change_log_days: must be an integer from 0 to 365000, not '-1'");
+  CHECK(history_error("history:\n  change_log_days: 2y\n") ==
+        "config.yaml:2: history.change_log_days: must be an integer from 0 to 365000, not '2y'");
+  CHECK(history_error("history:\n  keep_days: 0\n") ==
+        "config.yaml:2: history.keep_days: must be an integer from 1 to 365000, not '0'");
   CHECK(history_error("history:\n  changelog_days: 30\n")
             .starts_with("config.yaml:2: history.changelog_days: unknown key"));
 }

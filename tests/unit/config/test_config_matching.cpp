@@ -64,22 +64,22 @@ TEST_CASE("config::matching absent or empty", "[config][matching]") {
 
 TEST_CASE("config::matching.ignore forms", "[config][matching]") {
   const Config config =
-      parse_matching("matching:\n"                                              // 1
-                     "  ignore:\n"                                              // 2
-                     "    - tmdb://12345\n"                                     // 3
-                     "    - id: TMDB://678\n"                                   // 4
-                     "      backend: home_plex\n"                               // 5
-                     "      type: Movie\n"                                      // 6
-                     "      reason: two films share this id\n"                  // 7
-                     "    - id: imdb://tt0111161\n"                             // 8
-                     "      backend: living_room_jf\n"                          // 9
-                     "      item: \"4711\"\n"                                   // 10
-                     "    - backend: home_plex\n"                               // 11
-                     "      item: 4712\n"                                       // 12
-                     "      reason: \"a trailer in the movies library\"\n"      // 13
-                     "    - \"show://tvdb:320234@home_plex?id=1212111\"\n"      // 14
-                     "    - episode://tvmaze:99@living_room_jf\n"               // 15
-                     "    - { id: youtube://dQw4w9WgXcQ, type: episode }\n");   // 16
+      parse_matching("matching:\n"                                            // 1
+                     "  ignore:\n"                                            // 2
+                     "    - tmdb://12345\n"                                   // 3
+                     "    - id: TMDB://678\n"                                 // 4
+                     "      backend: home_plex\n"                             // 5
+                     "      type: Movie\n"                                    // 6
+                     "      reason: two films share this id\n"                // 7
+                     "    - id: imdb://tt0111161\n"                           // 8
+                     "      backend: living_room_jf\n"                        // 9
+                     "      item: \"4711\"\n"                                 // 10
+                     "    - backend: home_plex\n"                             // 11
+                     "      item: 4712\n"                                     // 12
+                     "      reason: \"a trailer in the movies library\"\n"    // 13
+                     "    - \"show://tvdb:320234@home_plex?id=1212111\"\n"    // 14
+                     "    - episode://tvmaze:99@living_room_jf\n"             // 15
+                     "    - { id: youtube://dQw4w9WgXcQ, type: episode }\n"); // 16
   const auto& rules = config.matching.ignore;
   REQUIRE(rules.size() == 7);
 

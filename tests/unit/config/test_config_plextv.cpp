@@ -96,9 +96,9 @@ std::string pin_error(const std::string& entries) {
 } // namespace
 
 TEST_CASE("config::identities pin and pin_file of a Plex home user", "[config][identities]") {
-  const auto config = parse_config(std::string(k_pin_head) +
-                                       "    home_plex: { user: \"1001\", pin: \"2580\" }\n",
-                                   "config.yaml");
+  const auto config =
+      parse_config(std::string(k_pin_head) + "    home_plex: { user: \"1001\", pin: \"2580\" }\n",
+                   "config.yaml");
   const auto kid = backends_for_identity(config, "kid");
   REQUIRE(kid.size() == 1);
   CHECK(kid[0].obtain_user_token);
@@ -107,20 +107,21 @@ TEST_CASE("config::identities pin and pin_file of a Plex home user", "[config][i
   CHECK(ws::redact("switch?pin=2580 and 2580") == "switch?pin=<redacted> and <redacted>");
   CHECK(backends_for_identity(config, "main")[0].plex_pin.empty());
   // A leading zero is kept (YAML would read 0123 as a number elsewhere).
-  CHECK(backends_for_identity(parse_config(std::string(k_pin_head) +
-                                               "    home_plex: { user: \"1001\", pin: 0147 }\n",
-                                           "config.yaml"),
-                              "kid")[0]
+  CHECK(backends_for_identity(
+            parse_config(std::string(k_pin_head) + "    home_plex: { user: \"1001\", pin: 0147 }\n",
+                         "config.yaml"),
+            "kid")[0]
             .plex_pin == "0147");
 
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("ws-config-pin-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("ws-config-pin-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto file = dir / "kid.pin";
   std::ofstream(file) << " 1470 \nnot the pin\n";
-  const auto from_file = parse_config(std::string(k_pin_head) + "    home_plex:\n      user: \"1001\"\n" +
-                                          "      pin_file: kid.pin\n",
-                                      dir / "config.yaml");
+  const auto from_file =
+      parse_config(std::string(k_pin_head) + "    home_plex:\n      user: \"1001\"\n" +
+                       "      pin_file: kid.pin\n",
+                   dir / "config.yaml");
   const auto kid_file = backends_for_identity(from_file, "kid");
   CHECK(kid_file[0].plex_pin == "1470");
   CHECK(kid_file[0].plex_pin_key == "pin_file");
@@ -133,9 +134,10 @@ TEST_CASE("config::identities pin and pin_file of a Plex home user", "[config][i
     CHECK(pin_error("    home_plex: { user: \"1001\", pin: ab12 }\n") ==
           "config.yaml:13: identities.kid.home_plex.pin: must be the 4 digits of the Plex home "
           "user's PIN");
-    CHECK(pin_error("    home_plex: { user: \"1001\", pin: }\n").starts_with(
-        "config.yaml:13: identities.kid.home_plex.pin: must be the 4 digits"));
-    CHECK(pin_error("    home_plex:\n      user: \"1001\"\n      pin: \"2580\"\n      pin_file: /x\n") ==
+    CHECK(pin_error("    home_plex: { user: \"1001\", pin: }\n")
+              .starts_with("config.yaml:13: identities.kid.home_plex.pin: must be the 4 digits"));
+    CHECK(pin_error(
+              "    home_plex:\n      user: \"1001\"\n      pin: \"2580\"\n      pin_file: /x\n") ==
           "config.yaml:16: identities.kid.home_plex: set only one of pin and pin_file");
     CHECK(pin_error("    jf: { user: bbbb, pin: \"2580\" }\n") ==
           "config.yaml:13: identities.kid.jf.pin: only a Plex home user has a PIN");
@@ -143,7 +145,8 @@ TEST_CASE("config::identities pin and pin_file of a Plex home user", "[config][i
               .starts_with("config.yaml:13: identities.kid.home_plex.pin: a PIN is only used to "
                            "obtain this person's token through plex.tv"));
     const auto missing = dir / "nope.pin";
-    CHECK(pin_error("    home_plex:\n      user: \"1001\"\n      pin_file: " + missing.string() + "\n") ==
+    CHECK(pin_error("    home_plex:\n      user: \"1001\"\n      pin_file: " + missing.string() +
+                    "\n") ==
           "config.yaml:15: identities.kid.home_plex.pin_file: cannot read PIN file '" +
               missing.string() + "': No such file or directory");
     const auto bad = dir / "bad.pin";

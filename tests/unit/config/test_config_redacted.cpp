@@ -15,8 +15,8 @@
 
 #include <unistd.h>
 
-using ws::config::RedactedNode;
 using ws::config::redact_config;
+using ws::config::RedactedNode;
 using ws::config::to_yaml;
 
 namespace {

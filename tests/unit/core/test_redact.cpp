@@ -8,7 +8,8 @@
 TEST_CASE("core::redact hides token-bearing query parameters", "[core]") {
   CHECK(ws::redact("http://plex:32400/library/sections?X-Plex-Token=abcDEF123&type=1") ==
         "http://plex:32400/library/sections?X-Plex-Token=<redacted>&type=1");
-  CHECK(ws::redact("http://jf/Users?api_key=0123456789abcdef") == "http://jf/Users?api_key=<redacted>");
+  CHECK(ws::redact("http://jf/Users?api_key=0123456789abcdef") ==
+        "http://jf/Users?api_key=<redacted>");
   CHECK(ws::redact("http://emby/x?ApiKey=k1k2k3k4&y=2") == "http://emby/x?ApiKey=<redacted>&y=2");
   CHECK(ws::redact("http://x/?a=1&token=zzzzzz") == "http://x/?a=1&token=<redacted>");
   CHECK(ws::redact("http://x/?x-plex-token=lower") == "http://x/?x-plex-token=<redacted>");

@@ -21,13 +21,26 @@ TEST_CASE("core::parse_iso8601 accepts the servers' formats", "[core]") {
 }
 
 TEST_CASE("core::parse_iso8601 rejects anything else", "[core]") {
-  for (const char* bad : {"", "2024-05-01", "2024-05-01T10:00", "2024/05/01T10:00:00Z",
-                          "2024-13-01T10:00:00Z", "2024-00-01T10:00:00Z", "2024-05-00T10:00:00Z",
-                          "2024-05-32T10:00:00Z", "2024-05-01T24:00:00Z", "2024-05-01T10:60:00Z",
-                          "2024-05-01T10:00:00.Z", "2024-05-01T10:00:00Zjunk",
-                          "2024-05-01T10:00:00+2", "2024-05-01T10:00:00 UTC", "abcd-05-01T10:00:00Z",
-                          "2023-02-29T00:00:00Z", "2024-02-30T00:00:00Z", "2024-04-31T00:00:00Z",
-                          "2024-05-01T10:00:00+25:00", "2024-05-01T10:00:00+01:75"}) {
+  for (const char* bad : {"",
+                          "2024-05-01",
+                          "2024-05-01T10:00",
+                          "2024/05/01T10:00:00Z",
+                          "2024-13-01T10:00:00Z",
+                          "2024-00-01T10:00:00Z",
+                          "2024-05-00T10:00:00Z",
+                          "2024-05-32T10:00:00Z",
+                          "2024-05-01T24:00:00Z",
+                          "2024-05-01T10:60:00Z",
+                          "2024-05-01T10:00:00.Z",
+                          "2024-05-01T10:00:00Zjunk",
+                          "2024-05-01T10:00:00+2",
+                          "2024-05-01T10:00:00 UTC",
+                          "abcd-05-01T10:00:00Z",
+                          "2023-02-29T00:00:00Z",
+                          "2024-02-30T00:00:00Z",
+                          "2024-04-31T00:00:00Z",
+                          "2024-05-01T10:00:00+25:00",
+                          "2024-05-01T10:00:00+01:75"}) {
     INFO(bad);
     CHECK_FALSE(ws::parse_iso8601(bad).has_value());
   }
@@ -49,7 +62,8 @@ TEST_CASE("core::format_rfc3339 and format_compact_utc", "[core]") {
 
 TEST_CASE("core::now honours WS_FAKE_NOW", "[core]") {
   const char* saved = std::getenv("WS_FAKE_NOW");
-  const std::optional<std::string> previous = saved ? std::optional<std::string>(saved) : std::nullopt;
+  const std::optional<std::string> previous =
+      saved ? std::optional<std::string>(saved) : std::nullopt;
   ::setenv("WS_FAKE_NOW", "1714557600", 1);
   CHECK(ws::now() == 1714557600);
   ::unsetenv("WS_FAKE_NOW");

@@ -61,7 +61,7 @@ struct Library {
     store.add_key("main", "tvdb://2001/episode", e101);
     store.add_key("main", "rtvdb://200/1/2", e102);
     store.add_key("main", "rtvdb://200/2/1", e201);
-    store.add_key("main", "rtvdb://2000/1/1", other_show); // series 2000, not 200
+    store.add_key("main", "rtvdb://2000/1/1", other_show);   // series 2000, not 200
     store.add_key("main", "tvdb://200/episode", other_show); // its own id happens to be 200
     store.add_key("alice", "imdb://tt0000001/movie", alice_alpha);
 
@@ -195,14 +195,14 @@ TEST_CASE("db::StateStore::query_items filters", "[db][state-fix]") {
 TEST_CASE("db::StateStore::forget_item", "[db][state-fix]") {
   Library lib;
   auto& store = lib.store;
-  store.log_change({0, lib.alpha, "plex", "import", "watched", "", "played@1700000000",
-                    1'700'000'000, "ok"});
+  store.log_change(
+      {0, lib.alpha, "plex", "import", "watched", "", "played@1700000000", 1'700'000'000, "ok"});
   store.log_change({0, lib.beta, "jf", "import", "watched", "", "played@1", 1, "ok"});
   store.replace_conflicts("main", "plex", "11", lib.alpha,
                           {{"plex", "11", lib.alpha, "tmdb://5/movie", lib.gamma, "other_row"}});
-  store.replace_conflicts("main", "plex", "13", lib.gamma,
-                          {{"plex", "13", lib.gamma, "imdb://tt0000001/movie", lib.alpha,
-                            "other_row"}});
+  store.replace_conflicts(
+      "main", "plex", "13", lib.gamma,
+      {{"plex", "13", lib.gamma, "imdb://tt0000001/movie", lib.alpha, "other_row"}});
 
   SECTION("the row goes with its keys, records, change log and conflicts; others stay") {
     const auto gone = store.forget_item(lib.alpha);

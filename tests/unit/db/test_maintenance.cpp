@@ -28,9 +28,7 @@ struct TempDir {
     std::string tmpl = (std::filesystem::temp_directory_path() / "ws-maint-XXXXXX").string();
     dir = ::mkdtemp(tmpl.data());
   }
-  ~TempDir() {
-    std::filesystem::remove_all(dir);
-  }
+  ~TempDir() { std::filesystem::remove_all(dir); }
   [[nodiscard]] std::filesystem::path file(const char* name = "state.db") const {
     return dir / name;
   }
@@ -55,15 +53,9 @@ void add_changes(db::StateStore& store, int items, int per_item, UnixTime at) {
     const auto id =
         store.insert_item(movie("Film " + std::to_string(at) + "/" + std::to_string(i)));
     for (int c = 0; c < per_item; ++c) {
-      store.log_change(db::ChangeEntry{0,
-                                       id,
-                                       "plex",
-                                       "import",
-                                       "watched",
-                                       "unplayed@" + std::to_string(at - c),
-                                       "played@" + std::to_string(at) + std::string(40, 'x'),
-                                       at,
-                                       "ok"});
+      store.log_change(
+          db::ChangeEntry{0, id, "plex", "import", "watched", "unplayed@" + std::to_string(at - c),
+                          "played@" + std::to_string(at) + std::string(40, 'x'), at, "ok"});
     }
   }
   tx.commit();
@@ -112,9 +104,8 @@ std::int64_t root_page(const std::filesystem::path& file, const char* name) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
   sqlite3_stmt* q = nullptr;
-  REQUIRE(
-      sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_schema WHERE name = ?", -1, &q, nullptr)
-      == SQLITE_OK);
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_schema WHERE name = ?", -1, &q,
+                             nullptr) == SQLITE_OK);
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   REQUIRE(sqlite3_step(q) == SQLITE_ROW);
   const std::int64_t page = sqlite3_column_int64(q, 0);
@@ -190,9 +181,7 @@ TEST_CASE("db maintenance: a damaged copy is detected and left untouched", "[db]
   const auto copy = tmp.file("copy.db");
   std::filesystem::copy_file(tmp.file(), copy);
 
-  SECTION("every page but the first overwritten") {
-    damage_pages(copy);
-  }
+  SECTION("every page but the first overwritten") { damage_pages(copy); }
   SECTION("one index page overwritten: integrity_check names it") {
     damage_page(copy, root_page(copy, "change_log_item"));
     const auto problems = db::check_integrity(copy);

@@ -19,12 +19,8 @@ struct TempDb {
     std::string tmpl = (std::filesystem::temp_directory_path() / "ws-runs-XXXXXX").string();
     dir = ::mkdtemp(tmpl.data());
   }
-  ~TempDb() {
-    std::filesystem::remove_all(dir);
-  }
-  [[nodiscard]] std::filesystem::path file() const {
-    return dir / "state.db";
-  }
+  ~TempDb() { std::filesystem::remove_all(dir); }
+  [[nodiscard]] std::filesystem::path file() const { return dir / "state.db"; }
 };
 
 db::Run run(const char* tool, UnixTime at, int exit_code) {

@@ -19,11 +19,10 @@ std::string http_date_from_now(std::int64_t offset) {
   static constexpr const char* k_days[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
   static constexpr const char* k_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  const std::int64_t t =
-      std::chrono::duration_cast<std::chrono::seconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count() +
-      offset;
+  const std::int64_t t = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count() +
+                         offset;
   const std::string iso = ws::format_rfc3339(t); // 2026-11-26T10:00:00Z
   const int month = std::stoi(iso.substr(5, 2));
   return fmt::format("{}, {} {} {} {} GMT", k_days[(t / 86400) % 7], iso.substr(8, 2),

@@ -28,9 +28,7 @@ struct TempDir {
     std::string tmpl = (std::filesystem::temp_directory_path() / "ws-entry-XXXXXX").string();
     path = ::mkdtemp(tmpl.data());
   }
-  ~TempDir() {
-    std::filesystem::remove_all(path);
-  }
+  ~TempDir() { std::filesystem::remove_all(path); }
 };
 
 ws::setup::NewBackend jellyfin() {
@@ -88,8 +86,8 @@ TEST_CASE("backend entry: appended inside backends:, nothing else touched", "[se
   auto wanted = jellyfin();
   wanted.token_file.clear();
   wanted.token_env = "JF_TOKEN";
-  ws::setup::append_backend_entry(
-      file, "living_room", ws::setup::backend_entry_yaml(wanted, probed()));
+  ws::setup::append_backend_entry(file, "living_room",
+                                  ws::setup::backend_entry_yaml(wanted, probed()));
   const std::string after = read(file);
   // The old text is all there, in order, with the entry inserted after the last backend line.
   const auto cut = after.find("    living_room:");
@@ -109,8 +107,8 @@ TEST_CASE("backend entry: appended inside backends:, nothing else touched", "[se
 TEST_CASE("backend entry: a missing file is created 0600 with a backends: section", "[setup]") {
   TempDir dir;
   const auto file = dir.path / "new.yaml";
-  ws::setup::append_backend_entry(
-      file, "living_room", ws::setup::backend_entry_yaml(jellyfin(), probed()));
+  ws::setup::append_backend_entry(file, "living_room",
+                                  ws::setup::backend_entry_yaml(jellyfin(), probed()));
   CHECK(read(file).starts_with("backends:\n  living_room:"));
   struct stat info {};
   REQUIRE(::stat(file.c_str(), &info) == 0);
@@ -124,8 +122,8 @@ TEST_CASE("backend entry: entries appended one after another keep their comment 
   auto second = jellyfin();
   second.name = "den";
   ws::setup::append_backend_entry(file, first.name, ws::setup::backend_entry_yaml(first, probed()));
-  ws::setup::append_backend_entry(
-      file, second.name, ws::setup::backend_entry_yaml(second, probed()));
+  ws::setup::append_backend_entry(file, second.name,
+                                  ws::setup::backend_entry_yaml(second, probed()));
   const std::string text = read(file);
   CHECK(text.starts_with("backends:\n  living_room:"));
   const auto den = text.find("  den:");

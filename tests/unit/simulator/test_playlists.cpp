@@ -76,10 +76,9 @@ std::string world_error(const std::string& playlists) {
         R"({"servers":{"plex":{},"jellyfin":{"users":[{"id":"11111111111111111111111111111111","name":"a"}]}},
                 "movies":[{"key":"m1","title":"A"},{"key":"m2","title":"B","servers":["plex"]}],
                 "shows":[{"key":"s1","title":"S","episodes":[{"key":"e1","season":1,"episode":1}]}],
-                "playlists":)"
-            + playlists + "}",
-        "w.json",
-        0b011);
+                "playlists":)" +
+            playlists + "}",
+        "w.json", 0b011);
   } catch (const ws::sim::WorldError& e) {
     return e.what();
   }
@@ -87,20 +86,15 @@ std::string world_error(const std::string& playlists) {
 }
 
 // Plex: JSON, the token in the header.
-Response plex(Server& s,
-              const std::string& method,
-              const std::string& target,
+Response plex(Server& s, const std::string& method, const std::string& target,
               const std::string& token = "ptok") {
   return s.handle(
       make_request(method, target, {{"Accept", "application/json"}, {"X-Plex-Token", token}}));
 }
 
 // Jellyfin/Emby with a token header and an optional JSON body.
-Response mb(Server& s,
-            const std::string& method,
-            const std::string& target,
-            const std::string& token,
-            const std::string& body = {}) {
+Response mb(Server& s, const std::string& method, const std::string& target,
+            const std::string& token, const std::string& body = {}) {
   Pairs headers{{"X-Emby-Token", token}};
   if (!body.empty()) {
     headers.emplace_back("Content-Type", "application/json");
@@ -109,8 +103,8 @@ Response mb(Server& s,
 }
 
 std::string plex_uri(const std::string& ids) {
-  return std::string("server://") + k_plex_id + "/com.plexapp.plugins.library/library/metadata/"
-         + ids;
+  return std::string("server://") + k_plex_id + "/com.plexapp.plugins.library/library/metadata/" +
+         ids;
 }
 
 // "ratingKey:playlistItemID …" of a Plex items container.
@@ -149,8 +143,8 @@ std::string sim_keys(Server& s, const std::string& title, const std::string& use
 }
 
 // A field of the playlist with that title from GET /__sim/playlists.
-rapidjson::Document
-sim_playlist(Server& s, const std::string& title, const std::string& user = "") {
+rapidjson::Document sim_playlist(Server& s, const std::string& title,
+                                 const std::string& user = "") {
   auto doc = parse(
       s.handle(make_request("GET", "/__sim/playlists" + (user.empty() ? "" : "?user=" + user)))
           .body);
@@ -236,8 +230,8 @@ TEST_CASE("sim::playlists_world_file", "[simulator][playlists]") {
              Catch::Contains("playlists.plex[0].updated_at: expected an integer"));
   CHECK(
       world_error(
-          R"({"plex":[{"title":"A","items":["m1","e1","m1"],"smart":false,"media_type":"audio"}]})")
-      == "no error");
+          R"({"plex":[{"title":"A","items":["m1","e1","m1"],"smart":false,"media_type":"audio"}]})") ==
+      "no error");
 }
 
 TEST_CASE("sim::plex_playlists_read", "[simulator][playlists]") {
@@ -265,9 +259,8 @@ TEST_CASE("sim::plex_playlists_read", "[simulator][playlists]") {
   CHECK(mc["Metadata"][1]["smart"].GetBool());
 
   // Filters; the other user sees only their own playlist.
-  CHECK(
-      parse(plex(s, "GET", "/playlists?playlistType=audio").body)["MediaContainer"]["size"].GetInt()
-      == 0);
+  CHECK(parse(plex(s, "GET", "/playlists?playlistType=audio").body)["MediaContainer"]["size"]
+            .GetInt() == 0);
   doc = parse(plex(s, "GET", "/playlists?smart=1").body);
   CHECK(doc["MediaContainer"]["size"].GetInt() == 1);
   CHECK(std::string(doc["MediaContainer"]["Metadata"][0]["title"].GetString()) == "Smart");
@@ -297,8 +290,8 @@ TEST_CASE("sim::plex_playlists_read", "[simulator][playlists]") {
   CHECK(std::string(movie["type"].GetString()) == "movie");
   CHECK(std::string(movie["title"].GetString()) == "Alpha");
   CHECK(std::string(movie["Guid"][0]["id"].GetString()) == "imdb://tt0000001");
-  CHECK(std::string(movie["Media"][0]["Part"][0]["file"].GetString())
-        == "/media/movies/Alpha (2001)/Alpha (2001).mkv");
+  CHECK(std::string(movie["Media"][0]["Part"][0]["file"].GetString()) ==
+        "/media/movies/Alpha (2001)/Alpha (2001).mkv");
   const auto& episode = doc["MediaContainer"]["Metadata"][1];
   CHECK(std::string(episode["type"].GetString()) == "episode");
   CHECK(std::string(episode["grandparentTitle"].GetString()) == "Show");
@@ -345,27 +338,24 @@ TEST_CASE("sim::plex_playlist_writes", "[simulator][playlists]") {
   // Refused creations.
   CHECK(plex(s, "POST", "/playlists?type=video&smart=0&uri=" + plex_uri("2")).status == 400);
   CHECK(plex(s, "POST", "/playlists?type=video&title=X&smart=0").status == 400);
-  CHECK(plex(s,
-             "POST",
+  CHECK(plex(s, "POST",
              "/playlists?type=video&title=X&smart=0&uri=server://"
              "ffffffffffffffffffffffffffffffffffffffff/"
              "com.plexapp.plugins.library/library/metadata/2")
-            .status
-        == 400);
-  CHECK(plex(s, "POST", "/playlists?type=video&title=X&smart=0&uri=" + plex_uri("2,99")).status
-        == 400);
-  CHECK(plex(s, "POST", "/playlists?type=video&title=X&smart=0&uri=" + plex_uri("4")).status
-        == 400); // a show
-  CHECK(plex(s, "POST", "/playlists?type=photo&title=X&smart=0&uri=" + plex_uri("2")).status
-        == 400);
-  CHECK(plex(s, "POST", "/playlists?type=video&title=X&smart=1&uri=" + plex_uri("2")).status
-        == 400);
+            .status == 400);
+  CHECK(plex(s, "POST", "/playlists?type=video&title=X&smart=0&uri=" + plex_uri("2,99")).status ==
+        400);
+  CHECK(plex(s, "POST", "/playlists?type=video&title=X&smart=0&uri=" + plex_uri("4")).status ==
+        400); // a show
+  CHECK(plex(s, "POST", "/playlists?type=photo&title=X&smart=0&uri=" + plex_uri("2")).status ==
+        400);
+  CHECK(plex(s, "POST", "/playlists?type=video&title=X&smart=1&uri=" + plex_uri("2")).status ==
+        400);
 
   // Append (URL-encoded uri, as clients send it).
-  r = plex(s,
-           "PUT",
-           "/playlists/11/items?uri=server%3A%2F%2F" + std::string(k_plex_id)
-               + "%2Fcom.plexapp.plugins.library%2Flibrary%2Fmetadata%2F7%2C1");
+  r = plex(s, "PUT",
+           "/playlists/11/items?uri=server%3A%2F%2F" + std::string(k_plex_id) +
+               "%2Fcom.plexapp.plugins.library%2Flibrary%2Fmetadata%2F7%2C1");
   REQUIRE(r.status == 200);
   doc = parse(r.body);
   CHECK(doc["MediaContainer"]["leafCountAdded"].GetInt() == 2);
@@ -378,10 +368,10 @@ TEST_CASE("sim::plex_playlist_writes", "[simulator][playlists]") {
   r = plex(s, "PUT", "/playlists/11/items/9/move?after=6");
   REQUIRE(r.status == 200);
   CHECK(plex_entries(parse(r.body)) == "2:6 7:9 6:7 2:8 1:10");
-  CHECK(plex_entries(parse(plex(s, "PUT", "/playlists/11/items/10/move").body))
-        == "1:10 2:6 7:9 6:7 2:8");
-  CHECK(plex_entries(parse(plex(s, "PUT", "/playlists/11/items/10/move?after=8").body))
-        == "2:6 7:9 6:7 2:8 1:10");
+  CHECK(plex_entries(parse(plex(s, "PUT", "/playlists/11/items/10/move").body)) ==
+        "1:10 2:6 7:9 6:7 2:8");
+  CHECK(plex_entries(parse(plex(s, "PUT", "/playlists/11/items/10/move?after=8").body)) ==
+        "2:6 7:9 6:7 2:8 1:10");
   CHECK(plex(s, "PUT", "/playlists/11/items/77/move?after=6").status == 404);
   CHECK(plex(s, "PUT", "/playlists/11/items/9/move?after=77").status == 400);
   CHECK(sim_keys(s, "New") == "m2 s1e2 s1e1 m2 m1");
@@ -394,8 +384,9 @@ TEST_CASE("sim::plex_playlist_writes", "[simulator][playlists]") {
   CHECK(sim_keys(s, "New") == "s1e2 s1e1 m2 m1");
 
   // Entry ids are never reused.
-  REQUIRE(plex(s, "POST", "/playlists?type=video&title=Other&smart=0&uri=" + plex_uri("3")).status
-          == 200);
+  REQUIRE(
+      plex(s, "POST", "/playlists?type=video&title=Other&smart=0&uri=" + plex_uri("3")).status ==
+      200);
   CHECK(plex_entries(parse(plex(s, "GET", "/playlists/12/items").body)) == "3:11");
 
   // Smart playlists: listed, but their items cannot change; they can be renamed.
@@ -470,28 +461,24 @@ TEST_CASE("sim::jellyfin_playlists_read", "[simulator][playlists]") {
   CHECK(mb_names(doc) == "Weekend");
   CHECK(doc["TotalRecordCount"].GetInt() == 2);
   CHECK(doc["StartIndex"].GetInt() == 1);
-  CHECK(
-      mb_names(parse(mb(s, "GET", query + "&SortBy=DateCreated&SortOrder=Descending", "jkey").body))
-      == "Tunes Weekend");
-  CHECK(mb_names(parse(mb(s, "GET", query + "&SortOrder=Descending", "jkey").body))
-        == "Weekend Tunes");
-  CHECK(mb_names(parse(mb(s,
-                          "GET",
+  CHECK(mb_names(
+            parse(mb(s, "GET", query + "&SortBy=DateCreated&SortOrder=Descending", "jkey").body)) ==
+        "Tunes Weekend");
+  CHECK(mb_names(parse(mb(s, "GET", query + "&SortOrder=Descending", "jkey").body)) ==
+        "Weekend Tunes");
+  CHECK(mb_names(parse(mb(s, "GET",
                           "/Items?userId=" + std::string(k_bob_jf) + "&IncludeItemTypes=Playlist",
                           "jkey")
-                           .body))
-        == "Bob's");
-  CHECK(
-      mb_names(parse(mb(s, "GET", "/Items?IncludeItemTypes=Playlist&Recursive=true", "jbob").body))
-      == "Bob's");
+                           .body)) == "Bob's");
+  CHECK(mb_names(
+            parse(mb(s, "GET", "/Items?IncludeItemTypes=Playlist&Recursive=true", "jbob").body)) ==
+        "Bob's");
   CHECK(mb(s, "GET", query, "jbob").status == 403);
   CHECK(mb(s, "GET", query + "&Limit=-1", "jkey").status == 400);
 
   // Movie and episode queries never list playlists.
-  doc = parse(mb(s,
-                 "GET",
-                 "/Users/" + alice + "/Items?Recursive=true&IncludeItemTypes=Movie,Episode",
-                 "jkey")
+  doc = parse(mb(s, "GET",
+                 "/Users/" + alice + "/Items?Recursive=true&IncludeItemTypes=Movie,Episode", "jkey")
                   .body);
   CHECK(doc["TotalRecordCount"].GetInt() == 5);
   doc = parse(mb(s, "GET", "/Users/" + alice + "/Items?Recursive=true", "jkey").body);
@@ -500,8 +487,7 @@ TEST_CASE("sim::jellyfin_playlists_read", "[simulator][playlists]") {
   }
 
   // The items with their PlaylistItemId, user data of the acting user, paging.
-  r = mb(s,
-         "GET",
+  r = mb(s, "GET",
          "/Playlists/" + weekend_id + "/Items?userId=" + alice + "&Fields=ProviderIds,Path",
          "jkey");
   REQUIRE(r.status == 200);
@@ -515,8 +501,7 @@ TEST_CASE("sim::jellyfin_playlists_read", "[simulator][playlists]") {
   const auto entries = mb_entry_ids(doc);
   CHECK(entries[0].size() == 32);
   CHECK(entries[0] != entries[1]);
-  doc = parse(mb(s,
-                 "GET",
+  doc = parse(mb(s, "GET",
                  "/Playlists/" + weekend_id + "/Items?userId=" + alice + "&StartIndex=1&Limit=5",
                  "jkey")
                   .body);
@@ -524,8 +509,7 @@ TEST_CASE("sim::jellyfin_playlists_read", "[simulator][playlists]") {
   CHECK(doc["TotalRecordCount"].GetInt() == 2);
   CHECK(mb(s, "GET", "/Playlists/ffffffffffffffffffffffffffffffff/Items", "jkey").status == 404);
   CHECK(mb(s, "GET", "/Playlists/" + weekend_id + "/Items?userId=" + std::string(k_bob_jf), "jkey")
-            .status
-        == 404);
+            .status == 404);
   CHECK(mb(s, "GET", "/Playlists/" + weekend_id + "/Items", "jbob").status == 404);
   CHECK(mb(s, "GET", "/Playlists/" + weekend_id + "/Items", "jalice").status == 200);
 
@@ -551,12 +535,9 @@ TEST_CASE("sim::jellyfin_playlist_writes", "[simulator][playlists]") {
   const auto now = static_cast<int64_t>(std::time(nullptr));
 
   // Create with a CreatePlaylistDto body; the answer is {"Id"}.
-  auto r = mb(s,
-              "POST",
-              "/Playlists",
-              "jkey",
-              R"({"Name":"New","Ids":[")" + m1 + R"(",")" + m2 + R"(",")" + m1 + R"("],"UserId":")"
-                  + alice + R"(","MediaType":"Video"})");
+  auto r = mb(s, "POST", "/Playlists", "jkey",
+              R"({"Name":"New","Ids":[")" + m1 + R"(",")" + m2 + R"(",")" + m1 +
+                  R"("],"UserId":")" + alice + R"(","MediaType":"Video"})");
   REQUIRE(r.status == 200);
   auto doc = parse(r.body);
   const std::string id = doc["Id"].GetString();
@@ -565,69 +546,58 @@ TEST_CASE("sim::jellyfin_playlist_writes", "[simulator][playlists]") {
   CHECK(sim_playlist(s, "New")["updated_at"].GetInt64() >= now);
 
   // The query form (ids with dashes), a user token without userId, refusals.
-  const std::string dashed = m2.substr(0, 8) + "-" + m2.substr(8, 4) + "-" + m2.substr(12, 4) + "-"
-                             + m2.substr(16, 4) + "-" + m2.substr(20);
-  REQUIRE(mb(s,
-             "POST",
+  const std::string dashed = m2.substr(0, 8) + "-" + m2.substr(8, 4) + "-" + m2.substr(12, 4) +
+                             "-" + m2.substr(16, 4) + "-" + m2.substr(20);
+  REQUIRE(mb(s, "POST",
              "/Playlists?name=Query&ids=" + dashed + "&userId=" + alice + "&mediaType=Audio",
              "jkey")
-              .status
-          == 200);
+              .status == 200);
   CHECK(std::string(sim_playlist(s, "Query")["media_type"].GetString()) == "audio");
   REQUIRE(mb(s, "POST", "/Playlists?name=Bobs&ids=" + m2, "jbob").status == 200);
   CHECK(sim_keys(s, "Bobs", k_bob_jf) == "m2");
   CHECK(mb(s, "POST", "/Playlists?name=X&ids=" + m1, "jkey").status == 400); // no user
   CHECK(mb(s, "POST", "/Playlists?ids=" + m1 + "&userId=" + alice, "jkey").status == 400);
-  CHECK(mb(s,
-           "POST",
-           "/Playlists?name=X&ids=ffffffffffffffffffffffffffffffff&userId=" + alice,
+  CHECK(mb(s, "POST", "/Playlists?name=X&ids=ffffffffffffffffffffffffffffffff&userId=" + alice,
            "jkey")
-            .status
-        == 400);
-  CHECK(mb(s,
-           "POST",
+            .status == 400);
+  CHECK(mb(s, "POST",
            "/Playlists?name=X&ids=" + s.items()[s.item_of_key("s1")].id + "&userId=" + alice,
            "jkey")
-            .status
-        == 400); // a series
+            .status == 400); // a series
   CHECK(mb(s, "POST", "/Playlists?name=X&userId=" + alice, "jbob").status == 403);
   CHECK(mb(s, "POST", "/Playlists", "jkey", "{not json").status == 400);
 
   // Append, remove entries, move by index (clamped to the end).
   CHECK(
       mb(s, "POST", "/Playlists/" + id + "/Items?ids=" + e1 + "," + e2 + "&userId=" + alice, "jkey")
-          .status
-      == 204);
+          .status == 204);
   CHECK(sim_keys(s, "New") == "m1 m2 m1 s1e1 s1e2");
   CHECK(mb(s, "POST", "/Playlists/" + id + "/Items?ids=ffffffffffffffffffffffffffffffff", "jkey")
-            .status
-        == 400);
+            .status == 400);
   CHECK(mb(s, "POST", "/Playlists/" + id + "/Items", "jkey").status == 400);
-  CHECK(mb(s, "POST", "/Playlists/ffffffffffffffffffffffffffffffff/Items?ids=" + m1, "jkey").status
-        == 404);
+  CHECK(
+      mb(s, "POST", "/Playlists/ffffffffffffffffffffffffffffffff/Items?ids=" + m1, "jkey").status ==
+      404);
   auto entries = mb_entry_ids(parse(mb(s, "GET", "/Playlists/" + id + "/Items", "jkey").body));
   REQUIRE(entries.size() == 5);
-  CHECK(mb(s,
-           "DELETE",
-           "/Playlists/" + id + "/Items?entryIds=" + entries[0] + "," + entries[2],
+  CHECK(mb(s, "DELETE", "/Playlists/" + id + "/Items?entryIds=" + entries[0] + "," + entries[2],
            "jkey")
-            .status
-        == 204);
+            .status == 204);
   CHECK(sim_keys(s, "New") == "m2 s1e1 s1e2");
   CHECK(mb(s, "DELETE", "/Playlists/" + id + "/Items", "jkey").status == 400);
-  CHECK(mb(s, "POST", "/Playlists/" + id + "/Items/" + entries[4] + "/Move/0", "jkey").status
-        == 204);
+  CHECK(mb(s, "POST", "/Playlists/" + id + "/Items/" + entries[4] + "/Move/0", "jkey").status ==
+        204);
   CHECK(sim_keys(s, "New") == "s1e2 m2 s1e1");
-  CHECK(mb(s, "POST", "/Playlists/" + id + "/Items/" + entries[4] + "/Move/1", "jkey").status
-        == 204);
+  CHECK(mb(s, "POST", "/Playlists/" + id + "/Items/" + entries[4] + "/Move/1", "jkey").status ==
+        204);
   CHECK(sim_keys(s, "New") == "m2 s1e2 s1e1");
-  CHECK(mb(s, "POST", "/Playlists/" + id + "/Items/" + entries[4] + "/Move/99", "jkey").status
-        == 204);
+  CHECK(mb(s, "POST", "/Playlists/" + id + "/Items/" + entries[4] + "/Move/99", "jkey").status ==
+        204);
   CHECK(sim_keys(s, "New") == "m2 s1e1 s1e2");
-  CHECK(mb(s, "POST", "/Playlists/" + id + "/Items/" + entries[0] + "/Move/0", "jkey").status
-        == 404); // removed
-  CHECK(mb(s, "POST", "/Playlists/" + id + "/Items/" + entries[1] + "/Move/-1", "jkey").status
-        == 400);
+  CHECK(mb(s, "POST", "/Playlists/" + id + "/Items/" + entries[0] + "/Move/0", "jkey").status ==
+        404); // removed
+  CHECK(mb(s, "POST", "/Playlists/" + id + "/Items/" + entries[1] + "/Move/-1", "jkey").status ==
+        400);
   entries = mb_entry_ids(parse(mb(s, "GET", "/Playlists/" + id + "/Items", "jkey").body));
   CHECK(sim_playlist(s, "New")["entries"][2]["entry_id"].GetString() == entries[2]);
 
@@ -635,15 +605,13 @@ TEST_CASE("sim::jellyfin_playlist_writes", "[simulator][playlists]") {
   CHECK(mb(s, "POST", "/Playlists/" + id, "jkey", R"({"Name":"Renamed"})").status == 204);
   CHECK(sim_keys(s, "Renamed") == "m2 s1e1 s1e2");
   CHECK(mb(s, "POST", "/Playlists/" + id, "jkey", R"({"Ids":[")" + e2 + R"(",")" + e2 + R"("]})")
-            .status
-        == 204);
+            .status == 204);
   CHECK(sim_keys(s, "Renamed") == "s1e2 s1e2");
-  CHECK(mb_entry_ids(parse(mb(s, "GET", "/Playlists/" + id + "/Items", "jkey").body))[0]
-        != entries[2]);
+  CHECK(mb_entry_ids(parse(mb(s, "GET", "/Playlists/" + id + "/Items", "jkey").body))[0] !=
+        entries[2]);
   CHECK(mb(s, "POST", "/Playlists/" + id, "jkey", R"({"Name":""})").status == 400);
   CHECK(mb(s, "POST", "/Playlists/" + id, "jkey", R"({"Ids":["ffffffffffffffffffffffffffffffff"]})")
-            .status
-        == 400);
+            .status == 400);
   CHECK(mb(s, "POST", "/Playlists/" + id, "jbob", R"({"Name":"Mine"})").status == 404);
 
   // Delete: playlists only.
@@ -665,20 +633,17 @@ TEST_CASE("sim::emby_playlists", "[simulator][playlists]") {
   CHECK_FALSE(doc.HasMember("StartIndex"));
   CHECK(std::string(doc["Items"][0]["Id"].GetString()) == "1006");
   CHECK(std::string(doc["Items"][0]["DateCreated"].GetString()) == "2023-11-14T22:13:20.0000000Z");
-  CHECK(mb_names(parse(mb(s,
-                          "GET",
+  CHECK(mb_names(parse(mb(s, "GET",
                           "/Items?UserId=" + std::string(k_bob_emby) + "&IncludeItemTypes=Playlist",
                           "ekey")
-                           .body))
-        == "Bob's");
+                           .body)) == "Bob's");
 
   // Items (PascalCase query names), the item form, no GET /Playlists/{id} on Emby.
   doc = parse(mb(s, "GET", "/Playlists/1006/Items?UserId=" + alice, "ekey").body);
   CHECK(mb_names(doc) == "Beta Alpha");
   CHECK(mb_entry_ids(doc) == std::vector<std::string>{"1", "2"});
   CHECK(mb(s, "GET", "/emby/Playlists/1006/Items?UserId=" + alice + "&StartIndex=1&Limit=1", "ekey")
-            .status
-        == 200);
+            .status == 200);
   doc = parse(mb(s, "GET", "/Users/" + alice + "/Items/1006", "ekey").body);
   CHECK(std::string(doc["Type"].GetString()) == "Playlist");
   CHECK(doc["CanDelete"].GetBool());
@@ -686,9 +651,7 @@ TEST_CASE("sim::emby_playlists", "[simulator][playlists]") {
   CHECK(mb(s, "GET", "/Playlists/1007/Items?UserId=" + alice, "ekey").status == 404);
 
   // Create with query parameters; the answer is {"Id","Name"}.
-  auto r = mb(s,
-              "POST",
-              "/Playlists?Name=Fresh&Ids=1004,1000,1004&MediaType=Video&UserId=" + alice,
+  auto r = mb(s, "POST", "/Playlists?Name=Fresh&Ids=1004,1000,1004&MediaType=Video&UserId=" + alice,
               "ekey");
   REQUIRE(r.status == 200);
   doc = parse(r.body);
@@ -696,26 +659,26 @@ TEST_CASE("sim::emby_playlists", "[simulator][playlists]") {
   CHECK(std::string(doc["Name"].GetString()) == "Fresh");
   CHECK(sim_keys(s, "Fresh") == "s1e1 m1 s1e1");
   CHECK(mb(s, "POST", "/Playlists?Name=Own&Ids=1001", "ealice").status == 200);
-  CHECK(mb(s, "POST", "/Playlists?Name=X&Ids=1002&UserId=" + alice, "ekey").status
-        == 400); // a series
-  CHECK(mb(s, "POST", "/Playlists?Name=X&Ids=1001&MediaType=Photo&UserId=" + alice, "ekey").status
-        == 400);
+  CHECK(mb(s, "POST", "/Playlists?Name=X&Ids=1002&UserId=" + alice, "ekey").status ==
+        400); // a series
+  CHECK(
+      mb(s, "POST", "/Playlists?Name=X&Ids=1001&MediaType=Photo&UserId=" + alice, "ekey").status ==
+      400);
 
   // Append (Ids, UserId), remove (EntryIds), move.
   CHECK(mb(s, "POST", "/Playlists/1008/Items?Ids=1005&UserId=" + alice, "ekey").status == 204);
   CHECK(sim_keys(s, "Fresh") == "s1e1 m1 s1e1 s1e2");
   doc = parse(mb(s, "GET", "/Playlists/1008/Items", "ekey").body);
   CHECK(mb_entry_ids(doc) == std::vector<std::string>{"4", "5", "6", "8"});
-  CHECK(mb(s, "DELETE", "/Playlists/1008/Items?EntryIds=4,77", "ekey").status
-        == 204); // unknown ids ignored
+  CHECK(mb(s, "DELETE", "/Playlists/1008/Items?EntryIds=4,77", "ekey").status ==
+        204); // unknown ids ignored
   CHECK(sim_keys(s, "Fresh") == "m1 s1e1 s1e2");
   CHECK(mb(s, "POST", "/Playlists/1008/Items/8/Move/0", "ekey").status == 204);
   CHECK(sim_keys(s, "Fresh") == "s1e2 m1 s1e1");
 
   // Rename through the item update (a BaseItemDto with the new Name).
   CHECK(mb(s, "POST", "/Items/1008", "ekey", R"({"Name":"Renamed","Id":"1008","Type":"Playlist"})")
-            .status
-        == 204);
+            .status == 204);
   CHECK(sim_keys(s, "Renamed") == "s1e2 m1 s1e1");
   CHECK(mb(s, "POST", "/Items/1008", "ekey", R"({"Id":"1008"})").status == 400);
   CHECK(mb(s, "POST", "/Items/1000", "ekey", R"({"Name":"Nope"})").status == 403);
@@ -756,19 +719,21 @@ TEST_CASE("sim::playlists_control_endpoint", "[simulator][playlists]") {
   CHECK(plex_server.handle(make_request("GET", "/__sim/playlists?user=nobody")).status == 404);
   CHECK(plex_server.handle(make_request("GET", "/__sim/playlists?server=kodi")).status == 400);
   CHECK(plex_server.handle(make_request("GET", "/__sim/playlists?server=jellyfin")).status == 404);
-  CHECK(parse(plex_server.handle(make_request("GET", "/__sim/playlists?server=plex")).body).Size()
-        == 2);
+  CHECK(
+      parse(plex_server.handle(make_request("GET", "/__sim/playlists?server=plex")).body).Size() ==
+      2);
   plex_server.set_peer(Kind::jellyfin, &jelly);
   doc = parse(
       plex_server.handle(make_request("GET", "/__sim/playlists?server=jellyfin&user=bob")).body);
   REQUIRE(doc.Size() == 1);
   CHECK(std::string(doc[0]["title"].GetString()) == "Bob's");
-  CHECK(std::string(doc[0]["entries"][0]["item_id"].GetString())
-        == jelly.items()[jelly.item_of_key("m2")].id);
+  CHECK(std::string(doc[0]["entries"][0]["item_id"].GetString()) ==
+        jelly.items()[jelly.item_of_key("m2")].id);
 
   // Hidden items leave the API listings but stay in the playlist (flagged here).
-  REQUIRE(jelly.handle(make_request("POST", "/__sim/visibility", {}, R"({"hide":["m1"]})")).status
-          == 200);
+  REQUIRE(
+      jelly.handle(make_request("POST", "/__sim/visibility", {}, R"({"hide":["m1"]})")).status ==
+      200);
   doc = parse(jelly.handle(make_request("GET", "/__sim/playlists")).body);
   CHECK(doc[0]["entries"][0]["hidden"].GetBool());
   const std::string weekend = doc[0]["id"].GetString();

@@ -14,7 +14,8 @@ using ws::sim::PlexTv;
 
 namespace {
 
-constexpr const char* k_world = R"({"servers":{"plex":{"server_id":"0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",
+constexpr const char* k_world =
+    R"({"servers":{"plex":{"server_id":"0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",
   "users":[{"id":"1","name":"owner","token":"owner-token"},
            {"id":"1001","name":"kid","token":"kid-token","managed":true,"uuid":"kid-uuid"},
            {"id":"1002","name":"partner","token":"partner-token","home":true},
@@ -29,7 +30,8 @@ ws::sim::Response get(PlexTv& tv, const std::string& target, const std::string& 
 } // namespace
 
 TEST_CASE("sim::PlexTv stand-in", "[simulator][plextv]") {
-  auto world = std::make_shared<const ws::sim::World>(ws::sim::parse_world(k_world, "w.json", 0b001));
+  auto world =
+      std::make_shared<const ws::sim::World>(ws::sim::parse_world(k_world, "w.json", 0b001));
   PlexTv tv(world, "http://127.0.0.1:1");
 
   auto home = get(tv, "/api/v2/home/users", "owner-token");
@@ -67,14 +69,16 @@ TEST_CASE("sim::PlexTv stand-in", "[simulator][plextv]") {
 
 TEST_CASE("sim::World plex.tv user properties", "[simulator][plextv]") {
   CHECK_THROWS_WITH(
-      ws::sim::parse_world(R"({"servers":{"jellyfin":{"users":[{"name":"a","home":true}]}}})", "w", 0b010),
+      ws::sim::parse_world(R"({"servers":{"jellyfin":{"users":[{"name":"a","home":true}]}}})", "w",
+                           0b010),
       Catch::Contains("users[0].home"));
   CHECK_THROWS_WITH(
       ws::sim::parse_world(
           R"({"servers":{"plex":{"users":[{"name":"o"},{"name":"b","friend":true,"managed":true}]}}})",
           "w", 0b001),
       Catch::Contains("users[1].friend"));
-  const auto w = ws::sim::parse_world(R"({"servers":{"plex":{"users":[{"name":"o"},{"name":"k"}]}}})", "w", 0b001);
+  const auto w = ws::sim::parse_world(
+      R"({"servers":{"plex":{"users":[{"name":"o"},{"name":"k"}]}}})", "w", 0b001);
   const auto& users = w.servers[0].users;
   CHECK(users[0].home);
   CHECK_FALSE(users[1].home);
@@ -83,7 +87,8 @@ TEST_CASE("sim::World plex.tv user properties", "[simulator][plextv]") {
 
 namespace {
 
-constexpr const char* k_pin_world = R"({"servers":{"plex":{"server_id":"0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",
+constexpr const char* k_pin_world =
+    R"({"servers":{"plex":{"server_id":"0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",
   "version":"1.41.3.9314-a0bfb8370",
   "users":[{"id":"1","name":"owner","token":"owner-token"},
            {"id":"1001","name":"kid","token":"kid-token","managed":true,"uuid":"kid-uuid","pin":"4321"},
@@ -151,24 +156,30 @@ TEST_CASE("sim::PlexTv PIN sign-in", "[simulator][plextv]") {
   auto poll = call(tv, "GET", pin_path, app);
   REQUIRE(poll.status == 200);
   CHECK(parsed(poll)["authToken"].IsNull());
-  CHECK(call(tv, "GET", pin_path).status == 404);                                     // no client id
-  CHECK(call(tv, "GET", pin_path, {{"X-Plex-Client-Identifier", "app-2"}}).status == 404); // not its PIN
+  CHECK(call(tv, "GET", pin_path).status == 404); // no client id
+  CHECK(call(tv, "GET", pin_path, {{"X-Plex-Client-Identifier", "app-2"}}).status ==
+        404); // not its PIN
   auto unknown = call(tv, "GET", "/api/v2/pins/42", app);
   CHECK(unknown.status == 404);
-  CHECK(unknown.body == R"({"errors":[{"code":1020,"message":"Code not found or expired","status":404}]})");
+  CHECK(unknown.body ==
+        R"({"errors":[{"code":1020,"message":"Code not found or expired","status":404}]})");
 
   // plex.tv/link: the owner by default, else a user by id, name or index.
   CHECK(call(tv, "POST", "/__sim/plextv/link?code=ZZZZZZ").status == 404);
   CHECK(call(tv, "POST", "/__sim/plextv/link").status == 400);
   CHECK(call(tv, "POST", "/__sim/plextv/link?code=" + code + "&user=nobody").status == 404);
   CHECK(call(tv, "POST", "/__sim/plextv/link?code=" + code).status == 204);
-  CHECK(std::string(parsed(call(tv, "GET", pin_path, app))["authToken"].GetString()) == "owner-token");
+  CHECK(std::string(parsed(call(tv, "GET", pin_path, app))["authToken"].GetString()) ==
+        "owner-token");
   CHECK(call(tv, "POST", "/__sim/plextv/link?code=" + code + "&user=2002").status == 204);
-  CHECK(std::string(parsed(call(tv, "GET", pin_path, app))["authToken"].GetString()) == "bob-token");
+  CHECK(std::string(parsed(call(tv, "GET", pin_path, app))["authToken"].GetString()) ==
+        "bob-token");
   CHECK(call(tv, "POST", "/__sim/plextv/link?code=" + code + "&user=partner").status == 204);
-  CHECK(std::string(parsed(call(tv, "GET", pin_path, app))["authToken"].GetString()) == "partner-token");
+  CHECK(std::string(parsed(call(tv, "GET", pin_path, app))["authToken"].GetString()) ==
+        "partner-token");
   CHECK(call(tv, "POST", "/__sim/plextv/link?code=" + code + "&user=3").status == 204);
-  CHECK(std::string(parsed(call(tv, "GET", pin_path, app))["authToken"].GetString()) == "bob-token");
+  CHECK(std::string(parsed(call(tv, "GET", pin_path, app))["authToken"].GetString()) ==
+        "bob-token");
 
   auto listed = parsed(call(tv, "GET", "/__sim/plextv/pins"));
   REQUIRE(listed.Size() == 2);
@@ -195,7 +206,8 @@ TEST_CASE("sim::PlexTv --plextv-autolink", "[simulator][plextv]") {
   const std::string pin_path = "/api/v2/pins/" + std::to_string(id);
   CHECK(parsed(call(tv, "GET", pin_path, app))["authToken"].IsNull());
   CHECK(parsed(call(tv, "GET", pin_path, app))["authToken"].IsNull());
-  CHECK(std::string(parsed(call(tv, "GET", pin_path, app))["authToken"].GetString()) == "owner-token");
+  CHECK(std::string(parsed(call(tv, "GET", pin_path, app))["authToken"].GetString()) ==
+        "owner-token");
 }
 
 TEST_CASE("sim::PlexTv resources list realistic connections", "[simulator][plextv]") {
@@ -254,7 +266,8 @@ TEST_CASE("sim::PlexTv PIN-protected home users", "[simulator][plextv]") {
   CHECK(home["users"][1]["protected"].GetBool());
   CHECK_FALSE(home["users"][2]["protected"].GetBool());
 
-  constexpr const char* k_invalid = R"({"errors":[{"code":1041,"message":"Invalid PIN","status":403}]})";
+  constexpr const char* k_invalid =
+      R"({"errors":[{"code":1041,"message":"Invalid PIN","status":403}]})";
   auto no_pin = get(tv, "/api/v2/home/users/kid-uuid/switch", "owner-token", "POST");
   CHECK(no_pin.status == 403);
   CHECK(no_pin.body == k_invalid);
@@ -263,10 +276,11 @@ TEST_CASE("sim::PlexTv PIN-protected home users", "[simulator][plextv]") {
   CHECK(wrong.body == k_invalid);
   auto right = get(tv, "/api/v2/home/users/kid-uuid/switch?pin=4321", "owner-token", "POST");
   REQUIRE(right.status == 201);
-  CHECK(std::string(parsed(right)["authToken"].GetString()) == PlexTv::switch_token(
-        ws::sim::parse_world(k_pin_world, "w", 0b001).servers[0].users[1]));
+  CHECK(std::string(parsed(right)["authToken"].GetString()) ==
+        PlexTv::switch_token(ws::sim::parse_world(k_pin_world, "w", 0b001).servers[0].users[1]));
   // An unprotected user ignores a PIN.
-  CHECK(get(tv, "/api/v2/home/users/partner-uuid/switch?pin=0000", "owner-token", "POST").status == 201);
+  CHECK(get(tv, "/api/v2/home/users/partner-uuid/switch?pin=0000", "owner-token", "POST").status ==
+        201);
   // The request log hides the PIN.
   auto log = parsed(call(tv, "GET", "/__sim/requests"));
   bool seen = false;
@@ -278,19 +292,22 @@ TEST_CASE("sim::PlexTv PIN-protected home users", "[simulator][plextv]") {
   CHECK(seen);
 
   CHECK_THROWS_WITH(
-      ws::sim::parse_world(R"({"servers":{"plex":{"users":[{"name":"o"},{"name":"k","home":true,"pin":"12a4"}]}}})",
-                           "w", 0b001),
+      ws::sim::parse_world(
+          R"({"servers":{"plex":{"users":[{"name":"o"},{"name":"k","home":true,"pin":"12a4"}]}}})",
+          "w", 0b001),
       Catch::Contains("users[1].pin") && Catch::Contains("4 digits"));
   CHECK_THROWS_WITH(
-      ws::sim::parse_world(R"({"servers":{"plex":{"users":[{"name":"o"},{"name":"k","pin":12345}]}}})", "w",
-                           0b001),
+      ws::sim::parse_world(
+          R"({"servers":{"plex":{"users":[{"name":"o"},{"name":"k","pin":12345}]}}})", "w", 0b001),
       Catch::Contains("users[1].pin"));
   CHECK_THROWS_WITH(
-      ws::sim::parse_world(R"({"servers":{"jellyfin":{"users":[{"name":"a","pin":"1234"}]}}})", "w", 0b010),
+      ws::sim::parse_world(R"({"servers":{"jellyfin":{"users":[{"name":"a","pin":"1234"}]}}})", "w",
+                           0b010),
       Catch::Contains("users[0].pin"));
   CHECK_THROWS_WITH(
-      ws::sim::parse_world(R"({"servers":{"plex":{"users":[{"name":"o"},{"name":"f","friend":true,"pin":"1234"}]}}})",
-                           "w", 0b001),
+      ws::sim::parse_world(
+          R"({"servers":{"plex":{"users":[{"name":"o"},{"name":"f","friend":true,"pin":"1234"}]}}})",
+          "w", 0b001),
       Catch::Contains("users[1].pin"));
 }
 
@@ -308,7 +325,9 @@ TEST_CASE("sim::PlexTv account webhooks", "[simulator][plextv]") {
                   "urls%5B%5D=http%3A%2F%2F192.168.1.5%3A8686%2Fplex%3Fapikey%3Dx%26a%3Db"
                   "&urls%5B%5D=https%3A%2F%2Fexample.test%2Fhook");
   REQUIRE(set.status == 201);
-  CHECK(set.body == R"([{"url":"http://192.168.1.5:8686/plex?apikey=x&a=b"},{"url":"https://example.test/hook"}])");
+  CHECK(
+      set.body ==
+      R"([{"url":"http://192.168.1.5:8686/plex?apikey=x&a=b"},{"url":"https://example.test/hook"}])");
   CHECK(get(tv, "/api/v2/user/webhooks", "owner-token").body == set.body);
 
   // Unencoded brackets; the whole list is replaced.
@@ -316,25 +335,27 @@ TEST_CASE("sim::PlexTv account webhooks", "[simulator][plextv]") {
   REQUIRE(again.status == 201);
   CHECK(again.body == R"([{"url":"http://h/one"}])");
   CHECK(get(tv, "/api/v2/user/webhooks", "owner-token").body == again.body);
-  CHECK(call(tv, "POST", "/api/v2/user/webhooks", {{"X-Plex-Token", "owner-token"},
-                                                    {"Content-Type", "application/json"}},
+  CHECK(call(tv, "POST", "/api/v2/user/webhooks",
+             {{"X-Plex-Token", "owner-token"}, {"Content-Type", "application/json"}},
              R"({"urls":[]})")
             .status == 400);
-  CHECK(call(tv, "POST", "/api/v2/user/webhooks", {{"X-Plex-Token", "kid-token"}}, "urls[]=x").status == 401);
+  CHECK(call(tv, "POST", "/api/v2/user/webhooks", {{"X-Plex-Token", "kid-token"}}, "urls[]=x")
+            .status == 401);
   // An empty form clears the list.
   CHECK(call(tv, "POST", "/api/v2/user/webhooks", form, "urls%5B%5D=").body == "[]");
 
   std::string no_pass = k_pin_world;
   no_pass.replace(no_pass.find("\"version\""), 0, "\"plex_pass\":false,");
   PlexTv free_account(pin_world(no_pass), "http://127.0.0.1:1");
-  constexpr const char* k_required = R"({"errors":[{"code":1998,"message":"Plex Pass required","status":403}]})";
+  constexpr const char* k_required =
+      R"({"errors":[{"code":1998,"message":"Plex Pass required","status":403}]})";
   auto refused = get(free_account, "/api/v2/user/webhooks", "owner-token");
   CHECK(refused.status == 403);
   CHECK(refused.body == k_required);
-  auto refused_post = call(free_account, "POST", "/api/v2/user/webhooks", form, "urls[]=http%3A%2F%2Fh");
+  auto refused_post =
+      call(free_account, "POST", "/api/v2/user/webhooks", form, "urls[]=http%3A%2F%2Fh");
   CHECK(refused_post.status == 403);
   CHECK(refused_post.body == k_required);
-  CHECK_THROWS_WITH(
-      ws::sim::parse_world(R"({"servers":{"emby":{"plex_pass":false}}})", "w", 0b100),
-      Catch::Contains("plex_pass"));
+  CHECK_THROWS_WITH(ws::sim::parse_world(R"({"servers":{"emby":{"plex_pass":false}}})", "w", 0b100),
+                    Catch::Contains("plex_pass"));
 }

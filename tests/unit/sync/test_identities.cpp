@@ -77,7 +77,8 @@ TEST_CASE("sync::suggest_identities", "[sync][identities]") {
   CHECK_THAT(warnings[0], Catch::Contains("emby") && Catch::Contains("k3"));
 
   UserMapping mapping;
-  mapping.groups.push_back({{"emby", "Robert", ""}, {"plex", "bob", "bobby"}, {"jellyfin", "BOB", ""}});
+  mapping.groups.push_back(
+      {{"emby", "Robert", ""}, {"plex", "bob", "bobby"}, {"jellyfin", "BOB", ""}});
   warnings.clear();
   out = suggest_identities(backends, mapping, warnings);
   REQUIRE(out.size() == 3);
@@ -86,6 +87,7 @@ TEST_CASE("sync::suggest_identities", "[sync][identities]") {
   CHECK(out[1].name == "kid");
 
   const std::string yaml = identities_yaml(out);
-  CHECK_THAT(yaml, Catch::StartsWith("identities:\n  bobby:\n    plex: { user: \"2002\" }  # Bob\n"));
+  CHECK_THAT(yaml,
+             Catch::StartsWith("identities:\n  bobby:\n    plex: { user: \"2002\" }  # Bob\n"));
   CHECK(identities_yaml({}) == "identities: {}\n");
 }

@@ -38,11 +38,11 @@ backend::RemoteItem movie(const char* id) {
 
 TEST_CASE("sync::IgnoreList", "[sync][ignore]") {
   const std::vector<config::IgnoreRule> rules = {
-      id_rule(GuidKey::tmdb, "5"),                              // everywhere
-      id_rule(GuidKey::imdb, "tt1", "jellyfin"),                // one backend
-      id_rule(GuidKey::tvdb, "100", "", "show"),                // a series id
-      id_rule(GuidKey::imdb, "tt9", "plex", "movie", "42"),     // one server item
-      item_rule("plex", "4711"),                                // a whole item
+      id_rule(GuidKey::tmdb, "5"),                          // everywhere
+      id_rule(GuidKey::imdb, "tt1", "jellyfin"),            // one backend
+      id_rule(GuidKey::tvdb, "100", "", "show"),            // a series id
+      id_rule(GuidKey::imdb, "tt9", "plex", "movie", "42"), // one server item
+      item_rule("plex", "4711"),                            // a whole item
   };
 
   SECTION("an id everywhere, an id on one backend") {

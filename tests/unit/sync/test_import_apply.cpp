@@ -28,8 +28,8 @@ const backend::Guids k_alpha = {{backend::GuidKey::imdb, "tt0000001"},
 const backend::Guids k_wrong = {{backend::GuidKey::imdb, "tt9999999"}};
 
 // One backend's import of `items` at `now`, as ws-import applies it.
-sync::BackendImportCounts import_items(db::StateStore& store, const char* backend,
-                                       UnixTime now, std::vector<backend::RemoteItem> items) {
+sync::BackendImportCounts import_items(db::StateStore& store, const char* backend, UnixTime now,
+                                       std::vector<backend::RemoteItem> items) {
   sync::ImportPolicy policy;
   policy.now = now;
   policy.cursor = store.cursor("main", backend, "import");
@@ -91,8 +91,7 @@ TEST_CASE("A Fix Match with an unmark keeps the resume position of the row it jo
   CHECK(after[0].progress_at == 1'700'000'500); // when Jellyfin saw it
 }
 
-TEST_CASE("New ids that join two rows with an unmark keep the resume position",
-          "[sync][import]") {
+TEST_CASE("New ids that join two rows with an unmark keep the resume position", "[sync][import]") {
   db::StateStore store(":memory:");
   // Jellyfin knows Alpha by its tmdb id only, Emby by its imdb id only: two rows.
   auto jf = movie("j1", {{backend::GuidKey::tmdb, "101"}});

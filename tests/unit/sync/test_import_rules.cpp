@@ -70,8 +70,8 @@ TEST_CASE("sync::decide_import played report", "[sync][import]") {
     CHECK(d.state == StateChange::none);
   }
   SECTION("same state: nothing changes, not even the date") {
-    const auto d = decide_import(row(true, 1'700'000'000), std::nullopt,
-                                 movie(true, 1'760'000'000), policy());
+    const auto d =
+        decide_import(row(true, 1'700'000'000), std::nullopt, movie(true, 1'760'000'000), policy());
     CHECK(d.state == StateChange::none);
   }
 }
@@ -145,14 +145,14 @@ TEST_CASE("sync::decide_import Jellyfin played without a date", "[sync][import]"
   remote.played_without_date = true;
   remote.last_played = remote.added_at;
   SECTION("unplayed at the last import: dated just after the cursor") {
-    const auto d = decide_import(row(false, 1'650'000'000), previous_of(movie(false, 0)), remote,
-                                 policy());
+    const auto d =
+        decide_import(row(false, 1'650'000'000), previous_of(movie(false, 0)), remote, policy());
     CHECK(d.state == StateChange::played);
     CHECK(d.new_updated == k_cursor + 1);
   }
   SECTION("the row changed after the cursor: the undated play loses") {
-    const auto d = decide_import(row(false, k_cursor + 500), previous_of(movie(false, 0)), remote,
-                                 policy());
+    const auto d =
+        decide_import(row(false, k_cursor + 500), previous_of(movie(false, 0)), remote, policy());
     CHECK(d.state == StateChange::none);
   }
   SECTION("never seen before: only the added date counts") {
@@ -224,12 +224,12 @@ TEST_CASE("sync::decide_import progress", "[sync][import]") {
 }
 
 TEST_CASE("sync::new_row_from and never-played rows", "[sync][import]") {
-  const auto unplayed = sync::new_row_from(movie(false, 0, 1'750'000'000), "main", "plex", "Alpha",
-                                           2001, policy());
+  const auto unplayed =
+      sync::new_row_from(movie(false, 0, 1'750'000'000), "main", "plex", "Alpha", 2001, policy());
   CHECK_FALSE(unplayed.watched);
   CHECK(unplayed.updated == 0); // an added date is no unplay event
-  const auto played = sync::new_row_from(movie(true, 1'700'000'000), "main", "plex", "Alpha",
-                                         2001, policy());
+  const auto played =
+      sync::new_row_from(movie(true, 1'700'000'000), "main", "plex", "Alpha", 2001, policy());
   CHECK(played.updated == 1'700'000'000);
   SECTION("a play older than another backend's added date still counts") {
     const auto d = decide_import(unplayed, std::nullopt, movie(true, 1'600'000'000), policy());

@@ -87,8 +87,8 @@ TEST_CASE("sync::match_keys", "[sync][matching]") {
   for (const auto& k : sync::match_keys(ep)) {
     texts.push_back(k.text);
   }
-  CHECK(texts ==
-        std::vector<std::string>{"rimdb://tt0000009/1/2", "rtvdb://200/1/2", "tvdb://2001/episode"});
+  CHECK(texts == std::vector<std::string>{"rimdb://tt0000009/1/2", "rtvdb://200/1/2",
+                                          "tvdb://2001/episode"});
   SECTION("season 0 specials match through their series") {
     CHECK(sync::match_keys(episode({{GuidKey::tvdb, "200"}}, 0, 3)).front().text ==
           "rtvdb://200/0/3");

@@ -16,8 +16,8 @@ constexpr UnixTime k_now = 1'800'000'000;
 
 // Apply `ops` to `list` as a server would. Jellyfin/Emby place a moved entry at `index`
 // (counted without it), Plex right after `after`; both must give the same list.
-std::vector<backend::PlaylistEntry>
-apply(std::vector<backend::PlaylistEntry> list, const std::vector<PlaylistOp>& ops, bool by_index) {
+std::vector<backend::PlaylistEntry> apply(std::vector<backend::PlaylistEntry> list,
+                                          const std::vector<PlaylistOp>& ops, bool by_index) {
   std::map<std::string, std::string> named;
   int next = 1000;
   for (const auto& op : ops) {
@@ -40,8 +40,8 @@ apply(std::vector<backend::PlaylistEntry> list, const std::vector<PlaylistOp>& o
       const auto real = [&](const std::string& id) {
         return id.starts_with("new:") ? named.at(id) : id;
       };
-      auto it = std::find_if(
-          list.begin(), list.end(), [&](auto& e) { return e.entry_id == real(op.entry_id); });
+      auto it = std::find_if(list.begin(), list.end(),
+                             [&](auto& e) { return e.entry_id == real(op.entry_id); });
       REQUIRE(it != list.end());
       const auto entry = *it;
       list.erase(it);
@@ -49,16 +49,15 @@ apply(std::vector<backend::PlaylistEntry> list, const std::vector<PlaylistOp>& o
       if (by_index) {
         at = std::min(op.index, list.size());
       } else if (!op.after.empty()) {
-        auto after = std::find_if(
-            list.begin(), list.end(), [&](auto& e) { return e.entry_id == real(op.after); });
+        auto after = std::find_if(list.begin(), list.end(),
+                                  [&](auto& e) { return e.entry_id == real(op.after); });
         REQUIRE(after != list.end());
         at = static_cast<std::size_t>(after - list.begin()) + 1;
       }
       list.insert(list.begin() + static_cast<std::ptrdiff_t>(at), entry);
       break;
     }
-    default:
-      FAIL("unexpected op");
+    default: FAIL("unexpected op");
     }
   }
   return list;
@@ -106,10 +105,8 @@ sync::PlaylistPlanInput three_backends() {
   return in;
 }
 
-sync::ObservedPlaylist observed(const std::string& backend,
-                                const std::string& id,
-                                const std::string& title,
-                                const std::vector<db::ItemId>& rows,
+sync::ObservedPlaylist observed(const std::string& backend, const std::string& id,
+                                const std::string& title, const std::vector<db::ItemId>& rows,
                                 UnixTime updated_at = 0) {
   sync::ObservedPlaylist o;
   o.remote.id = id;
@@ -124,15 +121,14 @@ sync::ObservedPlaylist observed(const std::string& backend,
   return o;
 }
 
-sync::ObservedPlaylist&
-add(sync::PlaylistPlanInput& in, std::size_t backend, sync::ObservedPlaylist o) {
+sync::ObservedPlaylist& add(sync::PlaylistPlanInput& in, std::size_t backend,
+                            sync::ObservedPlaylist o) {
   in.backends[backend].playlists.push_back(std::move(o));
   return in.backends[backend].playlists.back();
 }
 
 // The state a run leaves when every copy holds `rows` (as the plan's next row, written back).
-db::PlaylistRow synced(const std::string& title,
-                       const std::vector<db::ItemId>& rows,
+db::PlaylistRow synced(const std::string& title, const std::vector<db::ItemId>& rows,
                        const std::vector<std::pair<std::string, std::string>>& copies) {
   db::PlaylistRow row;
   row.id = 7;
@@ -144,11 +140,9 @@ db::PlaylistRow synced(const std::string& title,
   row.source = "plex";
   row.synced_at = k_now - 1000;
   for (const auto& [backend, id] : copies) {
-    row.copies.push_back({backend,
-                          id,
+    row.copies.push_back({backend, id,
                           sync::playlist_signature(observed(backend, id, title, rows).remote),
-                          false,
-                          k_now - 1000});
+                          false, k_now - 1000});
   }
   return row;
 }
@@ -277,8 +271,8 @@ TEST_CASE("an edit on one backend reaches the others; the newest of two edits wi
     CHECK(p.next.updated == k_now); // Jellyfin gives no edit time: dated by this run
     const auto* plex = target(p, "plex");
     REQUIRE(plex != nullptr);
-    CHECK(items_of(apply(in.backends[0].playlists[0].remote.entries, plex->ops, false))
-          == std::vector<std::string>{"p3", "p1", "p2", "p4"});
+    CHECK(items_of(apply(in.backends[0].playlists[0].remote.entries, plex->ops, false)) ==
+          std::vector<std::string>{"p3", "p1", "p2", "p4"});
     CHECK(target(p, "jellyfin") == nullptr);
   }
   SECTION("plex edited later than emby (both with edit times): plex wins") {
@@ -324,9 +318,8 @@ TEST_CASE("a playlist deleted on one backend is kept elsewhere unless deletes pr
     CHECK(p.action == "kept");
     CHECK(p.deleted_on == std::vector<std::string>{"jellyfin"});
     CHECK(p.targets.empty()); // not re-created on jellyfin
-    const auto jf = std::find_if(p.next.copies.begin(), p.next.copies.end(), [](auto& c) {
-      return c.backend == "jellyfin";
-    });
+    const auto jf = std::find_if(p.next.copies.begin(), p.next.copies.end(),
+                                 [](auto& c) { return c.backend == "jellyfin"; });
     REQUIRE(jf != p.next.copies.end());
     CHECK(jf->deleted);
   }
@@ -388,7 +381,8 @@ TEST_CASE("entries the state database does not know are left out and counted", "
   known.copies = {{"plex", "100", sync::playlist_signature(o.remote), false, k_now}};
   for (const char* b : {"jellyfin", "emby"}) {
     auto copy = observed(b, std::string(b) + "1", "Mixed", {1, 2});
-    known.copies.push_back({b, copy.remote.id, sync::playlist_signature(copy.remote), false, k_now});
+    known.copies.push_back(
+        {b, copy.remote.id, sync::playlist_signature(copy.remote), false, k_now});
     add(next, b == std::string("jellyfin") ? 1 : 2, std::move(copy));
   }
   next.known.push_back(known);

@@ -48,14 +48,13 @@ TEST_CASE("sync::score_title", "[sync][mismatch]") {
     CHECK(score_title({"Heat"}, 1995, "/m/Heat (1995)/x.mkv", false).score == Approx(100));
   }
   SECTION("a different title scores low") {
-    const auto s = score_title({"Thunderball"}, 1965,
-                               "/m/Pride and Prejudice (2005)/Pride and Prejudice (2005).mkv", false);
+    const auto s =
+        score_title({"Thunderball"}, 1965,
+                    "/m/Pride and Prejudice (2005)/Pride and Prejudice (2005).mkv", false);
     CHECK(s.score < 50);
   }
   SECTION("a near miss stays above the default threshold") {
     CHECK(score_title({"The Office (US)"}, 2005, "/tv/The Office", true).score >= 50);
   }
-  SECTION("no path, no score") {
-    CHECK(score_title({"Heat"}, 1995, "", false).score == Approx(0));
-  }
+  SECTION("no path, no score") { CHECK(score_title({"Heat"}, 1995, "", false).score == Approx(0)); }
 }

@@ -102,8 +102,7 @@ TEST_CASE("webhook::EventQueue::entries lists pending and failed events with the
   CHECK(f.queue.failed() == 2);
 }
 
-TEST_CASE("webhook::EventQueue::retry puts events back to pending, due now",
-          "[webhook][queue]") {
+TEST_CASE("webhook::EventQueue::retry puts events back to pending, due now", "[webhook][queue]") {
   Fixture f;
 
   SECTION("named failed and pending events") {

@@ -30,8 +30,8 @@ constexpr std::string_view k_emby_webhook_plugin = "85a7b1d4-fbda-4e85-a0a2-ac30
 // What ws-webhook reads from each server (webhook/payload.cpp); other events would only be
 // received and dropped.
 constexpr std::string_view k_jellyfin_events[] = {"ItemAdded", "UserDataSaved", "PlaybackStop"};
-constexpr std::string_view k_emby_events[] = {
-    "library.new", "item.markplayed", "item.markunplayed", "playback.stop", "playback.pause"};
+constexpr std::string_view k_emby_events[] = {"library.new", "item.markplayed", "item.markunplayed",
+                                              "playback.stop", "playback.pause"};
 
 Value string_value(std::string_view text, Allocator& alloc) {
   return Value(text.data(), static_cast<rapidjson::SizeType>(text.size()), alloc);
@@ -107,16 +107,14 @@ LoginResult parse_login(std::string body, std::string_view label) {
     }
   }
   if (result.access_token.empty() || result.user_id.empty()) {
-    detail::throw_protocol(
-        label, "login answer", "/Users/AuthenticateByName", "no AccessToken or User.Id");
+    detail::throw_protocol(label, "login answer", "/Users/AuthenticateByName",
+                           "no AccessToken or User.Id");
   }
   register_secret(result.access_token);
   return result;
 }
 
-MediaBrowserAccount::MediaBrowserAccount(std::string label,
-                                         BackendType type,
-                                         std::string url,
+MediaBrowserAccount::MediaBrowserAccount(std::string label, BackendType type, std::string url,
                                          std::unique_ptr<http::Client> client)
     : m_label(std::move(label)), m_type(type), m_url(std::move(url)), m_client(std::move(client)) {
   while (!m_url.empty() && m_url.back() == '/') {
@@ -124,13 +122,12 @@ MediaBrowserAccount::MediaBrowserAccount(std::string label,
   }
 }
 
-http::Request
-MediaBrowserAccount::request(http::Method method, std::string path, std::string_view token) const {
+http::Request MediaBrowserAccount::request(http::Method method, std::string path,
+                                           std::string_view token) const {
   const auto& traits = m_type == BackendType::emby ? k_emby_traits : k_jellyfin_traits;
   std::string auth = fmt::format(R"(Client="watchstate", Device="watchstate", DeviceId="{}", )"
                                  R"(Version="{}")",
-                                 traits.device_id,
-                                 WS_VERSION);
+                                 traits.device_id, WS_VERSION);
   if (!token.empty()) {
     auth = fmt::format(R"(Token="{}", {})", token, auth);
   }
@@ -154,13 +151,11 @@ LoginResult MediaBrowserAccount::login(std::string_view user_name, std::string_v
   req.body = body.str();
   const std::string url = req.url;
   http::Outcome outcome = m_client->send(std::move(req));
-  if (outcome.transport_ok()
-      && (outcome.response.status == 401 || outcome.response.status == 403)) {
-    throw Error(Errc::no_perm,
-                fmt::format("{}: the server refused the user name or password "
-                            "(HTTP {})",
-                            m_label,
-                            outcome.response.status));
+  if (outcome.transport_ok() &&
+      (outcome.response.status == 401 || outcome.response.status == 403)) {
+    throw Error(Errc::no_perm, fmt::format("{}: the server refused the user name or password "
+                                           "(HTTP {})",
+                                           m_label, outcome.response.status));
   }
   detail::check_outcome(m_label, url, outcome);
   return parse_login(std::move(outcome.response.body), m_label);
@@ -198,8 +193,8 @@ WebhookChange MediaBrowserAccount::register_jellyfin(std::string_view token,
   const std::string config_url = config_req.url;
   auto config_outcome = detail::send_checked(*m_client, m_label, std::move(config_req));
   rapidjson::Document config;
-  detail::parse_json_body(
-      config, config_outcome.response.body, m_label, "Webhook plugin configuration", config_url);
+  detail::parse_json_body(config, config_outcome.response.body, m_label,
+                          "Webhook plugin configuration", config_url);
   auto& alloc = config.GetAllocator();
   if (!config.HasMember("GenericOptions") || !config["GenericOptions"].IsArray()) {
     set_member(config, "GenericOptions", Value(rapidjson::kArrayType), alloc);

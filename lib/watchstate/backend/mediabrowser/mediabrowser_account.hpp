@@ -36,9 +36,7 @@ inline constexpr std::string_view k_webhook_name = "watchstate";
 class MediaBrowserAccount {
 public:
   // `label` names the server in messages; `type` is jellyfin or emby; `url` has no trailing '/'.
-  MediaBrowserAccount(std::string label,
-                      BackendType type,
-                      std::string url,
+  MediaBrowserAccount(std::string label, BackendType type, std::string url,
                       std::unique_ptr<http::Client> client);
 
   // Log in with a user name and password. Errc::no_perm when the server refuses them.
@@ -49,21 +47,15 @@ public:
   // updated in place, so running it twice adds nothing (`unchanged` when it already says the
   // same). With `dry_run` the change is decided but not sent. Errc::no_perm when the token is
   // refused (an admin's token is needed).
-  WebhookChange register_webhook(std::string_view token,
-                                 std::string_view webhook_url,
-                                 const std::vector<std::string>& user_ids,
-                                 bool dry_run);
+  WebhookChange register_webhook(std::string_view token, std::string_view webhook_url,
+                                 const std::vector<std::string>& user_ids, bool dry_run);
 
 private:
   http::Request request(http::Method method, std::string path, std::string_view token) const;
-  WebhookChange register_jellyfin(std::string_view token,
-                                  std::string_view webhook_url,
-                                  const std::vector<std::string>& user_ids,
-                                  bool dry_run);
-  WebhookChange register_emby(std::string_view token,
-                              std::string_view webhook_url,
-                              const std::vector<std::string>& user_ids,
-                              bool dry_run);
+  WebhookChange register_jellyfin(std::string_view token, std::string_view webhook_url,
+                                  const std::vector<std::string>& user_ids, bool dry_run);
+  WebhookChange register_emby(std::string_view token, std::string_view webhook_url,
+                              const std::vector<std::string>& user_ids, bool dry_run);
 
   std::string m_label;
   BackendType m_type;

@@ -253,11 +253,11 @@ public:
   }
 
   std::vector<FoundItem> search(std::string_view query, int limit, ShowCache& shows) override {
-    auto request = get(fmt::format(
-        "/Users/{}/Items?searchTerm={}&Limit={}&Recursive=true"
-        "&IncludeItemTypes=Series,Movie,Episode&EnableUserData=true&EnableImages=false"
-        "&Fields={}",
-        user(), detail::url_encode(query), std::max(limit, 1), k_item_fields));
+    auto request = get(
+        fmt::format("/Users/{}/Items?searchTerm={}&Limit={}&Recursive=true"
+                    "&IncludeItemTypes=Series,Movie,Episode&EnableUserData=true&EnableImages=false"
+                    "&Fields={}",
+                    user(), detail::url_encode(query), std::max(limit, 1), k_item_fields));
     const std::string url = request.url;
     auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
                                         detail::token_source(m_conn.type));
@@ -343,9 +343,7 @@ public:
     kept.reserve(result.size());
     for (std::size_t i = 0; i < result.size(); ++i) {
       if (gone[i]) {
-        log::info("{}: playlist {} ('{}') was deleted while it was read",
-                  m_conn.name,
-                  result[i].id,
+        log::info("{}: playlist {} ('{}') was deleted while it was read", m_conn.name, result[i].id,
                   result[i].title);
       } else {
         kept.push_back(std::move(result[i]));
@@ -359,17 +357,13 @@ public:
     // GET /Playlists/{id} has no date, and Emby has no such endpoint).
     auto request = get(fmt::format("/Users/{}/Items/{}", user(), detail::url_encode(playlist_id)));
     const std::string url = request.url;
-    auto outcome = detail::send_playlist_request(*m_client,
-                                                 m_conn.name,
-                                                 std::move(request),
+    auto outcome = detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
                                                  playlist_subject(playlist_id),
                                                  detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "playlist", url);
     if (const auto type = string_member(doc, "Type"); type && *type != "Playlist") {
-      detail::throw_protocol(m_conn.name,
-                             "playlist",
-                             url,
+      detail::throw_protocol(m_conn.name, "playlist", url,
                              fmt::format("item {} is a {}, not a playlist", playlist_id, *type));
     }
     auto found = map_playlist(doc);
@@ -391,9 +385,7 @@ public:
     if (m_traits.type == BackendType::emby) {
       // Emby reads the query only.
       request = get(fmt::format("/Playlists?Name={}&Ids={}&MediaType=Video&UserId={}",
-                                detail::url_encode(title),
-                                detail::join_encoded(first),
-                                user_id));
+                                detail::url_encode(title), detail::join_encoded(first), user_id));
     } else {
       // Jellyfin takes a CreatePlaylistDto body (its query parameters are obsolete).
       json::Writer body;
@@ -409,8 +401,8 @@ public:
     request.method = http::Method::post;
     request.retry = false; // a lost answer must not make a second playlist
     const std::string url = request.url;
-    auto outcome = detail::send_checked(
-        *m_client, m_conn.name, std::move(request), 0, detail::token_source(m_conn.type));
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
+                                        detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "new playlist", url);
     const auto id = id_member(doc, "Id");
@@ -432,16 +424,16 @@ public:
       request.method = http::Method::post;
       request.body = body.str();
       request.headers.push_back({"Content-Type", "application/json"});
-      detail::send_playlist_request(
-          *m_client, m_conn.name, std::move(request), subject, detail::token_source(m_conn.type));
+      detail::send_playlist_request(*m_client, m_conn.name, std::move(request), subject,
+                                    detail::token_source(m_conn.type));
       return;
     }
     // Emby has no playlist update: the item is posted back whole with its new Name (POST
     // /Items/{id} replaces the item's editable fields with what it is given).
     auto fetch = get(fmt::format("/Users/{}/Items/{}", user(), detail::url_encode(playlist_id)));
     const std::string url = fetch.url;
-    auto outcome = detail::send_playlist_request(
-        *m_client, m_conn.name, std::move(fetch), subject, detail::token_source(m_conn.type));
+    auto outcome = detail::send_playlist_request(*m_client, m_conn.name, std::move(fetch), subject,
+                                                 detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "playlist", url);
     auto& allocator = doc.GetAllocator();
@@ -459,8 +451,8 @@ public:
     update.method = http::Method::post;
     update.body.assign(buffer.GetString(), buffer.GetSize());
     update.headers.push_back({"Content-Type", "application/json"});
-    detail::send_playlist_request(
-        *m_client, m_conn.name, std::move(update), subject, detail::token_source(m_conn.type));
+    detail::send_playlist_request(*m_client, m_conn.name, std::move(update), subject,
+                                  detail::token_source(m_conn.type));
   }
 
   void add_to_playlist(const std::string& playlist_id,
@@ -478,10 +470,8 @@ public:
     std::vector<http::Request> requests;
     std::vector<std::string> urls;
     for (const auto& part : detail::chunks(entry_ids, detail::k_playlist_chunk)) {
-      auto request = get(fmt::format("/Playlists/{}/Items?{}={}",
-                                     detail::url_encode(playlist_id),
-                                     param("EntryIds"),
-                                     detail::join_encoded(part)));
+      auto request = get(fmt::format("/Playlists/{}/Items?{}={}", detail::url_encode(playlist_id),
+                                     param("EntryIds"), detail::join_encoded(part)));
       request.method = http::Method::del;
       urls.push_back(request.url);
       requests.push_back(std::move(request));
@@ -492,9 +482,7 @@ public:
     detail::FirstError error;
     m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
       error.run([&] {
-        detail::check_playlist_outcome(m_conn.name,
-                                       urls[index],
-                                       outcome,
+        detail::check_playlist_outcome(m_conn.name, urls[index], outcome,
                                        playlist_subject(playlist_id),
                                        detail::token_source(m_conn.type));
       });
@@ -502,18 +490,13 @@ public:
     error.rethrow();
   }
 
-  void move_in_playlist(const std::string& playlist_id,
-                        const std::string& entry_id,
-                        std::size_t index,
-                        const std::string& /*after_entry_id*/) override {
-    auto request = get(fmt::format("/Playlists/{}/Items/{}/Move/{}",
-                                   detail::url_encode(playlist_id),
-                                   detail::url_encode(entry_id),
-                                   index));
+  void move_in_playlist(const std::string& playlist_id, const std::string& entry_id,
+                        std::size_t index, const std::string& /*after_entry_id*/) override {
+    auto request =
+        get(fmt::format("/Playlists/{}/Items/{}/Move/{}", detail::url_encode(playlist_id),
+                        detail::url_encode(entry_id), index));
     request.method = http::Method::post;
-    detail::send_playlist_request(*m_client,
-                                  m_conn.name,
-                                  std::move(request),
+    detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
                                   fmt::format("entry {} of playlist {}", entry_id, playlist_id),
                                   detail::token_source(m_conn.type));
   }
@@ -521,11 +504,8 @@ public:
   void delete_playlist(const std::string& playlist_id) override {
     auto request = get(fmt::format("/Items/{}", detail::url_encode(playlist_id)));
     request.method = http::Method::del;
-    detail::send_playlist_request(*m_client,
-                                  m_conn.name,
-                                  std::move(request),
-                                  playlist_subject(playlist_id),
-                                  detail::token_source(m_conn.type),
+    detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
+                                  playlist_subject(playlist_id), detail::token_source(m_conn.type),
                                   true);
   }
 
@@ -566,8 +546,8 @@ private:
 
   // The Items of one page of a paged answer, and its TotalRecordCount.
   template <typename OnEntry>
-  detail::PageRead
-  read_page(http::Outcome& outcome, const std::string& url, const char* what, OnEntry&& on_entry) {
+  detail::PageRead read_page(http::Outcome& outcome, const std::string& url, const char* what,
+                             OnEntry&& on_entry) {
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, what, url);
     const auto* items = array_member(doc, "Items");
@@ -587,17 +567,12 @@ private:
   std::vector<RemotePlaylist> list_playlists() {
     std::vector<RemotePlaylist> result;
     detail::read_paged(
-        *m_client,
-        m_conn.name,
-        1,
-        m_conn.page_size,
+        *m_client, m_conn.name, 1, m_conn.page_size,
         [this](std::size_t, std::int64_t start, std::int64_t size) {
           return get(fmt::format("/Users/{}/Items?IncludeItemTypes=Playlist&Recursive=true"
                                  "&Fields=DateCreated&SortBy=DateCreated&SortOrder=Ascending"
                                  "&EnableImages=false&EnableUserData=false&StartIndex={}&Limit={}",
-                                 user(),
-                                 start,
-                                 size));
+                                 user(), start, size));
         },
         [&](std::size_t, http::Outcome& outcome, const std::string& url) {
           detail::check_outcome(m_conn.name, url, outcome, detail::token_source(m_conn.type));
@@ -618,40 +593,27 @@ private:
   // fails the call.
   void read_entries(std::vector<RemotePlaylist>& playlists, std::vector<bool>* gone) {
     detail::read_paged(
-        *m_client,
-        m_conn.name,
-        playlists.size(),
-        m_conn.page_size,
+        *m_client, m_conn.name, playlists.size(), m_conn.page_size,
         [&](std::size_t i, std::int64_t start, std::int64_t size) {
           return get(fmt::format("/Playlists/{}/Items?{}={}&{}={}&{}={}&{}=false&{}=false",
-                                 detail::url_encode(playlists[i].id),
-                                 param("UserId"),
-                                 user(),
-                                 param("StartIndex"),
-                                 start,
-                                 param("Limit"),
-                                 size,
-                                 param("EnableImages"),
-                                 param("EnableUserData")));
+                                 detail::url_encode(playlists[i].id), param("UserId"), user(),
+                                 param("StartIndex"), start, param("Limit"), size,
+                                 param("EnableImages"), param("EnableUserData")));
         },
-        [&](std::size_t i,
-            http::Outcome& outcome,
+        [&](std::size_t i, http::Outcome& outcome,
             const std::string& url) -> std::optional<detail::PageRead> {
           auto& playlist = playlists[i];
           if (gone != nullptr && outcome.transport_ok() && outcome.response.status == 404) {
             (*gone)[i] = true;
             return std::nullopt;
           }
-          detail::check_playlist_outcome(m_conn.name,
-                                         url,
-                                         outcome,
-                                         playlist_subject(playlist.id),
+          detail::check_playlist_outcome(m_conn.name, url, outcome, playlist_subject(playlist.id),
                                          detail::token_source(m_conn.type));
           return read_page(outcome, url, "playlist items", [&](const rapidjson::Value& entry) {
             auto item = id_member(entry, "Id");
             if (!item) {
-              log::debug(
-                  "{}: skipping an entry without Id in playlist {}", m_conn.name, playlist.id);
+              log::debug("{}: skipping an entry without Id in playlist {}", m_conn.name,
+                         playlist.id);
               return;
             }
             playlist.entries.push_back(
@@ -665,19 +627,13 @@ private:
     if (item_ids.empty()) {
       return;
     }
-    auto request = get(fmt::format("/Playlists/{}/Items?{}={}&{}={}",
-                                   detail::url_encode(playlist_id),
-                                   param("Ids"),
-                                   detail::join_encoded(item_ids),
-                                   param("UserId"),
-                                   user()));
+    auto request =
+        get(fmt::format("/Playlists/{}/Items?{}={}&{}={}", detail::url_encode(playlist_id),
+                        param("Ids"), detail::join_encoded(item_ids), param("UserId"), user()));
     request.method = http::Method::post;
     request.retry = false; // a lost answer must not append the items twice
-    detail::send_playlist_request(*m_client,
-                                  m_conn.name,
-                                  std::move(request),
-                                  playlist_subject(playlist_id),
-                                  detail::token_source(m_conn.type));
+    detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
+                                  playlist_subject(playlist_id), detail::token_source(m_conn.type));
   }
 
   std::string date_played(UnixTime t) const {
@@ -693,10 +649,10 @@ private:
     switch (wanted.action) {
     case WriteAction::mark_played:
       // Without a date the server keeps the last one or stamps "now", which beats 1970.
-      request = get(wanted.played_at > 0 ? fmt::format("{}?DatePlayed={}", played_path,
-                                                       detail::url_encode(
-                                                           date_played(wanted.played_at)))
-                                         : played_path);
+      request =
+          get(wanted.played_at > 0 ? fmt::format("{}?DatePlayed={}", played_path,
+                                                 detail::url_encode(date_played(wanted.played_at)))
+                                   : played_path);
       request.method = http::Method::post;
       break;
     case WriteAction::mark_unplayed:
@@ -824,9 +780,10 @@ private:
   }
 
   http::Request series_request(const Library& library) const {
-    return get(fmt::format("{}&Recursive=true&IncludeItemTypes=Series&EnableUserData=false"
-                           "&EnableImages=false&Fields=ProviderIds,Path,ProductionYear,PremiereDate",
-                           items_path(library)));
+    return get(
+        fmt::format("{}&Recursive=true&IncludeItemTypes=Series&EnableUserData=false"
+                    "&EnableImages=false&Fields=ProviderIds,Path,ProductionYear,PremiereDate",
+                    items_path(library)));
   }
 
   static bool has_series(const Library& library) {
@@ -838,10 +795,10 @@ private:
     std::vector<http::Request> requests;
     std::vector<std::string> urls;
     for (const auto& library : libraries) {
-      requests.push_back(get(fmt::format(
-          "{}{}&EnableUserData=false&EnableImages=false&EnableTotalRecordCount=true"
-          "&StartIndex=0&Limit=0",
-          items_path(library), k_item_filter)));
+      requests.push_back(
+          get(fmt::format("{}{}&EnableUserData=false&EnableImages=false&EnableTotalRecordCount=true"
+                          "&StartIndex=0&Limit=0",
+                          items_path(library), k_item_filter)));
       urls.push_back(requests.back().url);
     }
     std::vector<std::int64_t> totals(libraries.size(), 0);
@@ -850,8 +807,7 @@ private:
       error.run([&] {
         detail::check_outcome(m_conn.name, urls[index], outcome, detail::token_source(m_conn.type));
         rapidjson::Document doc;
-        detail::parse_json_body(doc, outcome.response.body, m_conn.name, "item count",
-                                urls[index]);
+        detail::parse_json_body(doc, outcome.response.body, m_conn.name, "item count", urls[index]);
         const auto total = int_member(doc, "TotalRecordCount");
         if (!total || *total < 0) {
           detail::throw_protocol(m_conn.name, "item count", urls[index], "no TotalRecordCount");
@@ -1054,7 +1010,8 @@ private:
             log::warning("{}: series {} no longer exists", m_conn.name, ids[index]);
             return;
           }
-          detail::check_outcome(m_conn.name, urls[index], outcome, detail::token_source(m_conn.type));
+          detail::check_outcome(m_conn.name, urls[index], outcome,
+                                detail::token_source(m_conn.type));
           rapidjson::Document doc;
           detail::parse_json_body(doc, outcome.response.body, m_conn.name, "series metadata",
                                   urls[index]);

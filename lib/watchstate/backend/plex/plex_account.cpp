@@ -67,8 +67,7 @@ std::vector<AccountServer> parse_account_servers(std::string body, std::string_v
       }
     }
     // The order a person should try them in: on the same network first, relays last.
-    std::stable_sort(server.connections.begin(),
-                     server.connections.end(),
+    std::stable_sort(server.connections.begin(), server.connections.end(),
                      [](const ServerConnection& a, const ServerConnection& b) {
                        return std::pair(a.relay, !a.local) < std::pair(b.relay, !b.local);
                      });
@@ -98,8 +97,8 @@ PlexAccount::PlexAccount(std::string base_url, std::unique_ptr<http::Client> cli
   }
 }
 
-http::Request
-PlexAccount::request(http::Method method, std::string_view path, std::string_view token) const {
+http::Request PlexAccount::request(http::Method method, std::string_view path,
+                                   std::string_view token) const {
   http::Request r;
   r.method = method;
   r.url = m_base_url + std::string(path);
@@ -124,8 +123,7 @@ std::string PlexAccount::fetch(http::Request request, std::string_view what) {
       throw Error(Errc::no_perm,
                   fmt::format("plex.tv refused the token for {} (HTTP {}); sign in again with "
                               "`ws-config plex-login`",
-                              what,
-                              status));
+                              what, status));
     }
     if (status == 403) {
       throw Error(Errc::no_perm, fmt::format("plex.tv refused {} (HTTP 403)", what));
@@ -138,8 +136,7 @@ std::string PlexAccount::fetch(http::Request request, std::string_view what) {
 SignInPin PlexAccount::request_pin() {
   std::string token;
   return parse_pin(fetch(request(http::Method::post, "/api/v2/pins", {}), "a sign-in PIN"),
-                   "sign-in PIN",
-                   token);
+                   "sign-in PIN", token);
 }
 
 std::optional<std::string> PlexAccount::check_pin(const SignInPin& pin) {
@@ -147,10 +144,9 @@ std::optional<std::string> PlexAccount::check_pin(const SignInPin& pin) {
   const std::string url = req.url;
   http::Outcome outcome = m_client->send(std::move(req));
   if (outcome.transport_ok() && outcome.response.status == 404) {
-    throw Error(Errc::no_perm,
-                fmt::format("plex.tv: the PIN {} expired before it was entered; "
-                            "run ws-config plex-login again",
-                            pin.code));
+    throw Error(Errc::no_perm, fmt::format("plex.tv: the PIN {} expired before it was entered; "
+                                           "run ws-config plex-login again",
+                                           pin.code));
   }
   detail::check_outcome(k_label, url, outcome);
   std::string token;

@@ -67,9 +67,7 @@ public:
   // Replace the account's webhook URLs with `urls`.
   void set_webhooks(std::string_view token, const std::vector<std::string>& urls);
 
-  [[nodiscard]] std::uint64_t requests_sent() const {
-    return m_client->requests_sent();
-  }
+  [[nodiscard]] std::uint64_t requests_sent() const { return m_client->requests_sent(); }
 
 private:
   http::Request request(http::Method method, std::string_view path, std::string_view token) const;

@@ -231,7 +231,8 @@ public:
     std::vector<PendingPage> item_pages;
     for (std::size_t s = 0; s < streams.size(); ++s) {
       for (const auto& window : detail::plan_pages(streams[s].total, m_conn.page_size)) {
-        (streams[s].type == k_type_show ? show_pages : item_pages).push_back(PendingPage{s, window});
+        (streams[s].type == k_type_show ? show_pages : item_pages)
+            .push_back(PendingPage{s, window});
       }
     }
     for (auto* pending : {&show_pages, &item_pages}) {
@@ -360,24 +361,24 @@ public:
       switch (wanted.action) {
       case WriteAction::mark_played:
       case WriteAction::mark_unplayed:
-        batch.push_back(get(fmt::format("/:/{}?identifier={}&key={}",
-                                        wanted.action == WriteAction::mark_played ? "scrobble"
-                                                                                 : "unscrobble",
-                                        k_library_identifier, id)));
+        batch.push_back(
+            get(fmt::format("/:/{}?identifier={}&key={}",
+                            wanted.action == WriteAction::mark_played ? "scrobble" : "unscrobble",
+                            k_library_identifier, id)));
         break;
       case WriteAction::set_progress: {
         // PMS silently ignores a timeline update without a duration.
         if (wanted.duration_ms <= 0) {
-          outcomes[i] = detail::failed_write(m_conn.name, wanted, Errc::protocol,
-                                             "no duration known");
+          outcomes[i] =
+              detail::failed_write(m_conn.name, wanted, Errc::protocol, "no duration known");
           continue;
         }
         auto request = get(fmt::format(
             "/:/timeline?ratingKey={}&key={}&identifier={}&state=stopped&time={}&duration={}"
             "&X-Plex-Client-Identifier={}",
-            id, detail::url_encode("/library/metadata/" + wanted.remote_id),
-            k_library_identifier, std::max<std::int64_t>(wanted.position_ms, 0),
-            wanted.duration_ms, k_client_identifier));
+            id, detail::url_encode("/library/metadata/" + wanted.remote_id), k_library_identifier,
+            std::max<std::int64_t>(wanted.position_ms, 0), wanted.duration_ms,
+            k_client_identifier));
         request.method = http::Method::post;
         batch.push_back(std::move(request));
         break;
@@ -410,9 +411,7 @@ public:
     kept.reserve(result.size());
     for (std::size_t i = 0; i < result.size(); ++i) {
       if (gone[i]) {
-        log::info("{}: playlist {} ('{}') was deleted while it was read",
-                  m_conn.name,
-                  result[i].id,
+        log::info("{}: playlist {} ('{}') was deleted while it was read", m_conn.name, result[i].id,
                   result[i].title);
       } else {
         kept.push_back(std::move(result[i]));
@@ -425,8 +424,8 @@ public:
     const std::string subject = playlist_subject(playlist_id);
     auto request = get(fmt::format("/playlists/{}", detail::url_encode(playlist_id)));
     const std::string url = request.url;
-    auto outcome = detail::send_playlist_request(
-        *m_client, m_conn.name, std::move(request), subject, detail::token_source(m_conn.type));
+    auto outcome = detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
+                                                 subject, detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "playlist", url);
     const auto* container = container_of(doc, "playlist", url);
@@ -447,19 +446,18 @@ public:
                               const std::vector<std::string>& item_ids) override {
     // PMS makes a (non-smart) playlist from a uri naming its first items, and has no empty one.
     if (item_ids.empty()) {
-      throw Error(
-          Errc::internal,
-          fmt::format("{}: a Plex playlist cannot be created empty ('{}')", m_conn.name, title));
+      throw Error(Errc::internal, fmt::format("{}: a Plex playlist cannot be created empty ('{}')",
+                                              m_conn.name, title));
     }
     const auto parts = detail::chunks(item_ids, detail::k_playlist_chunk);
-    auto request = get(fmt::format("/playlists?type=video&title={}&smart=0&uri={}",
-                                   detail::url_encode(title),
-                                   detail::url_encode(items_uri(parts.front()))));
+    auto request =
+        get(fmt::format("/playlists?type=video&title={}&smart=0&uri={}", detail::url_encode(title),
+                        detail::url_encode(items_uri(parts.front()))));
     request.method = http::Method::post;
     request.retry = false; // a lost answer must not make a second playlist
     const std::string url = request.url;
-    auto outcome = detail::send_checked(
-        *m_client, m_conn.name, std::move(request), 0, detail::token_source(m_conn.type));
+    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
+                                        detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "new playlist", url);
     const auto* container = container_of(doc, "new playlist", url);
@@ -473,11 +471,7 @@ public:
     if (const auto count = int_member((*metadata)[0], "leafCount");
         count && *count < static_cast<std::int64_t>(parts.front().size())) {
       log::warning("{}: new playlist {} ('{}') holds {} of the {} items it was created with",
-                   m_conn.name,
-                   *id,
-                   title,
-                   *count,
-                   parts.front().size());
+                   m_conn.name, *id, title, *count, parts.front().size());
     }
     for (std::size_t i = 1; i < parts.size(); ++i) {
       append_items(*id, parts[i]);
@@ -486,14 +480,11 @@ public:
   }
 
   void rename_playlist(const std::string& playlist_id, const std::string& title) override {
-    auto request = get(fmt::format(
-        "/playlists/{}?title={}", detail::url_encode(playlist_id), detail::url_encode(title)));
+    auto request = get(fmt::format("/playlists/{}?title={}", detail::url_encode(playlist_id),
+                                   detail::url_encode(title)));
     request.method = http::Method::put;
-    detail::send_playlist_request(*m_client,
-                                  m_conn.name,
-                                  std::move(request),
-                                  playlist_subject(playlist_id),
-                                  detail::token_source(m_conn.type));
+    detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
+                                  playlist_subject(playlist_id), detail::token_source(m_conn.type));
   }
 
   void add_to_playlist(const std::string& playlist_id,
@@ -513,8 +504,8 @@ public:
     std::vector<http::Request> requests;
     std::vector<std::string> urls;
     for (const auto& entry : entry_ids) {
-      auto request = get(fmt::format(
-          "/playlists/{}/items/{}", detail::url_encode(playlist_id), detail::url_encode(entry)));
+      auto request = get(fmt::format("/playlists/{}/items/{}", detail::url_encode(playlist_id),
+                                     detail::url_encode(entry)));
       request.method = http::Method::del;
       urls.push_back(request.url);
       requests.push_back(std::move(request));
@@ -523,33 +514,25 @@ public:
     m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
       error.run([&] {
         // A 404 after a retry: the lost first attempt removed it.
-        detail::check_playlist_outcome(m_conn.name,
-                                       urls[index],
-                                       outcome,
+        detail::check_playlist_outcome(m_conn.name, urls[index], outcome,
                                        entry_subject(playlist_id, entry_ids[index]),
-                                       detail::token_source(m_conn.type),
-                                       true);
+                                       detail::token_source(m_conn.type), true);
       });
     });
     error.rethrow();
   }
 
-  void move_in_playlist(const std::string& playlist_id,
-                        const std::string& entry_id,
-                        std::size_t /*index*/,
-                        const std::string& after_entry_id) override {
+  void move_in_playlist(const std::string& playlist_id, const std::string& entry_id,
+                        std::size_t /*index*/, const std::string& after_entry_id) override {
     // Plex places the entry right after another one; without `after` it goes to the top.
-    std::string path = fmt::format("/playlists/{}/items/{}/move",
-                                   detail::url_encode(playlist_id),
+    std::string path = fmt::format("/playlists/{}/items/{}/move", detail::url_encode(playlist_id),
                                    detail::url_encode(entry_id));
     if (!after_entry_id.empty()) {
       path += "?after=" + detail::url_encode(after_entry_id);
     }
     auto request = get(std::move(path));
     request.method = http::Method::put;
-    detail::send_playlist_request(*m_client,
-                                  m_conn.name,
-                                  std::move(request),
+    detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
                                   entry_subject(playlist_id, entry_id),
                                   detail::token_source(m_conn.type));
   }
@@ -557,11 +540,8 @@ public:
   void delete_playlist(const std::string& playlist_id) override {
     auto request = get(fmt::format("/playlists/{}", detail::url_encode(playlist_id)));
     request.method = http::Method::del;
-    detail::send_playlist_request(*m_client,
-                                  m_conn.name,
-                                  std::move(request),
-                                  playlist_subject(playlist_id),
-                                  detail::token_source(m_conn.type),
+    detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
+                                  playlist_subject(playlist_id), detail::token_source(m_conn.type),
                                   true);
   }
 
@@ -596,11 +576,8 @@ private:
   // GET `path` for the page [start, start + size), with the paging in the query and the headers
   // as the listing requests carry it.
   http::Request paged_get(const std::string& path, std::int64_t start, std::int64_t size) const {
-    auto request = get(fmt::format("{}{}X-Plex-Container-Start={}&X-Plex-Container-Size={}",
-                                   path,
-                                   path.find('?') == std::string::npos ? '?' : '&',
-                                   start,
-                                   size));
+    auto request = get(fmt::format("{}{}X-Plex-Container-Start={}&X-Plex-Container-Size={}", path,
+                                   path.find('?') == std::string::npos ? '?' : '&', start, size));
     request.headers.push_back({"X-Plex-Container-Start", std::to_string(start)});
     request.headers.push_back({"X-Plex-Container-Size", std::to_string(size)});
     return request;
@@ -608,8 +585,8 @@ private:
 
   // The Metadata entries of one page of a paged answer; `total` from totalSize or the header.
   template <typename OnEntry>
-  detail::PageRead
-  read_page(http::Outcome& outcome, const std::string& url, const char* what, OnEntry&& on_entry) {
+  detail::PageRead read_page(http::Outcome& outcome, const std::string& url, const char* what,
+                             OnEntry&& on_entry) {
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, what, url);
     const auto* container = container_of(doc, what, url);
@@ -633,10 +610,7 @@ private:
   std::vector<RemotePlaylist> list_playlists() {
     std::vector<RemotePlaylist> result;
     detail::read_paged(
-        *m_client,
-        m_conn.name,
-        1,
-        m_conn.page_size,
+        *m_client, m_conn.name, 1, m_conn.page_size,
         [this](std::size_t, std::int64_t start, std::int64_t size) {
           return paged_get("/playlists", start, size);
         },
@@ -659,32 +633,24 @@ private:
   // fails the call.
   void read_entries(std::vector<RemotePlaylist>& playlists, std::vector<bool>* gone) {
     detail::read_paged(
-        *m_client,
-        m_conn.name,
-        playlists.size(),
-        m_conn.page_size,
+        *m_client, m_conn.name, playlists.size(), m_conn.page_size,
         [&](std::size_t i, std::int64_t start, std::int64_t size) {
-          return paged_get(
-              fmt::format("/playlists/{}/items", detail::url_encode(playlists[i].id)), start, size);
+          return paged_get(fmt::format("/playlists/{}/items", detail::url_encode(playlists[i].id)),
+                           start, size);
         },
-        [&](std::size_t i,
-            http::Outcome& outcome,
+        [&](std::size_t i, http::Outcome& outcome,
             const std::string& url) -> std::optional<detail::PageRead> {
           auto& playlist = playlists[i];
           if (gone != nullptr && outcome.transport_ok() && outcome.response.status == 404) {
             (*gone)[i] = true;
             return std::nullopt;
           }
-          detail::check_playlist_outcome(m_conn.name,
-                                         url,
-                                         outcome,
-                                         playlist_subject(playlist.id),
+          detail::check_playlist_outcome(m_conn.name, url, outcome, playlist_subject(playlist.id),
                                          detail::token_source(m_conn.type));
           return read_page(outcome, url, "playlist items", [&](const rapidjson::Value& entry) {
             auto item = id_member(entry, "ratingKey");
             if (!item) {
-              log::debug("{}: skipping an entry without ratingKey in playlist {}",
-                         m_conn.name,
+              log::debug("{}: skipping an entry without ratingKey in playlist {}", m_conn.name,
                          playlist.id);
               return;
             }
@@ -705,9 +671,7 @@ private:
 
   // server://{machine}/com.plexapp.plugins.library/library/metadata/{id},{id}...
   std::string items_uri(const std::vector<std::string>& item_ids) {
-    return fmt::format("server://{}/{}/library/metadata/{}",
-                       machine_id(),
-                       k_library_identifier,
+    return fmt::format("server://{}/{}/library/metadata/{}", machine_id(), k_library_identifier,
                        fmt::join(item_ids, ","));
   }
 
@@ -718,15 +682,12 @@ private:
     if (item_ids.empty()) {
       return;
     }
-    auto request = get(fmt::format("/playlists/{}/items?uri={}",
-                                   detail::url_encode(playlist_id),
+    auto request = get(fmt::format("/playlists/{}/items?uri={}", detail::url_encode(playlist_id),
                                    detail::url_encode(items_uri(item_ids))));
     request.method = http::Method::put;
     request.retry = false; // a lost answer must not append the items twice
     const std::string url = request.url;
-    auto outcome = detail::send_playlist_request(*m_client,
-                                                 m_conn.name,
-                                                 std::move(request),
+    auto outcome = detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
                                                  playlist_subject(playlist_id),
                                                  detail::token_source(m_conn.type));
     if (outcome.response.body.empty()) {
@@ -738,13 +699,9 @@ private:
     const auto added = int_member(*container, "leafCountAdded");
     const auto requested = int_member(*container, "leafCountRequested");
     if (added && requested && *added < *requested) {
-      detail::throw_protocol(m_conn.name,
-                             "playlist addition",
-                             url,
+      detail::throw_protocol(m_conn.name, "playlist addition", url,
                              fmt::format("playlist {}: the server added {} of the {} items sent",
-                                         playlist_id,
-                                         *added,
-                                         *requested));
+                                         playlist_id, *added, *requested));
     }
   }
 
@@ -913,7 +870,7 @@ private:
 
   // Parse one page and hand its items on.
   PageResult process_page(Listing& listing, const PendingPage& page, http::Outcome& outcome,
-                            const std::string& url) {
+                          const std::string& url) {
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "item page", url);
     const auto* container = container_of(doc, "item page", url);
@@ -1005,8 +962,8 @@ private:
       return;
     }
     if (count > k_max_episode_range) {
-      log::warning("{}: '{}' spans {} episodes, more than {}; treated as one episode",
-                   m_conn.name, item.path, count, k_max_episode_range);
+      log::warning("{}: '{}' spans {} episodes, more than {}; treated as one episode", m_conn.name,
+                   item.path, count, k_max_episode_range);
       emit(std::move(item));
       return;
     }
@@ -1042,15 +999,15 @@ private:
             log::warning("{}: show {} no longer exists", m_conn.name, ids[index]);
             return;
           }
-          detail::check_outcome(m_conn.name, urls[index], outcome, detail::token_source(m_conn.type));
+          detail::check_outcome(m_conn.name, urls[index], outcome,
+                                detail::token_source(m_conn.type));
           rapidjson::Document doc;
           detail::parse_json_body(doc, outcome.response.body, m_conn.name, "show metadata",
                                   urls[index]);
           const auto* container = container_of(doc, "show metadata", urls[index]);
           const auto* metadata = array_member(*container, "Metadata");
           if (metadata == nullptr || metadata->Empty() || !(*metadata)[0].IsObject()) {
-            detail::throw_protocol(m_conn.name, "show metadata", urls[index],
-                                   "no Metadata entry");
+            detail::throw_protocol(m_conn.name, "show metadata", urls[index], "no Metadata entry");
           }
           listing.shows.insert_or_assign(ids[index],
                                          map_show((*metadata)[0], ids[index], m_conn.guid_rules));

@@ -310,9 +310,8 @@ std::vector<SharedServer> PlexTv::shared_servers(std::string_view machine_id) {
 std::vector<PlexTvUser> PlexTv::users(std::string_view machine_id) {
   auto out = home_users();
   for (auto& shared : shared_servers(machine_id)) {
-    const bool known = std::any_of(out.begin(), out.end(), [&shared](const PlexTvUser& u) {
-      return u.id == shared.user_id;
-    });
+    const bool known = std::any_of(
+        out.begin(), out.end(), [&shared](const PlexTvUser& u) { return u.id == shared.user_id; });
     if (known) {
       continue;
     }
@@ -336,11 +335,10 @@ std::string PlexTv::user_token(std::string_view user_id, std::string_view machin
       return m_admin_token;
     }
     if (found->uuid.empty()) {
-      throw Error(Errc::protocol, fmt::format("{}: plex.tv lists home user {} without a uuid",
-                                              m_label, user_id));
+      throw Error(Errc::protocol,
+                  fmt::format("{}: plex.tv lists home user {} without a uuid", m_label, user_id));
     }
-    std::string path =
-        fmt::format("/api/v2/home/users/{}/switch", detail::url_encode(found->uuid));
+    std::string path = fmt::format("/api/v2/home/users/{}/switch", detail::url_encode(found->uuid));
     if (!pin.pin.empty()) {
       register_secret(pin.pin);
       path += "?pin=" + detail::url_encode(pin.pin);
@@ -372,18 +370,16 @@ std::string PlexTv::user_token(std::string_view user_id, std::string_view machin
         fetch(std::move(resources), fmt::format("the resources of user {}", user_id)), machine_id,
         m_label + " (plex.tv)");
     if (!token) {
-      throw Error(Errc::no_perm,
-                  fmt::format("{}: plex.tv gives user {} no access to server {}", m_label,
-                              user_id, machine_id));
+      throw Error(Errc::no_perm, fmt::format("{}: plex.tv gives user {} no access to server {}",
+                                             m_label, user_id, machine_id));
     }
     return *token;
   }
   for (const auto& shared : shared_servers(machine_id)) {
     if (shared.user_id == user_id) {
       if (shared.access_token.empty()) {
-        throw Error(Errc::no_perm,
-                    fmt::format("{}: plex.tv lists no server token for friend {}", m_label,
-                                user_id));
+        throw Error(Errc::no_perm, fmt::format("{}: plex.tv lists no server token for friend {}",
+                                               m_label, user_id));
       }
       return shared.access_token;
     }
@@ -507,8 +503,8 @@ void TokenCache::put(std::string_view backend, std::string_view user, std::strin
   const std::lock_guard lock(g_cache_mutex);
   auto entries = load_cache(m_file);
   std::erase_if(entries, [&](const CacheEntry& e) { return same_key(e, backend, user, server); });
-  entries.push_back(CacheEntry{std::string(backend), std::string(user), std::string(server),
-                               std::string(token)});
+  entries.push_back(
+      CacheEntry{std::string(backend), std::string(user), std::string(server), std::string(token)});
   save_cache(m_file, entries);
 }
 

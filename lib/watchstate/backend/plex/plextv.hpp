@@ -18,13 +18,13 @@ inline constexpr std::string_view k_default_plextv_url = "https://plex.tv";
 
 // A person plex.tv knows in the owner's account: a home/managed user or a friend.
 struct PlexTvUser {
-  std::string id;   // plex.tv numeric id: what an identity's `user:` takes
-  std::string uuid; // home users: the id the switch endpoint takes
-  std::string name; // friendlyName, else username, else title
-  bool admin = false;   // the account owner
-  bool home = false;    // a member of Plex Home (switchable)
-  bool managed = false; // a managed (restricted) home user without a plex.tv login
-  bool friend_user = false; // shared with (not home): token from shared_servers
+  std::string id;               // plex.tv numeric id: what an identity's `user:` takes
+  std::string uuid;             // home users: the id the switch endpoint takes
+  std::string name;             // friendlyName, else username, else title
+  bool admin = false;           // the account owner
+  bool home = false;            // a member of Plex Home (switchable)
+  bool managed = false;         // a managed (restricted) home user without a plex.tv login
+  bool friend_user = false;     // shared with (not home): token from shared_servers
   bool token_available = false; // a server token can be obtained for this user
   bool protected_user = false;  // a home user whose switch takes a PIN (plex.tv `protected`)
 };
