@@ -40,7 +40,7 @@ struct ServerInfo {
 // Return the one-line ready JSON for the served servers.
 // `plextv_url` (when not empty) adds "plextv":{"url":…}.
 std::string ready_line(const std::vector<ServerInfo>& servers, const std::string& plextv_url = {});
-// Return the watchstate config YAML (contract §3) for the served servers.
+// Return the watchstate config YAML (watchstate.yaml(5)) for the served servers.
 // `plextv_url` (when not empty) becomes the Plex backend's options.plextv_url.
 std::string config_yaml(const std::vector<ServerInfo>& servers, const std::string& state_dir,
                         const std::string& plextv_url = {});

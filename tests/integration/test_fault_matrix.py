@@ -4,7 +4,7 @@
 For each case, with all three backends configured and the fault on one server type S:
   * run A (all backends): exit 1 (a backend failed while others succeeded), exactly one error,
     naming S, on one stderr line and in the JSON; every other backend finished normally;
-  * run B (-s S, or the single-backend tools): the exit code the contract documents for the
+  * run B (-s S, or the single-backend tools): the exit code the man pages document for the
     fault (75 try again later, 76 unparsable answer, 77 token refused, 78 wrong server id);
   * the fault removed, run C: the same exit code and the same end state (local state, every
     server's play state, the backups) as a run that never saw a fault.

@@ -21,7 +21,7 @@ class Writer;
 
 namespace ws::app {
 
-// The options of contract section 2, as parsed.
+// The common options of every tool (man/common-options.scd.in), as parsed.
 struct CommonOptions {
   std::string config_file;
   std::vector<std::string> select;
@@ -75,7 +75,7 @@ struct ToolDefinition {
 config::Config load_tool_config(const CommonOptions& common);
 
 // Parse the command line, load the config, run the tool, print the result and map every
-// failure to its exit code (contract section 6). Never throws.
+// failure to its exit code (core/exit_code.hpp). Never throws.
 int run_tool(const ToolDefinition& tool, int argc, char** argv);
 
 } // namespace ws::app

@@ -60,7 +60,7 @@ http::Outcome send_checked(http::Client& client, std::string_view backend, http:
 [[noreturn]] void throw_protocol(std::string_view backend, std::string_view what,
                                  std::string_view url, std::string_view why);
 
-// The contract's name of a write action ("mark_played", ...), for messages.
+// The JSON name of a write action ("mark_played", ...), for messages.
 std::string_view write_action_name(WriteAction action);
 
 // The outcome of one write: ok for 2xx; otherwise no_perm for 401/403, tempfail for transport

@@ -105,7 +105,7 @@ struct FoundItem {
   RemoteShow show; // show
 };
 
-// A play-state write to one item (contract: mark_played, mark_unplayed, set_progress).
+// A play-state write to one item (the JSON names: mark_played, mark_unplayed, set_progress).
 enum class WriteAction : std::uint8_t {
   mark_played, // with `played_at` (Jellyfin ISO / Emby yyyyMMddHHmmss; Plex takes no date)
   mark_unplayed,

@@ -59,7 +59,7 @@ bool numerically_less(std::string_view a, std::string_view b) {
   return a < b;
 }
 
-// Behaviour 6.2 step 7: on conflict the lowest numeric id wins; a non-numeric newcomer never
+// On conflict the lowest numeric id wins; a non-numeric newcomer never
 // replaces what is there.
 void add_guid(Guids& guids, GuidKey key, std::string_view value) {
   if (!is_valid_guid_value(key, value)) {

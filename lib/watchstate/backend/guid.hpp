@@ -40,11 +40,11 @@ using CustomGuidRules = std::vector<CustomGuidRule>;
 std::string_view guid_key_name(GuidKey key);
 std::optional<GuidKey> guid_key_from_name(std::string_view name);
 
-// The validation rules of behaviour 6.1: imdb "tt" + digits; tmdb/tvdb/tvmaze/tvrage/anidb
+// Validation rules: imdb "tt" + digits; tmdb/tvdb/tvmaze/tvrage/anidb
 // digits; youtube/cmdb any non-empty string.
 bool is_valid_guid_value(GuidKey key, std::string_view value);
 
-// Parse a Plex item's `Guid[].id` values plus its own `guid` attribute (behaviour 6.2: legacy
+// Parse a Plex item's `Guid[].id` values plus its own `guid` attribute (legacy
 // agents, hama, NFO agents, plex:// and local:// ignored, relative agent ids ignored, lowest
 // numeric id wins on conflict). Invalid values are dropped.
 // `custom` rules are tried before the built-in ones, in order; the first whose prefix matches
@@ -52,12 +52,12 @@ bool is_valid_guid_value(GuidKey key, std::string_view value);
 Guids parse_plex_guids(const std::vector<std::string_view>& ids,
                        const CustomGuidRules& custom = {});
 
-// Parse Jellyfin/Emby ProviderIds (behaviour 6.3): keys in any case, Emby's "tv maze".
+// Parse Jellyfin/Emby ProviderIds: keys in any case, Emby's "tv maze".
 // `custom` rules map further keys, and take precedence over the built-in names.
 Guids parse_provider_ids(const std::vector<std::pair<std::string_view, std::string_view>>& ids,
                          const CustomGuidRules& custom = {});
 
-// A multi-episode file name ("S01E01-E02", "1x01-02", ...), behaviour 6.9.
+// A multi-episode file name ("S01E01-E02", "1x01-02", ...).
 struct EpisodeRange {
   int season = 0;
   int first = 0;

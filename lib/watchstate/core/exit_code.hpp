@@ -5,7 +5,7 @@
 
 namespace ws {
 
-// Exit codes of every tool (contract section 6). The man pages carry the same table.
+// Exit codes of every tool. The man pages (man/exit-status.scd.in) carry the same table.
 namespace exit_code {
 inline constexpr int ok = 0;
 inline constexpr int attention = 1; // partial failure, or ws-parity found differences

@@ -73,7 +73,7 @@ struct ExportResult {
 ExportResult run_export(const config::Config& config, db::StateStore& store,
                         const RunOptions& options, const ImportResult* imported);
 
-// The `result` object of contract section 5.
+// The `result` object of ws-export's JSON document (docs/json.md).
 void write_export_result(json::Writer& out, const ExportResult& result);
 
 std::string_view write_action_name(backend::WriteAction action);

@@ -10,7 +10,7 @@
 
 namespace ws::sync {
 
-// A user name as identities compare it (behaviour 12.7): lower-case, every character outside
+// A user name as identities compare it: lower-case, every character outside
 // [a-z0-9_] dropped, and a name of digits only prefixed "user_". Empty when nothing is left.
 std::string normalise_user_name(std::string_view name);
 

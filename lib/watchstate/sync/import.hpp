@@ -86,7 +86,7 @@ ItemsImport import_items(const config::Config& config, db::StateStore& store,
                          std::vector<backend::RemoteItem> items,
                          std::vector<backend::RemoteShow> shows);
 
-// The `result` object of contract section 5.
+// The `result` object of ws-import's JSON document (docs/json.md).
 void write_import_result(json::Writer& out, const ImportResult& result);
 
 } // namespace ws::sync

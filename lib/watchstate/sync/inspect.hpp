@@ -19,7 +19,7 @@ class Writer;
 
 namespace ws::sync {
 
-// What ws-backend reports about one backend, as seen by one identity (behaviour 12.2-12.6).
+// What ws-backend reports about one backend, as seen by one identity.
 
 // One person a backend knows.
 struct UserEntry {

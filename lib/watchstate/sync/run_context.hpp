@@ -13,7 +13,7 @@
 
 namespace ws::sync {
 
-// Options every sync use case shares (contract section 2), already validated.
+// Options every sync use case shares (the common options), already validated.
 struct RunOptions {
   std::vector<std::string> select;     // -s: exact backend names; empty = all
   std::vector<std::string> exclude;    // -x

@@ -7,7 +7,7 @@
 
 namespace ws::sync {
 
-// How well an item's title resembles its file or folder name (behaviour 12.2), for
+// How well an item's title resembles its file or folder name, for
 // `ws-backend mismatched`: an item matched to the wrong title usually has a file named
 // after the right one.
 

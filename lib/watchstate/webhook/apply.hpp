@@ -30,7 +30,7 @@ struct ApplyOutcome {
 };
 
 // Applies webhook events to the state database and pushes the result to the other backends
-// (behaviour 13.2, with one difference: the item is always re-read from its server, so the
+// (as WatchState does, with one difference: the item is always re-read from its server, so the
 // server's current state is what the import rules judge, whatever the event).
 class EventApplier {
 public:

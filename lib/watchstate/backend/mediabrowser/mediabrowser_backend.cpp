@@ -38,7 +38,7 @@ using detail::string_member;
 #define WS_VERSION "0.0.0"
 #endif
 
-// Longest multi-episode item expanded into one item per episode (behaviour 6.9).
+// Longest multi-episode item expanded into one item per episode.
 constexpr int k_max_episode_range = 5;
 constexpr int k_max_page_rounds = 1000;
 constexpr std::int64_t k_ticks_per_ms = 10000;

@@ -34,7 +34,7 @@ inline constexpr std::string_view k_item_fields =
     "ProviderIds,DateCreated,Path,UserDataLastPlayedDate,UserDataPlayCount,PremiereDate,"
     "ProductionYear";
 
-// Build the Jellyfin or Emby adapter (behaviour 10.2/10.3) sending through `client`.
+// Build the Jellyfin or Emby adapter sending through `client`.
 std::unique_ptr<Backend> make_mediabrowser_backend(const Connection& connection,
                                                    std::unique_ptr<http::Client> client,
                                                    const MediaBrowserTraits& traits);

@@ -39,7 +39,7 @@ constexpr std::string_view k_library_identifier = "com.plexapp.plugins.library";
 constexpr int k_type_movie = 1;
 constexpr int k_type_show = 2;
 constexpr int k_type_episode = 4;
-// Longest multi-episode file expanded into one item per episode (behaviour 6.9).
+// Longest multi-episode file expanded into one item per episode.
 constexpr int k_max_episode_range = 5;
 // Follow-up rounds for short pages; each round strictly advances every listing, so this only
 // guards against a server that keeps reporting a growing total.
@@ -946,7 +946,7 @@ private:
     emit_episodes(std::move(item), emit);
   }
 
-  // Behaviour 6.9: a file named as an episode range that starts at this episode of this season
+  // A file named as an episode range that starts at this episode of this season
   // stands for every episode of the range.
   template <typename Emit> void emit_episodes(RemoteItem item, Emit& emit) {
     const auto range = item.path.empty() ? std::nullopt : parse_episode_range(item.path);

@@ -11,7 +11,7 @@ namespace ws::backend::plex {
 // The X-Plex-Client-Identifier every request carries (stable across runs).
 inline constexpr std::string_view k_client_identifier = "watchstate-5b1e0c7a9d3f4e62";
 
-// Build the Plex Media Server adapter (behaviour 10.1) sending through `client`.
+// Build the Plex Media Server adapter sending through `client`.
 std::unique_ptr<Backend> make_plex_backend(const Connection& connection,
                                            std::unique_ptr<http::Client> client);
 

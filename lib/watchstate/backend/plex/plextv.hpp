@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // plex.tv: the Plex account service that lists a server owner's home/managed users and friends
-// and hands out their per-server tokens (media-server-apis 1.3, behaviour 10.1.3).
+// and hands out their per-server tokens (/api/v2/home/users, /api/servers/{id}/shared_servers,
+// /api/v2/home/users/{uuid}/switch, /api/v2/resources).
 #pragma once
 
 #include <watchstate/http/client.hpp>
