@@ -2,8 +2,8 @@
 // libFuzzer harness: the webhook payload parser (Plex, Tautulli, Jellyfin, Emby), on hostile
 // requests. The first line of the input is the User-Agent, the second names where the JSON goes
 // ("payload" or "data": a multipart field; anything else: the body), the rest is the JSON.
+#include <watchstate/backend/webhook_payload.hpp>
 #include <watchstate/core/log.hpp>
-#include <watchstate/webhook/payload.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
     return std::string(line);
   };
-  ws::webhook::WebhookRequest request;
+  ws::backend::WebhookRequest request;
   request.user_agent = next_line();
   const std::string where = next_line();
   if (where == "payload" || where == "data") {
@@ -29,14 +29,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     request.body = std::string(text);
   }
   // Never throws; an accepted event names a server, an item and a movie or an episode.
-  const auto result = ws::webhook::parse_webhook(request);
-  if (result.status == ws::webhook::ParseStatus::accepted &&
+  const auto result = ws::backend::parse_webhook(request);
+  if (result.status == ws::backend::ParseStatus::accepted &&
       (result.event.server_id.empty() || result.event.item_id.empty() ||
        (result.event.item_type != "movie" && result.event.item_type != "episode") ||
        (!result.event.library_event && result.event.user_id.empty()))) {
     throw std::logic_error("accepted an event without what it needs");
   }
-  if (result.status != ws::webhook::ParseStatus::accepted && result.reason.empty()) {
+  if (result.status != ws::backend::ParseStatus::accepted && result.reason.empty()) {
     throw std::logic_error("refused without a reason");
   }
   return 0;

@@ -3,6 +3,7 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
+#include <watchstate/core/abort.hpp>
 #include <watchstate/http/client.hpp>
 
 #include <httplib.h>
@@ -573,7 +574,7 @@ TEST_CASE("http::curl abort ends send_all promptly", "[http][curl]") {
       res.set_content("ok", "text/plain");
     });
   });
-  ws::http::clear_abort();
+  ws::clear_abort();
   auto client = make_client(test_options(2));
 
   std::vector<Request> requests;
@@ -582,13 +583,13 @@ TEST_CASE("http::curl abort ends send_all promptly", "[http][curl]") {
   }
   std::thread aborter([] {
     std::this_thread::sleep_for(200ms);
-    ws::http::request_abort();
+    ws::request_abort();
   });
   const auto start = Clock::now();
   const auto outcomes = send_all(*client, std::move(requests));
   const auto elapsed = Clock::now() - start;
   aborter.join();
-  ws::http::clear_abort();
+  ws::clear_abort();
   release = true;
   CHECK(elapsed < 1s);
   int sent = 0;
@@ -599,9 +600,9 @@ TEST_CASE("http::curl abort ends send_all promptly", "[http][curl]") {
   CHECK(sent == 2); // two were in flight, four never left the queue
 
   // An abort requested before the call completes everything without sending anything.
-  ws::http::request_abort();
+  ws::request_abort();
   const auto none = send_all(*client, {get(server.url("/ok")), get(server.url("/ok"))});
-  ws::http::clear_abort();
+  ws::clear_abort();
   for (const auto& outcome : none) {
     CHECK(outcome.error == TransportError::aborted);
     CHECK(outcome.attempts == 0);

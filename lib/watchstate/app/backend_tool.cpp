@@ -45,18 +45,18 @@ const config::BackendConfig& find_backend(const std::vector<config::BackendConfi
 }
 
 std::string item_line(const backend::RemoteItem& item) {
-  std::string where = item.type == backend::MediaType::episode
+  std::string where = item.type == model::MediaType::episode
                           ? fmt::format("{} {:02}x{:02}", item.title, item.season, item.episode)
                           : fmt::format("{} ({})", item.title, item.year);
   return fmt::format("{:<10} {:<7} {:<8} {}", item.id,
-                     item.type == backend::MediaType::movie ? "movie" : "episode",
+                     item.type == model::MediaType::movie ? "movie" : "episode",
                      item.played ? "played" : (item.progress_ms > 0 ? "partial" : "-"), where);
 }
 
-std::string guid_list(const backend::Guids& guids) {
+std::string guid_list(const model::Guids& guids) {
   std::string out;
   for (const auto& g : guids) {
-    out += fmt::format("{}{}://{}", out.empty() ? "" : " ", backend::guid_key_name(g.key), g.value);
+    out += fmt::format("{}{}://{}", out.empty() ? "" : " ", model::guid_key_name(g.key), g.value);
   }
   return out.empty() ? "-" : out;
 }
@@ -103,7 +103,7 @@ ToolOutcome run_backend(ToolContext& ctx, const BackendArgs& args) {
   if (args.users->parsed()) {
     auto users = std::make_shared<std::vector<sync::UserEntry>>(inspector.users());
     const std::string configured_user = backend.user;
-    const bool plex = backend.type == backend::BackendType::plex;
+    const bool plex = backend.type == model::BackendType::plex;
     // Without `user` a Plex backend acts as the token's owner.
     auto configured = [configured_user, plex](const sync::UserEntry& e) {
       return e.user.id == configured_user ||
@@ -203,7 +203,7 @@ ToolOutcome run_backend(ToolContext& ctx, const BackendArgs& args) {
     const auto info = inspector.info();
     const auto library_count = inspector.libraries().size();
     const auto known = store.server(backend.name);
-    const std::string type(backend::backend_type_name(backend.type));
+    const std::string type(model::backend_type_name(backend.type));
     outcome.human = fmt::format("backend:   {} ({})\nurl:       {}\nserver:    {} \"{}\"\n"
                                 "version:   {}\nlibraries: {}\n",
                                 backend.name, type, backend.url, info.id, info.name, info.version,

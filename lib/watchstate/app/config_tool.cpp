@@ -58,15 +58,15 @@ struct ConfigArgs {
   std::string public_url;
 };
 
-backend::BackendType parse_type(const std::string& type) {
+model::BackendType parse_type(const std::string& type) {
   if (type == "plex") {
-    return backend::BackendType::plex;
+    return model::BackendType::plex;
   }
   if (type == "jellyfin") {
-    return backend::BackendType::jellyfin;
+    return model::BackendType::jellyfin;
   }
   if (type == "emby") {
-    return backend::BackendType::emby;
+    return model::BackendType::emby;
   }
   throw Error(Errc::usage, fmt::format("--type {}: must be plex, jellyfin or emby", type));
 }
@@ -246,7 +246,7 @@ ToolOutcome run_add(ToolContext& ctx, const ConfigArgs& args) {
   wanted.user = args.user;
   wanted.verify_tls = !args.no_verify_tls;
   if (args.plextv_url != "https://plex.tv") {
-    if (wanted.type != backend::BackendType::plex) {
+    if (wanted.type != model::BackendType::plex) {
       throw Error(Errc::usage, "--plextv-url is for a Plex backend");
     }
     wanted.plextv_url = args.plextv_url;
@@ -401,7 +401,7 @@ ToolOutcome run_plex_servers(ToolContext& ctx, const ConfigArgs& args) {
 }
 
 ToolOutcome run_mediabrowser_login(ToolContext& ctx, const ConfigArgs& args,
-                                   backend::BackendType type) {
+                                   model::BackendType type) {
   require_output(args, ctx.common);
   if (args.url.empty() || args.user.empty()) {
     throw Error(Errc::usage, "give the server as --url URL and the user name as --user NAME");
@@ -409,7 +409,7 @@ ToolOutcome run_mediabrowser_login(ToolContext& ctx, const ConfigArgs& args,
   const std::string password =
       read_password(fmt::format("Password for {} at {}: ", args.user, args.url));
   backend::mediabrowser::MediaBrowserAccount server(
-      std::string(backend::backend_type_name(type)), type, args.url,
+      std::string(model::backend_type_name(type)), type, args.url,
       http::make_curl_client(setup_client(ctx.common)));
   auto login =
       std::make_shared<backend::mediabrowser::LoginResult>(server.login(args.user, password));
@@ -423,7 +423,7 @@ ToolOutcome run_mediabrowser_login(ToolContext& ctx, const ConfigArgs& args,
     outcome.human +=
         fmt::format("next: ws-config add NAME --type {} --url {} --token-file {} "
                     "--user {}\n",
-                    backend::backend_type_name(type), args.url, args.token_file, login->user_id);
+                    model::backend_type_name(type), args.url, args.token_file, login->user_id);
   }
   if (args.print_token) {
     std::fwrite(outcome.human.data(), 1, outcome.human.size(), stderr);
@@ -588,10 +588,10 @@ int config_main(int argc, char** argv) {
           return run_plex_servers(ctx, a);
         }
         if (a.jellyfin_login->parsed()) {
-          return run_mediabrowser_login(ctx, a, backend::BackendType::jellyfin);
+          return run_mediabrowser_login(ctx, a, model::BackendType::jellyfin);
         }
         if (a.emby_login->parsed()) {
-          return run_mediabrowser_login(ctx, a, backend::BackendType::emby);
+          return run_mediabrowser_login(ctx, a, model::BackendType::emby);
         }
         return run_webhook(ctx, a);
       }};

@@ -14,15 +14,12 @@
 #include <watchstate/core/redact.hpp>
 #include <watchstate/core/time.hpp>
 #include <watchstate/db/database_facts.hpp>
+#include <watchstate/db/event_queue.hpp>
 #include <watchstate/db/run_history.hpp>
+#include <watchstate/http/client.hpp>
 #include <watchstate/json/writer.hpp>
 #include <watchstate/sync/open_backend.hpp>
 #include <watchstate/sync/run_context.hpp>
-#include <watchstate/webhook/event_queue.hpp>
-
-// Only to ask the libraries for their versions.
-#include <curl/curl.h>
-#include <sqlite3.h>
 
 #include <fmt/format.h>
 
@@ -65,9 +62,9 @@ struct BackendView {
   std::string name;
   std::string type;
   std::string uuid; // configured, may be empty
-  std::optional<backend::ServerInfo> last_import;
+  std::optional<model::ServerInfo> last_import;
   bool live_asked = false;
-  std::optional<backend::ServerInfo> live;
+  std::optional<model::ServerInfo> live;
   std::string live_error_kind;
   std::string live_error;
 };
@@ -112,7 +109,7 @@ struct Report {
   bool queue_exists = false;
   std::int64_t queue_pending = 0;
   std::int64_t queue_failed = 0;
-  std::vector<webhook::QueueEntry> queue_errors; // newest first
+  std::vector<db::QueueEntry> queue_errors; // newest first
   // backups
   std::optional<backup::BackupFileInfo> newest_backup;
   std::vector<Problem> problems;
@@ -130,14 +127,8 @@ std::string compiler_name() {
 
 std::vector<Library> library_versions() {
   std::vector<Library> out;
-  if (const auto* curl = curl_version_info(CURLVERSION_NOW); curl != nullptr) {
-    std::string version = curl->version != nullptr ? curl->version : "?";
-    if (curl->ssl_version != nullptr) {
-      version += fmt::format(" ({})", curl->ssl_version);
-    }
-    out.push_back({"libcurl", version, ""});
-  }
-  out.push_back({"SQLite", sqlite3_libversion(), ""});
+  out.push_back({"libcurl", http::curl_version(), ""});
+  out.push_back({"SQLite", db::sqlite_version(), ""});
   if (std::string_view(WS_YAML_CPP_VERSION).empty()) {
     out.push_back({"yaml-cpp", "unknown (the library does not say)", ""});
   } else {
@@ -225,7 +216,7 @@ void gather_backends(const ToolContext& ctx, const ReportArgs& args, Report& rep
     }
     BackendView view;
     view.name = b.name;
-    view.type = std::string(backend::backend_type_name(b.type));
+    view.type = std::string(model::backend_type_name(b.type));
     view.uuid = b.uuid;
     if (report.database) {
       for (const auto& seen : report.database->servers) {
@@ -274,7 +265,7 @@ void gather_queue(const ToolContext& ctx, Report& report) {
     return; // never created here: no file is an empty queue
   }
   section(report, "webhook", [&] {
-    webhook::EventQueue queue(file);
+    db::EventQueue queue(file);
     report.queue_pending = queue.pending();
     report.queue_failed = queue.failed();
     auto entries = queue.entries();
@@ -331,7 +322,7 @@ void scrub(Report& report) {
 
 std::string mode_text(unsigned mode) { return fmt::format("{:04o}", mode); }
 
-std::string server_text(const backend::ServerInfo& info) {
+std::string server_text(const model::ServerInfo& info) {
   return fmt::format("\"{}\" version {} id {}", info.name,
                      info.version.empty() ? "?" : info.version, info.id);
 }
@@ -444,7 +435,7 @@ std::string render_text(const Report& r) {
     for (const auto& e : r.queue_errors) {
       t += fmt::format("  #{} {} {} ({} attempts, {} {}): {}\n", e.queued.id,
                        format_rfc3339(e.queued.received_at), e.failed ? "failed" : "pending",
-                       e.queued.attempts, webhook::source_name(e.queued.event.source),
+                       e.queued.attempts, model::source_name(e.queued.event.source),
                        e.queued.event.event, e.last_error);
     }
   }
@@ -493,7 +484,7 @@ void write_tree(json::Writer& out, const config::RedactedNode& node) {
   }
 }
 
-void write_server(json::Writer& out, const std::optional<backend::ServerInfo>& info) {
+void write_server(json::Writer& out, const std::optional<model::ServerInfo>& info) {
   if (!info) {
     out.null();
     return;
@@ -630,7 +621,7 @@ void write_report(json::Writer& out, const Report& r) {
     out.field("received_at", format_rfc3339(e.queued.received_at));
     out.field("state", e.failed ? "failed" : "pending");
     out.field("attempts", e.queued.attempts);
-    out.field("source", webhook::source_name(e.queued.event.source));
+    out.field("source", model::source_name(e.queued.event.source));
     out.field("event", e.queued.event.event);
     out.field("error", e.last_error);
     out.end_object();

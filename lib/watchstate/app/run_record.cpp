@@ -4,9 +4,9 @@
 #include <watchstate/core/atomic_file.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
+#include <watchstate/db/event_queue.hpp>
 #include <watchstate/sync/export.hpp>
 #include <watchstate/sync/import.hpp>
-#include <watchstate/webhook/event_queue.hpp>
 
 #include <fmt/format.h>
 
@@ -186,7 +186,7 @@ std::string render_metrics(const config::Config& config, db::RunHistory& history
   out.family("watchstate_webhook_queue_events", "gauge",
              "Webhook events waiting to be applied (pending) or given up (failed).");
   if (std::filesystem::exists(queue_file)) {
-    webhook::EventQueue queue(queue_file);
+    db::EventQueue queue(queue_file);
     out.sample({{"state", "pending"}}, static_cast<double>(queue.pending()));
     out.sample({{"state", "failed"}}, static_cast<double>(queue.failed()));
   } else {

@@ -31,14 +31,14 @@ std::string identity_of(const ToolContext& ctx) {
 std::string when(UnixTime t) { return t > 0 ? format_rfc3339(t) : std::string("never"); }
 
 // "imdb://tt0111161" -> {imdb, "tt0111161"}.
-backend::Guid parse_external_id(const std::string& text) {
+model::Guid parse_external_id(const std::string& text) {
   const auto sep = text.find("://");
   std::string provider = text.substr(0, sep);
   std::transform(provider.begin(), provider.end(), provider.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  const auto key = sep == std::string::npos ? std::nullopt : backend::guid_key_from_name(provider);
+  const auto key = sep == std::string::npos ? std::nullopt : model::guid_key_from_name(provider);
   const std::string value = sep == std::string::npos ? "" : text.substr(sep + 3);
-  if (!key || !backend::is_valid_guid_value(*key, value)) {
+  if (!key || !model::is_valid_guid_value(*key, value)) {
     throw Error(Errc::usage,
                 fmt::format("--id '{}' is not PROVIDER://VALUE with a provider of anidb, cmdb, "
                             "imdb, tmdb, tvdb, tvmaze, tvrage, youtube and a valid id (imdb "
@@ -129,7 +129,7 @@ void write_item_json(json::Writer& out, const db::ItemRow& row) {
   out.field("title", row.title);
   out.field("display_title", sync::display_title(row));
   out.field("year", row.year);
-  if (row.type == backend::MediaType::episode) {
+  if (row.type == model::MediaType::episode) {
     out.field("season", row.season);
     out.field("episode", row.episode);
   }
@@ -169,8 +169,8 @@ db::ItemQuery make_item_query(const ToolContext& ctx, const ListFilterArgs& args
   query.season = args.season;
   query.episode = args.episode;
   if (!args.type.empty()) {
-    query.type = args.type == "episode" ? backend::MediaType::episode : backend::MediaType::movie;
-    if (*query.type == backend::MediaType::movie && (args.season || args.episode)) {
+    query.type = args.type == "episode" ? model::MediaType::episode : model::MediaType::movie;
+    if (*query.type == model::MediaType::movie && (args.season || args.episode)) {
       throw Error(Errc::usage, "--season and --episode select episodes: not with --type movie");
     }
   }

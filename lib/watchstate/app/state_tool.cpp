@@ -143,7 +143,7 @@ ToolOutcome show_item(db::StateStore& store, std::int64_t id) {
       out.field("multi", r.multi);
       out.key("guids").begin_object();
       for (const auto& g : r.guids) {
-        out.field(backend::guid_key_name(g.key), g.value);
+        out.field(model::guid_key_name(g.key), g.value);
       }
       out.end_object();
     };
@@ -187,9 +187,9 @@ ToolOutcome show_item(db::StateStore& store, std::int64_t id) {
 // The users of every configured backend (Plex: plex.tv's home users and friends, else the
 // server's accounts), grouped into suggested identities.
 ToolOutcome suggest_identities(const ToolContext& ctx, const StateArgs& args) {
-  sync::UserMapping mapping;
+  config::UserMapping mapping;
   if (!args.mapping.empty()) {
-    mapping = sync::load_user_mapping(args.mapping);
+    mapping = config::load_user_mapping(args.mapping);
   }
   ToolOutcome outcome;
   std::vector<sync::BackendUsers> lists;
@@ -198,7 +198,7 @@ ToolOutcome suggest_identities(const ToolContext& ctx, const StateArgs& args) {
     sync::BackendUsers list;
     list.backend = backend.name;
     try {
-      if (backend.type == backend::BackendType::plex) {
+      if (backend.type == model::BackendType::plex) {
         try {
           for (const auto& user : sync::plex_tv_users(
                    ctx.config, backend, sync::client_options(ctx.config, backend, options))) {

@@ -6,9 +6,9 @@
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/exit_code.hpp>
 #include <watchstate/core/time.hpp>
+#include <watchstate/db/event_queue.hpp>
 #include <watchstate/json/writer.hpp>
 #include <watchstate/sync/run_context.hpp>
-#include <watchstate/webhook/event_queue.hpp>
 
 #include <fmt/format.h>
 
@@ -118,7 +118,7 @@ ToolOutcome status_report(const ToolContext& ctx, std::optional<std::int64_t> ma
       }
       BackendStatus bs;
       bs.backend = b.name;
-      bs.type = std::string(backend::backend_type_name(b.type));
+      bs.type = std::string(model::backend_type_name(b.type));
       bs.import_enabled = b.import_enabled;
       bs.export_enabled = b.export_enabled;
       bs.health = health[{identity, b.name}];
@@ -138,7 +138,7 @@ ToolOutcome status_report(const ToolContext& ctx, std::optional<std::int64_t> ma
   }
   const auto queue_file = ctx.config.state_dir / "webhook-queue.db";
   if (std::filesystem::exists(queue_file)) {
-    webhook::EventQueue queue(queue_file);
+    db::EventQueue queue(queue_file);
     status->webhook_pending = queue.pending();
     status->webhook_failed = queue.failed();
   }

@@ -6,10 +6,10 @@
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
+#include <watchstate/db/event_queue.hpp>
 #include <watchstate/db/state_store.hpp>
 #include <watchstate/json/writer.hpp>
 #include <watchstate/webhook/apply.hpp>
-#include <watchstate/webhook/event_queue.hpp>
 #include <watchstate/webhook/server.hpp>
 
 #include <fmt/format.h>
@@ -35,7 +35,7 @@ struct QueueArgs {
 
 // A queued event with what the config says about it.
 struct ShownEvent {
-  webhook::QueueEntry entry;
+  db::QueueEntry entry;
   std::vector<std::string> backends; // the configured backends it is for (empty: unknown)
   std::vector<std::string> identities;
 };
@@ -56,7 +56,7 @@ void add_unique(std::vector<std::string>& list, const std::string& value) {
 // the config and the server ids of past imports. No server is asked; without state.db only
 // configured uuids are known.
 std::vector<ShownEvent> describe(const config::Config& config,
-                                 std::vector<webhook::QueueEntry> entries) {
+                                 std::vector<db::QueueEntry> entries) {
   std::vector<ShownEvent> out;
   out.reserve(entries.size());
   std::unique_ptr<db::StateStore> store;
@@ -92,17 +92,17 @@ std::vector<ShownEvent> describe(const config::Config& config,
   return out;
 }
 
-std::string state_name(const webhook::QueueEntry& e) { return e.failed ? "failed" : "pending"; }
+std::string state_name(const db::QueueEntry& e) { return e.failed ? "failed" : "pending"; }
 
 // When the worker tries a pending event next: "now" once due.
-std::string next_try(const webhook::QueueEntry& e, UnixTime at) {
+std::string next_try(const db::QueueEntry& e, UnixTime at) {
   if (e.failed) {
     return "-";
   }
   return e.not_before > at ? format_rfc3339(e.not_before) : std::string("now");
 }
 
-std::string item_text(const webhook::WebhookEvent& event) {
+std::string item_text(const model::WebhookEvent& event) {
   std::string text = event.item_type.empty() ? "item" : event.item_type;
   text += " " + event.item_id;
   if (!event.title.empty()) {
@@ -112,7 +112,7 @@ std::string item_text(const webhook::WebhookEvent& event) {
 }
 
 std::string source_text(const ShownEvent& shown) {
-  std::string text(webhook::source_name(shown.entry.queued.event.source));
+  std::string text(model::source_name(shown.entry.queued.event.source));
   if (!shown.backends.empty()) {
     text += fmt::format(" ({})", fmt::join(shown.backends, ","));
   }
@@ -143,7 +143,7 @@ void write_event(json::Writer& out, const ShownEvent& shown) {
   out.begin_object();
   out.field("id", e.queued.id);
   out.field("received_at", format_rfc3339(e.queued.received_at));
-  out.field("source", std::string(webhook::source_name(event.source)));
+  out.field("source", std::string(model::source_name(event.source)));
   out.key("backends").begin_array();
   for (const auto& name : shown.backends) {
     out.value(name);
@@ -227,11 +227,11 @@ ToolOutcome run_queue(ToolContext& ctx, QueueArgs& args) {
   const auto file = ctx.config.state_dir / "webhook-queue.db";
   const bool exists = std::filesystem::exists(file);
   // Never created here: a queue file that is not there is an empty queue.
-  std::unique_ptr<webhook::EventQueue> queue;
+  std::unique_ptr<db::EventQueue> queue;
   if (exists) {
-    queue = std::make_unique<webhook::EventQueue>(file);
+    queue = std::make_unique<db::EventQueue>(file);
   }
-  std::vector<webhook::QueueEntry> selected;
+  std::vector<db::QueueEntry> selected;
   const bool dry_run = ctx.common.dry_run;
   if (args.action == "list") {
     if (queue) {
@@ -242,14 +242,14 @@ ToolOutcome run_queue(ToolContext& ctx, QueueArgs& args) {
       }
     }
   } else if (args.action == "retry") {
-    const webhook::RetrySelection selection{args.ids, args.all_failed};
-    webhook::EventQueue::validate(selection);
+    const db::RetrySelection selection{args.ids, args.all_failed};
+    db::EventQueue::validate(selection);
     if (queue) {
       selected = queue->retry(selection, dry_run);
     }
   } else {
-    const webhook::PurgeSelection selection{args.ids, args.failed, received_before};
-    webhook::EventQueue::validate(selection);
+    const db::PurgeSelection selection{args.ids, args.failed, received_before};
+    db::EventQueue::validate(selection);
     if (queue) {
       selected = queue->purge(selection, dry_run);
     }

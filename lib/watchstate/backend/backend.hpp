@@ -4,6 +4,7 @@
 #include <watchstate/backend/guid.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/time.hpp>
+#include <watchstate/model/media.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -20,9 +21,13 @@ class Client;
 
 namespace ws::backend {
 
-enum class BackendType { plex, jellyfin, emby };
-
-std::string_view backend_type_name(BackendType type);
+// The domain types of model/ the adapters name unqualified.
+using model::backend_type_name;
+using model::BackendType;
+using model::MediaType;
+using model::RemoteShow;
+using model::ServerInfo;
+using model::ShowCache;
 
 // What an adapter needs to talk to one server as one user.
 struct Connection {
@@ -44,12 +49,6 @@ struct RemoteUser {
   bool disabled = false;
 };
 
-struct ServerInfo {
-  std::string id; // Plex machineIdentifier, Jellyfin/Emby Id
-  std::string name;
-  std::string version;
-};
-
 enum class LibraryKind { movies, shows, mixed };
 
 struct Library {
@@ -61,8 +60,6 @@ struct Library {
   // {id, title, kind} aggregates free of missing-initializer warnings.
   std::vector<std::string> roots{};
 };
-
-enum class MediaType : std::uint8_t { movie, episode };
 
 // One movie or episode as a backend reports it, with the configured user's play state.
 // A multi-episode file is reported as one RemoteItem per episode number, each with multi=true.
@@ -85,15 +82,6 @@ struct RemoteItem {
   std::string show_id; // episodes: the backend's series id
   std::string path;    // media file path, may be empty
   Guids guids;         // the item's own validated external ids
-};
-
-// A series as a backend reports it; only its external ids matter (episodes match through them).
-struct RemoteShow {
-  std::string id;
-  std::string title;
-  int year = 0;
-  Guids guids;
-  std::string path; // the series folder; only set when listed or fetched, not from the cache
 };
 
 // One hit of a title search or an item lookup: a movie or an episode (`item`), or a series
@@ -145,9 +133,6 @@ struct RemotePlaylist {
   UnixTime updated_at = 0;
   std::vector<PlaylistEntry> entries;
 };
-
-// Series ids already known (from earlier runs); list_items adds the shows it resolves.
-using ShowCache = std::unordered_map<std::string, RemoteShow>;
 
 // The read side of one server. Every method throws ws::Error: Errc::no_perm for 401/403,
 // Errc::tempfail for transport failures, 5xx and 429 (after the client's retries),

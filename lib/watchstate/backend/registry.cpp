@@ -8,15 +8,6 @@
 
 namespace ws::backend {
 
-std::string_view backend_type_name(BackendType type) {
-  switch (type) {
-  case BackendType::plex: return "plex";
-  case BackendType::jellyfin: return "jellyfin";
-  case BackendType::emby: return "emby";
-  }
-  return "unknown";
-}
-
 std::unique_ptr<Backend> make_backend(const Connection& connection,
                                       std::unique_ptr<http::Client> client) {
   if (!client) {

@@ -41,16 +41,16 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
 }
 
 // Merge `extra` into `guids` where `guids` has no value for the key: the item's own ids win.
-void merge_guids(backend::Guids& guids, const backend::Guids& extra) {
+void merge_guids(model::Guids& guids, const model::Guids& extra) {
   for (const auto& g : extra) {
     const bool present = std::any_of(guids.begin(), guids.end(),
-                                     [&](const backend::Guid& own) { return own.key == g.key; });
+                                     [&](const model::Guid& own) { return own.key == g.key; });
     if (!present) {
       guids.push_back(g);
     }
   }
   std::sort(guids.begin(), guids.end(),
-            [](const backend::Guid& a, const backend::Guid& b) { return a.key < b.key; });
+            [](const model::Guid& a, const model::Guid& b) { return a.key < b.key; });
 }
 
 // The caller holds the run lock, so no other run is writing a backup here: a "*.json*.tmp" file
@@ -86,7 +86,7 @@ void check_server_id(backend::Backend& adapter, const config::BackendConfig& bac
   }
 }
 
-db::ItemRow row_for_title(const backend::RemoteItem& item, const backend::RemoteShow* show) {
+db::ItemRow row_for_title(const backend::RemoteItem& item, const model::RemoteShow* show) {
   db::ItemRow row;
   row.type = item.type;
   row.title = show != nullptr && !show->title.empty() ? show->title : item.title;
@@ -96,9 +96,9 @@ db::ItemRow row_for_title(const backend::RemoteItem& item, const backend::Remote
   return row;
 }
 
-BackupRecord record_from(const backend::RemoteItem& item, const backend::RemoteShow* show) {
+BackupRecord record_from(const backend::RemoteItem& item, const model::RemoteShow* show) {
   BackupRecord r;
-  r.episode = item.type == backend::MediaType::episode;
+  r.episode = item.type == model::MediaType::episode;
   r.watched = item.played;
   r.updated = sync::remote_state_date(item);
   r.year = item.year;
@@ -142,7 +142,7 @@ void merge_known_ids(db::StateStore& store, const std::string& identity, const s
 std::optional<BackupRecord> record_from_state(db::StateStore& store, const std::string& identity,
                                               const std::string& backend,
                                               const std::string& item_id,
-                                              const backend::ShowCache& shows) {
+                                              const model::ShowCache& shows) {
   const auto rows = store.records_by_remote_id(identity, backend, item_id);
   if (rows.empty()) {
     return std::nullopt;
@@ -168,7 +168,7 @@ std::optional<BackupRecord> record_from_state(db::StateStore& store, const std::
   item.added_at = own.added_at;
   item.guids = own.guids;
   const auto show_it =
-      item.type == backend::MediaType::episode ? shows.find(item.show_id) : shows.end();
+      item.type == model::MediaType::episode ? shows.find(item.show_id) : shows.end();
   BackupRecord record = record_from(item, show_it == shows.end() ? nullptr : &show_it->second);
   merge_known_ids(store, identity, backend, item, record);
   return record;
@@ -177,7 +177,7 @@ std::optional<BackupRecord> record_from_state(db::StateStore& store, const std::
 // What a backup record is, for the matching rules of import (sync/matching.hpp).
 sync::ItemIdentity record_identity(const BackupRecord& r) {
   sync::ItemIdentity identity;
-  identity.type = r.episode ? backend::MediaType::episode : backend::MediaType::movie;
+  identity.type = r.episode ? model::MediaType::episode : model::MediaType::movie;
   identity.ids = r.guids;
   identity.names.push_back({r.episode ? r.show : r.title, r.year});
   if (r.episode) {
@@ -249,7 +249,7 @@ public:
   // The playlists with their items' records. An entry the listing did not hold (a library left
   // out) is taken from the state database; one that is in neither is left out and counted.
   PlaylistBackup backup(db::StateStore& store, const std::string& identity,
-                        const std::string& backend, const backend::ShowCache& shows,
+                        const std::string& backend, const model::ShowCache& shows,
                         CreatedFile& file) {
     PlaylistBackup saved;
     saved.identity = identity;
@@ -352,8 +352,8 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
         adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
           bar.advance();
           const auto show_it =
-              item.type == backend::MediaType::episode ? shows.find(item.show_id) : shows.end();
-          const backend::RemoteShow* show = show_it == shows.end() ? nullptr : &show_it->second;
+              item.type == model::MediaType::episode ? shows.find(item.show_id) : shows.end();
+          const model::RemoteShow* show = show_it == shows.end() ? nullptr : &show_it->second;
           BackupRecord record = record_from(item, show);
           merge_known_ids(store, identity, backend.name, item, record);
           if (playlists) {
@@ -535,7 +535,7 @@ struct ListingCounts {
 // list's ids stripped), `decision.row` the record's index and `decision.merge` those of the
 // records the matching found to be the same item.
 using OnRecordMatch =
-    std::function<void(const backend::RemoteItem& item, const backend::RemoteShow* show,
+    std::function<void(const backend::RemoteItem& item, const model::RemoteShow* show,
                        const sync::MatchDecision& decision)>;
 
 // List `backend`'s items (its wanted libraries, series through the show cache) and match each
@@ -570,13 +570,13 @@ void match_listing(backend::Backend& adapter, const config::Config& config,
     }
     ignore.strip(item);
     const auto show_it =
-        item.type == backend::MediaType::episode ? shows.find(item.show_id) : shows.end();
-    std::optional<backend::RemoteShow> stripped_show;
+        item.type == model::MediaType::episode ? shows.find(item.show_id) : shows.end();
+    std::optional<model::RemoteShow> stripped_show;
     if (show_it != shows.end() && !ignore.empty()) {
       stripped_show = show_it->second;
       ignore.strip(*stripped_show);
     }
-    const backend::RemoteShow* show =
+    const model::RemoteShow* show =
         stripped_show ? &*stripped_show : (show_it == shows.end() ? nullptr : &show_it->second);
     const auto identity = sync::identity_of(item, show);
     const auto keys = sync::match_keys(identity);
@@ -615,7 +615,7 @@ void restore_play_state(const config::Config& config, db::StateStore& store,
   policy.ignore_date = true; // the backup is the truth for this backend
   policy.progress_sync = restore.progress;
   policy.progress_minimum_ms = static_cast<std::int64_t>(config.progress.minimum) * 1000;
-  policy.can_reset_progress = backend.type != backend::BackendType::plex;
+  policy.can_reset_progress = backend.type != model::BackendType::plex;
 
   std::unordered_set<std::string> playing;
   for (auto& id : adapter.active_items()) {
@@ -625,7 +625,7 @@ void restore_play_state(const config::Config& config, db::StateStore& store,
   ListingCounts counts;
   match_listing(
       adapter, config, backend, store, options, records, counts,
-      [&](const backend::RemoteItem& item, const backend::RemoteShow* show,
+      [&](const backend::RemoteItem& item, const model::RemoteShow* show,
           const sync::MatchDecision& decision) {
         const BackupRecord& record = records[static_cast<std::size_t>(*decision.row)];
         ++result.checked;
@@ -689,7 +689,7 @@ void restore_play_state(const config::Config& config, db::StateStore& store,
 // How a record is named to users ("Title (Year)", "Show (Year) - 01x02").
 std::string record_title(const BackupRecord& record) {
   db::ItemRow row;
-  row.type = record.episode ? backend::MediaType::episode : backend::MediaType::movie;
+  row.type = record.episode ? model::MediaType::episode : model::MediaType::movie;
   row.title = record.episode ? record.show : record.title;
   row.year = record.year;
   row.season = record.season;
@@ -790,7 +790,7 @@ void restore_playlists(const config::Config& config, db::StateStore& store,
   std::vector<std::vector<std::string>> matches(items.records.size());
   ListingCounts counts;
   match_listing(adapter, config, backend, store, options, items.records, counts,
-                [&](const backend::RemoteItem& item, const backend::RemoteShow* /*show*/,
+                [&](const backend::RemoteItem& item, const model::RemoteShow* /*show*/,
                     const sync::MatchDecision& decision) {
                   std::vector<std::int64_t> rows = decision.merge;
                   rows.push_back(*decision.row);
@@ -1000,7 +1000,7 @@ void write_restore_result(json::Writer& out, const RestoreResult& r) {
     const auto after = sync::record_after(c.before, c.write);
     out.begin_object();
     out.field("title", c.title);
-    out.field("type", c.type == backend::MediaType::episode ? "episode" : "movie");
+    out.field("type", c.type == model::MediaType::episode ? "episode" : "movie");
     out.field("action", sync::write_action_name(c.write.action));
     out.field("id", c.write.remote_id);
     out.field("watched", after.watched);

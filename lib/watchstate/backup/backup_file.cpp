@@ -29,9 +29,9 @@ namespace ws::backup {
 
 namespace {
 
-using backend::Guid;
-using backend::GuidKey;
-using backend::Guids;
+using model::Guid;
+using model::GuidKey;
+using model::Guids;
 
 constexpr std::size_t k_write_buffer = 64 * 1024;
 constexpr std::string_view k_guid_prefix = "guid_";
@@ -116,7 +116,7 @@ void write_guids(JsonWriter& writer, const Guids& guids) {
   writer.StartObject();
   for (const Guid& guid : sorted) {
     const std::string key =
-        std::string(k_guid_prefix) + std::string(backend::guid_key_name(guid.key));
+        std::string(k_guid_prefix) + std::string(model::guid_key_name(guid.key));
     write_key(writer, key);
     write_string(writer, guid.value);
   }
@@ -643,7 +643,7 @@ Guids guids_field(const Value& value, const char* name) {
         iequals(key.substr(0, k_guid_prefix.size()), k_guid_prefix)) {
       key.remove_prefix(k_guid_prefix.size());
     }
-    const auto guid_key = backend::guid_key_from_name(key);
+    const auto guid_key = model::guid_key_from_name(key);
     if (!guid_key) {
       continue; // a provider watchstate does not match on
     }
@@ -657,7 +657,7 @@ Guids guids_field(const Value& value, const char* name) {
     } else {
       throw RecordError(fmt::format("'{}.{}' must be a string", name, full_key));
     }
-    if (!backend::is_valid_guid_value(*guid_key, text)) {
+    if (!model::is_valid_guid_value(*guid_key, text)) {
       continue;
     }
     const bool seen =

@@ -23,8 +23,8 @@ struct BackupRecord {
   int season = -1;              // "season" (episodes)
   int episode_number = -1;      // "episode" (episodes)
   int year = 0;                 // "year" (0 = null)
-  backend::Guids guids;         // "guids": {"guid_imdb": "tt…", …}
-  backend::Guids parent;        // "parent": series guids (episodes)
+  model::Guids guids;           // "guids": {"guid_imdb": "tt…", …}
+  model::Guids parent;          // "parent": series guids (episodes)
   std::int64_t progress_ms = 0; // "progress" (only written when > 0)
 };
 

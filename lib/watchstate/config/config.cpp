@@ -193,11 +193,11 @@ std::string to_lower(std::string_view text) {
   return out;
 }
 
-std::string_view type_name(backend::BackendType type) {
+std::string_view type_name(model::BackendType type) {
   switch (type) {
-  case backend::BackendType::plex: return "plex";
-  case backend::BackendType::jellyfin: return "jellyfin";
-  case backend::BackendType::emby: return "emby";
+  case model::BackendType::plex: return "plex";
+  case model::BackendType::jellyfin: return "jellyfin";
+  case model::BackendType::emby: return "emby";
   }
   return "plex";
 }
@@ -541,10 +541,10 @@ private:
   IgnoreRule parse_ignore_rule(const Field& item);
   IgnoreRule parse_ignore_map(const Field& item);
   IgnoreRule parse_watchstate_ignore(const Field& item, std::string_view text);
-  backend::Guid parse_guid(const Field& field, std::string_view provider,
-                           std::string_view value) const;
+  model::Guid parse_guid(const Field& field, std::string_view provider,
+                         std::string_view value) const;
   PathMatching parse_paths(const Field& field);
-  backend::CustomGuidRule parse_guid_rule(const Field& item) const;
+  model::CustomGuidRule parse_guid_rule(const Field& item) const;
   void refer_to_backend(std::string name, int line, std::string path);
   void check_backend_references(const std::vector<BackendConfig>& backends) const;
 
@@ -916,11 +916,11 @@ BackendConfig Parser::parse_backend(const Field& field) {
   const std::string type_text = string(*type_field).value_or("");
   const std::string type = to_lower(trim(type_text));
   if (type == "plex") {
-    backend.type = backend::BackendType::plex;
+    backend.type = model::BackendType::plex;
   } else if (type == "jellyfin") {
-    backend.type = backend::BackendType::jellyfin;
+    backend.type = model::BackendType::jellyfin;
   } else if (type == "emby") {
-    backend.type = backend::BackendType::emby;
+    backend.type = model::BackendType::emby;
   } else {
     fail(line(*type_field), type_field->path,
          fmt::format("must be plex, jellyfin or emby, not '{}'", type_text));
@@ -952,7 +952,7 @@ BackendConfig Parser::parse_backend(const Field& field) {
   if (auto f = map.value("user")) {
     backend.user = trim(string(*f).value_or(""));
   }
-  if (backend.user.empty() && backend.type != backend::BackendType::plex) {
+  if (backend.user.empty() && backend.type != model::BackendType::plex) {
     fail(backend.line, field.path + ".user",
          fmt::format("is required for {} backends (the user id whose play state is synced)", type));
   }
@@ -1012,7 +1012,7 @@ IdentityConfig Parser::parse_identity(const Field& field,
       const Field& pin_field = inline_pin ? *inline_pin : *file_pin;
       out.pin = inline_pin ? pin(*inline_pin) : pin_from_file(*file_pin);
       out.pin_key = pin_field.key.Scalar();
-      if (main->type != backend::BackendType::plex) {
+      if (main->type != model::BackendType::plex) {
         fail(line_of(pin_field.key), pin_field.path, "only a Plex home user has a PIN");
       }
       if (!out.token.empty()) {
@@ -1024,7 +1024,7 @@ IdentityConfig Parser::parse_identity(const Field& field,
     if (auto f = map.value("user")) {
       out.user = trim(string(*f).value_or(""));
     }
-    if (out.user.empty() && main->type != backend::BackendType::plex) {
+    if (out.user.empty() && main->type != model::BackendType::plex) {
       fail(line_of(entry.key), entry.path + ".user",
            fmt::format("is required for {} backends (this person's user id)",
                        type_name(main->type)));
@@ -1041,23 +1041,23 @@ IdentityConfig Parser::parse_identity(const Field& field,
 
 std::string provider_names() {
   std::vector<std::string> names;
-  for (std::size_t i = 0; i < backend::k_guid_key_count; ++i) {
-    names.emplace_back(backend::guid_key_name(static_cast<backend::GuidKey>(i)));
+  for (std::size_t i = 0; i < model::k_guid_key_count; ++i) {
+    names.emplace_back(model::guid_key_name(static_cast<model::GuidKey>(i)));
   }
   return join(names);
 }
 
 // What a valid id of `key` looks like, for messages.
-std::string_view id_form(backend::GuidKey key) {
+std::string_view id_form(model::GuidKey key) {
   switch (key) {
-  case backend::GuidKey::imdb: return "tt followed by digits";
-  case backend::GuidKey::youtube:
-  case backend::GuidKey::cmdb: return "any non-empty text";
-  case backend::GuidKey::anidb:
-  case backend::GuidKey::tmdb:
-  case backend::GuidKey::tvdb:
-  case backend::GuidKey::tvmaze:
-  case backend::GuidKey::tvrage: break;
+  case model::GuidKey::imdb: return "tt followed by digits";
+  case model::GuidKey::youtube:
+  case model::GuidKey::cmdb: return "any non-empty text";
+  case model::GuidKey::anidb:
+  case model::GuidKey::tmdb:
+  case model::GuidKey::tvdb:
+  case model::GuidKey::tvmaze:
+  case model::GuidKey::tvrage: break;
   }
   return "digits";
 }
@@ -1072,7 +1072,7 @@ std::string ignore_rule_text(const IgnoreRule& rule) {
   if (!rule.id) {
     return fmt::format("{} item {}", rule.backend, rule.item);
   }
-  std::string out = fmt::format("{}://{}", backend::guid_key_name(rule.id->key), rule.id->value);
+  std::string out = fmt::format("{}://{}", model::guid_key_name(rule.id->key), rule.id->value);
   if (!rule.backend.empty()) {
     out += " on " + rule.backend;
   }
@@ -1119,7 +1119,7 @@ MatchingSettings Parser::parse_matching(const Field& field) {
   if (auto f = map.get("guids")) {
     std::vector<int> lines;
     for (const auto& item : sequence(*f, "a list of custom id rules")) {
-      backend::CustomGuidRule rule = parse_guid_rule(item);
+      model::CustomGuidRule rule = parse_guid_rule(item);
       for (std::size_t i = 0; i < matching.guids.size(); ++i) {
         const auto& seen = matching.guids[i];
         if (!rule.provider_id.empty() && iequals(seen.provider_id, rule.provider_id)) {
@@ -1144,21 +1144,21 @@ MatchingSettings Parser::parse_matching(const Field& field) {
   return matching;
 }
 
-backend::Guid Parser::parse_guid(const Field& field, std::string_view provider,
-                                 std::string_view value) const {
-  const auto key = backend::guid_key_from_name(trim(provider));
+model::Guid Parser::parse_guid(const Field& field, std::string_view provider,
+                               std::string_view value) const {
+  const auto key = model::guid_key_from_name(trim(provider));
   if (!key) {
     fail(
         line(field), field.path,
         fmt::format("unknown provider '{}'; expected one of {}", trim(provider), provider_names()));
   }
   const std::string id = trim(value);
-  if (!backend::is_valid_guid_value(*key, id)) {
+  if (!model::is_valid_guid_value(*key, id)) {
     fail(line(field), field.path,
-         fmt::format("'{}' is not a valid {} id ({})", id, backend::guid_key_name(*key),
+         fmt::format("'{}' is not a valid {} id ({})", id, model::guid_key_name(*key),
                      id_form(*key)));
   }
-  return backend::Guid{*key, id};
+  return model::Guid{*key, id};
 }
 
 IgnoreRule Parser::parse_ignore_rule(const Field& item) {
@@ -1313,9 +1313,9 @@ PathMatching Parser::parse_paths(const Field& field) {
   return paths;
 }
 
-backend::CustomGuidRule Parser::parse_guid_rule(const Field& item) const {
+model::CustomGuidRule Parser::parse_guid_rule(const Field& item) const {
   const MapReader map(*this, item, {"plex_prefix", "provider_id", "provider"});
-  backend::CustomGuidRule rule;
+  model::CustomGuidRule rule;
   const auto prefix = map.get("plex_prefix");
   const auto provider_id = map.get("provider_id");
   if (prefix && provider_id) {
@@ -1352,7 +1352,7 @@ backend::CustomGuidRule Parser::parse_guid_rule(const Field& item) const {
          fmt::format("is required: the provider these ids are read as ({})", provider_names()));
   }
   const std::string name = trim(string(*provider).value_or(""));
-  const auto key = backend::guid_key_from_name(name);
+  const auto key = model::guid_key_from_name(name);
   if (!key) {
     fail(line(*provider), provider->path,
          fmt::format("unknown provider '{}'; expected one of {}", name, provider_names()));
@@ -1570,7 +1570,7 @@ std::vector<BackendConfig> backends_for_identity(const Config& config,
     copy.identity = identity;
     if (!mapped->token.empty()) {
       copy.token = mapped->token;
-    } else if (copy.type == backend::BackendType::plex && !copy.user.empty()) {
+    } else if (copy.type == model::BackendType::plex && !copy.user.empty()) {
       copy.obtain_user_token = true;
       copy.plex_pin = mapped->pin;
       copy.plex_pin_key = mapped->pin_key;

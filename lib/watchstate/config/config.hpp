@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <watchstate/backend/backend.hpp>
+#include <watchstate/model/media.hpp>
 
 #include <filesystem>
 #include <optional>
@@ -48,10 +48,10 @@ struct WebhookSettings {
 // for one kind of item, or on one server item), or one server item that is never imported nor
 // written.
 struct IgnoreRule {
-  std::optional<backend::Guid> id; // nullopt: the rule names one server item (`backend`+`item`)
-  std::string type;                // with `id`: "movie", "show", "episode" or "" (any)
-  std::string backend;             // "": every backend (only with `id`)
-  std::string item;                // a server item id on `backend`
+  std::optional<model::Guid> id; // nullopt: the rule names one server item (`backend`+`item`)
+  std::string type;              // with `id`: "movie", "show", "episode" or "" (any)
+  std::string backend;           // "": every backend (only with `id`)
+  std::string item;              // a server item id on `backend`
   std::string reason;
   std::string text; // the rule as a user reads it: "tmdb://12345 on home_plex (movie)"
   int line = 0;     // where the config gives it
@@ -68,13 +68,13 @@ struct PathMatching {
 struct MatchingSettings {
   std::vector<IgnoreRule> ignore;
   PathMatching paths;
-  backend::CustomGuidRules guids;
+  model::CustomGuidRules guids;
 };
 
 // One backend entry (WatchState servers.yaml keys). Per-backend options fall back to `http`.
 struct BackendConfig {
   std::string name;
-  backend::BackendType type = backend::BackendType::plex;
+  model::BackendType type = model::BackendType::plex;
   std::string url;   // as written, trailing '/' removed
   std::string token; // after ${ENV} expansion or token_file
   std::string user;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
+#include <watchstate/core/abort.hpp>
 #include <watchstate/core/signals.hpp>
-#include <watchstate/http/client.hpp>
 
 #include <fmt/format.h>
 
@@ -13,7 +13,7 @@ volatile std::sig_atomic_t g_signal = 0; // NOLINT: written by the signal handle
 
 extern "C" void on_signal(int signal_number) {
   g_signal = signal_number;
-  http::request_abort();
+  request_abort();
 }
 
 } // namespace

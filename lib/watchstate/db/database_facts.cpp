@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/db/database_facts.hpp>
-#include <watchstate/db/sqlite_error.hpp>
+#include <watchstate/db/sqlite.hpp>
 
 #include <watchstate/core/error.hpp>
 
@@ -12,6 +12,8 @@
 #include <system_error>
 
 namespace ws::db {
+
+std::string sqlite_version() { return sqlite3_libversion(); }
 namespace {
 
 using detail::rethrow;
@@ -79,8 +81,8 @@ DatabaseFacts inspect_database(const std::filesystem::path& file, int max_proble
       while (q.executeStep()) {
         facts.servers.push_back(
             SeenServer{q.getColumn(0).getString(),
-                       backend::ServerInfo{q.getColumn(1).getString(), q.getColumn(2).getString(),
-                                           q.getColumn(3).getString()}});
+                       model::ServerInfo{q.getColumn(1).getString(), q.getColumn(2).getString(),
+                                         q.getColumn(3).getString()}});
       }
     }
     step = "count the rows";

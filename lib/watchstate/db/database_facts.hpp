@@ -3,8 +3,8 @@
 // creating, migrating or writing anything.
 #pragma once
 
-#include <watchstate/backend/backend.hpp>
 #include <watchstate/db/run_history.hpp>
+#include <watchstate/model/media.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -12,6 +12,9 @@
 #include <vector>
 
 namespace ws::db {
+
+// The SQLite library version in use ("3.40.1").
+std::string sqlite_version();
 
 // Records one backend holds for one identity: every copy, and the local rows they are on.
 struct RecordCount {
@@ -24,7 +27,7 @@ struct RecordCount {
 // The server a backend's last import talked to.
 struct SeenServer {
   std::string backend;
-  backend::ServerInfo info;
+  model::ServerInfo info;
 };
 
 struct DatabaseFacts {

@@ -2,6 +2,7 @@
 #include <watchstate/core/error.hpp>
 #include <watchstate/db/maintenance.hpp>
 #include <watchstate/db/run_history.hpp>
+#include <watchstate/db/sqlite.hpp>
 #include <watchstate/db/state_store.hpp>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -15,7 +16,7 @@
 namespace ws::db {
 namespace {
 
-constexpr int k_busy_timeout_ms = 5000;
+using detail::k_busy_timeout_ms;
 constexpr std::int64_t k_day = 86400;
 
 [[noreturn]] void fail(const SQLite::Exception& e, const std::filesystem::path& file,

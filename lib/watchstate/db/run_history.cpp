@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/core/error.hpp>
 #include <watchstate/db/run_history.hpp>
-#include <watchstate/db/sqlite_error.hpp>
+#include <watchstate/db/sqlite.hpp>
 #include <watchstate/db/state_store.hpp>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -23,11 +23,7 @@ struct RunHistory::Impl {
   SQLite::Database db;
 
   explicit Impl(const std::filesystem::path& file)
-      : db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-           5000) {
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = NORMAL");
-  }
+      : db(detail::open_database(file, detail::Durability::normal)) {}
 };
 
 RunHistory::RunHistory(const std::filesystem::path& file) {

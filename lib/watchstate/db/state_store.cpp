@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-#include <watchstate/db/sqlite_error.hpp>
+#include <watchstate/db/sqlite.hpp>
 #include <watchstate/db/state_store.hpp>
 
-#include <watchstate/backend/guid.hpp>
 #include <watchstate/core/error.hpp>
+#include <watchstate/model/guids.hpp>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
@@ -15,17 +15,6 @@
 #include <tuple>
 
 namespace ws::db {
-
-void detail::rethrow(const SQLite::Exception& e, std::string_view what) {
-  const int code = e.getErrorCode();
-  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
-    throw Error(Errc::tempfail, fmt::format("state database is busy ({}): {}", what, e.what()));
-  }
-  if (code == SQLITE_PERM || code == SQLITE_READONLY || code == SQLITE_CANTOPEN) {
-    throw Error(Errc::no_perm, fmt::format("state database: {}: {}", what, e.what()));
-  }
-  throw Error(Errc::io, fmt::format("state database: {}: {}", what, e.what()));
-}
 
 namespace {
 
@@ -267,27 +256,27 @@ CREATE TABLE playlist_copies (
 using detail::rethrow;
 
 // Guids as stored in shows.guids: "imdb=tt1;tvdb=2".
-std::string encode_guids(const backend::Guids& guids) {
+std::string encode_guids(const model::Guids& guids) {
   std::string out;
   for (const auto& g : guids) {
     if (!out.empty()) {
       out.push_back(';');
     }
-    out.append(backend::guid_key_name(g.key));
+    out.append(model::guid_key_name(g.key));
     out.push_back('=');
     out.append(g.value);
   }
   return out;
 }
 
-backend::Guids decode_guids(std::string_view text) {
-  backend::Guids guids;
+model::Guids decode_guids(std::string_view text) {
+  model::Guids guids;
   while (!text.empty()) {
     const auto end = text.find(';');
     const auto part = text.substr(0, end);
     const auto eq = part.find('=');
     if (eq != std::string_view::npos) {
-      if (auto key = backend::guid_key_from_name(part.substr(0, eq))) {
+      if (auto key = model::guid_key_from_name(part.substr(0, eq))) {
         guids.push_back({*key, std::string(part.substr(eq + 1))});
       }
     }
@@ -303,8 +292,8 @@ ItemRow read_item(SQLite::Statement& q) {
   ItemRow row;
   row.id = q.getColumn(0).getInt64();
   row.identity = q.getColumn(1).getString();
-  row.type = q.getColumn(2).getString() == "episode" ? backend::MediaType::episode
-                                                     : backend::MediaType::movie;
+  row.type =
+      q.getColumn(2).getString() == "episode" ? model::MediaType::episode : model::MediaType::movie;
   row.title = q.getColumn(3).getString();
   row.year = q.getColumn(4).getInt();
   row.season = q.getColumn(5).getInt();
@@ -353,8 +342,8 @@ constexpr const char* k_record_columns =
 
 } // namespace
 
-std::string_view media_type_name(backend::MediaType type) {
-  return type == backend::MediaType::episode ? "episode" : "movie";
+std::string_view media_type_name(model::MediaType type) {
+  return type == model::MediaType::episode ? "episode" : "movie";
 }
 
 struct StateStore::Impl {
@@ -424,10 +413,7 @@ struct StateStore::Impl {
 
   static SQLite::Database open(const std::filesystem::path& file) {
     // One connection used from one thread: SQLite's own mutexes are pure overhead.
-    SQLite::Database db(file.string(),
-                        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLITE_OPEN_NOMUTEX, 5000);
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = NORMAL");
+    auto db = detail::open_database(file, detail::Durability::normal);
     // References are kept by this code alone; letting SQLite re-check them on every insert
     // would cost an index seek per key row, hundreds of thousands per import.
     db.exec("PRAGMA foreign_keys = OFF");
@@ -704,9 +690,8 @@ void StateStore::for_each_with_record(
     r.backend = backend;
     while (q.executeStep()) {
       row.id = q.getColumn(0).getInt64();
-      row.type = std::string_view(q.getColumn(1).getText()) == "episode"
-                     ? backend::MediaType::episode
-                     : backend::MediaType::movie;
+      row.type = std::string_view(q.getColumn(1).getText()) == "episode" ? model::MediaType::episode
+                                                                         : model::MediaType::movie;
       row.title = q.getColumn(2).getText();
       row.year = q.getColumn(3).getInt();
       row.season = q.getColumn(4).getInt();
@@ -1171,14 +1156,14 @@ void StateStore::set_cursor(const std::string& identity, const std::string& back
   }
 }
 
-backend::ShowCache StateStore::load_shows(const std::string& backend) {
+model::ShowCache StateStore::load_shows(const std::string& backend) {
   try {
     SQLite::Statement q(m_impl->db,
                         "SELECT show_id, title, year, guids FROM shows WHERE backend = ?");
     q.bind(1, backend);
-    backend::ShowCache shows;
+    model::ShowCache shows;
     while (q.executeStep()) {
-      backend::RemoteShow s;
+      model::RemoteShow s;
       s.id = q.getColumn(0).getString();
       s.title = q.getColumn(1).getString();
       s.year = q.getColumn(2).getInt();
@@ -1295,7 +1280,7 @@ void StateStore::replace_ignored_items(const std::string& identity, const std::s
   }
 }
 
-void StateStore::save_show(const std::string& backend, const backend::RemoteShow& show) {
+void StateStore::save_show(const std::string& backend, const model::RemoteShow& show) {
   try {
     SQLite::Statement q(m_impl->db, "INSERT OR REPLACE INTO shows (backend, show_id, title, year, "
                                     "guids) VALUES (?, ?, ?, ?, ?)");
@@ -1310,7 +1295,7 @@ void StateStore::save_show(const std::string& backend, const backend::RemoteShow
   }
 }
 
-void StateStore::save_server(const std::string& backend, const backend::ServerInfo& info) {
+void StateStore::save_server(const std::string& backend, const model::ServerInfo& info) {
   try {
     SQLite::Statement q(m_impl->db, "INSERT OR REPLACE INTO servers (backend, server_id, name, "
                                     "version) VALUES (?, ?, ?, ?)");
@@ -1324,14 +1309,14 @@ void StateStore::save_server(const std::string& backend, const backend::ServerIn
   }
 }
 
-std::optional<backend::ServerInfo> StateStore::server(const std::string& backend) {
+std::optional<model::ServerInfo> StateStore::server(const std::string& backend) {
   try {
     SQLite::Statement q(m_impl->db,
                         "SELECT server_id, name, version FROM servers WHERE backend = ?");
     q.bind(1, backend);
     if (q.executeStep()) {
-      return backend::ServerInfo{q.getColumn(0).getString(), q.getColumn(1).getString(),
-                                 q.getColumn(2).getString()};
+      return model::ServerInfo{q.getColumn(0).getString(), q.getColumn(1).getString(),
+                               q.getColumn(2).getString()};
     }
     return std::nullopt;
   } catch (const SQLite::Exception& e) {
@@ -1370,7 +1355,7 @@ void StateStore::query_items(const ItemQuery& query,
       // Keys (sync/matching.cpp): "imdb://tt1/movie", "tvdb://5/episode" for an item's own
       // ids, "rtvdb://200/1/2" for an episode through its series. Seeks on the key index: the
       // two own keys, and the range of series keys "rtvdb://200/" ... "rtvdb://2000".
-      const std::string id = fmt::format("{}://{}", backend::guid_key_name(query.external_id->key),
+      const std::string id = fmt::format("{}://{}", model::guid_key_name(query.external_id->key),
                                          query.external_id->value);
       own_movie = id + "/movie";
       own_episode = id + "/episode";

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <watchstate/backend/backend.hpp>
 #include <watchstate/core/time.hpp>
+#include <watchstate/model/media.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -22,7 +22,7 @@ using ItemId = std::int64_t;
 struct ItemRow {
   ItemId id = 0;
   std::string identity;
-  backend::MediaType type = backend::MediaType::movie;
+  model::MediaType type = model::MediaType::movie;
   std::string title; // movie title; for episodes the series title
   int year = 0;
   int season = -1;
@@ -48,7 +48,7 @@ struct BackendRecord {
   std::int64_t progress_ms = 0;
   std::string path;
   bool multi = false;
-  backend::Guids guids; // the backend's own external ids for the item
+  model::Guids guids; // the backend's own external ids for the item
   std::int64_t duration_ms = 0;
   // What the backend says the item is (ws-parity compares them): year (0 unknown), and for
   // episodes season and episode number (-1 unknown).
@@ -116,12 +116,12 @@ struct ItemQuery {
   std::string identity = "main";
   std::string title_contains; // case-insensitive substring, empty = any
   std::optional<bool> watched;
-  std::optional<backend::MediaType> type;
+  std::optional<model::MediaType> type;
   std::optional<int> year;
   std::optional<int> season;  // episodes of this season
   std::optional<int> episode; // episodes with this number
   // An external id: items that have it as their own id, and episodes of a series that has it.
-  std::optional<backend::Guid> external_id;
+  std::optional<model::Guid> external_id;
   std::string path_contains; // case-insensitive substring of a file path any backend reported
   std::string backend;       // rows this backend holds a record for, empty = any
   std::size_t limit = 0;     // 0 = no limit
@@ -284,12 +284,12 @@ public:
                   UnixTime value);
 
   // --- Series ids of each backend, kept across runs ---
-  backend::ShowCache load_shows(const std::string& backend);
-  void save_show(const std::string& backend, const backend::RemoteShow& show);
+  model::ShowCache load_shows(const std::string& backend);
+  void save_show(const std::string& backend, const model::RemoteShow& show);
 
   // --- The server id each backend reported at its last import ---
-  void save_server(const std::string& backend, const backend::ServerInfo& info);
-  std::optional<backend::ServerInfo> server(const std::string& backend);
+  void save_server(const std::string& backend, const model::ServerInfo& info);
+  std::optional<model::ServerInfo> server(const std::string& backend);
 
   // --- ws-state: find items, forget one ---
   // The items `query` selects, sorted like list_items (title, year, season, episode, id).
@@ -311,6 +311,6 @@ private:
 };
 
 // "imdb", "tvdb", ... as stored; "episode"/"movie" for MediaType.
-std::string_view media_type_name(backend::MediaType type);
+std::string_view media_type_name(model::MediaType type);
 
 } // namespace ws::db

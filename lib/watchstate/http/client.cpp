@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <optional>
@@ -17,10 +16,6 @@
 
 namespace ws::http {
 namespace {
-
-// A lock-free atomic is async-signal-safe, which request_abort() must be.
-static_assert(std::atomic<bool>::is_always_lock_free);
-std::atomic<bool> g_abort{false};
 
 bool all_digits(std::string_view text) noexcept {
   return !text.empty() &&
@@ -114,10 +109,6 @@ Outcome Client::send(Request request) {
            [&result](std::size_t, Outcome& outcome) { result = std::move(outcome); });
   return result;
 }
-
-void request_abort() noexcept { g_abort.store(true, std::memory_order_relaxed); }
-bool abort_requested() noexcept { return g_abort.load(std::memory_order_relaxed); }
-void clear_abort() noexcept { g_abort.store(false, std::memory_order_relaxed); }
 
 bool is_retryable_status(long status) noexcept {
   return status == 429 || (status >= 500 && status <= 599 && status != 501);

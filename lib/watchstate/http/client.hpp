@@ -91,12 +91,8 @@ public:
 // The libcurl implementation. Call global_init() once before the first client is made.
 std::unique_ptr<Client> make_curl_client(const ClientOptions& options);
 void global_init();
-
-// Process-wide cancellation, set from a signal handler (async-signal-safe).
-void request_abort() noexcept;
-bool abort_requested() noexcept;
-// Reset the cancellation flag. For tests only: a real run ends once abort was requested.
-void clear_abort() noexcept;
+// The libcurl version in use, with its TLS library: "7.88.1 (OpenSSL/3.0.11)".
+std::string curl_version();
 
 // True for statuses worth retrying: 429 and 5xx other than 501.
 bool is_retryable_status(long status) noexcept;

@@ -5,6 +5,7 @@
 #include <watchstate/core/text.hpp>
 #include <watchstate/http/client.hpp>
 
+#include <watchstate/core/abort.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
@@ -577,6 +578,18 @@ void global_init() {
     throw Error(Errc::internal,
                 fmt::format("cannot initialise libcurl: {}", curl_easy_strerror(result)));
   }
+}
+
+std::string curl_version() {
+  const auto* info = curl_version_info(CURLVERSION_NOW);
+  if (info == nullptr) {
+    return "?";
+  }
+  std::string version = info->version != nullptr ? info->version : "?";
+  if (info->ssl_version != nullptr) {
+    version += fmt::format(" ({})", info->ssl_version);
+  }
+  return version;
 }
 
 std::unique_ptr<Client> make_curl_client(const ClientOptions& options) {

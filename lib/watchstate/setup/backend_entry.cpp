@@ -68,7 +68,7 @@ ProbedBackend probe_backend(const NewBackend& wanted, const http::ClientOptions&
 
   ProbedBackend probed;
   probed.server = adapter->server_info();
-  const bool plex = wanted.type == backend::BackendType::plex;
+  const bool plex = wanted.type == model::BackendType::plex;
   try {
     probed.users = adapter->users();
   } catch (const Error& e) {
@@ -121,9 +121,9 @@ ProbedBackend probe_backend(const NewBackend& wanted, const http::ClientOptions&
 
 std::string backend_entry_yaml(const NewBackend& wanted, const ProbedBackend& probed) {
   std::string out;
-  out += fmt::format("  {}:  # {} '{}' {}\n", wanted.name, backend::backend_type_name(wanted.type),
+  out += fmt::format("  {}:  # {} '{}' {}\n", wanted.name, model::backend_type_name(wanted.type),
                      probed.server.name, probed.server.version);
-  out += fmt::format("    type: {}\n", backend::backend_type_name(wanted.type));
+  out += fmt::format("    type: {}\n", model::backend_type_name(wanted.type));
   out += fmt::format("    url: {}\n", wanted.url);
   if (!wanted.token_file.empty()) {
     out += fmt::format("    token_file: {}\n", yaml_quoted(wanted.token_file));

@@ -15,7 +15,7 @@ namespace ws::setup {
 // What the user told ws-config add about the new backend.
 struct NewBackend {
   std::string name;
-  backend::BackendType type = backend::BackendType::plex;
+  model::BackendType type = model::BackendType::plex;
   std::string url;
   std::string token;      // read from token_file or token_env (a secret, never written out)
   std::string token_file; // as the entry will name it (absolute), or ""
@@ -27,7 +27,7 @@ struct NewBackend {
 
 // What the server answered.
 struct ProbedBackend {
-  backend::ServerInfo server;
+  model::ServerInfo server;
   std::vector<backend::RemoteUser> users;
   std::vector<backend::Library> libraries;
   std::string user_id; // resolved from NewBackend::user ("" for a Plex owner)

@@ -68,7 +68,7 @@ private:
     m_current = "server";
     const auto info = adapter->server_info();
     ok("server", fmt::format("{} answers: '{}', {} {}, id {}", m_backend.url, info.name,
-                             backend::backend_type_name(m_backend.type), info.version, info.id));
+                             model::backend_type_name(m_backend.type), info.version, info.id));
 
     m_current = "uuid";
     if (m_backend.uuid.empty()) {
@@ -91,7 +91,7 @@ private:
     } catch (const Error& e) {
       // A Jellyfin/Emby user's own token may not list the users (an administrator's may): the
       // libraries below are listed as that user, which proves the user is there.
-      if (e.code() != Errc::no_perm || m_backend.type == backend::BackendType::plex) {
+      if (e.code() != Errc::no_perm || m_backend.type == model::BackendType::plex) {
         throw;
       }
       m_current = "libraries";
@@ -110,7 +110,7 @@ private:
 
   // Whether the configured user is there and may be used.
   bool check_user(const std::vector<backend::RemoteUser>& users) {
-    const bool plex = m_backend.type == backend::BackendType::plex;
+    const bool plex = m_backend.type == model::BackendType::plex;
     if (plex && m_backend.user.empty()) {
       ok("user", "no user set: the tools act as the token's owner");
       return true;
@@ -185,7 +185,7 @@ private:
                        m_backend.uuid));
       return;
     }
-    if (m_backend.type != backend::BackendType::plex) {
+    if (m_backend.type != model::BackendType::plex) {
       m_current = "user";
       if (!check_user(adapter->users())) {
         return;

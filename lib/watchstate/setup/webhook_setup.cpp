@@ -121,7 +121,7 @@ WebhookSetup setup_webhook(const config::Config& config, const config::BackendCo
   WebhookSetup setup;
   setup.backend = backend.name;
   const auto client = sync::client_options(config, backend, options);
-  if (backend.type == backend::BackendType::plex) {
+  if (backend.type == model::BackendType::plex) {
     // Plex webhooks belong to the plex.tv account of the token, not to the server.
     setup.where = "plex.tv account";
     backend::plex::PlexAccount account(backend.plextv_url, http::make_curl_client(client));
@@ -155,7 +155,7 @@ WebhookSetup setup_webhook(const config::Config& config, const config::BackendCo
     return setup;
   }
 
-  const bool emby = backend.type == backend::BackendType::emby;
+  const bool emby = backend.type == model::BackendType::emby;
   setup.where = emby ? "Emby notifications" : "Jellyfin Webhook plugin";
   backend::mediabrowser::MediaBrowserAccount server(backend.name, backend.type, backend.url,
                                                     http::make_curl_client(client));

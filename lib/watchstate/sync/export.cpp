@@ -109,7 +109,7 @@ void export_backend(const config::Config& config, db::StateStore& store, const R
   policy.ignore_date = options.ignore_date;
   policy.progress_sync = config.progress.sync;
   policy.progress_minimum_ms = static_cast<std::int64_t>(config.progress.minimum) * 1000;
-  policy.can_reset_progress = backend.type != backend::BackendType::plex;
+  policy.can_reset_progress = backend.type != model::BackendType::plex;
 
   try {
     std::unordered_set<std::string> playing;
@@ -397,7 +397,7 @@ void write_export_result(json::Writer& out, const ExportResult& result) {
         }
         out.begin_object();
         out.field("title", c.title);
-        out.field("type", c.type == backend::MediaType::episode ? "episode" : "movie");
+        out.field("type", c.type == model::MediaType::episode ? "episode" : "movie");
         out.field("action", write_action_name(c.write.action));
         out.field("id", c.write.remote_id);
         out.key("from");

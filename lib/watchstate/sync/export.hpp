@@ -20,7 +20,7 @@ namespace ws::sync {
 // One write, planned or sent.
 struct ExportChange {
   std::string title; // "Title (Year)" / "Show (Year) - 01x02"
-  backend::MediaType type = backend::MediaType::movie;
+  model::MediaType type = model::MediaType::movie;
   backend::WriteRequest write;
   db::BackendRecord before; // the backend's state before the write
   // A mark_unplayed of an item the local state has a resume position for: the position goes

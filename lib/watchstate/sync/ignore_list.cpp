@@ -23,7 +23,7 @@ const config::IgnoreRule* IgnoreList::item_rule(std::string_view remote_id) cons
   return nullptr;
 }
 
-std::vector<const config::IgnoreRule*> IgnoreList::strip_ids(backend::Guids& guids,
+std::vector<const config::IgnoreRule*> IgnoreList::strip_ids(model::Guids& guids,
                                                              std::string_view kind,
                                                              std::string_view remote_id) const {
   std::vector<const config::IgnoreRule*> hit;
@@ -33,7 +33,7 @@ std::vector<const config::IgnoreRule*> IgnoreList::strip_ids(backend::Guids& gui
       continue;
     }
     const auto before = guids.size();
-    std::erase_if(guids, [&](const backend::Guid& g) {
+    std::erase_if(guids, [&](const model::Guid& g) {
       return g.key == rule->id->key && g.value == rule->id->value;
     });
     if (guids.size() != before) {
@@ -47,11 +47,11 @@ std::vector<const config::IgnoreRule*> IgnoreList::strip(backend::RemoteItem& it
   if (m_ids.empty()) {
     return {};
   }
-  return strip_ids(item.guids, item.type == backend::MediaType::episode ? "episode" : "movie",
+  return strip_ids(item.guids, item.type == model::MediaType::episode ? "episode" : "movie",
                    item.id);
 }
 
-std::vector<const config::IgnoreRule*> IgnoreList::strip(backend::RemoteShow& show) const {
+std::vector<const config::IgnoreRule*> IgnoreList::strip(model::RemoteShow& show) const {
   if (m_ids.empty()) {
     return {};
   }

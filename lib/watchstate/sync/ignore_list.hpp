@@ -26,10 +26,10 @@ public:
   std::vector<const config::IgnoreRule*> strip(backend::RemoteItem& item) const;
 
   // Drop the ignored ids of a series (rules of type "show" or of any type).
-  std::vector<const config::IgnoreRule*> strip(backend::RemoteShow& show) const;
+  std::vector<const config::IgnoreRule*> strip(model::RemoteShow& show) const;
 
 private:
-  std::vector<const config::IgnoreRule*> strip_ids(backend::Guids& guids, std::string_view kind,
+  std::vector<const config::IgnoreRule*> strip_ids(model::Guids& guids, std::string_view kind,
                                                    std::string_view remote_id) const;
 
   std::vector<const config::IgnoreRule*> m_items; // whole server items

@@ -2,6 +2,7 @@
 #include <watchstate/sync/import.hpp>
 
 #include <watchstate/backend/backend.hpp>
+#include <watchstate/core/abort.hpp>
 #include <watchstate/core/exit_code.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/progress.hpp>
@@ -36,7 +37,7 @@ struct Batch {
   std::vector<backend::RemoteItem> items;
   bool end = false;
   UnixTime started = 0; // with end: when the fetch of this backend began (its next cursor)
-  backend::ServerInfo server;
+  model::ServerInfo server;
   std::optional<BackendError> error;
   std::uint64_t requests = 0;
   // with end: whether the listing held every item the server counted. Pages that shift while
@@ -45,7 +46,7 @@ struct Batch {
   bool complete = true;
   // Shows the items of this batch refer to that no earlier batch carried: the fetching thread
   // owns its show cache, the writing thread keeps its own copy.
-  std::vector<backend::RemoteShow> shows;
+  std::vector<model::RemoteShow> shows;
   // The first batch of a backend: its libraries (with root folders when path matching is on).
   std::vector<backend::Library> libraries;
 };
@@ -109,7 +110,7 @@ constexpr std::size_t k_batch_items = 1000;
 // touches no database. Returns false when the consumer went away.
 bool fetch_backend(const config::Config& config, const config::BackendConfig& backend,
                    const std::string& identity, const RunOptions& options, std::size_t index,
-                   backend::ShowCache shows, BatchQueue& queue) {
+                   model::ShowCache shows, BatchQueue& queue) {
   Batch end;
   end.backend_index = index;
   end.end = true;
@@ -149,7 +150,7 @@ bool fetch_backend(const config::Config& config, const config::BackendConfig& ba
     adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
       bar.advance();
       listed.push_back(std::hash<std::string>{}(item.id));
-      if (item.type == backend::MediaType::episode && !item.show_id.empty() &&
+      if (item.type == model::MediaType::episode && !item.show_id.empty() &&
           shows_sent.insert(item.show_id).second) {
         if (const auto it = shows.find(item.show_id); it != shows.end()) {
           batch.shows.push_back(it->second);
@@ -206,7 +207,7 @@ public:
       : m_queue(queue), m_thread(std::move(body)) {}
   ~FetchThread() {
     if (std::uncaught_exceptions() > 0) {
-      http::request_abort(); // the run is over: don't wait for transfers to finish
+      request_abort(); // the run is over: don't wait for transfers to finish
     }
     m_queue.close();
     m_thread.join();
@@ -243,7 +244,7 @@ void import_identity(const config::Config& config, db::StateStore& store, const 
   for (const auto& backend : config::backends_for_identity(config, identity)) {
     all_shows.emplace(backend.name, store.load_shows(backend.name));
   }
-  std::vector<backend::ShowCache> known_shows;
+  std::vector<model::ShowCache> known_shows;
   for (const auto& backend : backends) {
     known_shows.push_back(all_shows[backend.name]);
   }
@@ -343,7 +344,7 @@ int ImportResult::exit_code() const {
 ItemsImport import_items(const config::Config& config, db::StateStore& store,
                          const std::string& identity, const config::BackendConfig& backend,
                          std::vector<backend::RemoteItem> items,
-                         std::vector<backend::RemoteShow> shows) {
+                         std::vector<model::RemoteShow> shows) {
   ItemsImport result;
   result.counts.backend = backend.name;
   result.counts.metadata_only = !backend.import_enabled;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <watchstate/backend/backend.hpp>
 #include <watchstate/config/config.hpp>
 #include <watchstate/db/state_store.hpp>
 #include <watchstate/sync/run_context.hpp>
@@ -84,7 +85,7 @@ struct ItemsImport {
 ItemsImport import_items(const config::Config& config, db::StateStore& store,
                          const std::string& identity, const config::BackendConfig& backend,
                          std::vector<backend::RemoteItem> items,
-                         std::vector<backend::RemoteShow> shows);
+                         std::vector<model::RemoteShow> shows);
 
 // The `result` object of ws-import's JSON document (docs/json.md).
 void write_import_result(json::Writer& out, const ImportResult& result);

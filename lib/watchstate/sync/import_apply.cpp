@@ -16,13 +16,13 @@ std::string state_text(bool watched, UnixTime when) {
   return fmt::format("{}@{}", watched ? "played" : "unplayed", when);
 }
 
-const backend::Guids k_no_guids;
+const model::Guids k_no_guids;
 
 // Whether `candidate` already holds what `key` stands for (then looking the key up can only
 // find the same row).
 bool holds_key(const ItemIdentity& candidate, const ItemIdentity& item, const MatchKey& key) {
-  const auto holds = [&](const backend::Guids& ids) {
-    return std::any_of(ids.begin(), ids.end(), [&](const backend::Guid& g) {
+  const auto holds = [&](const model::Guids& ids) {
+    return std::any_of(ids.begin(), ids.end(), [&](const model::Guid& g) {
       return g.key == key.provider && g.value == key.value;
     });
   };
@@ -46,7 +46,7 @@ bool same_identity(const db::BackendRecord& a, const db::BackendRecord& b) {
 
 // How ignored items are named to the user.
 std::string display_name(const backend::RemoteItem& item) {
-  if (item.type == backend::MediaType::episode) {
+  if (item.type == model::MediaType::episode) {
     return fmt::format("{} {}x{:02}", item.title, item.season, item.episode);
   }
   return item.year > 0 ? fmt::format("{} ({})", item.title, item.year) : item.title;
@@ -55,7 +55,7 @@ std::string display_name(const backend::RemoteItem& item) {
 } // namespace
 
 BackendApplier::BackendApplier(db::StateStore& store, const std::string& identity,
-                               const std::string& backend, backend::ShowCache shows,
+                               const std::string& backend, model::ShowCache shows,
                                const ShowCaches& other_shows,
                                const config::MatchingSettings& matching, const ImportPolicy& policy,
                                BackendImportCounts& counts)
@@ -107,7 +107,7 @@ std::string BackendApplier::path_key(const backend::RemoteItem& item,
   return {};
 }
 
-void BackendApplier::apply_shows(std::vector<backend::RemoteShow>& shows) {
+void BackendApplier::apply_shows(std::vector<model::RemoteShow>& shows) {
   for (auto& show : shows) {
     m_ignore.strip(show); // an ignored series id is as if the server did not give it
     const auto it = m_shows.find(show.id);
@@ -118,7 +118,7 @@ void BackendApplier::apply_shows(std::vector<backend::RemoteShow>& shows) {
     }
     if (!known || it->second.guids != show.guids) {
       // New to the cache or re-matched: its episodes go through the matching again.
-      m_old_show_guids.emplace(show.id, known ? it->second.guids : backend::Guids{});
+      m_old_show_guids.emplace(show.id, known ? it->second.guids : model::Guids{});
     }
     // New or changed since the last run: kept in the database for the next one.
     m_store.save_show(m_name, show);
@@ -126,17 +126,17 @@ void BackendApplier::apply_shows(std::vector<backend::RemoteShow>& shows) {
   }
 }
 
-const backend::RemoteShow* BackendApplier::show_of(const backend::RemoteItem& item) const {
-  if (item.type != backend::MediaType::episode || item.show_id.empty()) {
+const model::RemoteShow* BackendApplier::show_of(const backend::RemoteItem& item) const {
+  if (item.type != model::MediaType::episode || item.show_id.empty()) {
     return nullptr;
   }
   const auto it = m_shows.find(item.show_id);
   return it == m_shows.end() ? nullptr : &it->second;
 }
 
-const backend::Guids& BackendApplier::show_guids(const std::string& backend,
-                                                 const std::string& show_id,
-                                                 bool before_this_run) const {
+const model::Guids& BackendApplier::show_guids(const std::string& backend,
+                                               const std::string& show_id,
+                                               bool before_this_run) const {
   if (show_id.empty()) {
     return k_no_guids;
   }
@@ -164,7 +164,7 @@ ItemIdentity BackendApplier::identity_of_record(const db::ItemRow& row,
   identity.type = row.type;
   identity.ids = record.guids;
   identity.path = record.path_key;
-  if (row.type == backend::MediaType::episode) {
+  if (row.type == model::MediaType::episode) {
     identity.season = record.season >= 0 ? record.season : row.season;
     identity.episode = record.episode >= 0 ? record.episode : row.episode;
     identity.show_ids = show_guids(record.backend, record.show_id, before_this_run);
@@ -186,7 +186,7 @@ ItemIdentity BackendApplier::identity_of_record(const db::ItemRow& row,
           });
       if (drop) {
         auto& ids = key.level == MatchKey::Level::show ? identity.show_ids : identity.ids;
-        std::erase_if(ids, [&](const backend::Guid& g) {
+        std::erase_if(ids, [&](const model::Guid& g) {
           return g.key == key.provider && g.value == key.value;
         });
       }
@@ -393,7 +393,7 @@ void BackendApplier::apply(backend::RemoteItem item) {
   for (const auto* rule : m_ignore.strip(item)) {
     m_ignored.push_back({m_name, item.id, rule->text, display_name(item), "id"});
   }
-  const backend::RemoteShow* show = show_of(item);
+  const model::RemoteShow* show = show_of(item);
 
   // Where this remote item was recorded last time (a multi-episode file: once per episode).
   std::optional<db::ItemId> previous_row;
@@ -432,7 +432,7 @@ void BackendApplier::apply(backend::RemoteItem item) {
   }
 
   const bool rematch =
-      item.type == backend::MediaType::episode && m_old_show_guids.count(item.show_id) > 0;
+      item.type == model::MediaType::episode && m_old_show_guids.count(item.show_id) > 0;
   if (previous && !rematch && same_identity(*previous, report)) {
     m_seen.push_back({*previous_row, item.id});
     // The backend reports exactly what it reported last time: everything the decision could
@@ -514,7 +514,7 @@ void BackendApplier::apply(backend::RemoteItem item) {
   }
 }
 
-db::ItemId BackendApplier::insert(const backend::RemoteItem& item, const backend::RemoteShow* show,
+db::ItemId BackendApplier::insert(const backend::RemoteItem& item, const model::RemoteShow* show,
                                   const db::BackendRecord& report,
                                   const std::vector<MatchKey>& keys,
                                   const MatchDecision& decision) {

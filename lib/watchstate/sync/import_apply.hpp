@@ -18,7 +18,7 @@ namespace ws::sync {
 
 // Series ids of every backend of an identity, by backend name: a row's identity is the union of
 // what each of its backends reported, episodes through their series.
-using ShowCaches = std::unordered_map<std::string, backend::ShowCache>;
+using ShowCaches = std::unordered_map<std::string, model::ShowCache>;
 
 // Applies one backend's report, item by item, to the state database inside the caller's
 // transaction: finds the item's row (its earlier record, else the matching of
@@ -27,7 +27,7 @@ using ShowCaches = std::unordered_map<std::string, backend::ShowCache>;
 class BackendApplier {
 public:
   BackendApplier(db::StateStore& store, const std::string& identity, const std::string& backend,
-                 backend::ShowCache shows, const ShowCaches& other_shows,
+                 model::ShowCache shows, const ShowCaches& other_shows,
                  const config::MatchingSettings& matching, const ImportPolicy& policy,
                  BackendImportCounts& counts);
 
@@ -37,7 +37,7 @@ public:
 
   // Series the next items refer to, as the backend reports them now. A series whose ids changed
   // since the last run makes its episodes match again.
-  void apply_shows(std::vector<backend::RemoteShow>& shows);
+  void apply_shows(std::vector<model::RemoteShow>& shows);
 
   void apply(backend::RemoteItem item);
 
@@ -50,7 +50,7 @@ public:
   [[nodiscard]] const std::vector<db::RecordRef>& seen() const { return m_seen; }
 
   // This backend's series as they are after the items applied so far.
-  [[nodiscard]] const backend::ShowCache& shows() const { return m_shows; }
+  [[nodiscard]] const model::ShowCache& shows() const { return m_shows; }
 
   // The items the ignore rules touched.
   [[nodiscard]] const std::vector<db::IgnoredItem>& ignored() const { return m_ignored; }
@@ -61,9 +61,9 @@ private:
     std::vector<db::BackendRecord> records;
   };
 
-  const backend::RemoteShow* show_of(const backend::RemoteItem& item) const;
-  const backend::Guids& show_guids(const std::string& backend, const std::string& show_id,
-                                   bool before_this_run) const;
+  const model::RemoteShow* show_of(const backend::RemoteItem& item) const;
+  const model::Guids& show_guids(const std::string& backend, const std::string& show_id,
+                                 bool before_this_run) const;
   ItemIdentity identity_of_record(const db::ItemRow& row, const db::BackendRecord& record,
                                   bool before_this_run) const;
   std::optional<Candidate> load(db::ItemId id);
@@ -81,7 +81,7 @@ private:
   // before that row merges into the one the item is now. Whether it took one.
   bool take_unmark(db::ItemId row, const db::BackendRecord& previous,
                    const backend::RemoteItem& item);
-  db::ItemId insert(const backend::RemoteItem& item, const backend::RemoteShow* show,
+  db::ItemId insert(const backend::RemoteItem& item, const model::RemoteShow* show,
                     const db::BackendRecord& report, const std::vector<MatchKey>& keys,
                     const MatchDecision& decision);
   void update(db::ItemId id, const std::optional<db::BackendRecord>& previous, bool attached,
@@ -97,11 +97,11 @@ private:
   db::StateStore& m_store;
   const std::string& m_identity;
   const std::string& m_name;
-  backend::ShowCache m_shows;
+  model::ShowCache m_shows;
   const ShowCaches& m_other_shows;
   // Series whose ids changed in this run, with the ids they had (their episodes match again,
   // and their old keys are taken back).
-  std::unordered_map<std::string, backend::Guids> m_old_show_guids;
+  std::unordered_map<std::string, model::Guids> m_old_show_guids;
   bool m_has_records = false; // false on a backend's first import: no record to look up
   IgnoreList m_ignore;
   bool m_paths = false;

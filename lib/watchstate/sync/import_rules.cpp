@@ -113,8 +113,8 @@ db::ItemRow new_row_from(const backend::RemoteItem& remote, const std::string& i
   row.type = remote.type;
   row.title = title;
   row.year = year;
-  row.season = remote.type == backend::MediaType::episode ? remote.season : -1;
-  row.episode = remote.type == backend::MediaType::episode ? remote.episode : -1;
+  row.season = remote.type == model::MediaType::episode ? remote.season : -1;
+  row.episode = remote.type == model::MediaType::episode ? remote.episode : -1;
   row.watched = remote.played;
   // An unplayed row carries no event until someone unmarks it: its date stays 0, so any real
   // play (on any backend, whenever) outranks it, and export never unmarks a backend because of

@@ -21,19 +21,18 @@ using backend::FoundItem;
 namespace {
 
 // The series of an episode in `shows` (nullptr for a movie or an unknown series).
-const backend::RemoteShow* show_of(const backend::RemoteItem& item,
-                                   const backend::ShowCache& shows) {
-  if (item.type != backend::MediaType::episode) {
+const model::RemoteShow* show_of(const backend::RemoteItem& item, const model::ShowCache& shows) {
+  if (item.type != model::MediaType::episode) {
     return nullptr;
   }
   const auto show = shows.find(item.show_id);
   return show == shows.end() ? nullptr : &show->second;
 }
 
-void write_guids(json::Writer& out, const backend::Guids& guids) {
+void write_guids(json::Writer& out, const model::Guids& guids) {
   out.begin_object();
   for (const auto& g : guids) {
-    out.field(backend::guid_key_name(g.key), g.value);
+    out.field(model::guid_key_name(g.key), g.value);
   }
   out.end_object();
 }
@@ -73,11 +72,11 @@ BackendInspector::~BackendInspector() = default;
 
 std::uint64_t BackendInspector::requests_sent() const { return m_adapter->requests_sent(); }
 
-backend::ServerInfo BackendInspector::info() { return m_adapter->server_info(); }
+model::ServerInfo BackendInspector::info() { return m_adapter->server_info(); }
 
 std::vector<UserEntry> BackendInspector::users() {
   std::vector<UserEntry> result;
-  const bool plex = m_backend.type == backend::BackendType::plex;
+  const bool plex = m_backend.type == model::BackendType::plex;
   for (auto& user : m_adapter->users()) {
     result.push_back(UserEntry{std::move(user), plex ? "account" : "user", false});
   }
@@ -120,7 +119,7 @@ std::vector<LibraryEntry> BackendInspector::libraries() {
   return result;
 }
 
-InspectedItem BackendInspector::inspect(FoundItem&& found, const backend::ShowCache& shows) {
+InspectedItem BackendInspector::inspect(FoundItem&& found, const model::ShowCache& shows) {
   InspectedItem result;
   result.found = std::move(found);
   if (result.found.kind == FoundItem::Kind::show) {
@@ -132,7 +131,7 @@ InspectedItem BackendInspector::inspect(FoundItem&& found, const backend::ShowCa
   for (const auto& [id, record] :
        m_store.records_by_remote_id(m_identity, m_backend.name, item.id)) {
     auto row = m_store.item(id);
-    if (row && (item.type == backend::MediaType::movie || record.episode == item.episode)) {
+    if (row && (item.type == model::MediaType::movie || record.episode == item.episode)) {
       result.local = std::move(row);
       break;
     }
@@ -175,7 +174,7 @@ std::vector<InspectedItem> BackendInspector::item(const std::string& id) {
 
 UnmatchedReport BackendInspector::unmatched() {
   const auto libraries = wanted_libraries(*m_adapter, m_backend);
-  backend::ShowCache shows = m_store.load_shows(m_backend.name);
+  model::ShowCache shows = m_store.load_shows(m_backend.name);
   UnmatchedReport report;
   m_adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
     ++report.checked;
@@ -189,7 +188,7 @@ UnmatchedReport BackendInspector::unmatched() {
 MismatchReport BackendInspector::mismatched(double threshold) {
   const auto libraries = wanted_libraries(*m_adapter, m_backend);
   // A fresh cache: the series listing then carries every series' folder.
-  backend::ShowCache shows;
+  model::ShowCache shows;
   MismatchReport report;
   report.threshold = threshold;
   auto check = [&](FoundItem::Kind kind, const std::string& id, const std::string& title, int year,
@@ -205,11 +204,11 @@ MismatchReport BackendInspector::mismatched(double threshold) {
     }
   };
   m_adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
-    if (item.type == backend::MediaType::movie) {
+    if (item.type == model::MediaType::movie) {
       check(FoundItem::Kind::movie, item.id, item.title, item.year, item.path, item.library_id);
     }
   });
-  std::vector<const backend::RemoteShow*> ordered;
+  std::vector<const model::RemoteShow*> ordered;
   for (const auto& [id, show] : shows) {
     ordered.push_back(&show);
   }
@@ -232,7 +231,7 @@ StaleReport BackendInspector::stale() {
     }
   }
   std::unordered_set<std::string> remote_ids;
-  backend::ShowCache shows = m_store.load_shows(m_backend.name);
+  model::ShowCache shows = m_store.load_shows(m_backend.name);
   StaleReport report;
   m_adapter->list_items(listed, shows, [&](backend::RemoteItem&& item) {
     if (remote_ids.insert(item.id).second) {
@@ -269,11 +268,11 @@ StaleReport BackendInspector::stale() {
 }
 
 void write_item_json(json::Writer& out, const backend::RemoteItem& item) {
-  out.field("kind", item.type == backend::MediaType::movie ? "movie" : "episode");
+  out.field("kind", item.type == model::MediaType::movie ? "movie" : "episode");
   out.field("id", item.id);
   out.field("title", item.title);
   out.field("year", item.year);
-  if (item.type == backend::MediaType::episode) {
+  if (item.type == model::MediaType::episode) {
     out.field("season", item.season);
     out.field("episode", item.episode);
     out.field("show_id", item.show_id);

@@ -85,7 +85,7 @@ public:
   BackendInspector(const BackendInspector&) = delete;
   BackendInspector& operator=(const BackendInspector&) = delete;
 
-  backend::ServerInfo info();
+  model::ServerInfo info();
   // The server's accounts; for Plex also plex.tv's home users, managed users and friends of
   // the server (when plex.tv cannot be asked, the server's list alone, with a warning).
   std::vector<UserEntry> users();
@@ -104,7 +104,7 @@ public:
   [[nodiscard]] std::uint64_t requests_sent() const;
 
 private:
-  InspectedItem inspect(backend::FoundItem&& found, const backend::ShowCache& shows);
+  InspectedItem inspect(backend::FoundItem&& found, const model::ShowCache& shows);
 
   const config::Config& m_config;
   const config::BackendConfig& m_backend;

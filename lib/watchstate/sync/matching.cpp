@@ -13,9 +13,7 @@ namespace {
 
 using Level = MatchKey::Level;
 
-bool is_episode(const ItemIdentity& identity) {
-  return identity.type == backend::MediaType::episode;
-}
+bool is_episode(const ItemIdentity& identity) { return identity.type == model::MediaType::episode; }
 
 bool same_numbers(const ItemIdentity& a, const ItemIdentity& b) {
   return a.season == b.season && a.episode == b.episode;
@@ -25,24 +23,24 @@ bool has_any_id(const ItemIdentity& identity) {
   return !identity.ids.empty() || !identity.show_ids.empty();
 }
 
-const backend::Guids& ids_at(const ItemIdentity& identity, Level level) {
+const model::Guids& ids_at(const ItemIdentity& identity, Level level) {
   return level == Level::show ? identity.show_ids : identity.ids;
 }
 
-bool holds(const backend::Guids& ids, backend::GuidKey provider, const std::string& value) {
+bool holds(const model::Guids& ids, model::GuidKey provider, const std::string& value) {
   return std::any_of(ids.begin(), ids.end(),
-                     [&](const backend::Guid& g) { return g.key == provider && g.value == value; });
+                     [&](const model::Guid& g) { return g.key == provider && g.value == value; });
 }
 
-bool holds_provider(const backend::Guids& ids, backend::GuidKey provider) {
+bool holds_provider(const model::Guids& ids, model::GuidKey provider) {
   return std::any_of(ids.begin(), ids.end(),
-                     [&](const backend::Guid& g) { return g.key == provider; });
+                     [&](const model::Guid& g) { return g.key == provider; });
 }
 
 // Two id sets contradict each other when, for some provider, both hold ids and none agree.
-bool contradict(const backend::Guids& a, const backend::Guids& b) {
+bool contradict(const model::Guids& a, const model::Guids& b) {
   for (const auto& g : a) {
-    if (holds_provider(b, g.key) && !std::any_of(a.begin(), a.end(), [&](const backend::Guid& x) {
+    if (holds_provider(b, g.key) && !std::any_of(a.begin(), a.end(), [&](const model::Guid& x) {
           return x.key == g.key && holds(b, x.key, x.value);
         })) {
       return true;
@@ -181,7 +179,7 @@ std::vector<Eligible> eligible_at(const ItemIdentity& item, const std::vector<Ma
 }
 
 std::optional<std::size_t> key_of(const std::vector<MatchKey>& keys, Level level,
-                                  backend::GuidKey provider) {
+                                  model::GuidKey provider) {
   for (std::size_t i = 0; i < keys.size(); ++i) {
     if (keys[i].level == level && keys[i].provider == provider) {
       return i;
@@ -190,24 +188,24 @@ std::optional<std::size_t> key_of(const std::vector<MatchKey>& keys, Level level
   return std::nullopt;
 }
 
-void add_sorted(backend::Guids& into, const backend::Guids& more) {
+void add_sorted(model::Guids& into, const model::Guids& more) {
   for (const auto& g : more) {
     if (!holds(into, g.key, g.value)) {
       into.push_back(g);
     }
   }
-  std::sort(into.begin(), into.end(), [](const backend::Guid& a, const backend::Guid& b) {
+  std::sort(into.begin(), into.end(), [](const model::Guid& a, const model::Guid& b) {
     return std::tie(a.key, a.value) < std::tie(b.key, b.value);
   });
 }
 
 } // namespace
 
-ItemIdentity identity_of(const backend::RemoteItem& item, const backend::RemoteShow* show) {
+ItemIdentity identity_of(const backend::RemoteItem& item, const model::RemoteShow* show) {
   ItemIdentity identity;
   identity.type = item.type;
   identity.ids = item.guids;
-  if (item.type != backend::MediaType::episode) {
+  if (item.type != model::MediaType::episode) {
     identity.names.push_back({item.title, item.year});
     return identity;
   }
@@ -281,27 +279,27 @@ std::vector<MatchKey> match_keys(const ItemIdentity& identity) {
   // episode numbers below 1 too); season 0 holds specials and is valid.
   if (episode && identity.season >= 0 && identity.episode >= 1) {
     for (const auto& g : identity.show_ids) {
-      keys.push_back({fmt::format("r{}://{}/{}/{}", backend::guid_key_name(g.key), g.value,
+      keys.push_back({fmt::format("r{}://{}/{}/{}", model::guid_key_name(g.key), g.value,
                                   identity.season, identity.episode),
                       Level::show, g.key, g.value});
     }
   }
   const char* type = episode ? "episode" : "movie";
   for (const auto& g : identity.ids) {
-    keys.push_back({fmt::format("{}://{}/{}", backend::guid_key_name(g.key), g.value, type),
+    keys.push_back({fmt::format("{}://{}/{}", model::guid_key_name(g.key), g.value, type),
                     Level::own, g.key, g.value});
   }
   if (!identity.path.empty()) {
     keys.push_back({episode ? fmt::format("path://{}|{}|{}/episode", identity.path, identity.season,
                                           identity.episode)
                             : fmt::format("path://{}/movie", identity.path),
-                    Level::path, backend::GuidKey::imdb, identity.path});
+                    Level::path, model::GuidKey::imdb, identity.path});
   }
   return keys;
 }
 
 std::vector<std::string> matching_keys(const backend::RemoteItem& item,
-                                       const backend::RemoteShow* show) {
+                                       const model::RemoteShow* show) {
   std::vector<std::string> out;
   for (auto& key : match_keys(identity_of(item, show))) {
     out.push_back(std::move(key.text));

@@ -19,11 +19,11 @@ namespace ws::sync {
 // the union of what its backends reported, so a row may hold two values of one provider (that
 // is a conflict).
 struct ItemIdentity {
-  backend::MediaType type = backend::MediaType::movie;
+  model::MediaType type = model::MediaType::movie;
   int season = -1;  // episodes
   int episode = -1; // episodes
-  backend::Guids ids;
-  backend::Guids show_ids;
+  model::Guids ids;
+  model::Guids show_ids;
   // What it is called: the movie's (for episodes the series') title and year, as each backend
   // reports it. They break an even split of the ids.
   struct Name {
@@ -38,15 +38,15 @@ struct ItemIdentity {
 };
 
 // `show` is the episode's series (nullptr for movies, or when unknown).
-ItemIdentity identity_of(const backend::RemoteItem& item, const backend::RemoteShow* show);
+ItemIdentity identity_of(const backend::RemoteItem& item, const model::RemoteShow* show);
 
 // One key an identity is looked up by.
 struct MatchKey {
   enum class Level : std::uint8_t { show, own, path };
   std::string text; // "rtvdb://100/1/2", "imdb://tt1/movie", "path://…/movie"
   Level level = Level::own;
-  backend::GuidKey provider = backend::GuidKey::imdb; // show and own levels
-  std::string value;                                  // the id (show id for the show level)
+  model::GuidKey provider = model::GuidKey::imdb; // show and own levels
+  std::string value;                              // the id (show id for the show level)
 };
 
 // The keys of `identity`, most specific first: for an episode "r<provider>://<show id>/<season>/
@@ -57,7 +57,7 @@ std::vector<MatchKey> match_keys(const ItemIdentity& identity);
 
 // The key texts of a remote item (ws-backend item shows them).
 std::vector<std::string> matching_keys(const backend::RemoteItem& item,
-                                       const backend::RemoteShow* show);
+                                       const model::RemoteShow* show);
 
 // Path matching: a file path as it is compared: '/' separators, no repeated or trailing '/',
 // ASCII letters in lower case.

@@ -55,7 +55,7 @@ KeyParts key_parts(std::string_view key) {
   std::string_view rest = key.substr(scheme_end + 3);
   k.value = std::string(rest.substr(0, rest.find('/')));
   k.series = k.provider.size() > 1 && k.provider.front() == 'r' &&
-             backend::guid_key_from_name(k.provider.substr(1)).has_value();
+             model::guid_key_from_name(k.provider.substr(1)).has_value();
   if (k.series) {
     k.provider.erase(0, 1);
   }
@@ -63,9 +63,9 @@ KeyParts key_parts(std::string_view key) {
   return k;
 }
 
-std::string value_of(const backend::Guids& guids, std::string_view provider) {
+std::string value_of(const model::Guids& guids, std::string_view provider) {
   for (const auto& g : guids) {
-    if (backend::guid_key_name(g.key) == provider) {
+    if (model::guid_key_name(g.key) == provider) {
       return g.value;
     }
   }
@@ -346,7 +346,7 @@ ParityResult run_parity(const config::Config& config, db::StateStore& store,
     }
 
     if (wanted(parity, "id_conflict")) {
-      std::map<backend::GuidKey, std::vector<std::pair<std::string, std::string>>> by_key;
+      std::map<model::GuidKey, std::vector<std::pair<std::string, std::string>>> by_key;
       for (const auto& r : records) {
         for (const auto& g : r.guids) {
           by_key[g.key].emplace_back(g.value, label(r, records));
@@ -363,18 +363,18 @@ ParityResult run_parity(const config::Config& config, db::StateStore& store,
             parts.push_back(fmt::format("{} ({})", value, backend));
             backends.push_back(backend);
           }
-          add("id_conflict", fmt::format("{}: {}", backend::guid_key_name(key), join(parts)),
+          add("id_conflict", fmt::format("{}: {}", model::guid_key_name(key), join(parts)),
               backends);
         }
       }
     }
 
     if (wanted(parity, "duplicate_id")) {
-      const char* type = row.type == backend::MediaType::episode ? "episode" : "movie";
+      const char* type = row.type == model::MediaType::episode ? "episode" : "movie";
       std::map<std::string, std::vector<std::string>> seen;
       for (const auto& r : records) {
         for (const auto& g : r.guids) {
-          seen[fmt::format("{}://{}/{}", backend::guid_key_name(g.key), g.value, type)].push_back(
+          seen[fmt::format("{}://{}/{}", model::guid_key_name(g.key), g.value, type)].push_back(
               r.backend);
         }
       }
@@ -405,9 +405,9 @@ ParityResult run_parity(const config::Config& config, db::StateStore& store,
       // some servers and its series' year on others, so only a movie's year is compared.
       std::map<std::string, std::vector<std::string>> said; // value -> backends saying it
       for (const auto& r : records) {
-        if (row.type == backend::MediaType::movie && r.year > 0) {
+        if (row.type == model::MediaType::movie && r.year > 0) {
           said[fmt::format("year {}", r.year)].push_back(r.backend);
-        } else if (row.type == backend::MediaType::episode && r.season >= 0 && r.episode >= 0) {
+        } else if (row.type == model::MediaType::episode && r.season >= 0 && r.episode >= 0) {
           said[fmt::format("{}x{:02}", r.season, r.episode)].push_back(r.backend);
         }
       }

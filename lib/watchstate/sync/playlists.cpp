@@ -203,7 +203,7 @@ PlaylistResult run_playlists(const config::Config& config, db::StateStore& store
       PlaylistBackend view;
       view.name = backend.name;
       view.writable = backend.export_enabled;
-      view.has_edit_time = backend.type == backend::BackendType::plex;
+      view.has_edit_time = backend.type == model::BackendType::plex;
       try {
         run.adapter = open_backend(config, backend, options);
         view.playlists = read_playlists(*run.adapter, backend, store, identity);

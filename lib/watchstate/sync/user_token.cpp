@@ -44,7 +44,7 @@ public:
         m_backend(std::move(backend)), m_options(std::move(options)), m_page_size(page_size),
         m_label(fmt::format("{}/{}", m_backend.identity, m_backend.name)) {}
 
-  backend::ServerInfo server_info() override {
+  model::ServerInfo server_info() override {
     if (m_checked_info) {
       // The cached token was just proven with this very request.
       auto info = std::move(*m_checked_info);
@@ -54,17 +54,16 @@ public:
     return inner().server_info();
   }
   std::vector<backend::Library> libraries() override { return inner().libraries(); }
-  void list_items(const std::vector<backend::Library>& libraries, backend::ShowCache& shows,
+  void list_items(const std::vector<backend::Library>& libraries, model::ShowCache& shows,
                   const std::function<void(backend::RemoteItem&&)>& on_item) override {
     inner().list_items(libraries, shows, on_item);
   }
   std::vector<backend::RemoteUser> users() override { return inner().users(); }
   std::vector<backend::FoundItem> search(std::string_view query, int limit,
-                                         backend::ShowCache& shows) override {
+                                         model::ShowCache& shows) override {
     return inner().search(query, limit, shows);
   }
-  std::vector<backend::FoundItem> find_item(std::string_view id,
-                                            backend::ShowCache& shows) override {
+  std::vector<backend::FoundItem> find_item(std::string_view id, model::ShowCache& shows) override {
     return inner().find_item(id, shows);
   }
   std::vector<std::string> active_items() override { return inner().active_items(); }
@@ -159,13 +158,13 @@ private:
   }
 
   backend::plex::TokenCache m_cache;
-  backend::CustomGuidRules m_guid_rules;
+  model::CustomGuidRules m_guid_rules;
   config::BackendConfig m_backend;
   http::ClientOptions m_options;
   int m_page_size;
   std::string m_label;
   std::unique_ptr<backend::Backend> m_inner;
-  std::optional<backend::ServerInfo> m_checked_info;
+  std::optional<model::ServerInfo> m_checked_info;
   std::uint64_t m_requests = 0;
 };
 

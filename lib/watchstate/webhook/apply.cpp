@@ -22,7 +22,7 @@ namespace {
 bool same_user(const config::BackendConfig& backend, const std::string& user_id) {
   if (backend.user.empty()) {
     // Without `user` a Plex backend acts as the token's owner, whose local account id is 1.
-    return backend.type == backend::BackendType::plex && user_id == "1";
+    return backend.type == model::BackendType::plex && user_id == "1";
   }
   return normalized_id(backend.user) == normalized_id(user_id);
 }
@@ -30,7 +30,7 @@ bool same_user(const config::BackendConfig& backend, const std::string& user_id)
 // The events of one (identity, backend) pair.
 struct Group {
   EventTarget target;
-  std::vector<const QueuedEvent*> events;
+  std::vector<const db::QueuedEvent*> events;
 };
 
 } // namespace
@@ -80,7 +80,7 @@ std::size_t EventApplier::learn_server_ids(bool ask_servers) {
   return unknown;
 }
 
-std::vector<EventTarget> EventApplier::targets(const WebhookEvent& event) const {
+std::vector<EventTarget> EventApplier::targets(const model::WebhookEvent& event) const {
   std::vector<EventTarget> result;
   const std::shared_lock lock(m_by_server_mutex);
   const auto found = m_by_server.find(event.server_id);
@@ -95,7 +95,7 @@ std::vector<EventTarget> EventApplier::targets(const WebhookEvent& event) const 
   return result;
 }
 
-ApplyOutcome EventApplier::apply(const std::vector<QueuedEvent>& events) {
+ApplyOutcome EventApplier::apply(const std::vector<db::QueuedEvent>& events) {
   ApplyOutcome outcome;
   // One group per (identity, backend): each item is re-read once with that identity's
   // credentials, however many events name it.
@@ -120,7 +120,7 @@ ApplyOutcome EventApplier::apply(const std::vector<QueuedEvent>& events) {
   // fails when no server it names has its item.
   struct Read {
     std::vector<backend::RemoteItem> items;
-    std::vector<backend::RemoteShow> shows;
+    std::vector<model::RemoteShow> shows;
   };
   std::map<std::pair<std::string, std::string>, Read> reads;
   std::map<std::int64_t, std::string> retry;
@@ -150,7 +150,7 @@ ApplyOutcome EventApplier::apply(const std::vector<QueuedEvent>& events) {
             log::info("{}: item {} is in an ignored library", backend.name, item_id);
             continue;
           }
-          if (hit.item.type == backend::MediaType::episode) {
+          if (hit.item.type == model::MediaType::episode) {
             if (const auto show = shows.find(hit.item.show_id); show != shows.end()) {
               read.shows.push_back(show->second);
             }

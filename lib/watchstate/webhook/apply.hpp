@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <watchstate/backend/webhook_payload.hpp>
 #include <watchstate/config/config.hpp>
+#include <watchstate/db/event_queue.hpp>
 #include <watchstate/db/state_store.hpp>
-#include <watchstate/webhook/event_queue.hpp>
-#include <watchstate/webhook/payload.hpp>
 
 #include <cstdint>
 #include <shared_mutex>
@@ -45,12 +45,12 @@ public:
   // The (identity, backend) pairs `event` is for: same server id and, unless it is a library
   // event, the same user (a Plex backend without `user` is the owner, account 1). Empty when
   // no configured backend matches. Thread-safe.
-  [[nodiscard]] std::vector<EventTarget> targets(const WebhookEvent& event) const;
+  [[nodiscard]] std::vector<EventTarget> targets(const model::WebhookEvent& event) const;
 
   // Re-read every item the events name, apply it with the import rules in one transaction,
   // then export the changed rows to every export-enabled backend of their identity. The
   // caller holds the state directory's lock.
-  ApplyOutcome apply(const std::vector<QueuedEvent>& events);
+  ApplyOutcome apply(const std::vector<db::QueuedEvent>& events);
 
 private:
   const config::Config& m_config;

@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/webhook/server.hpp>
 
+#include <watchstate/backend/webhook_payload.hpp>
+#include <watchstate/core/abort.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/lock.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
 #include <watchstate/core/text.hpp>
 #include <watchstate/core/time.hpp>
+#include <watchstate/db/event_queue.hpp>
 #include <watchstate/db/state_store.hpp>
 #include <watchstate/http/client.hpp>
 #include <watchstate/webhook/apply.hpp>
-#include <watchstate/webhook/event_queue.hpp>
-#include <watchstate/webhook/payload.hpp>
 
 #include <httplib.h>
 
@@ -138,7 +139,7 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
   const Endpoint endpoint = parse_listen(listen);
   const auto started = Clock::now();
 
-  EventQueue queue(options.queue_db);
+  db::EventQueue queue(options.queue_db);
   db::StateStore store(options.state_db);
   EventApplier applier(config, store);
   Shared shared;
@@ -172,7 +173,7 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
       answer(res, 200, "webhook endpoint is ready");
       return;
     }
-    WebhookRequest request;
+    backend::WebhookRequest request;
     request.user_agent = req.get_header_value("User-Agent");
     request.content_type = req.get_header_value("Content-Type");
     for (const auto& [name, part] : req.files) {
@@ -187,14 +188,14 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
     } else if (req.files.empty()) {
       request.body = req.body;
     }
-    const ParseResult parsed = parse_webhook(request);
-    if (parsed.status == ParseStatus::invalid) {
+    const backend::ParseResult parsed = backend::parse_webhook(request);
+    if (parsed.status == backend::ParseStatus::invalid) {
       ++shared.refused;
       log::warning("webhook from {}: refused: {}", req.remote_addr, parsed.reason);
       answer(res, 400, parsed.reason);
       return;
     }
-    if (parsed.status == ParseStatus::ignored) {
+    if (parsed.status == backend::ParseStatus::ignored) {
       ++shared.ignored;
       log::info("webhook {} {}: ignored: {}", source_name(parsed.event.source), parsed.event.event,
                 parsed.reason);
@@ -298,7 +299,7 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
     shared.stopping = true;
     if (count > 1) {
       shared.abort = true;
-      http::request_abort();
+      request_abort();
     }
     server.stop();
     shared.wake.notify_one();
@@ -326,7 +327,7 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
       applier.learn_server_ids(ask);
       ask_servers = false;
     }
-    std::vector<QueuedEvent> due;
+    std::vector<db::QueuedEvent> due;
     try {
       due = queue.due(now(), k_batch);
     } catch (const Error& e) {
@@ -379,8 +380,8 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
         queue.fail(id, reason);
       }
       for (const auto& [id, reason] : outcome.retry) {
-        const auto it =
-            std::find_if(due.begin(), due.end(), [&](const QueuedEvent& e) { return e.id == id; });
+        const auto it = std::find_if(due.begin(), due.end(),
+                                     [&](const db::QueuedEvent& e) { return e.id == id; });
         const int attempts = it == due.end() ? 0 : it->attempts;
         const UnixTime delay =
             std::min<UnixTime>(k_max_retry_delay, UnixTime{2} << std::min(attempts, 9));

@@ -6,14 +6,14 @@
 #include <string>
 #include <vector>
 
-using ws::backend::CustomGuidRule;
-using ws::backend::CustomGuidRules;
-using ws::backend::Guid;
-using ws::backend::GuidKey;
-using ws::backend::Guids;
 using ws::backend::parse_episode_range;
 using ws::backend::parse_plex_guids;
 using ws::backend::parse_provider_ids;
+using ws::model::CustomGuidRule;
+using ws::model::CustomGuidRules;
+using ws::model::Guid;
+using ws::model::GuidKey;
+using ws::model::Guids;
 
 namespace {
 
@@ -41,20 +41,20 @@ std::string range_of(std::string_view name) {
 } // namespace
 
 TEST_CASE("backend::guid_key_names", "[backend][guid]") {
-  CHECK(ws::backend::guid_key_name(GuidKey::imdb) == "imdb");
-  CHECK(ws::backend::guid_key_name(GuidKey::youtube) == "youtube");
-  CHECK(ws::backend::guid_key_from_name("tvmaze") == GuidKey::tvmaze);
-  CHECK(ws::backend::guid_key_from_name("TVDB") == GuidKey::tvdb);
-  CHECK_FALSE(ws::backend::guid_key_from_name("plex").has_value());
-  CHECK_FALSE(ws::backend::guid_key_from_name("").has_value());
-  for (std::size_t i = 0; i < ws::backend::k_guid_key_count; ++i) {
+  CHECK(ws::model::guid_key_name(GuidKey::imdb) == "imdb");
+  CHECK(ws::model::guid_key_name(GuidKey::youtube) == "youtube");
+  CHECK(ws::model::guid_key_from_name("tvmaze") == GuidKey::tvmaze);
+  CHECK(ws::model::guid_key_from_name("TVDB") == GuidKey::tvdb);
+  CHECK_FALSE(ws::model::guid_key_from_name("plex").has_value());
+  CHECK_FALSE(ws::model::guid_key_from_name("").has_value());
+  for (std::size_t i = 0; i < ws::model::k_guid_key_count; ++i) {
     const auto key = static_cast<GuidKey>(i);
-    CHECK(ws::backend::guid_key_from_name(ws::backend::guid_key_name(key)) == key);
+    CHECK(ws::model::guid_key_from_name(ws::model::guid_key_name(key)) == key);
   }
 }
 
-TEST_CASE("backend::is_valid_guid_value", "[backend][guid]") {
-  using ws::backend::is_valid_guid_value;
+TEST_CASE("model::is_valid_guid_value", "[backend][guid]") {
+  using ws::model::is_valid_guid_value;
   CHECK(is_valid_guid_value(GuidKey::imdb, "tt0000001"));
   CHECK_FALSE(is_valid_guid_value(GuidKey::imdb, "123456"));
   CHECK_FALSE(is_valid_guid_value(GuidKey::imdb, "tt"));

@@ -9,22 +9,22 @@
 #include <catch2/catch.hpp>
 
 using ws::backend::FoundItem;
-using ws::backend::GuidKey;
-using ws::backend::ShowCache;
 using ws::http::Method;
+using ws::model::GuidKey;
+using ws::model::ShowCache;
 using ws::test::FakeHttpClient;
 using ws::test::query_param;
 using ws::test::text_response;
 
 namespace {
 
-ws::backend::Connection connection(ws::backend::BackendType type) {
+ws::backend::Connection connection(ws::model::BackendType type) {
   ws::backend::Connection c;
   c.name = "home";
   c.type = type;
   c.url = "http://127.0.0.1:8096";
   c.token = "inspection-secret-token";
-  c.user = type == ws::backend::BackendType::plex ? "" : "u1";
+  c.user = type == ws::model::BackendType::plex ? "" : "u1";
   return c;
 }
 
@@ -33,7 +33,7 @@ struct Harness {
   std::unique_ptr<ws::backend::Backend> backend;
 };
 
-Harness make(ws::backend::BackendType type, std::unique_ptr<FakeHttpClient> fake) {
+Harness make(ws::model::BackendType type, std::unique_ptr<FakeHttpClient> fake) {
   auto recorded = fake->recorder();
   return Harness{recorded, ws::backend::make_backend(connection(type), std::move(fake))};
 }
@@ -46,7 +46,7 @@ TEST_CASE("backend::plex users", "[backend][plex]") {
       {"id":0,"key":"/accounts/0","name":""},
       {"id":1,"key":"/accounts/1","name":"owner"},
       {"id":8123456,"key":"/accounts/8123456","name":"kid"}]}})");
-  auto h = make(ws::backend::BackendType::plex, std::move(fake));
+  auto h = make(ws::model::BackendType::plex, std::move(fake));
   const auto users = h.backend->users();
   REQUIRE(users.size() == 2); // the system account 0 is no person
   CHECK(users[0].id == "1");
@@ -75,7 +75,7 @@ TEST_CASE("backend::plex search keeps movie, show and episode hubs", "[backend][
       "/library/metadata/30", {"includeGuids=1"},
       R"({"MediaContainer":{"Metadata":[{"ratingKey":"30","type":"show","title":"Other Show",
                    "Guid":[{"id":"tvdb://300"}]}]}})");
-  auto h = make(ws::backend::BackendType::plex, std::move(fake));
+  auto h = make(ws::model::BackendType::plex, std::move(fake));
   ShowCache shows;
   const auto hits = h.backend->search("heat wave", 5, shows);
   REQUIRE(hits.size() == 3);
@@ -103,7 +103,7 @@ TEST_CASE("backend::plex find_item", "[backend][plex]") {
                    "title":"Heat Wave","year":1999,"addedAt":1600000000,"librarySectionID":1}]}})");
   fake->on(Method::get, "/library/metadata/11", text_response(404, "Not Found"));
   fake->on(Method::get, "/library/metadata/12", text_response(500, "boom"));
-  auto h = make(ws::backend::BackendType::plex, std::move(fake));
+  auto h = make(ws::model::BackendType::plex, std::move(fake));
   ShowCache shows;
   const auto found = h.backend->find_item("10", shows);
   REQUIRE(found.size() == 1);
@@ -120,7 +120,7 @@ TEST_CASE("backend::mediabrowser users", "[backend][jellyfin]") {
   fake->on_get("/Users",
                R"([{"Name":"alice","Id":"u1","Policy":{"IsAdministrator":true,"IsDisabled":false}},
                             {"Name":"bob","Id":"u2","Policy":{"IsAdministrator":false,"IsDisabled":true}}])");
-  auto h = make(ws::backend::BackendType::jellyfin, std::move(fake));
+  auto h = make(ws::model::BackendType::jellyfin, std::move(fake));
   const auto users = h.backend->users();
   REQUIRE(users.size() == 2);
   CHECK(users[0].admin);
@@ -144,7 +144,7 @@ TEST_CASE("backend::mediabrowser search and find_item", "[backend][jellyfin][emb
   fake->on_get("/Users/u1/Items/s1",
                R"({"Name":"Heat Show","Id":"s1","Type":"Series","ProviderIds":{"Tvdb":"71"}})");
   fake->on(Method::get, "/Users/u1/Items/nope", text_response(404));
-  auto h = make(ws::backend::BackendType::emby, std::move(fake));
+  auto h = make(ws::model::BackendType::emby, std::move(fake));
   ShowCache shows;
   const auto hits = h.backend->search("heat", 25, shows);
   REQUIRE(hits.size() == 3);

@@ -12,15 +12,15 @@
 #include <algorithm>
 
 using ws::Errc;
-using ws::backend::BackendType;
-using ws::backend::GuidKey;
-using ws::backend::Guids;
 using ws::backend::Library;
 using ws::backend::LibraryKind;
-using ws::backend::MediaType;
 using ws::backend::RemoteItem;
-using ws::backend::ShowCache;
 using ws::http::Method;
+using ws::model::BackendType;
+using ws::model::GuidKey;
+using ws::model::Guids;
+using ws::model::MediaType;
+using ws::model::ShowCache;
 using ws::test::FakeHttpClient;
 using ws::test::header_of;
 using ws::test::json_response;
@@ -80,7 +80,7 @@ const std::vector<BackendType> k_types{BackendType::jellyfin, BackendType::emby}
 
 TEST_CASE("backend::mediabrowser server_info and Authorization", "[backend][jellyfin][emby]") {
   for (const auto type : k_types) {
-    CAPTURE(ws::backend::backend_type_name(type));
+    CAPTURE(ws::model::backend_type_name(type));
     auto fake = std::make_unique<FakeHttpClient>();
     fake->on_get("/System/Info", ws::test::mediabrowser_fixture("info"));
     auto h = make(type, std::move(fake));
@@ -98,9 +98,9 @@ TEST_CASE("backend::mediabrowser server_info and Authorization", "[backend][jell
     CHECK(auth->find(std::string("Version=\"") + WS_VERSION + "\"") != std::string::npos);
     CHECK(header_of(h.recorded->requests[0].headers, "Accept") == "application/json");
   }
-  CHECK(ws::backend::backend_type_name(BackendType::jellyfin) == "jellyfin");
-  CHECK(ws::backend::backend_type_name(BackendType::emby) == "emby");
-  CHECK(ws::backend::backend_type_name(BackendType::plex) == "plex");
+  CHECK(ws::model::backend_type_name(BackendType::jellyfin) == "jellyfin");
+  CHECK(ws::model::backend_type_name(BackendType::emby) == "emby");
+  CHECK(ws::model::backend_type_name(BackendType::plex) == "plex");
 }
 
 TEST_CASE("backend::mediabrowser libraries", "[backend][jellyfin][emby]") {
@@ -132,7 +132,7 @@ TEST_CASE("backend::mediabrowser libraries", "[backend][jellyfin][emby]") {
 
 TEST_CASE("backend::mediabrowser list_items", "[backend][jellyfin][emby]") {
   for (const auto type : k_types) {
-    CAPTURE(ws::backend::backend_type_name(type));
+    CAPTURE(ws::model::backend_type_name(type));
     auto fake = std::make_unique<FakeHttpClient>();
     fake->set_reverse_completion(type == BackendType::emby);
     fake->on_get(k_items, {"ParentId=lib-1", "Limit=0"}, count_json(1));
@@ -408,8 +408,7 @@ TEST_CASE("backend::mediabrowser needs a user", "[backend][jellyfin]") {
 
 TEST_CASE("backend::mediabrowser custom guid rules reach items and shows",
           "[backend][jellyfin][emby][guid]") {
-  const auto run = [](BackendType type, const ws::backend::CustomGuidRules& rules,
-                      ShowCache& shows) {
+  const auto run = [](BackendType type, const ws::model::CustomGuidRules& rules, ShowCache& shows) {
     auto fake = std::make_unique<FakeHttpClient>();
     fake->on_get(k_items, {"ParentId=lib-1", "Limit=0"}, count_json(1));
     fake->on_get(k_items, {"ParentId=lib-2", "Limit=0"}, count_json(1));
@@ -438,9 +437,9 @@ TEST_CASE("backend::mediabrowser custom guid rules reach items and shows",
                 shows);
   };
   for (const auto type : k_types) {
-    CAPTURE(ws::backend::backend_type_name(type));
+    CAPTURE(ws::model::backend_type_name(type));
     ShowCache shows;
-    const auto items = run(type, {ws::backend::CustomGuidRule{{}, "MyDb", GuidKey::tmdb}}, shows);
+    const auto items = run(type, {ws::model::CustomGuidRule{{}, "MyDb", GuidKey::tmdb}}, shows);
     REQUIRE(items.size() == 2);
     CHECK(items[0].id == "episode-1");
     CHECK(items[0].guids == Guids{{GuidKey::tmdb, "99"}, {GuidKey::tvdb, "20"}});
@@ -475,7 +474,7 @@ TEST_CASE("backend::mediabrowser fill_library_roots", "[backend][jellyfin][emby]
       R"({"Name":"Broken","CollectionType":"movies","ItemId":"9"},)"
       R"({"Name":"No id","Locations":["/x"]}])";
   for (const auto type : k_types) {
-    CAPTURE(ws::backend::backend_type_name(type));
+    CAPTURE(ws::model::backend_type_name(type));
     auto fake = std::make_unique<FakeHttpClient>();
     fake->on_get("/Users/user-1/Views", k_views);
     fake->on_get("/Library/VirtualFolders", k_folders);
@@ -561,7 +560,7 @@ TEST_CASE("backend::mediabrowser episodes go out with their series as listed now
     // The cache of the last run knew the series by an id the server has since corrected.
     ShowCache shows;
     shows["series-1"] =
-        ws::backend::RemoteShow{"series-1", "Show", 2019, {{GuidKey::tvdb, "999"}}, {}};
+        ws::model::RemoteShow{"series-1", "Show", 2019, {{GuidKey::tvdb, "999"}}, {}};
     std::vector<std::pair<std::string, Guids>> seen;
     const std::vector<Library> libraries{{"lib-2", "Shows", LibraryKind::shows}};
     h.backend->list_items(libraries, shows, [&](RemoteItem&& item) {

@@ -19,8 +19,8 @@
 
 using ws::Errc;
 using ws::Error;
-using ws::backend::BackendType;
 using ws::http::Method;
+using ws::model::BackendType;
 using ws::test::FakeHttpClient;
 using ws::test::header_of;
 using ws::test::json_response;
@@ -121,7 +121,7 @@ const std::vector<BackendType> k_types{BackendType::jellyfin, BackendType::emby}
 TEST_CASE("backend::mediabrowser playlists read the recorded fixture",
           "[backend][jellyfin][emby][playlist]") {
   for (const auto type : k_types) {
-    DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
+    DYNAMIC_SECTION(ws::model::backend_type_name(type)) {
       auto fake = std::make_unique<FakeHttpClient>();
       fake->on_get(k_items, {"IncludeItemTypes=Playlist"},
                    ws::test::mediabrowser_fixture("playlists"));
@@ -166,7 +166,7 @@ TEST_CASE("backend::mediabrowser playlists read the recorded fixture",
 
 TEST_CASE("backend::mediabrowser playlist flags and dates", "[backend][jellyfin][emby][playlist]") {
   for (const auto type : k_types) {
-    DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
+    DYNAMIC_SECTION(ws::model::backend_type_name(type)) {
       auto fake = std::make_unique<FakeHttpClient>();
       fake->on_get(k_items, R"({"Items":[
           {"Id":"a","Name":"Songs","Type":"Playlist","MediaType":"Audio","DateCreated":"2024-05-01T10:00:00.0000000Z"},
@@ -200,7 +200,7 @@ TEST_CASE("backend::mediabrowser playlist flags and dates", "[backend][jellyfin]
 
 TEST_CASE("backend::mediabrowser playlist by id", "[backend][jellyfin][emby][playlist]") {
   for (const auto type : k_types) {
-    DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
+    DYNAMIC_SECTION(ws::model::backend_type_name(type)) {
       auto fake = std::make_unique<FakeHttpClient>();
       fake->on_get(std::string(k_items) + "/playlist-1",
                    ws::test::mediabrowser_fixture("playlist_detail_emby"));
@@ -234,7 +234,7 @@ TEST_CASE("backend::mediabrowser playlist by id", "[backend][jellyfin][emby][pla
 TEST_CASE("backend::mediabrowser long playlists are paged in order",
           "[backend][jellyfin][emby][playlist]") {
   for (const auto type : k_types) {
-    DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
+    DYNAMIC_SECTION(ws::model::backend_type_name(type)) {
       auto fake = std::make_unique<FakeHttpClient>();
       fake->on_get(
           k_items, {"StartIndex=0"},
@@ -272,7 +272,7 @@ TEST_CASE("backend::mediabrowser long playlists are paged in order",
 
 TEST_CASE("backend::mediabrowser create_playlist", "[backend][jellyfin][emby][playlist]") {
   for (const auto type : k_types) {
-    DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
+    DYNAMIC_SECTION(ws::model::backend_type_name(type)) {
       const bool emby = type == BackendType::emby;
       auto fake = std::make_unique<FakeHttpClient>();
       fake->on(Method::post, "/Playlists", json_response(R"({"Id":"pl-new"})"));
@@ -337,7 +337,7 @@ TEST_CASE("backend::mediabrowser create_playlist", "[backend][jellyfin][emby][pl
 
 TEST_CASE("backend::mediabrowser add, remove, move", "[backend][jellyfin][emby][playlist]") {
   for (const auto type : k_types) {
-    DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
+    DYNAMIC_SECTION(ws::model::backend_type_name(type)) {
       auto fake = std::make_unique<FakeHttpClient>();
       fake->on(Method::post, "/Playlists/p1/Items", text_response(204));
       fake->on(Method::del, "/Playlists/p1/Items", text_response(204));
@@ -437,7 +437,7 @@ TEST_CASE("backend::mediabrowser rename_playlist", "[backend][jellyfin][emby][pl
 
 TEST_CASE("backend::mediabrowser delete_playlist", "[backend][jellyfin][emby][playlist]") {
   for (const auto type : k_types) {
-    DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
+    DYNAMIC_SECTION(ws::model::backend_type_name(type)) {
       auto fake = std::make_unique<FakeHttpClient>();
       fake->on(Method::del, "/Items/p1", text_response(204));
       // The first attempt went through, its answer was lost: gone, as asked.
@@ -457,7 +457,7 @@ TEST_CASE("backend::mediabrowser delete_playlist", "[backend][jellyfin][emby][pl
 TEST_CASE("backend::mediabrowser creates and appends are never retried",
           "[backend][jellyfin][emby][playlist]") {
   for (const auto type : k_types) {
-    DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
+    DYNAMIC_SECTION(ws::model::backend_type_name(type)) {
       auto fake = std::make_unique<FakeHttpClient>();
       fake->on(Method::post, "/Playlists", json_response(R"({"Id":"p2"})"));
       fake->on(Method::post, "/Playlists/p2/Items", text_response(204));
@@ -476,7 +476,7 @@ TEST_CASE("backend::mediabrowser creates and appends are never retried",
 
 TEST_CASE("backend::mediabrowser playlist failures", "[backend][jellyfin][emby][playlist]") {
   for (const auto type : k_types) {
-    DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
+    DYNAMIC_SECTION(ws::model::backend_type_name(type)) {
       SECTION("401 is no_perm") {
         auto fake = std::make_unique<FakeHttpClient>();
         fake->on(Method::get, k_items, text_response(401));

@@ -11,10 +11,10 @@
 #include <string>
 
 using ws::Errc;
-using ws::backend::BackendType;
 using ws::backend::WriteAction;
 using ws::backend::WriteRequest;
 using ws::http::Method;
+using ws::model::BackendType;
 using ws::test::FakeHttpClient;
 using ws::test::header_of;
 using ws::test::json_response;
@@ -82,7 +82,7 @@ const std::vector<BackendType> k_types{BackendType::jellyfin, BackendType::emby}
 
 TEST_CASE("backend::mediabrowser write requests", "[backend][mediabrowser][write]") {
   for (const auto type : k_types) {
-    DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
+    DYNAMIC_SECTION(ws::model::backend_type_name(type)) {
       const bool emby = type == BackendType::emby;
       auto fake = std::make_unique<FakeHttpClient>();
       const std::string user_data_reply =
@@ -168,7 +168,7 @@ TEST_CASE("backend::mediabrowser write requests", "[backend][mediabrowser][write
 
 TEST_CASE("backend::mediabrowser write outcomes", "[backend][mediabrowser][write]") {
   for (const auto type : k_types) {
-    DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
+    DYNAMIC_SECTION(ws::model::backend_type_name(type)) {
       auto fake = std::make_unique<FakeHttpClient>();
       for (const int status : {200, 204, 401, 403, 404, 503, 429, 400}) {
         const std::string id = "s" + std::to_string(status);
@@ -222,7 +222,7 @@ TEST_CASE("backend::mediabrowser write outcomes", "[backend][mediabrowser][write
 
 TEST_CASE("backend::mediabrowser active_items", "[backend][mediabrowser]") {
   for (const auto type : k_types) {
-    DYNAMIC_SECTION(ws::backend::backend_type_name(type)) {
+    DYNAMIC_SECTION(ws::model::backend_type_name(type)) {
       auto fake = std::make_unique<FakeHttpClient>();
       fake->on_get(
           "/Sessions",

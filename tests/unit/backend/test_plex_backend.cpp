@@ -12,15 +12,15 @@
 #include <map>
 
 using ws::Errc;
-using ws::backend::Guid;
-using ws::backend::GuidKey;
-using ws::backend::Guids;
 using ws::backend::Library;
 using ws::backend::LibraryKind;
-using ws::backend::MediaType;
 using ws::backend::RemoteItem;
-using ws::backend::ShowCache;
 using ws::http::Method;
+using ws::model::Guid;
+using ws::model::GuidKey;
+using ws::model::Guids;
+using ws::model::MediaType;
+using ws::model::ShowCache;
 using ws::test::FakeHttpClient;
 using ws::test::header_of;
 using ws::test::json_response;
@@ -33,7 +33,7 @@ constexpr const char* k_token = "plex-secret-token-123";
 ws::backend::Connection plex_connection(int page_size = 1000) {
   ws::backend::Connection c;
   c.name = "plex_home";
-  c.type = ws::backend::BackendType::plex;
+  c.type = ws::model::BackendType::plex;
   c.url = "http://127.0.0.1:32400";
   c.token = k_token;
   c.page_size = page_size;
@@ -471,7 +471,7 @@ TEST_CASE("backend::plex episodes go out with their show as listed now", "[backe
   auto h = make(std::move(fake));
   // The last run knew show 10 by an id the server has since corrected (a Fix Match).
   ShowCache shows;
-  shows["10"] = ws::backend::RemoteShow{"10", "Ten", 2010, {{GuidKey::tvdb, "9999"}}, {}};
+  shows["10"] = ws::model::RemoteShow{"10", "Ten", 2010, {{GuidKey::tvdb, "9999"}}, {}};
   std::vector<Guids> seen;
   h.backend->list_items({{"2", "TV", LibraryKind::shows}}, shows,
                         [&](RemoteItem&& item) { seen.push_back(shows.at(item.show_id).guids); });
@@ -582,7 +582,7 @@ TEST_CASE("backend::plex libraries carry their folders", "[backend][plex]") {
 }
 
 TEST_CASE("backend::plex custom guid rules reach items and shows", "[backend][plex][guid]") {
-  const auto run = [](const ws::backend::CustomGuidRules& rules, ShowCache& shows) {
+  const auto run = [](const ws::model::CustomGuidRules& rules, ShowCache& shows) {
     auto fake = std::make_unique<FakeHttpClient>();
     fake->on(Method::get, "/library/sections/1/all", {"type=1", "X-Plex-Container-Size=0"},
              count_response(1));
@@ -614,7 +614,7 @@ TEST_CASE("backend::plex custom guid rules reach items and shows", "[backend][pl
 
   ShowCache shows;
   const auto items =
-      run({ws::backend::CustomGuidRule{"com.plexapp.agents.mydb://", {}, GuidKey::tmdb}}, shows);
+      run({ws::model::CustomGuidRule{"com.plexapp.agents.mydb://", {}, GuidKey::tmdb}}, shows);
   REQUIRE(items.size() == 2);
   CHECK(items[0].id == "10");
   CHECK(items[0].guids == Guids{{GuidKey::imdb, "tt0000010"}, {GuidKey::tmdb, "4242"}});

@@ -40,7 +40,7 @@ struct Harness {
 Harness make(std::unique_ptr<FakeHttpClient> fake, int page_size = 1000) {
   ws::backend::Connection c;
   c.name = "plex_home";
-  c.type = ws::backend::BackendType::plex;
+  c.type = ws::model::BackendType::plex;
   c.url = "http://127.0.0.1:32400";
   c.token = k_token;
   c.page_size = page_size;

@@ -32,7 +32,7 @@ struct Harness {
 Harness make(std::unique_ptr<FakeHttpClient> fake, std::string user = {}) {
   ws::backend::Connection c;
   c.name = "plex_home";
-  c.type = ws::backend::BackendType::plex;
+  c.type = ws::model::BackendType::plex;
   c.url = "http://127.0.0.1:32400";
   c.token = k_token;
   c.user = std::move(user);

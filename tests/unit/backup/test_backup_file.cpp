@@ -21,8 +21,6 @@ namespace fs = std::filesystem;
 
 using ws::Errc;
 using ws::Error;
-using ws::backend::Guid;
-using ws::backend::GuidKey;
 using ws::backup::BackupPlaylist;
 using ws::backup::BackupRecord;
 using ws::backup::BackupWriter;
@@ -32,6 +30,8 @@ using ws::backup::read_backup;
 using ws::backup::read_playlist_backup;
 using ws::backup::record_json;
 using ws::backup::write_playlist_backup;
+using ws::model::Guid;
+using ws::model::GuidKey;
 
 namespace {
 
@@ -102,7 +102,7 @@ void check_same(const BackupRecord& got, const BackupRecord& want) {
   CHECK(got.season == want.season);
   CHECK(got.episode_number == want.episode_number);
   CHECK(got.year == want.year);
-  auto sorted = [](ws::backend::Guids guids) {
+  auto sorted = [](ws::model::Guids guids) {
     std::sort(guids.begin(), guids.end(),
               [](const Guid& a, const Guid& b) { return a.key < b.key; });
     return guids;
@@ -242,8 +242,8 @@ void check_example(const std::vector<BackupRecord>& records) {
   CHECK(records[0].updated == 1643805016);
   CHECK(records[0].title == "Ferengi: Rules of Acquisition");
   CHECK(records[0].year == 2000);
-  CHECK(records[0].guids == ws::backend::Guids{Guid{GuidKey::imdb, "tt0000001"},
-                                               Guid{GuidKey::tmdb, "1"}, Guid{GuidKey::tvdb, "1"}});
+  CHECK(records[0].guids == ws::model::Guids{Guid{GuidKey::imdb, "tt0000001"},
+                                             Guid{GuidKey::tmdb, "1"}, Guid{GuidKey::tvdb, "1"}});
   CHECK(records[1].episode);
   CHECK_FALSE(records[1].watched);
   CHECK(records[1].show == "Ferengi StandUp Comedy");
@@ -251,7 +251,7 @@ void check_example(const std::vector<BackupRecord>& records) {
   CHECK(records[1].season == 1);
   CHECK(records[1].episode_number == 1);
   CHECK(records[1].year == 2002);
-  CHECK(records[1].parent == ws::backend::Guids{Guid{GuidKey::tvdb, "3"}});
+  CHECK(records[1].parent == ws::model::Guids{Guid{GuidKey::tvdb, "3"}});
   CHECK(records[1].progress_ms == 900000);
 }
 
@@ -354,7 +354,7 @@ TEST_CASE("backup::guid keys", "[backup]") {
   CHECK(records[0].year == 0);
   // Unprefixed key accepted, invalid tmdb value and unknown providers dropped, numeric id kept.
   CHECK(records[0].guids ==
-        ws::backend::Guids{Guid{GuidKey::imdb, "tt0000009"}, Guid{GuidKey::tvdb, "12"}});
+        ws::model::Guids{Guid{GuidKey::imdb, "tt0000009"}, Guid{GuidKey::tvdb, "12"}});
 }
 
 TEST_CASE("backup::WatchState zip archive", "[backup]") {
@@ -636,7 +636,7 @@ TEST_CASE("backup::playlist items need no play state", "[backup]") {
   CHECK_FALSE(items[0].watched);
   CHECK(items[1].episode);
   CHECK(items[1].season == 1);
-  CHECK(items[1].parent == ws::backend::Guids{Guid{GuidKey::tvdb, "200"}});
+  CHECK(items[1].parent == ws::model::Guids{Guid{GuidKey::tvdb, "200"}});
 }
 
 TEST_CASE("backup::corrupt playlists backups", "[backup]") {

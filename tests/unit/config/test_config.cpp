@@ -168,7 +168,7 @@ TEST_CASE("config::parse_config full config", "[config]") {
   const BackendConfig& plex = config.backends[0];
   CHECK(plex.name == "home_plex");
   CHECK(plex.line == 17);
-  CHECK(plex.type == ws::backend::BackendType::plex);
+  CHECK(plex.type == ws::model::BackendType::plex);
   CHECK(plex.url == "http://192.168.1.10:32400");
   CHECK(plex.token == k_plex_token);
   CHECK(plex.user == "1");
@@ -184,7 +184,7 @@ TEST_CASE("config::parse_config full config", "[config]") {
 
   const BackendConfig& jf = config.backends[1];
   CHECK(jf.name == "living_room_jf");
-  CHECK(jf.type == ws::backend::BackendType::jellyfin);
+  CHECK(jf.type == ws::model::BackendType::jellyfin);
   CHECK(jf.url == "https://jf.example.lan");
   CHECK(jf.token == "tok-jf-file-8Hq2LmPz");
   CHECK(jf.user == "5e1f00aa");
@@ -198,7 +198,7 @@ TEST_CASE("config::parse_config full config", "[config]") {
   CHECK_FALSE(jf.disable_mark_unplayed);
 
   const BackendConfig& emby = config.backends[2];
-  CHECK(emby.type == ws::backend::BackendType::emby);
+  CHECK(emby.type == ws::model::BackendType::emby);
   CHECK(emby.token == "tok-emby-env-4Kd9RtY");
   CHECK_FALSE(emby.import_enabled);
 

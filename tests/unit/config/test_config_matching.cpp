@@ -9,11 +9,11 @@
 #include <utility>
 #include <vector>
 
-using ws::backend::Guid;
-using ws::backend::GuidKey;
 using ws::config::Config;
 using ws::config::IgnoreRule;
 using ws::config::parse_config;
+using ws::model::Guid;
+using ws::model::GuidKey;
 
 namespace {
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 using namespace ws;
-using backend::GuidKey;
-using backend::MediaType;
+using model::GuidKey;
+using model::MediaType;
 
 namespace {
 
@@ -101,25 +101,25 @@ TEST_CASE("db::StateStore::query_items filters", "[db][state-fix]") {
 
   SECTION("--id: an item's own id, exact") {
     auto q = main_query();
-    q.external_id = backend::Guid{GuidKey::imdb, "tt0000001"};
+    q.external_id = model::Guid{GuidKey::imdb, "tt0000001"};
     CHECK(lib.ids(q) == Ids{lib.alpha}); // alice's row stays hers
-    q.external_id = backend::Guid{GuidKey::tmdb, "101"};
+    q.external_id = model::Guid{GuidKey::tmdb, "101"};
     CHECK(lib.ids(q) == Ids{lib.alpha});
-    q.external_id = backend::Guid{GuidKey::tvdb, "2001"};
+    q.external_id = model::Guid{GuidKey::tvdb, "2001"};
     CHECK(lib.ids(q) == Ids{lib.e101});
-    q.external_id = backend::Guid{GuidKey::imdb, "tt9999999"};
+    q.external_id = model::Guid{GuidKey::imdb, "tt9999999"};
     CHECK(lib.ids(q).empty());
   }
 
   SECTION("--id: a series id lists its episodes (and an item whose own id it is)") {
     auto q = main_query();
-    q.external_id = backend::Guid{GuidKey::tvdb, "200"};
+    q.external_id = model::Guid{GuidKey::tvdb, "200"};
     CHECK(lib.ids(q) == Ids{lib.e101, lib.e102, lib.e201, lib.other_show});
-    q.external_id = backend::Guid{GuidKey::tvdb, "2000"};
+    q.external_id = model::Guid{GuidKey::tvdb, "2000"};
     CHECK(lib.ids(q) == Ids{lib.other_show});
     q.season = 2;
     CHECK(lib.ids(q).empty());
-    q.external_id = backend::Guid{GuidKey::tvdb, "200"};
+    q.external_id = model::Guid{GuidKey::tvdb, "200"};
     CHECK(lib.ids(q) == Ids{lib.e201});
   }
 
@@ -179,7 +179,7 @@ TEST_CASE("db::StateStore::query_items filters", "[db][state-fix]") {
     q = main_query();
     q.year = 2001;
     q.path_contains = "/tv/";
-    q.external_id = backend::Guid{GuidKey::tvdb, "200"};
+    q.external_id = model::Guid{GuidKey::tvdb, "200"};
     q.backend = "emby";
     q.type = MediaType::episode;
     q.season = 1;

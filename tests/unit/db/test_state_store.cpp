@@ -14,7 +14,7 @@ namespace {
 db::ItemRow episode_row(const char* title) {
   db::ItemRow row;
   row.identity = "main";
-  row.type = backend::MediaType::episode;
+  row.type = model::MediaType::episode;
   row.title = title;
   row.year = 2010;
   row.season = 1;
@@ -32,7 +32,7 @@ db::BackendRecord record(const char* backend, const char* remote_id) {
   rec.remote_id = remote_id;
   rec.watched = true;
   rec.played_at = 1'700'000'000;
-  rec.guids = {{backend::GuidKey::imdb, "tt1"}, {backend::GuidKey::tvdb, "2001"}};
+  rec.guids = {{model::GuidKey::imdb, "tt1"}, {model::GuidKey::tvdb, "2001"}};
   rec.year = 2010;
   rec.season = 1;
   rec.episode = 2;
@@ -142,7 +142,7 @@ TEST_CASE("db::StateStore keys shared by rows and imdb ids on both types", "[db]
   b_row.episode = 3;
   const auto b = store.insert_item(b_row);
   auto m_row = episode_row("Film");
-  m_row.type = backend::MediaType::movie;
+  m_row.type = model::MediaType::movie;
   const auto m = store.insert_item(m_row);
   store.add_key("main", "tmdb://555/episode", a);
   store.add_key("main", "tmdb://555/episode", b);
@@ -268,7 +268,7 @@ TEST_CASE("db::StateStore reads leave no read transaction open between transacti
 
 TEST_CASE("db::StateStore show cache", "[db]") {
   db::StateStore store(":memory:");
-  backend::RemoteShow show{"77", "Show", 2010, {{backend::GuidKey::tvdb, "200"}}, {}};
+  model::RemoteShow show{"77", "Show", 2010, {{model::GuidKey::tvdb, "200"}}, {}};
   store.save_show("plex", show);
   auto shows = store.load_shows("plex");
   REQUIRE(shows.count("77") == 1);

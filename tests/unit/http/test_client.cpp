@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <watchstate/core/abort.hpp>
 #include <watchstate/core/time.hpp>
 #include <watchstate/http/client.hpp>
 
@@ -126,12 +127,12 @@ TEST_CASE("http::Response::header is case-insensitive", "[http]") {
 }
 
 TEST_CASE("http::abort flag", "[http]") {
-  ws::http::clear_abort();
-  CHECK_FALSE(ws::http::abort_requested());
-  ws::http::request_abort();
-  CHECK(ws::http::abort_requested());
-  ws::http::clear_abort();
-  CHECK_FALSE(ws::http::abort_requested());
+  ws::clear_abort();
+  CHECK_FALSE(ws::abort_requested());
+  ws::request_abort();
+  CHECK(ws::abort_requested());
+  ws::clear_abort();
+  CHECK_FALSE(ws::abort_requested());
 }
 
 TEST_CASE("http::Outcome::ok", "[http]") {

@@ -34,7 +34,7 @@ struct TempDir {
 ws::setup::NewBackend jellyfin() {
   ws::setup::NewBackend b;
   b.name = "living_room";
-  b.type = ws::backend::BackendType::jellyfin;
+  b.type = ws::model::BackendType::jellyfin;
   b.url = "http://jf.lan:8096";
   b.token_file = "/etc/watchstate/jf token";
   return b;

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/core/error.hpp>
+#include <watchstate/model/user_name.hpp>
 #include <watchstate/sync/identities.hpp>
 
 #include <catch2/catch.hpp>
 
 using namespace ws::sync;
 using ws::backend::RemoteUser;
+using ws::config::parse_user_mapping;
+using ws::config::UserMapping;
+using ws::model::normalise_user_name;
 
 TEST_CASE("sync::normalise_user_name", "[sync][identities]") {
   CHECK(normalise_user_name("Alice") == "alice");

@@ -4,14 +4,14 @@
 #include <catch2/catch.hpp>
 
 using namespace ws;
-using backend::GuidKey;
+using model::GuidKey;
 
 namespace {
 
 config::IgnoreRule id_rule(GuidKey key, const char* value, const char* backend = "",
                            const char* type = "", const char* item = "") {
   config::IgnoreRule r;
-  r.id = backend::Guid{key, value};
+  r.id = model::Guid{key, value};
   r.backend = backend;
   r.type = type;
   r.item = item;
@@ -49,7 +49,7 @@ TEST_CASE("sync::IgnoreList", "[sync][ignore]") {
     const sync::IgnoreList plex(rules, "plex");
     auto m = movie("1");
     CHECK(plex.strip(m).size() == 1);
-    CHECK(m.guids == backend::Guids{{GuidKey::imdb, "tt1"}});
+    CHECK(m.guids == model::Guids{{GuidKey::imdb, "tt1"}});
     const sync::IgnoreList jellyfin(rules, "jellyfin");
     auto j = movie("1");
     CHECK(jellyfin.strip(j).size() == 2);
@@ -57,11 +57,11 @@ TEST_CASE("sync::IgnoreList", "[sync][ignore]") {
   }
   SECTION("a series id only on series, a server item's id only on it") {
     const sync::IgnoreList plex(rules, "plex");
-    backend::RemoteShow show{"7", "Show", 2010, {{GuidKey::tvdb, "100"}}, {}};
+    model::RemoteShow show{"7", "Show", 2010, {{GuidKey::tvdb, "100"}}, {}};
     CHECK(plex.strip(show).size() == 1);
     CHECK(show.guids.empty());
     auto ep = movie("3");
-    ep.type = backend::MediaType::episode;
+    ep.type = model::MediaType::episode;
     ep.guids = {{GuidKey::tvdb, "100"}};
     CHECK(plex.strip(ep).empty()); // an episode's own tvdb 100 is not the series id
     auto other = movie("41");

@@ -10,9 +10,9 @@ namespace {
 
 constexpr UnixTime k_added = 1'600'000'000;
 
-backend::RemoteItem movie(const char* id, backend::Guids guids) {
+backend::RemoteItem movie(const char* id, model::Guids guids) {
   backend::RemoteItem item;
-  item.type = backend::MediaType::movie;
+  item.type = model::MediaType::movie;
   item.id = id;
   item.library_id = "1";
   item.title = "Alpha";
@@ -23,9 +23,8 @@ backend::RemoteItem movie(const char* id, backend::Guids guids) {
   return item;
 }
 
-const backend::Guids k_alpha = {{backend::GuidKey::imdb, "tt0000001"},
-                                {backend::GuidKey::tmdb, "101"}};
-const backend::Guids k_wrong = {{backend::GuidKey::imdb, "tt9999999"}};
+const model::Guids k_alpha = {{model::GuidKey::imdb, "tt0000001"}, {model::GuidKey::tmdb, "101"}};
+const model::Guids k_wrong = {{model::GuidKey::imdb, "tt9999999"}};
 
 // One backend's import of `items` at `now`, as ws-import applies it.
 sync::BackendImportCounts import_items(db::StateStore& store, const char* backend, UnixTime now,
@@ -94,11 +93,11 @@ TEST_CASE("A Fix Match with an unmark keeps the resume position of the row it jo
 TEST_CASE("New ids that join two rows with an unmark keep the resume position", "[sync][import]") {
   db::StateStore store(":memory:");
   // Jellyfin knows Alpha by its tmdb id only, Emby by its imdb id only: two rows.
-  auto jf = movie("j1", {{backend::GuidKey::tmdb, "101"}});
+  auto jf = movie("j1", {{model::GuidKey::tmdb, "101"}});
   jf.progress_ms = 1'260'000;
   jf.last_played = 1'700'000'500;
   import_items(store, "jellyfin", 1'700'001'000, {jf});
-  auto emby = movie("e1", {{backend::GuidKey::imdb, "tt0000001"}});
+  auto emby = movie("e1", {{model::GuidKey::imdb, "tt0000001"}});
   emby.played = true;
   emby.last_played = 1'690'000'000;
   import_items(store, "emby", 1'700'001'000, {emby});

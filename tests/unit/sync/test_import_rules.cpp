@@ -4,9 +4,9 @@
 #include <catch2/catch.hpp>
 
 using namespace ws;
-using backend::GuidKey;
-using backend::MediaType;
 using backend::RemoteItem;
+using model::GuidKey;
+using model::MediaType;
 using sync::decide_import;
 using sync::ImportPolicy;
 using sync::StateChange;

@@ -8,8 +8,8 @@
 #include <catch2/catch.hpp>
 
 using namespace ws;
-using backend::MediaType;
 using backend::WriteAction;
+using model::MediaType;
 using sync::MarkRequest;
 using sync::plan_mark;
 

@@ -6,15 +6,15 @@
 #include <algorithm>
 
 using namespace ws;
-using backend::GuidKey;
-using backend::MediaType;
+using model::GuidKey;
+using model::MediaType;
 using sync::ConflictKind;
 using sync::ItemIdentity;
 using sync::MatchCandidate;
 
 namespace {
 
-ItemIdentity movie(backend::Guids ids, std::string title = "", int year = 0) {
+ItemIdentity movie(model::Guids ids, std::string title = "", int year = 0) {
   ItemIdentity m;
   m.type = MediaType::movie;
   m.ids = std::move(ids);
@@ -24,7 +24,7 @@ ItemIdentity movie(backend::Guids ids, std::string title = "", int year = 0) {
   return m;
 }
 
-ItemIdentity episode(backend::Guids show, int season, int number, backend::Guids own = {},
+ItemIdentity episode(model::Guids show, int season, int number, model::Guids own = {},
                      std::string title = "Show") {
   ItemIdentity e;
   e.type = MediaType::episode;
@@ -107,8 +107,8 @@ TEST_CASE("sync::match_keys", "[sync][matching]") {
 }
 
 TEST_CASE("sync::decide_match for movies", "[sync][matching]") {
-  const backend::Guids alpha = {{GuidKey::imdb, "tt1"}, {GuidKey::tmdb, "5"}};
-  const backend::Guids beta = {{GuidKey::imdb, "tt7"}, {GuidKey::tmdb, "7"}};
+  const model::Guids alpha = {{GuidKey::imdb, "tt1"}, {GuidKey::tmdb, "5"}};
+  const model::Guids beta = {{GuidKey::imdb, "tt7"}, {GuidKey::tmdb, "7"}};
 
   SECTION("the same ids: that row, nothing to report") {
     const auto d = Case(movie(alpha)).with(10, movie(alpha)).decide();
@@ -201,7 +201,7 @@ TEST_CASE("sync::decide_match for movies", "[sync][matching]") {
 }
 
 TEST_CASE("sync::decide_match for episodes", "[sync][matching]") {
-  const backend::Guids show = {{GuidKey::tvdb, "100"}};
+  const model::Guids show = {{GuidKey::tvdb, "100"}};
 
   SECTION("two episodes of one series sharing an episode id stay apart") {
     // Star Trek: Enterprise S1E2 and S1E3 share one TMDB episode id.
@@ -223,7 +223,7 @@ TEST_CASE("sync::decide_match for episodes", "[sync][matching]") {
     CHECK_FALSE(d.row);
   }
   SECTION("own ids find the episode when one side knows no series ids, with the same title") {
-    const auto own = backend::Guids{{GuidKey::tvdb, "2001"}};
+    const auto own = model::Guids{{GuidKey::tvdb, "2001"}};
     CHECK(Case(episode({}, 1, 2, own)).with(20, episode(show, 1, 2, own)).decide().row == 20);
     CHECK_FALSE(
         Case(episode({}, 1, 2, own, "Other")).with(20, episode(show, 1, 2, own)).decide().row);
@@ -238,8 +238,8 @@ TEST_CASE("sync::decide_match for episodes", "[sync][matching]") {
     CHECK(d.merge == std::vector<std::int64_t>{21});
   }
   SECTION("series ids split evenly: a row of its own, unless the series' title agrees") {
-    const backend::Guids mine = {{GuidKey::tmdb, "301"}, {GuidKey::tvdb, "100"}};
-    const backend::Guids theirs = {{GuidKey::tmdb, "300"}, {GuidKey::tvdb, "100"}};
+    const model::Guids mine = {{GuidKey::tmdb, "301"}, {GuidKey::tvdb, "100"}};
+    const model::Guids theirs = {{GuidKey::tmdb, "300"}, {GuidKey::tvdb, "100"}};
     const auto d = Case(episode(mine, 1, 2, {}, "Battlestar Galactica"))
                        .with(20, episode(theirs, 1, 2, {}, "Galactica 1980"))
                        .decide();

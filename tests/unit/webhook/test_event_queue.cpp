@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/core/error.hpp>
-#include <watchstate/webhook/event_queue.hpp>
+#include <watchstate/db/event_queue.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
-using namespace ws::webhook;
+using namespace ws::db;
+using ws::model::WebhookEvent;
+using ws::model::WebhookSource;
 namespace fs = std::filesystem;
 
 namespace {
@@ -73,7 +75,7 @@ struct Fixture {
 
 } // namespace
 
-TEST_CASE("webhook::EventQueue::entries lists pending and failed events with their reasons",
+TEST_CASE("db::EventQueue::entries lists pending and failed events with their reasons",
           "[webhook][queue]") {
   Fixture f;
   const auto all = f.queue.entries();
@@ -102,7 +104,7 @@ TEST_CASE("webhook::EventQueue::entries lists pending and failed events with the
   CHECK(f.queue.failed() == 2);
 }
 
-TEST_CASE("webhook::EventQueue::retry puts events back to pending, due now", "[webhook][queue]") {
+TEST_CASE("db::EventQueue::retry puts events back to pending, due now", "[webhook][queue]") {
   Fixture f;
 
   SECTION("named failed and pending events") {
@@ -157,7 +159,7 @@ TEST_CASE("webhook::EventQueue::retry puts events back to pending, due now", "[w
   }
 }
 
-TEST_CASE("webhook::EventQueue::purge deletes pending events only when named or old enough",
+TEST_CASE("db::EventQueue::purge deletes pending events only when named or old enough",
           "[webhook][queue]") {
   Fixture f;
 
@@ -210,7 +212,7 @@ TEST_CASE("webhook::EventQueue::purge deletes pending events only when named or 
   }
 }
 
-TEST_CASE("webhook::EventQueue: a second connection (ws-webhook queue) beside the server's",
+TEST_CASE("db::EventQueue: a second connection (ws-webhook queue) beside the server's",
           "[webhook][queue]") {
   Fixture f;
   EventQueue cli(f.dir.path() / "webhook-queue.db");

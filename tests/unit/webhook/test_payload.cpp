@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-#include <watchstate/webhook/payload.hpp>
+#include <watchstate/backend/webhook_payload.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <fstream>
 #include <sstream>
 
-using namespace ws::webhook;
+using namespace ws::backend;
 
 namespace {
 
@@ -27,7 +27,7 @@ WebhookRequest json_body(std::string body, std::string user_agent = {}) {
 
 } // namespace
 
-TEST_CASE("webhook::parse_webhook Plex", "[webhook]") {
+TEST_CASE("backend::parse_webhook Plex", "[webhook]") {
   WebhookRequest r;
   r.user_agent = "PlexMediaServer/1.41.3.9314";
   r.content_type = "multipart/form-data; boundary=x";
@@ -65,7 +65,7 @@ TEST_CASE("webhook::parse_webhook Plex", "[webhook]") {
   }
 }
 
-TEST_CASE("webhook::parse_webhook Tautulli", "[webhook]") {
+TEST_CASE("backend::parse_webhook Tautulli", "[webhook]") {
   auto p = parse_webhook(json_body(
       R"({"event":"tautulli.watched","Account":{"id":"1"},"Server":{"uuid":"abc"},
           "Metadata":{"ratingKey":"9","type":"movie"}})",
@@ -75,7 +75,7 @@ TEST_CASE("webhook::parse_webhook Tautulli", "[webhook]") {
   CHECK(p.event.item_id == "9");
 }
 
-TEST_CASE("webhook::parse_webhook Jellyfin", "[webhook]") {
+TEST_CASE("backend::parse_webhook Jellyfin", "[webhook]") {
   const std::string body =
       R"({"ServerId":"8f5d3e2a1b0c49d7a6e5f4d3c2b1a098","NotificationType":"UserDataSaved",
           "ItemId":"4b7c2e9a0d1f43c8a5e6b7c8d9e0f1a2","ItemType":"Episode","SeriesName":"Example Show",
@@ -105,7 +105,7 @@ TEST_CASE("webhook::parse_webhook Jellyfin", "[webhook]") {
   }
 }
 
-TEST_CASE("webhook::parse_webhook Emby", "[webhook]") {
+TEST_CASE("backend::parse_webhook Emby", "[webhook]") {
   const std::string body = R"({"Event":"item.markunplayed","User":{"Id":"u1"},
       "Item":{"Id":"812345","Type":"Movie","Name":"Example"},"Server":{"Id":"s1","Version":"4.8.11.0"}})";
   SECTION("JSON body") {
@@ -126,7 +126,7 @@ TEST_CASE("webhook::parse_webhook Emby", "[webhook]") {
   }
 }
 
-TEST_CASE("webhook::parse_webhook hostile input", "[webhook]") {
+TEST_CASE("backend::parse_webhook hostile input", "[webhook]") {
   for (const char* body : {"", "{", "[]", "null", "\"x\"", "{\"Event\":1,\"Server\":{}}",
                            "{\"NotificationType\":[],\"ServerId\":{}}",
                            "{\"event\":\"media.scrobble\",\"Server\":[],\"Metadata\":\"x\"}"}) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-#include <watchstate/webhook/event_queue.hpp>
+#include <watchstate/db/event_queue.hpp>
 
 #include <watchstate/core/error.hpp>
+#include <watchstate/db/sqlite.hpp>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
@@ -12,7 +13,11 @@
 #include <algorithm>
 #include <mutex>
 
-namespace ws::webhook {
+namespace ws::db {
+
+using model::source_name;
+using model::WebhookEvent;
+using model::WebhookSource;
 
 namespace {
 
@@ -105,9 +110,7 @@ bool named(const std::vector<std::int64_t>& ids, std::int64_t id) {
 }
 
 [[noreturn]] void rethrow(const SQLite::Exception& e, std::string_view what) {
-  const int code = e.getErrorCode();
-  throw Error(code == SQLITE_BUSY || code == SQLITE_LOCKED ? Errc::tempfail : Errc::io,
-              fmt::format("webhook queue: cannot {}: {}", what, e.what()));
+  detail::rethrow(e, fmt::format("cannot {}", what), "webhook queue");
 }
 
 } // namespace
@@ -117,10 +120,9 @@ struct EventQueue::Impl {
   SQLite::Database db;
 
   explicit Impl(const std::filesystem::path& file)
-      : db(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 5000) {
-    db.exec("PRAGMA journal_mode = WAL");
-    // An event is acknowledged only once it is on disk.
-    db.exec("PRAGMA synchronous = FULL");
+      // Used by the HTTP front end and the worker (under `mutex`); an event is acknowledged only
+      // once it is on disk.
+      : db(detail::open_database(file, detail::Durability::full, /*single_thread=*/false)) {
     db.exec(k_schema);
   }
 };
@@ -328,4 +330,4 @@ std::vector<QueueEntry> EventQueue::purge(const PurgeSelection& selection, bool 
   }
 }
 
-} // namespace ws::webhook
+} // namespace ws::db

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <watchstate/core/time.hpp>
-#include <watchstate/webhook/payload.hpp>
+#include <watchstate/model/webhook_event.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-namespace ws::webhook {
+namespace ws::db {
 
 struct QueuedEvent {
   std::int64_t id = 0;
   UnixTime received_at = 0;
   int attempts = 0;
-  WebhookEvent event;
+  model::WebhookEvent event;
 };
 
 // An event as `ws-webhook queue` shows it: where the worker stands with it.
@@ -56,7 +56,7 @@ public:
   EventQueue& operator=(const EventQueue&) = delete;
 
   // Store `event`; it is on disk when this returns. Returns its id.
-  std::int64_t push(const WebhookEvent& event, UnixTime received_at);
+  std::int64_t push(const model::WebhookEvent& event, UnixTime received_at);
   // Pending events whose retry time has come, oldest first.
   std::vector<QueuedEvent> due(UnixTime now, std::size_t limit);
   // Applied: gone from the queue.
@@ -89,4 +89,4 @@ private:
   std::unique_ptr<Impl> m_impl;
 };
 
-} // namespace ws::webhook
+} // namespace ws::db

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include <watchstate/webhook/payload.hpp>
+#include <watchstate/backend/webhook_payload.hpp>
 
 #include <watchstate/backend/json_fields.hpp>
 
@@ -11,11 +11,11 @@
 #include <array>
 #include <string_view>
 
-namespace ws::webhook {
+namespace ws::backend {
 
-using backend::detail::id_member;
-using backend::detail::object_member;
-using backend::detail::string_member;
+using detail::id_member;
+using detail::object_member;
+using detail::string_member;
 
 namespace {
 
@@ -146,16 +146,6 @@ ParseResult parse_emby(const rapidjson::Value& doc) {
 
 } // namespace
 
-std::string_view source_name(WebhookSource source) {
-  switch (source) {
-  case WebhookSource::plex: return "plex";
-  case WebhookSource::tautulli: return "tautulli";
-  case WebhookSource::jellyfin: return "jellyfin";
-  case WebhookSource::emby: return "emby";
-  }
-  return "unknown";
-}
-
 ParseResult parse_webhook(const WebhookRequest& request) {
   // Where the JSON is: Plex's multipart part `payload`, Emby's multipart part `data`, else the
   // body (Jellyfin posts it as text/plain unless told otherwise).
@@ -198,4 +188,4 @@ ParseResult parse_webhook(const WebhookRequest& request) {
   return invalid("not a Plex, Tautulli, Jellyfin or Emby webhook");
 }
 
-} // namespace ws::webhook
+} // namespace ws::backend
