@@ -12,6 +12,8 @@ install(DIRECTORY share/watchstate DESTINATION ${CMAKE_INSTALL_DATADIR})
 
 # Documentation; Debian wants the licence as /usr/share/doc/<package>/copyright.
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The JSON document of every tool (--json); the man pages refer to it.
+install(FILES docs/json.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME copyright)
 install(FILES packaging/cron/watchstate.crontab DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 

@@ -128,6 +128,7 @@ def expected_manifest():
     files.add(f"{ENV['WS_SYSUSERSDIR']}/watchstate.conf")
     files.add(f"{datadir}/watchstate/config.example.yaml")
     files.add(f"{docdir}/README.md")
+    files.add(f"{docdir}/json.md")
     files.add(f"{docdir}/copyright")
     files.add(f"{docdir}/examples/watchstate.crontab")
     return files
