@@ -96,7 +96,7 @@ ToolOutcome run_backend(ToolContext& ctx, const BackendArgs& args) {
   const auto backends = config::backends_for_identity(ctx.config, identity);
   const auto& backend = find_backend(backends, args.name, identity);
   db::StateStore store(prepare_state_dir(ctx.config));
-  sync::BackendInspector inspector(ctx.config, backend, store, identity, options);
+  sync::BackendInspector inspector(ctx.services, ctx.config, backend, store, identity, options);
 
   ToolOutcome outcome;
   outcome.print_human_always = true;

@@ -35,7 +35,7 @@ ToolOutcome run_create(ToolContext& ctx, const BackupArgs& args) {
   create.file_template = args.file_template;
   create.compress = !args.no_compress;
   auto result = std::make_shared<backup::CreateResult>(
-      backup::create_backups(ctx.config, store, options, create));
+      backup::create_backups(ctx.services, ctx.config, store, options, create));
   ToolOutcome outcome;
   outcome.exit_code = result->exit_code();
   outcome.errors = result->errors;
@@ -171,7 +171,7 @@ ToolOutcome run_restore(ToolContext& ctx, const BackupArgs& args) {
   db::StateStore store(prepare_state_dir(ctx.config));
   const RunLock lock(lock_file(ctx.config));
   auto result = std::make_shared<backup::RestoreResult>(
-      backup::restore_backup(ctx.config, store, options, restore));
+      backup::restore_backup(ctx.services, ctx.config, store, options, restore));
   ToolOutcome outcome;
   outcome.exit_code = result->exit_code();
   outcome.errors = result->errors;

@@ -179,7 +179,7 @@ http::ClientOptions setup_client(const CommonOptions& common) {
 ToolOutcome run_check(ToolContext& ctx, const ConfigArgs& args) {
   ctx.config = load_tool_config(ctx.common);
   auto results = std::make_shared<std::vector<setup::CheckResult>>(
-      setup::check_config(ctx.config, ctx.run_options()));
+      setup::check_config(ctx.services, ctx.config, ctx.run_options()));
   ToolOutcome outcome;
   outcome.print_human_always = true;
   int failed = 0;
@@ -253,7 +253,8 @@ ToolOutcome run_add(ToolContext& ctx, const ConfigArgs& args) {
   }
   auto client = setup_client(ctx.common);
   client.verify_tls = wanted.verify_tls;
-  const auto probed = std::make_shared<setup::ProbedBackend>(setup::probe_backend(wanted, client));
+  const auto probed =
+      std::make_shared<setup::ProbedBackend>(setup::probe_backend(ctx.services, wanted, client));
   const auto entry = std::make_shared<std::string>(setup::backend_entry_yaml(wanted, *probed));
 
   ToolOutcome outcome;
@@ -338,7 +339,7 @@ std::string servers_text(const std::vector<backend::plex::AccountServer>& server
 ToolOutcome run_plex_login(ToolContext& ctx, const ConfigArgs& args) {
   require_output(args, ctx.common);
   backend::plex::PlexAccount account(args.plextv_url,
-                                     http::make_curl_client(setup_client(ctx.common)));
+                                     ctx.services.http_client(setup_client(ctx.common)));
   const auto pin = account.request_pin();
   // The one line the person must see, whatever else is quiet: on stderr, so that stdout stays
   // the token's (--print-token) or the JSON document's.
@@ -386,7 +387,7 @@ ToolOutcome run_plex_login(ToolContext& ctx, const ConfigArgs& args) {
 ToolOutcome run_plex_servers(ToolContext& ctx, const ConfigArgs& args) {
   const std::string token = read_token(args);
   backend::plex::PlexAccount account(args.plextv_url,
-                                     http::make_curl_client(setup_client(ctx.common)));
+                                     ctx.services.http_client(setup_client(ctx.common)));
   auto servers =
       std::make_shared<std::vector<backend::plex::AccountServer>>(account.servers(token));
   ToolOutcome outcome;
@@ -410,7 +411,7 @@ ToolOutcome run_mediabrowser_login(ToolContext& ctx, const ConfigArgs& args,
       read_password(fmt::format("Password for {} at {}: ", args.user, args.url));
   backend::mediabrowser::MediaBrowserAccount server(
       std::string(model::backend_type_name(type)), type, args.url,
-      http::make_curl_client(setup_client(ctx.common)));
+      ctx.services.http_client(setup_client(ctx.common)));
   auto login =
       std::make_shared<backend::mediabrowser::LoginResult>(server.login(args.user, password));
   ToolOutcome outcome;
@@ -465,7 +466,8 @@ ToolOutcome run_webhook(ToolContext& ctx, const ConfigArgs& args) {
   outcome.print_human_always = true;
   for (const auto* backend : targets) {
     try {
-      setups->push_back(setup::setup_webhook(ctx.config, *backend, address, ctx.run_options()));
+      setups->push_back(
+          setup::setup_webhook(ctx.services, ctx.config, *backend, address, ctx.run_options()));
     } catch (const Error& e) {
       outcome.errors.push_back({"main", backend->name, e.code(), redact(e.what()), ""});
       outcome.exit_code = std::max(outcome.exit_code, exit_code_for(e.code()));

@@ -228,7 +228,7 @@ void gather_backends(const ToolContext& ctx, const ReportArgs& args, Report& rep
     if (args.live) {
       view.live_asked = true;
       try {
-        view.live = sync::open_backend(ctx.config, b, options)->server_info();
+        view.live = sync::open_backend(ctx.services, ctx.config, b, options)->server_info();
       } catch (const Error& e) {
         view.live_error_kind = errc_name(e.code());
         view.live_error = redact(e.what());

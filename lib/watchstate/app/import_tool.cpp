@@ -64,8 +64,8 @@ int import_main(int argc, char** argv) {
         if (options.dry_run) {
           dry_run.emplace(store);
         }
-        auto result =
-            std::make_shared<sync::ImportResult>(sync::run_import(ctx.config, store, options));
+        auto result = std::make_shared<sync::ImportResult>(
+            sync::run_import(ctx.services, ctx.config, store, options));
         ToolOutcome outcome;
         outcome.exit_code = result->exit_code();
         outcome.errors = result->errors;

@@ -55,7 +55,7 @@ int parity_main(int argc, char** argv) {
           auto live_options = options;
           live_options.identity = options.identity.value_or("main");
           sync::validate_backend_filter(ctx.config, live_options);
-          imported = sync::run_import(ctx.config, store, live_options);
+          imported = sync::run_import(ctx.services, ctx.config, store, live_options);
         }
         auto result = std::make_shared<sync::ParityResult>(
             sync::run_parity(ctx.config, store, options, *parity));

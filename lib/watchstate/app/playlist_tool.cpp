@@ -79,7 +79,7 @@ int playlist_main(int argc, char** argv) {
         const RunLock lock(lock_file(ctx.config));
         db::StateStore store(db_file);
         auto result = std::make_shared<sync::PlaylistResult>(
-            sync::run_playlists(ctx.config, store, options, *flags));
+            sync::run_playlists(ctx.services, ctx.config, store, options, *flags));
         ToolOutcome outcome;
         outcome.exit_code = result->exit_code();
         outcome.errors = result->errors;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/app/run_record.hpp>
 #include <watchstate/app/runner.hpp>
+#include <watchstate/app/services.hpp>
 
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/exit_code.hpp>
@@ -138,6 +139,7 @@ int run_tool(const ToolDefinition& tool, int argc, char** argv) {
 
   ToolContext ctx;
   ctx.started_at = started_at;
+  ctx.services = production_services();
   CLI::App cli{tool.description, tool.name};
   cli.set_version_flag("--version", fmt::format("{} {}", tool.name, WS_VERSION));
   cli.fallthrough(); // common options may follow a subcommand and its arguments

@@ -7,6 +7,7 @@
 #include <watchstate/core/time.hpp>
 #include <watchstate/db/run_history.hpp>
 #include <watchstate/sync/run_context.hpp>
+#include <watchstate/sync/services.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -56,6 +57,8 @@ struct ToolContext {
   CommonOptions common;
   config::Config config;
   UnixTime started_at = 0;
+  // HTTP clients and the clock, for every use case the tool runs (app/services.hpp).
+  sync::Services services;
 
   // RunOptions for the sync use cases from the common flags.
   [[nodiscard]] sync::RunOptions run_options() const;

@@ -252,7 +252,7 @@ ToolOutcome mark_command(ToolContext& ctx, const MarkArgs& args) {
   // server since the last import (an unmark there) must not undo this one.
   auto refreshed = std::make_shared<sync::ImportResult>();
   if (args.push) {
-    *refreshed = sync::refresh_item_records(ctx.config, store, options, *before);
+    *refreshed = sync::refresh_item_records(ctx.services, ctx.config, store, options, *before);
   }
   const auto plan = sync::plan_mark(*before, store.records(before->id), request);
   const std::string source = mark_source();
@@ -265,7 +265,7 @@ ToolOutcome mark_command(ToolContext& ctx, const MarkArgs& args) {
     auto push_options = options;
     push_options.only_items = {before->id};
     exported = std::make_shared<sync::ExportResult>(
-        sync::run_export(ctx.config, store, push_options, refreshed.get()));
+        sync::run_export(ctx.services, ctx.config, store, push_options, refreshed.get()));
   }
 
   ToolOutcome outcome;

@@ -200,20 +200,21 @@ ToolOutcome suggest_identities(const ToolContext& ctx, const StateArgs& args) {
     try {
       if (backend.type == model::BackendType::plex) {
         try {
-          for (const auto& user : sync::plex_tv_users(
-                   ctx.config, backend, sync::client_options(ctx.config, backend, options))) {
+          for (const auto& user :
+               sync::plex_tv_users(ctx.services, ctx.config, backend,
+                                   sync::client_options(ctx.config, backend, options))) {
             list.users.push_back(backend::RemoteUser{user.id, user.name, user.admin, false});
           }
         } catch (const Error& e) {
           // The server's own accounts carry the same plex.tv ids (the owner is "1" there).
           log::warning("{}; using the accounts the server lists", e.what());
-          list.users = sync::open_backend(ctx.config, backend, options)->users();
+          list.users = sync::open_backend(ctx.services, ctx.config, backend, options)->users();
         }
         if (backend.user != "1") {
           list.main_user = backend.user; // "1" is the owner's local id, plex.tv has another
         }
       } else {
-        list.users = sync::open_backend(ctx.config, backend, options)->users();
+        list.users = sync::open_backend(ctx.services, ctx.config, backend, options)->users();
         list.main_user = backend.user;
       }
     } catch (const Error& e) {

@@ -61,10 +61,10 @@ ToolOutcome run_sync(ToolContext& ctx, const SyncFlags& flags, bool with_import)
   auto import_options = options;
   import_options.metadata_only = !with_import;
   import_options.only_export_targets = !with_import;
-  auto imported =
-      std::make_shared<sync::ImportResult>(sync::run_import(ctx.config, store, import_options));
+  auto imported = std::make_shared<sync::ImportResult>(
+      sync::run_import(ctx.services, ctx.config, store, import_options));
   auto exported = std::make_shared<sync::ExportResult>(
-      sync::run_export(ctx.config, store, options, imported.get()));
+      sync::run_export(ctx.services, ctx.config, store, options, imported.get()));
 
   ToolOutcome outcome;
   const int import_code = imported->exit_code();

@@ -55,7 +55,7 @@ void add_unique(std::vector<std::string>& list, const std::string& value) {
 // Which backends each event is for, as the worker would decide it (server id and user), from
 // the config and the server ids of past imports. No server is asked; without state.db only
 // configured uuids are known.
-std::vector<ShownEvent> describe(const config::Config& config,
+std::vector<ShownEvent> describe(const sync::Services& services, const config::Config& config,
                                  std::vector<db::QueueEntry> entries) {
   std::vector<ShownEvent> out;
   out.reserve(entries.size());
@@ -65,7 +65,7 @@ std::vector<ShownEvent> describe(const config::Config& config,
   if (!entries.empty() && std::filesystem::exists(state_db)) {
     try {
       store = std::make_unique<db::StateStore>(state_db);
-      applier = std::make_unique<webhook::EventApplier>(config, *store);
+      applier = std::make_unique<webhook::EventApplier>(services, config, *store);
       applier->learn_server_ids(false);
     } catch (const Error& e) {
       log::info("webhook queue: backend names unknown: {}", redact(e.what()));
@@ -260,7 +260,7 @@ ToolOutcome run_queue(ToolContext& ctx, QueueArgs& args) {
   }
 
   auto view = std::make_shared<QueueView>();
-  view->events = describe(ctx.config, std::move(selected));
+  view->events = describe(ctx.services, ctx.config, std::move(selected));
   if (queue) {
     view->pending = queue->pending();
     view->failed = queue->failed();
@@ -367,8 +367,8 @@ int webhook_main(int argc, char** argv) {
           db::RunHistory history(db);
           return render_metrics(ctx.config, history);
         };
-        auto stats =
-            std::make_shared<webhook::ServerStats>(webhook::run_server(ctx.config, options));
+        auto stats = std::make_shared<webhook::ServerStats>(
+            webhook::run_server(ctx.services, ctx.config, options));
         ToolOutcome outcome;
         outcome.human = fmt::format(
             "{}: {} requests, {} queued, {} ignored, {} refused; {} applied, {} failed, {} "

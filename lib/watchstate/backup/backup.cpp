@@ -298,8 +298,9 @@ std::string playlists_file_name(const std::string& name) {
   return name.substr(0, at) + ".playlists" + name.substr(at);
 }
 
-CreateResult create_backups(const config::Config& config, db::StateStore& store,
-                            const sync::RunOptions& options, const CreateOptions& create) {
+CreateResult create_backups(const sync::Services& services, const config::Config& config,
+                            db::StateStore& store, const sync::RunOptions& options,
+                            const CreateOptions& create) {
   sync::validate_backend_filter(config, options);
   CreateResult result;
   const auto dir = backup_dir(config);
@@ -307,7 +308,7 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
     ensure_directory(dir);
     remove_stale_temp_files(dir);
   }
-  const UnixTime started_at = now();
+  const UnixTime started_at = services.now();
   const std::string date = format_compact_utc(started_at).substr(0, 8);
   const std::string name_template =
       !create.file_template.empty()
@@ -334,7 +335,7 @@ CreateResult create_backups(const config::Config& config, db::StateStore& store,
       };
       file.path = file_path(name_template);
 
-      auto adapter = sync::open_backend(config, backend, options);
+      auto adapter = sync::open_backend(services, config, backend, options);
       try {
         check_server_id(*adapter, backend);
 
@@ -780,10 +781,11 @@ struct PlannedPlaylist {
   std::string title;
 };
 
-void restore_playlists(const config::Config& config, db::StateStore& store,
-                       const sync::RunOptions& options, const RestoreOptions& restore,
-                       const config::BackendConfig& backend, backend::Backend& adapter,
-                       const PlaylistBackup& saved, RestoreResult& result) {
+void restore_playlists(const sync::Services& services, const config::Config& config,
+                       db::StateStore& store, const sync::RunOptions& options,
+                       const RestoreOptions& restore, const config::BackendConfig& backend,
+                       backend::Backend& adapter, const PlaylistBackup& saved,
+                       RestoreResult& result) {
   const PlaylistItems items(saved);
   const auto held = adapter.playlists();
   // Per record, the backend's items that matched it, in listing order.
@@ -882,7 +884,8 @@ void restore_playlists(const config::Config& config, db::StateStore& store,
     // restore leaves alone.
     sync::BackendPlaylistResult sent;
     std::vector<sync::BackendError> failures;
-    (void)sync::apply_playlist_target(adapter, plan.target, plan.title, now(), sent, failures);
+    (void)sync::apply_playlist_target(adapter, plan.target, plan.title, services.now(), sent,
+                                      failures);
     auto& restored = result.playlists[plan.index];
     restored.id = plan.target.remote_id;
     restored.changes = plan.target.ops;
@@ -896,8 +899,9 @@ void restore_playlists(const config::Config& config, db::StateStore& store,
 
 } // namespace
 
-RestoreResult restore_backup(const config::Config& config, db::StateStore& store,
-                             const sync::RunOptions& options, const RestoreOptions& restore) {
+RestoreResult restore_backup(const sync::Services& services, const config::Config& config,
+                             db::StateStore& store, const sync::RunOptions& options,
+                             const RestoreOptions& restore) {
   const auto backends = config::backends_for_identity(config, restore.identity);
   const auto found = std::find_if(backends.begin(), backends.end(),
                                   [&](const auto& b) { return b.name == restore.backend; });
@@ -927,12 +931,12 @@ RestoreResult restore_backup(const config::Config& config, db::StateStore& store
   result.playlists_file = backup.playlists;
   result.records = backup.records.size();
 
-  auto adapter = sync::open_backend(config, backend, options);
+  auto adapter = sync::open_backend(services, config, backend, options);
   try {
     check_server_id(*adapter, backend);
     if (backup.playlists) {
-      restore_playlists(config, store, options, restore, backend, *adapter, backup.playlist_backup,
-                        result);
+      restore_playlists(services, config, store, options, restore, backend, *adapter,
+                        backup.playlist_backup, result);
     } else {
       restore_play_state(config, store, options, restore, backend, *adapter, backup.records,
                          result);

@@ -6,6 +6,7 @@
 #include <watchstate/sync/export.hpp>
 #include <watchstate/sync/playlist_plan.hpp>
 #include <watchstate/sync/run_context.hpp>
+#include <watchstate/sync/services.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -78,8 +79,9 @@ struct CreateResult {
 // skipped and counted). A backend whose playlists cannot be read is still backed up: a warning,
 // no playlists file. Temporary files that killed runs left in the backup directory are removed
 // first (the caller holds the run lock). In a dry run nothing is written.
-CreateResult create_backups(const config::Config& config, db::StateStore& store,
-                            const sync::RunOptions& options, const CreateOptions& create);
+CreateResult create_backups(const sync::Services& services, const config::Config& config,
+                            db::StateStore& store, const sync::RunOptions& options,
+                            const CreateOptions& create);
 void write_create_result(json::Writer& out, const CreateResult& result);
 
 // --- ws-backup list / prune ---
@@ -170,8 +172,9 @@ struct RestoreResult {
 //
 // Throws ws::Error: Errc::no_input / Errc::data for the file (before any request), Errc::usage
 // for an unknown or export-disabled backend (without `force`).
-RestoreResult restore_backup(const config::Config& config, db::StateStore& store,
-                             const sync::RunOptions& options, const RestoreOptions& restore);
+RestoreResult restore_backup(const sync::Services& services, const config::Config& config,
+                             db::StateStore& store, const sync::RunOptions& options,
+                             const RestoreOptions& restore);
 void write_restore_result(json::Writer& out, const RestoreResult& result);
 
 } // namespace ws::backup

@@ -46,7 +46,8 @@ std::string yaml_quoted(std::string_view text) {
 
 } // namespace
 
-ProbedBackend probe_backend(const NewBackend& wanted, const http::ClientOptions& options) {
+ProbedBackend probe_backend(const sync::Services& services, const NewBackend& wanted,
+                            const http::ClientOptions& options) {
   if (!valid_name(wanted.name)) {
     throw Error(Errc::usage, fmt::format("'{}': a backend name may hold only lower-case letters, "
                                          "digits and '_'",
@@ -64,7 +65,7 @@ ProbedBackend probe_backend(const NewBackend& wanted, const http::ClientOptions&
     connection.url.pop_back();
   }
   connection.token = wanted.token;
-  auto adapter = backend::make_backend(connection, http::make_curl_client(options));
+  auto adapter = backend::make_backend(connection, services.http_client(options));
 
   ProbedBackend probed;
   probed.server = adapter->server_info();
@@ -114,7 +115,7 @@ ProbedBackend probe_backend(const NewBackend& wanted, const http::ClientOptions&
 
   // Jellyfin/Emby list the libraries of a user; Plex those of the token.
   connection.user = probed.user_id;
-  auto as_user = backend::make_backend(connection, http::make_curl_client(options));
+  auto as_user = backend::make_backend(connection, services.http_client(options));
   probed.libraries = as_user->libraries();
   return probed;
 }

@@ -5,6 +5,7 @@
 
 #include <watchstate/backend/backend.hpp>
 #include <watchstate/http/client.hpp>
+#include <watchstate/sync/services.hpp>
 
 #include <filesystem>
 #include <string>
@@ -37,7 +38,8 @@ struct ProbedBackend {
 // Check the name and URL (Errc::usage) and ask the server. Throws ws::Error like the adapters
 // (no_perm: token refused, tempfail: unreachable) and Errc::config when --user names nobody or
 // a Jellyfin/Emby server has several users and none was named (the message lists them).
-ProbedBackend probe_backend(const NewBackend& backend, const http::ClientOptions& options);
+ProbedBackend probe_backend(const sync::Services& services, const NewBackend& backend,
+                            const http::ClientOptions& options);
 
 // The YAML text of the entry, indented for the `backends:` mapping, with comments naming the
 // server, the user and the libraries (their ids, for options.ignore_libraries).

@@ -16,9 +16,9 @@ namespace {
 
 class Checker {
 public:
-  Checker(const config::Config& config, const config::BackendConfig& backend,
-          const sync::RunOptions& options)
-      : m_config(config), m_backend(backend), m_options(options) {}
+  Checker(const sync::Services& services, const config::Config& config,
+          const config::BackendConfig& backend, const sync::RunOptions& options)
+      : m_services(services), m_config(config), m_backend(backend), m_options(options) {}
 
   std::vector<CheckResult> run() {
     try {
@@ -64,7 +64,7 @@ private:
 
   void check_main() {
     check_tls();
-    auto adapter = sync::open_backend(m_config, m_backend, m_options);
+    auto adapter = sync::open_backend(m_services, m_config, m_backend, m_options);
     m_current = "server";
     const auto info = adapter->server_info();
     ok("server", fmt::format("{} answers: '{}', {} {}, id {}", m_backend.url, info.name,
@@ -176,7 +176,7 @@ private:
     if (m_backend.obtain_user_token) {
       adapter = open_plex_person();
     } else {
-      adapter = sync::open_backend(m_config, m_backend, m_options);
+      adapter = sync::open_backend(m_services, m_config, m_backend, m_options);
     }
     const auto info = adapter->server_info();
     if (!m_backend.uuid.empty() && m_backend.uuid != info.id) {
@@ -207,13 +207,14 @@ private:
     config::BackendConfig owner = m_backend;
     owner.obtain_user_token = false;
     owner.user.clear();
-    const auto machine = sync::open_backend(m_config, owner, m_options)->server_info().id;
+    const auto machine =
+        sync::open_backend(m_services, m_config, owner, m_options)->server_info().id;
     const backend::plex::TokenCache cache(sync::plex_token_cache_file(m_config));
     if (auto cached = cache.get(m_backend.name, m_backend.user, machine)) {
       config::BackendConfig person = owner;
       person.token = *cached;
       person.user = m_backend.user;
-      auto adapter = sync::open_backend(m_config, person, m_options);
+      auto adapter = sync::open_backend(m_services, m_config, person, m_options);
       try {
         adapter->server_info();
         return adapter;
@@ -224,7 +225,7 @@ private:
       }
     }
     backend::plex::PlexTv tv(fmt::format("{}/{}", m_backend.identity, m_backend.name),
-                             m_backend.plextv_url, m_backend.token, http::make_curl_client(client));
+                             m_backend.plextv_url, m_backend.token, m_services.http_client(client));
     config::BackendConfig person = owner;
     person.token = tv.user_token(
         m_backend.user, machine,
@@ -232,9 +233,10 @@ private:
             m_backend.plex_pin, fmt::format("identities.{}.{}", m_backend.identity, m_backend.name),
             m_backend.plex_pin_key});
     person.user = m_backend.user;
-    return sync::open_backend(m_config, person, m_options);
+    return sync::open_backend(m_services, m_config, person, m_options);
   }
 
+  const sync::Services& m_services;
   const config::Config& m_config;
   config::BackendConfig m_backend;
   const sync::RunOptions& m_options;
@@ -253,7 +255,7 @@ std::string_view check_status_name(CheckStatus status) {
   return "failed";
 }
 
-std::vector<CheckResult> check_config(const config::Config& config,
+std::vector<CheckResult> check_config(const sync::Services& services, const config::Config& config,
                                       const sync::RunOptions& options) {
   sync::validate_backend_filter(config, options);
   std::vector<config::BackendConfig> targets;
@@ -268,8 +270,8 @@ std::vector<CheckResult> check_config(const config::Config& config,
   std::vector<std::future<std::vector<CheckResult>>> running;
   running.reserve(targets.size());
   for (const auto& target : targets) {
-    running.push_back(std::async(std::launch::async, [&config, &options, &target] {
-      return Checker(config, target, options).run();
+    running.push_back(std::async(std::launch::async, [&services, &config, &options, &target] {
+      return Checker(services, config, target, options).run();
     }));
   }
   std::vector<CheckResult> results;

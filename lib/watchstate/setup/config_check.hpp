@@ -7,6 +7,7 @@
 #include <watchstate/config/config.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/sync/run_context.hpp>
+#include <watchstate/sync/services.hpp>
 
 #include <string>
 #include <vector>
@@ -28,7 +29,7 @@ std::string_view check_status_name(CheckStatus status);
 
 // Run every check on the backends `options` selects (-s/-x, -u), each backend in its own
 // thread. Results come grouped by identity and backend, in config order.
-std::vector<CheckResult> check_config(const config::Config& config,
+std::vector<CheckResult> check_config(const sync::Services& services, const config::Config& config,
                                       const sync::RunOptions& options);
 
 } // namespace ws::setup

@@ -116,15 +116,16 @@ std::string webhook_address(const config::Config& config, const std::string& pub
                      url_encode(config.webhook.api_key));
 }
 
-WebhookSetup setup_webhook(const config::Config& config, const config::BackendConfig& backend,
-                           const std::string& address, const sync::RunOptions& options) {
+WebhookSetup setup_webhook(const sync::Services& services, const config::Config& config,
+                           const config::BackendConfig& backend, const std::string& address,
+                           const sync::RunOptions& options) {
   WebhookSetup setup;
   setup.backend = backend.name;
   const auto client = sync::client_options(config, backend, options);
   if (backend.type == model::BackendType::plex) {
     // Plex webhooks belong to the plex.tv account of the token, not to the server.
     setup.where = "plex.tv account";
-    backend::plex::PlexAccount account(backend.plextv_url, http::make_curl_client(client));
+    backend::plex::PlexAccount account(backend.plextv_url, services.http_client(client));
     std::vector<std::string> urls;
     try {
       urls = account.webhooks(backend.token);
@@ -158,7 +159,7 @@ WebhookSetup setup_webhook(const config::Config& config, const config::BackendCo
   const bool emby = backend.type == model::BackendType::emby;
   setup.where = emby ? "Emby notifications" : "Jellyfin Webhook plugin";
   backend::mediabrowser::MediaBrowserAccount server(backend.name, backend.type, backend.url,
-                                                    http::make_curl_client(client));
+                                                    services.http_client(client));
   const auto change = server.register_webhook(backend.token, address,
                                               mapped_users(config, backend.name), options.dry_run);
   setup.result = change_name(change, options.dry_run);

@@ -5,6 +5,7 @@
 
 #include <watchstate/config/config.hpp>
 #include <watchstate/sync/run_context.hpp>
+#include <watchstate/sync/services.hpp>
 
 #include <string>
 
@@ -26,7 +27,8 @@ std::string webhook_address(const config::Config& config, const std::string& pub
 
 // Register `address` on `backend` (of the main identity) for the users every identity maps
 // there. With options.dry_run nothing is sent but what reads the current registration.
-WebhookSetup setup_webhook(const config::Config& config, const config::BackendConfig& backend,
-                           const std::string& address, const sync::RunOptions& options);
+WebhookSetup setup_webhook(const sync::Services& services, const config::Config& config,
+                           const config::BackendConfig& backend, const std::string& address,
+                           const sync::RunOptions& options);
 
 } // namespace ws::setup

@@ -53,8 +53,9 @@ void log_change(db::StateStore& store, db::ItemId id, const std::string& backend
 
 // The resume positions that follow unmarks (ExportChange::then_position_ms): a second batch, once
 // the unmarks are done, so that the server cannot clear a position it just took.
-void send_positions_after_unmarks(backend::Backend& adapter, db::StateStore& store,
-                                  const std::string& identity, const std::string& backend_name,
+void send_positions_after_unmarks(const Services& services, backend::Backend& adapter,
+                                  db::StateStore& store, const std::string& identity,
+                                  const std::string& backend_name,
                                   const std::vector<db::ItemId>& ids, BackendExportResult& result,
                                   std::vector<BackendError>& errors) {
   std::vector<std::size_t> which;
@@ -75,7 +76,7 @@ void send_positions_after_unmarks(backend::Backend& adapter, db::StateStore& sto
     return;
   }
   const auto outcomes = send_writes(adapter, backend_name, writes);
-  const UnixTime at = now();
+  const UnixTime at = services.now();
   for (std::size_t k = 0; k < outcomes.size(); ++k) {
     auto& change = result.changes[which[k]];
     const auto before = record_after(change.before, change.write);
@@ -100,11 +101,12 @@ void send_positions_after_unmarks(backend::Backend& adapter, db::StateStore& sto
   }
 }
 
-void export_backend(const config::Config& config, db::StateStore& store, const RunOptions& options,
-                    const std::string& identity, const config::BackendConfig& backend,
+void export_backend(const Services& services, const config::Config& config, db::StateStore& store,
+                    const RunOptions& options, const std::string& identity,
+                    const config::BackendConfig& backend,
                     const std::vector<db::RecordRef>& unlisted, BackendExportResult& result,
                     std::vector<BackendError>& errors) {
-  auto adapter = open_backend(config, backend, options);
+  auto adapter = open_backend(services, config, backend, options);
   ExportPolicy policy;
   policy.ignore_date = options.ignore_date;
   policy.progress_sync = config.progress.sync;
@@ -237,7 +239,7 @@ void export_backend(const config::Config& config, db::StateStore& store, const R
         writes.push_back(change.write);
       }
       const auto outcomes = send_writes(*adapter, backend.name, writes);
-      const UnixTime at = now();
+      const UnixTime at = services.now();
       db::StateStore::Transaction tx(store);
       std::size_t refused = 0;
       for (std::size_t i = 0; i < outcomes.size(); ++i) {
@@ -271,7 +273,8 @@ void export_backend(const config::Config& config, db::StateStore& store, const R
           errors.push_back({identity, backend.name, outcomes[i].kind, change.error, change.title});
         }
       }
-      send_positions_after_unmarks(*adapter, store, identity, backend.name, ids, result, errors);
+      send_positions_after_unmarks(services, *adapter, store, identity, backend.name, ids, result,
+                                   errors);
       store.set_cursor(identity, backend.name, "export", at);
       tx.commit();
       if (refused == outcomes.size()) {
@@ -304,8 +307,9 @@ int ExportResult::exit_code() const {
   return exit_code_for_run(errors, backends_attempted, identities);
 }
 
-ExportResult run_export(const config::Config& config, db::StateStore& store,
-                        const RunOptions& options, const ImportResult* imported) {
+ExportResult run_export(const Services& services, const config::Config& config,
+                        db::StateStore& store, const RunOptions& options,
+                        const ImportResult* imported) {
   static const std::vector<BackendError> k_no_errors;
   const auto& import_errors = imported != nullptr ? imported->errors : k_no_errors;
   validate_backend_filter(config, options);
@@ -342,7 +346,8 @@ ExportResult run_export(const config::Config& config, db::StateStore& store,
           }
         }
       }
-      export_backend(config, store, options, identity, backend, *unlisted, b, result.errors);
+      export_backend(services, config, store, options, identity, backend, *unlisted, b,
+                     result.errors);
       b.duration_ms = elapsed_ms(started);
       log::info("{}: {} checked, {} marked played, {} marked unplayed, {} positions, {} failed",
                 backend.name, b.checked, b.marked_played, b.marked_unplayed, b.progress_updated,

@@ -70,8 +70,9 @@ struct ExportResult {
 // dry run nothing is sent.
 // `imported`: what the import of this run reported (nullptr: no import ran, as for a webhook's
 // rows): backends it could not read, and records its listings did not confirm.
-ExportResult run_export(const config::Config& config, db::StateStore& store,
-                        const RunOptions& options, const ImportResult* imported);
+ExportResult run_export(const Services& services, const config::Config& config,
+                        db::StateStore& store, const RunOptions& options,
+                        const ImportResult* imported);
 
 // The `result` object of ws-export's JSON document (docs/json.md).
 void write_export_result(json::Writer& out, const ExportResult& result);

@@ -108,15 +108,16 @@ constexpr std::size_t k_batch_items = 1000;
 
 // Runs on the fetching thread: lists one backend and hands its items over in batches. It
 // touches no database. Returns false when the consumer went away.
-bool fetch_backend(const config::Config& config, const config::BackendConfig& backend,
-                   const std::string& identity, const RunOptions& options, std::size_t index,
-                   model::ShowCache shows, BatchQueue& queue) {
+bool fetch_backend(const Services& services, const config::Config& config,
+                   const config::BackendConfig& backend, const std::string& identity,
+                   const RunOptions& options, std::size_t index, model::ShowCache shows,
+                   BatchQueue& queue) {
   Batch end;
   end.backend_index = index;
   end.end = true;
-  end.started = now();
+  end.started = services.now();
 
-  auto adapter = open_backend(config, backend, options);
+  auto adapter = open_backend(services, config, backend, options);
   Batch batch;
   batch.backend_index = index;
   try {
@@ -187,7 +188,7 @@ bool fetch_backend(const config::Config& config, const config::BackendConfig& ba
 
 ImportPolicy import_policy(const config::Config& config, db::StateStore& store,
                            const std::string& identity, const config::BackendConfig& backend,
-                           const RunOptions& options) {
+                           const RunOptions& options, UnixTime now) {
   ImportPolicy policy;
   policy.cursor = store.cursor(identity, backend.name, "import");
   policy.metadata_only = !backend.import_enabled || options.metadata_only;
@@ -196,7 +197,7 @@ ImportPolicy import_policy(const config::Config& config, db::StateStore& store,
   policy.disable_mark_unplayed = backend.disable_mark_unplayed;
   policy.progress_sync = config.progress.sync;
   policy.progress_minimum_ms = static_cast<std::int64_t>(config.progress.minimum) * 1000;
-  policy.now = now();
+  policy.now = now;
   return policy;
 }
 
@@ -220,8 +221,8 @@ private:
   std::thread m_thread;
 };
 
-void import_identity(const config::Config& config, db::StateStore& store, const RunOptions& options,
-                     const std::string& identity, ImportResult& result) {
+void import_identity(const Services& services, const config::Config& config, db::StateStore& store,
+                     const RunOptions& options, const std::string& identity, ImportResult& result) {
   auto backends = config::backends_for_identity(config, identity);
   std::erase_if(backends, [&](const auto& b) {
     return !backend_selected(options, b.name) || (options.only_export_targets && !b.export_enabled);
@@ -252,10 +253,11 @@ void import_identity(const config::Config& config, db::StateStore& store, const 
   // One thread lists the backends one after the other and hands their items over in batches;
   // this thread writes them. Network and database work overlap, memory stays bounded.
   BatchQueue queue(8);
-  const FetchThread fetcher(queue, [&config, &backends, &identity, &options, &queue,
+  const FetchThread fetcher(queue, [&services, &config, &backends, &identity, &options, &queue,
                                     shows = known_shows]() mutable {
     for (std::size_t i = 0; i < backends.size(); ++i) {
-      if (!fetch_backend(config, backends[i], identity, options, i, std::move(shows[i]), queue)) {
+      if (!fetch_backend(services, config, backends[i], identity, options, i, std::move(shows[i]),
+                         queue)) {
         return;
       }
     }
@@ -270,7 +272,8 @@ void import_identity(const config::Config& config, db::StateStore& store, const 
     counts.backend = backend.name;
     counts.metadata_only = !backend.import_enabled || options.metadata_only;
 
-    const ImportPolicy policy = import_policy(config, store, identity, backend, options);
+    const ImportPolicy policy =
+        import_policy(config, store, identity, backend, options, services.now());
 
     // One transaction per backend: whatever it changed is rolled back if any page fails. In a
     // dry run it is a savepoint inside the run's transaction, which is never committed.
@@ -341,15 +344,17 @@ int ImportResult::exit_code() const {
   return exit_code_for_run(errors, backends_attempted, identities);
 }
 
-ItemsImport import_items(const config::Config& config, db::StateStore& store,
-                         const std::string& identity, const config::BackendConfig& backend,
+ItemsImport import_items(const Services& services, const config::Config& config,
+                         db::StateStore& store, const std::string& identity,
+                         const config::BackendConfig& backend,
                          std::vector<backend::RemoteItem> items,
                          std::vector<model::RemoteShow> shows) {
   ItemsImport result;
   result.counts.backend = backend.name;
   result.counts.metadata_only = !backend.import_enabled;
   result.counts.fetched = items.size();
-  const ImportPolicy policy = import_policy(config, store, identity, backend, RunOptions{});
+  const ImportPolicy policy =
+      import_policy(config, store, identity, backend, RunOptions{}, services.now());
   ShowCaches all_shows;
   for (const auto& b : config::backends_for_identity(config, identity)) {
     all_shows.emplace(b.name, store.load_shows(b.name));
@@ -369,12 +374,12 @@ ItemsImport import_items(const config::Config& config, db::StateStore& store,
   return result;
 }
 
-ImportResult run_import(const config::Config& config, db::StateStore& store,
-                        const RunOptions& options) {
+ImportResult run_import(const Services& services, const config::Config& config,
+                        db::StateStore& store, const RunOptions& options) {
   validate_backend_filter(config, options);
   ImportResult result;
   for (const auto& identity : identities_to_run(config, options)) {
-    import_identity(config, store, options, identity, result);
+    import_identity(services, config, store, options, identity, result);
   }
   return result;
 }

@@ -5,6 +5,7 @@
 #include <watchstate/config/config.hpp>
 #include <watchstate/db/state_store.hpp>
 #include <watchstate/sync/run_context.hpp>
+#include <watchstate/sync/services.hpp>
 
 #include <cstdint>
 #include <string>
@@ -70,8 +71,8 @@ struct ImportResult {
 // backends are applied before metadata-only ones. Throws Interrupted on SIGINT/SIGTERM (the
 // open transaction rolls back) and ws::Error for failures of the whole run. A dry run is the
 // caller's business: it holds a transaction around the call and never commits it.
-ImportResult run_import(const config::Config& config, db::StateStore& store,
-                        const RunOptions& options);
+ImportResult run_import(const Services& services, const config::Config& config,
+                        db::StateStore& store, const RunOptions& options);
 
 // What applying single items changed.
 struct ItemsImport {
@@ -82,8 +83,9 @@ struct ItemsImport {
 // Apply `items`, re-read one by one from `backend` (a webhook event), with the matching, rules
 // and change log of a listing, inside the caller's transaction. Unlike a listing it neither
 // moves the cursor nor forgets the items it did not report. `shows` are the series of episodes.
-ItemsImport import_items(const config::Config& config, db::StateStore& store,
-                         const std::string& identity, const config::BackendConfig& backend,
+ItemsImport import_items(const Services& services, const config::Config& config,
+                         db::StateStore& store, const std::string& identity,
+                         const config::BackendConfig& backend,
                          std::vector<backend::RemoteItem> items,
                          std::vector<model::RemoteShow> shows);
 

@@ -62,11 +62,12 @@ std::string_view found_kind_name(FoundItem::Kind kind) {
   return "unknown";
 }
 
-BackendInspector::BackendInspector(const config::Config& config,
+BackendInspector::BackendInspector(const Services& services, const config::Config& config,
                                    const config::BackendConfig& backend, db::StateStore& store,
                                    std::string identity, const RunOptions& options)
-    : m_config(config), m_backend(backend), m_options(options), m_store(store),
-      m_identity(std::move(identity)), m_adapter(open_backend(config, backend, options)) {}
+    : m_services(services), m_config(config), m_backend(backend), m_options(options),
+      m_store(store), m_identity(std::move(identity)),
+      m_adapter(open_backend(services, config, backend, options)) {}
 
 BackendInspector::~BackendInspector() = default;
 
@@ -86,7 +87,8 @@ std::vector<UserEntry> BackendInspector::users() {
   // The people of the Plex account (plex.tv): who can have an identity, and how.
   std::vector<backend::plex::PlexTvUser> people;
   try {
-    people = plex_tv_users(m_config, m_backend, client_options(m_config, m_backend, m_options));
+    people = plex_tv_users(m_services, m_config, m_backend,
+                           client_options(m_config, m_backend, m_options));
   } catch (const Error& e) {
     log::warning("{}: plex.tv not asked ({}); only the server's accounts are listed",
                  m_backend.name, redact(e.what()));

@@ -5,6 +5,7 @@
 #include <watchstate/config/config.hpp>
 #include <watchstate/db/state_store.hpp>
 #include <watchstate/sync/run_context.hpp>
+#include <watchstate/sync/services.hpp>
 #include <watchstate/sync/title_match.hpp>
 
 #include <cstdint>
@@ -79,8 +80,9 @@ struct StaleReport {
 // ws::Error like backend::Backend); local rows come from `store`, which is only read.
 class BackendInspector {
 public:
-  BackendInspector(const config::Config& config, const config::BackendConfig& backend,
-                   db::StateStore& store, std::string identity, const RunOptions& options);
+  BackendInspector(const Services& services, const config::Config& config,
+                   const config::BackendConfig& backend, db::StateStore& store,
+                   std::string identity, const RunOptions& options);
   ~BackendInspector();
   BackendInspector(const BackendInspector&) = delete;
   BackendInspector& operator=(const BackendInspector&) = delete;
@@ -106,6 +108,7 @@ public:
 private:
   InspectedItem inspect(backend::FoundItem&& found, const model::ShowCache& shows);
 
+  Services m_services;
   const config::Config& m_config;
   const config::BackendConfig& m_backend;
   RunOptions m_options;

@@ -115,8 +115,9 @@ std::vector<db::ChangeEntry> apply_mark(db::StateStore& store, const db::ItemRow
   return entries;
 }
 
-ImportResult refresh_item_records(const config::Config& config, db::StateStore& store,
-                                  const RunOptions& options, const db::ItemRow& item) {
+ImportResult refresh_item_records(const Services& services, const config::Config& config,
+                                  db::StateStore& store, const RunOptions& options,
+                                  const db::ItemRow& item) {
   ImportResult result;
   IdentityImportResult identity_result;
   identity_result.identity = item.identity;
@@ -135,7 +136,7 @@ ImportResult refresh_item_records(const config::Config& config, db::StateStore& 
     UnconfirmedRecords gone{item.identity, backend.name, {}};
     std::unique_ptr<backend::Backend> adapter;
     try {
-      adapter = open_backend(config, backend, options);
+      adapter = open_backend(services, config, backend, options);
       auto shows = store.load_shows(backend.name);
       std::vector<db::BackendRecord> updated;
       for (const auto& record : records) {

@@ -8,6 +8,7 @@
 #include <watchstate/db/state_store.hpp>
 #include <watchstate/sync/import.hpp>
 #include <watchstate/sync/run_context.hpp>
+#include <watchstate/sync/services.hpp>
 
 #include <optional>
 #include <string>
@@ -60,7 +61,8 @@ std::optional<UnixTime> parse_mark_date(std::string_view text);
 // item then decides on the backends' current state, as ws-export's own refresh does. Returned
 // as run_export's `imported`: a backend that could not be read is an error (export leaves it
 // alone), a copy the backend no longer has is unconfirmed (left alone too).
-ImportResult refresh_item_records(const config::Config& config, db::StateStore& store,
-                                  const RunOptions& options, const db::ItemRow& item);
+ImportResult refresh_item_records(const Services& services, const config::Config& config,
+                                  db::StateStore& store, const RunOptions& options,
+                                  const db::ItemRow& item);
 
 } // namespace ws::sync

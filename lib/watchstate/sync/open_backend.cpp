@@ -26,13 +26,14 @@ http::ClientOptions client_options(const config::Config& config,
   return o;
 }
 
-std::unique_ptr<backend::Backend> open_backend(const config::Config& config,
+std::unique_ptr<backend::Backend> open_backend(const Services& services,
+                                               const config::Config& config,
                                                const config::BackendConfig& backend,
                                                const RunOptions& options) {
   const http::ClientOptions o = client_options(config, backend, options);
 
   if (backend.obtain_user_token) {
-    return make_plex_user_backend(config, backend, o,
+    return make_plex_user_backend(services, config, backend, o,
                                   backend.page_size.value_or(config.http.page_size));
   }
 
@@ -44,7 +45,7 @@ std::unique_ptr<backend::Backend> open_backend(const config::Config& config,
   connection.user = backend.user;
   connection.page_size = backend.page_size.value_or(config.http.page_size);
   connection.guid_rules = config.matching.guids;
-  return backend::make_backend(connection, http::make_curl_client(o));
+  return backend::make_backend(connection, services.http_client(o));
 }
 
 bool library_ignored(const config::BackendConfig& backend, const backend::Library& library) {

@@ -5,6 +5,7 @@
 #include <watchstate/config/config.hpp>
 #include <watchstate/http/client.hpp>
 #include <watchstate/sync/run_context.hpp>
+#include <watchstate/sync/services.hpp>
 
 #include <memory>
 #include <vector>
@@ -13,7 +14,8 @@ namespace ws::sync {
 
 // The adapter for `backend` with its own HTTP client: concurrency, timeout and page size from
 // the command line, else the backend's options, else the `http` section.
-std::unique_ptr<backend::Backend> open_backend(const config::Config& config,
+std::unique_ptr<backend::Backend> open_backend(const Services& services,
+                                               const config::Config& config,
                                                const config::BackendConfig& backend,
                                                const RunOptions& options);
 

@@ -167,8 +167,8 @@ int PlaylistResult::exit_code() const {
   return exit_code_for_run(errors, backends_attempted, identities);
 }
 
-PlaylistResult run_playlists(const config::Config& config, db::StateStore& store,
-                             const RunOptions& options,
+PlaylistResult run_playlists(const Services& services, const config::Config& config,
+                             db::StateStore& store, const RunOptions& options,
                              const PlaylistRunOptions& playlist_options) {
   validate_backend_filter(config, options);
   PlaylistResult result;
@@ -180,7 +180,7 @@ PlaylistResult run_playlists(const config::Config& config, db::StateStore& store
 
     PlaylistPlanInput input;
     input.identity = identity;
-    input.now = now();
+    input.now = services.now();
     input.propagate_deletes = playlist_options.propagate_deletes;
     input.known = store.playlists(identity);
     input.copies_on = [&](db::ItemId item, const std::string& backend) {
@@ -205,7 +205,7 @@ PlaylistResult run_playlists(const config::Config& config, db::StateStore& store
       view.writable = backend.export_enabled;
       view.has_edit_time = backend.type == model::BackendType::plex;
       try {
-        run.adapter = open_backend(config, backend, options);
+        run.adapter = open_backend(services, config, backend, options);
         view.playlists = read_playlists(*run.adapter, backend, store, identity);
         run.result.ok = true;
         for (const auto& o : view.playlists) {

@@ -5,6 +5,7 @@
 #include <watchstate/db/state_store.hpp>
 #include <watchstate/sync/playlist_plan.hpp>
 #include <watchstate/sync/run_context.hpp>
+#include <watchstate/sync/services.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -50,8 +51,9 @@ struct PlaylistResult {
 // now holds in the state database (one transaction). A backend that cannot be read takes no
 // part (nothing is concluded about its playlists); a failed write is reported and the other
 // writes and backends go on. In a dry run nothing is written anywhere.
-PlaylistResult run_playlists(const config::Config& config, db::StateStore& store,
-                             const RunOptions& options, const PlaylistRunOptions& playlist_options);
+PlaylistResult run_playlists(const Services& services, const config::Config& config,
+                             db::StateStore& store, const RunOptions& options,
+                             const PlaylistRunOptions& playlist_options);
 
 // The `result` object.
 void write_playlist_result(json::Writer& out, const PlaylistResult& result);

@@ -24,13 +24,13 @@ backend::Connection connection_of(const config::BackendConfig& backend, std::str
 }
 
 // The server's machineIdentifier: the configured uuid, else what the server says (owner token).
-std::string machine_id(const config::BackendConfig& backend, const http::ClientOptions& options,
-                       std::uint64_t& requests) {
+std::string machine_id(const Services& services, const config::BackendConfig& backend,
+                       const http::ClientOptions& options, std::uint64_t& requests) {
   if (!backend.uuid.empty()) {
     return backend.uuid;
   }
   auto admin = backend::make_backend(connection_of(backend, backend.token, 1),
-                                     http::make_curl_client(options));
+                                     services.http_client(options));
   auto id = admin->server_info().id;
   requests += admin->requests_sent();
   return id;
@@ -38,10 +38,11 @@ std::string machine_id(const config::BackendConfig& backend, const http::ClientO
 
 class PlexUserBackend final : public backend::Backend {
 public:
-  PlexUserBackend(const config::Config& config, config::BackendConfig backend,
+  PlexUserBackend(Services services, const config::Config& config, config::BackendConfig backend,
                   http::ClientOptions options, int page_size)
-      : m_cache(plex_token_cache_file(config)), m_guid_rules(config.matching.guids),
-        m_backend(std::move(backend)), m_options(std::move(options)), m_page_size(page_size),
+      : m_services(std::move(services)), m_cache(plex_token_cache_file(config)),
+        m_guid_rules(config.matching.guids), m_backend(std::move(backend)),
+        m_options(std::move(options)), m_page_size(page_size),
         m_label(fmt::format("{}/{}", m_backend.identity, m_backend.name)) {}
 
   model::ServerInfo server_info() override {
@@ -117,12 +118,12 @@ private:
     }
     auto connection = connection_of(m_backend, std::move(token), m_page_size);
     connection.guid_rules = m_guid_rules; // the same custom ids as every other backend
-    m_inner = backend::make_backend(std::move(connection), http::make_curl_client(m_options));
+    m_inner = backend::make_backend(std::move(connection), m_services.http_client(m_options));
     m_inner->set_total_listener([this](std::uint64_t total) { report_total(total); });
   }
 
   void resolve() {
-    const std::string machine = machine_id(m_backend, m_options, m_requests);
+    const std::string machine = machine_id(m_services, m_backend, m_options, m_requests);
     if (auto cached = m_cache.get(m_backend.name, m_backend.user, machine)) {
       build(std::move(*cached));
       try {
@@ -139,7 +140,7 @@ private:
       }
     }
     backend::plex::PlexTv tv(m_label, m_backend.plextv_url, m_backend.token,
-                             http::make_curl_client(m_options));
+                             m_services.http_client(m_options));
     std::string token;
     try {
       backend::plex::HomeUserPin pin;
@@ -157,6 +158,7 @@ private:
     build(std::move(token));
   }
 
+  Services m_services;
   backend::plex::TokenCache m_cache;
   model::CustomGuidRules m_guid_rules;
   config::BackendConfig m_backend;
@@ -174,20 +176,22 @@ std::filesystem::path plex_token_cache_file(const config::Config& config) {
   return config.state_dir / "plex-tokens.json";
 }
 
-std::unique_ptr<backend::Backend> make_plex_user_backend(const config::Config& config,
+std::unique_ptr<backend::Backend> make_plex_user_backend(const Services& services,
+                                                         const config::Config& config,
                                                          const config::BackendConfig& backend,
                                                          const http::ClientOptions& options,
                                                          int page_size) {
-  return std::make_unique<PlexUserBackend>(config, backend, options, page_size);
+  return std::make_unique<PlexUserBackend>(services, config, backend, options, page_size);
 }
 
-std::vector<backend::plex::PlexTvUser> plex_tv_users(const config::Config& /*config*/,
+std::vector<backend::plex::PlexTvUser> plex_tv_users(const Services& services,
+                                                     const config::Config& /*config*/,
                                                      const config::BackendConfig& backend,
                                                      const http::ClientOptions& options) {
   std::uint64_t requests = 0;
-  const std::string machine = machine_id(backend, options, requests);
+  const std::string machine = machine_id(services, backend, options, requests);
   backend::plex::PlexTv tv(backend.name, backend.plextv_url, backend.token,
-                           http::make_curl_client(options));
+                           services.http_client(options));
   return tv.users(machine);
 }
 

@@ -35,8 +35,9 @@ struct Group {
 
 } // namespace
 
-EventApplier::EventApplier(const config::Config& config, db::StateStore& store)
-    : m_config(config), m_store(store) {}
+EventApplier::EventApplier(sync::Services services, const config::Config& config,
+                           db::StateStore& store)
+    : m_services(std::move(services)), m_config(config), m_store(store) {}
 
 std::size_t EventApplier::learn_server_ids(bool ask_servers) {
   std::vector<std::string> identities{"main"};
@@ -61,7 +62,7 @@ std::size_t EventApplier::learn_server_ids(bool ask_servers) {
           try {
             sync::RunOptions quick;
             quick.timeout = 10; // a server that is down must not delay the others for long
-            id = sync::open_backend(m_config, backend, quick)->server_info().id;
+            id = sync::open_backend(m_services, m_config, backend, quick)->server_info().id;
           } catch (const Error& e) {
             log::warning("{}: server id unknown until it answers or is imported: {}", backend.name,
                          redact(e.what()));
@@ -129,7 +130,7 @@ ApplyOutcome EventApplier::apply(const std::vector<db::QueuedEvent>& events) {
     const auto& backend = group.target.backend;
     auto& read = reads[key];
     try {
-      auto adapter = sync::open_backend(m_config, backend, sync::RunOptions{});
+      auto adapter = sync::open_backend(m_services, m_config, backend, sync::RunOptions{});
       auto shows = m_store.load_shows(backend.name);
       std::map<std::string, bool> looked_up; // item id -> the server had it
       for (const auto* queued : group.events) {
@@ -183,8 +184,8 @@ ApplyOutcome EventApplier::apply(const std::vector<db::QueuedEvent>& events) {
         continue;
       }
       auto result =
-          sync::import_items(m_config, m_store, group.target.identity, group.target.backend,
-                             std::move(read.items), std::move(read.shows));
+          sync::import_items(m_services, m_config, m_store, group.target.identity,
+                             group.target.backend, std::move(read.items), std::move(read.shows));
       outcome.rows_changed += result.counts.marked_played + result.counts.marked_unplayed +
                               result.counts.progress_updated;
       auto& rows = rows_by_identity[group.target.identity];
@@ -198,7 +199,7 @@ ApplyOutcome EventApplier::apply(const std::vector<db::QueuedEvent>& events) {
     sync::RunOptions options;
     options.identity = identity;
     options.only_items = rows;
-    const auto exported = sync::run_export(m_config, m_store, options, nullptr);
+    const auto exported = sync::run_export(m_services, m_config, m_store, options, nullptr);
     for (const auto& id : exported.identities) {
       for (const auto& b : id.backends) {
         outcome.writes += b.marked_played + b.marked_unplayed + b.progress_updated;

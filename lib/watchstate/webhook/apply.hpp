@@ -5,6 +5,7 @@
 #include <watchstate/config/config.hpp>
 #include <watchstate/db/event_queue.hpp>
 #include <watchstate/db/state_store.hpp>
+#include <watchstate/sync/services.hpp>
 
 #include <cstdint>
 #include <shared_mutex>
@@ -34,7 +35,7 @@ struct ApplyOutcome {
 // server's current state is what the import rules judge, whatever the event).
 class EventApplier {
 public:
-  EventApplier(const config::Config& config, db::StateStore& store);
+  EventApplier(sync::Services services, const config::Config& config, db::StateStore& store);
 
   // Learn each backend's server id: its configured uuid, else the id its last import saw, else
   // (with `ask_servers`) the server's answer now. Backends that cannot be reached are logged
@@ -53,6 +54,7 @@ public:
   ApplyOutcome apply(const std::vector<db::QueuedEvent>& events);
 
 private:
+  sync::Services m_services;
   const config::Config& m_config;
   db::StateStore& m_store;
   // server id -> the (identity, backend) pairs on that server

@@ -129,7 +129,8 @@ struct Shared {
 
 } // namespace
 
-ServerStats run_server(const config::Config& config, const ServerOptions& options) {
+ServerStats run_server(const sync::Services& services, const config::Config& config,
+                       const ServerOptions& options) {
   if (config.webhook.api_key.empty()) {
     throw Error(Errc::config, "webhook.api_key is not set: ws-webhook refuses to accept "
                               "unauthenticated events");
@@ -141,7 +142,7 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
 
   db::EventQueue queue(options.queue_db);
   db::StateStore store(options.state_db);
-  EventApplier applier(config, store);
+  EventApplier applier(services, config, store);
   Shared shared;
   // Ids from the config and the last imports now; servers are asked once listening.
   bool ask_servers = applier.learn_server_ids(false) > 0;
@@ -217,7 +218,7 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
       return;
     }
     try {
-      const auto id = queue.push(parsed.event, now());
+      const auto id = queue.push(parsed.event, services.now());
       ++shared.queued;
       log::info("webhook {} {} '{}' (item {}): queued as #{}", source_name(parsed.event.source),
                 parsed.event.event, parsed.event.title, parsed.event.item_id, id);
@@ -329,7 +330,7 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
     }
     std::vector<db::QueuedEvent> due;
     try {
-      due = queue.due(now(), k_batch);
+      due = queue.due(services.now(), k_batch);
     } catch (const Error& e) {
       log::error("{}", e.what());
     }
@@ -385,7 +386,7 @@ ServerStats run_server(const config::Config& config, const ServerOptions& option
         const int attempts = it == due.end() ? 0 : it->attempts;
         const UnixTime delay =
             std::min<UnixTime>(k_max_retry_delay, UnixTime{2} << std::min(attempts, 9));
-        queue.postpone(id, now() + delay, reason);
+        queue.postpone(id, services.now() + delay, reason);
       }
     } catch (const Error& e) {
       log::error("{}", e.what());

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <watchstate/config/config.hpp>
+#include <watchstate/sync/services.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -42,6 +43,7 @@ struct ServerStats {
 // order (re-read the item, import rules, push to the other backends). At the signal it stops
 // accepting, applies what is queued and returns. Throws ws::Error when it cannot start
 // (no webhook.api_key: Errc::config; the address cannot be bound: Errc::io).
-ServerStats run_server(const config::Config& config, const ServerOptions& options);
+ServerStats run_server(const sync::Services& services, const config::Config& config,
+                       const ServerOptions& options);
 
 } // namespace ws::webhook

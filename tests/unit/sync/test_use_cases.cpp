@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+// The use cases in-process: import, export, parity, backup create/restore and the webhook
+// applier run against the simulator's three servers through sync::Services (no socket, no
+// process), with the state database in a temporary directory and a clock the test sets. Every
+// verdict reads the servers' state from the simulated world.
+#include <watchstate/backup/backup.hpp>
+#include <watchstate/config/config.hpp>
+#include <watchstate/db/state_store.hpp>
+#include <watchstate/sync/export.hpp>
+#include <watchstate/sync/import.hpp>
+#include <watchstate/sync/parity.hpp>
+#include <watchstate/webhook/apply.hpp>
+
+#include "support/sim_services.hpp"
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace {
+
+using ws::sim::Kind;
+
+constexpr const char* k_jf_user = "11111111111111111111111111111111";
+constexpr const char* k_emby_user = "33333333333333333333333333333333";
+constexpr const char* k_plex_machine = "0123456789abcdef0123456789abcdef01234567";
+
+// Alpha was watched on Plex, the first episode of Show on Jellyfin; Beta nowhere yet.
+const std::string k_world = fmt::format(
+    R"({{
+  "servers":{{
+    "plex":{{"server_id":"{}","users":[{{"id":"1","name":"owner","token":"ptok"}}]}},
+    "jellyfin":{{"server_id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","token":"jkey",
+                "users":[{{"id":"{}","name":"alice","token":"jalice"}}]}},
+    "emby":{{"server_id":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","token":"ekey",
+            "users":[{{"id":"{}","name":"alice"}}]}}}},
+  "movies":[
+    {{"key":"m1","title":"Alpha","year":2001,"ids":{{"imdb":"tt0000001","tmdb":"101"}},
+      "added_at":1690000000,"state":{{"plex":{{"played":true,"play_count":1,"last_played":1700000000}}}}}},
+    {{"key":"m2","title":"Beta","year":2002,"ids":{{"imdb":"tt0000002","tmdb":"102"}},"added_at":1690000100}}],
+  "shows":[{{"key":"s1","title":"Show","year":2010,"ids":{{"tvdb":"200"}},"added_at":1600000000,
+            "episodes":[{{"key":"s1e1","season":1,"episode":1,"ids":{{"tvdb":"2001"}},"added_at":1600000000,
+                          "state":{{"jellyfin":{{"played":true,"play_count":1,"last_played":1710000000}}}}}},
+                        {{"key":"s1e2","season":1,"episode":2,"ids":{{"tvdb":"2002"}},"added_at":1600000100}}]}}]}})",
+    k_plex_machine, k_jf_user, k_emby_user);
+
+// One household: the three servers, a state directory, a config naming them, the services.
+struct House {
+  ws::test::SimServers servers{k_world};
+  ws::test::TempDir dir;
+  ws::UnixTime clock = 1800000000;
+  ws::config::Config config;
+  ws::sync::Services services = ws::test::sim_services(servers, &clock);
+  std::unique_ptr<ws::db::StateStore> store;
+
+  House() {
+    const std::string yaml = fmt::format(R"(state_dir: {}
+backends:
+  plex: {{ type: plex, url: "http://plex.sim", token: ptok }}
+  jellyfin: {{ type: jellyfin, url: "http://jellyfin.sim", token: jkey, user: "{}" }}
+  emby: {{ type: emby, url: "http://emby.sim", token: ekey, user: "{}" }}
+)",
+                                         dir.path().string(), k_jf_user, k_emby_user);
+    config = ws::config::parse_config(yaml, dir.path() / "config.yaml");
+    store = std::make_unique<ws::db::StateStore>(dir.path() / "state.db");
+  }
+
+  bool played(Kind kind, const char* key) {
+    const char* user = kind == Kind::plex ? "1" : kind == Kind::jellyfin ? k_jf_user : k_emby_user;
+    return servers.state(kind, user, key).played;
+  }
+
+  // ws-sync: import, then export what the import learned.
+  std::uint64_t sync() {
+    const auto writes_before = servers.writes();
+    const auto imported = ws::sync::run_import(services, config, *store, {});
+    REQUIRE(imported.errors.empty());
+    const auto exported = ws::sync::run_export(services, config, *store, {}, &imported);
+    REQUIRE(exported.errors.empty());
+    return servers.writes() - writes_before;
+  }
+};
+
+std::size_t findings(const ws::sync::ParityResult& result, std::string_view check) {
+  return static_cast<std::size_t>(
+      std::count_if(result.findings.begin(), result.findings.end(),
+                    [&](const ws::sync::ParityFinding& f) { return f.check == check; }));
+}
+
+} // namespace
+
+TEST_CASE("in-process: import then export carries each play to the other servers",
+          "[sync][use_cases]") {
+  House house;
+  CHECK_FALSE(house.played(Kind::jellyfin, "m1"));
+  CHECK_FALSE(house.played(Kind::plex, "s1e1"));
+
+  const auto imported = ws::sync::run_import(house.services, house.config, *house.store, {});
+  REQUIRE(imported.errors.empty());
+  REQUIRE(imported.identities.size() == 1);
+  CHECK(imported.identities[0].backends.size() == 3);
+  // The import alone writes nothing to any server.
+  CHECK(house.servers.writes() == 0);
+
+  const auto exported =
+      ws::sync::run_export(house.services, house.config, *house.store, {}, &imported);
+  REQUIRE(exported.errors.empty());
+  for (const auto kind : {Kind::plex, Kind::jellyfin, Kind::emby}) {
+    CAPTURE(ws::sim::kind_name(kind));
+    CHECK(house.played(kind, "m1"));
+    CHECK(house.played(kind, "s1e1"));
+    CHECK_FALSE(house.played(kind, "m2"));
+    CHECK_FALSE(house.played(kind, "s1e2"));
+  }
+  // Alpha to Jellyfin and Emby, the episode to Plex and Emby.
+  CHECK(house.servers.writes() == 4);
+}
+
+TEST_CASE("in-process: a second sync without changes sends nothing", "[sync][use_cases]") {
+  House house;
+  CHECK(house.sync() > 0);
+  house.clock += 900;
+  CHECK(house.sync() == 0);
+}
+
+TEST_CASE("in-process: parity sees the difference until the export closes it",
+          "[sync][use_cases]") {
+  House house;
+  ws::sync::ParityOptions options;
+  options.checks = {"played"};
+  const auto imported = ws::sync::run_import(house.services, house.config, *house.store, {});
+  REQUIRE(imported.errors.empty());
+  const auto before = ws::sync::run_parity(house.config, *house.store, {}, options);
+  CHECK(findings(before, "played") == 2); // Alpha and the episode
+  CHECK(before.exit_code() == 1);
+
+  (void)ws::sync::run_export(house.services, house.config, *house.store, {}, &imported);
+  (void)ws::sync::run_import(house.services, house.config, *house.store, {});
+  const auto after = ws::sync::run_parity(house.config, *house.store, {}, options);
+  CHECK(findings(after, "played") == 0);
+  CHECK(after.exit_code() == 0);
+}
+
+TEST_CASE("in-process: a backup restores a server's play state", "[backup][use_cases]") {
+  House house;
+  house.sync();
+  ws::sync::RunOptions only_jellyfin;
+  only_jellyfin.select = {"jellyfin"};
+  const auto created =
+      ws::backup::create_backups(house.services, house.config, *house.store, only_jellyfin, {});
+  REQUIRE(created.errors.empty());
+  REQUIRE(created.files.size() == 1);
+  REQUIRE(created.files[0].ok);
+  CHECK(created.files[0].records >= 2);
+
+  // Alpha unmarked on Jellyfin behind the suite's back.
+  auto& jellyfin = house.servers.server(Kind::jellyfin);
+  const auto alpha = jellyfin.items()[static_cast<std::size_t>(jellyfin.item_of_key("m1"))].id;
+  const auto unplay = jellyfin.handle(
+      ws::sim::make_request("DELETE", fmt::format("/Users/{}/PlayedItems/{}", k_jf_user, alpha),
+                            {{"X-Emby-Token", "jkey"}}));
+  REQUIRE(unplay.status / 100 == 2);
+  REQUIRE_FALSE(house.played(Kind::jellyfin, "m1"));
+
+  ws::backup::RestoreOptions restore;
+  restore.file = created.files[0].path;
+  restore.backend = "jellyfin";
+  const auto plan = ws::backup::restore_backup(house.services, house.config, *house.store,
+                                               only_jellyfin, restore);
+  CHECK(plan.marked_played == 1);
+  CHECK_FALSE(house.played(Kind::jellyfin, "m1")); // a plan sends nothing
+
+  restore.execute = true;
+  const auto done = ws::backup::restore_backup(house.services, house.config, *house.store,
+                                               only_jellyfin, restore);
+  CHECK(done.marked_played == 1);
+  CHECK(done.failed == 0);
+  CHECK(house.played(Kind::jellyfin, "m1"));
+  CHECK(house.played(Kind::jellyfin, "s1e1"));
+}
+
+TEST_CASE("in-process: a webhook event is applied and pushed to the other servers",
+          "[webhook][use_cases]") {
+  House house;
+  house.sync();
+  // Beta is watched on Plex; Plex tells the receiver.
+  auto& plex = house.servers.server(Kind::plex);
+  const auto beta = plex.items()[static_cast<std::size_t>(plex.item_of_key("m2"))].id;
+  const auto scrobble = plex.handle(ws::sim::make_request(
+      "GET",
+      fmt::format("/:/scrobble?key={}&identifier=com.plexapp.plugins.library&X-Plex-Token=ptok",
+                  beta)));
+  REQUIRE(scrobble.status == 200);
+  REQUIRE(house.played(Kind::plex, "m2"));
+
+  ws::db::QueuedEvent queued;
+  queued.id = 1;
+  queued.received_at = house.clock;
+  queued.event.source = ws::model::WebhookSource::plex;
+  queued.event.event = "media.scrobble";
+  queued.event.server_id = k_plex_machine;
+  queued.event.user_id = "1";
+  queued.event.item_id = beta;
+  queued.event.item_type = "movie";
+  queued.event.title = "Beta";
+
+  ws::webhook::EventApplier applier(house.services, house.config, *house.store);
+  CHECK(applier.learn_server_ids(false) == 0);
+  REQUIRE(applier.targets(queued.event).size() == 1);
+  const auto outcome = applier.apply({queued});
+  CHECK(outcome.applied == std::vector<std::int64_t>{1});
+  CHECK(outcome.failed.empty());
+  CHECK(outcome.retry.empty());
+  CHECK(outcome.writes == 2);
+  CHECK(house.played(Kind::jellyfin, "m2"));
+  CHECK(house.played(Kind::emby, "m2"));
+  // Nothing else moved.
+  CHECK_FALSE(house.played(Kind::emby, "s1e2"));
+}
