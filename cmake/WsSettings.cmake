@@ -1,6 +1,16 @@
 # SPDX-License-Identifier: MIT
 # Build options and the two INTERFACE targets every project target links privately.
-option(WS_DEV_MODE "Warnings as errors and extra warnings" OFF)
+# Dev mode (warnings are errors) is the default in a development checkout: a git clone (.git,
+# a directory, or a file in a worktree) building watchstate as the top-level project. A release
+# tarball, or watchstate built inside another project, defaults to OFF (a newer compiler's new
+# warning must not break a user's build). The presets set it explicitly: ON for dev, asan and
+# tidy, OFF for release.
+if(PROJECT_IS_TOP_LEVEL AND EXISTS "${PROJECT_SOURCE_DIR}/.git")
+  set(_ws_dev_mode_default ON)
+else()
+  set(_ws_dev_mode_default OFF)
+endif()
+option(WS_DEV_MODE "Warnings as errors and extra warnings" ${_ws_dev_mode_default})
 set(WS_SANITIZERS "" CACHE STRING "Sanitizers to build with, e.g. address;undefined")
 option(WS_BUILD_TESTS "Build the unit and integration tests" ${PROJECT_IS_TOP_LEVEL})
 

@@ -7,12 +7,14 @@ set -euo pipefail
 # work without systemd running (as in a container).
 # clang with its sanitizer and libFuzzer runtimes (libclang-rt-dev, only recommended by clang)
 # builds the fuzz harnesses (tests/fuzz); openssl makes the TLS test's self-signed certificate.
+# clang-format and clang-tidy (14 on Debian 12) run the lint.format and lint.tidy tests (tests/lint).
 packages=(
   cmake ninja-build g++ pkg-config git ca-certificates
   libcli11-dev libcurl4-openssl-dev libsqlitecpp-dev libsqlite3-dev rapidjson-dev libfmt-dev
   libyaml-cpp-dev catch2 libcpp-httplib-dev zlib1g-dev python3 sqlite3 scdoc
   dpkg-dev file systemd
   clang libclang-rt-dev openssl
+  clang-format clang-tidy
 )
 missing=()
 for p in "${packages[@]}"; do
