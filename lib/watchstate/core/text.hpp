@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -15,5 +16,12 @@ std::string normalized_id(std::string_view id);
 
 // `text` without leading spaces/tabs and trailing spaces/tabs/CR/LF (HTTP header values).
 std::string_view trim(std::string_view text) noexcept;
+
+// Length of the valid UTF-8 sequence starting at text[i], or 0 when the byte there starts none
+// (overlong forms, surrogates and code points beyond U+10FFFF are invalid).
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) noexcept;
+
+// `text` with every byte that starts no valid UTF-8 sequence dropped.
+std::string valid_utf8(std::string_view text);
 
 } // namespace ws
