@@ -4,22 +4,19 @@
 #include <watchstate/backend/adapter_support.hpp>
 #include <watchstate/backend/json_fields.hpp>
 #include <watchstate/backend/plex/plex_backend.hpp>
+#include <watchstate/core/atomic_file.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/redact.hpp>
 
-#include <fcntl.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -454,29 +451,13 @@ void save_cache(const std::filesystem::path& file, const std::vector<CacheEntry>
   w.EndArray();
   w.EndObject();
 
-  const std::filesystem::path tmp = file.string() + fmt::format(".tmp.{}", ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    throw Error(Errc::io, fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
-  }
-  const std::string_view data(buffer.GetString(), buffer.GetSize());
-  std::size_t written = 0;
-  while (written < data.size()) {
-    const auto n = ::write(fd, data.data() + written, data.size() - written);
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Error(Errc::io, fmt::format("cannot write {}: {}", tmp.string(), std::strerror(err)));
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  ::fchmod(fd, 0600);
-  ::close(fd);
-  if (std::rename(tmp.c_str(), file.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error(Errc::io, fmt::format("cannot replace {}: {}", file.string(), std::strerror(err)));
+  // Written whole and fsync'ed: a crash leaves the old cache or the new one. Only the owner may
+  // read it (it holds tokens).
+  try {
+    write_file_atomic(file, std::string_view(buffer.GetString(), buffer.GetSize()), 0600);
+  } catch (const Error& e) {
+    // A cache that cannot be written is a local I/O error, whatever step failed.
+    throw Error(Errc::io, e.what());
   }
 }
 
