@@ -143,15 +143,9 @@ std::int64_t EventQueue::push(const WebhookEvent& event, UnixTime received_at) {
     SQLite::Statement q(
         m_impl->db, "INSERT INTO events (received_at, source, event, server_id, user_id, "
                     "item_id, item_type, title, library_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    q.bind(1, received_at);
-    q.bind(2, std::string(source_name(event.source)));
-    q.bind(3, event.event);
-    q.bind(4, event.server_id);
-    q.bind(5, event.user_id);
-    q.bind(6, event.item_id);
-    q.bind(7, event.item_type);
-    q.bind(8, event.title);
-    q.bind(9, event.library_event ? 1 : 0);
+    SQLite::bind(q, received_at, std::string(source_name(event.source)), event.event,
+                 event.server_id, event.user_id, event.item_id, event.item_type, event.title,
+                 event.library_event ? 1 : 0);
     q.exec();
     return m_impl->db.getLastInsertRowid();
   } catch (const SQLite::Exception& e) {
@@ -167,8 +161,7 @@ std::vector<QueuedEvent> EventQueue::due(UnixTime now, std::size_t limit) {
                         fmt::format("SELECT {} FROM events WHERE status = 'pending' AND "
                                     "not_before <= ? ORDER BY id LIMIT ?",
                                     k_event_columns));
-    q.bind(1, now);
-    q.bind(2, static_cast<std::int64_t>(limit));
+    SQLite::bind(q, now, static_cast<std::int64_t>(limit));
     while (q.executeStep()) {
       out.push_back(read_event(q));
     }
@@ -187,9 +180,7 @@ void EventQueue::remove(const std::vector<std::int64_t>& ids) {
     SQLite::Transaction tx(m_impl->db);
     SQLite::Statement q(m_impl->db, "DELETE FROM events WHERE id = ?");
     for (const auto id : ids) {
-      q.reset();
-      q.bind(1, id);
-      q.exec();
+      detail::exec(q, id);
     }
     tx.commit();
   } catch (const SQLite::Exception& e) {
@@ -202,9 +193,7 @@ void EventQueue::postpone(std::int64_t id, UnixTime not_before, const std::strin
   try {
     SQLite::Statement q(m_impl->db, "UPDATE events SET attempts = attempts + 1, not_before = ?, "
                                     "last_error = ? WHERE id = ?");
-    q.bind(1, not_before);
-    q.bind(2, error);
-    q.bind(3, id);
+    SQLite::bind(q, not_before, error, id);
     q.exec();
   } catch (const SQLite::Exception& e) {
     rethrow(e, "postpone an event");
@@ -216,27 +205,22 @@ void EventQueue::fail(std::int64_t id, const std::string& error) {
   try {
     SQLite::Statement q(m_impl->db, "UPDATE events SET status = 'failed', attempts = attempts + "
                                     "1, last_error = ? WHERE id = ?");
-    q.bind(1, error);
-    q.bind(2, id);
+    SQLite::bind(q, error, id);
     q.exec();
   } catch (const SQLite::Exception& e) {
     rethrow(e, "mark an event failed");
   }
 }
 
-std::int64_t EventQueue::pending() {
-  const std::lock_guard lock(m_impl->mutex);
-  try {
-    return m_impl->db.execAndGet("SELECT COUNT(*) FROM events WHERE status = 'pending'").getInt64();
-  } catch (const SQLite::Exception& e) {
-    rethrow(e, "count events");
-  }
-}
+std::int64_t EventQueue::pending() { return count("pending"); }
 
-std::int64_t EventQueue::failed() {
+std::int64_t EventQueue::failed() { return count("failed"); }
+
+std::int64_t EventQueue::count(const char* status) {
   const std::lock_guard lock(m_impl->mutex);
   try {
-    return m_impl->db.execAndGet("SELECT COUNT(*) FROM events WHERE status = 'failed'").getInt64();
+    return detail::query_int64(m_impl->db, "SELECT COUNT(*) FROM events WHERE status = ?",
+                               std::string(status));
   } catch (const SQLite::Exception& e) {
     rethrow(e, "count events");
   }
@@ -284,9 +268,7 @@ std::vector<QueueEntry> EventQueue::retry(const RetrySelection& selection, bool 
       SQLite::Statement q(m_impl->db, "UPDATE events SET status = 'pending', attempts = 0, "
                                       "not_before = 0, last_error = '' WHERE id = ?");
       for (const auto& entry : chosen) {
-        q.reset();
-        q.bind(1, entry.queued.id);
-        q.exec();
+        detail::exec(q, entry.queued.id);
       }
       tx.commit();
     }
@@ -318,9 +300,7 @@ std::vector<QueueEntry> EventQueue::purge(const PurgeSelection& selection, bool 
     if (!dry_run) {
       SQLite::Statement q(m_impl->db, "DELETE FROM events WHERE id = ?");
       for (const auto& entry : chosen) {
-        q.reset();
-        q.bind(1, entry.queued.id);
-        q.exec();
+        detail::exec(q, entry.queued.id);
       }
       tx.commit();
     }

@@ -85,6 +85,8 @@ public:
   std::vector<QueueEntry> purge(const PurgeSelection& selection, bool dry_run);
 
 private:
+  std::int64_t count(const char* status);
+
   struct Impl;
   std::unique_ptr<Impl> m_impl;
 };

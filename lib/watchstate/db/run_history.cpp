@@ -47,14 +47,9 @@ std::int64_t RunHistory::record(const Run& run, int keep_days) {
     SQLite::Statement insert(m_impl->db,
                              "INSERT INTO runs (tool, started_at, finished_at, exit_code, status, "
                              "dry_run, command, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    insert.bind(1, run.tool);
-    insert.bind(2, static_cast<std::int64_t>(run.started_at));
-    insert.bind(3, static_cast<std::int64_t>(run.finished_at));
-    insert.bind(4, run.exit_code);
-    insert.bind(5, run.status);
-    insert.bind(6, run.dry_run ? 1 : 0);
-    insert.bind(7, run.command);
-    insert.bind(8, run.duration_ms);
+    SQLite::bind(insert, run.tool, static_cast<std::int64_t>(run.started_at),
+                 static_cast<std::int64_t>(run.finished_at), run.exit_code, run.status,
+                 run.dry_run ? 1 : 0, run.command, run.duration_ms);
     insert.exec();
     const std::int64_t id = m_impl->db.getLastInsertRowid();
 
@@ -63,33 +58,15 @@ std::int64_t RunHistory::record(const Run& run, int keep_days) {
                               "phase, ok, items, writes, failed, requests, duration_ms, "
                               "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (const auto& b : run.backends) {
-      backend.reset();
-      backend.bind(1, id);
-      backend.bind(2, b.identity);
-      backend.bind(3, b.backend);
-      backend.bind(4, b.phase);
-      backend.bind(5, b.ok ? 1 : 0);
-      backend.bind(6, b.items);
-      backend.bind(7, b.writes);
-      backend.bind(8, b.failed);
-      backend.bind(9, b.requests);
-      backend.bind(10, b.duration_ms);
-      backend.bind(11, static_cast<std::int64_t>(run.finished_at));
-      backend.exec();
+      detail::exec(backend, id, b.identity, b.backend, b.phase, b.ok ? 1 : 0, b.items, b.writes,
+                   b.failed, b.requests, b.duration_ms, static_cast<std::int64_t>(run.finished_at));
     }
     SQLite::Statement error(m_impl->db, "INSERT INTO run_errors (run_id, seq, identity, backend, "
                                         "kind, message, at) VALUES (?, ?, ?, ?, ?, ?, ?)");
     int seq = 0;
     for (const auto& e : run.errors) {
-      error.reset();
-      error.bind(1, id);
-      error.bind(2, seq++);
-      error.bind(3, e.identity);
-      error.bind(4, e.backend);
-      error.bind(5, e.kind);
-      error.bind(6, e.message);
-      error.bind(7, static_cast<std::int64_t>(run.finished_at));
-      error.exec();
+      detail::exec(error, id, seq++, e.identity, e.backend, e.kind, e.message,
+                   static_cast<std::int64_t>(run.finished_at));
     }
     tx.commit();
     if (keep_days > 0) {

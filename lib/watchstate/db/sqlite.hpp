@@ -6,9 +6,14 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/VariadicBind.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace ws::db::detail {
 
@@ -31,5 +36,31 @@ SQLite::Database open_database(const std::filesystem::path& file, Durability dur
 // permissions, io otherwise.
 [[noreturn]] void rethrow(const SQLite::Exception& e, std::string_view what,
                           std::string_view database = "state database");
+
+// Run the prepared statement `q` (again: it is reset first) with `args` bound to its parameters
+// 1, 2, …; returns the number of rows it changed.
+template <typename... Args> int exec(SQLite::Statement& q, const Args&... args) {
+  q.reset();
+  SQLite::bind(q, args...);
+  return q.exec();
+}
+
+// Every row `q` answers, each as `read` makes it of the statement on that row.
+template <typename Read> auto rows(SQLite::Statement& q, Read read) {
+  std::vector<decltype(read(q))> out;
+  while (q.executeStep()) {
+    out.push_back(read(q));
+  }
+  return out;
+}
+
+// The one integer `sql` answers (a count) with `args` bound to its parameters 1, 2, ….
+template <typename... Args>
+std::int64_t query_int64(SQLite::Database& db, const std::string& sql, const Args&... args) {
+  SQLite::Statement q(db, sql);
+  SQLite::bind(q, args...);
+  q.executeStep();
+  return q.getColumn(0).getInt64();
+}
 
 } // namespace ws::db::detail

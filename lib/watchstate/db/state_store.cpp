@@ -340,6 +340,26 @@ constexpr const char* k_record_columns =
     "backend, remote_id, library_id, show_id, watched, played_at, added_at, progress_ms, path, "
     "multi, guids, duration_ms, year, season, episode, path_key, title";
 
+// A conflict row: backend, remote_id, item_id, key, other_item, kind.
+ConflictRecord read_conflict(SQLite::Statement& q) {
+  return {q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64(),
+          q.getColumn(3).getString(), q.getColumn(4).getInt64(),  q.getColumn(5).getString()};
+}
+
+// `select` (its WHERE clause ends in "identity = ?") for `identity`, narrowed to `backend` unless
+// that is empty, ordered by `order`.
+SQLite::Statement of_identity(SQLite::Database& db, std::string_view select,
+                              const std::string& identity, const std::string& backend,
+                              std::string_view order) {
+  SQLite::Statement q(db, fmt::format("{}{} ORDER BY {}", select,
+                                      backend.empty() ? "" : " AND backend = ?", order));
+  q.bind(1, identity);
+  if (!backend.empty()) {
+    q.bind(2, backend);
+  }
+  return q;
+}
+
 } // namespace
 
 std::string_view media_type_name(model::MediaType type) {
@@ -496,8 +516,7 @@ std::vector<ItemId> StateStore::items_by_key(const std::string& identity, const 
   try {
     auto& q = m_impl->find_key;
     q.reset();
-    q.bind(1, identity);
-    q.bind(2, key);
+    SQLite::bind(q, identity, key);
     std::vector<ItemId> ids;
     while (q.executeStep()) {
       ids.push_back(q.getColumn(0).getInt64());
@@ -512,9 +531,7 @@ bool StateStore::add_key(const std::string& identity, const std::string& key, It
   try {
     auto& q = m_impl->insert_key;
     q.reset();
-    q.bind(1, identity);
-    q.bind(2, key);
-    q.bind(3, item);
+    SQLite::bind(q, identity, key, item);
     return q.exec() == 1;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "add item key");
@@ -524,11 +541,7 @@ bool StateStore::add_key(const std::string& identity, const std::string& key, It
 void StateStore::remove_key(const std::string& identity, const std::string& key, ItemId item) {
   try {
     auto& q = m_impl->delete_key;
-    q.reset();
-    q.bind(1, identity);
-    q.bind(2, key);
-    q.bind(3, item);
-    q.exec();
+    detail::exec(q, identity, key, item);
   } catch (const SQLite::Exception& e) {
     rethrow(e, "remove item key");
   }
@@ -556,9 +569,7 @@ StateStore::records_by_remote_id(const std::string& identity, const std::string&
   try {
     auto& q = m_impl->select_by_remote;
     q.reset();
-    q.bind(1, identity);
-    q.bind(2, backend);
-    q.bind(3, remote_id);
+    SQLite::bind(q, identity, backend, remote_id);
     std::vector<std::pair<ItemId, BackendRecord>> out;
     while (q.executeStep()) {
       const ItemId id = q.getColumn(0).getInt64();
@@ -592,21 +603,9 @@ std::optional<ItemRow> StateStore::item(ItemId id) {
 ItemId StateStore::insert_item(const ItemRow& row) {
   try {
     auto& q = m_impl->insert_item;
-    q.reset();
-    q.bind(1, row.identity);
-    q.bind(2, std::string(media_type_name(row.type)));
-    q.bind(3, row.title);
-    q.bind(4, row.year);
-    q.bind(5, row.season);
-    q.bind(6, row.episode);
-    q.bind(7, row.watched ? 1 : 0);
-    q.bind(8, row.updated);
-    q.bind(9, row.progress_ms);
-    q.bind(10, row.progress_at);
-    q.bind(11, row.via);
-    q.bind(12, row.created_at);
-    q.bind(13, row.updated_at);
-    q.exec();
+    detail::exec(q, row.identity, std::string(media_type_name(row.type)), row.title, row.year,
+                 row.season, row.episode, row.watched ? 1 : 0, row.updated, row.progress_ms,
+                 row.progress_at, row.via, row.created_at, row.updated_at);
     return m_impl->db.getLastInsertRowid();
   } catch (const SQLite::Exception& e) {
     rethrow(e, "insert item");
@@ -616,15 +615,8 @@ ItemId StateStore::insert_item(const ItemRow& row) {
 void StateStore::update_item_state(const ItemRow& row) {
   try {
     auto& q = m_impl->update_state;
-    q.reset();
-    q.bind(1, row.watched ? 1 : 0);
-    q.bind(2, row.updated);
-    q.bind(3, row.progress_ms);
-    q.bind(4, row.progress_at);
-    q.bind(5, row.via);
-    q.bind(6, row.updated_at);
-    q.bind(7, row.id);
-    q.exec();
+    detail::exec(q, row.watched ? 1 : 0, row.updated, row.progress_ms, row.progress_at, row.via,
+                 row.updated_at, row.id);
   } catch (const SQLite::Exception& e) {
     rethrow(e, "update item");
   }
@@ -660,10 +652,8 @@ void StateStore::list_items(const ListFilter& filter,
 
 std::int64_t StateStore::count_items(const std::string& identity) {
   try {
-    SQLite::Statement q(m_impl->db, "SELECT count(*) FROM items WHERE identity = ?");
-    q.bind(1, identity);
-    q.executeStep();
-    return q.getColumn(0).getInt64();
+    return detail::query_int64(m_impl->db, "SELECT count(*) FROM items WHERE identity = ?",
+                               identity);
   } catch (const SQLite::Exception& e) {
     rethrow(e, "count items");
   }
@@ -682,8 +672,7 @@ void StateStore::for_each_with_record(
         "b.added_at, b.progress_ms, b.multi, b.duration_ms FROM items i CROSS JOIN "
         "backend_items b ON b.item_id = i.id AND b.backend = ?2 WHERE +i.identity = "
         "?1"); // items in rowid order, their records next to each other: no seeks
-    q.bind(1, identity);
-    q.bind(2, backend);
+    SQLite::bind(q, identity, backend);
     ItemRow row;
     row.identity = identity;
     BackendRecord r;
@@ -715,12 +704,9 @@ void StateStore::for_each_with_record(
 
 std::int64_t StateStore::count_records(const std::string& identity, const std::string& backend) {
   try {
-    SQLite::Statement q(m_impl->db,
-                        "SELECT count(*) FROM backend_items WHERE identity = ? AND backend = ?");
-    q.bind(1, identity);
-    q.bind(2, backend);
-    q.executeStep();
-    return q.getColumn(0).getInt64();
+    return detail::query_int64(
+        m_impl->db, "SELECT count(*) FROM backend_items WHERE identity = ? AND backend = ?",
+        identity, backend);
   } catch (const SQLite::Exception& e) {
     rethrow(e, "count backend records");
   }
@@ -748,10 +734,7 @@ std::size_t fill_kept(SQLite::Database& db, const std::vector<RecordRef>& kept) 
   db.exec("DELETE FROM temp.ws_kept");
   SQLite::Statement insert(db, "INSERT OR IGNORE INTO temp.ws_kept VALUES (?, ?)");
   for (const RecordRef* r : distinct) {
-    insert.reset();
-    insert.bind(1, r->remote_id);
-    insert.bind(2, r->item);
-    insert.exec();
+    detail::exec(insert, r->remote_id, r->item);
   }
   return distinct.size();
 }
@@ -768,8 +751,7 @@ std::vector<RecordRef> StateStore::records_except(const std::string& identity,
                         "backend = ? AND NOT EXISTS (SELECT 1 FROM temp.ws_kept k WHERE "
                         "k.remote_id = backend_items.remote_id AND k.item_id = "
                         "backend_items.item_id)");
-    q.bind(1, identity);
-    q.bind(2, backend);
+    SQLite::bind(q, identity, backend);
     std::vector<RecordRef> out;
     while (q.executeStep()) {
       out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString()});
@@ -805,15 +787,13 @@ std::int64_t StateStore::remove_records_except(const std::string& identity,
                                 "DELETE FROM conflicts WHERE identity = ? AND backend = ? AND NOT "
                                 "EXISTS (SELECT 1 FROM temp.ws_kept k WHERE k.remote_id = "
                                 "conflicts.remote_id AND k.item_id = conflicts.item_id)");
-    conflicts.bind(1, identity);
-    conflicts.bind(2, backend);
+    SQLite::bind(conflicts, identity, backend);
     conflicts.exec();
     SQLite::Statement remove(m_impl->db,
                              "DELETE FROM backend_items WHERE identity = ? AND backend = ? AND NOT "
                              "EXISTS (SELECT 1 FROM temp.ws_kept k WHERE k.remote_id = "
                              "backend_items.remote_id AND k.item_id = backend_items.item_id)");
-    remove.bind(1, identity);
-    remove.bind(2, backend);
+    SQLite::bind(remove, identity, backend);
     return remove.exec();
   } catch (const SQLite::Exception& e) {
     rethrow(e, "remove records of items gone from a backend");
@@ -839,9 +819,7 @@ std::vector<ItemRow> StateStore::prune_unreported(const std::string& identity, b
             "DELETE FROM items WHERE id = ?"}) {
         SQLite::Statement del(m_impl->db, sql);
         for (const auto& row : rows) {
-          del.reset();
-          del.bind(1, row.id);
-          del.exec();
+          detail::exec(del, row.id);
         }
       }
     }
@@ -856,11 +834,7 @@ std::vector<BackendRecord> StateStore::records(ItemId item) {
     auto& q = m_impl->select_records; // prepared once: backups call this per item
     q.reset();
     q.bind(1, item);
-    std::vector<BackendRecord> out;
-    while (q.executeStep()) {
-      out.push_back(read_record(q));
-    }
-    return out;
+    return detail::rows(q, [](SQLite::Statement& row) { return read_record(row); });
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read backend records");
   }
@@ -895,13 +869,8 @@ std::vector<BackendRecord> StateStore::records(ItemId item, const std::string& b
   try {
     auto& q = m_impl->select_records_of_backend;
     q.reset();
-    q.bind(1, item);
-    q.bind(2, backend);
-    std::vector<BackendRecord> out;
-    while (q.executeStep()) {
-      out.push_back(read_record(q));
-    }
-    return out;
+    SQLite::bind(q, item, backend);
+    return detail::rows(q, [](SQLite::Statement& row) { return read_record(row); });
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read backend records");
   }
@@ -910,27 +879,10 @@ std::vector<BackendRecord> StateStore::records(ItemId item, const std::string& b
 void StateStore::upsert_record(const std::string& identity, ItemId item, const BackendRecord& r) {
   try {
     auto& q = m_impl->upsert_record;
-    q.reset();
-    q.bind(1, item);
-    q.bind(2, r.backend);
-    q.bind(3, r.remote_id);
-    q.bind(4, r.library_id);
-    q.bind(5, r.show_id);
-    q.bind(6, r.watched ? 1 : 0);
-    q.bind(7, r.played_at);
-    q.bind(8, r.added_at);
-    q.bind(9, r.progress_ms);
-    q.bind(10, r.path);
-    q.bind(11, r.multi ? 1 : 0);
-    q.bind(12, encode_guids(r.guids));
-    q.bind(13, r.duration_ms);
-    q.bind(14, r.year);
-    q.bind(15, r.season);
-    q.bind(16, r.episode);
-    q.bind(17, identity);
-    q.bind(18, r.path_key);
-    q.bind(19, r.title);
-    q.exec();
+    detail::exec(q, item, r.backend, r.remote_id, r.library_id, r.show_id, r.watched ? 1 : 0,
+                 r.played_at, r.added_at, r.progress_ms, r.path, r.multi ? 1 : 0,
+                 encode_guids(r.guids), r.duration_ms, r.year, r.season, r.episode, identity,
+                 r.path_key, r.title);
   } catch (const SQLite::Exception& e) {
     rethrow(e, "write backend record");
   }
@@ -940,12 +892,7 @@ void StateStore::remove_record(const std::string& identity, const std::string& b
                                const std::string& remote_id, ItemId item) {
   try {
     auto& q = m_impl->delete_record;
-    q.reset();
-    q.bind(1, identity);
-    q.bind(2, backend);
-    q.bind(3, remote_id);
-    q.bind(4, item);
-    q.exec();
+    detail::exec(q, identity, backend, remote_id, item);
     replace_conflicts(identity, backend, remote_id, item, {});
   } catch (const SQLite::Exception& e) {
     rethrow(e, "remove backend record");
@@ -960,8 +907,7 @@ void StateStore::merge_item(ItemId into, ItemId from) {
                     "remote_id, ?, library_id, show_id, watched, played_at, added_at, "
                     "progress_ms, path, multi, guids, duration_ms, year, season, episode, "
                     "path_key, title FROM backend_items WHERE item_id = ?");
-    records.bind(1, into);
-    records.bind(2, from);
+    SQLite::bind(records, into, from);
     records.exec();
     for (const char* sql : {"DELETE FROM backend_items WHERE item_id = ?2",
                             "UPDATE change_log SET item_id = ?1 WHERE item_id = ?2",
@@ -988,17 +934,8 @@ std::vector<ConflictRecord> StateStore::conflicts_of(const std::string& identity
   try {
     auto& q = m_impl->select_conflicts;
     q.reset();
-    q.bind(1, identity);
-    q.bind(2, backend);
-    q.bind(3, remote_id);
-    q.bind(4, item);
-    std::vector<ConflictRecord> out;
-    while (q.executeStep()) {
-      out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(),
-                     q.getColumn(2).getInt64(), q.getColumn(3).getString(),
-                     q.getColumn(4).getInt64(), q.getColumn(5).getString()});
-    }
-    return out;
+    SQLite::bind(q, identity, backend, remote_id, item);
+    return detail::rows(q, read_conflict);
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read conflicts");
   }
@@ -1017,24 +954,13 @@ void StateStore::replace_conflicts(const std::string& identity, const std::strin
     }
     SQLite::Statement del(m_impl->db, "DELETE FROM conflicts WHERE identity = ? AND backend = ? "
                                       "AND remote_id = ? AND item_id = ?");
-    del.bind(1, identity);
-    del.bind(2, backend);
-    del.bind(3, remote_id);
-    del.bind(4, item);
+    SQLite::bind(del, identity, backend, remote_id, item);
     del.exec();
     SQLite::Statement ins(m_impl->db,
                           "INSERT OR IGNORE INTO conflicts (identity, backend, remote_id, item_id, "
                           "key, other_item, kind) VALUES (?, ?, ?, ?, ?, ?, ?)");
     for (const auto& c : wanted) {
-      ins.reset();
-      ins.bind(1, identity);
-      ins.bind(2, backend);
-      ins.bind(3, remote_id);
-      ins.bind(4, item);
-      ins.bind(5, c.key);
-      ins.bind(6, c.other);
-      ins.bind(7, c.kind);
-      ins.exec();
+      detail::exec(ins, identity, backend, remote_id, item, c.key, c.other, c.kind);
     }
   } catch (const SQLite::Exception& e) {
     rethrow(e, "write conflicts");
@@ -1044,22 +970,11 @@ void StateStore::replace_conflicts(const std::string& identity, const std::strin
 std::vector<ConflictRecord> StateStore::conflicts(const std::string& identity,
                                                   const std::string& backend) {
   try {
-    SQLite::Statement q(
-        m_impl->db, std::string("SELECT backend, remote_id, item_id, key, other_item, kind FROM "
-                                "conflicts WHERE identity = ?") +
-                        (backend.empty() ? "" : " AND backend = ?") +
-                        " ORDER BY item_id, backend, remote_id, key, other_item");
-    q.bind(1, identity);
-    if (!backend.empty()) {
-      q.bind(2, backend);
-    }
-    std::vector<ConflictRecord> out;
-    while (q.executeStep()) {
-      out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(),
-                     q.getColumn(2).getInt64(), q.getColumn(3).getString(),
-                     q.getColumn(4).getInt64(), q.getColumn(5).getString()});
-    }
-    return out;
+    auto q = of_identity(m_impl->db,
+                         "SELECT backend, remote_id, item_id, key, other_item, kind FROM "
+                         "conflicts WHERE identity = ?",
+                         identity, backend, "item_id, backend, remote_id, key, other_item");
+    return detail::rows(q, read_conflict);
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read conflicts");
   }
@@ -1068,16 +983,8 @@ std::vector<ConflictRecord> StateStore::conflicts(const std::string& identity,
 void StateStore::log_change(const ChangeEntry& entry) {
   try {
     auto& q = m_impl->insert_change;
-    q.reset();
-    q.bind(1, entry.item_id);
-    q.bind(2, entry.backend);
-    q.bind(3, entry.direction);
-    q.bind(4, entry.field);
-    q.bind(5, entry.old_value);
-    q.bind(6, entry.new_value);
-    q.bind(7, entry.at);
-    q.bind(8, entry.outcome);
-    q.exec();
+    detail::exec(q, entry.item_id, entry.backend, entry.direction, entry.field, entry.old_value,
+                 entry.new_value, entry.at, entry.outcome);
   } catch (const SQLite::Exception& e) {
     rethrow(e, "write change log");
   }
@@ -1129,9 +1036,7 @@ std::optional<UnixTime> StateStore::cursor(const std::string& identity, const st
   try {
     SQLite::Statement q(m_impl->db, "SELECT value FROM cursors WHERE identity = ? AND backend = ? "
                                     "AND kind = ?");
-    q.bind(1, identity);
-    q.bind(2, backend);
-    q.bind(3, kind);
+    SQLite::bind(q, identity, backend, kind);
     if (q.executeStep()) {
       return q.getColumn(0).getInt64();
     }
@@ -1146,10 +1051,7 @@ void StateStore::set_cursor(const std::string& identity, const std::string& back
   try {
     SQLite::Statement q(m_impl->db, "INSERT OR REPLACE INTO cursors (identity, backend, kind, "
                                     "value) VALUES (?, ?, ?, ?)");
-    q.bind(1, identity);
-    q.bind(2, backend);
-    q.bind(3, kind);
-    q.bind(4, value);
+    SQLite::bind(q, identity, backend, kind, value);
     q.exec();
   } catch (const SQLite::Exception& e) {
     rethrow(e, "write sync cursor");
@@ -1223,22 +1125,15 @@ StateStore::imdb_on_movie_and_episode(const std::string& identity) {
 std::vector<IgnoredItem> StateStore::ignored_items(const std::string& identity,
                                                    const std::string& backend) {
   try {
-    SQLite::Statement q(
-        m_impl->db, std::string("SELECT backend, remote_id, rule, title, kind FROM ignored_items "
-                                "WHERE identity = ?") +
-                        (backend.empty() ? "" : " AND backend = ?") +
-                        " ORDER BY rule, backend, remote_id");
-    q.bind(1, identity);
-    if (!backend.empty()) {
-      q.bind(2, backend);
-    }
-    std::vector<IgnoredItem> out;
-    while (q.executeStep()) {
-      out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(),
-                     q.getColumn(2).getString(), q.getColumn(3).getString(),
-                     q.getColumn(4).getString()});
-    }
-    return out;
+    auto q = of_identity(m_impl->db,
+                         "SELECT backend, remote_id, rule, title, kind FROM ignored_items WHERE "
+                         "identity = ?",
+                         identity, backend, "rule, backend, remote_id");
+    return detail::rows(q, [](SQLite::Statement& row) {
+      return IgnoredItem{row.getColumn(0).getString(), row.getColumn(1).getString(),
+                         row.getColumn(2).getString(), row.getColumn(3).getString(),
+                         row.getColumn(4).getString()};
+    });
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read ignored items");
   }
@@ -1260,20 +1155,12 @@ void StateStore::replace_ignored_items(const std::string& identity, const std::s
     }
     SQLite::Statement del(m_impl->db,
                           "DELETE FROM ignored_items WHERE identity = ? AND backend = ?");
-    del.bind(1, identity);
-    del.bind(2, backend);
+    SQLite::bind(del, identity, backend);
     del.exec();
     SQLite::Statement ins(m_impl->db, "INSERT OR IGNORE INTO ignored_items (identity, backend, "
                                       "remote_id, rule, title, kind) VALUES (?, ?, ?, ?, ?, ?)");
     for (const auto& i : items) {
-      ins.reset();
-      ins.bind(1, identity);
-      ins.bind(2, backend);
-      ins.bind(3, i.remote_id);
-      ins.bind(4, i.rule);
-      ins.bind(5, i.title);
-      ins.bind(6, i.kind);
-      ins.exec();
+      detail::exec(ins, identity, backend, i.remote_id, i.rule, i.title, i.kind);
     }
   } catch (const SQLite::Exception& e) {
     rethrow(e, "write ignored items");
@@ -1284,11 +1171,7 @@ void StateStore::save_show(const std::string& backend, const model::RemoteShow& 
   try {
     SQLite::Statement q(m_impl->db, "INSERT OR REPLACE INTO shows (backend, show_id, title, year, "
                                     "guids) VALUES (?, ?, ?, ?, ?)");
-    q.bind(1, backend);
-    q.bind(2, show.id);
-    q.bind(3, show.title);
-    q.bind(4, show.year);
-    q.bind(5, encode_guids(show.guids));
+    SQLite::bind(q, backend, show.id, show.title, show.year, encode_guids(show.guids));
     q.exec();
   } catch (const SQLite::Exception& e) {
     rethrow(e, "write show cache");
@@ -1299,10 +1182,7 @@ void StateStore::save_server(const std::string& backend, const model::ServerInfo
   try {
     SQLite::Statement q(m_impl->db, "INSERT OR REPLACE INTO servers (backend, server_id, name, "
                                     "version) VALUES (?, ?, ?, ?)");
-    q.bind(1, backend);
-    q.bind(2, info.id);
-    q.bind(3, info.name);
-    q.bind(4, info.version);
+    SQLite::bind(q, backend, info.id, info.name, info.version);
     q.exec();
   } catch (const SQLite::Exception& e) {
     rethrow(e, "write server id");
@@ -1424,12 +1304,7 @@ std::optional<ForgottenItem> StateStore::forget_item(ItemId id) {
     gone.row = std::move(*row);
     gone.keys = keys_of(id);
     gone.records = records(id);
-    const auto count = [&](const char* sql) {
-      SQLite::Statement q(m_impl->db, sql);
-      q.bind(1, id);
-      q.executeStep();
-      return q.getColumn(0).getInt64();
-    };
+    const auto count = [&](const char* sql) { return detail::query_int64(m_impl->db, sql, id); };
     gone.changes = count("SELECT count(*) FROM change_log WHERE item_id = ?1");
     gone.conflicts = count("SELECT count(*) FROM conflicts WHERE item_id = ?1 OR other_item = ?1");
     Transaction tx(*this);
@@ -1438,11 +1313,7 @@ std::optional<ForgottenItem> StateStore::forget_item(ItemId id) {
     SQLite::Statement key(m_impl->db,
                           "DELETE FROM item_keys WHERE identity = ? AND key = ? AND item_id = ?");
     for (const auto& k : gone.keys) {
-      key.reset();
-      key.bind(1, gone.row.identity);
-      key.bind(2, k);
-      key.bind(3, id);
-      key.exec();
+      detail::exec(key, gone.row.identity, k, id);
     }
     for (const char* sql : {"DELETE FROM backend_items WHERE item_id = ?1",
                             "DELETE FROM change_log WHERE item_id = ?1",
@@ -1531,26 +1402,18 @@ std::int64_t StateStore::save_playlist(const PlaylistRow& row) {
       SQLite::Statement insert(m_impl->db,
                                "INSERT INTO playlists (identity, title, name_key, items, updated, "
                                "source, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-      insert.bind(1, row.identity);
-      insert.bind(2, row.title);
-      insert.bind(3, row.name_key);
-      insert.bind(4, join_item_ids(row.items));
-      insert.bind(5, static_cast<std::int64_t>(row.updated));
-      insert.bind(6, row.source);
-      insert.bind(7, static_cast<std::int64_t>(row.synced_at));
+      SQLite::bind(insert, row.identity, row.title, row.name_key, join_item_ids(row.items),
+                   static_cast<std::int64_t>(row.updated), row.source,
+                   static_cast<std::int64_t>(row.synced_at));
       insert.exec();
       id = m_impl->db.getLastInsertRowid();
     } else {
       SQLite::Statement update(m_impl->db,
                                "UPDATE playlists SET title = ?, name_key = ?, items = ?, updated = "
                                "?, source = ?, synced_at = ? WHERE id = ?");
-      update.bind(1, row.title);
-      update.bind(2, row.name_key);
-      update.bind(3, join_item_ids(row.items));
-      update.bind(4, static_cast<std::int64_t>(row.updated));
-      update.bind(5, row.source);
-      update.bind(6, static_cast<std::int64_t>(row.synced_at));
-      update.bind(7, id);
+      SQLite::bind(update, row.title, row.name_key, join_item_ids(row.items),
+                   static_cast<std::int64_t>(row.updated), row.source,
+                   static_cast<std::int64_t>(row.synced_at), id);
       update.exec();
       SQLite::Statement clear(m_impl->db, "DELETE FROM playlist_copies WHERE playlist_id = ?");
       clear.bind(1, id);
@@ -1560,14 +1423,8 @@ std::int64_t StateStore::save_playlist(const PlaylistRow& row) {
                            "INSERT INTO playlist_copies (playlist_id, backend, remote_id, "
                            "signature, deleted, seen_at) VALUES (?, ?, ?, ?, ?, ?)");
     for (const auto& c : row.copies) {
-      copy.reset();
-      copy.bind(1, id);
-      copy.bind(2, c.backend);
-      copy.bind(3, c.remote_id);
-      copy.bind(4, c.signature);
-      copy.bind(5, c.deleted ? 1 : 0);
-      copy.bind(6, static_cast<std::int64_t>(c.seen_at));
-      copy.exec();
+      detail::exec(copy, id, c.backend, c.remote_id, c.signature, c.deleted ? 1 : 0,
+                   static_cast<std::int64_t>(c.seen_at));
     }
     return id;
   } catch (const SQLite::Exception& e) {
