@@ -60,20 +60,6 @@ std::string url_for_message(std::string_view url) {
   return redact(url);
 }
 
-std::string url_encode(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (const char c : value) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += fmt::format("%{:02X}", u);
-    }
-  }
-  return out;
-}
-
 std::string_view token_source(BackendType type) {
   switch (type) {
   case BackendType::plex:

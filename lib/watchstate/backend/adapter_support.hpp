@@ -3,6 +3,7 @@
 #pragma once
 
 #include <watchstate/backend/backend.hpp>
+#include <watchstate/core/text.hpp>
 #include <watchstate/http/client.hpp>
 
 #include <cstdint>
@@ -39,7 +40,7 @@ std::string_view header_value(const http::Response& response, std::string_view n
 std::string url_for_message(std::string_view url);
 
 // Percent-encode a query parameter value.
-std::string url_encode(std::string_view value);
+using ws::url_encode;
 
 // Throw the ws::Error an unsuccessful outcome deserves: no_perm for 401/403, tempfail for
 // transport failures, 429 and 5xx, protocol for a TLS failure (an unverifiable certificate) and

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/core/text.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -84,6 +86,20 @@ std::string valid_utf8(std::string_view text) {
     }
     out.append(text.substr(i, length));
     i += length;
+  }
+  return out;
+}
+
+std::string url_encode(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += fmt::format("%{:02X}", u);
+    }
   }
   return out;
 }

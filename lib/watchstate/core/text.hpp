@@ -24,4 +24,7 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) noexcept;
 // `text` with every byte that starts no valid UTF-8 sequence dropped.
 std::string valid_utf8(std::string_view text);
 
+// `value` percent-encoded for a URL's query: every byte but A-Z a-z 0-9 - _ . ~ as %XX.
+std::string url_encode(std::string_view value);
+
 } // namespace ws

@@ -3,29 +3,16 @@
 #include <watchstate/backend/plex/plex_account.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/redact.hpp>
+#include <watchstate/core/text.hpp>
 #include <watchstate/setup/webhook_setup.hpp>
 #include <watchstate/sync/open_backend.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 
 namespace ws::setup {
 namespace {
-
-std::string url_encode(std::string_view value) {
-  std::string out;
-  for (const char c : value) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += fmt::format("%{:02X}", u);
-    }
-  }
-  return out;
-}
 
 // The user ids of every identity on `backend`: the only users whose events ws-webhook uses.
 std::vector<std::string> mapped_users(const config::Config& config, const std::string& backend) {
