@@ -199,6 +199,14 @@ std::string join_encoded(const std::vector<std::string>& ids) {
   return out;
 }
 
+std::string playlist_subject(const std::string& playlist_id) {
+  return fmt::format("playlist {}", playlist_id);
+}
+
+std::string entry_subject(const std::string& playlist_id, const std::string& entry_id) {
+  return fmt::format("entry {} of playlist {}", entry_id, playlist_id);
+}
+
 void throw_not_found(std::string_view backend, std::string_view subject, std::string_view url) {
   throw Error(Errc::protocol, fmt::format("{}: {} not found (HTTP 404 from {})", backend, subject,
                                           url_for_message(url)));

@@ -87,6 +87,10 @@ std::vector<std::vector<std::string>> chunks(const std::vector<std::string>& ids
 // the server splits on commas.
 std::string join_encoded(const std::vector<std::string>& ids);
 
+// What a playlist request is about, for messages: "playlist <id>", "entry <id> of playlist <id>".
+std::string playlist_subject(const std::string& playlist_id);
+std::string entry_subject(const std::string& playlist_id, const std::string& entry_id);
+
 // Throw Errc::protocol "<backend>: <subject> not found (HTTP 404 from <url>)", where `subject`
 // names what the server does not know ("playlist 12", "entry 3 of playlist 12").
 [[noreturn]] void throw_not_found(std::string_view backend, std::string_view subject,

@@ -160,4 +160,18 @@ int year_of_date_member(const rapidjson::Value& object, std::string_view name) {
   return year;
 }
 
+JsonAnswer::JsonAnswer(http::Client& client, const Connection& connection, http::Request request,
+                       std::string_view what, Shape shape)
+    : m_url(request.url), m_doc(std::make_unique<rapidjson::Document>()) {
+  m_outcome =
+      send_checked(client, connection.name, std::move(request), 0, token_source(connection.type));
+  if (shape == Shape::array) {
+    parse_json_array_body(*m_doc, m_outcome.response.body, connection.name, what, m_url);
+  } else {
+    parse_json_body(*m_doc, m_outcome.response.body, connection.name, what, m_url);
+  }
+}
+
+JsonAnswer::~JsonAnswer() = default;
+
 } // namespace ws::backend::detail

@@ -3,9 +3,13 @@
 // Only forward declarations of RapidJSON types appear here; parsing lives in json_fields.cpp.
 #pragma once
 
+#include <watchstate/backend/backend.hpp>
+#include <watchstate/http/client.hpp>
+
 #include <rapidjson/fwd.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +24,28 @@ void parse_json_body(rapidjson::Document& doc, std::string& body, std::string_vi
 // As parse_json_body, for a body that must be a JSON array.
 void parse_json_array_body(rapidjson::Document& doc, std::string& body, std::string_view backend,
                            std::string_view what, std::string_view url);
+
+// One JSON answer of a server: `request` sent through send_checked() (a status other than 2xx
+// throws, with the token hint of the connection's server type), its body parsed in place by
+// parse_json_body(), or parse_json_array_body() for Shape::array. It keeps the body that the
+// document's strings point into.
+class JsonAnswer {
+public:
+  enum class Shape : std::uint8_t { object, array };
+  JsonAnswer(http::Client& client, const Connection& connection, http::Request request,
+             std::string_view what, Shape shape = Shape::object);
+  ~JsonAnswer();
+  JsonAnswer(const JsonAnswer&) = delete;
+  JsonAnswer& operator=(const JsonAnswer&) = delete;
+
+  [[nodiscard]] const rapidjson::Document& doc() const { return *m_doc; }
+  [[nodiscard]] const std::string& url() const { return m_url; }
+
+private:
+  std::string m_url;
+  http::Outcome m_outcome;
+  std::unique_ptr<rapidjson::Document> m_doc;
+};
 
 // Member `name` of `object`; nullptr when `object` is not an object, or the member is absent or
 // null.

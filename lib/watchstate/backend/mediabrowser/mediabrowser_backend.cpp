@@ -3,6 +3,7 @@
 
 #include <watchstate/backend/adapter_support.hpp>
 #include <watchstate/backend/json_fields.hpp>
+#include <watchstate/backend/listing.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
@@ -38,8 +39,6 @@ using detail::string_member;
 #define WS_VERSION "0.0.0"
 #endif
 
-// Longest multi-episode item expanded into one item per episode.
-constexpr int k_max_episode_range = 5;
 constexpr int k_max_page_rounds = 1000;
 constexpr std::int64_t k_ticks_per_ms = 10000;
 
@@ -104,11 +103,9 @@ public:
 
   ServerInfo server_info() override {
     auto request = get("/System/Info");
-    const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
-                                        detail::token_source(m_conn.type));
-    rapidjson::Document doc;
-    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "server info", url);
+    const detail::JsonAnswer answer(*m_client, m_conn, std::move(request), "server info");
+    const rapidjson::Document& doc = answer.doc();
+    const std::string& url = answer.url();
     ServerInfo info;
     info.id = std::string(string_member(doc, "Id").value_or(""));
     info.name = std::string(string_member(doc, "ServerName").value_or(""));
@@ -169,7 +166,7 @@ public:
       total += static_cast<std::uint64_t>(t);
     }
     report_total(total);
-    Listing listing{libraries, totals, shows, on_item, {}, {}};
+    Listing listing{libraries, totals, detail::EpisodeHold(shows, on_item), {}};
     for (const auto& library : libraries) {
       if (has_series(library)) {
         listing.series_pending.insert(library.id);
@@ -192,7 +189,7 @@ public:
       pending = fetch_pages(listing, pending, with_series);
       with_series = false;
     }
-    resolve_missing_shows(listing);
+    resolve_missing_shows(listing.hold);
   }
 
   void fill_library_roots(std::vector<Library>& libraries) override {
@@ -200,11 +197,9 @@ public:
       return;
     }
     auto request = get("/Library/VirtualFolders");
-    const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
-                                        detail::token_source(m_conn.type));
-    rapidjson::Document doc;
-    detail::parse_json_array_body(doc, outcome.response.body, m_conn.name, "library folders", url);
+    const detail::JsonAnswer answer(*m_client, m_conn, std::move(request), "library folders",
+                                    detail::JsonAnswer::Shape::array);
+    const rapidjson::Document& doc = answer.doc();
     for (const auto& folder : doc.GetArray()) {
       const auto id = id_member(folder, "ItemId");
       const auto* locations = array_member(folder, "Locations");
@@ -229,11 +224,9 @@ public:
 
   std::vector<RemoteUser> users() override {
     auto request = get("/Users");
-    const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
-                                        detail::token_source(m_conn.type));
-    rapidjson::Document doc;
-    detail::parse_json_array_body(doc, outcome.response.body, m_conn.name, "user list", url);
+    const detail::JsonAnswer answer(*m_client, m_conn, std::move(request), "user list",
+                                    detail::JsonAnswer::Shape::array);
+    const rapidjson::Document& doc = answer.doc();
     std::vector<RemoteUser> result;
     for (const auto& entry : doc.GetArray()) {
       auto id = id_member(entry, "Id");
@@ -258,16 +251,14 @@ public:
                     "&IncludeItemTypes=Series,Movie,Episode&EnableUserData=true&EnableImages=false"
                     "&Fields={}",
                     user(), detail::url_encode(query), std::max(limit, 1), k_item_fields));
-    const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
-                                        detail::token_source(m_conn.type));
-    rapidjson::Document doc;
-    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "search result", url);
+    const detail::JsonAnswer answer(*m_client, m_conn, std::move(request), "search result");
+    const rapidjson::Document& doc = answer.doc();
+    const std::string& url = answer.url();
     const auto* items = array_member(doc, "Items");
     if (items == nullptr) {
       detail::throw_protocol(m_conn.name, "search result", url, "no Items array");
     }
-    Found found(shows);
+    detail::FoundItems found(shows);
     for (const auto& entry : items->GetArray()) {
       add_found(found, entry);
     }
@@ -286,7 +277,7 @@ public:
     detail::check_outcome(m_conn.name, url, outcome, detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "item metadata", url);
-    Found found(shows);
+    detail::FoundItems found(shows);
     add_found(found, doc);
     return finish_found(found);
   }
@@ -297,11 +288,9 @@ public:
       throw Error(Errc::config, fmt::format("{}: no user id configured", m_conn.name));
     }
     auto request = get("/Sessions");
-    const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
-                                        detail::token_source(m_conn.type));
-    rapidjson::Document doc;
-    detail::parse_json_array_body(doc, outcome.response.body, m_conn.name, "session list", url);
+    const detail::JsonAnswer answer(*m_client, m_conn, std::move(request), "session list",
+                                    detail::JsonAnswer::Shape::array);
+    const rapidjson::Document& doc = answer.doc();
     std::vector<std::string> result;
     for (const auto& session : doc.GetArray()) {
       const auto* playing = object_member(session, "NowPlayingItem");
@@ -335,21 +324,7 @@ public:
   // --- Playlists: the user's items of type Playlist, /Playlists/{id}/Items for their entries. ---
 
   std::vector<RemotePlaylist> playlists() override {
-    auto result = list_playlists();
-    // A playlist deleted between the list and its entries is left out: it is gone.
-    std::vector<bool> gone(result.size(), false);
-    read_entries(result, &gone);
-    std::vector<RemotePlaylist> kept;
-    kept.reserve(result.size());
-    for (std::size_t i = 0; i < result.size(); ++i) {
-      if (gone[i]) {
-        log::info("{}: playlist {} ('{}') was deleted while it was read", m_conn.name, result[i].id,
-                  result[i].title);
-      } else {
-        kept.push_back(std::move(result[i]));
-      }
-    }
-    return kept;
+    return detail::read_playlists(playlist_listing());
   }
 
   RemotePlaylist playlist(const std::string& playlist_id) override {
@@ -358,7 +333,7 @@ public:
     auto request = get(fmt::format("/Users/{}/Items/{}", user(), detail::url_encode(playlist_id)));
     const std::string url = request.url;
     auto outcome = detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
-                                                 playlist_subject(playlist_id),
+                                                 detail::playlist_subject(playlist_id),
                                                  detail::token_source(m_conn.type));
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, "playlist", url);
@@ -370,9 +345,7 @@ public:
     if (!found) {
       detail::throw_protocol(m_conn.name, "playlist", url, "no Id");
     }
-    std::vector<RemotePlaylist> one{std::move(*found)};
-    read_entries(one, nullptr);
-    return std::move(one.front());
+    return detail::with_entries(playlist_listing(), std::move(*found));
   }
 
   std::string create_playlist(const std::string& title,
@@ -400,11 +373,9 @@ public:
     }
     request.method = http::Method::post;
     request.retry = false; // a lost answer must not make a second playlist
-    const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
-                                        detail::token_source(m_conn.type));
-    rapidjson::Document doc;
-    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "new playlist", url);
+    const detail::JsonAnswer answer(*m_client, m_conn, std::move(request), "new playlist");
+    const rapidjson::Document& doc = answer.doc();
+    const std::string& url = answer.url();
     const auto id = id_member(doc, "Id");
     if (!id) {
       detail::throw_protocol(m_conn.name, "new playlist", url, "no Id");
@@ -416,7 +387,7 @@ public:
   }
 
   void rename_playlist(const std::string& playlist_id, const std::string& title) override {
-    const std::string subject = playlist_subject(playlist_id);
+    const std::string subject = detail::playlist_subject(playlist_id);
     if (m_traits.type != BackendType::emby) {
       json::Writer body;
       body.begin_object().field("Name", title).end_object();
@@ -483,7 +454,7 @@ public:
     m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
       error.run([&] {
         detail::check_playlist_outcome(m_conn.name, urls[index], outcome,
-                                       playlist_subject(playlist_id),
+                                       detail::playlist_subject(playlist_id),
                                        detail::token_source(m_conn.type));
       });
     });
@@ -497,7 +468,7 @@ public:
                         detail::url_encode(entry_id), index));
     request.method = http::Method::post;
     detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
-                                  fmt::format("entry {} of playlist {}", entry_id, playlist_id),
+                                  detail::entry_subject(playlist_id, entry_id),
                                   detail::token_source(m_conn.type));
   }
 
@@ -505,17 +476,13 @@ public:
     auto request = get(fmt::format("/Items/{}", detail::url_encode(playlist_id)));
     request.method = http::Method::del;
     detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
-                                  playlist_subject(playlist_id), detail::token_source(m_conn.type),
-                                  true);
+                                  detail::playlist_subject(playlist_id),
+                                  detail::token_source(m_conn.type), true);
   }
 
   [[nodiscard]] std::uint64_t requests_sent() const override { return m_client->requests_sent(); }
 
 private:
-  static std::string playlist_subject(const std::string& playlist_id) {
-    return fmt::format("playlist {}", playlist_id);
-  }
-
   // A query parameter of the /Playlists endpoints as each server spells it: Emby's own
   // PascalCase ("UserId"), Jellyfin's camelCase ("userId").
   std::string param(std::string_view pascal) const {
@@ -545,9 +512,8 @@ private:
   }
 
   // The Items of one page of a paged answer, and its TotalRecordCount.
-  template <typename OnEntry>
   detail::PageRead read_page(http::Outcome& outcome, const std::string& url, const char* what,
-                             OnEntry&& on_entry) {
+                             const detail::OnEntry& on_entry) const {
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, what, url);
     const auto* items = array_member(doc, "Items");
@@ -563,63 +529,30 @@ private:
     return page;
   }
 
-  // Every playlist of the user (paged), oldest first so that pages stay put, without entries.
-  std::vector<RemotePlaylist> list_playlists() {
-    std::vector<RemotePlaylist> result;
-    detail::read_paged(
-        *m_client, m_conn.name, 1, m_conn.page_size,
-        [this](std::size_t, std::int64_t start, std::int64_t size) {
+  // The user's playlists (paged, oldest first so that pages stay put) and their entries
+  // (GET /Playlists/{id}/Items, paged).
+  detail::PlaylistListing playlist_listing() {
+    return detail::PlaylistListing{
+        *m_client,
+        m_conn,
+        "Id",
+        "PlaylistItemId",
+        [this](std::int64_t start, std::int64_t size) {
           return get(fmt::format("/Users/{}/Items?IncludeItemTypes=Playlist&Recursive=true"
                                  "&Fields=DateCreated&SortBy=DateCreated&SortOrder=Ascending"
                                  "&EnableImages=false&EnableUserData=false&StartIndex={}&Limit={}",
                                  user(), start, size));
         },
-        [&](std::size_t, http::Outcome& outcome, const std::string& url) {
-          detail::check_outcome(m_conn.name, url, outcome, detail::token_source(m_conn.type));
-          return std::optional<detail::PageRead>(
-              read_page(outcome, url, "playlist list", [&](const rapidjson::Value& entry) {
-                if (auto playlist = map_playlist(entry)) {
-                  result.push_back(std::move(*playlist));
-                } else {
-                  log::debug("{}: skipping a playlist without Id", m_conn.name);
-                }
-              }));
-        });
-    return result;
-  }
-
-  // Fill the entries of `playlists` (GET /Playlists/{id}/Items, paged, all playlists at once).
-  // With `gone`, a playlist the server no longer knows (404) is marked there; without, the 404
-  // fails the call.
-  void read_entries(std::vector<RemotePlaylist>& playlists, std::vector<bool>* gone) {
-    detail::read_paged(
-        *m_client, m_conn.name, playlists.size(), m_conn.page_size,
-        [&](std::size_t i, std::int64_t start, std::int64_t size) {
+        [this](const std::string& id, std::int64_t start, std::int64_t size) {
           return get(fmt::format("/Playlists/{}/Items?{}={}&{}={}&{}={}&{}=false&{}=false",
-                                 detail::url_encode(playlists[i].id), param("UserId"), user(),
+                                 detail::url_encode(id), param("UserId"), user(),
                                  param("StartIndex"), start, param("Limit"), size,
                                  param("EnableImages"), param("EnableUserData")));
         },
-        [&](std::size_t i, http::Outcome& outcome,
-            const std::string& url) -> std::optional<detail::PageRead> {
-          auto& playlist = playlists[i];
-          if (gone != nullptr && outcome.transport_ok() && outcome.response.status == 404) {
-            (*gone)[i] = true;
-            return std::nullopt;
-          }
-          detail::check_playlist_outcome(m_conn.name, url, outcome, playlist_subject(playlist.id),
-                                         detail::token_source(m_conn.type));
-          return read_page(outcome, url, "playlist items", [&](const rapidjson::Value& entry) {
-            auto item = id_member(entry, "Id");
-            if (!item) {
-              log::debug("{}: skipping an entry without Id in playlist {}", m_conn.name,
-                         playlist.id);
-              return;
-            }
-            playlist.entries.push_back(
-                PlaylistEntry{id_member(entry, "PlaylistItemId").value_or(""), std::move(*item)});
-          });
-        });
+        [this](http::Outcome& outcome, const std::string& url, const char* what,
+               const detail::OnEntry& on_entry) { return read_page(outcome, url, what, on_entry); },
+        map_playlist,
+    };
   }
 
   // POST /Playlists/{id}/Items?ids=...&userId=... : `item_ids` appended at the end.
@@ -633,7 +566,8 @@ private:
     request.method = http::Method::post;
     request.retry = false; // a lost answer must not append the items twice
     detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
-                                  playlist_subject(playlist_id), detail::token_source(m_conn.type));
+                                  detail::playlist_subject(playlist_id),
+                                  detail::token_source(m_conn.type));
   }
 
   std::string date_played(UnixTime t) const {
@@ -680,56 +614,29 @@ private:
   struct Listing {
     const std::vector<Library>& libraries;
     const std::vector<std::int64_t>& totals;
-    ShowCache& shows;
-    const std::function<void(RemoteItem&&)>& on_item;
     // Episodes whose series was not known yet when their page arrived, or whose library's
-    // series list had not arrived yet.
-    std::vector<RemoteItem> waiting;
+    // series list had not arrived yet, wait here.
+    detail::EpisodeHold hold;
     // Library ids whose series list of this listing is still to come: their episodes wait, so
     // that each episode goes out with its series as the server reports it now (a series of the
     // cache may have changed its ids since).
     std::set<std::string> series_pending;
   };
 
-  // Hits of a search or lookup while their episodes' series are resolved.
-  struct Found {
-    explicit Found(ShowCache& cache) : listing{no_libraries, no_totals, cache, collect, {}, {}} {}
-    std::vector<FoundItem> hits;
-    std::vector<Library> no_libraries;
-    std::vector<std::int64_t> no_totals;
-    std::function<void(RemoteItem&&)> collect = [this](RemoteItem&& item) {
-      FoundItem hit;
-      hit.kind = item.type == MediaType::movie ? FoundItem::Kind::movie : FoundItem::Kind::episode;
-      hit.item = std::move(item);
-      hits.push_back(std::move(hit));
-    };
-    Listing listing;
-  };
-
-  void add_found(Found& found, const rapidjson::Value& entry) {
+  void add_found(detail::FoundItems& found, const rapidjson::Value& entry) {
     if (string_member(entry, "Type").value_or("") == "Series") {
       if (auto id = id_member(entry, "Id")) {
-        FoundItem hit;
-        hit.kind = FoundItem::Kind::show;
-        hit.show = map_show(entry, *id, m_conn.guid_rules);
-        found.hits.push_back(std::move(hit));
+        found.add_show(map_show(entry, *id, m_conn.guid_rules));
       }
       return;
     }
     Library library; // the item's library is not part of a search hit
-    map_item(entry, library, [&found](RemoteItem&& item) {
-      if (item.type == MediaType::episode && !item.show_id.empty() &&
-          found.listing.shows.find(item.show_id) == found.listing.shows.end()) {
-        found.listing.waiting.push_back(std::move(item));
-      } else {
-        found.collect(std::move(item));
-      }
-    });
+    map_item(entry, library, [&found](RemoteItem&& item) { found.add_item(std::move(item)); });
   }
 
-  std::vector<FoundItem> finish_found(Found& found) {
-    resolve_missing_shows(found.listing);
-    return std::move(found.hits);
+  std::vector<FoundItem> finish_found(detail::FoundItems& found) {
+    resolve_missing_shows(found.hold());
+    return found.take();
   }
 
   [[noreturn]] void throw_unknown_user() {
@@ -882,7 +789,7 @@ private:
         continue;
       }
       if (auto id = id_member(entry, "Id")) {
-        listing.shows.insert_or_assign(*id, map_show(entry, *id, m_conn.guid_rules));
+        listing.hold.add_show(*id, map_show(entry, *id, m_conn.guid_rules));
       }
     }
   }
@@ -891,28 +798,16 @@ private:
   // in the order they came (those of a series still unknown wait for the end).
   static void release_waiting(Listing& listing, const std::string& library_id) {
     listing.series_pending.erase(library_id);
-    std::vector<RemoteItem> still;
-    for (auto& item : listing.waiting) {
-      if (listing.series_pending.count(item.library_id) == 0 &&
-          listing.shows.find(item.show_id) != listing.shows.end()) {
-        listing.on_item(std::move(item));
-      } else {
-        still.push_back(std::move(item));
-      }
-    }
-    listing.waiting = std::move(still);
+    listing.hold.release_if([&listing](const RemoteItem& item) {
+      return listing.series_pending.count(item.library_id) == 0 && listing.hold.knows(item.show_id);
+    });
   }
 
   void process_items(Listing& listing, const Library& library, const rapidjson::Value& items) {
     const bool series_pending = listing.series_pending.count(library.id) > 0;
     for (const auto& entry : items.GetArray()) {
       map_item(entry, library, [&listing, series_pending](RemoteItem&& item) {
-        if (item.type == MediaType::episode && !item.show_id.empty() &&
-            (series_pending || listing.shows.find(item.show_id) == listing.shows.end())) {
-          listing.waiting.push_back(std::move(item));
-        } else {
-          listing.on_item(std::move(item));
-        }
+        listing.hold.offer(std::move(item), series_pending);
       });
     }
   }
@@ -970,61 +865,25 @@ private:
       emit(std::move(item));
       return;
     }
-    item.multi = true;
-    const auto count = end - item.episode + 1;
-    if (count > k_max_episode_range) {
-      log::warning("{}: item {} spans {} episodes, more than {}; treated as one episode",
-                   m_conn.name, item.id, count, k_max_episode_range);
-      emit(std::move(item));
-      return;
-    }
-    const int first = item.episode;
-    for (int number = first; number <= static_cast<int>(end); ++number) {
-      RemoteItem copy = item;
-      copy.episode = number;
-      emit(std::move(copy));
-    }
+    const std::string label = fmt::format("item {}", item.id);
+    detail::emit_episode_range(std::move(item), end, m_conn.name, label, emit);
   }
 
   // Fetch each series that episodes referenced but no series listing held, then release the
   // episodes that waited for it.
-  void resolve_missing_shows(Listing& listing) {
-    std::set<std::string> missing;
-    for (const auto& item : listing.waiting) {
-      if (listing.shows.find(item.show_id) == listing.shows.end()) {
-        missing.insert(item.show_id);
-      }
-    }
-    if (!missing.empty()) {
-      const std::vector<std::string> ids(missing.begin(), missing.end());
-      std::vector<http::Request> requests;
-      std::vector<std::string> urls;
-      for (const auto& id : ids) {
-        requests.push_back(get(fmt::format("/Users/{}/Items/{}", user(), detail::url_encode(id))));
-        urls.push_back(requests.back().url);
-      }
-      detail::FirstError error;
-      m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
-        error.run([&] {
-          if (outcome.transport_ok() && outcome.response.status == 404) {
-            log::warning("{}: series {} no longer exists", m_conn.name, ids[index]);
-            return;
-          }
-          detail::check_outcome(m_conn.name, urls[index], outcome,
-                                detail::token_source(m_conn.type));
+  void resolve_missing_shows(detail::EpisodeHold& hold) {
+    detail::ShowLookup lookup{
+        "series",
+        [this](const std::string& id) {
+          return get(fmt::format("/Users/{}/Items/{}", user(), detail::url_encode(id)));
+        },
+        [this](const std::string& id, http::Outcome& outcome, const std::string& url) {
           rapidjson::Document doc;
-          detail::parse_json_body(doc, outcome.response.body, m_conn.name, "series metadata",
-                                  urls[index]);
-          listing.shows.insert_or_assign(ids[index], map_show(doc, ids[index], m_conn.guid_rules));
-        });
-      });
-      error.rethrow();
-    }
-    auto waiting = std::move(listing.waiting);
-    listing.waiting.clear();
-    for (auto& item : waiting) {
-      listing.on_item(std::move(item));
-    }
+          detail::parse_json_body(doc, outcome.response.body, m_conn.name, "series metadata", url);
+          return map_show(doc, id, m_conn.guid_rules);
+        },
+    };
+    detail::resolve_missing_shows(*m_client, m_conn, hold, lookup);
   }
 
   Connection m_conn;

@@ -3,6 +3,7 @@
 
 #include <watchstate/backend/adapter_support.hpp>
 #include <watchstate/backend/json_fields.hpp>
+#include <watchstate/backend/listing.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
@@ -16,7 +17,6 @@
 #include <algorithm>
 #include <charconv>
 #include <optional>
-#include <set>
 #include <utility>
 
 namespace ws::backend::plex {
@@ -39,8 +39,6 @@ constexpr std::string_view k_library_identifier = "com.plexapp.plugins.library";
 constexpr int k_type_movie = 1;
 constexpr int k_type_show = 2;
 constexpr int k_type_episode = 4;
-// Longest multi-episode file expanded into one item per episode.
-constexpr int k_max_episode_range = 5;
 // Follow-up rounds for short pages; each round strictly advances every listing, so this only
 // guards against a server that keeps reporting a growing total.
 constexpr int k_max_page_rounds = 1000;
@@ -146,11 +144,9 @@ public:
   }
 
   ServerInfo server_info() override {
-    auto outcome = detail::send_checked(*m_client, m_conn.name, get("/"), 0,
-                                        detail::token_source(m_conn.type));
-    rapidjson::Document doc;
-    const std::string url = m_conn.url + "/";
-    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "server info", url);
+    const detail::JsonAnswer answer(*m_client, m_conn, get("/"), "server info");
+    const rapidjson::Document& doc = answer.doc();
+    const std::string& url = answer.url();
     const auto* container = container_of(doc, "server info", url);
     ServerInfo info;
     info.id = std::string(string_member(*container, "machineIdentifier").value_or(""));
@@ -165,11 +161,9 @@ public:
 
   std::vector<Library> libraries() override {
     auto request = get("/library/sections");
-    const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
-                                        detail::token_source(m_conn.type));
-    rapidjson::Document doc;
-    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "library list", url);
+    const detail::JsonAnswer answer(*m_client, m_conn, std::move(request), "library list");
+    const rapidjson::Document& doc = answer.doc();
+    const std::string& url = answer.url();
     const auto* container = container_of(doc, "library list", url);
     std::vector<Library> result;
     const auto* directories = array_member(*container, "Directory");
@@ -224,7 +218,7 @@ public:
     }
     report_total(total);
 
-    Listing listing{libraries, streams, shows, on_item, {}};
+    Listing listing{libraries, streams, detail::EpisodeHold(shows, on_item)};
     // The shows first: every episode then goes out with its show as the server reports it now
     // (a show of the cache may have changed its ids since the last run).
     std::vector<PendingPage> show_pages;
@@ -244,16 +238,14 @@ public:
         *pending = fetch_pages(listing, *pending);
       }
     }
-    resolve_missing_shows(listing);
+    resolve_missing_shows(listing.hold);
   }
 
   std::vector<RemoteUser> users() override {
     auto request = get("/accounts");
-    const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
-                                        detail::token_source(m_conn.type));
-    rapidjson::Document doc;
-    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "account list", url);
+    const detail::JsonAnswer answer(*m_client, m_conn, std::move(request), "account list");
+    const rapidjson::Document& doc = answer.doc();
+    const std::string& url = answer.url();
     const auto* container = container_of(doc, "account list", url);
     std::vector<RemoteUser> result;
     const auto* accounts = array_member(*container, "Account");
@@ -280,13 +272,11 @@ public:
                                    "&includeLocations=1&includeExternalMedia=0"
                                    "&includeCollections=0",
                                    detail::url_encode(query), std::max(limit, 1)));
-    const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
-                                        detail::token_source(m_conn.type));
-    rapidjson::Document doc;
-    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "search result", url);
+    const detail::JsonAnswer answer(*m_client, m_conn, std::move(request), "search result");
+    const rapidjson::Document& doc = answer.doc();
+    const std::string& url = answer.url();
     const auto* container = container_of(doc, "search result", url);
-    Found found(shows);
+    detail::FoundItems found(shows);
     if (const auto* hubs = array_member(*container, "Hub")) {
       for (const auto& hub : hubs->GetArray()) {
         const auto type = string_member(hub, "type").value_or("");
@@ -306,7 +296,7 @@ public:
     auto request = get(fmt::format("/library/metadata/{}?includeGuids=1", detail::url_encode(id)));
     const std::string url = request.url;
     auto outcome = m_client->send(std::move(request));
-    Found found(shows);
+    detail::FoundItems found(shows);
     if (outcome.transport_ok() && outcome.response.status == 404) {
       return {};
     }
@@ -323,11 +313,9 @@ public:
 
   std::vector<std::string> active_items() override {
     auto request = get("/status/sessions");
-    const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
-                                        detail::token_source(m_conn.type));
-    rapidjson::Document doc;
-    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "session list", url);
+    const detail::JsonAnswer answer(*m_client, m_conn, std::move(request), "session list");
+    const rapidjson::Document& doc = answer.doc();
+    const std::string& url = answer.url();
     const auto* container = container_of(doc, "session list", url);
     std::vector<std::string> result;
     const auto* metadata = array_member(*container, "Metadata");
@@ -403,25 +391,11 @@ public:
   // --- Playlists: GET /playlists, /playlists/{id}[/items]; writes through the library uri. ---
 
   std::vector<RemotePlaylist> playlists() override {
-    auto result = list_playlists();
-    // A playlist deleted between the list and its entries is left out: it is gone.
-    std::vector<bool> gone(result.size(), false);
-    read_entries(result, &gone);
-    std::vector<RemotePlaylist> kept;
-    kept.reserve(result.size());
-    for (std::size_t i = 0; i < result.size(); ++i) {
-      if (gone[i]) {
-        log::info("{}: playlist {} ('{}') was deleted while it was read", m_conn.name, result[i].id,
-                  result[i].title);
-      } else {
-        kept.push_back(std::move(result[i]));
-      }
-    }
-    return kept;
+    return detail::read_playlists(playlist_listing());
   }
 
   RemotePlaylist playlist(const std::string& playlist_id) override {
-    const std::string subject = playlist_subject(playlist_id);
+    const std::string subject = detail::playlist_subject(playlist_id);
     auto request = get(fmt::format("/playlists/{}", detail::url_encode(playlist_id)));
     const std::string url = request.url;
     auto outcome = detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
@@ -437,9 +411,7 @@ public:
     if (!found) {
       detail::throw_protocol(m_conn.name, "playlist", url, "no ratingKey");
     }
-    std::vector<RemotePlaylist> one{std::move(*found)};
-    read_entries(one, nullptr);
-    return std::move(one.front());
+    return detail::with_entries(playlist_listing(), std::move(*found));
   }
 
   std::string create_playlist(const std::string& title,
@@ -455,11 +427,9 @@ public:
                         detail::url_encode(items_uri(parts.front()))));
     request.method = http::Method::post;
     request.retry = false; // a lost answer must not make a second playlist
-    const std::string url = request.url;
-    auto outcome = detail::send_checked(*m_client, m_conn.name, std::move(request), 0,
-                                        detail::token_source(m_conn.type));
-    rapidjson::Document doc;
-    detail::parse_json_body(doc, outcome.response.body, m_conn.name, "new playlist", url);
+    const detail::JsonAnswer answer(*m_client, m_conn, std::move(request), "new playlist");
+    const rapidjson::Document& doc = answer.doc();
+    const std::string& url = answer.url();
     const auto* container = container_of(doc, "new playlist", url);
     const auto* metadata = array_member(*container, "Metadata");
     const auto id = metadata == nullptr || metadata->Empty()
@@ -484,7 +454,8 @@ public:
                                    detail::url_encode(title)));
     request.method = http::Method::put;
     detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
-                                  playlist_subject(playlist_id), detail::token_source(m_conn.type));
+                                  detail::playlist_subject(playlist_id),
+                                  detail::token_source(m_conn.type));
   }
 
   void add_to_playlist(const std::string& playlist_id,
@@ -515,7 +486,7 @@ public:
       error.run([&] {
         // A 404 after a retry: the lost first attempt removed it.
         detail::check_playlist_outcome(m_conn.name, urls[index], outcome,
-                                       entry_subject(playlist_id, entry_ids[index]),
+                                       detail::entry_subject(playlist_id, entry_ids[index]),
                                        detail::token_source(m_conn.type), true);
       });
     });
@@ -533,7 +504,7 @@ public:
     auto request = get(std::move(path));
     request.method = http::Method::put;
     detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
-                                  entry_subject(playlist_id, entry_id),
+                                  detail::entry_subject(playlist_id, entry_id),
                                   detail::token_source(m_conn.type));
   }
 
@@ -541,20 +512,13 @@ public:
     auto request = get(fmt::format("/playlists/{}", detail::url_encode(playlist_id)));
     request.method = http::Method::del;
     detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
-                                  playlist_subject(playlist_id), detail::token_source(m_conn.type),
-                                  true);
+                                  detail::playlist_subject(playlist_id),
+                                  detail::token_source(m_conn.type), true);
   }
 
   [[nodiscard]] std::uint64_t requests_sent() const override { return m_client->requests_sent(); }
 
 private:
-  static std::string playlist_subject(const std::string& playlist_id) {
-    return fmt::format("playlist {}", playlist_id);
-  }
-  static std::string entry_subject(const std::string& playlist_id, const std::string& entry_id) {
-    return fmt::format("entry {} of playlist {}", entry_id, playlist_id);
-  }
-
   // A playlist of GET /playlists or /playlists/{id}, without its entries; nullopt without id.
   static std::optional<RemotePlaylist> map_playlist(const rapidjson::Value& entry) {
     auto id = id_member(entry, "ratingKey");
@@ -584,9 +548,8 @@ private:
   }
 
   // The Metadata entries of one page of a paged answer; `total` from totalSize or the header.
-  template <typename OnEntry>
   detail::PageRead read_page(http::Outcome& outcome, const std::string& url, const char* what,
-                             OnEntry&& on_entry) {
+                             const detail::OnEntry& on_entry) const {
     rapidjson::Document doc;
     detail::parse_json_body(doc, outcome.response.body, m_conn.name, what, url);
     const auto* container = container_of(doc, what, url);
@@ -606,59 +569,23 @@ private:
     return page;
   }
 
-  // Every playlist of the token's user (GET /playlists, paged), without entries.
-  std::vector<RemotePlaylist> list_playlists() {
-    std::vector<RemotePlaylist> result;
-    detail::read_paged(
-        *m_client, m_conn.name, 1, m_conn.page_size,
-        [this](std::size_t, std::int64_t start, std::int64_t size) {
+  // The token's user's playlists: GET /playlists and /playlists/{id}/items, paged.
+  detail::PlaylistListing playlist_listing() {
+    return detail::PlaylistListing{
+        *m_client,
+        m_conn,
+        "ratingKey",
+        "playlistItemID", // smart playlists have none: their entries are never edited
+        [this](std::int64_t start, std::int64_t size) {
           return paged_get("/playlists", start, size);
         },
-        [&](std::size_t, http::Outcome& outcome, const std::string& url) {
-          detail::check_outcome(m_conn.name, url, outcome, detail::token_source(m_conn.type));
-          return std::optional<detail::PageRead>(
-              read_page(outcome, url, "playlist list", [&](const rapidjson::Value& entry) {
-                if (auto playlist = map_playlist(entry)) {
-                  result.push_back(std::move(*playlist));
-                } else {
-                  log::debug("{}: skipping a playlist without ratingKey", m_conn.name);
-                }
-              }));
-        });
-    return result;
-  }
-
-  // Fill the entries of `playlists` (GET /playlists/{id}/items, paged, all playlists at once).
-  // With `gone`, a playlist the server no longer knows (404) is marked there; without, the 404
-  // fails the call.
-  void read_entries(std::vector<RemotePlaylist>& playlists, std::vector<bool>* gone) {
-    detail::read_paged(
-        *m_client, m_conn.name, playlists.size(), m_conn.page_size,
-        [&](std::size_t i, std::int64_t start, std::int64_t size) {
-          return paged_get(fmt::format("/playlists/{}/items", detail::url_encode(playlists[i].id)),
-                           start, size);
+        [this](const std::string& id, std::int64_t start, std::int64_t size) {
+          return paged_get(fmt::format("/playlists/{}/items", detail::url_encode(id)), start, size);
         },
-        [&](std::size_t i, http::Outcome& outcome,
-            const std::string& url) -> std::optional<detail::PageRead> {
-          auto& playlist = playlists[i];
-          if (gone != nullptr && outcome.transport_ok() && outcome.response.status == 404) {
-            (*gone)[i] = true;
-            return std::nullopt;
-          }
-          detail::check_playlist_outcome(m_conn.name, url, outcome, playlist_subject(playlist.id),
-                                         detail::token_source(m_conn.type));
-          return read_page(outcome, url, "playlist items", [&](const rapidjson::Value& entry) {
-            auto item = id_member(entry, "ratingKey");
-            if (!item) {
-              log::debug("{}: skipping an entry without ratingKey in playlist {}", m_conn.name,
-                         playlist.id);
-              return;
-            }
-            // Smart playlists have no playlistItemID: their entries are never edited.
-            playlist.entries.push_back(
-                PlaylistEntry{id_member(entry, "playlistItemID").value_or(""), std::move(*item)});
-          });
-        });
+        [this](http::Outcome& outcome, const std::string& url, const char* what,
+               const detail::OnEntry& on_entry) { return read_page(outcome, url, what, on_entry); },
+        map_playlist,
+    };
   }
 
   // The machine identifier the library uri names (GET / once, kept).
@@ -688,7 +615,7 @@ private:
     request.retry = false; // a lost answer must not append the items twice
     const std::string url = request.url;
     auto outcome = detail::send_playlist_request(*m_client, m_conn.name, std::move(request),
-                                                 playlist_subject(playlist_id),
+                                                 detail::playlist_subject(playlist_id),
                                                  detail::token_source(m_conn.type));
     if (outcome.response.body.empty()) {
       return;
@@ -717,51 +644,25 @@ private:
   struct Listing {
     const std::vector<Library>& libraries;
     const std::vector<Stream>& streams;
-    ShowCache& shows;
-    const std::function<void(RemoteItem&&)>& on_item;
-    // Episodes whose show was not known yet when their page arrived.
-    std::vector<RemoteItem> waiting;
+    // Episodes whose show was not known yet when their page arrived wait here.
+    detail::EpisodeHold hold;
   };
 
-  // Hits of a search or lookup while their episodes' shows are resolved.
-  struct Found {
-    explicit Found(ShowCache& cache) : listing{no_libraries, no_streams, cache, collect, {}} {}
-    std::vector<FoundItem> hits;
-    std::vector<Library> no_libraries;
-    std::vector<Stream> no_streams;
-    std::function<void(RemoteItem&&)> collect = [this](RemoteItem&& item) {
-      FoundItem hit;
-      hit.kind = item.type == MediaType::movie ? FoundItem::Kind::movie : FoundItem::Kind::episode;
-      hit.item = std::move(item);
-      hits.push_back(std::move(hit));
-    };
-    Listing listing;
-  };
-
-  void add_found(Found& found, const rapidjson::Value& entry) {
+  void add_found(detail::FoundItems& found, const rapidjson::Value& entry) {
     const auto type = string_member(entry, "type").value_or("");
     if (type == "show") {
       if (auto id = id_member(entry, "ratingKey")) {
-        FoundItem hit;
-        hit.kind = FoundItem::Kind::show;
-        hit.show = map_show(entry, *id, m_conn.guid_rules);
-        found.hits.push_back(std::move(hit));
+        found.add_show(map_show(entry, *id, m_conn.guid_rules));
       }
       return;
     }
-    map_item(entry, id_member(entry, "librarySectionID").value_or(""), [&found](RemoteItem&& item) {
-      if (item.type == MediaType::episode && !item.show_id.empty() &&
-          found.listing.shows.find(item.show_id) == found.listing.shows.end()) {
-        found.listing.waiting.push_back(std::move(item));
-      } else {
-        found.collect(std::move(item));
-      }
-    });
+    map_item(entry, id_member(entry, "librarySectionID").value_or(""),
+             [&found](RemoteItem&& item) { found.add_item(std::move(item)); });
   }
 
-  std::vector<FoundItem> finish_found(Found& found) {
-    resolve_missing_shows(found.listing);
-    return std::move(found.hits);
+  std::vector<FoundItem> finish_found(detail::FoundItems& found) {
+    resolve_missing_shows(found.hold());
+    return found.take();
   }
 
   http::Request get(std::string path_and_query) const {
@@ -890,18 +791,12 @@ private:
     for (const auto& entry : metadata->GetArray()) {
       if (stream.type == k_type_show) {
         if (auto id = id_member(entry, "ratingKey")) {
-          listing.shows.insert_or_assign(*id, map_show(entry, *id, m_conn.guid_rules));
+          listing.hold.add_show(*id, map_show(entry, *id, m_conn.guid_rules));
         }
         continue;
       }
-      map_item(entry, library_id, [&listing](RemoteItem&& item) {
-        if (item.type == MediaType::episode && !item.show_id.empty() &&
-            listing.shows.find(item.show_id) == listing.shows.end()) {
-          listing.waiting.push_back(std::move(item));
-        } else {
-          listing.on_item(std::move(item));
-        }
-      });
+      map_item(entry, library_id,
+               [&listing](RemoteItem&& item) { listing.hold.offer(std::move(item)); });
     }
     result.received = static_cast<std::int64_t>(metadata->Size());
     return result;
@@ -955,71 +850,35 @@ private:
       return;
     }
     item.multi = true;
-    const int count = range->last - range->first + 1;
     const bool same_season = range->season < 0 || range->season == item.season;
     if (!same_season || range->first != item.episode) {
       emit(std::move(item));
       return;
     }
-    if (count > k_max_episode_range) {
-      log::warning("{}: '{}' spans {} episodes, more than {}; treated as one episode", m_conn.name,
-                   item.path, count, k_max_episode_range);
-      emit(std::move(item));
-      return;
-    }
-    for (int number = range->first; number <= range->last; ++number) {
-      RemoteItem copy = item;
-      copy.episode = number;
-      emit(std::move(copy));
-    }
+    const std::string label = fmt::format("'{}'", item.path);
+    detail::emit_episode_range(std::move(item), range->last, m_conn.name, label, emit);
   }
 
   // Fetch each show that episodes referenced but no series page listed, then release the
   // episodes that waited for it.
-  void resolve_missing_shows(Listing& listing) {
-    std::set<std::string> missing;
-    for (const auto& item : listing.waiting) {
-      if (listing.shows.find(item.show_id) == listing.shows.end()) {
-        missing.insert(item.show_id);
-      }
-    }
-    if (!missing.empty()) {
-      std::vector<http::Request> requests;
-      std::vector<std::string> ids(missing.begin(), missing.end());
-      std::vector<std::string> urls;
-      for (const auto& id : ids) {
-        requests.push_back(
-            get(fmt::format("/library/metadata/{}?includeGuids=1", detail::url_encode(id))));
-        urls.push_back(requests.back().url);
-      }
-      detail::FirstError error;
-      m_client->send_all(std::move(requests), [&](std::size_t index, http::Outcome& outcome) {
-        error.run([&] {
-          if (outcome.transport_ok() && outcome.response.status == 404) {
-            log::warning("{}: show {} no longer exists", m_conn.name, ids[index]);
-            return;
-          }
-          detail::check_outcome(m_conn.name, urls[index], outcome,
-                                detail::token_source(m_conn.type));
+  void resolve_missing_shows(detail::EpisodeHold& hold) {
+    detail::ShowLookup lookup{
+        "show",
+        [this](const std::string& id) {
+          return get(fmt::format("/library/metadata/{}?includeGuids=1", detail::url_encode(id)));
+        },
+        [this](const std::string& id, http::Outcome& outcome, const std::string& url) {
           rapidjson::Document doc;
-          detail::parse_json_body(doc, outcome.response.body, m_conn.name, "show metadata",
-                                  urls[index]);
-          const auto* container = container_of(doc, "show metadata", urls[index]);
+          detail::parse_json_body(doc, outcome.response.body, m_conn.name, "show metadata", url);
+          const auto* container = container_of(doc, "show metadata", url);
           const auto* metadata = array_member(*container, "Metadata");
           if (metadata == nullptr || metadata->Empty() || !(*metadata)[0].IsObject()) {
-            detail::throw_protocol(m_conn.name, "show metadata", urls[index], "no Metadata entry");
+            detail::throw_protocol(m_conn.name, "show metadata", url, "no Metadata entry");
           }
-          listing.shows.insert_or_assign(ids[index],
-                                         map_show((*metadata)[0], ids[index], m_conn.guid_rules));
-        });
-      });
-      error.rethrow();
-    }
-    auto waiting = std::move(listing.waiting);
-    listing.waiting.clear();
-    for (auto& item : waiting) {
-      listing.on_item(std::move(item));
-    }
+          return map_show((*metadata)[0], id, m_conn.guid_rules);
+        },
+    };
+    detail::resolve_missing_shows(*m_client, m_conn, hold, lookup);
   }
 
   Connection m_conn;
