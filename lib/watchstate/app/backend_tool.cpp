@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <watchstate/app/render.hpp>
 #include <watchstate/app/runner.hpp>
 #include <watchstate/app/state_dir.hpp>
 #include <watchstate/app/tools.hpp>
@@ -84,7 +85,7 @@ void report_items(ToolOutcome& outcome, std::vector<sync::InspectedItem> items) 
       }
     }
   }
-  outcome.write_result = [shared](json::Writer& out) { sync::write_inspected_json(out, *shared); };
+  outcome.write_result = [shared](json::Writer& out) { write_inspected_json(out, *shared); };
 }
 
 ToolOutcome run_backend(ToolContext& ctx, const BackendArgs& args) {
@@ -171,9 +172,7 @@ ToolOutcome run_backend(ToolContext& ctx, const BackendArgs& args) {
     }
     outcome.exit_code = report->items.empty() ? 0 : 1;
     outcome.status = report->items.empty() ? "ok" : "differences";
-    outcome.write_result = [report](json::Writer& out) {
-      sync::write_unmatched_json(out, *report);
-    };
+    outcome.write_result = [report](json::Writer& out) { write_unmatched_json(out, *report); };
   } else if (args.mismatched->parsed()) {
     auto report = std::make_shared<sync::MismatchReport>(inspector.mismatched(args.threshold));
     outcome.human = fmt::format("{} of {} titles resemble none of their file names (score < {})\n",
@@ -185,7 +184,7 @@ ToolOutcome run_backend(ToolContext& ctx, const BackendArgs& args) {
     }
     outcome.exit_code = report->items.empty() ? 0 : 1;
     outcome.status = report->items.empty() ? "ok" : "differences";
-    outcome.write_result = [report](json::Writer& out) { sync::write_mismatch_json(out, *report); };
+    outcome.write_result = [report](json::Writer& out) { write_mismatch_json(out, *report); };
   } else if (args.stale->parsed()) {
     auto report = std::make_shared<sync::StaleReport>(inspector.stale());
     outcome.human = fmt::format("{} items on {}, {} local rows point to it, {} stale\n",
@@ -197,7 +196,7 @@ ToolOutcome run_backend(ToolContext& ctx, const BackendArgs& args) {
     }
     outcome.exit_code = report->stale.empty() ? 0 : 1;
     outcome.status = report->stale.empty() ? "ok" : "differences";
-    outcome.write_result = [report](json::Writer& out) { sync::write_stale_json(out, *report); };
+    outcome.write_result = [report](json::Writer& out) { write_stale_json(out, *report); };
   } else {
     // info (the default)
     const auto info = inspector.info();

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <watchstate/app/render.hpp>
 #include <watchstate/app/runner.hpp>
 #include <watchstate/app/state_dir.hpp>
 #include <watchstate/app/tools.hpp>
@@ -55,7 +56,7 @@ ToolOutcome run_create(ToolContext& ctx, const BackupArgs& args) {
                                    f.playlists_error);
     }
   }
-  outcome.write_result = [result](json::Writer& out) { backup::write_create_result(out, *result); };
+  outcome.write_result = [result](json::Writer& out) { write_create_result(out, *result); };
   return outcome;
 }
 
@@ -75,23 +76,7 @@ ToolOutcome run_list(ToolContext& ctx) {
         f.playlists ? "playlists" : "items", f.size_bytes,
         f.records ? std::to_string(*f.records) : std::string("?"), f.path.filename().string());
   }
-  outcome.write_result = [files](json::Writer& out) {
-    out.begin_object().key("files").begin_array();
-    for (const auto& f : *files) {
-      out.begin_object();
-      out.field("path", f.path.string());
-      out.field("kind", f.playlists ? "playlists" : "items");
-      out.field("identity", f.identity);
-      out.field("backend", f.backend);
-      out.key("date");
-      f.date ? out.value(format_rfc3339(*f.date).substr(0, 10)) : out.null();
-      out.field("size_bytes", f.size_bytes);
-      out.key("records");
-      f.records ? out.value(*f.records) : out.null();
-      out.end_object();
-    }
-    out.end_array().end_object();
-  };
+  outcome.write_result = [files](json::Writer& out) { write_list_result(out, *files); };
   return outcome;
 }
 
@@ -106,11 +91,7 @@ ToolOutcome run_prune(ToolContext& ctx) {
   }
   const int keep_days = ctx.config.backup.keep_days;
   outcome.write_result = [result, keep_days](json::Writer& out) {
-    out.begin_object().field("keep_days", keep_days).key("removed").begin_array();
-    for (const auto& p : result->removed) {
-      out.value(p.string());
-    }
-    out.end_array().field("kept", static_cast<std::uint64_t>(result->kept)).end_object();
+    write_prune_result(out, *result, keep_days);
   };
   return outcome;
 }
@@ -176,9 +157,7 @@ ToolOutcome run_restore(ToolContext& ctx, const BackupArgs& args) {
   outcome.exit_code = result->exit_code();
   outcome.errors = result->errors;
   const bool planned = !result->execute || ctx.common.dry_run;
-  outcome.write_result = [result](json::Writer& out) {
-    backup::write_restore_result(out, *result);
-  };
+  outcome.write_result = [result](json::Writer& out) { write_restore_result(out, *result); };
   if (result->playlists_file) {
     outcome.human = playlists_restore_text(*result, planned);
     return outcome;

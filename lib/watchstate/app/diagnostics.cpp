@@ -3,6 +3,7 @@
 // gathered on its own: one that fails (a database another version wrote, a queue file that
 // cannot be read) is named under "problems" and the others are still reported.
 #include <watchstate/app/diagnostics.hpp>
+#include <watchstate/app/json_blocks.hpp>
 #include <watchstate/app/status_report.hpp>
 
 #include <watchstate/backup/backup.hpp>
@@ -606,7 +607,7 @@ void write_report(json::Writer& out, const Report& r) {
 
   out.key("runs").begin_array();
   for (const auto& run : r.runs) {
-    write_run_json(out, run);
+    write_run(out, run);
   }
   out.end_array();
 

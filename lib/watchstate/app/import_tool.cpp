@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <watchstate/app/render.hpp>
 #include <watchstate/app/run_record.hpp>
 #include <watchstate/app/runner.hpp>
 #include <watchstate/app/state_dir.hpp>
@@ -71,9 +72,7 @@ int import_main(int argc, char** argv) {
         outcome.errors = result->errors;
         outcome.human = human_summary(*result);
         add_run_backends(outcome.run_backends, *result);
-        outcome.write_result = [result](json::Writer& out) {
-          sync::write_import_result(out, *result);
-        };
+        outcome.write_result = [result](json::Writer& out) { write_import_result(out, *result); };
         return outcome;
       }};
   tool.library_scope = true;

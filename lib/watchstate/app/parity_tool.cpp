@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <watchstate/app/render.hpp>
 #include <watchstate/app/runner.hpp>
 #include <watchstate/app/state_dir.hpp>
 #include <watchstate/app/tools.hpp>
@@ -85,9 +86,7 @@ int parity_main(int argc, char** argv) {
           outcome.human += fmt::format("  {} #{} {}\n", options.dry_run ? "would prune" : "pruned",
                                        row.id, sync::display_title(row));
         }
-        outcome.write_result = [result](json::Writer& out) {
-          sync::write_parity_result(out, *result);
-        };
+        outcome.write_result = [result](json::Writer& out) { write_parity_result(out, *result); };
         return outcome;
       }};
   return run_tool(tool, argc, argv);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <watchstate/app/render.hpp>
 #include <watchstate/app/runner.hpp>
 #include <watchstate/app/state_dir.hpp>
 #include <watchstate/app/tools.hpp>
@@ -93,9 +94,7 @@ int playlist_main(int argc, char** argv) {
                 b.duration_ms});
           }
         }
-        outcome.write_result = [result](json::Writer& out) {
-          sync::write_playlist_result(out, *result);
-        };
+        outcome.write_result = [result](json::Writer& out) { write_playlist_result(out, *result); };
         return outcome;
       }};
   return run_tool(tool, argc, argv);

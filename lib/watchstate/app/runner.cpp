@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <watchstate/app/json_blocks.hpp>
 #include <watchstate/app/run_record.hpp>
 #include <watchstate/app/runner.hpp>
 #include <watchstate/app/services.hpp>
@@ -58,23 +59,8 @@ void print_json(const ToolDefinition& tool, const ToolOutcome& outcome, bool dry
   } else {
     out.begin_object().end_object();
   }
-  out.key("errors").begin_array();
-  for (const auto& e : outcome.errors) {
-    out.begin_object();
-    if (!e.identity.empty()) {
-      out.field("identity", e.identity);
-    }
-    if (!e.backend.empty()) {
-      out.field("backend", e.backend);
-    }
-    if (!e.item.empty()) {
-      out.field("item", e.item);
-    }
-    out.field("kind", errc_name(e.kind));
-    out.field("message", redact(e.message));
-    out.end_object();
-  }
-  out.end_array();
+  out.key("errors");
+  write_backend_errors(out, outcome.errors);
   out.end_object();
   const std::string text = out.str() + "\n";
   std::fwrite(text.data(), 1, text.size(), stdout);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/app/state_fix.hpp>
 
+#include <watchstate/app/json_blocks.hpp>
+#include <watchstate/app/render.hpp>
 #include <watchstate/app/state_dir.hpp>
 #include <watchstate/backend/guid.hpp>
 #include <watchstate/core/error.hpp>
@@ -74,18 +76,6 @@ db::ItemRow item_or_fail(db::StateStore& store, const ToolContext& ctx, std::int
   return std::move(*row);
 }
 
-void write_change(json::Writer& out, const db::ChangeEntry& c) {
-  out.begin_object();
-  out.field("at", format_rfc3339(c.at));
-  out.field("direction", c.direction);
-  out.field("backend", c.backend);
-  out.field("field", c.field);
-  out.field("from", c.old_value);
-  out.field("to", c.new_value);
-  out.field("outcome", c.outcome);
-  out.end_object();
-}
-
 std::string push_summary(const sync::ExportResult& exported,
                          const std::vector<sync::BackendError>& unread, bool dry_run) {
   std::string out;
@@ -121,26 +111,6 @@ std::string push_summary(const sync::ExportResult& exported,
 }
 
 } // namespace
-
-void write_item_json(json::Writer& out, const db::ItemRow& row) {
-  out.begin_object();
-  out.field("id", row.id);
-  out.field("type", db::media_type_name(row.type));
-  out.field("title", row.title);
-  out.field("display_title", sync::display_title(row));
-  out.field("year", row.year);
-  if (row.type == model::MediaType::episode) {
-    out.field("season", row.season);
-    out.field("episode", row.episode);
-  }
-  out.field("watched", row.watched);
-  out.key("updated");
-  row.updated > 0 ? out.value(format_rfc3339(row.updated)) : out.null();
-  out.field("progress_ms", row.progress_ms);
-  out.field("via", row.via);
-  out.field("updated_at", format_rfc3339(row.updated_at));
-  out.end_object();
-}
 
 void add_list_filter_options(CLI::App& list, ListFilterArgs& args) {
   list.add_option("--id", args.id,
@@ -294,7 +264,7 @@ ToolOutcome mark_command(ToolContext& ctx, const MarkArgs& args) {
   const bool changed = plan.changed;
   outcome.write_result = [before, after, entries, exported, changed, source](json::Writer& out) {
     out.begin_object().key("item");
-    write_item_json(out, *after);
+    write_item_row(out, *after);
     out.key("before").begin_object();
     out.field("watched", before->watched);
     out.key("updated");
@@ -305,12 +275,12 @@ ToolOutcome mark_command(ToolContext& ctx, const MarkArgs& args) {
     out.field("by", source);
     out.key("changes").begin_array();
     for (const auto& e : *entries) {
-      write_change(out, e);
+      write_change_entry(out, e);
     }
     out.end_array();
     out.key("export");
     if (exported) {
-      sync::write_export_result(out, *exported);
+      write_export_result(out, *exported);
     } else {
       out.null();
     }
@@ -357,19 +327,12 @@ ToolOutcome forget_command(ToolContext& ctx, std::int64_t item_id) {
   }
   outcome.write_result = [gone, dry_run](json::Writer& out) {
     out.begin_object().key("item");
-    write_item_json(out, gone->row);
-    out.key("keys").begin_array();
-    for (const auto& k : gone->keys) {
-      out.value(k);
-    }
-    out.end_array();
+    write_item_row(out, gone->row);
+    write_strings(out, "keys", gone->keys);
     out.key("records").begin_array();
     for (const auto& r : gone->records) {
       out.begin_object();
-      out.field("backend", r.backend);
-      out.field("id", r.remote_id);
-      out.field("library_id", r.library_id);
-      out.field("path", r.path);
+      write_copy_fields(out, r);
       out.end_object();
     }
     out.end_array();

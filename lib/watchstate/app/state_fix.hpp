@@ -11,10 +11,6 @@
 #include <optional>
 #include <string>
 
-namespace ws::json {
-class Writer;
-}
-
 namespace ws::app {
 
 // The filters of `ws-state list` beyond --title/--played/--unplayed.
@@ -50,8 +46,5 @@ CLI::App* add_forget_command(CLI::App& cli, std::int64_t& item_id);
 ToolOutcome mark_command(ToolContext& ctx, const MarkArgs& args);
 // ws-state forget ID [--dry-run]
 ToolOutcome forget_command(ToolContext& ctx, std::int64_t item_id);
-
-// One item as `list` writes it (also `show`'s "item", mark's and forget's).
-void write_item_json(json::Writer& out, const db::ItemRow& row);
 
 } // namespace ws::app

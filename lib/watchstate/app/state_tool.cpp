@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/app/diagnostics.hpp>
+#include <watchstate/app/json_blocks.hpp>
 #include <watchstate/app/runner.hpp>
 #include <watchstate/app/state_dir.hpp>
 #include <watchstate/app/state_fix.hpp>
@@ -47,8 +48,6 @@ std::string position(std::int64_t ms) {
   return fmt::format("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
 }
 
-void write_item(json::Writer& out, const db::ItemRow& row) { write_item_json(out, row); }
-
 ToolOutcome list_items(const ToolContext& ctx, db::StateStore& store, const StateArgs& args) {
   db::ItemQuery query = make_item_query(ctx, args.filters);
   query.title_contains = args.title;
@@ -75,7 +74,7 @@ ToolOutcome list_items(const ToolContext& ctx, db::StateStore& store, const Stat
     out.begin_object().field("count", static_cast<std::uint64_t>(rows->size()));
     out.key("items").begin_array();
     for (const auto& row : *rows) {
-      write_item(out, row);
+      write_item_row(out, row);
     }
     out.end_array().end_object();
   };
@@ -121,31 +120,18 @@ ToolOutcome show_item(db::StateStore& store, std::int64_t id) {
 
   outcome.write_result = [item, records, keys, changes](json::Writer& out) {
     out.begin_object().key("item");
-    write_item(out, *item);
-    out.key("keys").begin_array();
-    for (const auto& k : *keys) {
-      out.value(k);
-    }
-    out.end_array();
+    write_item_row(out, *item);
+    write_strings(out, "keys", *keys);
     // "backends": one entry per backend (its first copy); "records": every copy (an item can be
     // on a backend twice: two libraries, two files).
     const auto write_record = [&out](const db::BackendRecord& r) {
-      out.field("id", r.remote_id);
-      out.field("watched", r.watched);
-      out.key("played_at");
-      r.played_at > 0 ? out.value(format_rfc3339(r.played_at)) : out.null();
-      out.key("added_at");
-      r.added_at > 0 ? out.value(format_rfc3339(r.added_at)) : out.null();
-      out.field("progress_ms", r.progress_ms);
-      out.field("library_id", r.library_id);
-      out.field("show_id", r.show_id);
-      out.field("path", r.path);
-      out.field("multi", r.multi);
-      out.key("guids").begin_object();
-      for (const auto& g : r.guids) {
-        out.field(model::guid_key_name(g.key), g.value);
-      }
-      out.end_object();
+      out.field("id", r.remote_id).field("watched", r.watched);
+      write_time_or_null(out, "played_at", r.played_at);
+      write_time_or_null(out, "added_at", r.added_at);
+      out.field("progress_ms", r.progress_ms).field("library_id", r.library_id);
+      out.field("show_id", r.show_id).field("path", r.path).field("multi", r.multi);
+      out.key("guids");
+      write_guids(out, r.guids);
     };
     out.key("backends").begin_object();
     for (std::size_t i = 0; i < records->size(); ++i) {
@@ -168,15 +154,7 @@ ToolOutcome show_item(db::StateStore& store, std::int64_t id) {
     out.end_array();
     out.key("changes").begin_array();
     for (const auto& c : *changes) {
-      out.begin_object();
-      out.field("at", format_rfc3339(c.at));
-      out.field("direction", c.direction);
-      out.field("backend", c.backend);
-      out.field("field", c.field);
-      out.field("from", c.old_value);
-      out.field("to", c.new_value);
-      out.field("outcome", c.outcome);
-      out.end_object();
+      write_change_entry(out, c);
     }
     out.end_array();
     out.end_object();

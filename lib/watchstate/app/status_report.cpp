@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // ws-state status and ws-state runs: what the run history says about each backend.
+#include <watchstate/app/json_blocks.hpp>
 #include <watchstate/app/state_dir.hpp>
 #include <watchstate/app/status_report.hpp>
 #include <watchstate/backup/backup.hpp>
@@ -33,11 +34,6 @@ std::string age(UnixTime seconds) {
     return fmt::format("{} h", seconds / 3600);
   }
   return fmt::format("{} days", seconds / 86400);
-}
-
-void optional_time(json::Writer& out, std::string_view key, std::optional<UnixTime> t) {
-  out.key(key);
-  t ? out.value(format_rfc3339(*t)) : out.null();
 }
 
 struct BackendStatus {
@@ -187,31 +183,23 @@ ToolOutcome status_report(const ToolContext& ctx, std::optional<std::int64_t> ma
     out.begin_object();
     out.key("identities").begin_array();
     for (const auto& is : status->identities) {
-      out.begin_object();
-      out.field("identity", is.identity);
-      out.field("items", is.items);
-      out.field("played", is.played);
+      out.begin_object().field("identity", is.identity);
+      out.field("items", is.items).field("played", is.played);
       out.key("backends").begin_array();
       for (const auto& bs : is.backends) {
-        out.begin_object();
-        out.field("backend", bs.backend);
-        out.field("type", bs.type);
-        out.field("import_enabled", bs.import_enabled);
-        out.field("export_enabled", bs.export_enabled);
-        optional_time(out, "last_import", bs.health.last_import);
-        optional_time(out, "last_export", bs.health.last_export);
+        out.begin_object().field("backend", bs.backend).field("type", bs.type);
+        out.field("import_enabled", bs.import_enabled).field("export_enabled", bs.export_enabled);
+        write_time_or_null(out, "last_import", bs.health.last_import);
+        write_time_or_null(out, "last_export", bs.health.last_export);
         out.key("last_error");
         if (bs.health.last_error_at) {
-          out.begin_object();
-          out.field("at", format_rfc3339(*bs.health.last_error_at));
-          out.field("kind", bs.health.last_error_kind);
-          out.field("message", bs.health.last_error);
+          out.begin_object().field("at", format_rfc3339(*bs.health.last_error_at));
+          out.field("kind", bs.health.last_error_kind).field("message", bs.health.last_error);
           out.end_object();
         } else {
           out.null();
         }
-        out.field("items", bs.health.items);
-        out.field("stale", bs.stale);
+        out.field("items", bs.health.items).field("stale", bs.stale);
         out.end_object();
       }
       out.end_array();
@@ -225,9 +213,7 @@ ToolOutcome status_report(const ToolContext& ctx, std::optional<std::int64_t> ma
     out.key("backup");
     if (status->newest_backup) {
       out.begin_object().field("path", status->newest_backup->path.string());
-      out.key("date");
-      status->newest_backup->date ? out.value(format_rfc3339(*status->newest_backup->date))
-                                  : out.null();
+      write_time_or_null(out, "date", status->newest_backup->date);
       out.end_object();
     } else {
       out.null();
@@ -241,45 +227,6 @@ ToolOutcome status_report(const ToolContext& ctx, std::optional<std::int64_t> ma
     out.end_object();
   };
   return outcome;
-}
-
-void write_run_json(json::Writer& out, const db::Run& run) {
-  out.begin_object();
-  out.field("id", run.id);
-  out.field("tool", run.tool);
-  out.field("command", run.command);
-  out.field("started_at", format_rfc3339(run.started_at));
-  out.field("finished_at", format_rfc3339(run.finished_at));
-  out.field("duration_ms", run.duration_ms);
-  out.field("exit_code", run.exit_code);
-  out.field("status", run.status);
-  out.field("dry_run", run.dry_run);
-  out.key("backends").begin_array();
-  for (const auto& b : run.backends) {
-    out.begin_object();
-    out.field("identity", b.identity);
-    out.field("backend", b.backend);
-    out.field("phase", b.phase);
-    out.field("ok", b.ok);
-    out.field("items", b.items);
-    out.field("writes", b.writes);
-    out.field("failed", b.failed);
-    out.field("requests", b.requests);
-    out.field("duration_ms", b.duration_ms);
-    out.end_object();
-  }
-  out.end_array();
-  out.key("errors").begin_array();
-  for (const auto& e : run.errors) {
-    out.begin_object();
-    out.field("identity", e.identity);
-    out.field("backend", e.backend);
-    out.field("kind", e.kind);
-    out.field("message", e.message);
-    out.end_object();
-  }
-  out.end_array();
-  out.end_object();
 }
 
 ToolOutcome runs_report(const ToolContext& ctx, std::size_t limit, const std::string& tool) {
@@ -305,7 +252,7 @@ ToolOutcome runs_report(const ToolContext& ctx, std::size_t limit, const std::st
   outcome.write_result = [runs](json::Writer& out) {
     out.begin_object().key("runs").begin_array();
     for (const auto& run : *runs) {
-      write_run_json(out, run);
+      write_run(out, run);
     }
     out.end_array().end_object();
   };

@@ -19,9 +19,6 @@ std::int64_t max_age_seconds(const std::string& text);
 // the run exits 1 when a backend's last success is older (a health check).
 ToolOutcome status_report(const ToolContext& ctx, std::optional<std::int64_t> max_age);
 
-// One run of the history as JSON (ws-state runs, ws-state report).
-void write_run_json(json::Writer& out, const db::Run& run);
-
 // The newest `limit` runs (of `tool` when not empty), newest first.
 ToolOutcome runs_report(const ToolContext& ctx, std::size_t limit, const std::string& tool);
 

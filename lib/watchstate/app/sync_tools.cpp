@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <watchstate/app/render.hpp>
 #include <watchstate/app/run_record.hpp>
 #include <watchstate/app/runner.hpp>
 #include <watchstate/app/state_dir.hpp>
@@ -78,15 +79,13 @@ ToolOutcome run_sync(ToolContext& ctx, const SyncFlags& flags, bool with_import)
   if (with_import) {
     outcome.write_result = [imported, exported](json::Writer& out) {
       out.begin_object().key("import");
-      sync::write_import_result(out, *imported);
+      write_import_result(out, *imported);
       out.key("export");
-      sync::write_export_result(out, *exported);
+      write_export_result(out, *exported);
       out.end_object();
     };
   } else {
-    outcome.write_result = [exported](json::Writer& out) {
-      sync::write_export_result(out, *exported);
-    };
+    outcome.write_result = [exported](json::Writer& out) { write_export_result(out, *exported); };
   }
   return outcome;
 }

@@ -9,7 +9,6 @@
 #include <watchstate/core/redact.hpp>
 #include <watchstate/core/signals.hpp>
 #include <watchstate/db/state_store.hpp>
-#include <watchstate/json/writer.hpp>
 #include <watchstate/sync/display.hpp>
 #include <watchstate/sync/export.hpp>
 #include <watchstate/sync/export_rules.hpp>
@@ -193,15 +192,6 @@ const std::regex& dated_name() {
   static const std::regex pattern(
       R"(^(?:([a-z0-9_]+)\.)?([a-z0-9_]+)\.(\d{8})(\.playlists)?\.json(\.gz|\.zip)?$)");
   return pattern;
-}
-
-const char* playlists_status_name(PlaylistsStatus status) {
-  switch (status) {
-  case PlaylistsStatus::ok: return "ok";
-  case PlaylistsStatus::failed: return "failed";
-  case PlaylistsStatus::disabled: return "disabled";
-  }
-  return "failed";
 }
 
 // What ws-backup create keeps of one backend's playlists: read before the listing (so it knows
@@ -406,34 +396,6 @@ CreateResult create_backups(const sync::Services& services, const config::Config
     }
   }
   return result;
-}
-
-void write_create_result(json::Writer& out, const CreateResult& result) {
-  out.begin_object().key("files").begin_array();
-  for (const auto& f : result.files) {
-    out.begin_object();
-    out.field("identity", f.identity);
-    out.field("backend", f.backend);
-    out.field("status", f.ok ? "ok" : "failed");
-    out.field("path", f.path.string());
-    out.field("records", f.records);
-    out.field("size_bytes", f.bytes);
-    out.field("requests", f.requests);
-    out.field("duration_ms", f.duration_ms);
-    out.key("playlists").begin_object();
-    out.field("status", playlists_status_name(f.playlists_status));
-    out.key("path");
-    f.playlists_path.empty() ? out.null() : out.value(f.playlists_path.string());
-    out.field("count", f.playlists);
-    out.field("items", f.playlist_items);
-    out.field("skipped", f.playlist_skipped);
-    if (!f.playlists_error.empty()) {
-      out.field("error", f.playlists_error);
-    }
-    out.end_object();
-    out.end_object();
-  }
-  out.end_array().end_object();
 }
 
 std::vector<BackupFileInfo> list_backups(const std::filesystem::path& dir, bool count_records) {
@@ -948,81 +910,6 @@ RestoreResult restore_backup(const sync::Services& services, const config::Confi
   }
   result.requests = adapter->requests_sent();
   return result;
-}
-
-void write_restore_result(json::Writer& out, const RestoreResult& r) {
-  out.begin_object();
-  out.field("file", r.file);
-  out.field("identity", r.identity);
-  out.field("backend", r.backend);
-  out.field("execute", r.execute);
-  out.field("kind", r.playlists_file ? "playlists" : "items");
-  if (r.playlists_file) {
-    // A playlists restore has no play-state fields: its outcome is per playlist.
-    out.field("failed", r.failed);
-    out.field("requests", r.requests);
-    out.key("playlists").begin_array();
-    for (const auto& p : r.playlists) {
-      out.begin_object();
-      out.field("title", p.title);
-      out.field("action", p.action);
-      out.field("id", p.id);
-      out.field("items", p.items);
-      out.field("matched", p.matched);
-      out.key("missing").begin_array();
-      for (const auto& title : p.missing) {
-        out.value(title);
-      }
-      out.end_array();
-      out.key("changes").begin_array();
-      for (const auto& op : p.changes) {
-        sync::write_playlist_op(out, op, false); // an op not sent reads "planned"
-      }
-      out.end_array();
-      if (!p.reason.empty()) {
-        out.field("reason", p.reason);
-      }
-      out.end_object();
-    }
-    out.end_array();
-    out.end_object();
-    return;
-  }
-  out.field("records", r.records);
-  out.field("checked", r.checked);
-  out.field("unmatched", r.unmatched);
-  out.field("ignored", r.ignored);
-  out.field("unchanged", r.unchanged);
-  out.field("playing", r.playing);
-  out.field("marked_played", r.marked_played);
-  out.field("marked_unplayed", r.marked_unplayed);
-  out.field("progress_updated", r.progress_updated);
-  out.field("failed", r.failed);
-  out.field("requests", r.requests);
-  out.key("changes").begin_array();
-  for (const auto& c : r.changes) {
-    const auto after = sync::record_after(c.before, c.write);
-    out.begin_object();
-    out.field("title", c.title);
-    out.field("type", c.type == model::MediaType::episode ? "episode" : "movie");
-    out.field("action", sync::write_action_name(c.write.action));
-    out.field("id", c.write.remote_id);
-    out.field("watched", after.watched);
-    out.key("played_at");
-    if (after.watched && after.played_at > 0) {
-      out.value(format_rfc3339(after.played_at));
-    } else {
-      out.null();
-    }
-    out.field("progress_ms", after.progress_ms);
-    out.field("status", !c.sent ? "planned" : (c.ok ? "ok" : "failed"));
-    if (!c.error.empty()) {
-      out.field("error", c.error);
-    }
-    out.end_object();
-  }
-  out.end_array();
-  out.end_object();
 }
 
 } // namespace ws::backup

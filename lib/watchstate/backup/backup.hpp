@@ -17,9 +17,6 @@
 namespace ws::db {
 class StateStore;
 }
-namespace ws::json {
-class Writer;
-}
 
 namespace ws::backup {
 
@@ -82,7 +79,6 @@ struct CreateResult {
 CreateResult create_backups(const sync::Services& services, const config::Config& config,
                             db::StateStore& store, const sync::RunOptions& options,
                             const CreateOptions& create);
-void write_create_result(json::Writer& out, const CreateResult& result);
 
 // --- ws-backup list / prune ---
 
@@ -175,6 +171,5 @@ struct RestoreResult {
 RestoreResult restore_backup(const sync::Services& services, const config::Config& config,
                              db::StateStore& store, const sync::RunOptions& options,
                              const RestoreOptions& restore);
-void write_restore_result(json::Writer& out, const RestoreResult& result);
 
 } // namespace ws::backup

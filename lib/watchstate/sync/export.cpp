@@ -6,7 +6,6 @@
 #include <watchstate/core/progress.hpp>
 #include <watchstate/core/redact.hpp>
 #include <watchstate/core/signals.hpp>
-#include <watchstate/json/writer.hpp>
 #include <watchstate/sync/display.hpp>
 #include <watchstate/sync/export_rules.hpp>
 #include <watchstate/sync/ignore_list.hpp>
@@ -357,70 +356,6 @@ ExportResult run_export(const Services& services, const config::Config& config,
     result.identities.push_back(std::move(identity_result));
   }
   return result;
-}
-
-namespace {
-
-void write_state(json::Writer& out, bool watched, UnixTime played_at, std::int64_t progress_ms) {
-  out.begin_object();
-  out.field("watched", watched);
-  out.key("played_at");
-  if (watched && played_at > 0) {
-    out.value(format_rfc3339(played_at));
-  } else {
-    out.null();
-  }
-  out.field("progress_ms", progress_ms);
-  out.end_object();
-}
-
-} // namespace
-
-void write_export_result(json::Writer& out, const ExportResult& result) {
-  out.begin_object().key("identities").begin_object();
-  for (const auto& identity : result.identities) {
-    out.key(identity.identity).begin_object().key("backends").begin_object();
-    for (const auto& b : identity.backends) {
-      out.key(b.backend).begin_object();
-      out.field("status", b.ok ? "ok" : "failed");
-      out.field("checked", b.checked);
-      out.field("marked_played", b.marked_played);
-      out.field("marked_unplayed", b.marked_unplayed);
-      out.field("progress_updated", b.progress_updated);
-      out.field("unchanged", b.unchanged);
-      out.field("playing", b.playing);
-      out.field("unlisted", b.unlisted);
-      out.field("ignored", b.ignored);
-      out.field("failed", b.failed);
-      out.field("requests", b.requests);
-      out.field("duration_ms", b.duration_ms);
-      out.key("changes").begin_array();
-      for (const auto& c : b.changes) {
-        auto after = record_after(c.before, c.write);
-        if (c.then_position_ms > 0) {
-          after.progress_ms = c.then_position_ms;
-        }
-        out.begin_object();
-        out.field("title", c.title);
-        out.field("type", c.type == model::MediaType::episode ? "episode" : "movie");
-        out.field("action", write_action_name(c.write.action));
-        out.field("id", c.write.remote_id);
-        out.key("from");
-        write_state(out, c.before.watched, c.before.played_at, c.before.progress_ms);
-        out.key("to");
-        write_state(out, after.watched, after.played_at, after.progress_ms);
-        out.field("status", !c.sent ? "planned" : (c.ok ? "ok" : "failed"));
-        if (!c.error.empty()) {
-          out.field("error", c.error);
-        }
-        out.end_object();
-      }
-      out.end_array();
-      out.end_object();
-    }
-    out.end_object().end_object();
-  }
-  out.end_object().end_object();
 }
 
 std::vector<backend::WriteOutcome> send_writes(backend::Backend& adapter,

@@ -11,10 +11,6 @@
 #include <string>
 #include <vector>
 
-namespace ws::json {
-class Writer;
-}
-
 namespace ws::sync {
 
 // One write, planned or sent.
@@ -73,9 +69,6 @@ struct ExportResult {
 ExportResult run_export(const Services& services, const config::Config& config,
                         db::StateStore& store, const RunOptions& options,
                         const ImportResult* imported);
-
-// The `result` object of ws-export's JSON document (docs/json.md).
-void write_export_result(json::Writer& out, const ExportResult& result);
 
 std::string_view write_action_name(backend::WriteAction action);
 

@@ -9,7 +9,6 @@
 #include <watchstate/core/redact.hpp>
 #include <watchstate/core/signals.hpp>
 #include <watchstate/http/client.hpp>
-#include <watchstate/json/writer.hpp>
 #include <watchstate/sync/import_apply.hpp>
 #include <watchstate/sync/import_rules.hpp>
 #include <watchstate/sync/open_backend.hpp>
@@ -382,39 +381,6 @@ ImportResult run_import(const Services& services, const config::Config& config,
     import_identity(services, config, store, options, identity, result);
   }
   return result;
-}
-
-void write_import_result(json::Writer& out, const ImportResult& result) {
-  out.begin_object().key("identities").begin_object();
-  for (const auto& identity : result.identities) {
-    out.key(identity.identity).begin_object().key("backends").begin_object();
-    for (const auto& b : identity.backends) {
-      out.key(b.backend).begin_object();
-      out.field("status", b.ok ? "ok" : "failed");
-      out.field("fetched", b.fetched);
-      out.field("added", b.added);
-      out.field("updated", b.updated);
-      out.field("unchanged", b.unchanged);
-      out.field("skipped", b.skipped);
-      out.field("failed", b.failed);
-      out.field("requests", b.requests);
-      out.field("marked_played", b.marked_played);
-      out.field("marked_unplayed", b.marked_unplayed);
-      out.field("progress_updated", b.progress_updated);
-      out.field("gone", b.gone);
-      out.field("listing_complete", b.listing_complete);
-      out.field("merged", b.merged);
-      out.field("rematched", b.rematched);
-      out.field("conflicts", b.conflicts);
-      out.field("ignored", b.ignored);
-      out.field("metadata_only", b.metadata_only);
-      out.field("server_id", b.server_id);
-      out.field("duration_ms", b.duration_ms);
-      out.end_object();
-    }
-    out.end_object().end_object();
-  }
-  out.end_object().end_object();
 }
 
 } // namespace ws::sync

@@ -11,10 +11,6 @@
 #include <string>
 #include <vector>
 
-namespace ws::json {
-class Writer;
-}
-
 namespace ws::sync {
 
 struct BackendImportCounts {
@@ -88,8 +84,5 @@ ItemsImport import_items(const Services& services, const config::Config& config,
                          const config::BackendConfig& backend,
                          std::vector<backend::RemoteItem> items,
                          std::vector<model::RemoteShow> shows);
-
-// The `result` object of ws-import's JSON document (docs/json.md).
-void write_import_result(json::Writer& out, const ImportResult& result);
 
 } // namespace ws::sync

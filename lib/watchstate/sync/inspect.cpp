@@ -4,8 +4,6 @@
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
-#include <watchstate/json/writer.hpp>
-#include <watchstate/sync/display.hpp>
 #include <watchstate/sync/matching.hpp>
 #include <watchstate/sync/open_backend.hpp>
 #include <watchstate/sync/user_token.hpp>
@@ -27,19 +25,6 @@ const model::RemoteShow* show_of(const backend::RemoteItem& item, const model::S
   }
   const auto show = shows.find(item.show_id);
   return show == shows.end() ? nullptr : &show->second;
-}
-
-void write_guids(json::Writer& out, const model::Guids& guids) {
-  out.begin_object();
-  for (const auto& g : guids) {
-    out.field(model::guid_key_name(g.key), g.value);
-  }
-  out.end_object();
-}
-
-void write_time_or_null(json::Writer& out, std::string_view name, UnixTime t) {
-  out.key(name);
-  t > 0 ? out.value(format_rfc3339(t)) : out.null();
 }
 
 } // namespace
@@ -267,133 +252,6 @@ StaleReport BackendInspector::stale() {
     report.stale.push_back(StaleEntry{std::move(*row), std::move(*record)});
   }
   return report;
-}
-
-void write_item_json(json::Writer& out, const backend::RemoteItem& item) {
-  out.field("kind", item.type == model::MediaType::movie ? "movie" : "episode");
-  out.field("id", item.id);
-  out.field("title", item.title);
-  out.field("year", item.year);
-  if (item.type == model::MediaType::episode) {
-    out.field("season", item.season);
-    out.field("episode", item.episode);
-    out.field("show_id", item.show_id);
-  }
-  out.field("played", item.played);
-  write_time_or_null(out, "last_played", item.played_without_date ? 0 : item.last_played);
-  out.field("progress_ms", item.progress_ms);
-  out.field("duration_ms", item.duration_ms);
-  write_time_or_null(out, "added_at", item.added_at);
-  out.field("library_id", item.library_id);
-  out.field("path", item.path);
-  out.field("multi_episode", item.multi);
-  out.key("guids");
-  write_guids(out, item.guids);
-}
-
-void write_inspected_json(json::Writer& out, const std::vector<InspectedItem>& items) {
-  out.begin_object().key("items").begin_array();
-  for (const auto& entry : items) {
-    out.begin_object();
-    if (entry.found.kind == FoundItem::Kind::show) {
-      const auto& show = entry.found.show;
-      out.field("kind", "show");
-      out.field("id", show.id);
-      out.field("title", show.title);
-      out.field("year", show.year);
-      out.field("path", show.path);
-      out.key("guids");
-      write_guids(out, show.guids);
-    } else {
-      write_item_json(out, entry.found.item);
-      out.key("keys").begin_array();
-      for (const auto& key : entry.keys) {
-        out.value(key);
-      }
-      out.end_array();
-      out.key("local");
-      if (entry.local) {
-        out.begin_object();
-        out.field("id", entry.local->id);
-        out.field("title", display_title(*entry.local));
-        out.field("watched", entry.local->watched);
-        write_time_or_null(out, "updated", entry.local->updated);
-        out.field("progress_ms", entry.local->progress_ms);
-        // Every copy of the item: this one, others on this backend, the other backends'.
-        out.key("copies").begin_array();
-        for (const auto& r : entry.records) {
-          out.begin_object();
-          out.field("backend", r.backend);
-          out.field("id", r.remote_id);
-          out.field("library_id", r.library_id);
-          out.field("path", r.path);
-          out.field("watched", r.watched);
-          out.field("progress_ms", r.progress_ms);
-          out.end_object();
-        }
-        out.end_array();
-        out.end_object();
-      } else {
-        out.null();
-      }
-    }
-    out.end_object();
-  }
-  out.end_array().end_object();
-}
-
-void write_unmatched_json(json::Writer& out, const UnmatchedReport& report) {
-  out.begin_object();
-  out.field("checked", report.checked);
-  out.field("count", static_cast<std::uint64_t>(report.items.size()));
-  out.key("items").begin_array();
-  for (const auto& item : report.items) {
-    out.begin_object();
-    write_item_json(out, item);
-    out.end_object();
-  }
-  out.end_array().end_object();
-}
-
-void write_mismatch_json(json::Writer& out, const MismatchReport& report) {
-  out.begin_object();
-  out.field("threshold", static_cast<std::int64_t>(report.threshold));
-  out.field("checked", report.checked);
-  out.field("count", static_cast<std::uint64_t>(report.items.size()));
-  out.key("items").begin_array();
-  for (const auto& item : report.items) {
-    out.begin_object();
-    out.field("kind", found_kind_name(item.kind));
-    out.field("id", item.id);
-    out.field("title", item.title);
-    out.field("year", item.year);
-    out.field("path", item.path);
-    out.field("library_id", item.library_id);
-    out.field("score", static_cast<std::int64_t>(item.score.score + 0.5));
-    out.field("compared_title", item.score.title);
-    out.field("compared_name", item.score.path_name);
-    out.end_object();
-  }
-  out.end_array().end_object();
-}
-
-void write_stale_json(json::Writer& out, const StaleReport& report) {
-  out.begin_object();
-  out.field("remote", report.remote);
-  out.field("local", report.local);
-  out.field("count", static_cast<std::uint64_t>(report.stale.size()));
-  out.key("items").begin_array();
-  for (const auto& entry : report.stale) {
-    out.begin_object();
-    out.field("id", entry.row.id);
-    out.field("title", display_title(entry.row));
-    out.field("watched", entry.row.watched);
-    out.field("remote_id", entry.record.remote_id);
-    out.field("library_id", entry.record.library_id);
-    out.field("path", entry.record.path);
-    out.end_object();
-  }
-  out.end_array().end_object();
 }
 
 } // namespace ws::sync

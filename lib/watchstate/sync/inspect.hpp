@@ -14,10 +14,6 @@
 #include <string>
 #include <vector>
 
-namespace ws::json {
-class Writer;
-}
-
 namespace ws::sync {
 
 // What ws-backend reports about one backend, as seen by one identity.
@@ -119,12 +115,5 @@ private:
 
 std::string_view library_kind_name(backend::LibraryKind kind);
 std::string_view found_kind_name(backend::FoundItem::Kind kind);
-
-// JSON of each report (the `result` object of ws-backend; see man ws-backend).
-void write_item_json(json::Writer& out, const backend::RemoteItem& item);
-void write_inspected_json(json::Writer& out, const std::vector<InspectedItem>& items);
-void write_unmatched_json(json::Writer& out, const UnmatchedReport& report);
-void write_mismatch_json(json::Writer& out, const MismatchReport& report);
-void write_stale_json(json::Writer& out, const StaleReport& report);
 
 } // namespace ws::sync

@@ -2,7 +2,6 @@
 #include <watchstate/sync/parity.hpp>
 
 #include <watchstate/core/exit_code.hpp>
-#include <watchstate/json/writer.hpp>
 #include <watchstate/sync/display.hpp>
 
 #include <fmt/format.h>
@@ -437,72 +436,6 @@ ParityResult run_parity(const config::Config& config, db::StateStore& store,
     result.pruned = store.prune_unreported(result.identity, options.dry_run);
   }
   return result;
-}
-
-void write_parity_result(json::Writer& out, const ParityResult& result) {
-  out.begin_object();
-  out.field("identity", result.identity);
-  out.field("live", result.live);
-  out.key("backends").begin_array();
-  for (const auto& b : result.backends) {
-    out.value(b);
-  }
-  out.end_array();
-  out.field("items", result.items);
-  out.key("counts").begin_object();
-  for (const auto& check : k_parity_checks) {
-    out.field(check, static_cast<std::uint64_t>(
-                         std::count_if(result.findings.begin(), result.findings.end(),
-                                       [&](const auto& f) { return f.check == check; })));
-  }
-  out.end_object();
-  out.key("findings").begin_array();
-  for (const auto& f : result.findings) {
-    out.begin_object();
-    out.field("check", f.check);
-    out.field("item", f.item);
-    out.field("title", f.title);
-    out.field("detail", f.detail);
-    out.key("backends").begin_array();
-    for (const auto& b : f.backends) {
-      out.value(b);
-    }
-    out.end_array();
-    if (f.check == "conflicts") {
-      out.field("kind", f.kind);
-      out.field("key", f.key);
-      out.key("items").begin_array();
-      for (const auto& side : f.sides) {
-        out.begin_object();
-        out.field("item", side.row);
-        out.field("title", side.title);
-        out.key("servers").begin_array();
-        for (const auto& i : side.items) {
-          out.begin_object();
-          out.field("backend", i.backend);
-          out.field("id", i.id);
-          out.field("value", i.value);
-          if (i.episode >= 0) {
-            out.field("season", i.season);
-            out.field("episode", i.episode);
-          }
-          out.end_object();
-        }
-        out.end_array();
-        out.end_object();
-      }
-      out.end_array();
-      out.field("fix", f.fix);
-    }
-    out.end_object();
-  }
-  out.end_array();
-  out.key("pruned").begin_array();
-  for (const auto& row : result.pruned) {
-    out.begin_object().field("item", row.id).field("title", display_title(row)).end_object();
-  }
-  out.end_array();
-  out.end_object();
 }
 
 } // namespace ws::sync

@@ -8,10 +8,6 @@
 #include <string>
 #include <vector>
 
-namespace ws::json {
-class Writer;
-}
-
 namespace ws::sync {
 
 // The checks of ws-parity, by name.
@@ -73,7 +69,5 @@ struct ParityResult {
 // ids on a movie and an episode.
 ParityResult run_parity(const config::Config& config, db::StateStore& store,
                         const RunOptions& options, const ParityOptions& parity);
-
-void write_parity_result(json::Writer& out, const ParityResult& result);
 
 } // namespace ws::sync

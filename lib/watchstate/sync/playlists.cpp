@@ -3,8 +3,6 @@
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
 #include <watchstate/core/signals.hpp>
-#include <watchstate/json/writer.hpp>
-#include <watchstate/sync/display.hpp>
 #include <watchstate/sync/open_backend.hpp>
 #include <watchstate/sync/playlists.hpp>
 
@@ -297,119 +295,6 @@ PlaylistResult run_playlists(const Services& services, const config::Config& con
     result.identities.push_back(std::move(identity_result));
   }
   return result;
-}
-
-// Declared in playlists.hpp (ws-backup restore writes its playlist changes with it too).
-void write_playlist_op(json::Writer& out, const PlaylistOp& op, bool dry_run) {
-  out.begin_object();
-  out.field("op", playlist_op_name(op.kind));
-  switch (op.kind) {
-  case PlaylistOp::Kind::create:
-  case PlaylistOp::Kind::add:
-    if (op.kind == PlaylistOp::Kind::create) {
-      out.field("title", op.title);
-    }
-    out.key("items").begin_array();
-    for (const auto& id : op.item_ids) {
-      out.value(id);
-    }
-    out.end_array();
-    break;
-  case PlaylistOp::Kind::rename: out.field("title", op.title); break;
-  case PlaylistOp::Kind::remove:
-    out.key("entries").begin_array();
-    for (const auto& id : op.entry_ids) {
-      out.value(id);
-    }
-    out.end_array();
-    break;
-  case PlaylistOp::Kind::move:
-    out.field("entry", op.entry_id);
-    out.field("index", static_cast<std::uint64_t>(op.index));
-    out.field("after", op.after);
-    break;
-  case PlaylistOp::Kind::remove_playlist: break;
-  }
-  out.field("status", dry_run || !op.sent ? "planned" : (op.ok ? "ok" : "failed"));
-  if (!op.error.empty()) {
-    out.field("error", op.error);
-  }
-  out.end_object();
-}
-
-namespace {
-
-void write_strings(json::Writer& out, std::string_view name, const std::vector<std::string>& v) {
-  out.key(name).begin_array();
-  for (const auto& s : v) {
-    out.value(s);
-  }
-  out.end_array();
-}
-
-} // namespace
-
-void write_playlist_result(json::Writer& out, const PlaylistResult& result) {
-  out.begin_object().key("identities").begin_object();
-  for (const auto& identity : result.identities) {
-    out.key(identity.identity).begin_object().key("backends").begin_object();
-    for (const auto& b : identity.backends) {
-      out.key(b.backend).begin_object();
-      out.field("status", b.ok ? "ok" : "failed");
-      out.field("playlists", b.playlists);
-      out.field("writes", b.writes);
-      out.field("failed", b.failed);
-      out.field("requests", b.requests);
-      out.field("duration_ms", b.duration_ms);
-      out.end_object();
-    }
-    out.end_object();
-    out.key("playlists").begin_array();
-    for (const auto& p : identity.plan.playlists) {
-      out.begin_object();
-      out.field("title", p.title);
-      out.field("action", p.action);
-      out.field("source", p.source);
-      out.field("conflict", p.conflict());
-      write_strings(out, "changed_on", p.changed_on);
-      write_strings(out, "deleted_on", p.deleted_on);
-      write_strings(out, "not_on", p.not_on);
-      out.field("items", static_cast<std::uint64_t>(p.next.items.size()));
-      out.field("unresolved", static_cast<std::uint64_t>(p.unresolved));
-      out.key("targets").begin_array();
-      for (const auto& t : p.targets) {
-        out.begin_object();
-        out.field("backend", t.backend);
-        out.field("id", t.remote_id);
-        out.key("missing").begin_array();
-        for (const auto item : t.missing) {
-          out.value(static_cast<std::int64_t>(item));
-        }
-        out.end_array();
-        out.key("changes").begin_array();
-        for (const auto& op : t.ops) {
-          write_playlist_op(out, op, result.dry_run);
-        }
-        out.end_array();
-        out.end_object();
-      }
-      out.end_array();
-      out.end_object();
-    }
-    out.end_array();
-    out.key("skipped").begin_array();
-    for (const auto& s : identity.plan.skipped) {
-      out.begin_object();
-      out.field("backend", s.backend);
-      out.field("id", s.id);
-      out.field("title", s.title);
-      out.field("reason", s.reason);
-      out.end_object();
-    }
-    out.end_array();
-    out.end_object();
-  }
-  out.end_object().end_object();
 }
 
 } // namespace ws::sync

@@ -12,10 +12,6 @@
 #include <string>
 #include <vector>
 
-namespace ws::json {
-class Writer;
-}
-
 namespace ws::sync {
 
 struct PlaylistRunOptions {
@@ -55,9 +51,6 @@ PlaylistResult run_playlists(const Services& services, const config::Config& con
                              db::StateStore& store, const RunOptions& options,
                              const PlaylistRunOptions& playlist_options);
 
-// The `result` object.
-void write_playlist_result(json::Writer& out, const PlaylistResult& result);
-
 // Send one target's writes (target.ops) in order; the first failure ends that target's writes
 // (each op gets sent/ok/error; a failure is counted in `counts` and added to `failures`, whose
 // identity the caller fills in). Entries appended are named "new:N" until the server gives
@@ -69,9 +62,5 @@ std::optional<db::PlaylistCopy> apply_playlist_target(backend::Backend& adapter,
                                                       const std::string& title, UnixTime now,
                                                       BackendPlaylistResult& counts,
                                                       std::vector<BackendError>& failures);
-
-// One write of `changes` as ws-playlist and ws-backup restore report it: {"op", its fields,
-// "status": "planned|ok|failed", "error"}; "planned" in a dry run or when it was not sent.
-void write_playlist_op(json::Writer& out, const PlaylistOp& op, bool dry_run);
 
 } // namespace ws::sync
