@@ -541,21 +541,15 @@ void write_report(json::Writer& out, const Report& r) {
 
   out.key("backends").begin_array();
   for (const auto& b : r.backends) {
-    out.begin_object();
-    out.field("backend", b.name);
-    out.field("type", b.type);
-    out.field("uuid", b.uuid);
+    out.begin_object().field("backend", b.name).field("type", b.type).field("uuid", b.uuid);
     out.key("last_import");
     write_server(out, b.last_import);
     out.key("live");
     if (!b.live_asked || b.live) {
       write_server(out, b.live);
     } else {
-      out.begin_object();
-      out.key("error").begin_object();
-      out.field("kind", b.live_error_kind);
-      out.field("message", b.live_error);
-      out.end_object();
+      out.begin_object().key("error");
+      write_error(out, b.live_error_kind, b.live_error);
       out.end_object();
     }
     out.end_object();
@@ -575,11 +569,7 @@ void write_report(json::Writer& out, const Report& r) {
     out.field("page_count", d.page_count);
     out.field("freelist_count", d.freelist_count);
     out.field("integrity_ok", d.quick_check.size() == 1 && d.quick_check.front() == "ok");
-    out.key("quick_check").begin_array();
-    for (const auto& line : d.quick_check) {
-      out.value(line);
-    }
-    out.end_array();
+    write_strings(out, "quick_check", d.quick_check);
     out.key("identities").begin_array();
     for (const auto& i : d.identities) {
       out.begin_object();

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <watchstate/app/json_blocks.hpp>
 #include <watchstate/app/run_record.hpp>
 #include <watchstate/app/runner.hpp>
 #include <watchstate/app/state_dir.hpp>
@@ -144,16 +145,8 @@ void write_event(json::Writer& out, const ShownEvent& shown) {
   out.field("id", e.queued.id);
   out.field("received_at", format_rfc3339(e.queued.received_at));
   out.field("source", std::string(model::source_name(event.source)));
-  out.key("backends").begin_array();
-  for (const auto& name : shown.backends) {
-    out.value(name);
-  }
-  out.end_array();
-  out.key("identities").begin_array();
-  for (const auto& name : shown.identities) {
-    out.value(name);
-  }
-  out.end_array();
+  write_strings(out, "backends", shown.backends);
+  write_strings(out, "identities", shown.identities);
   out.field("event", event.event);
   out.field("server_id", event.server_id);
   out.field("user_id", event.user_id);
@@ -165,8 +158,8 @@ void write_event(json::Writer& out, const ShownEvent& shown) {
   out.end_object();
   out.field("state", state_name(e));
   out.field("attempts", e.queued.attempts);
-  out.key("last_error");
-  e.last_error.empty() ? out.null() : out.value(redact(e.last_error));
+  write_text_or_null(out, "last_error",
+                     e.last_error.empty() ? std::string() : redact(e.last_error));
   out.key("next_try_at");
   if (e.failed) {
     out.null();
