@@ -2,6 +2,7 @@
 #include <watchstate/backend/guid.hpp>
 
 #include <watchstate/core/log.hpp>
+#include <watchstate/core/text.hpp>
 
 #include <algorithm>
 #include <array>
@@ -19,10 +20,6 @@ std::string to_lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(), lower);
   return out;
-}
-
-bool all_digits(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), is_digit);
 }
 
 bool starts_with_icase(std::string_view text, std::string_view prefix) {

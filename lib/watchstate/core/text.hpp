@@ -7,6 +7,9 @@
 
 namespace ws {
 
+// Whether `text` is one or more ASCII digits (numeric ids, HTTP dates).
+bool all_digits(std::string_view text) noexcept;
+
 // ASCII case-insensitive equality (header names, library names, provider keys).
 bool iequals(std::string_view a, std::string_view b) noexcept;
 

@@ -17,11 +17,6 @@
 namespace ws::http {
 namespace {
 
-bool all_digits(std::string_view text) noexcept {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 int month_number(std::string_view name) noexcept {
   static constexpr std::array<std::string_view, 12> k_months = {
       "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};

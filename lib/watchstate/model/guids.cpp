@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/model/guids.hpp>
 
-#include <algorithm>
+#include <watchstate/core/text.hpp>
+
 #include <array>
-#include <cctype>
 
 namespace ws::model {
 
@@ -11,11 +11,6 @@ namespace {
 
 constexpr std::array<std::string_view, k_guid_key_count> k_key_names = {
     "anidb", "cmdb", "imdb", "tmdb", "tvdb", "tvmaze", "tvrage", "youtube"};
-
-bool all_digits(std::string_view text) {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 } // namespace
 
@@ -25,12 +20,8 @@ std::string_view guid_key_name(GuidKey key) {
 }
 
 std::optional<GuidKey> guid_key_from_name(std::string_view name) {
-  std::string wanted(name);
-  std::transform(wanted.begin(), wanted.end(), wanted.begin(), [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  });
   for (std::size_t i = 0; i < k_key_names.size(); ++i) {
-    if (k_key_names[i] == wanted) {
+    if (iequals(k_key_names[i], name)) {
       return static_cast<GuidKey>(i);
     }
   }
