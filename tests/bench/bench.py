@@ -94,8 +94,8 @@ def main():
             helper = [sys.executable, "-c",
                       "import resource,subprocess,sys,time,json;"
                       "t=time.monotonic();p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
-                      "w=time.monotonic()-t;"
-                      "print(json.dumps({'rc':p.returncode,'wall':w,'rss':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,'out':p.stdout,'err':p.stderr[-2000:]}))",
+                      "w=time.monotonic()-t;u=resource.getrusage(resource.RUSAGE_CHILDREN);"
+                      "print(json.dumps({'rc':p.returncode,'wall':w,'rss':u.ru_maxrss,'cpu':u.ru_utime+u.ru_stime,'user':u.ru_utime,'sys':u.ru_stime,'out':p.stdout,'err':p.stderr[-2000:]}))",
                       os.path.join(args.bin, args.tool), "-c", config, "--json",
                       "--concurrency", str(args.concurrency)]
             res = json.loads(subprocess.run(helper, capture_output=True, text=True, timeout=900).stdout)
@@ -105,7 +105,7 @@ def main():
             backends = imported.get("identities", {}).get("main", {}).get("backends", {})
             requests = sum(b["requests"] for b in backends.values())
             fetched = sum(b["fetched"] for b in backends.values())
-            print(f"{label}: exit {res['rc']}, wall {res['wall']:.2f} s, peak RSS {res['rss'] / 1024:.0f} MiB, "
+            print(f"{label}: exit {res['rc']}, wall {res['wall']:.2f} s, CPU {res['cpu']:.2f} s ({res['user']:.2f} user + {res['sys']:.2f} sys), peak RSS {res['rss'] / 1024:.0f} MiB, "
                   f"{requests} requests, {fetched} items fetched")
             for name, b in backends.items():
                 print(f"  {name:9} fetched {b['fetched']:7} added {b['added']:7} updated {b['updated']:7} "

@@ -408,6 +408,22 @@ TEST_CASE("http::curl reports a refused connection without leaking the token", "
   CHECK(outcome.error_message.find("/library/sections") != std::string::npos);
 }
 
+TEST_CASE("http::is_loopback_url names this machine only", "[http]") {
+  for (const char* url :
+       {"http://127.0.0.1:32400/x", "http://localhost/", "https://LOCALHOST:8096",
+        "http://127.1.2.3:80", "http://[::1]:8096/web", "http://u:p@127.0.0.1/"}) {
+    INFO(url);
+    CHECK(ws::http::is_loopback_url(url));
+  }
+  for (const char* url :
+       {"http://192.168.1.2:32400/", "http://127.0.0.1.example.com/", "http://localhost.example/",
+        "http://128.0.0.1/", "http://[::2]/", "http://127.0.0.256/", "http://127.0.0/",
+        "127.0.0.1:32400", "http://example.com/?next=http://127.0.0.1/"}) {
+    INFO(url);
+    CHECK_FALSE(ws::http::is_loopback_url(url));
+  }
+}
+
 TEST_CASE("http::curl decodes gzip bodies", "[http][curl]") {
   const std::string payload = R"({"MediaContainer":{"size":3,"title":"gzip works"}})";
   std::string accept_encoding;
@@ -426,13 +442,23 @@ TEST_CASE("http::curl decodes gzip bodies", "[http][curl]") {
       res.set_content(body, "application/json"); // httplib compresses this one itself
     });
   });
-  auto client = make_client(test_options());
+  auto options = test_options();
+  options.compress_on_loopback = true; // as for a server on another machine
+  auto client = make_client(options);
   const Outcome outcome = client->send(get(server.url("/gz")));
   REQUIRE(outcome.ok());
   CHECK(outcome.response.body == payload);
   CHECK(outcome.response.header("content-encoding") == "gzip");
   CHECK(accept_encoding.find("gzip") != std::string::npos);
   CHECK(accept_encoding.find("deflate") != std::string::npos);
+
+  SECTION("a server on this machine is asked for no compression, and decoded if it sends some") {
+    auto local = make_client(test_options());
+    const Outcome plain = local->send(get(server.url("/gz")));
+    REQUIRE(plain.ok());
+    CHECK(accept_encoding == "identity");
+    CHECK(plain.response.body == payload);
+  }
 
   const Outcome big = client->send(get(server.url("/big")));
   REQUIRE(big.ok());

@@ -2,6 +2,7 @@
 #include <watchstate/db/sqlite.hpp>
 #include <watchstate/db/state_store.hpp>
 
+#include <watchstate/core/digest.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/model/guids.hpp>
 
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <string_view>
 #include <tuple>
 
@@ -699,6 +701,116 @@ void StateStore::for_each_with_record(
     }
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read items and backend records");
+  }
+}
+
+namespace {
+
+// A record's fields as record_digest takes them: text as views, the ids as stored (encode_guids).
+struct RecordFields {
+  std::string_view remote_id, library_id, show_id, path, guids, path_key, title;
+  bool watched = false, multi = false;
+  std::int64_t played_at = 0, added_at = 0, progress_ms = 0, duration_ms = 0;
+  int year = 0, season = -1, episode = -1;
+};
+
+std::uint64_t digest_of(const RecordFields& f) {
+  Digest d;
+  for (const std::string_view text :
+       {f.remote_id, f.library_id, f.show_id, f.path, f.guids, f.path_key, f.title}) {
+    d.add(text);
+  }
+  for (const std::int64_t number :
+       {std::int64_t{f.watched}, std::int64_t{f.multi}, f.played_at, f.added_at, f.progress_ms,
+        f.duration_ms, std::int64_t{f.year}, std::int64_t{f.season}, std::int64_t{f.episode}}) {
+    d.add(number);
+  }
+  return d.value();
+}
+
+std::string_view text_column(sqlite3_stmt* q, int column) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(q, column));
+  return text == nullptr
+             ? std::string_view()
+             : std::string_view(text, static_cast<std::size_t>(sqlite3_column_bytes(q, column)));
+}
+
+} // namespace
+
+std::uint64_t record_digest(const BackendRecord& r) {
+  const std::string guids = encode_guids(r.guids);
+  return digest_of({r.remote_id, r.library_id, r.show_id, r.path, guids, r.path_key, r.title,
+                    r.watched, r.multi, r.played_at, r.added_at, r.progress_ms, r.duration_ms,
+                    r.year, r.season, r.episode});
+}
+
+std::uint64_t record_lookup_key(std::string_view remote_id, int season, int episode) {
+  Digest d;
+  d.add(remote_id);
+  d.add(std::int64_t{season});
+  d.add(std::int64_t{episode});
+  return d.value();
+}
+
+std::unordered_map<std::string, std::vector<RecordDigest>>
+StateStore::record_digests(const std::string& identity) {
+  try {
+    // The table in its own order (by row): one sequential pass. The index on (identity, backend,
+    // remote_id) would visit the records in remote-id order, a seek into the table for each;
+    // and one pass for all backends costs what one pass for one would.
+    // Through SQLite's own API: SQLiteCpp's columns copy their text or hold a reference count
+    // each, and this reads every column of hundreds of thousands of records.
+    sqlite3* db = m_impl->db.getHandle();
+    sqlite3_stmt* prepared = nullptr;
+    const auto check = [db](int rc) {
+      if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        throw SQLite::Exception(db, rc);
+      }
+    };
+    check(sqlite3_prepare_v2(db,
+                             "SELECT item_id, remote_id, library_id, show_id, path, guids, "
+                             "path_key, title, watched, multi, played_at, added_at, progress_ms, "
+                             "duration_ms, year, season, episode, backend FROM backend_items "
+                             "WHERE +identity = ?",
+                             -1, &prepared, nullptr));
+    const std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> q(prepared, &sqlite3_finalize);
+    check(sqlite3_bind_text(q.get(), 1, identity.data(), static_cast<int>(identity.size()),
+                            SQLITE_STATIC));
+    sqlite3_stmt* raw = q.get();
+    std::unordered_map<std::string, std::vector<RecordDigest>> out;
+    std::vector<RecordDigest>* current = nullptr; // the records come grouped by item, not backend
+    std::string current_backend;
+    int rc = SQLITE_OK;
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+      RecordFields f;
+      f.remote_id = text_column(raw, 1);
+      f.library_id = text_column(raw, 2);
+      f.show_id = text_column(raw, 3);
+      f.path = text_column(raw, 4);
+      f.guids = text_column(raw, 5);
+      f.path_key = text_column(raw, 6);
+      f.title = text_column(raw, 7);
+      f.watched = sqlite3_column_int64(raw, 8) != 0;
+      f.multi = sqlite3_column_int64(raw, 9) != 0;
+      f.played_at = sqlite3_column_int64(raw, 10);
+      f.added_at = sqlite3_column_int64(raw, 11);
+      f.progress_ms = sqlite3_column_int64(raw, 12);
+      f.duration_ms = sqlite3_column_int64(raw, 13);
+      f.year = sqlite3_column_int(raw, 14);
+      f.season = sqlite3_column_int(raw, 15);
+      f.episode = sqlite3_column_int(raw, 16);
+      if (const auto backend = text_column(raw, 17);
+          current == nullptr || backend != current_backend) {
+        current_backend = backend;
+        current = &out[current_backend];
+      }
+      current->push_back({record_lookup_key(f.remote_id, f.season, f.episode),
+                          sqlite3_column_int64(raw, 0), digest_of(f)});
+    }
+    check(rc);
+    return out;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read backend records");
   }
 }
 

@@ -10,7 +10,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -60,6 +62,21 @@ struct BackendRecord {
   // The title as the backend gives it (an episode's: its series' title).
   std::string title;
   friend bool operator==(const BackendRecord&, const BackendRecord&) = default;
+};
+
+// The digest of everything a record holds but its backend name (the fields its == compares):
+// two records with the same digest are taken to be the same (core/digest.hpp).
+std::uint64_t record_digest(const BackendRecord& record);
+
+// What names a backend's record of an item: the remote id, and for a multi-episode file the
+// episode (season and episode number), as one hash.
+std::uint64_t record_lookup_key(std::string_view remote_id, int season, int episode);
+
+// A record's place and digest (StateStore::record_digests).
+struct RecordDigest {
+  std::uint64_t lookup = 0; // record_lookup_key
+  ItemId item = 0;
+  std::uint64_t digest = 0; // record_digest
 };
 
 // One record of a backend's item on a row, named.
@@ -246,6 +263,12 @@ public:
   void
   for_each_with_record(const std::string& identity, const std::string& backend,
                        const std::function<void(const ItemRow&, const BackendRecord&)>& on_pair);
+
+  // Every record of `identity`, by backend, each as where it is and a digest of what it holds
+  // (record_digest): one sequential pass, no record built. A no-change import compares what a
+  // backend reports now with these instead of reading each record back.
+  std::unordered_map<std::string, std::vector<RecordDigest>>
+  record_digests(const std::string& identity);
 
   // --- Identity conflicts the matching recorded (sync/matching.hpp) ---
   std::vector<ConflictRecord> conflicts_of(const std::string& identity, const std::string& backend,

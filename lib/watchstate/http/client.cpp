@@ -105,6 +105,43 @@ Outcome Client::send(Request request) {
   return result;
 }
 
+bool is_loopback_url(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) {
+    return false;
+  }
+  std::string_view host = url.substr(scheme + 3);
+  host = host.substr(0, host.find_first_of("/?#"));
+  if (const auto at = host.rfind('@'); at != std::string_view::npos) {
+    host = host.substr(at + 1); // user:password@
+  }
+  if (host.starts_with('[')) {
+    return host.substr(0, host.find(']') + 1) == "[::1]";
+  }
+  host = host.substr(0, host.find(':'));
+  if (iequals(host, "localhost")) {
+    return true;
+  }
+  // 127.0.0.0/8 in dotted form: four numbers, the first 127.
+  if (!host.starts_with("127.")) {
+    return false;
+  }
+  int parts = 0;
+  for (std::string_view rest = host; !rest.empty(); ++parts) {
+    const auto dot = rest.find('.');
+    const auto part = rest.substr(0, dot);
+    if (part.empty() || part.size() > 3 || !all_digits(part) ||
+        std::stoi(std::string(part)) > 255) {
+      return false;
+    }
+    rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+    if (dot != std::string_view::npos && rest.empty()) {
+      return false;
+    }
+  }
+  return parts == 4;
+}
+
 bool is_retryable_status(long status) noexcept {
   return status == 429 || (status >= 500 && status <= 599 && status != 501);
 }

@@ -38,6 +38,11 @@ struct Response {
   [[nodiscard]] std::string_view header(std::string_view name) const;
 };
 
+// Whether `url` names this machine (localhost, 127.0.0.0/8, [::1]). Answers from it are not
+// asked to be compressed: on loopback, compressing costs both processes CPU and saves nothing
+// (a media server in a container on the same host as the tool is a common setup).
+[[nodiscard]] bool is_loopback_url(std::string_view url);
+
 // Failures below HTTP. An HTTP status, even 500, is not a transport error: it is data.
 enum class TransportError { none, connect, timeout, tls, aborted, other };
 
@@ -61,6 +66,8 @@ struct ClientOptions {
   std::chrono::seconds max_retry_after{120}; // cap on a server's Retry-After
   bool verify_tls = true;
   std::string user_agent = "watchstate";
+  // Ask for gzip also from a server on this machine (is_loopback_url); tests use it.
+  bool compress_on_loopback = false;
 };
 
 // Called on the thread that called send_all, once per request, in completion order.

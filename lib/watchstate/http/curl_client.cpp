@@ -334,8 +334,11 @@ private:
     curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
     curl_easy_setopt(easy, CURLOPT_USERAGENT, m_options.user_agent.c_str());
     // gzip and deflate only: a server that prefers brotli (cpp-httplib does, at its slowest
-    // quality) spends seconds compressing each 1 MB listing page, far more than it saves.
-    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+    // quality) spends seconds compressing each 1 MB listing page, far more than it saves. On
+    // loopback, "identity": compressing there costs both sides CPU for nothing. Either value
+    // also has curl decode a compressed answer, asked for or not.
+    const bool compress = m_options.compress_on_loopback || !is_loopback_url(request.url);
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, compress ? "gzip, deflate" : "identity");
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     const auto timeout_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(m_options.timeout);

@@ -262,6 +262,11 @@ void import_identity(const Services& services, const config::Config& config, db:
     }
   });
 
+  // What every backend's records hold now, read in one pass: most items of a run report what
+  // they did last time, and are then settled without a look-up each (BackendApplier).
+  auto known_records =
+      options.full ? decltype(store.record_digests(identity)){} : store.record_digests(identity);
+  bool records_moved = false;
   for (std::size_t i = 0; i < backends.size(); ++i) {
     const auto& backend = backends[i];
     const auto started_clock = Clock::now();
@@ -279,6 +284,9 @@ void import_identity(const Services& services, const config::Config& config, db:
     db::StateStore::Transaction tx(store);
     BackendApplier applier(store, identity, backend.name, std::move(known_shows[i]), all_shows,
                            config.matching, policy, counts);
+    if (!records_moved) {
+      applier.set_known_records(std::move(known_records[backend.name]));
+    }
     Batch batch = queue.pop();
     for (; !batch.end; batch = queue.pop()) {
       counts.fetched += batch.items.size();
@@ -291,6 +299,8 @@ void import_identity(const Services& services, const config::Config& config, db:
         applier.apply(std::move(item));
       }
     }
+    // A merge moves other backends' records too: what was read for them is out of date.
+    records_moved = records_moved || applier.records_moved();
     counts.server_id = batch.server.id;
     counts.requests = batch.requests;
     if (batch.error) {

@@ -77,6 +77,16 @@ BackendApplier::BackendApplier(db::StateStore& store, const std::string& identit
   }
 }
 
+void BackendApplier::set_known_records(std::vector<db::RecordDigest> known) {
+  if (m_policy.force_full) {
+    return; // --full decides every item again
+  }
+  m_known = std::move(known);
+  std::sort(
+      m_known.begin(), m_known.end(),
+      [](const db::RecordDigest& a, const db::RecordDigest& b) { return a.lookup < b.lookup; });
+}
+
 void BackendApplier::set_libraries(const std::vector<backend::Library>& libraries) {
   for (const auto& library : libraries) {
     auto& roots = m_library_roots[library.id];
@@ -86,10 +96,10 @@ void BackendApplier::set_libraries(const std::vector<backend::Library>& librarie
   }
 }
 
-std::string BackendApplier::path_key(const backend::RemoteItem& item,
-                                     const std::optional<db::BackendRecord>& previous) const {
+std::optional<std::string>
+BackendApplier::path_key_from_roots(const backend::RemoteItem& item) const {
   if (!m_paths || item.path.empty()) {
-    return {};
+    return std::string();
   }
   const std::string path = normalized_path(item.path);
   // A configured root first (it says how folders of different backends correspond), then the
@@ -99,6 +109,14 @@ std::string BackendApplier::path_key(const backend::RemoteItem& item,
   }
   if (const auto it = m_library_roots.find(item.library_id); it != m_library_roots.end()) {
     return relative_to(path, it->second).value_or("");
+  }
+  return std::nullopt;
+}
+
+std::string BackendApplier::path_key(const backend::RemoteItem& item,
+                                     const std::optional<db::BackendRecord>& previous) const {
+  if (auto key = path_key_from_roots(item)) {
+    return std::move(*key);
   }
   // Library folders unknown here (a webhook's single item): the key stays while the path does.
   if (previous && previous->path == item.path) {
@@ -325,6 +343,7 @@ void BackendApplier::merge_rows(db::ItemId into, db::ItemId from,
   }
   log_change(into, "merged", fmt::format("#{} {}", from, display_title(*other)), "");
   m_store.merge_item(into, from);
+  forget_known(); // `from`'s records, this backend's among them, are on `into` now
   m_merged_now.push_back(from);
   if (auto moved = m_unused.extract(from)) {
     auto& kept = m_unused[into];
@@ -394,6 +413,9 @@ void BackendApplier::apply(backend::RemoteItem item) {
     m_ignored.push_back({m_name, item.id, rule->text, display_name(item), "id"});
   }
   const model::RemoteShow* show = show_of(item);
+  if (apply_unchanged(item, show)) {
+    return;
+  }
 
   // Where this remote item was recorded last time (a multi-episode file: once per episode).
   std::optional<db::ItemId> previous_row;
@@ -466,6 +488,7 @@ void BackendApplier::apply(backend::RemoteItem item) {
   if (previous && previous_row != target) {
     // The server re-matched the item: it leaves its old row.
     m_store.remove_record(m_identity, m_name, item.id, *previous_row);
+    forget_known();
     forget_unused(*previous_row, item.id);
     moved = true;
     ++m_counts.rematched;
@@ -512,6 +535,48 @@ void BackendApplier::apply(backend::RemoteItem item) {
   if (previous && target == previous_row) {
     take_back_keys(*target, *previous); // ids the item no longer has
   }
+}
+
+bool BackendApplier::apply_unchanged(const backend::RemoteItem& item,
+                                     const model::RemoteShow* show) {
+  // The same answer as apply()'s full path when the item's record says what it reports now:
+  // not under --full (which decides again), not for an episode whose series was re-matched,
+  // not when the import keeps the record's play state (--metadata-only).
+  if (m_known.empty() || m_policy.keep_record_state ||
+      (item.type == model::MediaType::episode && m_old_show_guids.count(item.show_id) > 0)) {
+    return false;
+  }
+  const auto lookup = db::record_lookup_key(item.id, item.season, item.episode);
+  const auto [first, last] = std::equal_range(
+      m_known.begin(), m_known.end(), db::RecordDigest{lookup, 0, 0},
+      [](const db::RecordDigest& a, const db::RecordDigest& b) { return a.lookup < b.lookup; });
+  if (first == last) {
+    return false; // not recorded when the applier started
+  }
+  // From here on the full path may write this item's record: what m_known says of it is then
+  // out of date (a listing may report an item twice when its pages shift).
+  const auto take_full_path = [&] {
+    std::for_each(first, last, [](db::RecordDigest& known) { known.item = 0; });
+    return false;
+  };
+  if (last - first != 1 || first->item == 0) {
+    return take_full_path(); // on several rows, or handled by the full path before
+  }
+  auto path = path_key_from_roots(item);
+  if (!path) {
+    return take_full_path();
+  }
+  if (!has_match_keys(item, show, *path)) {
+    return take_full_path(); // counted as skipped by the full path
+  }
+  db::BackendRecord report = make_record(m_name, item);
+  report.path_key = std::move(*path);
+  if (db::record_digest(report) != first->digest) {
+    return take_full_path();
+  }
+  m_seen.push_back({first->item, item.id});
+  ++m_counts.unchanged;
+  return true;
 }
 
 db::ItemId BackendApplier::insert(const backend::RemoteItem& item, const model::RemoteShow* show,

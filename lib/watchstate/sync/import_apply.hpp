@@ -39,7 +39,16 @@ public:
   // since the last run makes its episodes match again.
   void apply_shows(std::vector<model::RemoteShow>& shows);
 
+  // The backend's records as the run found them (StateStore::record_digests): an item that
+  // reports exactly what its record holds is then taken as unchanged without reading the record
+  // back. Only valid while no earlier backend of the run moved records (records_moved()).
+  void set_known_records(std::vector<db::RecordDigest> known);
+
   void apply(backend::RemoteItem item);
+
+  // Whether applying moved records between rows (a merge) or removed some: the records other
+  // backends' appliers were given (set_known_records) may be stale.
+  [[nodiscard]] bool records_moved() const { return m_records_moved; }
 
   // After a complete listing: the backend no longer has the items it did not report.
   std::int64_t forget_unreported();
@@ -93,6 +102,16 @@ private:
   void log_change(db::ItemId id, const char* field, std::string old_value, std::string new_value);
   std::string path_key(const backend::RemoteItem& item,
                        const std::optional<db::BackendRecord>& previous) const;
+  // The path key when the roots alone decide it (nullopt: it depends on the item's record).
+  std::optional<std::string> path_key_from_roots(const backend::RemoteItem& item) const;
+  // The no-change case without reading the database: the item reports exactly what its record
+  // (m_known) holds. Whether it was that case (then it is counted and seen).
+  bool apply_unchanged(const backend::RemoteItem& item, const model::RemoteShow* show);
+  // The records read at the start are stale once records moved between rows.
+  void forget_known() {
+    m_known.clear();
+    m_records_moved = true;
+  }
 
   db::StateStore& m_store;
   const std::string& m_identity;
@@ -103,6 +122,10 @@ private:
   // and their old keys are taken back).
   std::unordered_map<std::string, model::Guids> m_old_show_guids;
   bool m_has_records = false; // false on a backend's first import: no record to look up
+  // This backend's records as they were when the applier started (StateStore::record_digests),
+  // sorted by lookup key.
+  std::vector<db::RecordDigest> m_known;
+  bool m_records_moved = false;
   IgnoreList m_ignore;
   bool m_paths = false;
   std::vector<std::string> m_path_roots; // matching.paths.roots folders of this backend

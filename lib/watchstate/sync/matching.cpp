@@ -298,6 +298,16 @@ std::vector<MatchKey> match_keys(const ItemIdentity& identity) {
   return keys;
 }
 
+bool has_match_keys(const backend::RemoteItem& item, const model::RemoteShow* show,
+                    std::string_view path) {
+  if (!item.guids.empty() || !path.empty()) {
+    return true; // own ids, or a path key
+  }
+  // Series ids, for an episode with a usable number (match_keys).
+  return item.type == model::MediaType::episode && show != nullptr && !show->guids.empty() &&
+         item.season >= 0 && item.episode >= 1;
+}
+
 std::vector<std::string> matching_keys(const backend::RemoteItem& item,
                                        const model::RemoteShow* show) {
   std::vector<std::string> out;

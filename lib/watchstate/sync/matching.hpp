@@ -55,6 +55,12 @@ struct MatchKey {
 // usable identity: it is skipped, never matched by title.
 std::vector<MatchKey> match_keys(const ItemIdentity& identity);
 
+// Whether match_keys gives `item` (with its series `show` and path key `path`) any key: the same
+// conditions, without building the identity or the keys (a no-change import asks it of every
+// item).
+bool has_match_keys(const backend::RemoteItem& item, const model::RemoteShow* show,
+                    std::string_view path);
+
 // The key texts of a remote item (ws-backend item shows them).
 std::vector<std::string> matching_keys(const backend::RemoteItem& item,
                                        const model::RemoteShow* show);

@@ -306,3 +306,40 @@ TEST_CASE("sync::normalized_path and relative_to", "[sync][matching]") {
   CHECK_FALSE(sync::relative_to("/media", roots));
   CHECK(sync::relative_to("/a.mkv", {"/"}) == "a.mkv");
 }
+
+TEST_CASE("sync::has_match_keys says whether match_keys gives any key", "[sync][matching]") {
+  const model::Guids none;
+  const model::Guids ids = {{model::GuidKey::tvdb, "12"}};
+  int with_keys = 0;
+  for (const auto type : {model::MediaType::movie, model::MediaType::episode}) {
+    for (const auto* own : {&none, &ids}) {
+      for (const auto* series : {&none, &ids}) {
+        for (const bool has_show : {false, true}) {
+          for (const int season : {-1, 0, 2}) {
+            for (const int episode : {-1, 0, 1, 3}) {
+              for (const std::string_view path : {"", "a/b.mkv"}) {
+                backend::RemoteItem item;
+                item.type = type;
+                item.guids = *own;
+                item.season = season;
+                item.episode = episode;
+                model::RemoteShow show;
+                show.guids = *series;
+                const model::RemoteShow* show_of = has_show ? &show : nullptr;
+                auto identity = sync::identity_of(item, show_of);
+                identity.path = std::string(path);
+                const bool expected = !sync::match_keys(identity).empty();
+                INFO("type " << static_cast<int>(type) << " own " << own->size() << " series "
+                             << series->size() << " show " << has_show << " " << season << "x"
+                             << episode << " path '" << path << "'");
+                CHECK(sync::has_match_keys(item, show_of, path) == expected);
+                with_keys += expected ? 1 : 0;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  CHECK(with_keys > 0);
+}
