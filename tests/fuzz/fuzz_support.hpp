@@ -41,11 +41,13 @@ public:
             !m_count_marker.empty() && requests[i].url.find(m_count_marker) != std::string::npos;
         outcome.response.body = count ? m_count_body : m_body;
       }
+      m_received += outcome.response.body.size();
       on_done(i, outcome);
     }
   }
 
   [[nodiscard]] std::uint64_t requests_sent() const override { return m_sent; }
+  [[nodiscard]] std::uint64_t bytes_received() const override { return m_received; }
 
   static constexpr std::uint64_t k_max_requests = 200;
 
@@ -54,6 +56,7 @@ private:
   std::string m_count_marker;
   std::string m_count_body;
   std::uint64_t m_sent = 0;
+  std::uint64_t m_received = 0;
 };
 
 // Run `work`, accepting ws::Error: hostile input must end in a clean, classified failure.

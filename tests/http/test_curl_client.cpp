@@ -9,10 +9,12 @@
 #include <httplib.h>
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -177,6 +179,99 @@ public:
 private:
   int m_fd;
   int m_port = 0;
+};
+
+// A server on 127.0.0.1 answering each request, on kept-alive connections, with the next of
+// `responses` exactly as given (status line, headers and body, already encoded): so that a test
+// knows to the byte what went over the wire. Requests are read up to their blank line (the
+// client sends GETs without a body).
+class RawServer {
+public:
+  explicit RawServer(std::vector<std::string> responses)
+      : m_responses(std::move(responses)), m_listen(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof addr;
+    if (m_listen < 0 || ::bind(m_listen, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(m_listen, 8) != 0 ||
+        ::getsockname(m_listen, reinterpret_cast<sockaddr*>(&addr), &size) != 0) {
+      throw std::runtime_error("cannot start the raw test server");
+    }
+    m_port = ntohs(addr.sin_port);
+    m_thread = std::thread([this] { serve(); });
+  }
+  ~RawServer() {
+    m_stop = true;
+    m_thread.join();
+    ::close(m_listen);
+  }
+  RawServer(const RawServer&) = delete;
+  RawServer& operator=(const RawServer&) = delete;
+
+  [[nodiscard]] std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(m_port) + path;
+  }
+  // Bytes of responses written so far.
+  [[nodiscard]] std::uint64_t written() const { return m_written; }
+
+private:
+  void serve() {
+    std::map<int, std::string> pending; // connection -> what it sent that is not answered yet
+    std::size_t next = 0;
+    while (!m_stop) {
+      std::vector<pollfd> fds{{m_listen, POLLIN, 0}};
+      for (const auto& [fd, unused] : pending) {
+        fds.push_back({fd, POLLIN, 0});
+      }
+      if (::poll(fds.data(), fds.size(), 20) <= 0) {
+        continue;
+      }
+      if ((fds[0].revents & POLLIN) != 0) {
+        if (const int fd = ::accept(m_listen, nullptr, nullptr); fd >= 0) {
+          pending[fd];
+        }
+      }
+      for (std::size_t i = 1; i < fds.size(); ++i) {
+        if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+          continue;
+        }
+        std::array<char, 4096> buffer{};
+        const auto got = ::read(fds[i].fd, buffer.data(), buffer.size());
+        if (got <= 0) {
+          ::close(fds[i].fd);
+          pending.erase(fds[i].fd);
+          continue;
+        }
+        auto& request = pending[fds[i].fd];
+        request.append(buffer.data(), static_cast<std::size_t>(got));
+        for (auto end = request.find("\r\n\r\n"); end != std::string::npos;
+             end = request.find("\r\n\r\n")) {
+          request.erase(0, end + 4);
+          const std::string& response = m_responses.at(std::min(next++, m_responses.size() - 1));
+          std::size_t sent = 0;
+          while (sent < response.size()) {
+            const auto n = ::write(fds[i].fd, response.data() + sent, response.size() - sent);
+            if (n <= 0) {
+              break;
+            }
+            sent += static_cast<std::size_t>(n);
+          }
+          m_written += sent;
+        }
+      }
+    }
+    for (const auto& [fd, unused] : pending) {
+      ::close(fd);
+    }
+  }
+
+  std::vector<std::string> m_responses;
+  int m_listen;
+  int m_port = 0;
+  std::atomic<bool> m_stop{false};
+  std::atomic<std::uint64_t> m_written{0};
+  std::thread m_thread;
 };
 
 } // namespace
@@ -670,4 +765,40 @@ TEST_CASE("http::curl survives a throwing handler and nested calls", "[http][cur
   });
   std::sort(nested.begin(), nested.end());
   CHECK(nested == std::vector<std::string>{"item 100", "item 101", "item 102"});
+}
+
+TEST_CASE("http::curl counts the bytes it received", "[http][curl]") {
+  // What the server sends, byte for byte: a 503 that is retried, a gzip body (counted as it came
+  // off the wire, not as decoded), a plain body with a long header.
+  const std::string payload(2000, 'p');
+  const std::string gzipped = gzip_stored(payload);
+  const std::vector<std::string> responses{
+      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 4\r\n\r\nbusy",
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+      "Content-Length: " +
+          std::to_string(gzipped.size()) + "\r\n\r\n" + gzipped,
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Padding: " + std::string(300, 'h') +
+          "\r\nContent-Length: 10\r\n\r\n0123456789",
+  };
+  std::uint64_t total = 0;
+  for (const auto& r : responses) {
+    total += r.size();
+  }
+  RawServer server(responses);
+  auto client = make_client(test_options(1));
+  CHECK(client->bytes_received() == 0);
+
+  const Outcome first = client->send(get(server.url("/listing")));
+  REQUIRE(first.ok());
+  CHECK(first.attempts == 2);
+  const Outcome second = client->send(get(server.url("/other")));
+  REQUIRE(second.ok());
+  CHECK(second.response.body == "0123456789");
+
+  // Exactly what was sent: both attempts of the first request, every status and header line,
+  // and the gzip body as sent (decoded it is 23 bytes shorter, so counting decoded bytes, or
+  // leaving out the headers or the retried attempt, would not add up).
+  CHECK(server.written() == total);
+  CHECK(client->bytes_received() == total);
+  CHECK(client->requests_sent() == 3);
 }

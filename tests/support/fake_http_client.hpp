@@ -168,11 +168,19 @@ public:
       if (outcome.attempts == 0) {
         outcome.attempts = 1;
       }
+      if (outcome.transport_ok()) {
+        m_state->received += outcome.response.body.size();
+        for (const auto& h : outcome.response.headers) {
+          m_state->received += h.name.size() + h.value.size() + 4; // "Name: value\r\n"
+        }
+      }
       on_done(index, outcome);
     }
   }
 
   [[nodiscard]] std::uint64_t requests_sent() const override { return m_state->sent; }
+  // The bodies and header lines answered (no status line: a test compares with what it set).
+  [[nodiscard]] std::uint64_t bytes_received() const override { return m_state->received; }
 
   // Everything recorded; shared with `recorder()` copies so a test can keep looking after the
   // client was moved into a backend.
@@ -181,6 +189,7 @@ public:
     std::vector<http::Request> unmatched;
     std::vector<std::size_t> batch_sizes;
     std::uint64_t sent = 0;
+    std::uint64_t received = 0;
     int batches = 0;
 
     // Requests for `method path` whose query contains every string of `query_contains`.

@@ -130,15 +130,28 @@ public:
       outcome.attempts = 1;
       outcome.response = m_servers.answer(requests[i]);
       ++m_sent;
+      m_received += wire_size(outcome.response);
       on_done(i, outcome);
     }
   }
 
   [[nodiscard]] std::uint64_t requests_sent() const override { return m_sent; }
+  [[nodiscard]] std::uint64_t bytes_received() const override { return m_received; }
+
+  // What `response` would take on the wire uncompressed: an HTTP/1.1 status line, its header
+  // lines, the blank line and the body.
+  static std::uint64_t wire_size(const http::Response& response) {
+    std::uint64_t size = std::string_view("HTTP/1.1 200 OK\r\n\r\n").size() + response.body.size();
+    for (const auto& h : response.headers) {
+      size += h.name.size() + 2 + h.value.size() + 2;
+    }
+    return size;
+  }
 
 private:
   SimServers& m_servers;
   std::uint64_t m_sent = 0;
+  std::uint64_t m_received = 0;
 };
 
 // Services for the use cases: clients of `servers`, the time `*clock` holds.

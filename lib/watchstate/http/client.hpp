@@ -91,6 +91,11 @@ public:
   // Number of HTTP requests put on the wire so far, retries included.
   [[nodiscard]] virtual std::uint64_t requests_sent() const = 0;
 
+  // Bytes received so far, every attempt included (retries, failed and aborted transfers): each
+  // response's status line and headers, and its body as it came off the wire, before any gzip
+  // or deflate decoding (so a compressed answer counts what it cost, not what it holds).
+  [[nodiscard]] virtual std::uint64_t bytes_received() const = 0;
+
   // Send one request (same retry policy) and return its outcome.
   Outcome send(Request request);
 };

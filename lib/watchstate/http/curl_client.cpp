@@ -168,8 +168,8 @@ struct Run {
 // handler may send requests of its own), so a nested call never sees the outer call's transfers.
 class Engine {
 public:
-  Engine(const ClientOptions& options, std::uint64_t& sent)
-      : m_options(options), m_sent(sent), m_multi(curl_multi_init()) {
+  Engine(const ClientOptions& options, std::uint64_t& sent, std::uint64_t& received)
+      : m_options(options), m_sent(sent), m_received(received), m_multi(curl_multi_init()) {
     if (m_multi == nullptr) {
       throw Error(Errc::internal, "cannot create a libcurl multi handle");
     }
@@ -236,9 +236,26 @@ private:
   void detach_all() noexcept {
     for (auto& slot : m_slots) {
       if (slot.busy) {
+        count_received(slot);
         curl_multi_remove_handle(m_multi, slot.easy);
         release(slot);
       }
+    }
+  }
+
+  // Add what the slot's transfer received to the client's count. libcurl's own figures, read
+  // once the attempt is over: CURLINFO_HEADER_SIZE (every status and header line received) and
+  // CURLINFO_SIZE_DOWNLOAD_T (the body as it came off the wire: before gzip/deflate decoding,
+  // which happens after libcurl counts). The write callback sees decoded bytes, so counting
+  // there would report what a compressed answer holds rather than what it cost.
+  void count_received(Slot& slot) noexcept {
+    long headers = 0;
+    curl_off_t body = 0;
+    if (curl_easy_getinfo(slot.easy, CURLINFO_HEADER_SIZE, &headers) == CURLE_OK && headers > 0) {
+      m_received += static_cast<std::uint64_t>(headers);
+    }
+    if (curl_easy_getinfo(slot.easy, CURLINFO_SIZE_DOWNLOAD_T, &body) == CURLE_OK && body > 0) {
+      m_received += static_cast<std::uint64_t>(body);
     }
   }
 
@@ -444,6 +461,7 @@ private:
     const std::size_t index = slot.index;
     const Request& request = run.requests[index];
     const int attempt = run.attempts[index];
+    count_received(slot);
     long status = 0;
     if (code == CURLE_OK) {
       curl_easy_getinfo(slot.easy, CURLINFO_RESPONSE_CODE, &status);
@@ -511,6 +529,7 @@ private:
     std::vector<std::size_t> pending;
     for (auto& slot : m_slots) {
       if (slot.busy) {
+        count_received(slot);
         curl_multi_remove_handle(m_multi, slot.easy);
         release(slot);
         pending.push_back(slot.index);
@@ -532,6 +551,7 @@ private:
 
   const ClientOptions& m_options;
   std::uint64_t& m_sent;
+  std::uint64_t& m_received;
   CURLM* m_multi;
   std::vector<Slot> m_slots;
   std::size_t m_busy = 0;
@@ -542,7 +562,7 @@ public:
   explicit CurlClient(const ClientOptions& options) : m_options(options) {
     m_options.concurrency = std::max(1, m_options.concurrency);
     m_options.retries = std::max(0, m_options.retries);
-    m_engines.push_back(std::make_unique<Engine>(m_options, m_sent));
+    m_engines.push_back(std::make_unique<Engine>(m_options, m_sent, m_received));
   }
 
   void send_all(std::vector<Request> requests, const CompletionHandler& on_done) override {
@@ -550,7 +570,7 @@ public:
       return;
     }
     if (m_engines.size() <= m_depth) {
-      m_engines.push_back(std::make_unique<Engine>(m_options, m_sent));
+      m_engines.push_back(std::make_unique<Engine>(m_options, m_sent, m_received));
     }
     Engine& engine = *m_engines[m_depth];
     ++m_depth;
@@ -562,10 +582,12 @@ public:
   }
 
   [[nodiscard]] std::uint64_t requests_sent() const override { return m_sent; }
+  [[nodiscard]] std::uint64_t bytes_received() const override { return m_received; }
 
 private:
   ClientOptions m_options;
   std::uint64_t m_sent = 0;
+  std::uint64_t m_received = 0;
   std::size_t m_depth = 0;
   std::vector<std::unique_ptr<Engine>> m_engines;
 };
