@@ -208,6 +208,46 @@ std::string strip_metadata_prefix(std::string_view key) {
   return std::string(key);
 }
 
+// What a request asked to be left out of its items (PMS "Response Customization": excludeFields
+// and excludeElements, each a comma-separated list of names). Of what the simulator renders,
+// the `summary` attribute and the Genre elements can be left out; everything else stays, as
+// PMS keeps fields it needs (ratingKey, key, guid, type) whatever is asked.
+struct Trim {
+  bool summary = true;
+  bool genres = true;
+
+  static bool names(const std::string* list, std::string_view name) {
+    if (list == nullptr) {
+      return false;
+    }
+    std::string_view rest(*list);
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      if (rest.substr(0, comma) == name) {
+        return true;
+      }
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    return false;
+  }
+
+  static Trim of(const Request& req) {
+    Trim trim;
+    trim.summary = !names(req.param("excludeFields"), "summary");
+    trim.genres = !names(req.param("excludeElements"), "Genre");
+    return trim;
+  }
+};
+
+// A summary as long as a real one (a few hundred bytes), made up from the item's title.
+std::string summary_of(const Entry& e) {
+  return fmt::format("{} is a {} that exists only in this simulated library. It follows a "
+                     "handful of people through a difficult season of their lives, with more "
+                     "detours than the plot needs, and ends where it began, only quieter. Its "
+                     "summary is here so that a listing weighs what a real one weighs.",
+                     e.title, e.kind == EntryKind::movie ? "film" : "story");
+}
+
 // Render one item; the caller holds the state lock.
 struct PlexRender {
   const World& world;
@@ -300,7 +340,8 @@ struct PlexRender {
   }
 
   // `playlist_item_id` >= 0: the item as a playlist lists it (with its playlistItemID).
-  void render(PlexOut& o, uint32_t index, bool with_guids, int64_t playlist_item_id = -1) const {
+  void render(PlexOut& o, uint32_t index, bool with_guids, int64_t playlist_item_id = -1,
+              const Trim& trim = {}) const {
     const Item& it = items[index];
     const Entry& e = world.entries[it.entry];
     const std::string& rk = it.id;
@@ -327,6 +368,9 @@ struct PlexRender {
         o.attr("guid", guid(it));
         o.attr("type", "show");
         o.attr("title", e.title);
+        if (trim.summary) {
+          o.attr("summary", summary_of(e));
+        }
         section(o, it);
         if (e.year > 0) {
           o.num("year", e.year);
@@ -336,12 +380,14 @@ struct PlexRender {
       counts(o, it);
       o.num("addedAt", e.added_at);
       o.num("updatedAt", e.added_at);
-      if (it.type == ItemType::series) {
+      if (it.type == ItemType::series && trim.genres) {
         for (const std::string& g : e.genres) {
           o.open("Genre", "Genre");
           o.attr("tag", g);
           o.close();
         }
+      }
+      if (it.type == ItemType::series) {
         if (with_guids) {
           guids(o, it);
         }
@@ -371,6 +417,9 @@ struct PlexRender {
     }
     o.attr("type", episode ? "episode" : "movie");
     o.attr("title", e.title);
+    if (trim.summary) {
+      o.attr("summary", summary_of(e));
+    }
     if (episode) {
       o.attr("grandparentKey", fmt::format("/library/metadata/{}", series->id));
       o.attr("parentKey", fmt::format("/library/metadata/{}", season->id));
@@ -418,10 +467,12 @@ struct PlexRender {
     o.attr("container", "mkv");
     o.close();
     o.close();
-    for (const std::string& g : e.genres) {
-      o.open("Genre", "Genre");
-      o.attr("tag", g);
-      o.close();
+    if (trim.genres) {
+      for (const std::string& g : e.genres) {
+        o.open("Genre", "Genre");
+        o.attr("tag", g);
+        o.close();
+      }
     }
     if (with_guids) {
       guids(o, it);
@@ -601,6 +652,7 @@ Response Server::plex_search(const Request& req, size_t user, bool json) {
     limit = std::max<int64_t>(1, parse_int(*l).value_or(10));
   }
   const bool with_guids = req.param("includeGuids") != nullptr && *req.param("includeGuids") == "1";
+  const Trim trim = Trim::of(req);
   struct HubDef {
     ItemType type;
     const char* name;
@@ -630,7 +682,7 @@ Response Server::plex_search(const Request& req, size_t user, bool json) {
     o.attr("hubIdentifier", hub.name);
     o.num("size", static_cast<int64_t>(hits.size()));
     for (uint32_t i : hits) {
-      r.render(o, i, with_guids);
+      r.render(o, i, with_guids, -1, trim);
     }
     o.close();
   }
@@ -669,6 +721,7 @@ Response Server::plex_listing(const Request& req, size_t user, size_t section, b
                field == "show.addedAt";
   }
   const bool with_guids = req.param("includeGuids") != nullptr && *req.param("includeGuids") == "1";
+  const Trim trim = Trim::of(req);
   std::shared_ptr<const std::vector<uint32_t>> list;
   if (wanted) {
     const ItemType wt = *wanted;
@@ -741,7 +794,7 @@ Response Server::plex_listing(const Request& req, size_t user, size_t section, b
     for (int64_t i = begin; i < end; ++i) {
       const uint32_t index =
           desc ? (*list)[static_cast<size_t>(total - 1 - i)] : (*list)[static_cast<size_t>(i)];
-      r.render(o, index, with_guids);
+      r.render(o, index, with_guids, -1, trim);
     }
   }
   Response res = plex_doc(o, json);

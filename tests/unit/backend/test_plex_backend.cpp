@@ -258,6 +258,12 @@ TEST_CASE("backend::plex list_items with the WatchState fixture", "[backend][ple
     CHECK(header_of(request.headers, "X-Plex-Container-Size") ==
           query_param(request.url, "X-Plex-Container-Size"));
     CHECK(query_param(request.url, "X-Plex-Container-Start") == "0");
+    // Every listing leaves out what the parser never reads (PMS "Response Customization").
+    CHECK(query_param(request.url, "excludeFields") == "summary,tagline");
+    const auto elements = query_param(request.url, "excludeElements");
+    REQUIRE(elements.has_value());
+    CHECK(elements->find("Genre") != std::string::npos);
+    CHECK(elements->find("Media") == std::string::npos); // Media/Part holds the file
   }
   const auto movie_pages =
       rec.matching(Method::get, "/library/sections/1/all", {"X-Plex-Container-Size=1000"});

@@ -26,6 +26,7 @@ constexpr const char* k_world = R"({
             "users":[{"id":"33333333333333333333333333333333","name":"alice"}]}},
   "movies":[
     {"key":"m1","title":"Alpha","year":2001,"ids":{"imdb":"tt0000001","tmdb":"101"},"added_at":1690000000,
+     "genres":["Drama"],
      "state":{"plex":{"played":true,"play_count":2,"last_played":1700000000},
               "jellyfin":{"played":true,"play_count":3,"last_played":1700000000},
               "emby":{"played":true,"play_count":4,"last_played":1700000000}}},
@@ -136,6 +137,36 @@ TEST_CASE("sim::plex_listing_paging_and_guids", "[simulator]") {
         "/media/tv/Show/Season 01/Show - S01E01-E02.mkv");
   r = s.handle(make_request("GET", "/library/metadata/999999", h));
   CHECK(r.status == 404);
+}
+
+TEST_CASE("sim::plex_listing_excludes_fields_and_elements", "[simulator]") {
+  Server s(world(), Kind::plex);
+  const Pairs h{{"Accept", "application/json"}, {"X-Plex-Token", "ptok"}};
+  const std::string base = "/library/sections/1/all?type=1&sort=addedAt&X-Plex-Container-Size=1";
+  auto full = s.handle(make_request("GET", base, h));
+  auto d = parse(full.body);
+  const auto& alpha = d["MediaContainer"]["Metadata"][0];
+  CHECK(std::string(alpha["summary"].GetString()).find("Alpha") != std::string::npos);
+  REQUIRE(alpha.HasMember("Genre"));
+
+  auto trimmed = s.handle(
+      make_request("GET", base + "&excludeFields=summary,tagline&excludeElements=Genre,Role", h));
+  d = parse(trimmed.body);
+  const auto& slim = d["MediaContainer"]["Metadata"][0];
+  CHECK_FALSE(slim.HasMember("summary"));
+  CHECK_FALSE(slim.HasMember("Genre"));
+  CHECK(std::string(slim["title"].GetString()) == "Alpha");
+  CHECK(slim.HasMember("Media")); // what was not named stays
+  CHECK(trimmed.body.size() + 200 < full.body.size());
+
+  // Shows too; a name that only starts like one is not it.
+  d = parse(
+      s.handle(make_request("GET", "/library/sections/2/all?type=2&excludeFields=summaryX", h))
+          .body);
+  CHECK(d["MediaContainer"]["Metadata"][0].HasMember("summary"));
+  d = parse(s.handle(make_request("GET", "/library/sections/2/all?type=2&excludeFields=summary", h))
+                .body);
+  CHECK_FALSE(d["MediaContainer"]["Metadata"][0].HasMember("summary"));
 }
 
 TEST_CASE("sim::plex_writes", "[simulator]") {

@@ -42,6 +42,17 @@ constexpr int k_type_episode = 4;
 // Follow-up rounds for short pages; each round strictly advances every listing, so this only
 // guards against a server that keeps reporting a growing total.
 constexpr int k_max_page_rounds = 1000;
+// What the library listings ask Plex to leave out of every item: the long text fields and the
+// tag elements (genres, cast, crew, collections, labels) that nothing here reads; ratingKey,
+// guid, Guid, Media/Part (the file) and Location stay. Plex Media Server's API documentation
+// (developer.plex.tv/pms, "Response Customization") describes excludeFields and excludeElements
+// as comma-separated attribute and element names, with excludeFields=summary,tagline as its
+// example, and treats them as requests rather than guarantees: a server that ignores them sends
+// the full items, which the parser reads the same way. includeFields is not used: its meaning
+// changed with API version 1.0.0 (PMS 1.41.9; before, it asked for extra fields).
+constexpr std::string_view k_listing_trim =
+    "excludeFields=summary,tagline"
+    "&excludeElements=Genre,Country,Director,Writer,Producer,Role,Collection,Label";
 
 constexpr std::string_view k_platform =
 #if defined(__linux__)
@@ -683,8 +694,9 @@ private:
 
   http::Request listing_request(const Library& library, int type, std::int64_t start,
                                 std::int64_t size) const {
-    std::string query = fmt::format("/library/sections/{}/all?includeGuids=1&type={}",
-                                    detail::url_encode(library.id), type);
+    // k_listing_trim leaves out what map_item and map_show never read.
+    std::string query = fmt::format("/library/sections/{}/all?includeGuids=1&type={}&{}",
+                                    detail::url_encode(library.id), type, k_listing_trim);
     if (const auto sort = sort_for(type); !sort.empty()) {
       query += fmt::format("&sort={}", sort);
     }
