@@ -219,13 +219,16 @@ class Report(WsTestCase):
         doc = self.tool("ws-state", "--json", "report", "--live").json
         by = {b["backend"]: b for b in doc["result"]["backends"]}
         for name, (server, version, server_id) in SERVERS.items():
-            self.assertEqual(by[name]["live"],
-                             {"server_id": server_id, "name": server, "version": version})
+            live = dict(by[name]["live"])
+            self.assertGreater(live.pop("requests"), 0)
+            self.assertGreater(live.pop("bytes_received"), 0)
+            self.assertEqual(live, {"server_id": server_id, "name": server, "version": version})
         # A server that does not answer: the report is still complete, the run exits 1.
         self.sim.fault("emby", path=".*", status=401, times=-1)
         result = self.tool("ws-state", "--json", "report", "--live", expect=1)
         by = {b["backend"]: b for b in result.json["result"]["backends"]}
         self.assertEqual(by["emby"]["live"]["error"]["kind"], "auth", by["emby"])
+        self.assertGreater(by["emby"]["live"]["bytes_received"], 0)  # the 401 answer
         self.assertEqual(by["emby"]["last_import"]["name"], "SimEmby")
         self.assertEqual(by["plex"]["live"]["name"], "SimPlex")
         self.assertEqual([(e["backend"], e["kind"]) for e in result.json["errors"]],

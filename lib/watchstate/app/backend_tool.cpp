@@ -113,13 +113,12 @@ ToolOutcome run_info(BackendSession& s, const BackendArgs& /*args*/) {
   }
   const std::string known_id = known ? known->id : std::string();
   outcome.write_result = [backend, type, info, library_count, known_id](json::Writer& out) {
-    out.begin_object().field("backend", backend.name).field("type", type);
+    out.field("backend", backend.name).field("type", type);
     out.field("url", backend.url).field("user", backend.user);
     out.field("server_id", info.id).field("server_name", info.name);
     out.field("version", info.version);
     out.field("libraries", static_cast<std::uint64_t>(library_count));
     write_text_or_null(out, "last_import_server_id", known_id);
-    out.end_object();
   };
   return outcome;
 }
@@ -143,14 +142,14 @@ ToolOutcome run_users(BackendSession& s, const BackendArgs& /*args*/) {
                                  configured(e) ? "(configured user)" : "");
   }
   outcome.write_result = [users, configured](json::Writer& out) {
-    out.begin_object().key("users").begin_array();
+    out.key("users").begin_array();
     for (const auto& e : *users) {
       out.begin_object().field("id", e.user.id).field("name", e.user.name);
       out.field("kind", e.kind).field("admin", e.user.admin).field("disabled", e.user.disabled);
       out.field("token_available", e.token_available).field("configured", configured(e));
       out.end_object();
     }
-    out.end_array().end_object();
+    out.end_array();
   };
   return outcome;
 }
@@ -166,13 +165,13 @@ ToolOutcome run_libraries(BackendSession& s, const BackendArgs& /*args*/) {
                                  l.ignored ? "ignored" : "", l.library.title);
   }
   outcome.write_result = [libraries](json::Writer& out) {
-    out.begin_object().key("libraries").begin_array();
+    out.key("libraries").begin_array();
     for (const auto& l : *libraries) {
       out.begin_object().field("id", l.library.id).field("title", l.library.title);
       out.field("type", sync::library_kind_name(l.library.kind)).field("ignored", l.ignored);
       out.end_object();
     }
-    out.end_array().end_object();
+    out.end_array();
   };
   return outcome;
 }
@@ -260,7 +259,8 @@ void mismatched_options(CLI::App& cmd, BackendArgs& args) {
 }
 
 // One subcommand of ws-backend: its name and help line, its own flags, and its run, which
-// renders its report (the human lines and the JSON result).
+// renders its report (the human lines and the members of the JSON result, which run_backend
+// opens, and closes after what the backend cost).
 struct BackendCommand {
   const char* name;
   const char* description;
@@ -301,7 +301,18 @@ ToolOutcome run_backend(ToolContext& ctx, const BackendArgs& args) {
   }
   ToolOutcome outcome = k_commands[chosen].run(session, args);
   outcome.print_human_always = true;
-  log::debug("{}: {} requests", backend.name, inspector.requests_sent());
+  const auto requests = inspector.requests_sent();
+  const auto bytes_received = inspector.bytes_received();
+  log::debug("{}: {} requests, {} bytes received", backend.name, requests, bytes_received);
+  if (outcome.write_result) {
+    outcome.write_result = [members = std::move(outcome.write_result), requests,
+                            bytes_received](json::Writer& out) {
+      out.begin_object();
+      members(out);
+      write_traffic(out, requests, bytes_received);
+      out.end_object();
+    };
+  }
   return outcome;
 }
 

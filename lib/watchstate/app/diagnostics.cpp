@@ -68,6 +68,8 @@ struct BackendView {
   std::optional<model::ServerInfo> live;
   std::string live_error_kind;
   std::string live_error;
+  std::uint64_t live_requests = 0; // what asking cost (--live)
+  std::uint64_t live_bytes_received = 0;
 };
 
 struct Problem {
@@ -228,13 +230,19 @@ void gather_backends(const ToolContext& ctx, const ReportArgs& args, Report& rep
     }
     if (args.live) {
       view.live_asked = true;
+      std::unique_ptr<backend::Backend> adapter;
       try {
-        view.live = sync::open_backend(ctx.services, ctx.config, b, options)->server_info();
+        adapter = sync::open_backend(ctx.services, ctx.config, b, options);
+        view.live = adapter->server_info();
       } catch (const Error& e) {
         view.live_error_kind = errc_name(e.code());
         view.live_error = redact(e.what());
         outcome.errors.push_back({"main", b.name, e.code(), view.live_error, ""});
         log::error("{}", view.live_error);
+      }
+      if (adapter) {
+        view.live_requests = adapter->requests_sent();
+        view.live_bytes_received = adapter->bytes_received();
       }
     }
     report.backends.push_back(std::move(view));
@@ -485,15 +493,20 @@ void write_tree(json::Writer& out, const config::RedactedNode& node) {
   }
 }
 
+// The fields of what a server said about itself.
+void write_server_fields(json::Writer& out, const model::ServerInfo& info) {
+  out.field("server_id", info.id);
+  out.field("name", info.name);
+  out.field("version", info.version);
+}
+
 void write_server(json::Writer& out, const std::optional<model::ServerInfo>& info) {
   if (!info) {
     out.null();
     return;
   }
   out.begin_object();
-  out.field("server_id", info->id);
-  out.field("name", info->name);
-  out.field("version", info->version);
+  write_server_fields(out, *info);
   out.end_object();
 }
 
@@ -545,11 +558,17 @@ void write_report(json::Writer& out, const Report& r) {
     out.key("last_import");
     write_server(out, b.last_import);
     out.key("live");
-    if (!b.live_asked || b.live) {
-      write_server(out, b.live);
+    if (!b.live_asked) {
+      out.null();
     } else {
-      out.begin_object().key("error");
-      write_error(out, b.live_error_kind, b.live_error);
+      out.begin_object();
+      if (b.live) {
+        write_server_fields(out, *b.live);
+      } else {
+        out.key("error");
+        write_error(out, b.live_error_kind, b.live_error);
+      }
+      write_traffic(out, b.live_requests, b.live_bytes_received);
       out.end_object();
     }
     out.end_object();

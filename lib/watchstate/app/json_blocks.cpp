@@ -15,6 +15,10 @@ void write_guids(json::Writer& out, const model::Guids& guids) {
   out.end_object();
 }
 
+void write_traffic(json::Writer& out, std::uint64_t requests, std::uint64_t bytes_received) {
+  out.field("requests", requests).field("bytes_received", bytes_received);
+}
+
 void write_time_or_null(json::Writer& out, std::string_view key, UnixTime t) {
   out.key(key);
   t > 0 ? out.value(format_rfc3339(t)) : out.null();

@@ -39,6 +39,10 @@ void write_strings(json::Writer& out, std::string_view key, const std::vector<st
 // and, when there is one, "error".
 void write_write_status(json::Writer& out, bool sent, bool ok, const std::string& error);
 
+// "requests" and "bytes_received": what a backend cost in this run (HTTP requests sent,
+// retries included; bytes received, headers and bodies as they came off the wire).
+void write_traffic(json::Writer& out, std::uint64_t requests, std::uint64_t bytes_received);
+
 // {"kind", "message"}: an error as a report shows it.
 void write_error(json::Writer& out, std::string_view kind, const std::string& message);
 

@@ -51,12 +51,13 @@ int parity_main(int argc, char** argv) {
         }
         // Live: import every backend inside the transaction, compare, and never commit, like a
         // dry-run import; the state database is left as it was.
-        std::optional<sync::ImportResult> imported;
+        std::shared_ptr<sync::ImportResult> imported;
         if (parity->live) {
           auto live_options = options;
           live_options.identity = options.identity.value_or("main");
           sync::validate_backend_filter(ctx.config, live_options);
-          imported = sync::run_import(ctx.services, ctx.config, store, live_options);
+          imported = std::make_shared<sync::ImportResult>(
+              sync::run_import(ctx.services, ctx.config, store, live_options));
         }
         auto result = std::make_shared<sync::ParityResult>(
             sync::run_parity(ctx.config, store, options, *parity));
@@ -86,7 +87,9 @@ int parity_main(int argc, char** argv) {
           outcome.human += fmt::format("  {} #{} {}\n", options.dry_run ? "would prune" : "pruned",
                                        row.id, sync::display_title(row));
         }
-        outcome.write_result = [result](json::Writer& out) { write_parity_result(out, *result); };
+        outcome.write_result = [result, imported](json::Writer& out) {
+          write_parity_result(out, *result, imported.get());
+        };
         return outcome;
       }};
   return run_tool(tool, argc, argv);

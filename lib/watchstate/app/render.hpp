@@ -24,7 +24,9 @@ namespace ws::app {
 
 void write_import_result(json::Writer& out, const sync::ImportResult& result);
 void write_export_result(json::Writer& out, const sync::ExportResult& result);
-void write_parity_result(json::Writer& out, const sync::ParityResult& result);
+// `live`: the listings of --live (null without it), whose cost per backend ends the document.
+void write_parity_result(json::Writer& out, const sync::ParityResult& result,
+                         const sync::ImportResult* live);
 void write_playlist_result(json::Writer& out, const sync::PlaylistResult& result);
 
 // One write of an export or a restore: opens its object with {"title", "type", "action", "id"}
@@ -40,6 +42,8 @@ void write_play_state(json::Writer& out, const db::BackendRecord& r);
 void write_playlist_op(json::Writer& out, const sync::PlaylistOp& op, bool dry_run);
 
 // --- ws-backend's reports (render_inspect.cpp) ---
+// Each report writes its members inside the result object ws-backend opens (and closes after
+// "requests" and "bytes_received").
 
 // The fields of one server item (inside an object the caller opens).
 void write_remote_item_fields(json::Writer& out, const backend::RemoteItem& item);

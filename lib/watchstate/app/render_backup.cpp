@@ -43,7 +43,8 @@ void write_create_result(json::Writer& out, const backup::CreateResult& result) 
     out.begin_object().field("identity", f.identity).field("backend", f.backend);
     out.field("status", ok_name(f.ok)).field("path", f.path.string());
     out.field("records", f.records).field("size_bytes", f.bytes);
-    out.field("requests", f.requests).field("duration_ms", f.duration_ms);
+    write_traffic(out, f.requests, f.bytes_received);
+    out.field("duration_ms", f.duration_ms);
     out.key("playlists").begin_object();
     out.field("status", playlists_status_name(f.playlists_status));
     write_path_or_null(out, "path", f.playlists_path);
@@ -87,7 +88,8 @@ void write_restore_result(json::Writer& out, const backup::RestoreResult& r) {
   out.field("kind", r.playlists_file ? "playlists" : "items");
   if (r.playlists_file) {
     // A playlists restore has no play-state fields: its outcome is per playlist.
-    out.field("failed", r.failed).field("requests", r.requests);
+    out.field("failed", r.failed);
+    write_traffic(out, r.requests, r.bytes_received);
     out.key("playlists").begin_array();
     for (const auto& p : r.playlists) {
       write_playlist_restore(out, p);
@@ -100,7 +102,8 @@ void write_restore_result(json::Writer& out, const backup::RestoreResult& r) {
   out.field("unchanged", r.unchanged).field("playing", r.playing);
   out.field("marked_played", r.marked_played).field("marked_unplayed", r.marked_unplayed);
   out.field("progress_updated", r.progress_updated);
-  out.field("failed", r.failed).field("requests", r.requests);
+  out.field("failed", r.failed);
+  write_traffic(out, r.requests, r.bytes_received);
   out.key("changes").begin_array();
   for (const auto& c : r.changes) {
     begin_export_change(out, c);

@@ -10,7 +10,7 @@ using backend::FoundItem;
 
 namespace {
 
-// {"checked", "count", "items": [...]}, each item written by `write_item` (an object).
+// "count", "items": [...], each item written by `write_item` (an object).
 template <typename Items, typename WriteItem>
 void write_report_items(json::Writer& out, const Items& items, WriteItem write_item) {
   out.field("count", static_cast<std::uint64_t>(items.size()));
@@ -20,7 +20,7 @@ void write_report_items(json::Writer& out, const Items& items, WriteItem write_i
     write_item(item);
     out.end_object();
   }
-  out.end_array().end_object();
+  out.end_array();
 }
 
 void write_local(json::Writer& out, const sync::InspectedItem& entry) {
@@ -64,7 +64,7 @@ void write_remote_item_fields(json::Writer& out, const backend::RemoteItem& item
 }
 
 void write_inspected_json(json::Writer& out, const std::vector<sync::InspectedItem>& items) {
-  out.begin_object().key("items").begin_array();
+  out.key("items").begin_array();
   for (const auto& entry : items) {
     out.begin_object();
     if (entry.found.kind == FoundItem::Kind::show) {
@@ -80,18 +80,18 @@ void write_inspected_json(json::Writer& out, const std::vector<sync::InspectedIt
     }
     out.end_object();
   }
-  out.end_array().end_object();
+  out.end_array();
 }
 
 void write_unmatched_json(json::Writer& out, const sync::UnmatchedReport& report) {
-  out.begin_object().field("checked", report.checked);
+  out.field("checked", report.checked);
   write_report_items(out, report.items, [&out](const backend::RemoteItem& item) {
     write_remote_item_fields(out, item);
   });
 }
 
 void write_mismatch_json(json::Writer& out, const sync::MismatchReport& report) {
-  out.begin_object().field("threshold", static_cast<std::int64_t>(report.threshold));
+  out.field("threshold", static_cast<std::int64_t>(report.threshold));
   out.field("checked", report.checked);
   write_report_items(out, report.items, [&out](const sync::MismatchedEntry& item) {
     out.field("kind", sync::found_kind_name(item.kind)).field("id", item.id);
@@ -103,7 +103,7 @@ void write_mismatch_json(json::Writer& out, const sync::MismatchReport& report) 
 }
 
 void write_stale_json(json::Writer& out, const sync::StaleReport& report) {
-  out.begin_object().field("remote", report.remote).field("local", report.local);
+  out.field("remote", report.remote).field("local", report.local);
   write_report_items(out, report.stale, [&out](const sync::StaleEntry& entry) {
     out.field("id", entry.row.id).field("title", sync::display_title(entry.row));
     out.field("watched", entry.row.watched).field("remote_id", entry.record.remote_id);

@@ -12,7 +12,7 @@ void write_import_result(json::Writer& out, const sync::ImportResult& result) {
   write_identities(out, result.identities, [&out](const sync::BackendImportCounts& b) {
     out.field("fetched", b.fetched).field("added", b.added).field("updated", b.updated);
     out.field("unchanged", b.unchanged).field("skipped", b.skipped).field("failed", b.failed);
-    out.field("requests", b.requests);
+    write_traffic(out, b.requests, b.bytes_received);
     out.field("marked_played", b.marked_played).field("marked_unplayed", b.marked_unplayed);
     out.field("progress_updated", b.progress_updated).field("gone", b.gone);
     out.field("listing_complete", b.listing_complete);
@@ -40,7 +40,8 @@ void write_export_result(json::Writer& out, const sync::ExportResult& result) {
     out.field("marked_played", b.marked_played).field("marked_unplayed", b.marked_unplayed);
     out.field("progress_updated", b.progress_updated).field("unchanged", b.unchanged);
     out.field("playing", b.playing).field("unlisted", b.unlisted).field("ignored", b.ignored);
-    out.field("failed", b.failed).field("requests", b.requests);
+    out.field("failed", b.failed);
+    write_traffic(out, b.requests, b.bytes_received);
     out.field("duration_ms", b.duration_ms);
     out.key("changes").begin_array();
     for (const auto& c : b.changes) {
@@ -61,7 +62,8 @@ void write_export_result(json::Writer& out, const sync::ExportResult& result) {
   });
 }
 
-void write_parity_result(json::Writer& out, const sync::ParityResult& result) {
+void write_parity_result(json::Writer& out, const sync::ParityResult& result,
+                         const sync::ImportResult* live) {
   out.begin_object().field("identity", result.identity).field("live", result.live);
   write_strings(out, "backends", result.backends);
   out.field("items", result.items);
@@ -104,6 +106,18 @@ void write_parity_result(json::Writer& out, const sync::ParityResult& result) {
     write_row_ref(out, row);
   }
   out.end_array();
+  // What the live listings cost, per backend listed ({} without --live: no server was asked).
+  out.key("traffic").begin_object();
+  if (live != nullptr) {
+    for (const auto& identity : live->identities) {
+      for (const auto& b : identity.backends) {
+        out.key(b.backend).begin_object();
+        write_traffic(out, b.requests, b.bytes_received);
+        out.end_object();
+      }
+    }
+  }
+  out.end_object();
   out.end_object();
 }
 
@@ -135,7 +149,8 @@ void write_playlist_op(json::Writer& out, const sync::PlaylistOp& op, bool dry_r
 void write_playlist_result(json::Writer& out, const sync::PlaylistResult& result) {
   const auto write_backend = [&out](const sync::BackendPlaylistResult& b) {
     out.field("playlists", b.playlists).field("writes", b.writes).field("failed", b.failed);
-    out.field("requests", b.requests).field("duration_ms", b.duration_ms);
+    write_traffic(out, b.requests, b.bytes_received);
+    out.field("duration_ms", b.duration_ms);
   };
   const auto write_plan = [&out, &result](const sync::IdentityPlaylistResult& identity) {
     out.key("playlists").begin_array();

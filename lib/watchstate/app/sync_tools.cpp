@@ -41,6 +41,25 @@ std::string export_summary(const sync::ExportResult& result, bool dry_run) {
   return out;
 }
 
+// Add what refreshing each backend cost (the import run before the export) to its export figures.
+void add_refresh_traffic(sync::ExportResult& exported, const sync::ImportResult& refreshed) {
+  for (auto& identity : exported.identities) {
+    for (auto& b : identity.backends) {
+      for (const auto& r : refreshed.identities) {
+        if (r.identity != identity.identity) {
+          continue;
+        }
+        for (const auto& counts : r.backends) {
+          if (counts.backend == b.backend) {
+            b.requests += counts.requests;
+            b.bytes_received += counts.bytes_received;
+          }
+        }
+      }
+    }
+  }
+}
+
 // The shared body of ws-export and ws-sync: lock, open the database, optionally import, export.
 ToolOutcome run_sync(ToolContext& ctx, const SyncFlags& flags, bool with_import) {
   auto options = ctx.run_options();
@@ -76,6 +95,12 @@ ToolOutcome run_sync(ToolContext& ctx, const SyncFlags& flags, bool with_import)
   outcome.human = export_summary(*exported, options.dry_run);
   add_run_backends(outcome.run_backends, *imported);
   add_run_backends(outcome.run_backends, *exported);
+  if (!with_import) {
+    // ws-export prints no import part: each backend's figures include the refresh listing its
+    // writes were decided on, so that they say what the run cost that server. (The run history
+    // keeps the refresh as a phase of its own.)
+    add_refresh_traffic(*exported, *imported);
+  }
   if (with_import) {
     outcome.write_result = [imported, exported](json::Writer& out) {
       out.begin_object().key("import");

@@ -220,6 +220,9 @@ public:
 
   // HTTP requests sent so far, retries included.
   [[nodiscard]] virtual std::uint64_t requests_sent() const = 0;
+  // Bytes received so far (headers and bodies as they came off the wire, every attempt):
+  // http::Client::bytes_received of the clients the adapter used.
+  [[nodiscard]] virtual std::uint64_t bytes_received() const = 0;
 
   // Called by list_items, on the calling thread, with the number of movies and episodes the
   // listing will hold once the server has counted them (for a progress display; expanded

@@ -391,6 +391,7 @@ CreateResult create_backups(const sync::Services& services, const config::Config
         }
       }
       file.requests = adapter->requests_sent();
+      file.bytes_received = adapter->bytes_received();
       file.duration_ms = elapsed_ms(started);
       result.files.push_back(std::move(file));
     }
@@ -909,6 +910,7 @@ RestoreResult restore_backup(const sync::Services& services, const config::Confi
     result.errors.push_back({restore.identity, backend.name, e.code(), message, ""});
   }
   result.requests = adapter->requests_sent();
+  result.bytes_received = adapter->bytes_received();
   return result;
 }
 

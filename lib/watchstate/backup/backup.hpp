@@ -50,6 +50,7 @@ struct CreatedFile {
   std::uint64_t records = 0;
   std::uint64_t bytes = 0;
   std::uint64_t requests = 0;
+  std::uint64_t bytes_received = 0; // headers and bodies as received (before decoding)
   std::int64_t duration_ms = 0;
   // The backend's video playlists (smart, audio and photo ones left out), in the sibling file.
   PlaylistsStatus playlists_status = PlaylistsStatus::failed;
@@ -146,6 +147,7 @@ struct RestoreResult {
   std::uint64_t progress_updated = 0;
   std::uint64_t failed = 0;
   std::uint64_t requests = 0;
+  std::uint64_t bytes_received = 0; // headers and bodies as received (before decoding)
   std::vector<sync::ExportChange> changes;
   // FILE was a playlists backup: its playlists instead of the play-state fields above.
   bool playlists_file = false;

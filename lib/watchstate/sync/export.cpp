@@ -288,6 +288,7 @@ void export_backend(const Services& services, const config::Config& config, db::
     errors.push_back({identity, backend.name, e.code(), message, ""});
   }
   result.requests = adapter->requests_sent();
+  result.bytes_received = adapter->bytes_received();
 }
 
 } // namespace

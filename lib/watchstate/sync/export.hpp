@@ -40,6 +40,7 @@ struct BackendExportResult {
   std::uint64_t ignored = 0;  // left alone: an ignore rule names the server item
   std::uint64_t failed = 0;
   std::uint64_t requests = 0;
+  std::uint64_t bytes_received = 0; // headers and bodies as received (before decoding)
   std::int64_t duration_ms = 0;
   std::vector<ExportChange> changes;
 };

@@ -39,6 +39,7 @@ struct Batch {
   model::ServerInfo server;
   std::optional<BackendError> error;
   std::uint64_t requests = 0;
+  std::uint64_t bytes_received = 0;
   // with end: whether the listing held every item the server counted. Pages that shift while
   // they are read (an item removed from an earlier page moves the next one back onto it) can
   // hide an item from a listing: then what it did not report is not taken as gone.
@@ -182,6 +183,7 @@ bool fetch_backend(const Services& services, const config::Config& config,
                              redact(fmt::format("{}: {}", backend.name, e.what())), ""};
   }
   end.requests = adapter->requests_sent();
+  end.bytes_received = adapter->bytes_received();
   return queue.push(std::move(end));
 }
 
@@ -303,6 +305,7 @@ void import_identity(const Services& services, const config::Config& config, db:
     records_moved = records_moved || applier.records_moved();
     counts.server_id = batch.server.id;
     counts.requests = batch.requests;
+    counts.bytes_received = batch.bytes_received;
     if (batch.error) {
       log::error("{}", batch.error->message);
       result.errors.push_back(*batch.error);

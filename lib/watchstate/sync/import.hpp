@@ -25,6 +25,7 @@ struct BackendImportCounts {
   std::uint64_t skipped = 0; // no usable external id, or unknown to a metadata-only backend
   std::uint64_t failed = 0;
   std::uint64_t requests = 0;
+  std::uint64_t bytes_received = 0;  // headers and bodies as received (before decoding)
   std::uint64_t marked_played = 0;   // rows that became played
   std::uint64_t marked_unplayed = 0; // rows that became unplayed
   std::uint64_t progress_updated = 0;

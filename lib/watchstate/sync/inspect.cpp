@@ -58,6 +58,8 @@ BackendInspector::~BackendInspector() = default;
 
 std::uint64_t BackendInspector::requests_sent() const { return m_adapter->requests_sent(); }
 
+std::uint64_t BackendInspector::bytes_received() const { return m_adapter->bytes_received(); }
+
 model::ServerInfo BackendInspector::info() { return m_adapter->server_info(); }
 
 std::vector<UserEntry> BackendInspector::users() {

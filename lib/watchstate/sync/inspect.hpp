@@ -100,6 +100,7 @@ public:
   StaleReport stale();
 
   [[nodiscard]] std::uint64_t requests_sent() const;
+  [[nodiscard]] std::uint64_t bytes_received() const;
 
 private:
   InspectedItem inspect(backend::FoundItem&& found, const model::ShowCache& shows);

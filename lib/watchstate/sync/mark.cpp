@@ -188,6 +188,7 @@ ImportResult refresh_item_records(const Services& services, const config::Config
     }
     if (adapter) {
       counts.requests = adapter->requests_sent();
+      counts.bytes_received = adapter->bytes_received();
     }
     if (!gone.records.empty()) {
       result.unconfirmed.push_back(std::move(gone));

@@ -285,6 +285,7 @@ PlaylistResult run_playlists(const Services& services, const config::Config& con
     }
     for (auto& run : runs) {
       run.result.requests = run.adapter ? run.adapter->requests_sent() : 0;
+      run.result.bytes_received = run.adapter ? run.adapter->bytes_received() : 0;
       run.result.duration_ms = elapsed_ms(run.started);
       if (run.result.failed > 0) {
         run.result.ok = false;

@@ -25,6 +25,7 @@ struct BackendPlaylistResult {
   std::uint64_t writes = 0;    // writes sent (planned in a dry run)
   std::uint64_t failed = 0;    // writes that failed
   std::uint64_t requests = 0;
+  std::uint64_t bytes_received = 0; // headers and bodies as received (before decoding)
   std::int64_t duration_ms = 0;
 };
 

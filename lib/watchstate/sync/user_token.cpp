@@ -23,16 +23,27 @@ backend::Connection connection_of(const config::BackendConfig& backend, std::str
   return c;
 }
 
+// What a helper's own HTTP clients cost, added to the backend's figures.
+struct Traffic {
+  std::uint64_t requests = 0;
+  std::uint64_t bytes_received = 0;
+
+  template <typename Source> void add(const Source& source) {
+    requests += source.requests_sent();
+    bytes_received += source.bytes_received();
+  }
+};
+
 // The server's machineIdentifier: the configured uuid, else what the server says (owner token).
 std::string machine_id(const Services& services, const config::BackendConfig& backend,
-                       const http::ClientOptions& options, std::uint64_t& requests) {
+                       const http::ClientOptions& options, Traffic& traffic) {
   if (!backend.uuid.empty()) {
     return backend.uuid;
   }
   auto admin = backend::make_backend(connection_of(backend, backend.token, 1),
                                      services.http_client(options));
   auto id = admin->server_info().id;
-  requests += admin->requests_sent();
+  traffic.add(*admin);
   return id;
 }
 
@@ -99,7 +110,10 @@ public:
     inner().delete_playlist(playlist_id);
   }
   [[nodiscard]] std::uint64_t requests_sent() const override {
-    return m_requests + (m_inner ? m_inner->requests_sent() : 0);
+    return m_traffic.requests + (m_inner ? m_inner->requests_sent() : 0);
+  }
+  [[nodiscard]] std::uint64_t bytes_received() const override {
+    return m_traffic.bytes_received + (m_inner ? m_inner->bytes_received() : 0);
   }
 
   [[nodiscard]] std::uint64_t dropped() const override { return m_inner ? m_inner->dropped() : 0; }
@@ -114,7 +128,7 @@ private:
 
   void build(std::string token) {
     if (m_inner) {
-      m_requests += m_inner->requests_sent();
+      m_traffic.add(*m_inner);
     }
     auto connection = connection_of(m_backend, std::move(token), m_page_size);
     connection.guid_rules = m_guid_rules; // the same custom ids as every other backend
@@ -123,7 +137,7 @@ private:
   }
 
   void resolve() {
-    const std::string machine = machine_id(m_services, m_backend, m_options, m_requests);
+    const std::string machine = machine_id(m_services, m_backend, m_options, m_traffic);
     if (auto cached = m_cache.get(m_backend.name, m_backend.user, machine)) {
       build(std::move(*cached));
       try {
@@ -149,10 +163,10 @@ private:
       pin.key = m_backend.plex_pin_key.empty() ? "pin" : m_backend.plex_pin_key;
       token = tv.user_token(m_backend.user, machine, pin);
     } catch (...) {
-      m_requests += tv.requests_sent();
+      m_traffic.add(tv);
       throw;
     }
-    m_requests += tv.requests_sent();
+    m_traffic.add(tv);
     log::info("{}: obtained the server token of user {} through plex.tv", m_label, m_backend.user);
     m_cache.put(m_backend.name, m_backend.user, machine, token);
     build(std::move(token));
@@ -167,7 +181,7 @@ private:
   std::string m_label;
   std::unique_ptr<backend::Backend> m_inner;
   std::optional<model::ServerInfo> m_checked_info;
-  std::uint64_t m_requests = 0;
+  Traffic m_traffic; // of the clients before m_inner (plex.tv, the owner's, replaced ones)
 };
 
 } // namespace
@@ -188,8 +202,8 @@ std::vector<backend::plex::PlexTvUser> plex_tv_users(const Services& services,
                                                      const config::Config& /*config*/,
                                                      const config::BackendConfig& backend,
                                                      const http::ClientOptions& options) {
-  std::uint64_t requests = 0;
-  const std::string machine = machine_id(services, backend, options, requests);
+  Traffic traffic;
+  const std::string machine = machine_id(services, backend, options, traffic);
   backend::plex::PlexTv tv(backend.name, backend.plextv_url, backend.token,
                            services.http_client(options));
   return tv.users(machine);

@@ -481,6 +481,7 @@ public:
   }
 
   [[nodiscard]] std::uint64_t requests_sent() const override { return m_client->requests_sent(); }
+  [[nodiscard]] std::uint64_t bytes_received() const override { return m_client->bytes_received(); }
 
 private:
   // A query parameter of the /Playlists endpoints as each server spells it: Emby's own

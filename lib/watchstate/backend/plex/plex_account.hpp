@@ -68,6 +68,7 @@ public:
   void set_webhooks(std::string_view token, const std::vector<std::string>& urls);
 
   [[nodiscard]] std::uint64_t requests_sent() const { return m_client->requests_sent(); }
+  [[nodiscard]] std::uint64_t bytes_received() const { return m_client->bytes_received(); }
 
 private:
   http::Request request(http::Method method, std::string_view path, std::string_view token) const;

@@ -528,6 +528,7 @@ public:
   }
 
   [[nodiscard]] std::uint64_t requests_sent() const override { return m_client->requests_sent(); }
+  [[nodiscard]] std::uint64_t bytes_received() const override { return m_client->bytes_received(); }
 
 private:
   // A playlist of GET /playlists or /playlists/{id}, without its entries; nullopt without id.

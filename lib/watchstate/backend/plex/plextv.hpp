@@ -82,6 +82,7 @@ public:
                          const HomeUserPin& pin = {});
 
   [[nodiscard]] std::uint64_t requests_sent() const { return m_client->requests_sent(); }
+  [[nodiscard]] std::uint64_t bytes_received() const { return m_client->bytes_received(); }
 
 private:
   http::Request request(http::Method method, std::string_view path, std::string_view token) const;
