@@ -93,7 +93,8 @@ public:
 
   // Bytes received so far, every attempt included (retries, failed and aborted transfers): each
   // response's status line and headers, and its body as it came off the wire, before any gzip
-  // or deflate decoding (so a compressed answer counts what it cost, not what it holds).
+  // or deflate decoding (so a compressed answer counts what it cost, not what it holds; the
+  // framing of a chunked body is left out).
   [[nodiscard]] virtual std::uint64_t bytes_received() const = 0;
 
   // Send one request (same retry policy) and return its outcome.

@@ -246,8 +246,9 @@ private:
   // Add what the slot's transfer received to the client's count. libcurl's own figures, read
   // once the attempt is over: CURLINFO_HEADER_SIZE (every status and header line received) and
   // CURLINFO_SIZE_DOWNLOAD_T (the body as it came off the wire: before gzip/deflate decoding,
-  // which happens after libcurl counts). The write callback sees decoded bytes, so counting
-  // there would report what a compressed answer holds rather than what it cost.
+  // which happens after libcurl counts; the few bytes of chunked framing are not in it). The
+  // write callback sees decoded bytes, so counting there would report what a compressed answer
+  // holds rather than what it cost.
   void count_received(Slot& slot) noexcept {
     long headers = 0;
     curl_off_t body = 0;

@@ -132,7 +132,7 @@ private:
     }
     auto connection = connection_of(m_backend, std::move(token), m_page_size);
     connection.guid_rules = m_guid_rules; // the same custom ids as every other backend
-    m_inner = backend::make_backend(std::move(connection), m_services.http_client(m_options));
+    m_inner = backend::make_backend(connection, m_services.http_client(m_options));
     m_inner->set_total_listener([this](std::uint64_t total) { report_total(total); });
   }
 

@@ -71,6 +71,13 @@ TEST_CASE("a write's status: planned until sent, then ok or failed with its erro
         R"({"status":"failed","error":"boom"})");
 }
 
+TEST_CASE("what a backend cost: requests, then bytes_received") {
+  CHECK(obj([](auto& out) { app::write_traffic(out, 12, 34567); }) ==
+        R"({"requests":12,"bytes_received":34567})");
+  CHECK(obj([](auto& out) { app::write_traffic(out, 0, 0); }) ==
+        R"({"requests":0,"bytes_received":0})");
+}
+
 TEST_CASE("the envelope's errors leave out empty identity, backend and item") {
   const std::vector<sync::BackendError> errors{
       {"", "", Errc::usage, "bad flag", ""},
