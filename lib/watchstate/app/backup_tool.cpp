@@ -162,6 +162,9 @@ ToolOutcome run_restore(ToolContext& ctx, const BackupArgs& args) {
     outcome.human = playlists_restore_text(*result, planned);
     return outcome;
   }
+  if (ctx.common.json) {
+    return outcome; // a line per change, never printed with --json
+  }
   outcome.human = fmt::format(
       "{}: {} records, {} items matched, {} unmatched; {} {} played, {} unplayed, {} positions{}\n",
       result->backend, result->records, result->checked, result->unmatched,

@@ -62,9 +62,13 @@ ToolOutcome list_items(const ToolContext& ctx, db::StateStore& store, const Stat
 
   ToolOutcome outcome;
   outcome.print_human_always = true;
-  outcome.human = fmt::format("{:>7}  {:<7}  {:<8}  {:<20}  {:>8}  {:<12}  {}\n", "ID", "TYPE",
-                              "STATE", "UPDATED", "RESUME", "VIA", "TITLE");
-  for (const auto& row : *rows) {
+  // With --json the table is never printed: no second copy of every row as text.
+  const std::vector<db::ItemRow> none;
+  outcome.human = ctx.common.json
+                      ? std::string()
+                      : fmt::format("{:>7}  {:<7}  {:<8}  {:<20}  {:>8}  {:<12}  {}\n", "ID",
+                                    "TYPE", "STATE", "UPDATED", "RESUME", "VIA", "TITLE");
+  for (const auto& row : ctx.common.json ? none : *rows) {
     outcome.human += fmt::format("{:>7}  {:<7}  {:<8}  {:<20}  {:>8}  {:<12}  {}\n", row.id,
                                  db::media_type_name(row.type), row.watched ? "played" : "unplayed",
                                  when(row.updated), position(row.progress_ms), row.via,

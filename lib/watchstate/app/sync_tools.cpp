@@ -92,7 +92,9 @@ ToolOutcome run_sync(ToolContext& ctx, const SyncFlags& flags, bool with_import)
   outcome.exit_code = import_code != exit_code::ok ? import_code : exported->exit_code();
   outcome.errors = imported->errors;
   outcome.errors.insert(outcome.errors.end(), exported->errors.begin(), exported->errors.end());
-  outcome.human = export_summary(*exported, options.dry_run);
+  if (!ctx.common.json) { // a line per change, never printed with --json
+    outcome.human = export_summary(*exported, options.dry_run);
+  }
   add_run_backends(outcome.run_backends, *imported);
   add_run_backends(outcome.run_backends, *exported);
   if (!with_import) {

@@ -1,18 +1,58 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/json/writer.hpp>
 
-#include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <cstdio>
+#include <string>
 
 namespace ws::json {
 
-struct Writer::Impl {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer{buffer};
+namespace {
+
+// RapidJSON's output stream: the whole document in memory, or, with a sink, at most
+// k_chunk bytes of it before they go to the sink.
+class Output {
+public:
+  using Ch = char;
+  explicit Output(std::FILE* sink) : m_sink(sink) {}
+  void Put(char c) {
+    m_text.push_back(c);
+    if (m_sink != nullptr && m_text.size() >= k_chunk) {
+      drain();
+    }
+  }
+  void Flush() {}
+  void drain() {
+    if (m_sink != nullptr && !m_text.empty()) {
+      std::fwrite(m_text.data(), 1, m_text.size(), m_sink);
+      m_text.clear();
+    }
+  }
+  [[nodiscard]] const std::string& text() const { return m_text; }
+
+private:
+  static constexpr std::size_t k_chunk = 64 * 1024;
+  std::FILE* m_sink;
+  std::string m_text;
 };
 
-Writer::Writer() : m_impl(std::make_unique<Impl>()) {}
-Writer::~Writer() = default;
+} // namespace
+
+struct Writer::Impl {
+  explicit Impl(std::FILE* sink) : buffer(sink) {}
+  Output buffer;
+  rapidjson::Writer<Output> writer{buffer};
+};
+
+Writer::Writer() : m_impl(std::make_unique<Impl>(nullptr)) {}
+Writer::Writer(std::FILE* sink) : m_impl(std::make_unique<Impl>(sink)) {}
+Writer::~Writer() {
+  if (m_impl) {
+    m_impl->buffer.drain();
+  }
+}
+void Writer::flush() { m_impl->buffer.drain(); }
 
 Writer& Writer::begin_object() {
   m_impl->writer.StartObject();
@@ -54,6 +94,9 @@ Writer& Writer::null() {
   m_impl->writer.Null();
   return *this;
 }
-std::string Writer::str() const { return {m_impl->buffer.GetString(), m_impl->buffer.GetSize()}; }
+std::string Writer::str() const {
+  // Without a sink nothing was drained: the whole document.
+  return m_impl->buffer.text();
+}
 
 } // namespace ws::json

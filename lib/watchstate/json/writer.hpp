@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -12,6 +13,10 @@ namespace ws::json {
 class Writer {
 public:
   Writer();
+  // Writes the document to `sink` as it goes (through a small buffer, flushed by flush() and
+  // by the destructor) instead of keeping it: a tool's output costs no memory of its size.
+  // str() is then empty.
+  explicit Writer(std::FILE* sink);
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -36,8 +41,11 @@ public:
     return value(v);
   }
 
-  // The document written so far.
+  // The document written so far (kept only without a sink).
   [[nodiscard]] std::string str() const;
+  // With a sink: hand what is buffered to it (std::fwrite; the FILE's own buffer is the
+  // caller's to flush).
+  void flush();
 
 private:
   struct Impl;
