@@ -74,6 +74,12 @@ int parity_main(int argc, char** argv) {
           outcome.errors = imported->errors;
         }
         outcome.print_human_always = true;
+        outcome.write_result = [result, imported](json::Writer& out) {
+          write_parity_result(out, *result, imported.get());
+        };
+        if (ctx.common.json) {
+          return outcome; // the text would never be printed: no copy of every finding as text
+        }
         outcome.human = fmt::format("{} items, backends: {}; {} findings\n", result->items,
                                     fmt::join(result->backends, ", "), result->findings.size());
         for (const auto& f : result->findings) {
@@ -87,9 +93,6 @@ int parity_main(int argc, char** argv) {
           outcome.human += fmt::format("  {} #{} {}\n", options.dry_run ? "would prune" : "pruned",
                                        row.id, sync::display_title(row));
         }
-        outcome.write_result = [result, imported](json::Writer& out) {
-          write_parity_result(out, *result, imported.get());
-        };
         return outcome;
       }};
   return run_tool(tool, argc, argv);

@@ -811,6 +811,34 @@ StateStore::record_digests(const std::string& identity) {
     return out;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read backend records");
+std::vector<ItemId> StateStore::item_ids_in_list_order(const std::string& identity) {
+  try {
+    // Only the sort columns go through SQLite's sorter, not whole rows.
+    SQLite::Statement q(m_impl->db, "SELECT id FROM items WHERE identity = ? ORDER BY title "
+                                    "COLLATE NOCASE, year, season, episode, id");
+    q.bind(1, identity);
+    return detail::rows(q, [](SQLite::Statement& row) { return row.getColumn(0).getInt64(); });
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "list item ids");
+  }
+}
+
+void StateStore::for_each_record_path(
+    const std::string& identity,
+    const std::function<void(std::string_view, std::string_view, bool, ItemId)>& on_path) {
+  try {
+    SQLite::Statement q(m_impl->db, "SELECT backend, path, multi, item_id FROM backend_items "
+                                    "WHERE identity = ? AND path <> ''");
+    q.bind(1, identity);
+    while (q.executeStep()) {
+      const auto backend = q.getColumn(0);
+      const auto path = q.getColumn(1);
+      on_path(std::string_view(backend.getText(), static_cast<std::size_t>(backend.getBytes())),
+              std::string_view(path.getText(), static_cast<std::size_t>(path.getBytes())),
+              q.getColumn(2).getInt() != 0, q.getColumn(3).getInt64());
+    }
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read record paths");
   }
 }
 

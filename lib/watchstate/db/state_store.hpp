@@ -263,6 +263,16 @@ public:
   void
   for_each_with_record(const std::string& identity, const std::string& backend,
                        const std::function<void(const ItemRow&, const BackendRecord&)>& on_pair);
+  // The ids of `identity`'s items in list_items' order (title, year, season, episode, id): a
+  // pass over every item reads each row and its records when it comes to it (ws-parity), and
+  // holds 8 bytes per item instead of the rows.
+  std::vector<ItemId> item_ids_in_list_order(const std::string& identity);
+  // Every record of `identity` that has a file path, as (backend, path, multi, row), in no
+  // particular order; the views are valid during the call only.
+  void
+  for_each_record_path(const std::string& identity,
+                       const std::function<void(std::string_view backend, std::string_view path,
+                                                bool multi, ItemId item)>& on_path);
 
   // Every record of `identity`, by backend, each as where it is and a digest of what it holds
   // (record_digest): one sequential pass, no record built. A no-change import compares what a

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace ws::sync {
 namespace {
@@ -250,6 +251,38 @@ private:
   std::vector<ParityFinding>& m_out;
 };
 
+// A (backend, path) pair as a 64-bit hash.
+std::uint64_t path_hash(std::string_view backend, std::string_view path) {
+  const std::uint64_t b = std::hash<std::string_view>{}(backend);
+  const std::uint64_t p = std::hash<std::string_view>{}(path);
+  return b ^ (p + 0x9e3779b97f4a7c15ULL + (b << 6U) + (b >> 2U));
+}
+
+// The hashes of the (backend, path) pairs that records of more than one row carry, on the
+// selected backends: the duplicate_file check can report only these, so the pass keeps the
+// owner of these paths alone instead of every path of the library. A hash two pairs share
+// only lets a pair through that is then found on one row: the report is the same.
+std::unordered_set<std::uint64_t> paths_on_several_rows(db::StateStore& store,
+                                                        const std::string& identity,
+                                                        const std::vector<std::string>& backends) {
+  std::vector<std::pair<std::uint64_t, db::ItemId>> seen;
+  store.for_each_record_path(
+      identity, [&](std::string_view backend, std::string_view path, bool multi, db::ItemId row) {
+        if (!multi && std::find(backends.begin(), backends.end(), backend) != backends.end()) {
+          seen.emplace_back(path_hash(backend, path), row);
+        }
+      });
+  std::sort(seen.begin(), seen.end());
+  seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+  std::unordered_set<std::uint64_t> shared;
+  for (std::size_t i = 1; i < seen.size(); ++i) {
+    if (seen[i].first == seen[i - 1].first) {
+      shared.insert(seen[i].first);
+    }
+  }
+  return shared;
+}
+
 } // namespace
 
 int ParityResult::exit_code() const {
@@ -277,14 +310,21 @@ ParityResult run_parity(const config::Config& config, db::StateStore& store,
       parity.min_backends > 0 ? parity.min_backends : result.backends.size();
   const std::int64_t tolerance_ms = static_cast<std::int64_t>(config.progress.minimum) * 1000;
 
-  std::vector<db::ItemRow> rows;
-  db::ListFilter filter;
-  filter.identity = result.identity;
-  store.list_items(filter, [&](const db::ItemRow& row) { rows.push_back(row); });
-  result.items = rows.size();
+  // One pass over the items in list order, each read with its records when it comes: what is
+  // held is the ids (8 bytes an item) and the findings, never every row.
+  const auto ids = store.item_ids_in_list_order(result.identity);
+  result.items = ids.size();
+  const auto shared_paths = wanted(parity, "duplicate_file")
+                                ? paths_on_several_rows(store, result.identity, result.backends)
+                                : std::unordered_set<std::uint64_t>{};
 
   std::map<std::pair<std::string, std::string>, db::ItemId> files; // (backend, path) -> row
-  for (const auto& row : rows) {
+  for (const auto id : ids) {
+    const auto item = store.item(id);
+    if (!item) {
+      continue; // removed since the ids were read (a run of another tool)
+    }
+    const db::ItemRow& row = *item;
     const std::string title = display_title(row);
     auto records = store.records(row.id);
     std::erase_if(records, [&](const db::BackendRecord& r) {
@@ -388,7 +428,7 @@ ParityResult run_parity(const config::Config& config, db::StateStore& store,
 
     if (wanted(parity, "duplicate_file")) {
       for (const auto& r : records) {
-        if (r.path.empty() || r.multi) {
+        if (r.path.empty() || r.multi || !shared_paths.contains(path_hash(r.backend, r.path))) {
           continue;
         }
         const auto [it, inserted] = files.emplace(std::make_pair(r.backend, r.path), row.id);
