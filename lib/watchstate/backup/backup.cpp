@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <regex>
 #include <unordered_map>
 #include <unordered_set>
@@ -510,16 +511,17 @@ void match_listing(backend::Backend& adapter, const config::Config& config,
                    const sync::RunOptions& options, const std::vector<BackupRecord>& records,
                    ListingCounts& counts, const OnRecordMatch& on_match) {
   // The records by matching key; a key may belong to several records (an episode id two
-  // episodes share), the matching rules decide between them as import does.
-  std::vector<sync::ItemIdentity> identities;
-  identities.reserve(records.size());
-  std::unordered_map<std::string, std::vector<std::size_t>> by_key;
+  // episodes share), the matching rules decide between them as import does. Held as (hash of
+  // the key, record) sorted, 16 bytes a key instead of the key texts and every record's
+  // identity: a record the hash points to is confirmed by its own keys, made again when needed.
+  const auto key_hash = [](std::string_view text) { return std::hash<std::string_view>{}(text); };
+  std::vector<std::pair<std::size_t, std::size_t>> by_key; // (key hash, record index)
   for (std::size_t i = 0; i < records.size(); ++i) {
-    identities.push_back(record_identity(records[i]));
-    for (auto& key : sync::match_keys(identities.back())) {
-      by_key[std::move(key.text)].push_back(i);
+    for (const auto& key : sync::match_keys(record_identity(records[i]))) {
+      by_key.emplace_back(key_hash(key.text), i);
     }
   }
+  std::sort(by_key.begin(), by_key.end()); // a key's records stay in record order
 
   auto shows = store.load_shows(backend.name);
   const auto libraries = sync::wanted_libraries(adapter, backend, options);
@@ -545,20 +547,38 @@ void match_listing(backend::Backend& adapter, const config::Config& config,
     const auto identity = sync::identity_of(item, show);
     const auto keys = sync::match_keys(identity);
     std::vector<sync::MatchCandidate> candidates;
+    std::map<std::size_t, std::vector<sync::MatchKey>> record_keys; // of the records met
     for (std::size_t k = 0; k < keys.size(); ++k) {
-      const auto it = by_key.find(keys[k].text);
-      if (it == by_key.end()) {
-        continue;
-      }
-      for (const std::size_t index : it->second) {
-        auto c = std::find_if(candidates.begin(), candidates.end(), [&](const auto& known) {
-          return known.row == static_cast<std::int64_t>(index);
+      const std::size_t hash = key_hash(keys[k].text);
+      auto at =
+          std::lower_bound(by_key.begin(), by_key.end(), std::make_pair(hash, std::size_t{0}));
+      for (; at != by_key.end() && at->first == hash; ++at) {
+        const std::size_t index = at->second;
+        auto known = record_keys.find(index);
+        if (known == record_keys.end()) {
+          known =
+              record_keys.emplace(index, sync::match_keys(record_identity(records[index]))).first;
+        }
+        // One entry per key of the record that is this key (as the map of key texts held).
+        const auto same = std::count_if(known->second.begin(), known->second.end(),
+                                        [&](const auto& key) { return key.text == keys[k].text; });
+        if (same == 0) {
+          continue; // another key with the same hash
+        }
+        // Entries of one record are next to each other: take them at once.
+        while (std::next(at) != by_key.end() && std::next(at)->first == hash &&
+               std::next(at)->second == index) {
+          ++at;
+        }
+        auto c = std::find_if(candidates.begin(), candidates.end(), [&](const auto& candidate) {
+          return candidate.row == static_cast<std::int64_t>(index);
         });
         if (c == candidates.end()) {
-          candidates.push_back({static_cast<std::int64_t>(index), identities[index], {}, 1});
+          candidates.push_back(
+              {static_cast<std::int64_t>(index), record_identity(records[index]), {}, 1});
           c = std::prev(candidates.end());
         }
-        c->hits.push_back(k);
+        c->hits.insert(c->hits.end(), static_cast<std::size_t>(same), k);
       }
     }
     const auto decision = sync::decide_match(identity, keys, candidates);

@@ -6,6 +6,7 @@
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -406,38 +407,55 @@ std::vector<BackupRecord> parse_backup_json(const std::filesystem::path& file, s
   const std::size_t base = json_base(text);
   const std::vector<std::size_t> offsets = record_offsets(std::string_view(text).substr(base));
 
-  rapidjson::Document document;
-  document.ParseInsitu(text.data() + base);
-  if (document.HasParseError()) {
-    const std::size_t at = document.GetErrorOffset();
+  const auto parse_error = [&](std::size_t at, rapidjson::ParseErrorCode code) {
     const auto before = static_cast<std::size_t>(
         std::lower_bound(offsets.begin(), offsets.end(), at) - offsets.begin());
     const std::string where = before == 0 ? std::string() : fmt::format(" (record ~{})", before);
-    throw Error(Errc::data,
-                fmt::format("{}: not valid JSON at byte {}{}: {}", file.string(), at + base, where,
-                            rapidjson::GetParseError_En(document.GetParseError())));
-  }
-  if (document.IsObject() && document.HasMember("watchstate_playlists")) {
-    throw Error(Errc::data,
-                fmt::format("{}: a playlists backup, not a backup of items", file.string()));
-  }
-  if (!document.IsArray()) {
+    return Error(Errc::data, fmt::format("{}: not valid JSON at byte {}{}: {}", file.string(),
+                                         at + base, where, rapidjson::GetParseError_En(code)));
+  };
+  const std::size_t root = text.find_first_not_of(" \t\n\r", base);
+  if (root == std::string::npos || text[root] != '[') {
+    // Not an array: read whole for what is wrong (a playlists backup is named as one).
+    rapidjson::Document document;
+    document.ParseInsitu(text.data() + base);
+    if (document.HasParseError()) {
+      throw parse_error(document.GetErrorOffset(), document.GetParseError());
+    }
+    if (document.IsObject() && document.HasMember("watchstate_playlists")) {
+      throw Error(Errc::data,
+                  fmt::format("{}: a playlists backup, not a backup of items", file.string()));
+    }
     throw Error(Errc::data,
                 fmt::format("{}: not a backup: the top level must be a JSON array", file.string()));
   }
+  // The whole file is checked without building its tree (the same parser: the same errors),
+  // then each record is read on its own: the tree of one record is held at a time.
+  {
+    rapidjson::Reader reader;
+    rapidjson::BaseReaderHandler<> ignore;
+    rapidjson::StringStream in(text.c_str() + base);
+    if (!reader.Parse(in, ignore)) {
+      throw parse_error(reader.GetErrorOffset(), reader.GetParseErrorCode());
+    }
+  }
 
   std::vector<BackupRecord> records;
-  records.reserve(document.Size());
-  std::size_t index = 0;
-  for (const Value& element : document.GetArray()) {
+  records.reserve(offsets.size());
+  rapidjson::MemoryPoolAllocator<> pool;
+  for (std::size_t index = 0; index < offsets.size(); ++index) {
+    pool.Clear();
+    rapidjson::Document element(&pool);
+    element.ParseInsitu<rapidjson::kParseStopWhenDoneFlag>(text.data() + base + offsets[index]);
     try {
+      if (element.HasParseError()) {
+        throw RecordError("not valid JSON"); // checked above: cannot happen
+      }
       records.push_back(parse_record(element, true));
     } catch (const RecordError& e) {
-      const std::size_t at = index < offsets.size() ? offsets[index] + base : 0;
       throw Error(Errc::data, fmt::format("{}: record {} at byte {}: {}", file.string(), index + 1,
-                                          at, e.what()));
+                                          offsets[index] + base, e.what()));
     }
-    ++index;
   }
   return records;
 }
