@@ -252,8 +252,10 @@ void import_identity(const Services& services, const config::Config& config, db:
   }
 
   // One thread lists the backends one after the other and hands their items over in batches;
-  // this thread writes them. Network and database work overlap, memory stays bounded.
-  BatchQueue queue(8);
+  // this thread writes them. Network and database work overlap, memory stays bounded: two
+  // batches waiting are enough to keep both sides busy (eight held 8,000 items, most of a
+  // small library, whenever the database side was the slower one).
+  BatchQueue queue(2);
   const FetchThread fetcher(queue, [&services, &config, &backends, &identity, &options, &queue,
                                     shows = known_shows]() mutable {
     for (std::size_t i = 0; i < backends.size(); ++i) {
