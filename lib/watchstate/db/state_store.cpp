@@ -811,6 +811,9 @@ StateStore::record_digests(const std::string& identity) {
     return out;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read backend records");
+  }
+}
+
 std::vector<ItemId> StateStore::item_ids_in_list_order(const std::string& identity) {
   try {
     // Only the sort columns go through SQLite's sorter, not whole rows.

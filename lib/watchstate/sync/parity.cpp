@@ -392,9 +392,10 @@ ParityResult run_parity(const config::Config& config, db::StateStore& store,
         }
       }
       for (const auto& [key, values] : by_key) {
-        const bool differ = std::any_of(values.begin(), values.end(), [&](const auto& v) {
-          return v.first != values.front().first;
-        });
+        // Named outside the lambda: clang 14 (clang-tidy) cannot capture a structured binding.
+        const std::string& first = values.front().first;
+        const bool differ = std::any_of(values.begin(), values.end(),
+                                        [&first](const auto& v) { return v.first != first; });
         if (differ) {
           std::vector<std::string> parts;
           std::vector<std::string> backends;
