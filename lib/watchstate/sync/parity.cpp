@@ -77,7 +77,7 @@ std::string value_of(const model::Guids& guids, std::string_view provider) {
 class ConflictFinder {
 public:
   ConflictFinder(db::StateStore& store, const std::string& identity,
-                 const std::vector<std::string>& backends, std::vector<ParityFinding>& out)
+                 const std::vector<std::string>& backends, std::deque<ParityFinding>& out)
       : m_store(store), m_identity(identity), m_backends(backends), m_out(out) {}
 
   void run() {
@@ -248,7 +248,7 @@ private:
   db::StateStore& m_store;
   const std::string& m_identity;
   const std::vector<std::string>& m_backends;
-  std::vector<ParityFinding>& m_out;
+  std::deque<ParityFinding>& m_out;
 };
 
 // A (backend, path) pair as a 64-bit hash.

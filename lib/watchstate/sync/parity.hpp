@@ -5,6 +5,7 @@
 #include <watchstate/db/state_store.hpp>
 #include <watchstate/sync/run_context.hpp>
 
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,9 @@ struct ParityResult {
   bool live = false;
   std::vector<std::string> backends;
   std::uint64_t items = 0;
-  std::vector<ParityFinding> findings;
+  // A deque: a report of 100,000 findings grows a block at a time, never copied into an array
+  // twice its size.
+  std::deque<ParityFinding> findings;
   std::vector<db::ItemRow> pruned;     // removed (or, in a dry run, to remove)
   [[nodiscard]] int exit_code() const; // 1 when something differs, else 0
 };
