@@ -137,20 +137,47 @@ EventQueue::EventQueue(const std::filesystem::path& file) {
 
 EventQueue::~EventQueue() = default;
 
+namespace {
+
+constexpr const char* k_insert = "INSERT INTO events (received_at, source, event, server_id, "
+                                 "user_id, item_id, item_type, title, library_event) VALUES (?, ?, "
+                                 "?, ?, ?, ?, ?, ?, ?)";
+
+std::int64_t insert(SQLite::Database& db, SQLite::Statement& q, const WebhookEvent& event,
+                    UnixTime received_at) {
+  detail::exec(q, received_at, std::string(source_name(event.source)), event.event, event.server_id,
+               event.user_id, event.item_id, event.item_type, event.title,
+               event.library_event ? 1 : 0);
+  return db.getLastInsertRowid();
+}
+
+} // namespace
+
 std::int64_t EventQueue::push(const WebhookEvent& event, UnixTime received_at) {
   const std::lock_guard lock(m_impl->mutex);
   try {
-    SQLite::Statement q(
-        m_impl->db, "INSERT INTO events (received_at, source, event, server_id, user_id, "
-                    "item_id, item_type, title, library_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    SQLite::bind(q, received_at, std::string(source_name(event.source)), event.event,
-                 event.server_id, event.user_id, event.item_id, event.item_type, event.title,
-                 event.library_event ? 1 : 0);
-    q.exec();
-    return m_impl->db.getLastInsertRowid();
+    SQLite::Statement q(m_impl->db, k_insert);
+    return insert(m_impl->db, q, event, received_at);
   } catch (const SQLite::Exception& e) {
     rethrow(e, "store an event");
   }
+}
+
+std::vector<std::int64_t> EventQueue::push(const std::vector<Arrival>& arrivals) {
+  std::vector<std::int64_t> ids;
+  ids.reserve(arrivals.size());
+  const std::lock_guard lock(m_impl->mutex);
+  try {
+    SQLite::Transaction tx(m_impl->db);
+    SQLite::Statement q(m_impl->db, k_insert);
+    for (const auto& arrival : arrivals) {
+      ids.push_back(insert(m_impl->db, q, arrival.event, arrival.received_at));
+    }
+    tx.commit();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, arrivals.size() == 1 ? "store an event" : "store events");
+  }
+  return ids;
 }
 
 std::vector<QueuedEvent> EventQueue::due(UnixTime now, std::size_t limit) {

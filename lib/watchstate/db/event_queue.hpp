@@ -20,6 +20,12 @@ struct QueuedEvent {
   model::WebhookEvent event;
 };
 
+// An event to store, and when it was received.
+struct Arrival {
+  model::WebhookEvent event;
+  UnixTime received_at = 0;
+};
+
 // An event as `ws-webhook queue` shows it: where the worker stands with it.
 struct QueueEntry {
   QueuedEvent queued;
@@ -57,6 +63,9 @@ public:
 
   // Store `event`; it is on disk when this returns. Returns its id.
   std::int64_t push(const model::WebhookEvent& event, UnixTime received_at);
+  // Store `arrivals` in one transaction (one sync to disk for all): every one is on disk when
+  // this returns, or, when it throws, none is. Returns their ids, in their order.
+  std::vector<std::int64_t> push(const std::vector<Arrival>& arrivals);
   // Pending events whose retry time has come, oldest first.
   std::vector<QueuedEvent> due(UnixTime now, std::size_t limit);
   // Applied: gone from the queue.

@@ -6,6 +6,7 @@
 #include <watchstate/core/log.hpp>
 #include <watchstate/db/event_queue.hpp>
 #include <watchstate/webhook/apply.hpp>
+#include <watchstate/webhook/group_commit.hpp>
 #include <watchstate/webhook/receiver_state.hpp>
 
 #include <httplib.h>
@@ -104,15 +105,20 @@ struct FrontEnd::Impl {
   Impl(const sync::Services& the_services, const ServerOptions& server_options, std::string key,
        db::EventQueue& event_queue, const EventApplier& event_applier, ReceiverState& shared)
       : services(the_services), options(server_options), api_key(std::move(key)),
-        queue(event_queue), applier(event_applier), state(shared) {}
+        applier(event_applier), state(shared),
+        writer([&event_queue](const std::vector<db::Arrival>& arrivals) {
+          return event_queue.push(arrivals);
+        }) {}
 
   const sync::Services& services;
 
   const ServerOptions& options;
   const std::string api_key;
-  db::EventQueue& queue;
   const EventApplier& applier;
   ReceiverState& state;
+  // Concurrent requests store their events in shared transactions: one sync to disk per batch
+  // instead of one per event. Outlives the server, whose threads wait on it.
+  GroupCommit writer;
   httplib::Server server;
   std::thread thread;
   std::atomic<bool> done{false};
@@ -187,7 +193,9 @@ struct FrontEnd::Impl {
 
   void enqueue(const model::WebhookEvent& event, httplib::Response& res) {
     try {
-      const auto id = queue.push(event, services.now());
+      // Returns once the event is on disk (its batch committed); a failed commit throws here
+      // for every request of the batch.
+      const auto id = writer.store(event, services.now());
       ++state.queued;
       log::info("webhook {} {} '{}' (item {}): queued as #{}", source_name(event.source),
                 event.event, event.title, event.item_id, id);
