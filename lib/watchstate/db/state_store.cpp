@@ -514,6 +514,14 @@ int StateStore::schema_version() const {
   return m_impl->db.execAndGet("PRAGMA user_version").getInt();
 }
 
+std::int64_t StateStore::data_version() const {
+  try {
+    return m_impl->db.execAndGet("PRAGMA data_version").getInt64();
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read data version");
+  }
+}
+
 std::vector<ItemId> StateStore::items_by_key(const std::string& identity, const std::string& key) {
   try {
     auto& q = m_impl->find_key;

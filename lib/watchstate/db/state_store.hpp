@@ -205,6 +205,9 @@ public:
   };
 
   [[nodiscard]] int schema_version() const;
+  // Changes whenever another connection (another process) commits to the database; this
+  // connection's own commits leave it as it is (SQLite's PRAGMA data_version).
+  [[nodiscard]] std::int64_t data_version() const;
 
   // --- Matching keys: "imdb://tt1/movie", "rtvdb://100/1/2", ... ---
   // A key may point to several rows (an episode id two episodes share, a row of its own for an

@@ -268,8 +268,11 @@ void import_identity(const Services& services, const config::Config& config, db:
 
   // What every backend's records hold now, read in one pass: most items of a run report what
   // they did last time, and are then settled without a look-up each (BackendApplier).
+  // They hold while only this run writes: not after a merge, nor once another process has
+  // committed (the run lock keeps other runs out; this also holds without it).
   auto known_records =
       options.full ? decltype(store.record_digests(identity)){} : store.record_digests(identity);
+  const auto known_version = store.data_version();
   bool records_moved = false;
   for (std::size_t i = 0; i < backends.size(); ++i) {
     const auto& backend = backends[i];
@@ -288,7 +291,7 @@ void import_identity(const Services& services, const config::Config& config, db:
     db::StateStore::Transaction tx(store);
     BackendApplier applier(store, identity, backend.name, std::move(known_shows[i]), all_shows,
                            config.matching, policy, counts);
-    if (!records_moved) {
+    if (!records_moved && store.data_version() == known_version) {
       applier.set_known_records(std::move(known_records[backend.name]));
     }
     Batch batch = queue.pop();

@@ -8,8 +8,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <random>
@@ -276,4 +279,31 @@ TEST_CASE("A listing that repeats an item it just changed is not settled from th
   const auto records = store.records(1, "plex");
   REQUIRE(records.size() == 1);
   CHECK_FALSE(records[0].watched); // the record holds the last report, as the full path leaves it
+}
+
+TEST_CASE("The data version moves with other connections' commits only", "[sync][import][digest]") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   fmt::format("ws-data-version-{}", static_cast<long>(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    db::StateStore mine(dir / "state.db");
+    db::StateStore other(dir / "state.db");
+    const auto before = mine.data_version();
+    db::ItemRow row;
+    row.identity = "main";
+    row.title = "Alpha";
+    {
+      db::StateStore::Transaction tx(mine);
+      mine.insert_item(row);
+      tx.commit();
+    }
+    CHECK(mine.data_version() == before); // its own commit
+    {
+      db::StateStore::Transaction tx(other);
+      other.insert_item(row);
+      tx.commit();
+    }
+    CHECK(mine.data_version() != before); // another process's commit
+  }
+  std::filesystem::remove_all(dir);
 }
