@@ -13,11 +13,11 @@
 
 #include "simulator/server.hpp"
 #include "simulator/world.hpp"
+#include "support/temp_dir.hpp"
 
 #include <array>
 #include <filesystem>
 #include <memory>
-#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -165,23 +165,4 @@ inline sync::Services sim_services(SimServers& servers, const UnixTime* clock) {
 }
 
 // A fresh empty directory below the system's temporary one, removed with the object.
-class TempDir {
-public:
-  TempDir() {
-    std::random_device random;
-    m_path = std::filesystem::temp_directory_path() / ("ws-unit-" + std::to_string(random()));
-    std::filesystem::create_directories(m_path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(m_path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return m_path; }
-
-private:
-  std::filesystem::path m_path;
-};
-
 } // namespace ws::test

@@ -8,11 +8,10 @@
 
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
+#include "support/temp_dir.hpp"
 
 #include <fmt/format.h>
 
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <random>
@@ -282,12 +281,10 @@ TEST_CASE("A listing that repeats an item it just changed is not settled from th
 }
 
 TEST_CASE("The data version moves with other connections' commits only", "[sync][import][digest]") {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   fmt::format("ws-data-version-{}", static_cast<long>(::getpid()));
-  std::filesystem::create_directories(dir);
+  const ws::test::TempDir dir;
   {
-    db::StateStore mine(dir / "state.db");
-    db::StateStore other(dir / "state.db");
+    db::StateStore mine(dir.path() / "state.db");
+    db::StateStore other(dir.path() / "state.db");
     const auto before = mine.data_version();
     db::ItemRow row;
     row.identity = "main";
@@ -305,5 +302,4 @@ TEST_CASE("The data version moves with other connections' commits only", "[sync]
     }
     CHECK(mine.data_version() != before); // another process's commit
   }
-  std::filesystem::remove_all(dir);
 }

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/temp_dir.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -12,28 +14,10 @@
 using namespace ws::db;
 using ws::model::WebhookEvent;
 using ws::model::WebhookSource;
+using ws::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-class TempDir {
-public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "ws-queue-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    m_path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return m_path; }
-
-private:
-  fs::path m_path;
-};
 
 WebhookEvent movie(const std::string& item_id, const std::string& title) {
   WebhookEvent e;

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/temp_dir.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -23,30 +25,12 @@ using ws::db::Arrival;
 using ws::db::EventQueue;
 using ws::model::WebhookEvent;
 using ws::model::WebhookSource;
+using ws::test::TempDir;
 using ws::webhook::GroupCommit;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
-
-class TempDir {
-public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "ws-group-commit-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    m_path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return m_path; }
-
-private:
-  fs::path m_path;
-};
 
 WebhookEvent movie(const std::string& title) {
   WebhookEvent e;
