@@ -29,7 +29,9 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 
-# Runs a command in a fresh child so that its rusage (CPU, peak RSS) is its own.
+# Runs a command from a fresh, small Python child so that its rusage (CPU, peak RSS) is its own:
+# a child forked straight from this process starts as a copy of it, and its peak RSS would then
+# count the listing pages this script has read (bench_memory.measure forks from a small parent).
 MEASURE = ("import resource,subprocess,sys,time,json;"
            "t=time.monotonic();p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
            "w=time.monotonic()-t;u=resource.getrusage(resource.RUSAGE_CHILDREN);"
