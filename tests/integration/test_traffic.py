@@ -64,6 +64,11 @@ class Traffic(WsTestCase):
         most += sum(GET_SLACK if e["method"] == "GET" else WRITE_SLACK for e in entries)
         return least, most
 
+    def assert_bytes_follow_requests(self, figures):
+        """A backend's figures name bytes_received right after requests."""
+        keys = list(figures)
+        self.assertEqual(keys[keys.index("requests") + 1], "bytes_received")
+
     def assert_traffic(self, server, entries, requests, received, writes_since=False):
         """`requests` and `received` (one run's figures for `server`) match its log `entries`.
         `writes_since`: the run wrote, so the replayed answers may differ slightly (a played
@@ -85,8 +90,7 @@ class Traffic(WsTestCase):
         for server in SERVERS:
             with self.subTest(server=server):
                 b = backends[server]
-                keys = list(b)
-                self.assertEqual(keys[keys.index("requests") + 1], "bytes_received")
+                self.assert_bytes_follow_requests(b)
                 self.assertIsInstance(b["bytes_received"], int)
                 self.assertGreater(b["requests"], 3)  # page_size 2: several pages
                 self.assertTrue(any("/all" in e["path"] or "Items" in e["path"]
@@ -131,8 +135,7 @@ class Traffic(WsTestCase):
         for server in SERVERS:
             with self.subTest(server=server):
                 b = backends[server]
-                keys = list(b)
-                self.assertEqual(keys[keys.index("requests") + 1], "bytes_received")
+                self.assert_bytes_follow_requests(b)
                 self.assert_traffic(server, log[server], b["requests"], b["bytes_received"],
                                     writes_since=True)
 
@@ -180,8 +183,7 @@ class Traffic(WsTestCase):
         for server in SERVERS:
             with self.subTest(server=server):
                 b = identity["backends"][server]
-                keys = list(b)
-                self.assertEqual(keys[keys.index("requests") + 1], "bytes_received")
+                self.assert_bytes_follow_requests(b)
                 self.assert_traffic(server, log[server], b["requests"], b["bytes_received"],
                                     writes_since=True)
 
@@ -194,8 +196,7 @@ class Traffic(WsTestCase):
         for server in SERVERS:
             with self.subTest(server=server):
                 f = files[server]
-                keys = list(f)
-                self.assertEqual(keys[keys.index("requests") + 1], "bytes_received")
+                self.assert_bytes_follow_requests(f)
                 self.assert_traffic(server, log[server], f["requests"], f["bytes_received"])
 
     def test_parity_live_reports_what_the_listings_cost(self):
