@@ -137,30 +137,8 @@ EventQueue::EventQueue(const std::filesystem::path& file) {
 
 EventQueue::~EventQueue() = default;
 
-namespace {
-
-constexpr const char* k_insert = "INSERT INTO events (received_at, source, event, server_id, "
-                                 "user_id, item_id, item_type, title, library_event) VALUES (?, ?, "
-                                 "?, ?, ?, ?, ?, ?, ?)";
-
-std::int64_t insert(SQLite::Database& db, SQLite::Statement& q, const WebhookEvent& event,
-                    UnixTime received_at) {
-  detail::exec(q, received_at, std::string(source_name(event.source)), event.event, event.server_id,
-               event.user_id, event.item_id, event.item_type, event.title,
-               event.library_event ? 1 : 0);
-  return db.getLastInsertRowid();
-}
-
-} // namespace
-
 std::int64_t EventQueue::push(const WebhookEvent& event, UnixTime received_at) {
-  const std::lock_guard lock(m_impl->mutex);
-  try {
-    SQLite::Statement q(m_impl->db, k_insert);
-    return insert(m_impl->db, q, event, received_at);
-  } catch (const SQLite::Exception& e) {
-    rethrow(e, "store an event");
-  }
+  return push(std::vector<Arrival>{{event, received_at}}).front();
 }
 
 std::vector<std::int64_t> EventQueue::push(const std::vector<Arrival>& arrivals) {
@@ -169,9 +147,15 @@ std::vector<std::int64_t> EventQueue::push(const std::vector<Arrival>& arrivals)
   const std::lock_guard lock(m_impl->mutex);
   try {
     SQLite::Transaction tx(m_impl->db);
-    SQLite::Statement q(m_impl->db, k_insert);
+    SQLite::Statement q(m_impl->db, "INSERT INTO events (received_at, source, event, server_id, "
+                                    "user_id, item_id, item_type, title, library_event) VALUES "
+                                    "(?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (const auto& arrival : arrivals) {
-      ids.push_back(insert(m_impl->db, q, arrival.event, arrival.received_at));
+      const auto& event = arrival.event;
+      detail::exec(q, arrival.received_at, std::string(source_name(event.source)), event.event,
+                   event.server_id, event.user_id, event.item_id, event.item_type, event.title,
+                   event.library_event ? 1 : 0);
+      ids.push_back(m_impl->db.getLastInsertRowid());
     }
     tx.commit();
   } catch (const SQLite::Exception& e) {
