@@ -124,10 +124,11 @@ config::Config load_tool_config(const CommonOptions& common) {
 
 int run_tool(const ToolDefinition& tool, int argc, char** argv) {
 #if defined(__GLIBC__)
-  // One malloc arena: glibc gives every thread that allocates (import's fetching thread,
-  // ws-webhook's workers) an arena of its own, which keeps the memory freed there for itself.
-  // These threads allocate little at a time; sharing the main arena costs no measurable time.
-  mallopt(M_ARENA_MAX, 1);
+  // Two malloc arenas: glibc would give every thread that allocates (ws-webhook's request
+  // threads, import's listing thread) an arena of its own, each keeping the memory freed there
+  // for itself. One arena for all made the import's listing and applying threads wait on its
+  // lock (a first import of 3 x 100,000: 9.5 s CPU with one, 8.1 s with two, +4 MiB peak).
+  mallopt(M_ARENA_MAX, 2);
 #endif
   const auto started = Clock::now();
   const UnixTime started_at = now();
