@@ -278,8 +278,9 @@ public:
                                                 bool multi, ItemId item)>& on_path);
 
   // Every record of `identity`, by backend, each as where it is and a digest of what it holds
-  // (record_digest): one sequential pass, no record built. A no-change import compares what a
-  // backend reports now with these instead of reading each record back.
+  // (record_digest, stored with the record when it is written): one pass over a narrow index,
+  // no record built. A no-change import compares what a backend reports now with these instead
+  // of reading each record back.
   std::unordered_map<std::string, std::vector<RecordDigest>>
   record_digests(const std::string& identity);
 

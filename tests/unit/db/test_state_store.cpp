@@ -43,7 +43,7 @@ db::BackendRecord record(const char* backend, const char* remote_id) {
 
 TEST_CASE("db::StateStore items, keys, records", "[db]") {
   db::StateStore store(":memory:");
-  CHECK(store.schema_version() == 7);
+  CHECK(store.schema_version() == 8);
 
   auto row = episode_row("Show");
   const auto id = store.insert_item(row);
@@ -203,7 +203,7 @@ PRAGMA user_version = 4;
   }
   {
     db::StateStore store(file);
-    CHECK(store.schema_version() == 7);
+    CHECK(store.schema_version() == 8);
     CHECK(store.item(7)->title == "Alpha");
     CHECK(store.items_by_key("alice", "imdb://tt1/movie") == std::vector<db::ItemId>{7});
     const auto records = store.records(7);
@@ -213,6 +213,17 @@ PRAGMA user_version = 4;
     CHECK(store.records_by_remote_id("alice", "plex", "11").size() == 1);
     CHECK(store.records_by_remote_id("main", "plex", "11").empty());
     CHECK(store.changes(7).size() == 1);
+    // Version 8 computed the lookup key and digest of the records it found.
+    auto digests = store.record_digests("alice");
+    REQUIRE(digests.size() == 2);
+    for (const auto& record : records) {
+      const auto& of_backend = digests[record.backend];
+      REQUIRE(of_backend.size() == 1);
+      CHECK(of_backend[0].item == 7);
+      CHECK(of_backend[0].digest == db::record_digest(record));
+      CHECK(of_backend[0].lookup ==
+            db::record_lookup_key(record.remote_id, record.season, record.episode));
+    }
   }
   std::filesystem::remove(file);
 }

@@ -226,6 +226,29 @@ TEST_CASE("The digests read from the database are those of the records written",
   REQUIRE(digests["jellyfin"].size() == 1);
   CHECK(digests["jellyfin"][0].digest == db::record_digest(jellyfin));
   CHECK(store.record_digests("other").empty());
+
+  // The digest is stored with the record: an update rewrites it, a merge carries it along.
+  plex.watched = false;
+  plex.episode = 3;
+  store.upsert_record("main", id, plex);
+  const auto other = store.insert_item(row);
+  auto emby = sample_record();
+  emby.backend = "emby";
+  emby.remote_id = "e1";
+  store.upsert_record("main", other, emby);
+  store.merge_item(id, other);
+  digests = store.record_digests("main");
+  REQUIRE(digests["plex"].size() == 1);
+  CHECK(digests["plex"][0].digest == db::record_digest(plex));
+  CHECK(digests["plex"][0].lookup == db::record_lookup_key("101", 1, 3));
+  REQUIRE(digests["emby"].size() == 1);
+  CHECK(digests["emby"][0].item == id);
+  CHECK(digests["emby"][0].digest == db::record_digest(emby));
+  for (const auto& record : store.records(id)) {
+    const auto& of_backend = digests[record.backend];
+    REQUIRE(of_backend.size() == 1);
+    CHECK(of_backend[0].digest == db::record_digest(record));
+  }
 }
 
 TEST_CASE("Unchanged items settled from digests leave what the full path leaves",
