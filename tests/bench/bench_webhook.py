@@ -60,6 +60,13 @@ def post_raw(host, port, target, body, headers):
     return int(answer.split(b" ", 2)[1])
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process so far (/proc/PID/stat), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
@@ -173,10 +180,15 @@ def main():
             return status, time.monotonic()
 
         watcher.start()
+        # Who spends the 2 cores while the events are posted: the receiver, the senders (this
+        # process: 16 threads sharing one interpreter) and the simulated servers.
+        cpu_before = (cpu_seconds(hook.pid), time.process_time(), cpu_seconds(sim.pid))
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=16) as pool:
             answers = list(pool.map(post, bodies))
         accepted = time.monotonic() - started
+        cpu_hook, cpu_senders, cpu_sim = (after - before for after, before in zip(
+            (cpu_seconds(hook.pid), time.process_time(), cpu_seconds(sim.pid)), cpu_before))
         statuses = [status for status, _ in answers]
         last_accepted = max(at for _, at in answers)
         # The pushes keep coming while the queue is worked off: wait until none came for 3 s.
@@ -209,6 +221,8 @@ def main():
         print(f"servers: 3 x {args.items} items; {args.events} events naming {len(movies)} movies")
         print(f"accepted: {statuses.count(200)}/{args.events} in {accepted:.2f} s "
               f"({args.events / accepted:.0f} events/s stored and answered)")
+        print(f"CPU while posting ({accepted:.2f} s wall, 2 cores): ws-webhook {cpu_hook:.2f} s, "
+              f"the senders {cpu_senders:.2f} s, the simulated servers {cpu_sim:.2f} s")
         print(f"applied: {result['applied']} (failed {result['failed']}, pending {result['pending']}); "
               f"ws-webhook exited {drained:.2f} s after the first post (after 3 s without pushes)")
         print(f"pushes: {result['writes']} reported, servers received {writes}, "
