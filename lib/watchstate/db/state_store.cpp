@@ -913,6 +913,17 @@ std::int64_t StateStore::count_records(const std::string& identity, const std::s
   }
 }
 
+bool StateStore::has_records(const std::string& identity, const std::string& backend) {
+  try {
+    return detail::query_int64(m_impl->db,
+                               "SELECT EXISTS (SELECT 1 FROM backend_items WHERE identity = ? AND "
+                               "backend = ?)",
+                               identity, backend) != 0;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "look for backend records");
+  }
+}
+
 namespace {
 
 // Fill temp.ws_kept with `kept` (distinct); returns how many distinct records that is.

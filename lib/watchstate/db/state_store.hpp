@@ -250,6 +250,8 @@ public:
   void remove_record(const std::string& identity, const std::string& backend,
                      const std::string& remote_id, ItemId item);
   std::int64_t count_records(const std::string& identity, const std::string& backend);
+  // Whether `backend` has any record for `identity` (one index probe, where a count reads all).
+  bool has_records(const std::string& identity, const std::string& backend);
   // Remove the records `backend` holds for `identity` other than `kept` (what a complete listing
   // no longer reports), with their conflicts. Returns how many were removed.
   std::int64_t remove_records_except(const std::string& identity, const std::string& backend,

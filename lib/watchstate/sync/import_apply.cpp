@@ -62,7 +62,7 @@ BackendApplier::BackendApplier(db::StateStore& store, const std::string& identit
     : m_store(store), m_identity(identity), m_name(backend), m_shows(std::move(shows)),
       m_other_shows(other_shows), m_ignore(matching.ignore, backend),
       m_paths(matching.paths.enabled), m_policy(policy), m_counts(counts) {
-  m_has_records = m_store.count_records(identity, backend) > 0;
+  m_has_records = m_store.has_records(identity, backend);
   for (auto& c : m_store.conflicts(identity, "")) {
     if (c.kind != conflict_kind_name(ConflictKind::ambiguous)) {
       m_unused[c.item].push_back(std::move(c));

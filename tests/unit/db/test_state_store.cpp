@@ -80,6 +80,9 @@ TEST_CASE("db::StateStore items, keys, records", "[db]") {
     CHECK(found[0].second == rec);
     CHECK(store.records_by_remote_id("alice", "jf", "abc").empty());
     CHECK(store.count_records("main", "jf") == 2);
+    CHECK(store.has_records("main", "jf"));
+    CHECK_FALSE(store.has_records("main", "plex"));
+    CHECK_FALSE(store.has_records("alice", "jf"));
 
     SECTION("the records a complete listing no longer has go, with their conflicts") {
       store.replace_conflicts("main", "jf", "def", id,
