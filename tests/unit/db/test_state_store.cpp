@@ -134,7 +134,7 @@ TEST_CASE("db::StateStore items, keys, records", "[db]") {
   CHECK(store.item(id)->via == "jf");
 
   store.log_change({0, id, "jf", "import", "watched", "played@1", "unplayed@2", 3, "ok"});
-  REQUIRE(store.changes(id).size() >= 1);
+  REQUIRE_FALSE(store.changes(id).empty());
   CHECK(store.changes(id).back().new_value == "unplayed@2");
 }
 
