@@ -270,9 +270,11 @@ void import_identity(const Services& services, const config::Config& config, db:
   // they did last time, and are then settled without a look-up each (BackendApplier).
   // They hold while only this run writes: not after a merge, nor once another process has
   // committed (the run lock keeps other runs out; this also holds without it).
+  // The version is read first: a commit landing between the two reads then still sets the
+  // digests aside, where read after them it would pass for the state they were taken from.
+  const auto known_version = store.data_version();
   auto known_records =
       options.full ? decltype(store.record_digests(identity)){} : store.record_digests(identity);
-  const auto known_version = store.data_version();
   bool records_moved = false;
   for (std::size_t i = 0; i < backends.size(); ++i) {
     const auto& backend = backends[i];
