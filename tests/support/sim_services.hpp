@@ -13,10 +13,8 @@
 
 #include "simulator/server.hpp"
 #include "simulator/world.hpp"
-#include "support/temp_dir.hpp"
 
 #include <array>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -164,5 +162,4 @@ inline sync::Services sim_services(SimServers& servers, const UnixTime* clock) {
   return services;
 }
 
-// A fresh empty directory below the system's temporary one, removed with the object.
 } // namespace ws::test

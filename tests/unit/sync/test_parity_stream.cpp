@@ -8,6 +8,7 @@
 #include <watchstate/sync/parity.hpp>
 
 #include "support/sim_services.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>

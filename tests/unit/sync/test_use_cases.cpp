@@ -12,6 +12,7 @@
 #include <watchstate/webhook/apply.hpp>
 
 #include "support/sim_services.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
