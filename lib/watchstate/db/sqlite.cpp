@@ -24,13 +24,17 @@ void configure_sqlite_once() {
 } // namespace
 
 SQLite::Database open_database(const std::filesystem::path& file, Durability durability,
-                               bool single_thread) {
+                               bool single_thread, int page_size) {
   configure_sqlite_once();
   int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE;
   if (single_thread) {
     flags |= SQLITE_OPEN_NOMUTEX;
   }
   SQLite::Database db(file.string(), flags, k_busy_timeout_ms);
+  if (page_size > 0) {
+    // Only takes effect before the first page is written, which switching to WAL does.
+    db.exec(fmt::format("PRAGMA page_size = {}", page_size));
+  }
   db.exec("PRAGMA journal_mode = WAL");
   db.exec(durability == Durability::full ? "PRAGMA synchronous = FULL"
                                          : "PRAGMA synchronous = NORMAL");

@@ -27,9 +27,11 @@ enum class Durability {
 };
 
 // Open `file` read-write, created when missing, in WAL mode. `single_thread` drops SQLite's own
-// mutexes for a connection one thread uses.
+// mutexes for a connection one thread uses. `page_size` (bytes, a power of two from 512 to
+// 65536; 0: SQLite's 4096) is that of a database this call creates: an existing one keeps its
+// own.
 SQLite::Database open_database(const std::filesystem::path& file, Durability durability,
-                               bool single_thread = true);
+                               bool single_thread = true, int page_size = 0);
 
 // Throw the ws::Error for `e` met while doing `what` on `database` (its name in messages):
 // tempfail when the database is busy or locked, no_perm when it cannot be opened or written for

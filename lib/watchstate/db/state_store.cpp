@@ -266,6 +266,9 @@ CREATE INDEX backend_items_digest ON backend_items (identity, backend, item_id, 
 )sql",
 };
 
+// The page size of a state database this code creates (StateStore::Impl::open).
+constexpr int k_page_size = 16384;
+
 // The schema version whose records first carry their lookup key and digest.
 constexpr std::size_t k_digest_schema = 8;
 
@@ -549,7 +552,11 @@ struct StateStore::Impl {
 
   static SQLite::Database open(const std::filesystem::path& file) {
     // One connection used from one thread: SQLite's own mutexes are pure overhead.
-    auto db = detail::open_database(file, detail::Durability::normal);
+    // 16 KiB pages: a first import of 3 x 100,000 items writes a 140 MB database at random
+    // places of its tables (records come in another order than rows); four times fewer, larger
+    // pages cost 13 % less CPU there than SQLite's 4 KiB (median of 6) and keep every other run
+    // as fast.
+    auto db = detail::open_database(file, detail::Durability::normal, true, k_page_size);
     // References are kept by this code alone; letting SQLite re-check them on every insert
     // would cost an index seek per key row, hundreds of thousands per import.
     db.exec("PRAGMA foreign_keys = OFF");

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/core/error.hpp>
+#include <watchstate/db/database_facts.hpp>
 #include <watchstate/db/state_store.hpp>
 
 #include <catch2/catch.hpp>
@@ -228,6 +229,29 @@ PRAGMA user_version = 4;
             db::record_lookup_key(record.remote_id, record.season, record.episode));
     }
   }
+  // A database keeps the page size it was created with (SQLite's 4 KiB here).
+  CHECK(db::inspect_database(file).page_size == 4096);
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("db::StateStore creates its database with 16 KiB pages", "[db]") {
+  const auto file = std::filesystem::temp_directory_path() / "ws-test-state-pages.db";
+  std::filesystem::remove(file);
+  {
+    db::StateStore store(file);
+    db::ItemRow row;
+    row.identity = "main";
+    row.title = "Alpha";
+    CHECK(store.insert_item(row) == 1);
+  }
+  const auto facts = db::inspect_database(file);
+  CHECK(facts.page_size == 16384);
+  CHECK(facts.journal_mode == "wal");
+  { // opened again: the same pages, the same row
+    db::StateStore store(file);
+    CHECK(store.item(1)->title == "Alpha");
+  }
+  CHECK(db::inspect_database(file).page_size == 16384);
   std::filesystem::remove(file);
 }
 
