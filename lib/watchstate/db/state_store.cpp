@@ -681,6 +681,16 @@ void StateStore::remove_key(const std::string& identity, const std::string& key,
   }
 }
 
+bool StateStore::has_keys(const std::string& identity) {
+  try {
+    return detail::query_int64(m_impl->db,
+                               "SELECT EXISTS (SELECT 1 FROM item_keys WHERE identity = ?)",
+                               identity) != 0;
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "look for item keys");
+  }
+}
+
 std::vector<std::string> StateStore::keys_of(ItemId item) {
   try {
     // No index on item_id (it would cost a write per key on every import): a scan is fine

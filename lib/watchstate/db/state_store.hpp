@@ -218,6 +218,8 @@ public:
   bool add_key(const std::string& identity, const std::string& key, ItemId item);
   void remove_key(const std::string& identity, const std::string& key, ItemId item);
   std::vector<std::string> keys_of(ItemId item);
+  // Whether `identity` has any key (one index probe): not before its first import.
+  bool has_keys(const std::string& identity);
 
   // --- Items ---
   std::optional<ItemRow> item(ItemId id);

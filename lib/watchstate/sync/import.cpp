@@ -21,6 +21,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 
@@ -276,6 +277,13 @@ void import_identity(const Services& services, const config::Config& config, db:
   auto known_records =
       options.full ? decltype(store.record_digests(identity)){} : store.record_digests(identity);
   bool records_moved = false;
+  // An identity without keys yet (its first import) keeps the keys this run writes in memory
+  // too, and the matching reads them there (sync/run_keys.hpp). Dropped when the database may
+  // hold what the index does not: another process committed, or a backend rolled back.
+  std::optional<RunKeyIndex> run_keys;
+  if (!store.has_keys(identity)) {
+    run_keys.emplace();
+  }
   for (std::size_t i = 0; i < backends.size(); ++i) {
     const auto& backend = backends[i];
     const auto started_clock = Clock::now();
@@ -293,9 +301,14 @@ void import_identity(const Services& services, const config::Config& config, db:
     db::StateStore::Transaction tx(store);
     BackendApplier applier(store, identity, backend.name, std::move(known_shows[i]), all_shows,
                            config.matching, policy, counts);
-    if (!records_moved && store.data_version() == known_version) {
+    const bool others_wrote = store.data_version() != known_version;
+    if (!records_moved && !others_wrote) {
       applier.set_known_records(std::move(known_records[backend.name]));
     }
+    if (others_wrote) {
+      run_keys.reset();
+    }
+    applier.set_run_keys(run_keys ? &*run_keys : nullptr);
     Batch batch = queue.pop();
     for (; !batch.end; batch = queue.pop()) {
       counts.fetched += batch.items.size();
@@ -319,7 +332,9 @@ void import_identity(const Services& services, const config::Config& config, db:
       counts.added = counts.updated = counts.unchanged = counts.skipped = counts.failed = 0;
       counts.marked_played = counts.marked_unplayed = counts.progress_updated = 0;
       counts.merged = counts.rematched = counts.ignored = 0;
-      // tx rolls back: the backend changed nothing and keeps its cursor.
+      // tx rolls back: the backend changed nothing and keeps its cursor. The keys it wrote
+      // are gone from the database, not from the index.
+      run_keys.reset();
     } else {
       store.save_server(backend.name, batch.server);
       counts.listing_complete = batch.complete;

@@ -259,7 +259,7 @@ MatchDecision BackendApplier::match(const ItemIdentity& identity, const std::vec
     if (held) {
       continue;
     }
-    for (const db::ItemId id : m_store.items_by_key(m_identity, keys[i].text)) {
+    for (const db::ItemId id : rows_of_key(keys[i].text)) {
       auto existing = std::find_if(candidates.begin(), candidates.end(),
                                    [id](const MatchCandidate& c) { return c.row == id; });
       if (existing != candidates.end()) {
@@ -270,7 +270,7 @@ MatchDecision BackendApplier::match(const ItemIdentity& identity, const std::vec
         c->hits.push_back(i);
         candidates.push_back(std::move(*c));
       } else {
-        m_store.remove_key(m_identity, keys[i].text, id); // a key left behind by a removed row
+        remove_key(keys[i].text, id); // a key left behind by a removed row
       }
     }
   }
@@ -283,6 +283,32 @@ MatchDecision BackendApplier::match(const ItemIdentity& identity, const std::vec
     }
   }
   return decide_match(identity, keys, candidates);
+}
+
+std::vector<db::ItemId> BackendApplier::rows_of_key(const std::string& key) {
+  if (m_keys != nullptr && m_keys->usable()) {
+    return m_keys->rows(key);
+  }
+  return m_store.items_by_key(m_identity, key);
+}
+
+bool BackendApplier::add_key(const std::string& key, db::ItemId row) {
+  if (m_keys == nullptr || !m_keys->usable()) {
+    return m_store.add_key(m_identity, key, row);
+  }
+  if (m_keys->has(key, row)) {
+    return false; // most keys a second server gives: the first one's
+  }
+  const bool added = m_store.add_key(m_identity, key, row);
+  m_keys->add(key, row);
+  return added;
+}
+
+void BackendApplier::remove_key(const std::string& key, db::ItemId row) {
+  m_store.remove_key(m_identity, key, row);
+  if (m_keys != nullptr) {
+    m_keys->remove(key, row);
+  }
 }
 
 std::vector<std::string> BackendApplier::keys_of(const db::ItemRow& row,
@@ -310,12 +336,12 @@ void BackendApplier::merge_rows(db::ItemId into, db::ItemId from,
   // The keys of `from`: what its backends report, and what the record that just left it said.
   auto records = m_store.records(from);
   for (const auto& key : keys_of(*other, records, false)) {
-    m_store.remove_key(m_identity, key, from);
-    m_store.add_key(m_identity, key, into);
+    remove_key(key, from);
+    add_key(key, into);
   }
   if (gone_record) {
     for (const auto& key : keys_of(*other, {*gone_record}, true)) {
-      m_store.remove_key(m_identity, key, from);
+      remove_key(key, from);
     }
   }
   // The newest event wins: the played flag with the later date, the position observed later.
@@ -398,7 +424,7 @@ void BackendApplier::take_back_keys(db::ItemId row, const db::BackendRecord& pre
   const auto still = keys_of(*local, m_store.records(row), false);
   for (const auto& key : keys_of(*local, {previous}, true)) {
     if (!std::binary_search(still.begin(), still.end(), key)) {
-      m_store.remove_key(m_identity, key, row);
+      remove_key(key, row);
     }
   }
 }
@@ -597,7 +623,7 @@ db::ItemId BackendApplier::insert(const backend::RemoteItem& item, const model::
   const db::ItemId id = m_store.insert_item(row);
   for (std::size_t i = 0; i < keys.size(); ++i) {
     if (decision.use_key[i]) {
-      m_store.add_key(m_identity, keys[i].text, id);
+      add_key(keys[i].text, id);
     }
   }
   m_store.upsert_record(m_identity, id, report);
@@ -665,7 +691,7 @@ void BackendApplier::update(db::ItemId id, const std::optional<db::BackendRecord
   bool identity_changed = attached;
   if (keys != nullptr && decision != nullptr) {
     for (std::size_t i = 0; i < keys->size(); ++i) {
-      if (decision->use_key[i] && m_store.add_key(m_identity, (*keys)[i].text, id)) {
+      if (decision->use_key[i] && add_key((*keys)[i].text, id)) {
         identity_changed = true;
       }
     }

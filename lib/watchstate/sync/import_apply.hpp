@@ -7,6 +7,7 @@
 #include <watchstate/sync/import.hpp>
 #include <watchstate/sync/import_rules.hpp>
 #include <watchstate/sync/matching.hpp>
+#include <watchstate/sync/run_keys.hpp>
 
 #include <optional>
 #include <string>
@@ -44,6 +45,11 @@ public:
   // back. Only valid while no earlier backend of the run moved records (records_moved()).
   void set_known_records(std::vector<db::RecordDigest> known);
 
+  // The identity's keys in memory for this run (a first import: sync/run_keys.hpp): the
+  // matching asks `keys` instead of the database, and writes every key change to both. nullptr:
+  // the database alone. The caller drops the index when the backend's transaction rolls back.
+  void set_run_keys(RunKeyIndex* keys) { m_keys = keys; }
+
   void apply(backend::RemoteItem item);
 
   // Whether applying moved records between rows (a merge) or removed some: the records other
@@ -80,6 +86,10 @@ private:
   std::optional<MatchCandidate> candidate(db::ItemId id);
   MatchDecision match(const ItemIdentity& identity, const std::vector<MatchKey>& keys,
                       std::optional<db::ItemId> previous_row);
+  // The item_keys of the identity, through the run's index when there is one.
+  std::vector<db::ItemId> rows_of_key(const std::string& key);
+  bool add_key(const std::string& key, db::ItemId row); // whether it was new
+  void remove_key(const std::string& key, db::ItemId row);
   std::vector<std::string> keys_of(const db::ItemRow& row,
                                    const std::vector<db::BackendRecord>& records,
                                    bool before_this_run) const;
@@ -122,6 +132,7 @@ private:
   // and their old keys are taken back).
   std::unordered_map<std::string, model::Guids> m_old_show_guids;
   bool m_has_records = false; // false on a backend's first import: no record to look up
+  RunKeyIndex* m_keys = nullptr;
   // This backend's records as they were when the applier started (StateStore::record_digests),
   // sorted by lookup key.
   std::vector<db::RecordDigest> m_known;

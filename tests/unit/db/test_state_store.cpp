@@ -49,8 +49,11 @@ TEST_CASE("db::StateStore items, keys, records", "[db]") {
   auto row = episode_row("Show");
   const auto id = store.insert_item(row);
 
+  CHECK_FALSE(store.has_keys("main"));
   CHECK(store.add_key("main", "rtvdb://200/1/2", id));
   CHECK_FALSE(store.add_key("main", "rtvdb://200/1/2", id)); // present already: unchanged
+  CHECK(store.has_keys("main"));
+  CHECK_FALSE(store.has_keys("alice"));
   CHECK(store.items_by_key("main", "rtvdb://200/1/2") == std::vector<db::ItemId>{id});
   CHECK(store.items_by_key("alice", "rtvdb://200/1/2").empty()); // identities do not share rows
 

@@ -48,21 +48,24 @@ const std::string k_world = fmt::format(
 
 // One household: the three servers, a state directory, a config naming them, the services.
 struct House {
-  ws::test::SimServers servers{k_world};
+  ws::test::SimServers servers;
   ws::test::TempDir dir;
   ws::UnixTime clock = 1800000000;
   ws::config::Config config;
   ws::sync::Services services = ws::test::sim_services(servers, &clock);
   std::unique_ptr<ws::db::StateStore> store;
 
-  House() {
+  // `world`: the simulator's world file; `settings`: more top-level config lines.
+  explicit House(std::string_view world = k_world, std::string_view settings = "")
+      : servers(world) {
     const std::string yaml = fmt::format(R"(state_dir: {}
+{}
 backends:
   plex: {{ type: plex, url: "http://plex.sim", token: ptok }}
   jellyfin: {{ type: jellyfin, url: "http://jellyfin.sim", token: jkey, user: "{}" }}
   emby: {{ type: emby, url: "http://emby.sim", token: ekey, user: "{}" }}
 )",
-                                         dir.path().string(), k_jf_user, k_emby_user);
+                                         dir.path().string(), settings, k_jf_user, k_emby_user);
     config = ws::config::parse_config(yaml, dir.path() / "config.yaml");
     store = std::make_unique<ws::db::StateStore>(dir.path() / "state.db");
   }
@@ -218,4 +221,53 @@ TEST_CASE("in-process: a webhook event is applied and pushed to the other server
   CHECK(house.played(Kind::emby, "m2"));
   // Nothing else moved.
   CHECK_FALSE(house.played(Kind::emby, "s1e2"));
+}
+
+TEST_CASE("in-process: a first import goes on correctly after a backend's listing failed",
+          "[sync][use_cases][run_keys]") {
+  // Plex applies its first 1,000 films (one batch), then its listing fails: its rows are rolled
+  // back, and their ids are free again. Jellyfin then creates Aardvark first, on the id Plex's
+  // first film had, and so on. Its films must not be matched through what the rolled-back Plex
+  // import once wrote (the run's key index, sync/run_keys.hpp, is dropped with the
+  // transaction): 1,201 films, 1,201 rows, Jellyfin's item alone on each.
+  std::string movies = R"({"key":"m0","title":"Aardvark","year":2000,"ids":{"imdb":"tt0000009"},)"
+                       R"("servers":["jellyfin"]})";
+  for (int i = 1; i <= 1200; ++i) {
+    movies += fmt::format(R"(,{{"key":"m{0}","title":"Film {0:04}","year":2001,)"
+                          R"("ids":{{"imdb":"tt1{0:06}"}},"servers":["plex","jellyfin"]}})",
+                          i);
+  }
+  const std::string world = fmt::format(
+      R"({{
+  "servers":{{
+    "plex":{{"server_id":"{}","users":[{{"id":"1","name":"owner","token":"ptok"}}]}},
+    "jellyfin":{{"server_id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","token":"jkey",
+                "users":[{{"id":"{}","name":"alice","token":"jalice"}}]}},
+    "emby":{{"server_id":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","token":"ekey",
+            "users":[{{"id":"{}","name":"alice"}}]}}}},
+  "movies":[{}]}})",
+      k_plex_machine, k_jf_user, k_emby_user, movies);
+  House house(world, "http: { page_size: 500, retries: 0, backoff_ms: 1 }");
+  // The three count requests (films; series, episodes) and two pages pass; every later listing
+  // request fails.
+  const auto fault =
+      house.servers.server(Kind::plex)
+          .handle(ws::sim::make_request(
+              "POST", "/__sim/faults", {},
+              R"([{"path":"^/library/sections/\\d+/all$","status":500,"times":-1,"skip":5}])"));
+  INFO(fault.body);
+  REQUIRE(fault.status == 200);
+
+  const auto imported = ws::sync::run_import(house.services, house.config, *house.store, {});
+  REQUIRE(imported.errors.size() == 1);
+  CHECK(imported.errors[0].backend == "plex");
+  REQUIRE(imported.identities.size() == 1);
+  CHECK(imported.identities[0].backends[0].fetched >= 1000); // Plex's first batch was applied
+  CHECK(house.store->count_items("main") == 1201);
+  std::size_t alone = 0;
+  house.store->list_items(ws::db::ListFilter{}, [&](const ws::db::ItemRow& row) {
+    const auto records = house.store->records(row.id);
+    alone += records.size() == 1 && records[0].backend == "jellyfin" ? 1 : 0;
+  });
+  CHECK(alone == 1201);
 }
