@@ -573,9 +573,13 @@ bool BackendApplier::apply_unchanged(const backend::RemoteItem& item,
     return false;
   }
   const auto lookup = db::record_lookup_key(item.id, item.season, item.episode);
-  const auto [first, last] = std::equal_range(
+  // Named iterators, not a structured binding: the lambda below captures them (clang 14
+  // does not capture bindings).
+  const auto range = std::equal_range(
       m_known.begin(), m_known.end(), db::RecordDigest{lookup, 0, 0},
       [](const db::RecordDigest& a, const db::RecordDigest& b) { return a.lookup < b.lookup; });
+  const auto first = range.first;
+  const auto last = range.second;
   if (first == last) {
     return false; // not recorded when the applier started
   }

@@ -48,7 +48,7 @@ TEST_CASE("The run's key index holds what a reference holds through growth and r
           "[sync][run_keys]") {
   // 300,000 operations, most of them adds: the table grows several times, and removed pairs are
   // passed over and their slots taken again.
-  std::mt19937 random(7);
+  std::mt19937 random(7); // NOLINT(cert-msc32-c,cert-msc51-cpp): the same operations every run
   const auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(random); };
   sync::RunKeyIndex index;
   std::set<std::pair<std::string, db::ItemId>> reference;
