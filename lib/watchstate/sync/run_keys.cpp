@@ -22,6 +22,10 @@ std::uint64_t fnv1a(std::string_view text) {
   return h;
 }
 
+// Whether the index can hold `row` in a slot: row ids start at 1 and grow by one, and 2^40 - 1
+// of them is beyond any library. (The all-ones tag is k_removed.)
+bool holdable(db::ItemId row) { return row > 0 && static_cast<std::uint64_t>(row) < k_row_mask; }
+
 } // namespace
 
 RunKeyIndex::RunKeyIndex() : m_slots(k_initial_slots) {}
@@ -59,16 +63,11 @@ std::vector<db::ItemId> RunKeyIndex::rows(std::string_view key) const {
 }
 
 bool RunKeyIndex::has(std::string_view key, db::ItemId row) const {
-  if (row <= 0 || static_cast<std::uint64_t>(row) >= k_row_mask) {
-    return false;
-  }
-  return find(hashed(key), row) != m_slots.size();
+  return holdable(row) && find(hashed(key), row) != m_slots.size();
 }
 
 bool RunKeyIndex::add(std::string_view key, db::ItemId row) {
-  // Row ids start at 1 and grow by one; 2^40 - 1 of them is beyond any library. (The all-ones
-  // tag is k_removed.)
-  if (row <= 0 || static_cast<std::uint64_t>(row) >= k_row_mask) {
+  if (!holdable(row)) {
     m_usable = false;
     return false;
   }
@@ -94,7 +93,7 @@ bool RunKeyIndex::add(std::string_view key, db::ItemId row) {
 }
 
 void RunKeyIndex::remove(std::string_view key, db::ItemId row) {
-  if (row <= 0 || static_cast<std::uint64_t>(row) >= k_row_mask) {
+  if (!holdable(row)) {
     return;
   }
   const std::size_t i = find(hashed(key), row);

@@ -27,15 +27,20 @@ constexpr const char* k_jf_user = "11111111111111111111111111111111";
 constexpr const char* k_emby_user = "33333333333333333333333333333333";
 constexpr const char* k_plex_machine = "0123456789abcdef0123456789abcdef01234567";
 
-// Alpha was watched on Plex, the first episode of Show on Jellyfin; Beta nowhere yet.
-const std::string k_world = fmt::format(
-    R"({{
-  "servers":{{
+// The three servers of every world here, one user each (the world file's "servers").
+const std::string k_servers = fmt::format(
+    R"("servers":{{
     "plex":{{"server_id":"{}","users":[{{"id":"1","name":"owner","token":"ptok"}}]}},
     "jellyfin":{{"server_id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","token":"jkey",
                 "users":[{{"id":"{}","name":"alice","token":"jalice"}}]}},
     "emby":{{"server_id":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","token":"ekey",
-            "users":[{{"id":"{}","name":"alice"}}]}}}},
+            "users":[{{"id":"{}","name":"alice"}}]}}}})",
+    k_plex_machine, k_jf_user, k_emby_user);
+
+// Alpha was watched on Plex, the first episode of Show on Jellyfin; Beta nowhere yet.
+const std::string k_world = fmt::format(
+    R"({{
+  {},
   "movies":[
     {{"key":"m1","title":"Alpha","year":2001,"ids":{{"imdb":"tt0000001","tmdb":"101"}},
       "added_at":1690000000,"state":{{"plex":{{"played":true,"play_count":1,"last_played":1700000000}}}}}},
@@ -44,7 +49,7 @@ const std::string k_world = fmt::format(
             "episodes":[{{"key":"s1e1","season":1,"episode":1,"ids":{{"tvdb":"2001"}},"added_at":1600000000,
                           "state":{{"jellyfin":{{"played":true,"play_count":1,"last_played":1710000000}}}}}},
                         {{"key":"s1e2","season":1,"episode":2,"ids":{{"tvdb":"2002"}},"added_at":1600000100}}]}}]}})",
-    k_plex_machine, k_jf_user, k_emby_user);
+    k_servers);
 
 // One household: the three servers, a state directory, a config naming them, the services.
 struct House {
@@ -239,14 +244,9 @@ TEST_CASE("in-process: a first import goes on correctly after a backend's listin
   }
   const std::string world = fmt::format(
       R"({{
-  "servers":{{
-    "plex":{{"server_id":"{}","users":[{{"id":"1","name":"owner","token":"ptok"}}]}},
-    "jellyfin":{{"server_id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","token":"jkey",
-                "users":[{{"id":"{}","name":"alice","token":"jalice"}}]}},
-    "emby":{{"server_id":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","token":"ekey",
-            "users":[{{"id":"{}","name":"alice"}}]}}}},
+  {},
   "movies":[{}]}})",
-      k_plex_machine, k_jf_user, k_emby_user, movies);
+      k_servers, movies);
   House house(world, "http: { page_size: 500, retries: 0, backoff_ms: 1 }");
   // The three count requests (films; series, episodes) and two pages pass; every later listing
   // request fails.
