@@ -3,9 +3,12 @@
 """Benchmark ws-webhook against ws-simulator on 127.0.0.1 (not a test: it prints figures).
 
   tests/bench/bench_webhook.py [--items 20000] [--events 5000] [--bin build/release/apps]
+                               [--post build/release/tests/ws-bench-post]
 
 A ws-sync first brings three servers in line; then items are marked played on Plex and one
-Plex media.scrobble webhook per event is posted by 16 concurrent clients. Prints how fast the
+Plex media.scrobble webhook per event is posted by 16 concurrent senders (ws-bench-post, one
+connection per request, as a media server sends them; a Python sender costs about as much CPU
+per request as ws-webhook spends storing it, and the 2 cores are shared). Prints how fast the
 events were accepted (stored durably, answered), the push latency while the events are being
 posted (from the first acceptance of an event naming a movie to the push of that movie reaching
 Jellyfin or Emby, seen in the simulators' request logs: p50, p99, max; and from the last
@@ -27,7 +30,6 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 KEY = "bench-webhook-key-0123456789"
 GOAL_RATE = 5000  # events/s accepted from 16 senders
@@ -41,23 +43,6 @@ def call(url, method="GET", body=None, headers=None):
             return resp.status, resp.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
-
-
-def post_raw(host, port, target, body, headers):
-    """POST on a connection of its own, as urllib does, but written by hand: urllib's own cost
-    per request caps a Python client near 2,000 requests/s on a small machine, below what is
-    measured here. Returns the status."""
-    head = [f"POST {target} HTTP/1.1", f"Host: {host}:{port}", f"Content-Length: {len(body)}",
-            "Connection: close"] + [f"{k}: {v}" for k, v in headers.items()]
-    with socket.create_connection((host, port), timeout=60) as sock:
-        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-        answer = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
-    return int(answer.split(b" ", 2)[1])
 
 
 def cpu_seconds(pid):
@@ -121,7 +106,12 @@ def main():
     ap.add_argument("--events", type=int, default=5000)
     ap.add_argument("--distinct", type=int, default=1000, help="distinct items the events name")
     ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "..", "build", "release", "apps"))
+    ap.add_argument("--post", default=None,
+                    help="the senders (default: ws-bench-post in the tests directory beside --bin)")
     args = ap.parse_args()
+    sender = args.post or os.path.join(args.bin, "..", "tests", "ws-bench-post")
+    if not os.access(sender, os.X_OK):
+        sys.exit(f"bench_webhook: no sender at {sender} (build the tests, or give --post)")
 
     tmp = tempfile.mkdtemp(prefix="ws-bench-webhook-")
     ready = os.path.join(tmp, "ready.json")
@@ -155,16 +145,19 @@ def main():
                                                            "last_played": now}).encode(),
                  {"Content-Type": "application/json"})
         watcher = PushWatcher(info)  # from here on, /__sim/stats counts the pushes only
-        bodies = []
-        for n in range(args.events):
-            item = movies[n % len(movies)]
-            payload = json.dumps({"event": "media.scrobble", "Account": {"id": 1},
-                                  "Server": {"uuid": info["plex"]["server_id"]},
-                                  "Metadata": {"ratingKey": item["id"], "type": "movie"}})
-            boundary = uuid.uuid4().hex
-            body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"payload\"\r\n\r\n"
-                    f"{payload}\r\n--{boundary}--\r\n").encode()
-            bodies.append((body, f"multipart/form-data; boundary={boundary}"))
+        requests = os.path.join(tmp, "requests.jsonl")
+        with open(requests, "w") as out:
+            for n in range(args.events):
+                item = movies[n % len(movies)]
+                payload = json.dumps({"event": "media.scrobble", "Account": {"id": 1},
+                                      "Server": {"uuid": info["plex"]["server_id"]},
+                                      "Metadata": {"ratingKey": item["id"], "type": "movie"}})
+                boundary = uuid.uuid4().hex
+                body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"payload\"\r\n\r\n"
+                        f"{payload}\r\n--{boundary}--\r\n")
+                out.write(json.dumps({"content_type": f"multipart/form-data; boundary={boundary}",
+                                      "headers": {"User-Agent": "PlexMediaServer/1.41"},
+                                      "body": body}) + "\n")
         hook = subprocess.Popen([os.path.join(args.bin, "ws-webhook"), "-c", config, "--json"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         url = f"http://127.0.0.1:{port}/webhook?apikey={KEY}"
@@ -174,21 +167,20 @@ def main():
                     break
             except OSError:
                 time.sleep(0.05)
-        def post(body):
-            status = post_raw("127.0.0.1", port, f"/webhook?apikey={KEY}", body[0],
-                              {"Content-Type": body[1], "User-Agent": "PlexMediaServer/1.41"})
-            return status, time.monotonic()
 
         watcher.start()
-        # Who spends the 2 cores while the events are posted: the receiver, the senders (this
-        # process: 16 threads sharing one interpreter) and the simulated servers.
-        cpu_before = (cpu_seconds(hook.pid), time.process_time(), cpu_seconds(sim.pid))
-        started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            answers = list(pool.map(post, bodies))
-        accepted = time.monotonic() - started
-        cpu_hook, cpu_senders, cpu_sim = (after - before for after, before in zip(
-            (cpu_seconds(hook.pid), time.process_time(), cpu_seconds(sim.pid)), cpu_before))
+        # Who spends the 2 cores while the events are posted: the receiver, the senders and the
+        # simulated servers.
+        cpu_before = (cpu_seconds(hook.pid), cpu_seconds(sim.pid))
+        posted = json.loads(subprocess.run(
+            [sender, "--port", str(port), "--target", f"/webhook?apikey={KEY}", "--threads", "16",
+             requests], stdout=subprocess.PIPE, check=True, timeout=900).stdout)
+        cpu_hook, cpu_sim = (after - before for after, before in zip(
+            (cpu_seconds(hook.pid), cpu_seconds(sim.pid)), cpu_before))
+        cpu_senders = posted["cpu_seconds"]
+        started = posted["started"]
+        accepted = posted["finished"] - started
+        answers = [(status, at) for status, at in posted["requests"]]
         statuses = [status for status, _ in answers]
         last_accepted = max(at for _, at in answers)
         # The pushes keep coming while the queue is worked off: wait until none came for 3 s.
