@@ -227,6 +227,18 @@ std::int64_t EventQueue::pending() { return count("pending"); }
 
 std::int64_t EventQueue::failed() { return count("failed"); }
 
+std::int64_t EventQueue::last_id() {
+  const std::lock_guard lock(m_impl->mutex);
+  try {
+    // AUTOINCREMENT keeps the highest id in sqlite_sequence, also once that event is deleted.
+    return detail::query_int64(
+        m_impl->db,
+        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)");
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "read the last event id");
+  }
+}
+
 std::int64_t EventQueue::count(const char* status) {
   const std::lock_guard lock(m_impl->mutex);
   try {

@@ -75,6 +75,9 @@ public:
   // Cannot ever be applied (no such item any more): kept, marked failed, out of the way.
   void fail(std::int64_t id, const std::string& error);
   [[nodiscard]] std::int64_t pending();
+  // The highest id ever given to an event (ids are never reused): every event with an id up to
+  // it is on disk now. 0 before the first event.
+  [[nodiscard]] std::int64_t last_id();
   [[nodiscard]] std::int64_t failed();
 
   // Throw Error(Errc::usage) for a selection that selects nothing by construction (no ids and

@@ -27,6 +27,19 @@ bool same_user(const config::BackendConfig& backend, const std::string& user_id)
   return normalized_id(backend.user) == normalized_id(user_id);
 }
 
+// Items remembered as read after their events (EventApplier::m_read_after): enough for the
+// items of a long burst, small next to the state database's cache.
+constexpr std::size_t k_max_read_after = 100000;
+
+std::string read_key(const EventTarget& target, const std::string& item_id) {
+  std::string key = target.identity;
+  key += '\x1f';
+  key += target.backend.name;
+  key += '\x1f';
+  key += item_id;
+  return key;
+}
+
 // The events of one (identity, backend) pair.
 struct Group {
   EventTarget target;
@@ -96,10 +109,13 @@ std::vector<EventTarget> EventApplier::targets(const model::WebhookEvent& event)
   return result;
 }
 
-ApplyOutcome EventApplier::apply(const std::vector<db::QueuedEvent>& events) {
+ApplyOutcome EventApplier::apply(const std::vector<db::QueuedEvent>& events,
+                                 std::int64_t stored_through) {
   ApplyOutcome outcome;
+  std::map<std::int64_t, int> found_on; // event id -> pairs that had its item
   // One group per (identity, backend): each item is re-read once with that identity's
-  // credentials, however many events name it.
+  // credentials, however many events name it; not at all for an event an earlier call's read
+  // of the item already stands for (it came after the event was stored).
   std::map<std::pair<std::string, std::string>, Group> groups;
   for (const auto& queued : events) {
     const auto targets = this->targets(queued.event);
@@ -111,6 +127,11 @@ ApplyOutcome EventApplier::apply(const std::vector<db::QueuedEvent>& events) {
       continue;
     }
     for (const auto& target : targets) {
+      const auto read = m_read_after.find(read_key(target, queued.event.item_id));
+      if (read != m_read_after.end() && queued.id <= read->second) {
+        ++found_on[queued.id];
+        continue;
+      }
       auto& group = groups[{target.identity, target.backend.name}];
       group.target = target;
       group.events.push_back(&queued);
@@ -125,7 +146,7 @@ ApplyOutcome EventApplier::apply(const std::vector<db::QueuedEvent>& events) {
   };
   std::map<std::pair<std::string, std::string>, Read> reads;
   std::map<std::int64_t, std::string> retry;
-  std::map<std::int64_t, int> found_on; // event id -> pairs that had its item
+  std::vector<std::string> read_now; // read_key()s of the items found by this call's reads
   for (auto& [key, group] : groups) {
     const auto& backend = group.target.backend;
     auto& read = reads[key];
@@ -164,6 +185,11 @@ ApplyOutcome EventApplier::apply(const std::vector<db::QueuedEvent>& events) {
           ++found_on[queued->id];
         }
       }
+      for (const auto& [item_id, found] : looked_up) {
+        if (found) {
+          read_now.push_back(read_key(group.target, item_id));
+        }
+      }
     } catch (const Error& e) {
       const std::string message = redact(e.what());
       log::warning("webhook: {}", message);
@@ -192,6 +218,16 @@ ApplyOutcome EventApplier::apply(const std::vector<db::QueuedEvent>& events) {
       rows.insert(rows.end(), result.rows.begin(), result.rows.end());
     }
     tx.commit();
+  }
+  // The reads are in the state database: they stand for every event stored before them.
+  if (stored_through > 0) {
+    if (m_read_after.size() + read_now.size() > k_max_read_after) {
+      m_read_after.clear();
+    }
+    for (auto& key : read_now) {
+      auto& through = m_read_after[std::move(key)];
+      through = std::max(through, stored_through);
+    }
   }
   for (auto& [identity, rows] : rows_by_identity) {
     std::sort(rows.begin(), rows.end());

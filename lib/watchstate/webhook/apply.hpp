@@ -51,7 +51,12 @@ public:
   // Re-read every item the events name, apply it with the import rules in one transaction,
   // then export the changed rows to every export-enabled backend of their identity. The
   // caller holds the state directory's lock.
-  ApplyOutcome apply(const std::vector<db::QueuedEvent>& events);
+  //
+  // `stored_through`: every queued event with an id up to it was on disk before this call
+  // (EventQueue::last_id() read just before). An item re-read here then stands for those events
+  // too: a later call applies such an event of the same (identity, backend, item) without
+  // reading the item again, since that read came after the server sent it. 0: no such claim.
+  ApplyOutcome apply(const std::vector<db::QueuedEvent>& events, std::int64_t stored_through = 0);
 
 private:
   sync::Services m_services;
@@ -60,6 +65,9 @@ private:
   // server id -> the (identity, backend) pairs on that server
   std::unordered_map<std::string, std::vector<EventTarget>> m_by_server;
   mutable std::shared_mutex m_by_server_mutex;
+  // "identity \x1f backend \x1f item id" -> the events up to this id are covered by a read of
+  // the item made after they were stored (see apply()). Bounded: cleared when it grows large.
+  std::unordered_map<std::string, std::int64_t> m_read_after;
 };
 
 } // namespace ws::webhook

@@ -117,7 +117,9 @@ Worker::LockState Worker::take_lock(std::optional<RunLock>& lock, std::size_t wa
 ApplyOutcome Worker::apply(const std::vector<db::QueuedEvent>& due) {
   ApplyOutcome outcome;
   try {
-    outcome = m_applier.apply(due);
+    // Read before the items are: every event stored by now was sent before those reads.
+    const std::int64_t stored_through = m_queue.last_id();
+    outcome = m_applier.apply(due, stored_through);
   } catch (const std::exception& e) {
     // The state database itself failed (busy, disk): every event of the batch waits.
     log::error("webhook: cannot apply events now: {}", redact(e.what()));

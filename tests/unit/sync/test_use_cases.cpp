@@ -228,6 +228,69 @@ TEST_CASE("in-process: a webhook event is applied and pushed to the other server
   CHECK_FALSE(house.played(Kind::emby, "s1e2"));
 }
 
+namespace {
+
+// Requests a simulated server has answered so far (its /__sim/stats).
+long long requests_answered(ws::sim::Server& server) {
+  const auto body = server.handle(ws::sim::make_request("GET", "/__sim/stats")).body;
+  const auto at = body.find("\"requests\":");
+  REQUIRE(at != std::string::npos);
+  return std::stoll(body.substr(at + 11));
+}
+
+} // namespace
+
+TEST_CASE("in-process: a webhook event an earlier read stands for is applied without reading",
+          "[webhook][use_cases]") {
+  House house;
+  house.sync();
+  auto& plex = house.servers.server(Kind::plex);
+  const auto beta = plex.items()[static_cast<std::size_t>(plex.item_of_key("m2"))].id;
+  REQUIRE(plex.handle(ws::sim::make_request(
+                          "GET", fmt::format("/:/scrobble?key={}&identifier=com.plexapp.plugins."
+                                             "library&X-Plex-Token=ptok",
+                                             beta)))
+              .status == 200);
+  const auto event = [&](std::int64_t id) {
+    ws::db::QueuedEvent queued;
+    queued.id = id;
+    queued.received_at = house.clock;
+    queued.event.source = ws::model::WebhookSource::plex;
+    queued.event.event = "media.scrobble";
+    queued.event.server_id = k_plex_machine;
+    queued.event.user_id = "1";
+    queued.event.item_id = beta;
+    queued.event.item_type = "movie";
+    return queued;
+  };
+  ws::webhook::EventApplier applier(house.services, house.config, *house.store);
+  applier.learn_server_ids(false);
+
+  // Events 1 and 2 were on disk when event 1 was applied: its read of Beta came after both.
+  auto first = applier.apply({event(1)}, /*stored_through=*/2);
+  CHECK(first.applied == std::vector<std::int64_t>{1});
+  CHECK(first.writes == 2);
+  const auto asked = requests_answered(plex);
+  auto second = applier.apply({event(2)}, 3);
+  CHECK(second.applied == std::vector<std::int64_t>{2});
+  CHECK(second.failed.empty());
+  CHECK(second.retry.empty());
+  CHECK(requests_answered(plex) == asked); // not read again
+
+  // Event 3 came after that read (stored through 3 only from the second call on): read again.
+  auto third = applier.apply({event(3)}, 3);
+  CHECK(third.applied == std::vector<std::int64_t>{3});
+  CHECK(requests_answered(plex) > asked);
+
+  // Without a claim (0) nothing is remembered: event 9 is read although 1..3 were.
+  ws::webhook::EventApplier plain(house.services, house.config, *house.store);
+  plain.learn_server_ids(false);
+  CHECK(plain.apply({event(8)}).applied == std::vector<std::int64_t>{8});
+  const auto before_nine = requests_answered(plex);
+  CHECK(plain.apply({event(9)}).applied == std::vector<std::int64_t>{9});
+  CHECK(requests_answered(plex) > before_nine);
+}
+
 TEST_CASE("in-process: a first import goes on correctly after a backend's listing failed",
           "[sync][use_cases][run_keys]") {
   // Plex applies its first 1,000 films (one batch), then its listing fails: its rows are rolled

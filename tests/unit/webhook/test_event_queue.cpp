@@ -88,6 +88,26 @@ TEST_CASE("db::EventQueue::entries lists pending and failed events with their re
   CHECK(f.queue.failed() == 2);
 }
 
+TEST_CASE("db::EventQueue::last_id is the highest id ever given, also once it is deleted",
+          "[webhook][queue]") {
+  TempDir dir;
+  const auto file = dir.path() / "webhook-queue.db";
+  {
+    EventQueue queue{file};
+    CHECK(queue.last_id() == 0);
+    const auto first = queue.push(movie("a1", "Alpha"), 1000);
+    const auto second = queue.push(movie("b2", "Beta"), 1000);
+    CHECK(queue.last_id() == second);
+    queue.remove({first, second});
+    CHECK(queue.pending() == 0);
+    CHECK(queue.last_id() == second); // never reused: a later event gets a higher id
+  }
+  EventQueue reopened{file};
+  const auto third = reopened.push(movie("c3", "Gamma"), 2000);
+  CHECK(third == 3);
+  CHECK(reopened.last_id() == third);
+}
+
 TEST_CASE("db::EventQueue::retry puts events back to pending, due now", "[webhook][queue]") {
   Fixture f;
 
