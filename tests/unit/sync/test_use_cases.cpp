@@ -189,11 +189,10 @@ TEST_CASE("in-process: a backup restores a server's play state", "[backup][use_c
   CHECK(house.played(Kind::jellyfin, "s1e1"));
 }
 
-TEST_CASE("in-process: a webhook event is applied and pushed to the other servers",
-          "[webhook][use_cases]") {
-  House house;
-  house.sync();
-  // Beta is watched on Plex; Plex tells the receiver.
+namespace {
+
+// Beta (world key m2) is watched on Plex; returns its Plex item id.
+std::string watch_beta_on_plex(House& house) {
   auto& plex = house.servers.server(Kind::plex);
   const auto beta = plex.items()[static_cast<std::size_t>(plex.item_of_key("m2"))].id;
   const auto scrobble = plex.handle(ws::sim::make_request(
@@ -202,9 +201,13 @@ TEST_CASE("in-process: a webhook event is applied and pushed to the other server
                   beta)));
   REQUIRE(scrobble.status == 200);
   REQUIRE(house.played(Kind::plex, "m2"));
+  return beta;
+}
 
+// The queued event Plex's webhook makes of Beta's scrobble, as event `id`.
+ws::db::QueuedEvent beta_scrobbled(const House& house, std::int64_t id, const std::string& beta) {
   ws::db::QueuedEvent queued;
-  queued.id = 1;
+  queued.id = id;
   queued.received_at = house.clock;
   queued.event.source = ws::model::WebhookSource::plex;
   queued.event.event = "media.scrobble";
@@ -213,6 +216,17 @@ TEST_CASE("in-process: a webhook event is applied and pushed to the other server
   queued.event.item_id = beta;
   queued.event.item_type = "movie";
   queued.event.title = "Beta";
+  return queued;
+}
+
+} // namespace
+
+TEST_CASE("in-process: a webhook event is applied and pushed to the other servers",
+          "[webhook][use_cases]") {
+  House house;
+  house.sync();
+  // Beta is watched on Plex; Plex tells the receiver.
+  const auto queued = beta_scrobbled(house, 1, watch_beta_on_plex(house));
 
   ws::webhook::EventApplier applier(house.services, house.config, *house.store);
   CHECK(applier.learn_server_ids(false) == 0);
@@ -244,25 +258,9 @@ TEST_CASE("in-process: a webhook event an earlier read stands for is applied wit
           "[webhook][use_cases]") {
   House house;
   house.sync();
+  const auto beta = watch_beta_on_plex(house);
   auto& plex = house.servers.server(Kind::plex);
-  const auto beta = plex.items()[static_cast<std::size_t>(plex.item_of_key("m2"))].id;
-  REQUIRE(plex.handle(ws::sim::make_request(
-                          "GET", fmt::format("/:/scrobble?key={}&identifier=com.plexapp.plugins."
-                                             "library&X-Plex-Token=ptok",
-                                             beta)))
-              .status == 200);
-  const auto event = [&](std::int64_t id) {
-    ws::db::QueuedEvent queued;
-    queued.id = id;
-    queued.received_at = house.clock;
-    queued.event.source = ws::model::WebhookSource::plex;
-    queued.event.event = "media.scrobble";
-    queued.event.server_id = k_plex_machine;
-    queued.event.user_id = "1";
-    queued.event.item_id = beta;
-    queued.event.item_type = "movie";
-    return queued;
-  };
+  const auto event = [&](std::int64_t id) { return beta_scrobbled(house, id, beta); };
   ws::webhook::EventApplier applier(house.services, house.config, *house.store);
   applier.learn_server_ids(false);
 
