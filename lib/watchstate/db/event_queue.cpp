@@ -232,8 +232,7 @@ std::int64_t EventQueue::last_id() {
   try {
     // AUTOINCREMENT keeps the highest id in sqlite_sequence, also once that event is deleted.
     return detail::query_int64(
-        m_impl->db,
-        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)");
+        m_impl->db, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)");
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read the last event id");
   }
