@@ -11,12 +11,6 @@ find_package(RapidJSON REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
-# cpp-httplib listens with a backlog of 5 connections: 16 webhook senders at once (or an import's
-# parallel requests to the simulator) overflow it, and the kernel then drops connections (a
-# one-second SYN retry) or resets them. Every file that includes httplib.h links this target, so
-# all of them see the same value.
-set_property(TARGET PkgConfig::HTTPLIB APPEND PROPERTY
-             INTERFACE_COMPILE_DEFINITIONS CPPHTTPLIB_LISTEN_BACKLOG=1024)
 
 add_library(ws_dep_rapidjson INTERFACE)
 target_include_directories(ws_dep_rapidjson SYSTEM INTERFACE ${RAPIDJSON_INCLUDE_DIRS})

@@ -9,7 +9,8 @@ A ws-sync first brings three servers in line; then items are marked played on Pl
 Plex media.scrobble webhook per event is posted by 16 concurrent senders (ws-bench-post, one
 connection per request, as a media server sends them; a Python sender costs about as much CPU
 per request as ws-webhook spends storing it, and the 2 cores are shared). Prints how fast the
-events were accepted (stored durably, answered), the push latency while the events are being
+events were accepted (stored durably, answered) and how long a sender waited for each answer
+(from opening its connection: p50, p99, max), the push latency while the events are being
 posted (from the first acceptance of an event naming a movie to the push of that movie reaching
 Jellyfin or Emby, seen in the simulators' request logs: p50, p99, max; and from the last
 acceptance to the last push), how long until every event was applied (SIGTERM drains the queue),
@@ -180,7 +181,8 @@ def main():
         cpu_senders = posted["cpu_seconds"]
         started = posted["started"]
         accepted = posted["finished"] - started
-        answers = [(status, at) for status, at in posted["requests"]]
+        answers = [(status, at) for status, at, _ in posted["requests"]]
+        waits = [seconds for status, _, seconds in posted["requests"] if status == 200]
         statuses = [status for status, _ in answers]
         last_accepted = max(at for _, at in answers)
         # The pushes keep coming while the queue is worked off: wait until none came for 3 s.
@@ -213,6 +215,9 @@ def main():
         print(f"servers: 3 x {args.items} items; {args.events} events naming {len(movies)} movies")
         print(f"accepted: {statuses.count(200)}/{args.events} in {accepted:.2f} s "
               f"({args.events / accepted:.0f} events/s stored and answered)")
+        if waits:
+            print(f"answer time (connect -> answer, 16 senders): p50 {percentile(waits, 0.5) * 1000:.1f} ms, "
+                  f"p99 {percentile(waits, 0.99) * 1000:.1f} ms, max {max(waits) * 1000:.1f} ms")
         print(f"CPU while posting ({accepted:.2f} s wall, 2 cores): ws-webhook {cpu_hook:.2f} s, "
               f"the senders {cpu_senders:.2f} s, the simulated servers {cpu_sim:.2f} s")
         print(f"applied: {result['applied']} (failed {result['failed']}, pending {result['pending']}); "

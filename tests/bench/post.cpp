@@ -8,9 +8,10 @@
 //   ws-bench-post --port PORT --target /webhook?apikey=... [--threads 16] REQUESTS.jsonl
 //
 // REQUESTS.jsonl: one request per line, {"content_type": "...", "body": "...", "headers": {...}}.
-// Output: {"requests": [[status, seconds], ...], "started": s, "finished": s, "cpu_seconds": ...},
-// times on the clock Python's time.monotonic() reads (CLOCK_MONOTONIC): when each answer came,
-// when the first request and the last answer; status 0 when no answer came.
+// Output: {"requests": [[status, at, seconds], ...], "started": s, "finished": s,
+// "cpu_seconds": ...}, times on the clock Python's time.monotonic() reads (CLOCK_MONOTONIC): when
+// each answer came and how long after its connection was opened, when the first request and the
+// last answer; status 0 when no answer came.
 #include <rapidjson/document.h>
 
 #include <arpa/inet.h>
@@ -37,7 +38,8 @@ namespace {
 
 struct Answer {
   int status = 0;
-  double at = 0;
+  double at = 0;      // when the answer came
+  double seconds = 0; // from opening the connection to the answer
 };
 
 double monotonic_seconds() {
@@ -166,8 +168,10 @@ int run(int argc, char** argv) {
   for (int t = 0; t < threads; ++t) {
     senders.emplace_back([&] {
       for (std::size_t i = next++; i < requests.size(); i = next++) {
+        const double opened = monotonic_seconds();
         answers[i].status = post(port, requests[i]);
         answers[i].at = monotonic_seconds();
+        answers[i].seconds = answers[i].at - opened;
       }
     });
   }
@@ -181,7 +185,8 @@ int run(int argc, char** argv) {
                      static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   std::printf("{\"requests\": [");
   for (std::size_t i = 0; i < answers.size(); ++i) {
-    std::printf("%s[%d, %.6f]", i == 0 ? "" : ", ", answers[i].status, answers[i].at);
+    std::printf("%s[%d, %.6f, %.6f]", i == 0 ? "" : ", ", answers[i].status, answers[i].at,
+                answers[i].seconds);
   }
   std::printf("], \"started\": %.6f, \"finished\": %.6f, \"cpu_seconds\": %.3f}\n", started,
               finished, cpu);

@@ -3,6 +3,7 @@
 import fcntl
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -262,6 +263,41 @@ class Webhook(WebhookCase):
         code, doc, err = self.stop()
         self.assertEqual(code, 0, err)
         self.assertEqual((doc["result"]["applied"], doc["result"]["pending"]), (1, 0))
+
+    def test_connections_of_a_burst_queue_while_the_receiver_is_busy(self):
+        # 64 senders connect while the accept loop takes none (the process is stopped): the
+        # kernel completes every handshake only when ws-webhook listens with a wide backlog.
+        # cpp-httplib's own backlog of 5 completes 6 and drops the other SYNs, which costs each
+        # of those senders a one-second retry.
+        self.start()
+        senders = []
+        self.hook.send_signal(signal.SIGSTOP)
+        try:
+            for _ in range(64):
+                s = socket.socket()
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", self.port))
+                senders.append(s)
+            poller = select.poll()
+            for s in senders:
+                poller.register(s, select.POLLOUT)
+            connected = set()
+            deadline = time.monotonic() + 0.5
+            while len(connected) < len(senders) and time.monotonic() < deadline:
+                for fd, _ in poller.poll(50):
+                    connected.add(fd)
+                    poller.unregister(fd)
+            refused = [s for s in senders if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0]
+        finally:
+            self.hook.send_signal(signal.SIGCONT)
+            for s in senders:
+                s.close()
+        self.assertEqual((len(connected), refused), (64, []))
+        # The connections closed unanswered did not disturb the receiver.
+        with urllib.request.urlopen(f"{self.url}?apikey={API_KEY}", timeout=10) as resp:
+            self.assertEqual(resp.status, 200)
+        code, _, err = self.stop()
+        self.assertEqual(code, 0, err)
 
     def test_refuses_to_start_without_an_api_key(self):
         self.write_config(extra={"webhook": {"listen": f"127.0.0.1:{self.port}"}})

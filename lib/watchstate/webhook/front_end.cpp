@@ -10,6 +10,7 @@
 #include <watchstate/webhook/receiver_state.hpp>
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <fmt/format.h>
 
@@ -24,6 +25,12 @@ namespace {
 
 // Requests handled at once (see configure()).
 constexpr std::size_t k_request_threads = 32;
+
+// Connections the kernel completes before the accept loop takes them. cpp-httplib listens with a
+// backlog of 5, fixed when Debian built libcpp-httplib (defining CPPHTTPLIB_LISTEN_BACKLOG here
+// changes nothing): a burst of webhook senders connecting at once overflows it, and each SYN the
+// kernel drops costs its sender a one-second retry (or a reset connection).
+constexpr int k_listen_backlog = 1024;
 
 constexpr const char* k_plain_text = "text/plain; charset=utf-8";
 
@@ -264,7 +271,17 @@ FrontEnd::~FrontEnd() {
 }
 
 bool FrontEnd::bind(const std::string& host, int port) {
-  return m_impl->server.bind_to_port(host, port);
+  // cpp-httplib hands each socket it creates to the socket options before binding it; the one
+  // it keeps is the last one handed over.
+  socket_t listening = INVALID_SOCKET;
+  m_impl->server.set_socket_options([&listening](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listening = sock;
+  });
+  const bool bound = m_impl->server.bind_to_port(host, port);
+  m_impl->server.set_socket_options(httplib::default_socket_options);
+  // listen() on a socket that already listens sets its backlog anew (Linux).
+  return bound && ::listen(listening, k_listen_backlog) == 0;
 }
 
 void FrontEnd::start() {
