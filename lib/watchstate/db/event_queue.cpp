@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 
 namespace ws::db {
 
@@ -118,12 +119,17 @@ bool named(const std::vector<std::int64_t>& ids, std::int64_t id) {
 struct EventQueue::Impl {
   std::mutex mutex;
   SQLite::Database db;
+  // push() runs for every batch of a burst: its statement is prepared once.
+  std::optional<SQLite::Statement> insert;
 
   explicit Impl(const std::filesystem::path& file)
       // Used by the HTTP front end and the worker (under `mutex`); an event is acknowledged only
       // once it is on disk.
       : db(detail::open_database(file, detail::Durability::full, /*single_thread=*/false)) {
     db.exec(k_schema);
+    insert.emplace(db, "INSERT INTO events (received_at, source, event, server_id, user_id, "
+                       "item_id, item_type, title, library_event) VALUES "
+                       "(?, ?, ?, ?, ?, ?, ?, ?, ?)");
   }
 };
 
@@ -147,9 +153,9 @@ std::vector<std::int64_t> EventQueue::push(const std::vector<Arrival>& arrivals)
   const std::lock_guard lock(m_impl->mutex);
   try {
     SQLite::Transaction tx(m_impl->db);
-    SQLite::Statement q(m_impl->db, "INSERT INTO events (received_at, source, event, server_id, "
-                                    "user_id, item_id, item_type, title, library_event) VALUES "
-                                    "(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    SQLite::Statement& q = *m_impl->insert;
+    // A batch that failed left its error in the statement, which reset() would throw again.
+    (void)q.tryReset();
     for (const auto& arrival : arrivals) {
       const auto& event = arrival.event;
       detail::exec(q, arrival.received_at, std::string(source_name(event.source)), event.event,

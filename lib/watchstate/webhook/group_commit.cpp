@@ -9,6 +9,9 @@ namespace ws::webhook {
 
 struct GroupCommit::Ticket {
   db::Arrival arrival;
+  // Each waiting request is woken alone when its own transaction is over: one condition for all
+  // of them woke every waiting HTTP thread at each commit, to find most of them not done yet.
+  std::condition_variable answered;
   bool done = false;
   std::int64_t id = 0;
   std::exception_ptr error;
@@ -36,7 +39,7 @@ std::int64_t GroupCommit::store(model::WebhookEvent event, UnixTime received_at)
   m_waiting.push_back(&ticket);
   m_work.notify_one();
   // Answered only once the transaction holding the event is over: acknowledged means on disk.
-  m_done.wait(lock, [&] { return ticket.done; });
+  ticket.answered.wait(lock, [&] { return ticket.done; });
   if (ticket.error) {
     std::rethrow_exception(ticket.error);
   }
@@ -85,15 +88,16 @@ void GroupCommit::run() {
     if (!error && ids.size() != batch.size()) {
       error = std::make_exception_ptr(std::logic_error("group commit: one id per event expected"));
     }
-    // A failed commit fails every event of the batch: none of them is on disk.
+    // A failed commit fails every event of the batch: none of them is on disk. Notified under
+    // the lock: a ticket lives on its caller's stack and is gone once the caller sees `done`.
     for (std::size_t i = 0; i < batch.size(); ++i) {
       batch[i]->error = error;
       if (!error) {
         batch[i]->id = ids[i];
       }
       batch[i]->done = true;
+      batch[i]->answered.notify_one();
     }
-    m_done.notify_all();
   }
 }
 

@@ -61,7 +61,6 @@ private:
   mutable std::mutex m_mutex;
   std::condition_variable m_work;  // the writer: events are waiting, or stop
   std::condition_variable m_space; // store(): the queue has room again
-  std::condition_variable m_done;  // store(): a transaction is over
   std::deque<Ticket*> m_waiting;   // handed in, not yet taken by the writer
   std::uint64_t m_transactions = 0;
   bool m_stopping = false;

@@ -3,6 +3,7 @@
 #include <watchstate/db/event_queue.hpp>
 
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 
 #include "support/temp_dir.hpp"
 
@@ -229,4 +230,34 @@ TEST_CASE("db::EventQueue: a second connection (ws-webhook queue) beside the ser
   f.queue.fail(f.retrying, "late");
   f.queue.remove({f.retrying});
   CHECK(cli.entries().size() == 3);
+}
+
+TEST_CASE("db::EventQueue::push stores nothing of a failed batch and the next batch whole",
+          "[webhook][queue]") {
+  // push() keeps its INSERT prepared across batches: a batch that failed half-way, and a schema
+  // changed by another connection since, must leave it storing the next batch whole.
+  TempDir dir;
+  const fs::path file = dir.path() / "webhook-queue.db";
+  EventQueue queue(file);
+  const std::int64_t first = queue.push(movie("a1", "Alpha"), 1000);
+
+  sqlite3* other = nullptr;
+  REQUIRE(sqlite3_open(file.c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other,
+                       "CREATE TRIGGER refuse_bad BEFORE INSERT ON events WHEN NEW.title = 'Bad' "
+                       "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(other);
+
+  CHECK_THROWS_AS(queue.push({{movie("b2", "Beta"), 2000}, {movie("c3", "Bad"), 3000}}), ws::Error);
+  const std::vector<std::int64_t> next =
+      queue.push({{movie("d4", "Delta"), 4000}, {movie("e5", "Epsilon"), 5000}});
+  REQUIRE(next.size() == 2);
+  CHECK(next[1] == next[0] + 1);
+  const std::vector<QueueEntry> entries = queue.entries();
+  REQUIRE(entries.size() == 3);
+  CHECK(ids_of(entries) == std::vector<std::int64_t>{first, next[0], next[1]});
+  CHECK(entries[1].queued.event.title == "Delta");
+  CHECK(entries[1].queued.received_at == 4000);
+  CHECK(entries[2].queued.event.item_id == "e5");
 }
