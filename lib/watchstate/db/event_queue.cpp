@@ -154,8 +154,6 @@ std::vector<std::int64_t> EventQueue::push(const std::vector<Arrival>& arrivals)
   try {
     SQLite::Transaction tx(m_impl->db);
     SQLite::Statement& q = *m_impl->insert;
-    // A batch that failed left its error in the statement, which reset() would throw again.
-    (void)q.tryReset();
     for (const auto& arrival : arrivals) {
       const auto& event = arrival.event;
       detail::exec(q, arrival.received_at, std::string(source_name(event.source)), event.event,

@@ -39,10 +39,16 @@ SQLite::Database open_database(const std::filesystem::path& file, Durability dur
 [[noreturn]] void rethrow(const SQLite::Exception& e, std::string_view what,
                           std::string_view database = "state database");
 
-// Run the prepared statement `q` (again: it is reset first) with `args` bound to its parameters
-// 1, 2, …; returns the number of rows it changed.
+// Ready the prepared statement `q` to run again. A step that failed leaves its error in the
+// statement, and SQLiteCpp's reset() throws it once more: a statement kept prepared (the state
+// database's, the webhook queue's) would fail its next, unrelated use with the error already
+// thrown when it happened.
+inline void rewind(SQLite::Statement& q) { (void)q.tryReset(); }
+
+// Run the prepared statement `q` (again: it is rewound first) with `args` bound to its
+// parameters 1, 2, …; returns the number of rows it changed.
 template <typename... Args> int exec(SQLite::Statement& q, const Args&... args) {
-  q.reset();
+  rewind(q);
   SQLite::bind(q, args...);
   return q.exec();
 }

@@ -649,7 +649,7 @@ std::int64_t StateStore::data_version() const {
 std::vector<ItemId> StateStore::items_by_key(const std::string& identity, const std::string& key) {
   try {
     auto& q = m_impl->find_key;
-    q.reset();
+    detail::rewind(q);
     SQLite::bind(q, identity, key);
     std::vector<ItemId> ids;
     while (q.executeStep()) {
@@ -664,7 +664,7 @@ std::vector<ItemId> StateStore::items_by_key(const std::string& identity, const 
 bool StateStore::add_key(const std::string& identity, const std::string& key, ItemId item) {
   try {
     auto& q = m_impl->insert_key;
-    q.reset();
+    detail::rewind(q);
     SQLite::bind(q, identity, key, item);
     return q.exec() == 1;
   } catch (const SQLite::Exception& e) {
@@ -712,7 +712,7 @@ StateStore::records_by_remote_id(const std::string& identity, const std::string&
                                  const std::string& remote_id) {
   try {
     auto& q = m_impl->select_by_remote;
-    q.reset();
+    detail::rewind(q);
     SQLite::bind(q, identity, backend, remote_id);
     std::vector<std::pair<ItemId, BackendRecord>> out;
     while (q.executeStep()) {
@@ -728,7 +728,7 @@ StateStore::records_by_remote_id(const std::string& identity, const std::string&
 std::optional<ItemRow> StateStore::item(ItemId id) {
   try {
     auto& q = m_impl->select_item;
-    q.reset();
+    detail::rewind(q);
     q.bind(1, id);
     std::optional<ItemRow> row;
     if (q.executeStep()) {
@@ -737,7 +737,7 @@ std::optional<ItemRow> StateStore::item(ItemId id) {
     // A prepared statement left on its row keeps a read transaction open in autocommit mode:
     // the next BEGIN IMMEDIATE then fails at once (SQLITE_BUSY_SNAPSHOT, no busy wait) as soon
     // as another process has written, as ws-parity or ws-backend recording their runs do.
-    q.reset();
+    detail::rewind(q);
     return row;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read item");
@@ -1061,7 +1061,7 @@ std::vector<ItemRow> StateStore::prune_unreported(const std::string& identity, b
 std::vector<BackendRecord> StateStore::records(ItemId item) {
   try {
     auto& q = m_impl->select_records; // prepared once: backups call this per item
-    q.reset();
+    detail::rewind(q);
     q.bind(1, item);
     return detail::rows(q, [](SQLite::Statement& row) { return read_record(row); });
   } catch (const SQLite::Exception& e) {
@@ -1072,7 +1072,7 @@ std::vector<BackendRecord> StateStore::records(ItemId item) {
 std::vector<BackendRecord> StateStore::identity_records(ItemId item) {
   try {
     auto& q = m_impl->select_identity_records;
-    q.reset();
+    detail::rewind(q);
     q.bind(1, item);
     std::vector<BackendRecord> out;
     while (q.executeStep()) {
@@ -1097,7 +1097,7 @@ std::vector<BackendRecord> StateStore::identity_records(ItemId item) {
 std::vector<BackendRecord> StateStore::records(ItemId item, const std::string& backend) {
   try {
     auto& q = m_impl->select_records_of_backend;
-    q.reset();
+    detail::rewind(q);
     SQLite::bind(q, item, backend);
     return detail::rows(q, [](SQLite::Statement& row) { return read_record(row); });
   } catch (const SQLite::Exception& e) {
@@ -1164,7 +1164,7 @@ std::vector<ConflictRecord> StateStore::conflicts_of(const std::string& identity
                                                      const std::string& remote_id, ItemId item) {
   try {
     auto& q = m_impl->select_conflicts;
-    q.reset();
+    detail::rewind(q);
     SQLite::bind(q, identity, backend, remote_id, item);
     return detail::rows(q, read_conflict);
   } catch (const SQLite::Exception& e) {

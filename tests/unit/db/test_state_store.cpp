@@ -279,6 +279,38 @@ TEST_CASE("db::StateStore transactions roll back unless committed", "[db]") {
   std::filesystem::remove(file);
 }
 
+TEST_CASE("db::StateStore: a failed write does not fail the next use of its statement", "[db]") {
+  // The store keeps its statements prepared for its whole life (ws-webhook: days). A step that
+  // failed leaves its error in the statement; the next, unrelated write must not meet it again.
+  const auto file = std::filesystem::temp_directory_path() / "ws-test-state-failed-write.db";
+  std::filesystem::remove(file);
+  {
+    db::StateStore store(file);
+    const auto id = store.insert_item(episode_row("Show"));
+    sqlite3* other = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &other) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(other,
+                         "CREATE TRIGGER refuse_key BEFORE INSERT ON item_keys WHEN NEW.key = "
+                         "'imdb://tt666/episode' BEGIN SELECT RAISE(ABORT, 'refused by the test'); "
+                         "END; CREATE TRIGGER refuse_record BEFORE INSERT ON backend_items WHEN "
+                         "NEW.remote_id = '666' BEGIN SELECT RAISE(ABORT, 'refused by the test'); "
+                         "END",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(other);
+
+    CHECK_THROWS_AS(store.add_key("main", "imdb://tt666/episode", id), Error);
+    CHECK(store.add_key("main", "imdb://tt1/episode", id));
+    CHECK(store.items_by_key("main", "imdb://tt1/episode") == std::vector<db::ItemId>{id});
+
+    CHECK_THROWS_AS(store.upsert_record("main", id, record("plex", "666")), Error);
+    CHECK_NOTHROW(store.upsert_record("main", id, record("plex", "900")));
+    const auto records = store.records(id);
+    REQUIRE(records.size() == 1);
+    CHECK(records.front().remote_id == "900");
+  }
+  std::filesystem::remove(file);
+}
+
 TEST_CASE("db::StateStore reads leave no read transaction open between transactions", "[db]") {
   // Another process (a reader recording its run) writes between this run's transactions: a
   // read that left its statement on a row would make the next BEGIN IMMEDIATE fail at once.
