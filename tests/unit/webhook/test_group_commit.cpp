@@ -179,10 +179,12 @@ TEST_CASE("webhook::GroupCommit: a full queue holds the senders back", "[webhook
   std::shared_future<void> released = release.get_future().share();
   Recorder recorder;
   std::atomic<bool> first_call{true};
+  std::atomic<bool> committing{false};
   constexpr std::size_t k_capacity = 3;
   GroupCommit writer(
       [&](const std::vector<Arrival>& arrivals) {
         if (first_call.exchange(false)) {
+          committing = true;
           released.wait();
         }
         return recorder.commit(arrivals);
@@ -195,7 +197,12 @@ TEST_CASE("webhook::GroupCommit: a full queue holds the senders back", "[webhook
     senders.push_back(std::async(std::launch::async,
                                  [&, n] { return writer.store(movie(std::to_string(n)), 1); }));
   }
-  // One event is being committed, three wait; the other six senders wait for room.
+  // A first batch is being committed (held), three events wait; the other senders wait for
+  // room. The queue is full only once the held batch was taken: before that, a full queue
+  // still goes whole into that batch (a slow machine showed it).
+  while (!committing) {
+    std::this_thread::sleep_for(1ms);
+  }
   wait_until_waiting(writer, k_capacity);
   std::this_thread::sleep_for(50ms);
   CHECK(writer.waiting() == k_capacity);
