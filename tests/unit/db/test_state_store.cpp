@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include "support/other_connection.hpp"
+
 #include <filesystem>
 
 using namespace ws;
@@ -287,16 +289,11 @@ TEST_CASE("db::StateStore: a failed write does not fail the next use of its stat
   {
     db::StateStore store(file);
     const auto id = store.insert_item(episode_row("Show"));
-    sqlite3* other = nullptr;
-    REQUIRE(sqlite3_open(file.c_str(), &other) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(other,
-                         "CREATE TRIGGER refuse_key BEFORE INSERT ON item_keys WHEN NEW.key = "
-                         "'imdb://tt666/episode' BEGIN SELECT RAISE(ABORT, 'refused by the test'); "
-                         "END; CREATE TRIGGER refuse_record BEFORE INSERT ON backend_items WHEN "
-                         "NEW.remote_id = '666' BEGIN SELECT RAISE(ABORT, 'refused by the test'); "
-                         "END",
-                         nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(other);
+    test::exec_on_another_connection(
+        file, "CREATE TRIGGER refuse_key BEFORE INSERT ON item_keys WHEN NEW.key = "
+              "'imdb://tt666/episode' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END; "
+              "CREATE TRIGGER refuse_record BEFORE INSERT ON backend_items WHEN NEW.remote_id = "
+              "'666' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
 
     CHECK_THROWS_AS(store.add_key("main", "imdb://tt666/episode", id), Error);
     CHECK(store.add_key("main", "imdb://tt1/episode", id));

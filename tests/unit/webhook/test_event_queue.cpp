@@ -3,8 +3,8 @@
 #include <watchstate/db/event_queue.hpp>
 
 #include <catch2/catch.hpp>
-#include <sqlite3.h>
 
+#include "support/other_connection.hpp"
 #include "support/temp_dir.hpp"
 
 #include <cstdlib>
@@ -241,13 +241,9 @@ TEST_CASE("db::EventQueue::push stores nothing of a failed batch and the next ba
   EventQueue queue(file);
   const std::int64_t first = queue.push(movie("a1", "Alpha"), 1000);
 
-  sqlite3* other = nullptr;
-  REQUIRE(sqlite3_open(file.c_str(), &other) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(other,
-                       "CREATE TRIGGER refuse_bad BEFORE INSERT ON events WHEN NEW.title = 'Bad' "
-                       "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
-                       nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(other);
+  ws::test::exec_on_another_connection(
+      file, "CREATE TRIGGER refuse_bad BEFORE INSERT ON events WHEN NEW.title = 'Bad' BEGIN "
+            "SELECT RAISE(ABORT, 'refused by the test'); END");
 
   CHECK_THROWS_AS(queue.push({{movie("b2", "Beta"), 2000}, {movie("c3", "Bad"), 3000}}), ws::Error);
   const std::vector<std::int64_t> next =

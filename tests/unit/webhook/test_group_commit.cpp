@@ -179,12 +179,10 @@ TEST_CASE("webhook::GroupCommit: a full queue holds the senders back", "[webhook
   std::shared_future<void> released = release.get_future().share();
   Recorder recorder;
   std::atomic<bool> first_call{true};
-  std::atomic<bool> committing{false};
   constexpr std::size_t k_capacity = 3;
   GroupCommit writer(
       [&](const std::vector<Arrival>& arrivals) {
         if (first_call.exchange(false)) {
-          committing = true;
           released.wait();
         }
         return recorder.commit(arrivals);
@@ -200,7 +198,7 @@ TEST_CASE("webhook::GroupCommit: a full queue holds the senders back", "[webhook
   // A first batch is being committed (held), three events wait; the other senders wait for
   // room. The queue is full only once the held batch was taken: before that, a full queue
   // still goes whole into that batch (a slow machine showed it).
-  while (!committing) {
+  while (first_call) { // false once the writer is in its first (held) commit
     std::this_thread::sleep_for(1ms);
   }
   wait_until_waiting(writer, k_capacity);
