@@ -6,8 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packaging/install-deps.sh
-cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" >/dev/null
+# The build's output goes to a log; a failed build shows its end (ninja prints the compiler's
+# errors on stdout, which a plain >/dev/null would swallow: exit 1 with nothing said).
+mkdir -p build
+build_log=build/run-demo-build.log
+if ! { cmake --preset release && cmake --build --preset release -j "$(nproc)"; } >"$build_log" 2>&1; then
+  echo "run-demo: the build failed; the end of $build_log:" >&2
+  tail -n 40 "$build_log" >&2
+  exit 1
+fi
 bin=build/release/apps
 config=${WS_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/watchstate/config.yaml}
 if [ ! -f "$config" ]; then
