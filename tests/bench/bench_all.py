@@ -6,8 +6,10 @@
 
 One command, on 127.0.0.1 only: ws-simulator serves 3 servers x --items items; then
   - the limits, measured in the same run by ws-bench-limits: parsing the Jellyfin listing of
-    the simulated library in place (RapidJSON, as the adapters do) and 3 x --items indexed SQLite
-    upserts in one transaction: the least CPU an import can take here;
+    the simulated library in place (RapidJSON, as the adapters do), 3 x --items indexed SQLite
+    upserts in one transaction, and the rows the first ws-import wrote (items, matching keys,
+    records, change log), written into the state schema in key order with no matching: the
+    least CPU an import can take here;
   - the tools: first ws-import, no-change ws-import, first ws-sync (it sends what differs),
     no-change ws-sync, ws-export, ws-parity, ws-state list, with wall time, CPU time (user + system), peak RSS, requests and bytes received;
   - the same tools on a small library (3 x 3,000 items): peak RSS;
@@ -20,6 +22,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -131,6 +134,16 @@ def jellyfin_pages(sim, folder, page_size=10000):
     return files
 
 
+def count_state_rows(path):
+    """(items, keys, records, change log entries) of a state database: what a run wrote."""
+    db = sqlite3.connect(path)
+    try:
+        return tuple(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                     for table in ("items", "item_keys", "backend_items", "change_log"))
+    finally:
+        db.close()
+
+
 def row(label, value, goal="", limit="", note=""):
     print(f"  {label:44} {value:>22} {goal:>16} {limit:>22} {note}")
 
@@ -155,21 +168,25 @@ def main():
         os.makedirs(big_dir)
         sim = Simulator(args.bin, args.items, big_dir)
         try:
+            def tool(name, *extra):
+                return measure([os.path.join(args.bin, name), "-c", sim.config, "--json", *extra])
+
+            first_import = tool("ws-import")
+            state_rows = count_state_rows(os.path.join(big_dir, "state", "state.db"))
             pages = jellyfin_pages(sim, tmp)
             limits = json.loads(subprocess.run(
-                [args.limits, "--rows", str(3 * args.items), "--dir", tmp, *pages],
+                [args.limits, "--rows", str(3 * args.items), "--dir", tmp,
+                 "--state-rows", ",".join(str(n) for n in state_rows), *pages],
                 capture_output=True, text=True, check=True, timeout=900).stdout)
             for p in pages:
                 os.remove(p)
             parse_per_item = limits["parse"]["seconds"] / max(limits["parse"]["items"], 1)
             parse_all = parse_per_item * 3 * args.items
             upsert_all = limits["upsert"]["seconds"]
+            state_cpu = limits["state"]["cpu"]
             figures["limits"] = limits
 
-            def tool(name, *extra):
-                return measure([os.path.join(args.bin, name), "-c", sim.config, "--json", *extra])
-
-            runs = [("first ws-import", tool("ws-import")),
+            runs = [("first ws-import", first_import),
                     ("no-change ws-import", tool("ws-import")),
                     ("no-change ws-import (again)", tool("ws-import")),
                     ("first ws-sync (sends the differences)", tool("ws-sync")),
@@ -197,8 +214,14 @@ def main():
         print(f"\nMachine limits (measured now): parsing {limits['parse']['items']} Jellyfin items "
               f"({limits['parse']['bytes'] / 1048576:.0f} MiB) takes {limits['parse']['seconds']:.2f} s; "
               f"{limits['upsert']['rows']} indexed upserts in one transaction {upsert_all:.2f} s.")
+        st = limits["state"]
+        print(f"The state the first ws-import wrote ({st['items']} items, {st['keys']} matching "
+              f"keys, {st['records']} records, {st['changes']} change log entries; "
+              f"{st['bytes'] / 1048576:.0f} MiB), written in key order with no matching: "
+              f"{st['seconds']:.2f} s, {state_cpu:.2f} s CPU.")
         print(f"An import of 3 x {args.items} needs at least {parse_all:.2f} s to parse and "
-              f"{upsert_all:.2f} s to write: {parse_all + upsert_all:.2f} s of CPU.\n")
+              f"{upsert_all:.2f} s to write its records: {parse_all + upsert_all:.2f} s of CPU; "
+              f"{parse_all + state_cpu:.2f} s with everything the state holds.\n")
         print(f"  {'3 x %d items' % args.items:44} {'wall / CPU / RSS':>22} {'goal':>16} "
               f"{'CPU / limit':>22} requests, bytes received")
         for label, r in runs:
@@ -207,7 +230,8 @@ def main():
             goal = limit = ""
             if label == "first ws-import":
                 goal = "3s CPU, 5s wall"
-                limit = f"{r['cpu'] / (parse_all + upsert_all):.1f}x parse+upsert"
+                limit = (f"{r['cpu'] / (parse_all + upsert_all):.1f}x parse+upsert, "
+                         f"{r['cpu'] / (parse_all + state_cpu):.1f}x parse+state")
             elif label.startswith("no-change ws-import"):
                 goal = "1.5s CPU"
                 limit = f"{r['cpu'] / parse_all:.1f}x parse"
