@@ -11,6 +11,7 @@
 #include <watchstate/sync/parity.hpp>
 #include <watchstate/webhook/apply.hpp>
 
+#include "support/other_connection.hpp"
 #include "support/sim_services.hpp"
 #include "support/temp_dir.hpp"
 
@@ -18,6 +19,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <thread>
 
 namespace {
 
@@ -287,6 +289,55 @@ TEST_CASE("in-process: a webhook event an earlier read stands for is applied wit
   const auto before_nine = requests_answered(plex);
   CHECK(plain.apply({event(9)}).applied == std::vector<std::int64_t>{9});
   CHECK(requests_answered(plex) > before_nine);
+}
+
+TEST_CASE("in-process: a first import matches through keys another process wrote between two "
+          "backends",
+          "[sync][use_cases][run_keys]") {
+  // A first import keeps the keys it writes in memory (sync/run_keys.hpp) and matches through
+  // them. Between Plex's transaction and Jellyfin's, another process (a webhook, ws-state)
+  // points tmdb 777 at Plex's Alpha: the index does not hold that key, so the run must drop it
+  // and ask the database, where Jellyfin's "Alpha Copy", known by tmdb 777 alone, finds
+  // Alpha's row. Matched through the stale index, it would get a row of its own.
+  const std::string world = fmt::format(
+      R"({{
+  {},
+  "movies":[
+    {{"key":"m1","title":"Alpha","year":2001,"ids":{{"imdb":"tt0000001"}},"servers":["plex"]}},
+    {{"key":"m2","title":"Alpha Copy","year":2001,"ids":{{"tmdb":"777"}},"servers":["jellyfin"]}},
+    {{"key":"m3","title":"Gamma","year":2003,"ids":{{"imdb":"tt0000003"}},"servers":["plex","jellyfin"]}}]}})",
+      k_servers);
+  House house(world);
+  const auto main_thread = std::this_thread::get_id();
+  const auto file = house.dir.path() / "state.db";
+  bool written = false;
+  // The clock is read on the run's thread at the start of every backend, before its
+  // transaction: the first time Plex's rows are there, the other process writes.
+  house.services.now = [&] {
+    if (std::this_thread::get_id() == main_thread && !written) {
+      const auto alpha = house.store->items_by_key("main", "imdb://tt0000001/movie");
+      if (!alpha.empty()) {
+        ws::test::exec_on_another_connection(
+            file, fmt::format("INSERT INTO item_keys (identity, key, item_id) VALUES ('main', "
+                              "'tmdb://777/movie', {})",
+                              alpha.front())
+                      .c_str());
+        written = true;
+      }
+    }
+    return house.clock;
+  };
+
+  const auto imported = ws::sync::run_import(house.services, house.config, *house.store, {});
+  REQUIRE(written);
+  REQUIRE(imported.errors.empty());
+  const auto alpha = house.store->items_by_key("main", "imdb://tt0000001/movie");
+  REQUIRE(alpha.size() == 1);
+  const auto records = house.store->records(alpha.front());
+  REQUIRE(records.size() == 2);
+  CHECK(records[0].backend == "jellyfin");
+  CHECK(records[1].backend == "plex");
+  CHECK(house.store->count_items("main") == 2); // Alpha and Gamma
 }
 
 TEST_CASE("in-process: a first import goes on correctly after a backend's listing failed",
