@@ -93,12 +93,39 @@ public:
     m_not_full.notify_all();
   }
 
+  // The items of a batch the writing thread applied, handed back so that the fetching thread,
+  // which allocated them, frees them: freed by the writing thread, every string went back
+  // into the other thread's arena under its lock (a no-change import of 3 x 100,000 items
+  // took 7-11 % more CPU).
+  void give_back(std::vector<backend::RemoteItem>&& items) {
+    std::lock_guard lock(m_mutex);
+    m_spent.push_back(std::move(items));
+  }
+
+  // An emptied vector of spent items to fill again (the items freed here), or an empty one.
+  std::vector<backend::RemoteItem> take_spent() {
+    std::vector<std::vector<backend::RemoteItem>> spent;
+    {
+      std::lock_guard lock(m_mutex);
+      spent.swap(m_spent);
+    }
+    std::vector<backend::RemoteItem> reused;
+    for (auto& items : spent) {
+      items.clear();
+      if (reused.capacity() < items.capacity()) {
+        reused.swap(items);
+      }
+    }
+    return reused;
+  }
+
 private:
   std::size_t m_capacity;
   std::mutex m_mutex;
   std::condition_variable m_not_full;
   std::condition_variable m_not_empty;
   std::deque<Batch> m_batches;
+  std::vector<std::vector<backend::RemoteItem>> m_spent;
   bool m_closed = false;
 };
 
@@ -165,6 +192,7 @@ bool fetch_backend(const Services& services, const config::Config& config,
         }
         batch = Batch{};
         batch.backend_index = index;
+        batch.items = queue.take_spent();
         batch.items.reserve(k_batch_items);
       }
     });
@@ -318,8 +346,9 @@ void import_identity(const Services& services, const config::Config& config, db:
       }
       applier.apply_shows(batch.shows);
       for (auto& item : batch.items) {
-        applier.apply(std::move(item));
+        applier.apply(item);
       }
+      queue.give_back(std::move(batch.items));
     }
     // A merge moves other backends' records too: what was read for them is out of date.
     records_moved = records_moved || applier.records_moved();
@@ -397,7 +426,7 @@ ItemsImport import_items(const Services& services, const config::Config& config,
                          config.matching, policy, result.counts);
   applier.apply_shows(shows);
   for (auto& item : items) {
-    applier.apply(std::move(item));
+    applier.apply(item);
   }
   for (const auto& seen : applier.seen()) {
     if (std::find(result.rows.begin(), result.rows.end(), seen.item) == result.rows.end()) {

@@ -429,7 +429,7 @@ void BackendApplier::take_back_keys(db::ItemId row, const db::BackendRecord& pre
   }
 }
 
-void BackendApplier::apply(backend::RemoteItem item) {
+void BackendApplier::apply(backend::RemoteItem& item) {
   if (const auto* rule = m_ignore.item_rule(item.id)) {
     ++m_counts.ignored;
     m_ignored.push_back({m_name, item.id, rule->text, display_name(item), "item"});

@@ -50,7 +50,8 @@ public:
   // the database alone. The caller drops the index when the backend's transaction rolls back.
   void set_run_keys(RunKeyIndex* keys) { m_keys = keys; }
 
-  void apply(backend::RemoteItem item);
+  // The item as the backend reported it; ignored ids are stripped from it.
+  void apply(backend::RemoteItem& item);
 
   // Whether applying moved records between rows (a merge) or removed some: the records other
   // backends' appliers were given (set_known_records) may be stale.

@@ -40,7 +40,7 @@ sync::BackendImportCounts import_items(db::StateStore& store, const char* backen
   const std::string name = backend;
   sync::BackendApplier applier(store, identity, name, {}, others, matching, policy, counts);
   for (auto& item : items) {
-    applier.apply(std::move(item));
+    applier.apply(item);
   }
   applier.forget_unreported();
   store.set_cursor("main", backend, "import", now);

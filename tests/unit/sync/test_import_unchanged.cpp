@@ -62,7 +62,7 @@ Outcome import_listing(db::StateStore& store, const std::string& backend, UnixTi
     applier.set_known_records(std::move(store.record_digests(identity)[backend]));
   }
   for (auto& item : items) {
-    applier.apply(std::move(item));
+    applier.apply(item);
   }
   applier.forget_unreported();
   store.set_cursor("main", backend, "import", now);

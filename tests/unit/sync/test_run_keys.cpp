@@ -209,7 +209,7 @@ RunOutcome import_run(db::StateStore& store, const std::vector<std::string>& bac
     applier.set_run_keys(keys);
     applier.apply_shows(listings[name].shows);
     for (auto& item : listings[name].items) {
-      applier.apply(std::move(item));
+      applier.apply(item);
     }
     applier.forget_unreported();
     store.set_cursor(identity, name, "import", now);
