@@ -15,12 +15,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <ctime>
-#include <exception>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
