@@ -21,7 +21,7 @@ namespace ws::db {
 namespace {
 
 // Each entry brings the schema from version i to i+1. Never edit a shipped entry: add one.
-constexpr std::array<std::string_view, 8> k_migrations = {
+constexpr std::array<std::string_view, 9> k_migrations = {
     R"sql(
 CREATE TABLE items (
   id          INTEGER PRIMARY KEY,
@@ -263,6 +263,15 @@ CREATE TABLE playlist_copies (
 ALTER TABLE backend_items ADD COLUMN lookup INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE backend_items ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX backend_items_digest ON backend_items (identity, backend, item_id, lookup, digest);
+)sql",
+    // 9: one index instead of two. The look-up by remote id and the no-change import's pass over
+    // lookup keys and digests read the same index, which carries both after the remote id: each
+    // record written costs two B-tree inserts instead of three (first ws-import of 3 x 100,000:
+    // a third of its record index writes).
+    R"sql(
+DROP INDEX backend_items_digest;
+DROP INDEX backend_items_remote;
+CREATE INDEX backend_items_remote ON backend_items (identity, backend, remote_id, lookup, digest);
 )sql",
 };
 
@@ -859,12 +868,12 @@ std::uint64_t record_lookup_key(std::string_view remote_id, int season, int epis
 std::unordered_map<std::string, std::vector<RecordDigest>>
 StateStore::record_digests(const std::string& identity) {
   try {
-    // The narrow index that holds what is read (backend_items_digest, schema 8): one
-    // sequential pass over ~60 bytes a record instead of every column of the table.
+    // The index that holds what is read (backend_items_remote, schema 9): one sequential pass
+    // over ~60-90 bytes a record instead of every column of the table.
     sqlite3* db = m_impl->db.getHandle();
     const RawStatement q =
         prepare_raw(m_impl->db, "SELECT backend, lookup, item_id, digest FROM backend_items "
-                                "INDEXED BY backend_items_digest WHERE identity = ?");
+                                "INDEXED BY backend_items_remote WHERE identity = ?");
     check_raw(db, sqlite3_bind_text(q.get(), 1, identity.data(), static_cast<int>(identity.size()),
                                     SQLITE_STATIC));
     sqlite3_stmt* raw = q.get();
