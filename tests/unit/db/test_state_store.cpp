@@ -42,7 +42,7 @@ db::BackendRecord record(const char* backend, const char* remote_id) {
   return rec;
 }
 
-// The indexes of backend_items as "name(column, ...)", and how SQLite plans `select` on it.
+// The indexes of backend_items in `file`, as "name(column, ...)".
 std::vector<std::string> record_indexes(const std::filesystem::path& file) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
@@ -60,6 +60,7 @@ std::vector<std::string> record_indexes(const std::filesystem::path& file) {
   return out;
 }
 
+// How SQLite plans `select` on `file`: the detail of each step, joined.
 std::string query_plan(const std::filesystem::path& file, const std::string& select) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
