@@ -44,36 +44,17 @@ db::BackendRecord record(const char* backend, const char* remote_id) {
 
 // The indexes of backend_items in `file`, as "name(column, ...)".
 std::vector<std::string> record_indexes(const std::filesystem::path& file) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-  std::vector<std::string> out;
-  const auto each_row = [](void* target, int, char** values, char**) {
-    static_cast<std::vector<std::string>*>(target)->emplace_back(values[0]);
-    return 0;
-  };
-  REQUIRE(sqlite3_exec(db,
-                       "SELECT i.name || '(' || (SELECT group_concat(c.name, ', ') FROM "
-                       "pragma_index_info(i.name) c) || ')' FROM sqlite_master i WHERE i.type = "
-                       "'index' AND i.tbl_name = 'backend_items' ORDER BY i.name",
-                       each_row, &out, nullptr) == SQLITE_OK);
-  sqlite3_close(db);
-  return out;
+  return test::query_on_another_connection(
+      file, "SELECT i.name || '(' || (SELECT group_concat(c.name, ', ') FROM "
+            "pragma_index_info(i.name) c) || ')' FROM sqlite_master i WHERE i.type = 'index' AND "
+            "i.tbl_name = 'backend_items' ORDER BY i.name");
 }
 
 // How SQLite plans `select` on `file`: the detail of each step, joined.
 std::string query_plan(const std::filesystem::path& file, const std::string& select) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-  std::vector<std::string> steps;
-  const auto each_row = [](void* target, int, char** values, char**) {
-    static_cast<std::vector<std::string>*>(target)->emplace_back(values[3]);
-    return 0;
-  };
-  REQUIRE(sqlite3_exec(db, ("EXPLAIN QUERY PLAN " + select).c_str(), each_row, &steps, nullptr) ==
-          SQLITE_OK);
-  sqlite3_close(db);
   std::string plan;
-  for (const auto& step : steps) {
+  for (const auto& step :
+       test::query_on_another_connection(file, ("EXPLAIN QUERY PLAN " + select).c_str(), 3)) {
     plan += step + "; ";
   }
   return plan;
