@@ -292,23 +292,55 @@ std::vector<db::ItemId> BackendApplier::rows_of_key(const std::string& key) {
   return m_store.items_by_key(m_identity, key);
 }
 
+void BackendApplier::set_run_keys(RunKeyIndex* keys, std::size_t write_batch) {
+  write_held_keys();
+  m_keys = keys;
+  m_key_write_batch = std::max<std::size_t>(write_batch, 1);
+}
+
 bool BackendApplier::add_key(const std::string& key, db::ItemId row) {
   if (m_keys == nullptr || !m_keys->usable()) {
     return m_store.add_key(m_identity, key, row);
   }
-  if (m_keys->has(key, row)) {
+  switch (m_keys->add(key, row)) {
+  case RunKeyIndex::Added::already_held:
     return false; // most keys a second server gives: the first one's
+  case RunKeyIndex::Added::new_pair:
+    // The matching reads keys from the index alone, so the database may hold this one later.
+    // (If writing it then throws, the run drops the index with the backend's transaction.)
+    m_held_keys.emplace_back(key, row);
+    if (m_held_keys.size() >= m_key_write_batch) {
+      write_held_keys();
+    }
+    return true;
+  case RunKeyIndex::Added::cannot_hold: break;
   }
-  const bool added = m_store.add_key(m_identity, key, row);
-  m_keys->add(key, row);
-  return added;
+  write_held_keys(); // the database answers from now on: it must hold every key
+  return m_store.add_key(m_identity, key, row);
 }
 
 void BackendApplier::remove_key(const std::string& key, db::ItemId row) {
   m_store.remove_key(m_identity, key, row);
   if (m_keys != nullptr) {
     m_keys->remove(key, row);
+    if (!m_held_keys.empty()) {
+      m_removed_while_held = true;
+    }
   }
+}
+
+void BackendApplier::write_held_keys() {
+  // In item_keys' order (identity, key, item_id): each insert lands next to the one before,
+  // on pages SQLite has at hand.
+  std::sort(m_held_keys.begin(), m_held_keys.end());
+  for (const auto& [key, row] : m_held_keys) {
+    // A key removed after it was held back is no longer in the index: not written.
+    if (!m_removed_while_held || m_keys->has(key, row)) {
+      m_store.add_key(m_identity, key, row);
+    }
+  }
+  m_held_keys.clear();
+  m_removed_while_held = false;
 }
 
 std::vector<std::string> BackendApplier::keys_of(const db::ItemRow& row,
@@ -747,10 +779,12 @@ void BackendApplier::record_conflicts(const backend::RemoteItem& item, db::ItemI
 }
 
 std::int64_t BackendApplier::forget_unreported() {
+  write_held_keys();
   return m_store.remove_records_except(m_identity, m_name, m_seen);
 }
 
 std::vector<db::RecordRef> BackendApplier::unreported() {
+  write_held_keys();
   return m_store.records_except(m_identity, m_name, m_seen);
 }
 

@@ -66,14 +66,14 @@ bool RunKeyIndex::has(std::string_view key, db::ItemId row) const {
   return holdable(row) && find(hashed(key), row) != m_slots.size();
 }
 
-bool RunKeyIndex::add(std::string_view key, db::ItemId row) {
+RunKeyIndex::Added RunKeyIndex::add(std::string_view key, db::ItemId row) {
   if (!holdable(row)) {
     m_usable = false;
-    return false;
+    return Added::cannot_hold;
   }
   const Hashed h = hashed(key);
   if (find(h, row) != m_slots.size()) {
-    return true;
+    return Added::already_held;
   }
   // At most 3/4 of the slots in use (pairs and removed ones) keeps probe runs short.
   if ((m_used + 1) * 4 > m_slots.size() * 3) {
@@ -89,7 +89,7 @@ bool RunKeyIndex::add(std::string_view key, db::ItemId row) {
   }
   m_slots[i] = {h.hash, h.check | static_cast<std::uint64_t>(row)};
   ++m_size;
-  return true;
+  return Added::new_pair;
 }
 
 void RunKeyIndex::remove(std::string_view key, db::ItemId row) {

@@ -31,9 +31,15 @@ public:
   [[nodiscard]] std::vector<db::ItemId> rows(std::string_view key) const;
   // Whether `key` points to `row`.
   [[nodiscard]] bool has(std::string_view key, db::ItemId row) const;
-  // Point `key` at `row` (also). False when the index cannot hold `row` (then it is no longer
-  // usable()).
-  bool add(std::string_view key, db::ItemId row);
+  // What add() found.
+  enum class Added {
+    new_pair,     // `key` points to `row` now
+    already_held, // it did before
+    cannot_hold,  // a row id outside what it can hold: no longer usable()
+  };
+  // Point `key` at `row` (also). One look-up answers both "is it there?" and "put it there":
+  // most keys of a first import come a second and third time, from the other servers.
+  Added add(std::string_view key, db::ItemId row);
   void remove(std::string_view key, db::ItemId row);
 
   // False once a row id outside what it can hold was added: its answers are then incomplete.

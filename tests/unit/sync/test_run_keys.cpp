@@ -4,6 +4,7 @@
 // keys leaves, on worlds with the ids real libraries carry (shared, wrong, missing, re-matched).
 #include <watchstate/db/state_store.hpp>
 #include <watchstate/sync/import_apply.hpp>
+#include <watchstate/sync/matching.hpp>
 #include <watchstate/sync/run_keys.hpp>
 
 #include <catch2/catch.hpp>
@@ -21,9 +22,10 @@ using namespace ws;
 TEST_CASE("The run's key index answers as a multimap of keys to rows", "[sync][run_keys]") {
   sync::RunKeyIndex index;
   CHECK(index.rows("imdb://tt1/movie").empty());
-  CHECK(index.add("imdb://tt1/movie", 7));
-  CHECK(index.add("imdb://tt1/movie", 3));
-  CHECK(index.add("imdb://tt1/movie", 7)); // already there: held once
+  using Added = sync::RunKeyIndex::Added;
+  CHECK(index.add("imdb://tt1/movie", 7) == Added::new_pair);
+  CHECK(index.add("imdb://tt1/movie", 3) == Added::new_pair);
+  CHECK(index.add("imdb://tt1/movie", 7) == Added::already_held); // held once
   CHECK(index.rows("imdb://tt1/movie") == std::vector<db::ItemId>{3, 7});
   CHECK(index.has("imdb://tt1/movie", 3));
   CHECK_FALSE(index.has("imdb://tt1/episode", 3));
@@ -35,11 +37,11 @@ TEST_CASE("The run's key index answers as a multimap of keys to rows", "[sync][r
   CHECK(index.usable());
 
   SECTION("a row id it cannot hold makes it unusable") {
-    CHECK_FALSE(index.add("imdb://tt2/movie", 0));
+    CHECK(index.add("imdb://tt2/movie", 0) == Added::cannot_hold);
     CHECK_FALSE(index.usable());
   }
   SECTION("so does one beyond 40 bits") {
-    CHECK_FALSE(index.add("imdb://tt2/movie", db::ItemId{1} << 40));
+    CHECK(index.add("imdb://tt2/movie", db::ItemId{1} << 40) == Added::cannot_hold);
     CHECK_FALSE(index.usable());
   }
 }
@@ -56,8 +58,9 @@ TEST_CASE("The run's key index holds what a reference holds through growth and r
     const std::string key = fmt::format("tmdb://{}/movie", pick(120'000));
     const db::ItemId row = 1 + pick(3);
     if (pick(10) < 8) {
-      CHECK(index.add(key, row));
-      reference.emplace(key, row);
+      const bool is_new = reference.emplace(key, row).second;
+      CHECK(index.add(key, row) ==
+            (is_new ? sync::RunKeyIndex::Added::new_pair : sync::RunKeyIndex::Added::already_held));
     } else {
       index.remove(key, row);
       reference.erase({key, row});
@@ -190,7 +193,8 @@ struct RunOutcome {
 // a transaction per backend, the series of every backend visible to the next ones.
 RunOutcome import_run(db::StateStore& store, const std::vector<std::string>& backends,
                       std::map<std::string, World::Listing> listings, UnixTime now,
-                      sync::RunKeyIndex* keys) {
+                      sync::RunKeyIndex* keys,
+                      std::size_t write_batch = sync::BackendApplier::k_key_write_batch) {
   const std::string identity = "main";
   const config::MatchingSettings matching;
   sync::ShowCaches all_shows;
@@ -206,7 +210,7 @@ RunOutcome import_run(db::StateStore& store, const std::vector<std::string>& bac
     db::StateStore::Transaction tx(store);
     sync::BackendApplier applier(store, identity, name, all_shows[name], all_shows, matching,
                                  policy, c);
-    applier.set_run_keys(keys);
+    applier.set_run_keys(keys, write_batch);
     applier.apply_shows(listings[name].shows);
     for (auto& item : listings[name].items) {
       applier.apply(item);
@@ -248,13 +252,38 @@ std::string dump(db::StateStore& store) {
   return out.str();
 }
 
+// Where each of `keys` points in `store`, as text: also the keys of rows that are gone, which
+// dump() does not reach.
+std::string key_rows(db::StateStore& store, const std::set<std::string>& keys) {
+  std::ostringstream out;
+  for (const auto& key : keys) {
+    const auto rows = store.items_by_key("main", key);
+    if (!rows.empty()) {
+      out << key << " ->" << fmt::format(" {}", fmt::join(rows, " ")) << "\n";
+    }
+  }
+  return out.str();
+}
+
+// Every key the items of `listing` give (matching_keys), added to `keys`.
+void add_listed_keys(const World::Listing& listing, std::set<std::string>& keys) {
+  for (const auto& item : listing.items) {
+    const auto show = std::find_if(listing.shows.begin(), listing.shows.end(),
+                                   [&](const auto& s) { return s.id == item.show_id; });
+    for (auto& key : sync::matching_keys(item, show == listing.shows.end() ? nullptr : &*show)) {
+      keys.insert(std::move(key));
+    }
+  }
+}
+
 } // namespace
 
 TEST_CASE("Matching through the run's key index leaves what matching through the database does",
           "[sync][run_keys]") {
-  // 40 worlds x 6 runs x 3 servers, each applied to two databases: one matched through the
+  // 40 worlds x 6 runs x 3 servers, each applied to three databases: two matched through an
   // index (kept from the empty database on, so it must follow every key every run wrote and
-  // took back), one through the database's keys alone.
+  // took back), one through the database's keys alone. The second index's keys reach its
+  // database three at a time, so rows merge and keys are taken back while others wait.
   const std::vector<std::string> backends = {"plex", "jellyfin", "emby"};
   std::uint64_t merged = 0;
   std::uint64_t rematched = 0;
@@ -262,18 +291,29 @@ TEST_CASE("Matching through the run's key index leaves what matching through the
     World world(seed);
     db::StateStore with(":memory:");
     db::StateStore without(":memory:");
+    db::StateStore batched(":memory:");
     sync::RunKeyIndex keys;
+    sync::RunKeyIndex batched_keys;
+    std::set<std::string> listed_keys; // every key any run's items gave
     for (int run = 0; run < 6; ++run) {
       std::map<std::string, World::Listing> listings;
       for (const auto& name : backends) {
         listings[name] = world.listing(name.substr(0, 1));
+        add_listed_keys(listings[name], listed_keys);
       }
       const UnixTime now = 1'700'100'000 + run * 1000;
       const auto a = import_run(with, backends, listings, now, &keys);
       const auto b = import_run(without, backends, listings, now, nullptr);
+      const auto c = import_run(batched, backends, listings, now, &batched_keys, 3);
       INFO("seed " << seed << " run " << run);
       REQUIRE(a.counts == b.counts);
-      REQUIRE(dump(with) == dump(without));
+      REQUIRE(c.counts == b.counts);
+      const auto expected = dump(without);
+      REQUIRE(dump(with) == expected);
+      REQUIRE(dump(batched) == expected);
+      const auto expected_keys = key_rows(without, listed_keys);
+      REQUIRE(key_rows(with, listed_keys) == expected_keys);
+      REQUIRE(key_rows(batched, listed_keys) == expected_keys);
       REQUIRE(keys.usable());
       merged += a.merged;
       rematched += a.rematched;
