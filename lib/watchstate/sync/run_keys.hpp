@@ -17,7 +17,8 @@ namespace ws::sync {
 // 3 x 100,000 items otherwise asks SQLite about a million times, most of the time about keys
 // the row got a moment before from another server.
 //
-// The database stays the truth: the index only ever mirrors it. Once it cannot (a backend's
+// The database stays the truth: the index only ever mirrors it (ahead of it by the keys the
+// applier holds back to write them sorted, until the listing ends). Once it cannot (a backend's
 // transaction rolled back, another process wrote, a row id it cannot hold) the caller drops it
 // and the run goes on with the database's answers.
 //
