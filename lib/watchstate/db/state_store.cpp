@@ -508,7 +508,7 @@ struct StateStore::Impl {
   SQLite::Statement insert_item;
   SQLite::Statement update_state;
   SQLite::Statement select_records;
-  SQLite::Statement select_identity_records;
+  SQLite::Statement select_item_with_identity;
   SQLite::Statement upsert_record;
   SQLite::Statement insert_change;
 
@@ -538,9 +538,13 @@ struct StateStore::Impl {
         select_records(db, fmt::format("SELECT {} FROM backend_items WHERE item_id = ? ORDER BY "
                                        "backend, remote_id",
                                        k_record_columns)),
-        select_identity_records(db, "SELECT backend, remote_id, show_id, guids, year, season, "
-                                    "episode, path_key, title FROM backend_items WHERE item_id = "
-                                    "? ORDER BY backend, remote_id"),
+        // The row's columns in k_item_columns' order, then each record's (NULL: no record).
+        select_item_with_identity(
+            db, "SELECT i.id, i.identity, i.type, i.title, i.year, i.season, i.episode, "
+                "i.watched, i.updated, i.progress_ms, i.progress_at, i.via, i.created_at, "
+                "i.updated_at, b.backend, b.remote_id, b.show_id, b.guids, b.year, b.season, "
+                "b.episode, b.path_key, b.title FROM items i LEFT JOIN backend_items b ON "
+                "b.item_id = i.id WHERE i.id = ? ORDER BY b.backend, b.remote_id"),
         upsert_record(
             db,
             "INSERT INTO backend_items (item_id, backend, remote_id, library_id, "
@@ -672,10 +676,7 @@ std::vector<ItemId> StateStore::items_by_key(const std::string& identity, const 
 
 bool StateStore::add_key(const std::string& identity, const std::string& key, ItemId item) {
   try {
-    auto& q = m_impl->insert_key;
-    detail::rewind(q);
-    SQLite::bind(q, identity, key, item);
-    return q.exec() == 1;
+    return detail::exec(m_impl->insert_key, identity, key, item) == 1;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "add item key");
   }
@@ -1078,28 +1079,37 @@ std::vector<BackendRecord> StateStore::records(ItemId item) {
   }
 }
 
-std::vector<BackendRecord> StateStore::identity_records(ItemId item) {
+std::optional<StateStore::RowWithIdentity> StateStore::item_with_identity_records(ItemId item) {
   try {
-    auto& q = m_impl->select_identity_records;
+    auto& q = m_impl->select_item_with_identity;
     detail::rewind(q);
     q.bind(1, item);
-    std::vector<BackendRecord> out;
+    std::optional<RowWithIdentity> out;
+    constexpr int first = 14; // the record's columns, after the row's
     while (q.executeStep()) {
+      if (!out) {
+        out.emplace();
+        out->row = read_item(q);
+      }
+      if (q.isColumnNull(first)) {
+        break; // the row has no record
+      }
       BackendRecord r;
-      r.backend = q.getColumn(0).getText();
-      r.remote_id = q.getColumn(1).getText();
-      r.show_id = q.getColumn(2).getText();
-      r.guids = decode_guids(q.getColumn(3).getText());
-      r.year = q.getColumn(4).getInt();
-      r.season = q.getColumn(5).getInt();
-      r.episode = q.getColumn(6).getInt();
-      r.path_key = q.getColumn(7).getText();
-      r.title = q.getColumn(8).getText();
-      out.push_back(std::move(r));
+      r.backend = q.getColumn(first).getText();
+      r.remote_id = q.getColumn(first + 1).getText();
+      r.show_id = q.getColumn(first + 2).getText();
+      r.guids = decode_guids(q.getColumn(first + 3).getText());
+      r.year = q.getColumn(first + 4).getInt();
+      r.season = q.getColumn(first + 5).getInt();
+      r.episode = q.getColumn(first + 6).getInt();
+      r.path_key = q.getColumn(first + 7).getText();
+      r.title = q.getColumn(first + 8).getText();
+      out->records.push_back(std::move(r));
     }
+    detail::rewind(q); // not left on a row: see item()
     return out;
   } catch (const SQLite::Exception& e) {
-    rethrow(e, "read backend records");
+    rethrow(e, "read item and its records");
   }
 }
 

@@ -239,9 +239,14 @@ public:
   // (another library, another file), and a multi-episode file covers several rows.
   std::vector<BackendRecord> records(ItemId item);
   std::vector<BackendRecord> records(ItemId item, const std::string& backend);
-  // What each record says the item is (backend, remote_id, show_id, guids, year, season,
-  // episode, path_key, title): the matching reads a candidate row's identity from these.
-  std::vector<BackendRecord> identity_records(ItemId item);
+  // Row `item` with what each of its records says the item is (backend, remote_id, show_id,
+  // guids, year, season, episode, path_key, title; the other fields left default), in one
+  // query: the matching weighs a candidate row by both. Nothing when there is no such row.
+  struct RowWithIdentity {
+    ItemRow row;
+    std::vector<BackendRecord> records;
+  };
+  std::optional<RowWithIdentity> item_with_identity_records(ItemId item);
   // The rows `backend`'s item `remote_id` is recorded on, with the record (several for a
   // multi-episode file).
   std::vector<std::pair<ItemId, BackendRecord>> records_by_remote_id(const std::string& identity,

@@ -213,17 +213,9 @@ ItemIdentity BackendApplier::identity_of_record(const db::ItemRow& row,
   return identity;
 }
 
-std::optional<BackendApplier::Candidate> BackendApplier::load(db::ItemId id) {
-  auto row = m_store.item(id);
-  if (!row || row->identity != m_identity) {
-    return std::nullopt;
-  }
-  return Candidate{std::move(*row), m_store.identity_records(id)};
-}
-
 std::optional<MatchCandidate> BackendApplier::candidate(db::ItemId id) {
-  auto loaded = load(id);
-  if (!loaded) {
+  const auto loaded = m_store.item_with_identity_records(id);
+  if (!loaded || loaded->row.identity != m_identity) {
     return std::nullopt;
   }
   m_loaded.push_back(loaded->row);

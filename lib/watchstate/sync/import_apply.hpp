@@ -82,17 +82,11 @@ public:
   [[nodiscard]] const std::vector<db::IgnoredItem>& ignored() const { return m_ignored; }
 
 private:
-  struct Candidate {
-    db::ItemRow row;
-    std::vector<db::BackendRecord> records;
-  };
-
   const model::RemoteShow* show_of(const backend::RemoteItem& item) const;
   const model::Guids& show_guids(const std::string& backend, const std::string& show_id,
                                  bool before_this_run) const;
   ItemIdentity identity_of_record(const db::ItemRow& row, const db::BackendRecord& record,
                                   bool before_this_run) const;
-  std::optional<Candidate> load(db::ItemId id);
   // The row `id` as a candidate of the matching (nullopt when it is gone).
   std::optional<MatchCandidate> candidate(db::ItemId id);
   MatchDecision match(const ItemIdentity& identity, const std::vector<MatchKey>& keys,

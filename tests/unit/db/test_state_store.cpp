@@ -69,6 +69,12 @@ TEST_CASE("db::StateStore items, keys, records", "[db]") {
   auto row = episode_row("Show");
   const auto id = store.insert_item(row);
 
+  const auto alone = store.item_with_identity_records(id); // a row no record points to yet
+  REQUIRE(alone);
+  CHECK(alone->row.title == "Show");
+  CHECK(alone->records.empty());
+  CHECK_FALSE(store.item_with_identity_records(id + 1));
+
   CHECK_FALSE(store.has_keys("main"));
   CHECK(store.add_key("main", "rtvdb://200/1/2", id));
   CHECK_FALSE(store.add_key("main", "rtvdb://200/1/2", id)); // present already: unchanged
@@ -104,6 +110,24 @@ TEST_CASE("db::StateStore items, keys, records", "[db]") {
     CHECK(found[0].second == rec);
     CHECK(store.records_by_remote_id("alice", "jf", "abc").empty());
     CHECK(store.count_records("main", "jf") == 2);
+
+    // The matching's read of a candidate: the row and what each record says it is, in order.
+    store.upsert_record("main", id, record("emby", "7"));
+    const auto candidate = store.item_with_identity_records(id);
+    REQUIRE(candidate);
+    CHECK(candidate->row.id == id);
+    CHECK(candidate->row.title == "Show");
+    CHECK(candidate->row.watched);
+    REQUIRE(candidate->records.size() == 3);
+    CHECK(candidate->records[0].backend == "emby");
+    CHECK(candidate->records[1].remote_id == "abc");
+    CHECK(candidate->records[2].remote_id == "def");
+    for (const auto& r : candidate->records) {
+      CHECK(r.guids == rec.guids);
+      CHECK(r.season == 1);
+      CHECK(r.episode == 2);
+    }
+    store.remove_record("main", "emby", "7", id);
     CHECK(store.has_records("main", "jf"));
     CHECK_FALSE(store.has_records("main", "plex"));
     CHECK_FALSE(store.has_records("alice", "jf"));
@@ -368,6 +392,7 @@ TEST_CASE("db::StateStore reads leave no read transaction open between transacti
     db::StateStore store(file);
     const auto id = store.insert_item(episode_row("Show"));
     REQUIRE(store.item(id));
+    REQUIRE(store.item_with_identity_records(id)); // no record: its first row ends the read
     CHECK(store.server("plex") == std::nullopt);
     CHECK_FALSE(store.cursor("main", "plex", "import"));
 
