@@ -336,9 +336,27 @@ ItemRow read_item(SQLite::Statement& q) {
   return row;
 }
 
-constexpr const char* k_item_columns =
+// The columns read_item reads, in its order.
+constexpr std::string_view k_item_columns =
     "id, identity, type, title, year, season, episode, watched, updated, progress_ms, "
     "progress_at, via, created_at, updated_at";
+constexpr int k_item_column_count =
+    static_cast<int>(std::count(k_item_columns.begin(), k_item_columns.end(), ',')) + 1;
+
+// `columns` ("id, title") each qualified by `table` ("i.id, i.title"), for a join where the
+// other table has columns of the same names.
+std::string qualified(std::string_view columns, std::string_view table) {
+  std::string out;
+  while (!columns.empty()) {
+    const auto end = columns.find(", ");
+    out += fmt::format("{}{}.{}", out.empty() ? "" : ", ", table, columns.substr(0, end));
+    if (end == std::string_view::npos) {
+      break;
+    }
+    columns.remove_prefix(end + 2);
+  }
+  return out;
+}
 
 // The record columns (k_record_columns) starting at column `first`.
 BackendRecord read_record(SQLite::Statement& q, int first = 0) {
@@ -538,13 +556,13 @@ struct StateStore::Impl {
         select_records(db, fmt::format("SELECT {} FROM backend_items WHERE item_id = ? ORDER BY "
                                        "backend, remote_id",
                                        k_record_columns)),
-        // The row's columns in k_item_columns' order, then each record's (NULL: no record).
+        // The row's columns, then each record's (NULL: the row has no record).
         select_item_with_identity(
-            db, "SELECT i.id, i.identity, i.type, i.title, i.year, i.season, i.episode, "
-                "i.watched, i.updated, i.progress_ms, i.progress_at, i.via, i.created_at, "
-                "i.updated_at, b.backend, b.remote_id, b.show_id, b.guids, b.year, b.season, "
-                "b.episode, b.path_key, b.title FROM items i LEFT JOIN backend_items b ON "
-                "b.item_id = i.id WHERE i.id = ? ORDER BY b.backend, b.remote_id"),
+            db, fmt::format("SELECT {}, b.backend, b.remote_id, b.show_id, b.guids, b.year, "
+                            "b.season, b.episode, b.path_key, b.title FROM items i LEFT JOIN "
+                            "backend_items b ON b.item_id = i.id WHERE i.id = ? ORDER BY "
+                            "b.backend, b.remote_id",
+                            qualified(k_item_columns, "i"))),
         upsert_record(
             db,
             "INSERT INTO backend_items (item_id, backend, remote_id, library_id, "
@@ -1085,7 +1103,7 @@ std::optional<StateStore::RowWithIdentity> StateStore::item_with_identity_record
     detail::rewind(q);
     q.bind(1, item);
     std::optional<RowWithIdentity> out;
-    constexpr int first = 14; // the record's columns, after the row's
+    constexpr int first = k_item_column_count; // the record's columns, after the row's
     while (q.executeStep()) {
       if (!out) {
         out.emplace();
