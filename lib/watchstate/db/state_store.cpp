@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/db/sqlite.hpp>
 #include <watchstate/db/state_store.hpp>
+#include <watchstate/db/wal_checkpointer.hpp>
 
 #include <watchstate/core/digest.hpp>
 #include <watchstate/core/error.hpp>
+#include <watchstate/core/log.hpp>
 #include <watchstate/model/guids.hpp>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -529,6 +531,8 @@ struct StateStore::Impl {
   SQLite::Statement select_item_with_identity;
   SQLite::Statement upsert_record;
   SQLite::Statement insert_change;
+  // Set while a BackgroundCheckpoints lives: commits hand the checkpoint to it.
+  std::unique_ptr<detail::WalCheckpointer> checkpointer;
 
   explicit Impl(const std::filesystem::path& file)
       : db(open(file)),
@@ -660,9 +664,54 @@ void StateStore::Transaction::commit() {
   try {
     m_store.m_impl->db.exec(m_nested ? "RELEASE ws_nested" : "COMMIT");
     m_done = true;
+    if (!m_nested && m_store.m_impl->checkpointer) {
+      m_store.m_impl->checkpointer->request();
+    }
   } catch (const SQLite::Exception& e) {
     rethrow(e, "commit");
   }
+}
+
+// SQLite's default: a commit that leaves the log at 1,000 pages or more checkpoints it.
+constexpr int k_wal_autocheckpoint_pages = 1000;
+
+StateStore::BackgroundCheckpoints::BackgroundCheckpoints(StateStore& store) : m_store(store) {
+  auto& impl = *m_store.m_impl;
+  if (impl.checkpointer) {
+    return; // the outer one checkpoints
+  }
+  try {
+    impl.checkpointer = std::make_unique<detail::WalCheckpointer>(impl.db.getFilename());
+    impl.db.exec("PRAGMA wal_autocheckpoint = 0");
+    m_started = true;
+  } catch (const std::exception& e) {
+    // Commits keep checkpointing themselves: slower, never wrong.
+    impl.checkpointer.reset();
+    log::debug("state database: no background checkpoints: {}", e.what());
+  }
+}
+
+StateStore::BackgroundCheckpoints::~BackgroundCheckpoints() {
+  if (!m_started) {
+    return;
+  }
+  auto& impl = *m_store.m_impl;
+  impl.checkpointer.reset(); // lets a running checkpoint finish
+  try {
+    impl.db.exec(fmt::format("PRAGMA wal_autocheckpoint = {}", k_wal_autocheckpoint_pages));
+    // What the last commits left in the log, copied now as their commit would have done.
+    // (Inside a transaction, as a dry run's, SQLite refuses: the log then waits for the next
+    // commit.)
+    (void)sqlite3_wal_checkpoint_v2(impl.db.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                    nullptr, nullptr);
+  } catch (const std::exception& e) {
+    log::debug("state database: checkpoint: {}", e.what());
+  }
+}
+
+int StateStore::BackgroundCheckpoints::completed() const {
+  const auto& checkpointer = m_store.m_impl->checkpointer;
+  return m_started && checkpointer ? checkpointer->completed() : 0;
 }
 
 int StateStore::schema_version() const {

@@ -204,6 +204,26 @@ public:
     bool m_done = false;
   };
 
+  // While it lives, the write-ahead log is copied into the database by a thread of its own
+  // after each commit instead of by the commit itself, so the next transaction goes on while
+  // the disk syncs (a first import of 3 x 100,000 waited 0.2-0.4 s at each backend's commit).
+  // When it ends, it waits for that thread and copies what is left, as a commit would have.
+  // Without a thread (it could not open its connection) commits checkpoint as usual. Create it
+  // before the transactions it spans, so that they end first.
+  class BackgroundCheckpoints {
+  public:
+    explicit BackgroundCheckpoints(StateStore& store);
+    ~BackgroundCheckpoints();
+    BackgroundCheckpoints(const BackgroundCheckpoints&) = delete;
+    BackgroundCheckpoints& operator=(const BackgroundCheckpoints&) = delete;
+    // How many checkpoints the thread ran to their end so far (for tests).
+    [[nodiscard]] int completed() const;
+
+  private:
+    StateStore& m_store;
+    bool m_started = false; // false: another one is active, or the thread could not start
+  };
+
   [[nodiscard]] int schema_version() const;
   // Changes whenever another connection (another process) commits to the database; this
   // connection's own commits leave it as it is (SQLite's PRAGMA data_version).

@@ -8,7 +8,9 @@
 
 #include "support/other_connection.hpp"
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 using namespace ws;
 
@@ -410,6 +412,82 @@ TEST_CASE("db::StateStore reads leave no read transaction open between transacti
   std::filesystem::remove(file);
   std::filesystem::remove(file.string() + "-wal");
   std::filesystem::remove(file.string() + "-shm");
+}
+
+namespace {
+
+// How many items the database file itself holds, without its write-ahead log: what checkpoints
+// copied into it. (A copy of the file alone is opened, so the log cannot be read.)
+std::size_t items_in_database_file(const std::filesystem::path& file) {
+  const auto copy = std::filesystem::path(file.string() + ".copy");
+  std::filesystem::remove(copy);
+  std::filesystem::copy_file(file, copy);
+  std::size_t count = 0;
+  if (!test::query_on_another_connection(copy, "SELECT 1 FROM sqlite_master WHERE name = 'items'")
+           .empty()) {
+    count = std::stoul(test::query_on_another_connection(copy, "SELECT count(*) FROM items")[0]);
+  }
+  std::filesystem::remove(copy);
+  return count;
+}
+
+void insert_items(db::StateStore& store, int count) {
+  db::StateStore::Transaction tx(store);
+  for (int i = 0; i < count; ++i) {
+    store.insert_item(episode_row("Show"));
+  }
+  tx.commit();
+}
+
+} // namespace
+
+TEST_CASE("db::StateStore::BackgroundCheckpoints copies each commit into the file on its thread",
+          "[db]") {
+  const auto file = std::filesystem::temp_directory_path() / "ws-test-state-checkpoints.db";
+  const auto remove_all = [&] {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(file.string() + suffix);
+    }
+  };
+  remove_all();
+  {
+    db::StateStore store(file);
+    insert_items(store, 100);
+    // A small commit leaves its pages in the log (SQLite checkpoints at 1,000 pages).
+    REQUIRE(items_in_database_file(file) == 0);
+    {
+      db::StateStore::BackgroundCheckpoints checkpoints(store);
+      const db::StateStore::BackgroundCheckpoints inner(store); // the outer one checkpoints
+      insert_items(store, 500);
+      // Waits for the thread, 20 s at most: this checks what it did, not how fast.
+      for (int i = 0; i < 2000 && checkpoints.completed() == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      REQUIRE(checkpoints.completed() >= 1);
+      CHECK(inner.completed() == 0);
+      CHECK(items_in_database_file(file) == 600);
+
+      insert_items(store, 50);
+      insert_items(store, 25);
+    }
+    // Its end copied what the last commits left, whether the thread had taken them or not.
+    CHECK(items_in_database_file(file) == 675);
+    {
+      // Inside a transaction (a dry run's, never committed) commits are savepoints: nothing
+      // to checkpoint, and its end cannot checkpoint either.
+      db::StateStore::Transaction dry_run(store);
+      {
+        const db::StateStore::BackgroundCheckpoints checkpoints(store);
+        insert_items(store, 10);
+        CHECK(checkpoints.completed() == 0);
+      }
+      CHECK(store.cursor("main", "plex", "import") == std::nullopt);
+    }
+    // Commits checkpoint by themselves again; the store goes on as before.
+    insert_items(store, 1);
+    CHECK(store.items_by_key("main", "none").empty());
+  }
+  remove_all();
 }
 
 TEST_CASE("db::StateStore show cache", "[db]") {
