@@ -459,6 +459,7 @@ TEST_CASE("db::StateStore::BackgroundCheckpoints copies each commit into the fil
       db::StateStore::BackgroundCheckpoints checkpoints(store);
       const db::StateStore::BackgroundCheckpoints inner(store); // the outer one checkpoints
       insert_items(store, 500);
+      const auto version = store.data_version();
       // Waits for the thread, 20 s at most: this checks what it did, not how fast.
       for (int i = 0; i < 2000 && checkpoints.completed() == 0; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -466,6 +467,9 @@ TEST_CASE("db::StateStore::BackgroundCheckpoints copies each commit into the fil
       REQUIRE(checkpoints.completed() >= 1);
       CHECK(inner.completed() == 0);
       CHECK(items_in_database_file(file) == 600);
+      // Its connection only copies: to this one it is not another writer (the import keeps
+      // what it read at the start while no other process commits).
+      CHECK(store.data_version() == version);
 
       insert_items(store, 50);
       insert_items(store, 25);
