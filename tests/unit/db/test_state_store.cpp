@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "support/other_connection.hpp"
+#include "support/temp_dir.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -443,13 +444,8 @@ void insert_items(db::StateStore& store, int count) {
 
 TEST_CASE("db::StateStore::BackgroundCheckpoints copies each commit into the file on its thread",
           "[db]") {
-  const auto file = std::filesystem::temp_directory_path() / "ws-test-state-checkpoints.db";
-  const auto remove_all = [&] {
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      std::filesystem::remove(file.string() + suffix);
-    }
-  };
-  remove_all();
+  const test::TempDir dir("ws-test-checkpoints");
+  const auto file = dir.path() / "state.db";
   {
     db::StateStore store(file);
     insert_items(store, 100);
@@ -490,7 +486,6 @@ TEST_CASE("db::StateStore::BackgroundCheckpoints copies each commit into the fil
   }
   // Closed, the store left everything in the file: the dry run's ten items rolled back.
   CHECK(items_in_database_file(file) == 676);
-  remove_all();
 }
 
 TEST_CASE("db::StateStore show cache", "[db]") {
