@@ -39,7 +39,8 @@ MEASURE = ("import resource,subprocess,sys,time,json;"
            "t=time.monotonic();p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
            "w=time.monotonic()-t;u=resource.getrusage(resource.RUSAGE_CHILDREN);"
            "print(json.dumps({'rc':p.returncode,'wall':w,'rss':u.ru_maxrss/1024,"
-           "'cpu':u.ru_utime+u.ru_stime,'out':p.stdout,'err':p.stderr[-2000:]}))")
+           "'cpu':u.ru_utime+u.ru_stime,'user':u.ru_utime,'sys':u.ru_stime,"
+           "'out':p.stdout,'err':p.stderr[-2000:]}))")
 
 
 def measure(cmd):
