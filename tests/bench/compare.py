@@ -176,5 +176,6 @@ def main():
               f"{with_unit(p['median'], figure, '+'):>14} {p['b_less']:>6}/{p['b_more']:<5} "
               f"{p['p_value']:>14.3f}")
 
+
 if __name__ == "__main__":
     main()
