@@ -54,24 +54,28 @@ def measure(cmd):
     return out
 
 
+def backend_reports(doc):
+    """Each backend's report in a tool's JSON document (the objects that carry `requests`)."""
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("requests"), int):
+                yield node
+                return
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    yield from walk(doc.get("result", {}))
+
+
 def server_cost(doc):
     """Requests and bytes received over every backend a tool's JSON document reports."""
     requests = received = 0
-
-    def walk(node):
-        nonlocal requests, received
-        if isinstance(node, dict):
-            if isinstance(node.get("requests"), int):
-                requests += node["requests"]
-                received += node.get("bytes_received", 0) or 0
-                return
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(doc.get("result", {}))
+    for report in backend_reports(doc):
+        requests += report["requests"]
+        received += report.get("bytes_received", 0) or 0
     return requests, received
 
 

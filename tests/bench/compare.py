@@ -36,7 +36,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from bench_all import Simulator, measure  # noqa: E402
+from bench_all import Simulator, backend_reports, measure  # noqa: E402
 
 CASES = {
     # case: (tool, a run before the rounds leaves the state the runs repeat, wipe before each)
@@ -82,23 +82,12 @@ def changes(doc):
     """What a run changed, from its JSON: items the import added or updated, and the play-state
     writes the export sent (a no-change run changes nothing; a first import adds every item)."""
     total = 0
-
-    def walk(node):
-        nonlocal total
-        if isinstance(node, dict):
-            if "added" in node and "updated" in node:  # an import backend
-                total += node["added"] + node["updated"]
-            elif "checked" in node:  # an export backend
-                total += sum(node.get(k, 0) for k in ("marked_played", "marked_unplayed",
-                                                       "progress_updated"))
-            else:
-                for value in node.values():
-                    walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(doc.get("result", {}))
+    for report in backend_reports(doc):
+        if "added" in report:  # an import backend
+            total += report["added"] + report["updated"]
+        elif "checked" in report:  # an export backend
+            total += sum(report.get(k, 0) for k in ("marked_played", "marked_unplayed",
+                                                     "progress_updated"))
     return total
 
 
