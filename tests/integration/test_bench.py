@@ -80,6 +80,67 @@ class Compare(unittest.TestCase):
         self.assertEqual(res.returncode, 1)
         self.assertIn(f"--b {empty}: no ws-import there", res.stderr)
 
+    def test_instructions_are_read_from_cachegrind(self):
+        # A stand-in for valgrind (the sanitized builds the suite runs cannot run under the
+        # real one): it runs the tool and reports a count as cachegrind does, 5,000 more for
+        # build b. What is checked is compare.py's part: the command, the count read, the sums.
+        with tempfile.TemporaryDirectory() as tmp:
+            builds = {}
+            for build in ("a", "b"):
+                builds[build] = os.path.join(tmp, f"{build}-build")
+                os.mkdir(builds[build])
+                for tool in ("ws-import", "ws-simulator"):
+                    os.symlink(os.path.join(BIN_DIR, tool), os.path.join(builds[build], tool))
+            stub = os.path.join(tmp, "valgrind")
+            log = os.path.join(tmp, "valgrind.log")
+            with open(stub, "w") as f:
+                f.write(f"""#!{sys.executable}
+import subprocess, sys
+with open({log!r}, "a") as log:
+    log.write(" ".join(sys.argv[1:4]) + "\\n")
+tool = sys.argv[4:]
+done = subprocess.run(tool)
+count = 1_000_000 + (5_000 if "/b-build/" in tool[0] else 0)
+print("==4242== I   refs:      {{:,}}".format(count), file=sys.stderr)
+sys.exit(done.returncode)
+""")
+            os.chmod(stub, 0o755)
+            res = run("compare.py", "--a", builds["a"], "--b", builds["b"], "--items", "150",
+                      "--rounds", "3", "--instructions", "--valgrind", stub, "--json")
+            self.assertEqual(res.returncode, 0, res.stderr)
+            with open(log) as f:
+                calls = f.read().splitlines()
+        doc = json.loads(res.stdout)
+        self.assertEqual(doc["measured"], "instructions")
+        options = "--tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null"
+        self.assertEqual(calls, [options] * 6)
+        self.assertEqual([(r["build"], r["instructions"]) for r in doc["runs"]],
+                         [("a", 1_000_000), ("b", 1_005_000), ("b", 1_005_000), ("a", 1_000_000),
+                          ("a", 1_000_000), ("b", 1_005_000)])
+        # Under valgrind, times and memory are valgrind's, not the tool's: not reported.
+        self.assertEqual(list(doc["paired"]), ["instructions"])
+        self.assertEqual(doc["paired"]["instructions"]["median"], 5_000)
+        self.assertEqual(doc["paired"]["instructions"]["b_more"], 3)
+        for r in doc["runs"]:
+            self.assertGreater(r["changed"], 150)  # each a first import, run through the stand-in
+
+    def test_instructions_need_valgrind_and_its_count(self):
+        res = run("compare.py", "--a", BIN_DIR, "--b", BIN_DIR, "--instructions",
+                  "--valgrind", "no-such-valgrind")
+        self.assertEqual(res.returncode, 1)
+        self.assertIn("--instructions needs no-such-valgrind (apt-get install valgrind)",
+                      res.stderr)
+        with tempfile.TemporaryDirectory() as tmp:
+            silent = os.path.join(tmp, "valgrind")
+            with open(silent, "w") as f:
+                f.write('#!/bin/sh\nshift 3\nexec "$@"\n')  # runs the tool, reports no count
+            os.chmod(silent, 0o755)
+            res = run("compare.py", "--a", BIN_DIR, "--b", BIN_DIR, "--items", "150",
+                      "--rounds", "1", "--instructions", "--valgrind", silent)
+        self.assertEqual(res.returncode, 1)
+        self.assertEqual(res.stdout, "")
+        self.assertIn(f"ran under {silent}, which reported no instruction count", res.stderr)
+
     def test_sign_test(self):
         self.assertEqual(compare.sign_test(0, 0), 1.0)
         self.assertEqual(compare.sign_test(5, 5), 1.0)
