@@ -31,9 +31,9 @@ on what else the machine runs: the same build on the same world repeats it withi
 (2,170.3 to 2,175.5 million in nine no-change ws-imports of 3 x 20,000, some while other tests
 ran beside), where its CPU time moves by 20-40 %. So a change of 1-3 %, which timing by turns
 cannot tell from noise, shows in a few rounds. It is a count, not a time: a change that saves
-instructions but misses the cache more (or uses wider instructions) can still be slower;
-confirm what it shows by turns in time. Each run takes 30-50 times as long: --items 20000 and
---rounds 3 are enough.
+instructions but misses the cache more (or uses wider instructions) can still be slower: a
+larger change must show by turns in time too. Each run takes 30-50 times as long: --items 20000
+and --rounds 3 are enough.
 """
 import argparse
 import json

@@ -4,12 +4,12 @@
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
+#include <watchstate/core/text.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <cctype>
 
 namespace ws::backend::detail {
 
@@ -40,13 +40,7 @@ std::optional<PageWindow> follow_up_page(const PageWindow& page, std::int64_t re
 }
 
 std::string_view header_value(const http::Response& response, std::string_view name) {
-  const auto equal = [name](const http::Header& h) {
-    return h.name.size() == name.size() &&
-           std::equal(h.name.begin(), h.name.end(), name.begin(), [](char a, char b) {
-             return std::tolower(static_cast<unsigned char>(a)) ==
-                    std::tolower(static_cast<unsigned char>(b));
-           });
-  };
+  const auto equal = [name](const http::Header& h) { return iequals(h.name, name); };
   const auto it = std::find_if(response.headers.begin(), response.headers.end(), equal);
   return it == response.headers.end() ? std::string_view{} : std::string_view(it->value);
 }

@@ -15,8 +15,7 @@ bool all_digits(std::string_view text) noexcept {
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+           return ascii_lower(x) == ascii_lower(y);
          });
 }
 
@@ -25,7 +24,7 @@ std::string normalized_id(std::string_view id) {
   out.reserve(id.size());
   for (const char c : id) {
     if (c != '-') {
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out += ascii_lower(c);
     }
   }
   return out;
