@@ -9,6 +9,7 @@
 #include <watchstate/core/exit_code.hpp>
 #include <watchstate/core/lock.hpp>
 #include <watchstate/core/log.hpp>
+#include <watchstate/core/text.hpp>
 #include <watchstate/json/writer.hpp>
 #include <watchstate/sync/display.hpp>
 #include <watchstate/sync/export.hpp>
@@ -35,9 +36,7 @@ std::string when(UnixTime t) { return t > 0 ? format_rfc3339(t) : std::string("n
 // "imdb://tt0111161" -> {imdb, "tt0111161"}.
 model::Guid parse_external_id(const std::string& text) {
   const auto sep = text.find("://");
-  std::string provider = text.substr(0, sep);
-  std::transform(provider.begin(), provider.end(), provider.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string provider = lowercase_ascii(std::string_view(text).substr(0, sep));
   const auto key = sep == std::string::npos ? std::nullopt : model::guid_key_from_name(provider);
   const std::string value = sep == std::string::npos ? "" : text.substr(sep + 3);
   if (!key || !model::is_valid_guid_value(*key, value)) {

@@ -15,22 +15,8 @@ namespace {
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
-  return out;
-}
-
 bool starts_with_icase(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (ascii_lower(text[i]) != ascii_lower(prefix[i])) {
-      return false;
-    }
-  }
-  return true;
+  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
 }
 
 std::string_view cut_at(std::string_view text, char c) {
@@ -126,7 +112,7 @@ std::optional<std::string> rewrite_legacy(std::string_view id) {
   if (sep == std::string_view::npos) {
     return std::nullopt;
   }
-  const std::string agent = to_lower(rest.substr(0, sep));
+  const std::string agent = lowercase_ascii(rest.substr(0, sep));
   const std::string_view value = rest.substr(sep + 3);
   if (!is_known_legacy_agent(agent)) {
     return std::nullopt;
@@ -156,7 +142,8 @@ std::optional<std::string> rewrite_nfo(std::string_view id) {
   if (underscore == std::string_view::npos) {
     return std::nullopt;
   }
-  return to_lower(value.substr(0, underscore)) + "://" + std::string(value.substr(underscore + 1));
+  return lowercase_ascii(value.substr(0, underscore)) + "://" +
+         std::string(value.substr(underscore + 1));
 }
 
 std::optional<GuidKey> plex_key(std::string_view key) {
@@ -238,7 +225,7 @@ Guids parse_plex_guids(const std::vector<std::string_view>& ids, const CustomGui
       continue;
     }
     // plex://, local://, *.agents.none and unknown providers have no matching key.
-    const auto key = plex_key(to_lower(std::string_view(id).substr(0, sep)));
+    const auto key = plex_key(lowercase_ascii(std::string_view(id).substr(0, sep)));
     if (!key) {
       continue;
     }
@@ -255,7 +242,7 @@ Guids parse_provider_ids(const std::vector<std::pair<std::string_view, std::stri
     if (value.empty()) {
       continue;
     }
-    const std::string key_name = to_lower(name);
+    const std::string key_name = lowercase_ascii(name);
     // A configured rule decides, even for a key the built-in table knows.
     auto key = custom_provider_key(key_name, custom);
     if (!key) {
@@ -470,7 +457,7 @@ std::optional<EpisodeRange> parse_episode_range(std::string_view file_name) {
   if (slash != std::string_view::npos) {
     file_name = file_name.substr(slash + 1);
   }
-  const std::string name = to_lower(file_name);
+  const std::string name = lowercase_ascii(file_name);
   if (auto range = parse_sxxexx(name)) {
     return range;
   }

@@ -2,6 +2,7 @@
 #include <watchstate/backend/webhook_payload.hpp>
 
 #include <watchstate/backend/json_fields.hpp>
+#include <watchstate/core/text.hpp>
 
 #include <rapidjson/document.h>
 
@@ -51,9 +52,7 @@ ParseResult accepted(WebhookEvent event) {
 
 // "Movie"/"movie" -> "movie", "Episode"/"episode" -> "episode", else empty.
 std::string media_type(std::string_view type) {
-  std::string lower(type);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string lower = lowercase_ascii(type);
   return lower == "movie" || lower == "episode" ? lower : std::string();
 }
 

@@ -3,6 +3,7 @@
 #include <watchstate/config/reader.hpp>
 
 #include <watchstate/core/error.hpp>
+#include <watchstate/core/text.hpp>
 
 #include <fmt/format.h>
 
@@ -178,7 +179,7 @@ void Parser::parse_options(const Field& field, BackendConfig& backend) {
     while (!url.empty() && url.back() == '/') {
       url.pop_back();
     }
-    const std::string lower = to_lower(url);
+    const std::string lower = lowercase_ascii(url);
     if ((!lower.starts_with("http://") && !lower.starts_with("https://")) ||
         url.find_first_of(k_whitespace) != std::string::npos || url.size() <= 8) {
       fail(line(*f), f->path, fmt::format("must be an http:// or https:// URL, not '{}'", url));
@@ -210,7 +211,7 @@ BackendConfig Parser::parse_backend(const Field& field) {
     fail(backend.line, field.path + ".type", "is required: plex, jellyfin or emby");
   }
   const std::string type_text = string(*type_field).value_or("");
-  const std::string type = to_lower(trim(type_text));
+  const std::string type = lowercase_ascii(trim(type_text));
   if (type == "plex") {
     backend.type = model::BackendType::plex;
   } else if (type == "jellyfin") {
@@ -227,7 +228,7 @@ BackendConfig Parser::parse_backend(const Field& field) {
     fail(backend.line, field.path + ".url", "is required (e.g. http://192.168.1.10:32400)");
   }
   std::string url = trim(string(*url_field).value_or(""));
-  const std::string lower = to_lower(url);
+  const std::string lower = lowercase_ascii(url);
   std::size_t scheme = 0;
   if (lower.starts_with("http://")) {
     scheme = 7;

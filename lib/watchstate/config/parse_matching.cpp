@@ -152,7 +152,7 @@ IgnoreRule Parser::parse_ignore_rule(const Field& item) {
   if (sep == std::string::npos || sep == 0) {
     fail(line(item), item.path, fmt::format("{}; not '{}'", k_ignore_forms, text));
   }
-  if (is_item_type(to_lower(text.substr(0, sep)))) {
+  if (is_item_type(lowercase_ascii(text.substr(0, sep)))) {
     return parse_watchstate_ignore(item, text);
   }
   IgnoreRule rule;
@@ -168,7 +168,7 @@ IgnoreRule Parser::parse_watchstate_ignore(const Field& item, std::string_view t
   IgnoreRule rule;
   rule.line = line(item);
   const auto sep = text.find("://");
-  rule.type = to_lower(text.substr(0, sep));
+  rule.type = lowercase_ascii(text.substr(0, sep));
   std::string_view rest = text.substr(sep + 3);
   std::string_view query;
   if (const auto q = rest.find('?'); q != std::string_view::npos) {
@@ -227,7 +227,7 @@ IgnoreRule Parser::parse_ignore_map(const Field& item) {
   }
   if (auto f = map.get("type")) {
     const std::string type = trim(string(*f).value_or(""));
-    rule.type = to_lower(type);
+    rule.type = lowercase_ascii(type);
     if (!is_item_type(rule.type)) {
       fail(line(*f), f->path, fmt::format("must be movie, show or episode, not '{}'", type));
     }

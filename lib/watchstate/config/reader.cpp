@@ -6,6 +6,7 @@
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/read_file.hpp>
 #include <watchstate/core/redact.hpp>
+#include <watchstate/core/text.hpp>
 
 #include <fmt/format.h>
 #include <yaml-cpp/eventhandler.h>
@@ -99,13 +100,6 @@ std::string trim(std::string_view text) {
   }
   const auto last = text.find_last_not_of(k_whitespace);
   return std::string(text.substr(first, last - first + 1));
-}
-
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 std::string_view type_name(model::BackendType type) {
@@ -299,7 +293,7 @@ int Parser::seconds(const Field& field, int min, int max) const {
 
 bool Parser::boolean(const Field& field) const {
   const auto value = scalar(field);
-  const std::string text = value ? to_lower(trim(value->text)) : std::string();
+  const std::string text = value ? lowercase_ascii(trim(value->text)) : std::string();
   if (text == "true" || text == "yes" || text == "on") {
     return true;
   }

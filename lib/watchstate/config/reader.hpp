@@ -27,7 +27,6 @@ inline constexpr std::string_view k_whitespace = " \t\r\n\v\f";
 std::optional<fs::path> home_dir();
 
 std::string trim(std::string_view text);
-std::string to_lower(std::string_view text);
 std::string join(const std::vector<std::string>& items);
 std::string_view type_name(model::BackendType type);
 // A backend or identity name: [a-z0-9_]+.

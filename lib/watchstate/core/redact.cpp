@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/core/redact.hpp>
 
+#include <watchstate/core/text.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -14,16 +16,7 @@ std::mutex g_secrets_mutex;
 std::vector<std::string> g_secrets; // NOLINT: process-wide registry, guarded by the mutex
 
 bool iequals_prefix(std::string_view text, std::size_t pos, std::string_view word) {
-  if (text.size() - pos < word.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < word.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[pos + i])) !=
-        std::tolower(static_cast<unsigned char>(word[i]))) {
-      return false;
-    }
-  }
-  return true;
+  return text.size() - pos >= word.size() && iequals(text.substr(pos, word.size()), word);
 }
 
 // Hide the value after `name=` (query parameters) and `Token="` (MediaBrowser headers).

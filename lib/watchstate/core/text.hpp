@@ -17,6 +17,9 @@ constexpr char ascii_lower(char c) noexcept {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
+// `text` with its ASCII capitals in lower case (provider names, config keywords, user names).
+std::string lowercase_ascii(std::string_view text);
+
 // ASCII case-insensitive equality (header names, library names, provider keys).
 bool iequals(std::string_view a, std::string_view b) noexcept;
 

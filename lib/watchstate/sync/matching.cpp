@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/sync/matching.hpp>
 
+#include <watchstate/core/text.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -77,7 +79,7 @@ std::string normalized_title(std::string_view title) {
   std::string out;
   for (const char c : title) {
     if (std::isalnum(static_cast<unsigned char>(c)) != 0) {
-      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+      out.push_back(ascii_lower(c));
     } else if ((static_cast<unsigned char>(c) & 0x80U) != 0) {
       out.push_back(c); // UTF-8 bytes are kept as they are
     }

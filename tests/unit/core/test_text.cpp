@@ -20,7 +20,7 @@ TEST_CASE("ascii_lower folds the 26 capitals and nothing else", "[core][text]") 
   STATIC_REQUIRE(ascii_lower('Q') == 'q'); // usable where a constant is needed
 }
 
-TEST_CASE("iequals and normalized_id fold ASCII case only", "[core][text]") {
+TEST_CASE("iequals, normalized_id and lowercase_ascii fold ASCII case only", "[core][text]") {
   CHECK(iequals("Content-Length", "content-length"));
   CHECK(iequals("IMDB", "imdb"));
   CHECK_FALSE(iequals("imdb", "imdb "));
@@ -32,4 +32,8 @@ TEST_CASE("iequals and normalized_id fold ASCII case only", "[core][text]") {
   CHECK(normalized_id("1BA89E77-2007-4B2D-96F0-A966304F2EB5") ==
         "1ba89e7720074b2d96f0a966304f2eb5");
   CHECK(normalized_id("\xC3\x89-A") == std::string("\xC3\x89") + "a");
+
+  CHECK(lowercase_ascii("TVDB://123") == "tvdb://123");
+  CHECK(lowercase_ascii("\xC3\x89mile") == "\xC3\x89mile");
+  CHECK(lowercase_ascii("").empty());
 }

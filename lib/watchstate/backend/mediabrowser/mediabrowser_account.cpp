@@ -13,7 +13,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <cctype>
 #include <utility>
 
 namespace ws::backend::mediabrowser {
@@ -69,14 +68,6 @@ std::string to_json(const Value& value) {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
 // scheme://host:port/path of a URL, without query and fragment, for comparing receivers.
 std::string receiver_of(std::string_view url) {
   const auto end = url.find_first_of("?#");
@@ -84,7 +75,7 @@ std::string receiver_of(std::string_view url) {
   while (base.size() > 1 && base.back() == '/') {
     base.remove_suffix(1);
   }
-  return lower(base);
+  return lowercase_ascii(base);
 }
 
 } // namespace

@@ -19,7 +19,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 #include <utility>
 
@@ -489,7 +488,7 @@ private:
   std::string param(std::string_view pascal) const {
     std::string name(pascal);
     if (m_traits.type != BackendType::emby && !name.empty()) {
-      name[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[0])));
+      name[0] = ascii_lower(name[0]);
     }
     return name;
   }
