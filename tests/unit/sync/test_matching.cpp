@@ -104,6 +104,21 @@ TEST_CASE("sync::match_keys", "[sync][matching]") {
     REQUIRE(sync::match_keys(m).size() == 1);
     CHECK(sync::match_keys(m).front().text == "path://alpha (2001)/alpha.mkv/movie");
   }
+  SECTION("an episode's path key carries its numbers, unknown ones as -1") {
+    // The texts are stored in the state database: a change of their form would lose every match.
+    auto e = episode({{GuidKey::tvdb, "200"}}, 2024, 1031, {{GuidKey::tmdb, "77"}});
+    e.path = "show/s2024e1031.mkv";
+    texts.clear();
+    for (const auto& k : sync::match_keys(e)) {
+      texts.push_back(k.text);
+    }
+    CHECK(texts == std::vector<std::string>{"rtvdb://200/2024/1031", "tmdb://77/episode",
+                                            "path://show/s2024e1031.mkv|2024|1031/episode"});
+    auto unnumbered = episode({}, -1, -1);
+    unnumbered.path = "show/extra.mkv";
+    REQUIRE(sync::match_keys(unnumbered).size() == 1);
+    CHECK(sync::match_keys(unnumbered).front().text == "path://show/extra.mkv|-1|-1/episode");
+  }
 }
 
 TEST_CASE("sync::decide_match for movies", "[sync][matching]") {
