@@ -113,6 +113,12 @@ class Metadata(WsTestCase):
         self.assertEqual(sides, [("Show One (2010) - 01x01", [("emby", 1, 1), ("plex", 1, 1)]),
                                  ("Show One (2010) - 01x05", [("jellyfin", 1, 5)])])
         self.assertIn("correct the episode's tvdb id", shared[0]["fix"])
+        # Each of the two episodes finds the other by the own-id key they share (the key text
+        # ws-parity builds must be the one the import stored).
+        doc = self.ws("ws-parity", "--check", "duplicate_id", expect=1)
+        found = sorted((f["title"], f["detail"].split(" #")[0]) for f in doc["result"]["findings"])
+        self.assertEqual(found, [("Show One (2010) - 01x01", "tvdb://2001/episode also identifies item"),
+                                 ("Show One (2010) - 01x05", "tvdb://2001/episode also identifies item")])
 
 
 class Live(WsTestCase):

@@ -302,6 +302,11 @@ std::string key_text(std::initializer_list<std::string_view> parts) {
 
 } // namespace
 
+std::string own_id_key(model::GuidKey provider, std::string_view id, model::MediaType type) {
+  return key_text({model::guid_key_name(provider), "://", id,
+                   type == model::MediaType::episode ? "/episode" : "/movie"});
+}
+
 std::vector<MatchKey> match_keys(const ItemIdentity& identity) {
   std::vector<MatchKey> keys;
   const bool episode = is_episode(identity);
@@ -320,11 +325,8 @@ std::vector<MatchKey> match_keys(const ItemIdentity& identity) {
       keys.push_back({std::move(text), Level::show, g.key, g.value});
     }
   }
-  const std::string_view type = episode ? "/episode" : "/movie";
   for (const auto& g : identity.ids) {
-    // "<provider>://<id>/<type>"
-    keys.push_back({key_text({model::guid_key_name(g.key), "://", g.value, type}), Level::own,
-                    g.key, g.value});
+    keys.push_back({own_id_key(g.key, g.value, identity.type), Level::own, g.key, g.value});
   }
   if (!identity.path.empty()) {
     // "path://<path>|<season>|<episode>/episode" or "path://<path>/movie"
@@ -335,7 +337,7 @@ std::vector<MatchKey> match_keys(const ItemIdentity& identity) {
       text.push_back('|');
       append_number(text, identity.episode);
     }
-    text.append(type);
+    text.append(episode ? "/episode" : "/movie");
     keys.push_back({std::move(text), Level::path, model::GuidKey::imdb, identity.path});
   }
   return keys;

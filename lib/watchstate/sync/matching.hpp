@@ -55,6 +55,10 @@ struct MatchKey {
 // usable identity: it is skipped, never matched by title.
 std::vector<MatchKey> match_keys(const ItemIdentity& identity);
 
+// The key of one own id of an item of `type`: "<provider>://<id>/movie" or ".../episode", as
+// match_keys gives it (ws-parity looks ids up by it).
+std::string own_id_key(model::GuidKey provider, std::string_view id, model::MediaType type);
+
 // Whether match_keys gives `item` (with its series `show` and path key `path`) any key: the same
 // conditions, without building the identity or the keys (a no-change import asks it of every
 // item).

@@ -3,6 +3,7 @@
 
 #include <watchstate/core/exit_code.hpp>
 #include <watchstate/sync/display.hpp>
+#include <watchstate/sync/matching.hpp>
 
 #include <fmt/format.h>
 
@@ -410,12 +411,10 @@ ParityResult run_parity(const config::Config& config, db::StateStore& store,
     }
 
     if (wanted(parity, "duplicate_id")) {
-      const char* type = row.type == model::MediaType::episode ? "episode" : "movie";
       std::map<std::string, std::vector<std::string>> seen;
       for (const auto& r : records) {
         for (const auto& g : r.guids) {
-          seen[fmt::format("{}://{}/{}", model::guid_key_name(g.key), g.value, type)].push_back(
-              r.backend);
+          seen[own_id_key(g.key, g.value, row.type)].push_back(r.backend);
         }
       }
       for (const auto& [key, backends] : seen) {

@@ -89,6 +89,9 @@ TEST_CASE("sync::match_keys", "[sync][matching]") {
   }
   CHECK(texts == std::vector<std::string>{"rimdb://tt0000009/1/2", "rtvdb://200/1/2",
                                           "tvdb://2001/episode"});
+  // ws-parity looks an id up by the same text.
+  CHECK(sync::own_id_key(GuidKey::tvdb, "2001", MediaType::episode) == texts.back());
+  CHECK(sync::own_id_key(GuidKey::imdb, "tt1", MediaType::movie) == "imdb://tt1/movie");
   SECTION("season 0 specials match through their series") {
     CHECK(sync::match_keys(episode({{GuidKey::tvdb, "200"}}, 0, 3)).front().text ==
           "rtvdb://200/0/3");
