@@ -259,7 +259,7 @@ std::vector<uint32_t> Server::items_of_keys(const rapidjson::Value& keys,
 
 Response Server::control_visibility(const Request& req) {
   rapidjson::Document doc;
-  doc.Parse(req.body.c_str());
+  doc.Parse(req.body.data(), req.body.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     return json_error(400, "body must be a JSON object {\"hide\":[keys],\"show\":[keys]}");
   }
@@ -292,7 +292,7 @@ Response Server::control_visibility(const Request& req) {
 
 Response Server::control_state(const Request& req) {
   rapidjson::Document doc;
-  doc.Parse(req.body.c_str());
+  doc.Parse(req.body.data(), req.body.size());
   if (doc.HasParseError() || (!doc.IsObject() && !doc.IsArray())) {
     return json_error(400, "body must be a JSON object or array");
   }
@@ -395,7 +395,7 @@ Response Server::control_state(const Request& req) {
 
 Response Server::control_ids(const Request& req) {
   rapidjson::Document doc;
-  doc.Parse(req.body.c_str());
+  doc.Parse(req.body.data(), req.body.size());
   if (doc.HasParseError() || (!doc.IsObject() && !doc.IsArray())) {
     return json_error(400, "body must be a JSON object or array of {\"key\":…,\"ids\":{…}}");
   }
@@ -578,7 +578,7 @@ Response Server::control_playlists(const Request& req) {
 
 Response Server::control_sessions(const Request& req) {
   rapidjson::Document doc;
-  doc.Parse(req.body.c_str());
+  doc.Parse(req.body.data(), req.body.size());
   if (doc.HasParseError() || !doc.IsArray()) {
     return json_error(400, "body must be a JSON array");
   }
@@ -664,7 +664,7 @@ Response Server::control_faults(const Request& req) {
     return json_error(405, "use GET, POST or DELETE");
   }
   rapidjson::Document doc;
-  doc.Parse(req.body.c_str());
+  doc.Parse(req.body.data(), req.body.size());
   if (doc.HasParseError() || (!doc.IsArray() && !doc.IsObject())) {
     return json_error(400, "body must be a JSON array of rules");
   }

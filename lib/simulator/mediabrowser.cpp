@@ -1272,7 +1272,7 @@ Response Server::mb_write(const Request& req, size_t user, uint32_t item, std::s
     st.last_played_ms = k_no_time;
   } else if (action == "userdata_post") {
     rapidjson::Document doc;
-    doc.Parse(req.body.c_str());
+    doc.Parse(req.body.data(), req.body.size());
     if (doc.HasParseError() || !doc.IsObject()) {
       return bad("Invalid JSON body");
     }
@@ -1632,7 +1632,8 @@ Response Server::mb_setup(const Request& req, const std::vector<std::string>& se
   }
   // The plugin keeps its own type: options the body leaves out keep their defaults.
   rapidjson::Document merged;
-  merged.Parse(k_webhook_plugin_config);
+  const std::string_view defaults(k_webhook_plugin_config);
+  merged.Parse(defaults.data(), defaults.size());
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
     auto old = merged.FindMember(it->name);
     if (old != merged.MemberEnd()) {

@@ -9,6 +9,7 @@
 //
 //   ws-bench-limits [--rows N] [--state-rows ITEMS,KEYS,RECORDS,CHANGES] [--dir DIR] PAGE.json...
 #include <watchstate/db/state_store.hpp>
+#include <watchstate/json/parse_buffer.hpp>
 
 #include <rapidjson/document.h>
 #include <sqlite3.h>
@@ -66,6 +67,9 @@ void parse_limit(const std::vector<std::string>& pages) {
   double best = 1e9;
   for (int pass = 0; pass < 3; ++pass) {
     std::vector<std::string> copies = pages; // in-place parsing consumes its buffer
+    for (auto& page : copies) {
+      ws::json::padded_for_parse(page); // as the adapters' bodies are, outside the clock
+    }
     bytes = items = 0;
     const auto start = Clock::now();
     for (auto& page : copies) {

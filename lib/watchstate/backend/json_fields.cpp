@@ -2,12 +2,16 @@
 #include <watchstate/backend/json_fields.hpp>
 
 #include <watchstate/backend/adapter_support.hpp>
+#include <watchstate/json/parse_buffer.hpp>
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 namespace ws::backend::detail {
@@ -16,13 +20,34 @@ namespace {
 
 void parse_in_place(rapidjson::Document& doc, std::string& body, std::string_view backend,
                     std::string_view what, std::string_view url) {
-  // data() of a std::string is writable and NUL-terminated, which is all ParseInsitu needs.
-  doc.ParseInsitu(body.data());
+  doc.ParseInsitu(json::padded_for_parse(body));
   if (doc.HasParseError()) {
     throw_protocol(backend, what, url,
                    std::string("invalid JSON at offset ") + std::to_string(doc.GetErrorOffset()) +
                        ": " + rapidjson::GetParseError_En(doc.GetParseError()));
   }
+}
+
+// A member look-up's guess (member()): the index at which the name whose characters lie at
+// `name` was found last on this thread. The adapters look fields up by literal names, so the
+// address stands for the name without hashing its characters.
+struct MemberSlot {
+  const char* name = nullptr;
+  rapidjson::SizeType index = 0;
+};
+
+MemberSlot& member_slot(std::string_view name) {
+  // Direct-mapped by the address (two names sharing a slot only miss more): an adapter reads
+  // about 15 fields of an item, a few dozen names in all.
+  constexpr unsigned bits = 8;
+  thread_local std::array<MemberSlot, std::size_t{1} << bits> table{};
+  const auto address = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(name.data()));
+  return table[(address * 0x9E3779B97F4A7C15U) >> (64U - bits)]; // Fibonacci hashing
+}
+
+bool has_name(const rapidjson::Value::Member& member, std::string_view name) {
+  return member.name.GetStringLength() == name.size() &&
+         (name.empty() || std::memcmp(member.name.GetString(), name.data(), name.size()) == 0);
 }
 
 } // namespace
@@ -47,8 +72,22 @@ const rapidjson::Value* member(const rapidjson::Value& object, std::string_view 
   if (!object.IsObject()) {
     return nullptr;
   }
-  const rapidjson::Value key(rapidjson::StringRef(name.data(), name.size()));
-  const auto it = object.FindMember(key);
+  // Where this name was found last: the items of a listing hold their members in one order, so
+  // an item's field is usually where the item before held it. A slot is only a guess, checked
+  // by the name; a wrong one costs the search it would have saved.
+  MemberSlot& slot = member_slot(name);
+  const auto begin = object.MemberBegin();
+  const auto count = object.MemberCount();
+  auto it = object.MemberEnd();
+  if (slot.name == name.data() && slot.index < count && has_name(begin[slot.index], name)) {
+    it = begin + slot.index;
+  } else {
+    const rapidjson::Value key(rapidjson::StringRef(name.data(), name.size()));
+    it = object.FindMember(key);
+    if (it != object.MemberEnd()) {
+      slot = MemberSlot{name.data(), static_cast<rapidjson::SizeType>(it - begin)};
+    }
+  }
   if (it == object.MemberEnd() || it->value.IsNull()) {
     return nullptr;
   }

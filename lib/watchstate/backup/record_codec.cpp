@@ -3,6 +3,7 @@
 
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/text.hpp>
+#include <watchstate/json/parse_buffer.hpp>
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -406,6 +407,7 @@ std::vector<BackupRecord> parse_backup_json(const std::filesystem::path& file, s
   }
   const std::size_t base = json_base(text);
   const std::vector<std::size_t> offsets = record_offsets(std::string_view(text).substr(base));
+  char* const json = json::padded_for_parse(text) + base;
 
   const auto parse_error = [&](std::size_t at, rapidjson::ParseErrorCode code) {
     const auto before = static_cast<std::size_t>(
@@ -418,7 +420,7 @@ std::vector<BackupRecord> parse_backup_json(const std::filesystem::path& file, s
   if (root == std::string::npos || text[root] != '[') {
     // Not an array: read whole for what is wrong (a playlists backup is named as one).
     rapidjson::Document document;
-    document.ParseInsitu(text.data() + base);
+    document.ParseInsitu(json);
     if (document.HasParseError()) {
       throw parse_error(document.GetErrorOffset(), document.GetParseError());
     }
@@ -434,7 +436,7 @@ std::vector<BackupRecord> parse_backup_json(const std::filesystem::path& file, s
   {
     rapidjson::Reader reader;
     rapidjson::BaseReaderHandler<> ignore;
-    rapidjson::StringStream in(text.c_str() + base);
+    rapidjson::StringStream in(json);
     if (!reader.Parse(in, ignore)) {
       throw parse_error(reader.GetErrorOffset(), reader.GetParseErrorCode());
     }
@@ -446,7 +448,7 @@ std::vector<BackupRecord> parse_backup_json(const std::filesystem::path& file, s
   for (std::size_t index = 0; index < offsets.size(); ++index) {
     pool.Clear();
     rapidjson::Document element(&pool);
-    element.ParseInsitu<rapidjson::kParseStopWhenDoneFlag>(text.data() + base + offsets[index]);
+    element.ParseInsitu<rapidjson::kParseStopWhenDoneFlag>(json + offsets[index]);
     try {
       if (element.HasParseError()) {
         throw RecordError("not valid JSON"); // checked above: cannot happen
@@ -466,7 +468,7 @@ PlaylistBackup parse_playlist_json(const std::filesystem::path& file, std::strin
   }
   const std::size_t base = json_base(text);
   rapidjson::Document document;
-  document.ParseInsitu(text.data() + base);
+  document.ParseInsitu(json::padded_for_parse(text) + base);
   if (document.HasParseError()) {
     throw Error(Errc::data, fmt::format("{}: not valid JSON at byte {}: {}", file.string(),
                                         document.GetErrorOffset() + base,

@@ -302,7 +302,7 @@ TEST_CASE("backend::mediabrowser create_playlist", "[backend][jellyfin][emby][pl
         CHECK(ws::test::url_query(create.url).empty());
         CHECK(header_of(create.headers, "Content-Type") == "application/json");
         rapidjson::Document body;
-        body.Parse(create.body.c_str());
+        body.Parse(create.body.data(), create.body.size());
         REQUIRE(body.IsObject());
         CHECK(std::string(body["Name"].GetString()) == "Friday & more");
         CHECK(std::string(body["UserId"].GetString()) == k_user);
@@ -418,7 +418,7 @@ TEST_CASE("backend::mediabrowser rename_playlist", "[backend][jellyfin][emby][pl
     CHECK(url_path(post.url) == "/Items/playlist-1");
     CHECK(header_of(post.headers, "Content-Type") == "application/json");
     rapidjson::Document body;
-    body.Parse(post.body.c_str());
+    body.Parse(post.body.data(), post.body.size());
     REQUIRE(body.IsObject());
     CHECK(std::string(body["Name"].GetString()) == "Weekend Films");
     // Everything else as the server sent it.

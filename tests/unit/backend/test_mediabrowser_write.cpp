@@ -134,7 +134,7 @@ TEST_CASE("backend::mediabrowser write requests", "[backend][mediabrowser][write
       CHECK(header_of(progress[0].headers, "Content-Type") == "application/json");
       {
         rapidjson::Document body;
-        body.Parse(progress[0].body.c_str());
+        body.Parse(progress[0].body.data(), progress[0].body.size());
         REQUIRE(body.IsObject());
         REQUIRE(body.HasMember("PlaybackPositionTicks"));
         REQUIRE(body["PlaybackPositionTicks"].IsInt64());
@@ -149,7 +149,7 @@ TEST_CASE("backend::mediabrowser write requests", "[backend][mediabrowser][write
       CHECK(header_of(reset[0].headers, "Content-Type") == "application/json");
       {
         rapidjson::Document body;
-        body.Parse(reset[0].body.c_str());
+        body.Parse(reset[0].body.data(), reset[0].body.size());
         REQUIRE(body.IsObject());
         REQUIRE(body.HasMember("PlaybackPositionTicks"));
         CHECK(body["PlaybackPositionTicks"].GetInt64() == 0);

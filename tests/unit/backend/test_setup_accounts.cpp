@@ -128,7 +128,7 @@ TEST_CASE("mediabrowser login: user name and password to a token and a user id",
         [](const ws::http::Request& request) {
           ws::http::Outcome outcome;
           rapidjson::Document body;
-          body.Parse(request.body.c_str());
+          body.Parse(request.body.data(), request.body.size());
           const bool right = !body.HasParseError() &&
                              std::string(body["Username"].GetString()) == "Alice \"A\"" &&
                              std::string(body["Pw"].GetString()) == "s3cr\\et";
@@ -197,7 +197,7 @@ TEST_CASE("jellyfin webhook: added to the plugin's generic destinations once, ot
   CHECK(stored->find("nas.test") == std::string::npos);
   CHECK(first.register_webhook("admin", url, {"u1"}, false) == WebhookChange::added);
   rapidjson::Document doc;
-  doc.Parse(stored->c_str());
+  doc.Parse(stored->data(), stored->size());
   REQUIRE(doc["GenericOptions"].Size() == 2);
   const auto& entry = doc["GenericOptions"][1];
   CHECK(std::string(entry["WebhookUri"].GetString()) == url);
@@ -213,7 +213,7 @@ TEST_CASE("jellyfin webhook: added to the plugin's generic destinations once, ot
                                           make(true));
   CHECK(rekey.register_webhook("admin", "http://nas.test:8686/webhook?apikey=key2", {"u1"},
                                false) == WebhookChange::updated);
-  doc.Parse(stored->c_str());
+  doc.Parse(stored->data(), stored->size());
   CHECK(doc["GenericOptions"].Size() == 2);
 
   mediabrowser::MediaBrowserAccount none("jf", BackendType::jellyfin, "http://jf.test",
@@ -248,7 +248,7 @@ TEST_CASE("emby webhook: a notifier added, then updated by its id; 403 means no 
   CHECK(emby.register_webhook("admin", url, {"e1"}, false) == WebhookChange::added);
   REQUIRE(posted->size() == 1);
   rapidjson::Document doc;
-  doc.Parse(posted->back().c_str());
+  doc.Parse(posted->back().data(), posted->back().size());
   CHECK(std::string(doc["Options"]["Url"].GetString()) == url);
   CHECK_FALSE(doc["Options"]["EnableMultipartFormData"].GetBool());
   CHECK_FALSE(doc.HasMember("Id"));
@@ -257,7 +257,7 @@ TEST_CASE("emby webhook: a notifier added, then updated by its id; 403 means no 
   mediabrowser::MediaBrowserAccount same("emby", BackendType::emby, "http://emby.test", make(200));
   CHECK(same.register_webhook("admin", url, {"e1"}, false) == WebhookChange::unchanged);
   CHECK(same.register_webhook("admin", url, {"e1", "e2"}, false) == WebhookChange::updated);
-  doc.Parse(posted->back().c_str());
+  doc.Parse(posted->back().data(), posted->back().size());
   CHECK(std::string(doc["Id"].GetString()) == "7");
 
   mediabrowser::MediaBrowserAccount basic("emby", BackendType::emby, "http://emby.test", make(403));

@@ -67,7 +67,7 @@ std::shared_ptr<const World> world() {
 
 rapidjson::Document parse(const std::string& body) {
   rapidjson::Document d;
-  d.Parse(body.c_str());
+  d.Parse(body.data(), body.size());
   REQUIRE_FALSE(d.HasParseError());
   return d;
 }
@@ -192,7 +192,7 @@ TEST_CASE("sim::4k_items_live_in_their_own_library", "[simulator]") {
   // The show copy: series, seasons and episodes in section 5 only.
   const std::string series = plex.items()[static_cast<size_t>(plex.item_of_key("s2"))].id;
   CHECK(plex_titles(plex, "5", 2) == series + "@5 ");
-  CHECK(plex_titles(plex, "5", 4).size() > 0);
+  CHECK_FALSE(plex_titles(plex, "5", 4).empty());
   CHECK(plex_titles(plex, "2", 2).find(series + "@") == std::string::npos);
   auto meta = plex_get(plex, "/library/metadata/" + copy_rk);
   CHECK(meta["MediaContainer"]["librarySectionID"].GetInt() == 4);

@@ -65,7 +65,7 @@ std::shared_ptr<const World> world() {
 
 rapidjson::Document parse(const std::string& body) {
   rapidjson::Document d;
-  d.Parse(body.c_str());
+  d.Parse(body.data(), body.size());
   REQUIRE_FALSE(d.HasParseError());
   return d;
 }

@@ -37,7 +37,7 @@ TEST_CASE("sim::PlexTv stand-in", "[simulator][plextv]") {
   auto home = get(tv, "/api/v2/home/users", "owner-token");
   REQUIRE(home.status == 200);
   rapidjson::Document doc;
-  doc.Parse(home.body.c_str());
+  doc.Parse(home.body.data(), home.body.size());
   REQUIRE(doc["users"].Size() == 3); // owner, kid (managed), partner (home)
   CHECK(doc["users"][1]["restricted"].GetBool());
   CHECK(std::string(doc["users"][1]["uuid"].GetString()) == "kid-uuid");
@@ -46,14 +46,14 @@ TEST_CASE("sim::PlexTv stand-in", "[simulator][plextv]") {
 
   auto sw = get(tv, "/api/v2/home/users/kid-uuid/switch", "owner-token", "POST");
   REQUIRE(sw.status == 201);
-  doc.Parse(sw.body.c_str());
+  doc.Parse(sw.body.data(), sw.body.size());
   const std::string temporary = doc["authToken"].GetString();
   CHECK(temporary != "kid-token");
   CHECK(get(tv, "/api/v2/home/users/nope/switch", "owner-token", "POST").status == 404);
 
   auto res = get(tv, "/api/v2/resources?includeHttps=1", temporary);
   REQUIRE(res.status == 200);
-  doc.Parse(res.body.c_str());
+  doc.Parse(res.body.data(), res.body.size());
   CHECK(std::string(doc[0]["accessToken"].GetString()) == "kid-token");
   CHECK(std::string(doc[0]["clientIdentifier"].GetString()) ==
         "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c");
@@ -106,7 +106,7 @@ ws::sim::Response call(PlexTv& tv, const std::string& method, const std::string&
 
 rapidjson::Document parsed(const ws::sim::Response& r) {
   rapidjson::Document doc;
-  doc.Parse(r.body.c_str());
+  doc.Parse(r.body.data(), r.body.size());
   REQUIRE_FALSE(doc.HasParseError());
   return doc;
 }

@@ -45,7 +45,7 @@ std::shared_ptr<const ws::sim::World> world() {
 
 rapidjson::Document parse(const std::string& body) {
   rapidjson::Document d;
-  d.Parse(body.c_str());
+  d.Parse(body.data(), body.size());
   REQUIRE_FALSE(d.HasParseError());
   return d;
 }

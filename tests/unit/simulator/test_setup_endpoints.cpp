@@ -48,7 +48,7 @@ std::shared_ptr<const ws::sim::World> world(const char* text = k_world, uint8_t 
 
 rapidjson::Document parse(const std::string& body) {
   rapidjson::Document d;
-  d.Parse(body.c_str());
+  d.Parse(body.data(), body.size());
   REQUIRE_FALSE(d.HasParseError());
   return d;
 }

@@ -7,6 +7,7 @@
 #include <watchstate/core/atomic_file.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/redact.hpp>
+#include <watchstate/json/parse_buffer.hpp>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -206,7 +207,7 @@ std::vector<SharedServer> parse_shared_servers(std::string_view xml) {
     for (; end < xml.size(); ++end) {
       const char c = xml[end];
       if (quote != 0) {
-        quote = c == quote ? 0 : quote;
+        quote = c == quote ? '\0' : quote;
       } else if (c == '"' || c == '\'') {
         quote = c;
       } else if (c == '>') {
@@ -407,7 +408,7 @@ std::vector<CacheEntry> load_cache(const std::filesystem::path& file) {
   buffer << in.rdbuf();
   std::string text = buffer.str();
   rapidjson::Document doc;
-  doc.ParseInsitu(text.data());
+  doc.ParseInsitu(json::padded_for_parse(text));
   std::vector<CacheEntry> out;
   if (doc.HasParseError() || !doc.IsObject()) {
     return out; // a damaged cache only costs new tokens
