@@ -24,7 +24,9 @@ ReadFileResult read_file(const std::filesystem::path& path, std::string& out, st
     return {EINVAL, true};
   }
   if (regular && info.st_size > 0 && static_cast<std::size_t>(info.st_size) <= max_bytes) {
-    out.reserve(static_cast<std::size_t>(info.st_size));
+    // 16 bytes more: a JSON text parsed in place gets 16 zero bytes behind it
+    // (json::padded_for_parse), which would otherwise copy the whole file into a new buffer.
+    out.reserve(static_cast<std::size_t>(info.st_size) + 16);
   }
   std::array<char, 64 * 1024> chunk{};
   for (;;) {
