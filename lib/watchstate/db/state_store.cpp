@@ -277,6 +277,20 @@ CREATE INDEX backend_items_remote ON backend_items (identity, backend, remote_id
 )sql",
 };
 
+// How many keys one statement of add_keys inserts: each statement's own work (binding the
+// identity, starting and ending the program) is shared by this many keys.
+constexpr std::size_t k_keys_per_insert = 32;
+
+// INSERT OR IGNORE of k_keys_per_insert (identity, key, item_id) rows: the identity is ?1, the
+// keys and items ?2, ?3, ?4, ....
+std::string insert_keys_sql() {
+  std::string sql = "INSERT OR IGNORE INTO item_keys (identity, key, item_id) VALUES ";
+  for (std::size_t i = 0; i < k_keys_per_insert; ++i) {
+    sql += fmt::format("{}(?1, ?{}, ?{})", i == 0 ? "" : ", ", 2 + 2 * i, 3 + 2 * i);
+  }
+  return sql;
+}
+
 // The page size of a state database this code creates (StateStore::Impl::open).
 constexpr int k_page_size = 16384;
 
@@ -519,6 +533,7 @@ struct StateStore::Impl {
   // Prepared once: import runs these hundreds of thousands of times.
   SQLite::Statement find_key;
   SQLite::Statement insert_key;
+  SQLite::Statement insert_keys; // k_keys_per_insert at once (add_keys)
   SQLite::Statement delete_key;
   SQLite::Statement select_by_remote;
   SQLite::Statement select_records_of_backend;
@@ -539,6 +554,7 @@ struct StateStore::Impl {
         find_key(db,
                  "SELECT item_id FROM item_keys WHERE identity = ? AND key = ? ORDER BY item_id"),
         insert_key(db, "INSERT OR IGNORE INTO item_keys (identity, key, item_id) VALUES (?, ?, ?)"),
+        insert_keys(db, insert_keys_sql()),
         delete_key(db, "DELETE FROM item_keys WHERE identity = ? AND key = ? AND item_id = ?"),
         select_by_remote(db, fmt::format("SELECT item_id, {} FROM backend_items WHERE identity = ? "
                                          "AND backend = ? AND remote_id = ? ORDER BY item_id",
@@ -746,6 +762,29 @@ bool StateStore::add_key(const std::string& identity, const std::string& key, It
     return detail::exec(m_impl->insert_key, identity, key, item) == 1;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "add item key");
+  }
+}
+
+void StateStore::add_keys(const std::string& identity,
+                          const std::vector<std::pair<std::string, ItemId>>& keys) {
+  try {
+    std::size_t next = 0;
+    auto& q = m_impl->insert_keys;
+    for (; keys.size() - next >= k_keys_per_insert; next += k_keys_per_insert) {
+      detail::rewind(q);
+      detail::bind_for_exec(q, 1, identity);
+      for (std::size_t i = 0; i < k_keys_per_insert; ++i) {
+        const auto& [key, item] = keys[next + i];
+        detail::bind_for_exec(q, static_cast<int>(2 + 2 * i), key);
+        detail::bind_for_exec(q, static_cast<int>(3 + 2 * i), item);
+      }
+      q.exec();
+    }
+    for (; next < keys.size(); ++next) {
+      detail::exec(m_impl->insert_key, identity, keys[next].first, keys[next].second);
+    }
+  } catch (const SQLite::Exception& e) {
+    rethrow(e, "add item keys");
   }
 }
 

@@ -236,6 +236,10 @@ public:
   std::vector<ItemId> items_by_key(const std::string& identity, const std::string& key);
   // Point `key` at `item` (also). Returns whether it was new.
   bool add_key(const std::string& identity, const std::string& key, ItemId item);
+  // Point each key at its item (also), as add_key does one by one; for many keys at once (a
+  // first import writes hundreds of thousands), several to a statement.
+  void add_keys(const std::string& identity,
+                const std::vector<std::pair<std::string, ItemId>>& keys);
   void remove_key(const std::string& identity, const std::string& key, ItemId item);
   std::vector<std::string> keys_of(ItemId item);
   // Whether `identity` has any key (one index probe): not before its first import.

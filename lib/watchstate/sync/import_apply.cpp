@@ -325,12 +325,12 @@ void BackendApplier::write_held_keys() {
   // In item_keys' order (identity, key, item_id): each insert lands next to the one before,
   // on pages SQLite has at hand.
   std::sort(m_held_keys.begin(), m_held_keys.end());
-  for (const auto& [key, row] : m_held_keys) {
+  if (m_removed_while_held) {
     // A key removed after it was held back is no longer in the index: not written.
-    if (!m_removed_while_held || m_keys->has(key, row)) {
-      m_store.add_key(m_identity, key, row);
-    }
+    std::erase_if(m_held_keys,
+                  [&](const auto& held) { return !m_keys->has(held.first, held.second); });
   }
+  m_store.add_keys(m_identity, m_held_keys);
   m_held_keys.clear();
   m_removed_while_held = false;
 }

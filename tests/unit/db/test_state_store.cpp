@@ -189,6 +189,37 @@ TEST_CASE("db::StateStore items, keys, records", "[db]") {
   CHECK(store.changes(id).back().new_value == "unplayed@2");
 }
 
+TEST_CASE("db::StateStore::add_keys writes every key, several to a statement", "[db]") {
+  db::StateStore store(":memory:");
+  const auto a = store.insert_item(episode_row("A"));
+  const auto b = store.insert_item(episode_row("B"));
+  store.add_key("main", "tvdb://1/episode", a); // present before: kept, not doubled
+  // More keys than several statements take and a remainder, a pair given twice, a key of two
+  // rows, and the same key of another identity.
+  std::vector<std::pair<std::string, db::ItemId>> keys;
+  for (int i = 0; i < 100; ++i) {
+    keys.emplace_back("tvdb://" + std::to_string(i) + "/episode", i % 2 == 0 ? a : b);
+  }
+  keys.emplace_back("tvdb://1/episode", a);
+  keys.emplace_back("tvdb://3/episode", a);
+  keys.emplace_back("tvdb://5/episode", b);
+  store.add_keys("main", keys);
+  store.add_keys("alice", {{"tvdb://0/episode", b}});
+  store.add_keys("main", {});
+  for (int i = 0; i < 100; ++i) {
+    CAPTURE(i);
+    const std::string key = "tvdb://" + std::to_string(i) + "/episode";
+    if (i == 1 || i == 3) {
+      CHECK(store.items_by_key("main", key) == std::vector<db::ItemId>{a, b});
+    } else {
+      CHECK(store.items_by_key("main", key) == std::vector<db::ItemId>{i % 2 == 0 ? a : b});
+    }
+  }
+  CHECK(store.items_by_key("alice", "tvdb://0/episode") == std::vector<db::ItemId>{b});
+  CHECK(store.keys_of(a).size() == 52); // 50 even keys, tvdb://1 from before, tvdb://3
+  CHECK(store.keys_of(b).size() == 51); // 50 odd ones (tvdb://5 given twice), alice's tvdb://0
+}
+
 TEST_CASE("db::StateStore keys shared by rows and imdb ids on both types", "[db]") {
   db::StateStore store(":memory:");
   const auto a = store.insert_item(episode_row("A"));
