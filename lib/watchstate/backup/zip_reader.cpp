@@ -2,9 +2,9 @@
 #include <watchstate/backup/zip_reader.hpp>
 
 #include <watchstate/backup/gzip.hpp>
+#include <watchstate/core/buffer_slack.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/text.hpp>
-#include <watchstate/json/parse_buffer.hpp>
 
 #include <fmt/format.h>
 #include <zlib.h>
@@ -172,10 +172,9 @@ std::string unzip_first_json(const std::filesystem::path& file, std::string_view
     std::size_t consumed = data.size();
     if (method == 8 && (wanted || !sizes_known)) {
       if (wanted && sizes_known) {
-        // With room for the padding of a parse in place, which would otherwise copy it all.
         out.reserve(static_cast<std::size_t>(
                         std::min<std::uint64_t>(sizes.uncompressed, std::uint64_t{1} << 30)) +
-                    json::k_parse_slack);
+                    k_buffer_slack);
       }
       consumed = inflate_all(file, data, Deflated::raw, out);
     } else if (method == 0) {

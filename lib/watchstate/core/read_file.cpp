@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/core/read_file.hpp>
 
+#include <watchstate/core/buffer_slack.hpp>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,9 +26,7 @@ ReadFileResult read_file(const std::filesystem::path& path, std::string& out, st
     return {EINVAL, true};
   }
   if (regular && info.st_size > 0 && static_cast<std::size_t>(info.st_size) <= max_bytes) {
-    // 16 bytes more: a JSON text parsed in place gets 16 zero bytes behind it
-    // (json::padded_for_parse), which would otherwise copy the whole file into a new buffer.
-    out.reserve(static_cast<std::size_t>(info.st_size) + 16);
+    out.reserve(static_cast<std::size_t>(info.st_size) + k_buffer_slack);
   }
   std::array<char, 64 * 1024> chunk{};
   for (;;) {

@@ -6,6 +6,7 @@
 #include <watchstate/http/client.hpp>
 
 #include <watchstate/core/abort.hpp>
+#include <watchstate/core/buffer_slack.hpp>
 #include <watchstate/core/error.hpp>
 #include <watchstate/core/log.hpp>
 #include <watchstate/core/redact.hpp>
@@ -28,9 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 // Pre-sizing a body from Content-Length is only a hint; never trust a server with more than this.
 constexpr std::size_t k_max_reserve = std::size_t{64} << 20;
-// Room kept behind a pre-sized body: the JSON parser wants 16 zero bytes there
-// (json::padded_for_parse), which would otherwise cost a copy of the whole body.
-constexpr std::size_t k_body_slack = 16;
 // How long one wait may last, so that an abort request is noticed quickly.
 constexpr std::chrono::milliseconds k_poll_slice{100};
 
@@ -145,7 +143,7 @@ extern "C" std::size_t on_header(char* data, std::size_t size, std::size_t count
       std::size_t length = 0;
       const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
       if (ec == std::errc() && end == value.data() + value.size()) {
-        slot->response.body.reserve(std::min(length, k_max_reserve) + k_body_slack);
+        slot->response.body.reserve(std::min(length, k_max_reserve) + k_buffer_slack);
       }
     }
     headers.push_back(Header{std::string(name), std::string(value)});
