@@ -77,16 +77,13 @@ const rapidjson::Value* member(const rapidjson::Value& object, std::string_view 
   // by the name; a wrong one costs the search it would have saved.
   MemberSlot& slot = member_slot(name);
   const auto begin = object.MemberBegin();
-  const auto count = object.MemberCount();
-  auto it = object.MemberEnd();
-  if (slot.name == name.data() && slot.index < count && has_name(begin[slot.index], name)) {
-    it = begin + slot.index;
-  } else {
-    const rapidjson::Value key(rapidjson::StringRef(name.data(), name.size()));
-    it = object.FindMember(key);
-    if (it != object.MemberEnd()) {
-      slot = MemberSlot{name.data(), static_cast<rapidjson::SizeType>(it - begin)};
-    }
+  const bool guessed = slot.name == name.data() && slot.index < object.MemberCount() &&
+                       has_name(begin[slot.index], name);
+  const auto it =
+      guessed ? begin + slot.index
+              : object.FindMember(rapidjson::Value(rapidjson::StringRef(name.data(), name.size())));
+  if (!guessed && it != object.MemberEnd()) {
+    slot = MemberSlot{name.data(), static_cast<rapidjson::SizeType>(it - begin)};
   }
   if (it == object.MemberEnd() || it->value.IsNull()) {
     return nullptr;
