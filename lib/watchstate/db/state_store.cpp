@@ -332,25 +332,63 @@ model::Guids decode_guids(std::string_view text) {
   return guids;
 }
 
-ItemRow read_item(SQLite::Statement& q) {
+std::string_view text_column(sqlite3_stmt* q, int column) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(q, column));
+  return text == nullptr
+             ? std::string_view()
+             : std::string_view(text, static_cast<std::size_t>(sqlite3_column_bytes(q, column)));
+}
+
+// Statements read through SQLite's own API where hundreds of thousands of rows are read: the
+// columns of SQLiteCpp's copy their text or hold a reference count each.
+using RawStatement = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
+
+void check_raw(sqlite3* db, int rc) {
+  if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    throw SQLite::Exception(db, rc);
+  }
+}
+
+RawStatement prepare_raw(SQLite::Database& db, const char* sql) {
+  sqlite3_stmt* prepared = nullptr;
+  check_raw(db.getHandle(), sqlite3_prepare_v2(db.getHandle(), sql, -1, &prepared, nullptr));
+  return {prepared, &sqlite3_finalize};
+}
+
+// A row's columns as read_item reads them: through SQLiteCpp's statement, or through SQLite's
+// own API where an import reads rows tens of thousands of times (getColumn holds a reference
+// count per column and getString copies through strlen).
+struct StatementColumns {
+  SQLite::Statement& q;
+  [[nodiscard]] std::string text(int i) const { return q.getColumn(i).getString(); }
+  [[nodiscard]] std::int64_t number(int i) const { return q.getColumn(i).getInt64(); }
+};
+struct RawColumns {
+  sqlite3_stmt* q;
+  [[nodiscard]] std::string_view text(int i) const { return text_column(q, i); }
+  [[nodiscard]] std::int64_t number(int i) const { return sqlite3_column_int64(q, i); }
+};
+
+template <typename Columns> ItemRow read_item(const Columns& c) {
+  const auto small = [&](int i) { return static_cast<int>(c.number(i)); };
   ItemRow row;
-  row.id = q.getColumn(0).getInt64();
-  row.identity = q.getColumn(1).getString();
-  row.type =
-      q.getColumn(2).getString() == "episode" ? model::MediaType::episode : model::MediaType::movie;
-  row.title = q.getColumn(3).getString();
-  row.year = q.getColumn(4).getInt();
-  row.season = q.getColumn(5).getInt();
-  row.episode = q.getColumn(6).getInt();
-  row.watched = q.getColumn(7).getInt() != 0;
-  row.updated = q.getColumn(8).getInt64();
-  row.progress_ms = q.getColumn(9).getInt64();
-  row.progress_at = q.getColumn(10).getInt64();
-  row.via = q.getColumn(11).getString();
-  row.created_at = q.getColumn(12).getInt64();
-  row.updated_at = q.getColumn(13).getInt64();
+  row.id = c.number(0);
+  row.identity = c.text(1);
+  row.type = c.text(2) == "episode" ? model::MediaType::episode : model::MediaType::movie;
+  row.title = c.text(3);
+  row.year = small(4);
+  row.season = small(5);
+  row.episode = small(6);
+  row.watched = c.number(7) != 0;
+  row.updated = c.number(8);
+  row.progress_ms = c.number(9);
+  row.progress_at = c.number(10);
+  row.via = c.text(11);
+  row.created_at = c.number(12);
+  row.updated_at = c.number(13);
   return row;
 }
+ItemRow read_item(SQLite::Statement& q) { return read_item(StatementColumns{q}); }
 
 // The columns read_item reads, in its order.
 constexpr std::string_view k_item_columns =
@@ -457,29 +495,6 @@ std::uint64_t digest_of(const BackendRecord& r, std::string_view encoded_guids) 
 // A 64-bit hash as SQLite stores an INTEGER (the same bits, signed).
 std::int64_t as_column(std::uint64_t hash) { return static_cast<std::int64_t>(hash); }
 
-std::string_view text_column(sqlite3_stmt* q, int column) {
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(q, column));
-  return text == nullptr
-             ? std::string_view()
-             : std::string_view(text, static_cast<std::size_t>(sqlite3_column_bytes(q, column)));
-}
-
-// Statements read through SQLite's own API where hundreds of thousands of rows are read: the
-// columns of SQLiteCpp's copy their text or hold a reference count each.
-using RawStatement = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
-
-void check_raw(sqlite3* db, int rc) {
-  if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
-    throw SQLite::Exception(db, rc);
-  }
-}
-
-RawStatement prepare_raw(SQLite::Database& db, const char* sql) {
-  sqlite3_stmt* prepared = nullptr;
-  check_raw(db.getHandle(), sqlite3_prepare_v2(db.getHandle(), sql, -1, &prepared, nullptr));
-  return {prepared, &sqlite3_finalize};
-}
-
 // Every record's lookup key and digest, computed from its columns: once, for the records a
 // database had before it kept them (schema version k_digest_schema).
 void backfill_record_digests(SQLite::Database& db) {
@@ -543,9 +558,10 @@ struct StateStore::Impl {
   SQLite::Statement insert_item;
   SQLite::Statement update_state;
   SQLite::Statement select_records;
-  SQLite::Statement select_item_with_identity;
+  RawStatement select_item_with_identity; // read through SQLite's API: see RawColumns
   SQLite::Statement upsert_record;
   SQLite::Statement insert_change;
+  SQLite::Statement save_show; // a first import saves every series it lists
   // Set while a BackgroundCheckpoints lives: commits hand the checkpoint to it.
   std::unique_ptr<detail::WalCheckpointer> checkpointer;
 
@@ -577,12 +593,13 @@ struct StateStore::Impl {
                                        "backend, remote_id",
                                        k_record_columns)),
         // The row's columns, then each record's (NULL: the row has no record).
-        select_item_with_identity(
+        select_item_with_identity(prepare_raw(
             db, fmt::format("SELECT {}, b.backend, b.remote_id, b.show_id, b.guids, b.year, "
                             "b.season, b.episode, b.path_key, b.title FROM items i LEFT JOIN "
                             "backend_items b ON b.item_id = i.id WHERE i.id = ? ORDER BY "
                             "b.backend, b.remote_id",
-                            qualified(k_item_columns, "i"))),
+                            qualified(k_item_columns, "i"))
+                    .c_str())),
         upsert_record(
             db,
             "INSERT INTO backend_items (item_id, backend, remote_id, library_id, "
@@ -599,7 +616,9 @@ struct StateStore::Impl {
             "excluded.season, episode = excluded.episode, path_key = excluded.path_key, title = "
             "excluded.title, lookup = excluded.lookup, digest = excluded.digest"),
         insert_change(db, "INSERT INTO change_log (item_id, backend, direction, field, "
-                          "old_value, new_value, at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") {}
+                          "old_value, new_value, at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+        save_show(db, "INSERT OR REPLACE INTO shows (backend, show_id, title, year, guids) VALUES "
+                      "(?, ?, ?, ?, ?)") {}
 
   static SQLite::Database open(const std::filesystem::path& file) {
     // One connection used from one thread: SQLite's own mutexes are pure overhead.
@@ -1186,33 +1205,38 @@ std::vector<BackendRecord> StateStore::records(ItemId item) {
 }
 
 std::optional<StateStore::RowWithIdentity> StateStore::item_with_identity_records(ItemId item) {
+  sqlite3* db = m_impl->db.getHandle();
+  sqlite3_stmt* q = m_impl->select_item_with_identity.get();
+  // Reset (not finalized) on every way out: not left on a row (see item()), after its error was
+  // read.
+  const RawStatement reset_on_exit(q, &sqlite3_reset);
   try {
-    auto& q = m_impl->select_item_with_identity;
-    detail::rewind(q);
-    q.bind(1, item);
+    check_raw(db, sqlite3_bind_int64(q, 1, item));
     std::optional<RowWithIdentity> out;
     constexpr int first = k_item_column_count; // the record's columns, after the row's
-    while (q.executeStep()) {
+    const RawColumns columns{q};
+    int rc = SQLITE_OK;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
       if (!out) {
         out.emplace();
-        out->row = read_item(q);
+        out->row = read_item(columns);
       }
-      if (q.isColumnNull(first)) {
+      if (sqlite3_column_type(q, first) == SQLITE_NULL) {
         break; // the row has no record
       }
       BackendRecord r;
-      r.backend = q.getColumn(first).getText();
-      r.remote_id = q.getColumn(first + 1).getText();
-      r.show_id = q.getColumn(first + 2).getText();
-      r.guids = decode_guids(q.getColumn(first + 3).getText());
-      r.year = q.getColumn(first + 4).getInt();
-      r.season = q.getColumn(first + 5).getInt();
-      r.episode = q.getColumn(first + 6).getInt();
-      r.path_key = q.getColumn(first + 7).getText();
-      r.title = q.getColumn(first + 8).getText();
+      r.backend = columns.text(first);
+      r.remote_id = columns.text(first + 1);
+      r.show_id = columns.text(first + 2);
+      r.guids = decode_guids(columns.text(first + 3));
+      r.year = static_cast<int>(columns.number(first + 4));
+      r.season = static_cast<int>(columns.number(first + 5));
+      r.episode = static_cast<int>(columns.number(first + 6));
+      r.path_key = columns.text(first + 7);
+      r.title = columns.text(first + 8);
       out->records.push_back(std::move(r));
     }
-    detail::rewind(q); // not left on a row: see item()
+    check_raw(db, rc);
     return out;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "read item and its records");
@@ -1525,10 +1549,8 @@ void StateStore::replace_ignored_items(const std::string& identity, const std::s
 
 void StateStore::save_show(const std::string& backend, const model::RemoteShow& show) {
   try {
-    SQLite::Statement q(m_impl->db, "INSERT OR REPLACE INTO shows (backend, show_id, title, year, "
-                                    "guids) VALUES (?, ?, ?, ?, ?)");
-    SQLite::bind(q, backend, show.id, show.title, show.year, encode_guids(show.guids));
-    q.exec();
+    detail::exec(m_impl->save_show, backend, show.id, show.title, show.year,
+                 encode_guids(show.guids));
   } catch (const SQLite::Exception& e) {
     rethrow(e, "write show cache");
   }
