@@ -501,14 +501,18 @@ Response Server::handle(const Request& req) {
       if (it->times > 0 && --it->times == 0) {
         m_faults.erase(it);
       }
+      // Hidden (or shown) before the next request is matched: a request that arrives after
+      // this one must see the change. Done after the lock, a request on another thread could
+      // slip in between and list the item once more (a fault-matrix case failed so: the item
+      // was listed, then its write answered 404).
+      if (!rule.hide.empty()) {
+        set_hidden(rule.hide, true);
+      }
+      if (!rule.unhide.empty()) {
+        set_hidden(rule.unhide, false);
+      }
       break;
     }
-  }
-  if (faulted && !rule.hide.empty()) {
-    set_hidden(rule.hide, true);
-  }
-  if (faulted && !rule.unhide.empty()) {
-    set_hidden(rule.unhide, false);
   }
   if (faulted && rule.delay_ms > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(rule.delay_ms));

@@ -312,6 +312,7 @@ private:
   uint64_t m_requests = 0;
   uint64_t m_writes = 0;
 
+  // Taken before m_cache_mutex where both are held (a rule that hides items: see handle()).
   std::mutex m_fault_mutex;
   std::vector<FaultRule> m_faults;
 };
