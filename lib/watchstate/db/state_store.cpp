@@ -547,8 +547,8 @@ struct StateStore::Impl {
   SQLite::Database db;
   // Prepared once: import runs these hundreds of thousands of times.
   SQLite::Statement find_key;
-  SQLite::Statement insert_key;
-  SQLite::Statement insert_keys; // k_keys_per_insert at once (add_keys)
+  RawStatement insert_key;  // binds string_views (add_keys)
+  RawStatement insert_keys; // k_keys_per_insert at once (add_keys): binds string_views
   SQLite::Statement delete_key;
   SQLite::Statement select_by_remote;
   SQLite::Statement select_records_of_backend;
@@ -569,8 +569,9 @@ struct StateStore::Impl {
       : db(open(file)),
         find_key(db,
                  "SELECT item_id FROM item_keys WHERE identity = ? AND key = ? ORDER BY item_id"),
-        insert_key(db, "INSERT OR IGNORE INTO item_keys (identity, key, item_id) VALUES (?, ?, ?)"),
-        insert_keys(db, insert_keys_sql()),
+        insert_key(prepare_raw(
+            db, "INSERT OR IGNORE INTO item_keys (identity, key, item_id) VALUES (?, ?, ?)")),
+        insert_keys(prepare_raw(db, insert_keys_sql().c_str())),
         delete_key(db, "DELETE FROM item_keys WHERE identity = ? AND key = ? AND item_id = ?"),
         select_by_remote(db, fmt::format("SELECT item_id, {} FROM backend_items WHERE identity = ? "
                                          "AND backend = ? AND remote_id = ? ORDER BY item_id",
@@ -776,31 +777,53 @@ std::vector<ItemId> StateStore::items_by_key(const std::string& identity, const 
   }
 }
 
+namespace {
+
+// Binds a text where it lies (SQLITE_STATIC): for statements run to their end at once.
+void bind_text(sqlite3* db, sqlite3_stmt* q, int index, std::string_view text) {
+  check_raw(db,
+            sqlite3_bind_text(q, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC));
+}
+
+// Runs `q` to its end and resets it; the rows it changed.
+int run_raw(sqlite3* db, sqlite3_stmt* q) {
+  const int rc = sqlite3_step(q);
+  sqlite3_reset(q); // its error is rc's
+  check_raw(db, rc);
+  return sqlite3_changes(db);
+}
+
+} // namespace
+
 bool StateStore::add_key(const std::string& identity, const std::string& key, ItemId item) {
   try {
-    return detail::exec(m_impl->insert_key, identity, key, item) == 1;
+    sqlite3* db = m_impl->db.getHandle();
+    sqlite3_stmt* q = m_impl->insert_key.get();
+    bind_text(db, q, 1, identity);
+    bind_text(db, q, 2, key);
+    check_raw(db, sqlite3_bind_int64(q, 3, item));
+    return run_raw(db, q) == 1;
   } catch (const SQLite::Exception& e) {
     rethrow(e, "add item key");
   }
 }
 
-void StateStore::add_keys(const std::string& identity,
-                          const std::vector<std::pair<std::string, ItemId>>& keys) {
+void StateStore::add_keys(const std::string& identity, const std::vector<KeyRow>& keys) {
+  sqlite3* db = m_impl->db.getHandle();
+  sqlite3_stmt* many = m_impl->insert_keys.get();
   try {
     std::size_t next = 0;
-    auto& q = m_impl->insert_keys;
     for (; keys.size() - next >= k_keys_per_insert; next += k_keys_per_insert) {
-      detail::rewind(q);
-      detail::bind_for_exec(q, 1, identity);
+      bind_text(db, many, 1, identity);
       for (std::size_t i = 0; i < k_keys_per_insert; ++i) {
         const auto& [key, item] = keys[next + i];
-        detail::bind_for_exec(q, static_cast<int>(2 + 2 * i), key);
-        detail::bind_for_exec(q, static_cast<int>(3 + 2 * i), item);
+        bind_text(db, many, static_cast<int>(2 + 2 * i), key);
+        check_raw(db, sqlite3_bind_int64(many, static_cast<int>(3 + 2 * i), item));
       }
-      q.exec();
+      run_raw(db, many);
     }
     for (; next < keys.size(); ++next) {
-      detail::exec(m_impl->insert_key, identity, keys[next].first, keys[next].second);
+      add_key(identity, std::string(keys[next].key), keys[next].item);
     }
   } catch (const SQLite::Exception& e) {
     rethrow(e, "add item keys");

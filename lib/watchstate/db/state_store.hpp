@@ -236,10 +236,17 @@ public:
   std::vector<ItemId> items_by_key(const std::string& identity, const std::string& key);
   // Point `key` at `item` (also). Returns whether it was new.
   bool add_key(const std::string& identity, const std::string& key, ItemId item);
+  // A key and the row it points to, for add_keys (the text is not copied).
+  struct KeyRow {
+    std::string_view key;
+    ItemId item = 0;
+    friend bool operator<(const KeyRow& a, const KeyRow& b) {
+      return std::tie(a.key, a.item) < std::tie(b.key, b.item);
+    }
+  };
   // Point each key at its item (also), as add_key does one by one; for many keys at once (a
   // first import writes hundreds of thousands), several to a statement.
-  void add_keys(const std::string& identity,
-                const std::vector<std::pair<std::string, ItemId>>& keys);
+  void add_keys(const std::string& identity, const std::vector<KeyRow>& keys);
   void remove_key(const std::string& identity, const std::string& key, ItemId item);
   std::vector<std::string> keys_of(ItemId item);
   // Whether `identity` has any key (one index probe): not before its first import.

@@ -300,7 +300,7 @@ bool BackendApplier::add_key(const std::string& key, db::ItemId row) {
   case RunKeyIndex::Added::new_pair:
     // The matching reads keys from the index alone, so the database may hold this one later.
     // (If writing it then throws, the run drops the index with the backend's transaction.)
-    m_held_keys.emplace_back(key, row);
+    m_held_keys.add(key, row);
     if (m_held_keys.size() >= m_key_write_batch) {
       write_held_keys();
     }
@@ -324,13 +324,12 @@ void BackendApplier::remove_key(const std::string& key, db::ItemId row) {
 void BackendApplier::write_held_keys() {
   // In item_keys' order (identity, key, item_id): each insert lands next to the one before,
   // on pages SQLite has at hand.
-  std::sort(m_held_keys.begin(), m_held_keys.end());
+  auto& keys = m_held_keys.sorted();
   if (m_removed_while_held) {
     // A key removed after it was held back is no longer in the index: not written.
-    std::erase_if(m_held_keys,
-                  [&](const auto& held) { return !m_keys->has(held.first, held.second); });
+    std::erase_if(keys, [&](const auto& held) { return !m_keys->has(held.key, held.item); });
   }
-  m_store.add_keys(m_identity, m_held_keys);
+  m_store.add_keys(m_identity, keys);
   m_held_keys.clear();
   m_removed_while_held = false;
 }

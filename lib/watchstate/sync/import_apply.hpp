@@ -56,7 +56,7 @@ public:
   // key lands at a random place of item_keys; sorted, next to the one before. (ws-bench-limits,
   // a first import's state with its 505,499 keys: 1.55 s of CPU sorted, 2.0 s shuffled.)
   void set_run_keys(RunKeyIndex* keys, std::size_t write_batch = k_key_write_batch);
-  static constexpr std::size_t k_key_write_batch = 16'384; // about 1.5 MB held back at most
+  static constexpr std::size_t k_key_write_batch = 65'536; // about 4 MB held back at most
 
   // The item as the backend reported it; ignored ids are stripped from it.
   void apply(backend::RemoteItem& item);
@@ -144,7 +144,7 @@ private:
   bool m_removed_while_held = false;
   RunKeyIndex* m_keys = nullptr;
   // Keys new to the index and not yet written (set_run_keys).
-  std::vector<std::pair<std::string, db::ItemId>> m_held_keys;
+  HeldKeys m_held_keys;
   std::size_t m_key_write_batch = k_key_write_batch;
   // This backend's records as they were when the applier started (StateStore::record_digests),
   // sorted by lookup key.

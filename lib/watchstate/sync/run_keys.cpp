@@ -123,4 +123,26 @@ void RunKeyIndex::grow() {
   }
 }
 
+void HeldKeys::add(std::string_view key, db::ItemId row) {
+  if (m_blocks.empty() || m_blocks.back().capacity() - m_blocks.back().size() < key.size()) {
+    // A new block (the rest of the last one stays unused); a key longer than a block gets one
+    // of its own size.
+    m_blocks.emplace_back().reserve(std::max(k_block_size, key.size()));
+  }
+  std::string& block = m_blocks.back();
+  const std::size_t at = block.size();
+  block.append(key);
+  m_pairs.push_back({std::string_view(block).substr(at), row});
+}
+
+std::vector<db::StateStore::KeyRow>& HeldKeys::sorted() {
+  std::sort(m_pairs.begin(), m_pairs.end());
+  return m_pairs;
+}
+
+void HeldKeys::clear() {
+  m_pairs.clear(); // keeps its capacity: the next batch fills it again
+  m_blocks.clear();
+}
+
 } // namespace ws::sync

@@ -196,13 +196,16 @@ TEST_CASE("db::StateStore::add_keys writes every key, several to a statement", "
   store.add_key("main", "tvdb://1/episode", a); // present before: kept, not doubled
   // More keys than several statements take and a remainder, a pair given twice, a key of two
   // rows, and the same key of another identity.
-  std::vector<std::pair<std::string, db::ItemId>> keys;
+  std::vector<std::string> texts;
+  std::vector<db::StateStore::KeyRow> keys;
+  texts.reserve(100);
   for (int i = 0; i < 100; ++i) {
-    keys.emplace_back("tvdb://" + std::to_string(i) + "/episode", i % 2 == 0 ? a : b);
+    texts.push_back("tvdb://" + std::to_string(i) + "/episode");
+    keys.push_back({texts.back(), i % 2 == 0 ? a : b});
   }
-  keys.emplace_back("tvdb://1/episode", a);
-  keys.emplace_back("tvdb://3/episode", a);
-  keys.emplace_back("tvdb://5/episode", b);
+  keys.push_back({"tvdb://1/episode", a});
+  keys.push_back({"tvdb://3/episode", a});
+  keys.push_back({"tvdb://5/episode", b});
   store.add_keys("main", keys);
   store.add_keys("alice", {{"tvdb://0/episode", b}});
   store.add_keys("main", {});

@@ -46,6 +46,46 @@ TEST_CASE("The run's key index answers as a multimap of keys to rows", "[sync][r
   }
 }
 
+TEST_CASE("Held keys keep copies of their texts and come out in the database's order",
+          "[sync][run_keys]") {
+  sync::HeldKeys held;
+  CHECK(held.empty());
+  // More text than a block holds (so the copies span several), a key longer than a block, the
+  // same key for two rows, and sources that are gone before the pairs are read.
+  std::multimap<std::string, db::ItemId> expected;
+  const std::string long_key = "path://" + std::string(200'000, 'x') + "/movie";
+  for (int i = 0; i < 5'000; ++i) {
+    std::string key = fmt::format("tvdb://{}/episode", (i * 7919) % 5'000);
+    held.add(key, i % 3 + 1);
+    expected.emplace(std::move(key), i % 3 + 1);
+    if (i == 2'500) {
+      std::string copy = long_key;
+      held.add(copy, 9);
+      copy.assign(copy.size(), 'y');
+      expected.emplace(long_key, 9);
+    }
+  }
+  held.add("tvdb://42/episode", 1);
+  expected.emplace("tvdb://42/episode", 1);
+  REQUIRE(held.size() == expected.size());
+
+  std::vector<std::pair<std::string, db::ItemId>> want(expected.begin(), expected.end());
+  std::sort(want.begin(), want.end());
+  std::vector<std::pair<std::string, db::ItemId>> got;
+  for (const auto& pair : held.sorted()) {
+    got.emplace_back(std::string(pair.key), pair.item);
+  }
+  CHECK(got == want);
+
+  held.clear();
+  CHECK(held.empty());
+  held.add("imdb://tt2/movie", 5);
+  held.add("imdb://tt1/movie", 6);
+  REQUIRE(held.sorted().size() == 2);
+  CHECK(held.sorted()[0].key == "imdb://tt1/movie");
+  CHECK(held.sorted()[1].item == 5);
+}
+
 TEST_CASE("The run's key index holds what a reference holds through growth and removals",
           "[sync][run_keys]") {
   // 300,000 operations, most of them adds: the table grows several times, and removed pairs are
