@@ -2,6 +2,7 @@
 #include <watchstate/backend/json_fields.hpp>
 
 #include <watchstate/backend/adapter_support.hpp>
+#include <watchstate/backend/padded_insitu_stream.hpp>
 #include <watchstate/json/parse_buffer.hpp>
 
 #include <rapidjson/document.h>
@@ -20,7 +21,8 @@ namespace {
 
 void parse_in_place(rapidjson::Document& doc, std::string& body, std::string_view backend,
                     std::string_view what, std::string_view url) {
-  doc.ParseInsitu(json::padded_for_parse(body));
+  PaddedInsituStream text(json::padded_for_parse(body));
+  doc.ParseStream<rapidjson::kParseInsituFlag>(text);
   if (doc.HasParseError()) {
     throw_protocol(backend, what, url,
                    std::string("invalid JSON at offset ") + std::to_string(doc.GetErrorOffset()) +
