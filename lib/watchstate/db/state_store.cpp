@@ -355,6 +355,30 @@ RawStatement prepare_raw(SQLite::Database& db, const char* sql) {
   return {prepared, &sqlite3_finalize};
 }
 
+// Binds a text where it lies (SQLITE_STATIC): for statements run to their end at once.
+void bind_text(sqlite3* db, sqlite3_stmt* q, int index, std::string_view text) {
+  check_raw(db,
+            sqlite3_bind_text(q, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC));
+}
+
+// Runs `q` to its end and resets it; the rows it changed.
+int run_raw(sqlite3* db, sqlite3_stmt* q) {
+  const int rc = sqlite3_step(q);
+  sqlite3_reset(q); // its error is rc's
+  check_raw(db, rc);
+  return sqlite3_changes(db);
+}
+
+// INSERT OR IGNORE of one (identity, key, item) row through `q` (StateStore::Impl::insert_key):
+// whether it was new.
+bool insert_key_row(sqlite3* db, sqlite3_stmt* q, std::string_view identity, std::string_view key,
+                    ItemId item) {
+  bind_text(db, q, 1, identity);
+  bind_text(db, q, 2, key);
+  check_raw(db, sqlite3_bind_int64(q, 3, item));
+  return run_raw(db, q) == 1;
+}
+
 // A row's columns as read_item reads them: through SQLiteCpp's statement, or through SQLite's
 // own API where an import reads rows tens of thousands of times (getColumn holds a reference
 // count per column and getString copies through strlen).
@@ -777,32 +801,9 @@ std::vector<ItemId> StateStore::items_by_key(const std::string& identity, const 
   }
 }
 
-namespace {
-
-// Binds a text where it lies (SQLITE_STATIC): for statements run to their end at once.
-void bind_text(sqlite3* db, sqlite3_stmt* q, int index, std::string_view text) {
-  check_raw(db,
-            sqlite3_bind_text(q, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC));
-}
-
-// Runs `q` to its end and resets it; the rows it changed.
-int run_raw(sqlite3* db, sqlite3_stmt* q) {
-  const int rc = sqlite3_step(q);
-  sqlite3_reset(q); // its error is rc's
-  check_raw(db, rc);
-  return sqlite3_changes(db);
-}
-
-} // namespace
-
 bool StateStore::add_key(const std::string& identity, const std::string& key, ItemId item) {
   try {
-    sqlite3* db = m_impl->db.getHandle();
-    sqlite3_stmt* q = m_impl->insert_key.get();
-    bind_text(db, q, 1, identity);
-    bind_text(db, q, 2, key);
-    check_raw(db, sqlite3_bind_int64(q, 3, item));
-    return run_raw(db, q) == 1;
+    return insert_key_row(m_impl->db.getHandle(), m_impl->insert_key.get(), identity, key, item);
   } catch (const SQLite::Exception& e) {
     rethrow(e, "add item key");
   }
@@ -823,7 +824,7 @@ void StateStore::add_keys(const std::string& identity, const std::vector<KeyRow>
       run_raw(db, many);
     }
     for (; next < keys.size(); ++next) {
-      add_key(identity, std::string(keys[next].key), keys[next].item);
+      insert_key_row(db, m_impl->insert_key.get(), identity, keys[next].key, keys[next].item);
     }
   } catch (const SQLite::Exception& e) {
     rethrow(e, "add item keys");
@@ -1023,8 +1024,7 @@ StateStore::record_digests(const std::string& identity) {
     const RawStatement q =
         prepare_raw(m_impl->db, "SELECT backend, lookup, item_id, digest FROM backend_items "
                                 "INDEXED BY backend_items_remote WHERE identity = ?");
-    check_raw(db, sqlite3_bind_text(q.get(), 1, identity.data(), static_cast<int>(identity.size()),
-                                    SQLITE_STATIC));
+    bind_text(db, q.get(), 1, identity);
     sqlite3_stmt* raw = q.get();
     std::unordered_map<std::string, std::vector<RecordDigest>> out;
     std::vector<RecordDigest>* current = nullptr; // the index groups the records by backend
