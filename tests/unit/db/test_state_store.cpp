@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 using namespace ws;
@@ -340,6 +342,34 @@ TEST_CASE("db::StateStore creates its database with 16 KiB pages", "[db]") {
     CHECK(store.item(1)->title == "Alpha");
   }
   CHECK(db::inspect_database(file).page_size == 16384);
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("db::StateStore leaves a deleted record's bytes where they lay (no secure delete)",
+          "[db]") {
+  // Debian's SQLite zeroes every cell a B-tree drops or moves (SECURE_DELETE), work an import
+  // pays on every page split; the state database turns it off. What shows it: a deleted
+  // record's text stays in the page it was dropped from until the space is reused.
+  const auto file = std::filesystem::temp_directory_path() / "ws-test-state-deleted.db";
+  std::filesystem::remove(file);
+  const std::string marker = "/media/deleted-record-marker-7f3a9c/Film (2001).mkv";
+  {
+    db::StateStore store(file);
+    const auto id = store.insert_item(episode_row("Show"));
+    auto kept = record("plex", "1");
+    kept.path = "/media/kept/Film (2001).mkv";
+    store.upsert_record("main", id, kept);
+    auto dropped = record("jellyfin", "ab12");
+    dropped.path = marker;
+    store.upsert_record("main", id, dropped);
+    store.remove_record("main", "jellyfin", "ab12", id);
+    CHECK(store.records(id, "jellyfin").empty());
+  } // the last connection closed: SQLite copied the log into the file and removed it
+  REQUIRE_FALSE(std::filesystem::exists(file.string() + "-wal"));
+  std::ifstream in(file, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(bytes.find("/media/kept/Film (2001).mkv") != std::string::npos);
+  CHECK(bytes.find(marker) != std::string::npos); // zeroed under SECURE_DELETE
   std::filesystem::remove(file);
 }
 
