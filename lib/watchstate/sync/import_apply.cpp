@@ -214,23 +214,23 @@ ItemIdentity BackendApplier::identity_of_record(const db::ItemRow& row,
 }
 
 std::optional<MatchCandidate> BackendApplier::candidate(db::ItemId id) {
-  const auto loaded = m_store.item_with_identity_records(id);
+  auto loaded = m_store.item_with_identity_records(id);
   if (!loaded || loaded->row.identity != m_identity) {
     return std::nullopt;
   }
-  m_loaded.push_back(loaded->row);
   MatchCandidate c;
   c.row = id;
   c.identity.type = loaded->row.type;
   c.identity.season = loaded->row.season;
   c.identity.episode = loaded->row.episode;
   c.identity.names.push_back({loaded->row.title, loaded->row.year});
-  std::set<std::string> reporters;
+  std::set<std::string_view> reporters;
   for (const auto& r : loaded->records) {
     merge_identity(c.identity, identity_of_record(loaded->row, r, false));
     reporters.insert(r.backend);
   }
   c.reporters = static_cast<int>(reporters.size());
+  m_loaded.push_back(std::move(loaded->row));
   return c;
 }
 

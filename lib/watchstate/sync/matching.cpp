@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <initializer_list>
+#include <optional>
 #include <tuple>
 
 namespace ws::sync {
@@ -426,12 +427,22 @@ MatchDecision decide_match(const ItemIdentity& item, const std::vector<MatchKey>
   if (!eligible.empty()) {
     const auto& best = eligible.front();
     matched.push_back(best.index);
-    ItemIdentity joined = candidates[best.index].identity;
+    // The identity of the rows matched so far: the best row's own until another joins it (the
+    // common case, one row, copies nothing).
+    const ItemIdentity* joined = &candidates[best.index].identity;
+    std::optional<ItemIdentity> merged;
+    const auto join = [&](std::size_t index) {
+      matched.push_back(index);
+      if (!merged) {
+        merged = *joined;
+        joined = &*merged;
+      }
+      merge_identity(*merged, candidates[index].identity);
+    };
     for (std::size_t i = 1; i < eligible.size(); ++i) {
       const auto& c = candidates[eligible[i].index];
-      if (compatible(joined, c.identity)) {
-        matched.push_back(eligible[i].index);
-        merge_identity(joined, c.identity);
+      if (compatible(*joined, c.identity)) {
+        join(eligible[i].index);
       } else if (eligible[i].rank(c) == best.rank(candidates[best.index])) {
         ambiguous = true;
       }
@@ -439,9 +450,8 @@ MatchDecision decide_match(const ItemIdentity& item, const std::vector<MatchKey>
     for (const auto& e : later) {
       const auto& c = candidates[e.index];
       if (!ambiguous && std::find(matched.begin(), matched.end(), e.index) == matched.end() &&
-          compatible(joined, c.identity)) {
-        matched.push_back(e.index);
-        merge_identity(joined, c.identity);
+          compatible(*joined, c.identity)) {
+        join(e.index);
       }
     }
     if (!ambiguous) {
@@ -452,7 +462,7 @@ MatchDecision decide_match(const ItemIdentity& item, const std::vector<MatchKey>
       // Ids of the item that the chosen row (with what merges into it) holds otherwise.
       for (const Level level : {Level::show, Level::own}) {
         const auto& mine = ids_at(item, level);
-        const auto& theirs = ids_at(joined, level);
+        const auto& theirs = ids_at(*joined, level);
         for (const auto& g : mine) {
           const auto k = key_of(keys, level, g.key);
           if (!k || holds(theirs, g.key, g.value) || !holds_provider(theirs, g.key)) {

@@ -149,6 +149,22 @@ TEST_CASE("sync::decide_match for movies", "[sync][matching]") {
     CHECK(d.merge == std::vector<std::int64_t>{11});
     CHECK(d.conflicts.empty());
   }
+  SECTION("a row joins the rows already matched only if it agrees with all of them") {
+    // Row 12 contradicts nothing of row 10, but row 11's TMDb id, which the item has too: once
+    // 11 joined 10, 12 no longer fits the two together and stays apart.
+    Case c(movie({{GuidKey::imdb, "tt1"}, {GuidKey::tmdb, "5"}, {GuidKey::tvdb, "88"}}, "Alpha",
+                 2001));
+    c.with(10, movie({{GuidKey::imdb, "tt1"}}, "Alpha", 2001))
+        .with(11, movie({{GuidKey::tmdb, "5"}}, "Alpha", 2001))
+        .with(12, movie({{GuidKey::tvdb, "88"}, {GuidKey::tmdb, "6"}}, "Alpha", 2001));
+    const auto d = c.decide();
+    CHECK(d.row == 10);
+    CHECK(d.merge == std::vector<std::int64_t>{11});
+    REQUIRE(d.conflicts.size() == 1);
+    CHECK(d.conflicts[0].kind == ConflictKind::other_row);
+    CHECK(d.conflicts[0].other == 12);
+    CHECK(d.conflicts[0].key == c.key("tvdb://88/movie"));
+  }
   SECTION("an id that contradicts two others is a conflict, not used; the majority wins") {
     Case c(movie({{GuidKey::imdb, "tt1"}, {GuidKey::tmdb, "5"}, {GuidKey::tvdb, "88"}}));
     c.with(10, movie({{GuidKey::imdb, "tt1"}, {GuidKey::tmdb, "5"}, {GuidKey::tvdb, "77"}}));
