@@ -126,6 +126,14 @@ class StateFix(WsTestCase):
         self.assertTrue(doc["changed"])
         self.assertEqual(doc["item"]["progress_ms"], 0)
         self.assertEqual(self.item_by_title("Show One (2010) - 01x02")["progress_ms"], 0)
+        # The next sync clears it on the servers too (Plex by unscrobbling), and keeps it so.
+        self.ws("ws-sync")
+        for server in SERVERS:
+            item = self.sim.item(server, "s1e2")
+            self.assertEqual((item["played"], item["position_ms"]), (False, 0), server)
+        self.sim.clear_requests()
+        self.ws("ws-sync")
+        self.assertEqual({s: self.sim.writes(s) for s in SERVERS}, {s: 0 for s in SERVERS})
 
     # --- --push --------------------------------------------------------------------------------
 

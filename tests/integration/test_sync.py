@@ -69,6 +69,28 @@ class Sync(WsTestCase):
         self.ws("ws-sync")
         self.assertEqual(self.writes(), {"plex": 0, "jellyfin": 0, "emby": 0})
 
+    def test_an_unmark_clears_positions_kept_from_before_the_play(self):
+        # Jellyfin holds a resume position of Alpha from before Plex's play (1700000000); an
+        # import alone leaves it there (a played item has no position to sync).
+        self.sim.set_state("jellyfin", key="m1", position_ms=1200000, last_played=1699000000)
+        self.ws("ws-import")
+        self.assertTrue(self.item_by_title("Alpha (2001)")["watched"])
+        # The user unmarks Alpha on Plex: the play is undone, and with it what came before it.
+        self.sim.set_state("plex", key="m1", played=False, last_played=None)
+        doc = self.ws("ws-sync")
+        export = doc["result"]["export"]["identities"]["main"]["backends"]
+        alpha = [c for c in export["jellyfin"]["changes"] if c["title"] == "Alpha (2001)"]
+        self.assertEqual([(c["action"], c["from"]["progress_ms"], c["to"]["progress_ms"])
+                          for c in alpha], [("set_progress", 1200000, 0)])
+        for server in ("plex", "jellyfin", "emby"):
+            item = self.sim.item(server, "m1")
+            self.assertFalse(item["played"], server)
+            self.assertEqual(item["position_ms"], 0, server)
+        self.assertEqual(self.item_by_title("Alpha (2001)")["progress_ms"], 0)
+        self.sim.clear_requests()
+        self.ws("ws-sync")
+        self.assertEqual(self.writes(), {"plex": 0, "jellyfin": 0, "emby": 0})
+
     def test_position_above_minimum_syncs_below_does_not(self):
         self.ws("ws-sync")
         self.sim.set_state("jellyfin", key="m6", position_ms=1200000)

@@ -97,8 +97,10 @@ struct FoundItem {
 enum class WriteAction : std::uint8_t {
   mark_played, // with `played_at` (Jellyfin ISO / Emby yyyyMMddHHmmss; Plex takes no date)
   mark_unplayed,
-  set_progress,   // resume at `position_ms` (Plex timeline needs `duration_ms`)
-  reset_progress, // clear a stale resume position of a played item (Jellyfin/Emby)
+  set_progress, // resume at `position_ms` (Plex timeline needs `duration_ms`)
+  // Clear a stale resume position: of a played item on Jellyfin/Emby (Plex clears it when it
+  // scrobbles, and never gets this for a played item), or of an unplayed one (Plex: unscrobble).
+  reset_progress,
 };
 
 struct WriteRequest {

@@ -981,7 +981,7 @@ void StateStore::for_each_with_record(
     SQLite::Statement q(
         m_impl->db,
         "SELECT i.id, i.type, i.title, i.year, i.season, i.episode, i.watched, "
-        "i.updated, i.progress_ms, b.remote_id, b.watched, b.played_at, "
+        "i.updated, i.progress_ms, i.progress_at, b.remote_id, b.watched, b.played_at, "
         "b.added_at, b.progress_ms, b.multi, b.duration_ms FROM items i CROSS JOIN "
         "backend_items b ON b.item_id = i.id AND b.backend = ?2 WHERE +i.identity = "
         "?1"); // items in rowid order, their records next to each other: no seeks
@@ -1001,13 +1001,14 @@ void StateStore::for_each_with_record(
       row.watched = q.getColumn(6).getInt() != 0;
       row.updated = q.getColumn(7).getInt64();
       row.progress_ms = q.getColumn(8).getInt64();
-      r.remote_id = q.getColumn(9).getText();
-      r.watched = q.getColumn(10).getInt() != 0;
-      r.played_at = q.getColumn(11).getInt64();
-      r.added_at = q.getColumn(12).getInt64();
-      r.progress_ms = q.getColumn(13).getInt64();
-      r.multi = q.getColumn(14).getInt() != 0;
-      r.duration_ms = q.getColumn(15).getInt64();
+      row.progress_at = q.getColumn(9).getInt64();
+      r.remote_id = q.getColumn(10).getText();
+      r.watched = q.getColumn(11).getInt() != 0;
+      r.played_at = q.getColumn(12).getInt64();
+      r.added_at = q.getColumn(13).getInt64();
+      r.progress_ms = q.getColumn(14).getInt64();
+      r.multi = q.getColumn(15).getInt() != 0;
+      r.duration_ms = q.getColumn(16).getInt64();
       on_pair(row, r);
     }
   } catch (const SQLite::Exception& e) {

@@ -30,10 +30,22 @@ std::optional<backend::WriteRequest> decide_export(const db::ItemRow& local,
     }
     return std::nullopt;
   }
-  if (policy.progress_sync && local.progress_ms >= policy.progress_minimum_ms &&
+  if (!policy.progress_sync) {
+    return std::nullopt;
+  }
+  if (local.progress_ms >= policy.progress_minimum_ms &&
       std::llabs(local.progress_ms - remote.progress_ms) > k_export_progress_tolerance_ms) {
     w.action = backend::WriteAction::set_progress;
     w.position_ms = local.progress_ms;
+    return w;
+  }
+  // The row's position was cleared: an unmark (import) or `ws-state mark ID unplayed`, which
+  // leave position 0 with a date. What the backend still holds the import did not take: it has
+  // not moved since the last run (one that moved is newer and taken), so it is from before the
+  // unmark, when the play (or the mark) cleared it everywhere else.
+  if (local.progress_ms == 0 && local.progress_at > 0 &&
+      remote.progress_ms >= policy.progress_minimum_ms) {
+    w.action = backend::WriteAction::reset_progress;
     return w;
   }
   return std::nullopt;

@@ -12,7 +12,8 @@ struct ExportPolicy {
   bool ignore_date = false; // --ignore-date: the local state wins wherever it differs
   bool progress_sync = true;
   std::int64_t progress_minimum_ms = 60'000;
-  bool can_reset_progress = false; // Jellyfin/Emby keep a stale position on a played item
+  // Jellyfin/Emby keep a stale position on a played item (Plex clears it when it scrobbles).
+  bool can_reset_progress = false;
 };
 
 // Positions closer than this are the same position: players report jitter, and re-sending a
@@ -27,7 +28,9 @@ inline constexpr std::int64_t k_export_progress_tolerance_ms = 1'000;
 //  - local unplayed, backend played: mark unplayed only when the row became unplayed strictly
 //    after the backend's play (or with --ignore-date).
 //  - both played: clear a stale resume position (Jellyfin/Emby).
-//  - both unplayed: send the local position when it is at least the minimum and differs.
+//  - both unplayed: send the local position when it is at least the minimum and differs; when
+//    the row's position was cleared (an unmark: position 0 with a date), clear the backend's
+//    (at least the minimum): it dates from before the unmark, or the import would have taken it.
 // nullopt: nothing to write.
 std::optional<backend::WriteRequest> decide_export(const db::ItemRow& local,
                                                    const db::BackendRecord& remote,

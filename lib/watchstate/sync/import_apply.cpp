@@ -39,6 +39,18 @@ bool holds_key(const ItemIdentity& candidate, const ItemIdentity& item, const Ma
   return false;
 }
 
+// A played row unmarked at `at`. The unmark undoes the play of row.updated: a resume position
+// observed before that play is gone with it (the play would have cleared it on every server),
+// one observed after it stands. So the row has no position as of the play: export clears the
+// older ones servers still hold (decide_export), and the import and the merges take newer ones
+// (a position that moved since the last run, another row's position observed after the play).
+void unmark(db::ItemRow& row, UnixTime at) {
+  row.progress_ms = 0;
+  row.progress_at = row.updated;
+  row.watched = false;
+  row.updated = at;
+}
+
 bool same_identity(const db::BackendRecord& a, const db::BackendRecord& b) {
   return a.guids == b.guids && a.show_id == b.show_id && a.season == b.season &&
          a.episode == b.episode && a.path_key == b.path_key;
@@ -428,8 +440,7 @@ bool BackendApplier::take_unmark(db::ItemId row, const db::BackendRecord& previo
   }
   log_change(row, "watched", state_text(local->watched, local->updated),
              state_text(false, d.new_updated));
-  local->watched = false;
-  local->updated = d.new_updated;
+  unmark(*local, d.new_updated);
   local->via = m_name;
   local->updated_at = m_policy.now;
   m_store.update_item_state(*local);
@@ -690,13 +701,14 @@ void BackendApplier::update(db::ItemId id, const std::optional<db::BackendRecord
     const bool played = d.state == StateChange::played;
     log_change(id, "watched", state_text(local->watched, local->updated),
                state_text(played, d.new_updated));
-    local->watched = played;
-    local->updated = d.new_updated;
     if (played) {
+      local->watched = true;
+      local->updated = d.new_updated;
       local->progress_ms = 0;
       local->progress_at = 0;
       ++m_counts.marked_played;
     } else {
+      unmark(*local, d.new_updated);
       ++m_counts.marked_unplayed;
     }
     local->via = m_name;

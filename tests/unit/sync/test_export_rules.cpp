@@ -80,6 +80,19 @@ TEST_CASE("sync::decide_export positions", "[sync][export]") {
     policy.progress_sync = false;
     CHECK_FALSE(decide_export(local(false, 1, 600'000), remote(false, 0, 0), policy));
   }
+  SECTION("an unmarked row's position (0, with a date) is cleared where a server kept one") {
+    auto unmarked = local(false, 1'700'000'000);
+    unmarked.progress_at = 1'690'000'000;
+    const auto w = decide_export(unmarked, remote(false, 0, 300'000), policy);
+    REQUIRE(w);
+    CHECK(w->action == WriteAction::reset_progress);
+    CHECK_FALSE(decide_export(unmarked, remote(false, 0, 59'000), policy)); // below the minimum
+    CHECK_FALSE(decide_export(unmarked, remote(false, 0, 0), policy));
+    // A row whose position has no date had none cleared: the server's is left alone.
+    CHECK_FALSE(decide_export(local(false, 1'700'000'000), remote(false, 0, 300'000), policy));
+    policy.progress_sync = false;
+    CHECK_FALSE(decide_export(unmarked, remote(false, 0, 300'000), policy));
+  }
   SECTION("a played item's stale position is cleared where the server keeps one") {
     CHECK_FALSE(decide_export(local(true, 1), remote(true, 1, 300'000), policy));
     policy.can_reset_progress = true;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/db/state_store.hpp>
+#include <watchstate/sync/export_rules.hpp>
 #include <watchstate/sync/import_apply.hpp>
 
 #include <catch2/catch.hpp>
@@ -85,9 +86,13 @@ TEST_CASE("A Fix Match with an unmark keeps the resume position of the row it jo
   REQUIRE(after.size() == 1);
   CHECK_FALSE(after[0].watched);
   CHECK(after[0].updated == 1'700'002'000); // the unmark is the newest event
-  // Jellyfin's position outlives the merge: the unmark is followed by it on Emby (export).
+  // Jellyfin's position outlives the merge (it is newer than the play the unmark undid): the
+  // unmark is followed by it on Emby (export), and Jellyfin keeps it.
   CHECK(after[0].progress_ms == 1'260'000);
   CHECK(after[0].progress_at == 1'700'000'500); // when Jellyfin saw it
+  const auto jellyfin = store.records(after[0].id, "jellyfin");
+  REQUIRE(jellyfin.size() == 1);
+  CHECK_FALSE(sync::decide_export(after[0], jellyfin[0], sync::ExportPolicy{}));
 }
 
 TEST_CASE("New ids that join two rows with an unmark keep the resume position", "[sync][import]") {
@@ -113,6 +118,45 @@ TEST_CASE("New ids that join two rows with an unmark keep the resume position", 
   CHECK_FALSE(after[0].watched);
   CHECK(after[0].updated == 1'700'002'000);
   CHECK(after[0].progress_ms == 1'260'000);
+}
+
+TEST_CASE("An unmark after rows joined clears a position older than the play it undoes",
+          "[sync][import][export]") {
+  db::StateStore store(":memory:");
+  // Plex: Alpha matched to a wrong film, unwatched, 23 minutes in since 1,690,000,000. Emby:
+  // Alpha, watched at 1,695,000,000 (after Plex's position).
+  auto plex = movie("p1", k_wrong);
+  plex.progress_ms = 1'380'000;
+  plex.last_played = 1'690'000'000;
+  import_items(store, "plex", 1'700'001'000, {plex});
+  auto emby = movie("e1", k_alpha);
+  emby.played = true;
+  emby.last_played = 1'695'000'000;
+  import_items(store, "emby", 1'700'001'000, {emby});
+  REQUIRE(rows(store).size() == 2);
+
+  // Plex is fixed (Alpha's ids, the same position) and joins Emby's row: the play is newer, so
+  // the row keeps no position. Then the user unmarks Alpha on Emby.
+  auto fixed = movie("p1", k_alpha);
+  fixed.progress_ms = 1'380'000;
+  fixed.last_played = 1'690'000'000;
+  CHECK(import_items(store, "plex", 1'700'002'000, {fixed}).merged == 1);
+  CHECK(import_items(store, "emby", 1'700'002'000, {movie("e1", k_alpha)}).marked_unplayed == 1);
+
+  const auto after = rows(store);
+  REQUIRE(after.size() == 1);
+  CHECK_FALSE(after[0].watched);
+  CHECK(after[0].updated == 1'700'002'000);
+  CHECK(after[0].progress_ms == 0);
+  CHECK(after[0].progress_at == 1'695'000'000); // no position as of the play the unmark undid
+  // Plex still holds its position from before the play: export clears it, as the play would
+  // have had the two been one row from the start.
+  const auto records = store.records(after[0].id, "plex");
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].progress_ms == 1'380'000);
+  const auto write = sync::decide_export(after[0], records[0], sync::ExportPolicy{});
+  REQUIRE(write);
+  CHECK(write->action == backend::WriteAction::reset_progress);
 }
 
 TEST_CASE("A Fix Match without an unmark: the newer play wins and clears the position",

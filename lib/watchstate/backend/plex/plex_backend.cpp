@@ -360,6 +360,9 @@ public:
       switch (wanted.action) {
       case WriteAction::mark_played:
       case WriteAction::mark_unplayed:
+      case WriteAction::reset_progress:
+        // Plex has no call that only clears a position (a progress of 0 is ignored); unscrobble
+        // clears it, and reset_progress reaches Plex only for unplayed items (see WriteAction).
         batch.push_back(
             get(fmt::format("/:/{}?identifier={}&key={}",
                             wanted.action == WriteAction::mark_played ? "scrobble" : "unscrobble",
@@ -382,10 +385,6 @@ public:
         batch.push_back(std::move(request));
         break;
       }
-      case WriteAction::reset_progress:
-        // Plex clears viewOffset itself when an item is scrobbled.
-        outcomes[i].ok = true;
-        continue;
       }
       origin.push_back(i);
     }
