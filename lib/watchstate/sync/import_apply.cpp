@@ -225,7 +225,7 @@ ItemIdentity BackendApplier::identity_of_record(const db::ItemRow& row,
   return identity;
 }
 
-std::optional<MatchCandidate> BackendApplier::candidate(db::ItemId id) {
+std::optional<MatchCandidate> BackendApplier::candidate(db::ItemId id, bool item_was_on) {
   auto loaded = m_store.item_with_identity_records(id);
   if (!loaded || loaded->row.identity != m_identity) {
     return std::nullopt;
@@ -237,11 +237,17 @@ std::optional<MatchCandidate> BackendApplier::candidate(db::ItemId id) {
   c.identity.episode = loaded->row.episode;
   c.identity.names.push_back({loaded->row.title, loaded->row.year});
   std::set<std::string_view> reporters;
+  bool other_records = false; // than the item's own
   for (const auto& r : loaded->records) {
     merge_identity(c.identity, identity_of_record(loaded->row, r, false));
     reporters.insert(r.backend);
+    other_records = other_records || r.backend != m_name || r.remote_id != m_matching_remote_id;
   }
   c.reporters = static_cast<int>(reporters.size());
+  // The row the item was on wins a tie only when others report it too: a row only the item
+  // itself reports is the item's old self (its identity even takes a re-matched series' new
+  // ids), and the item leaves it for the row of what it is now.
+  c.previous = item_was_on && other_records;
   m_loaded.push_back(std::move(loaded->row));
   return c;
 }
@@ -270,7 +276,7 @@ MatchDecision BackendApplier::match(const ItemIdentity& identity, const std::vec
         existing->hits.push_back(i);
         continue;
       }
-      if (auto c = candidate(id)) {
+      if (auto c = candidate(id, previous_row == id)) {
         c->hits.push_back(i);
         candidates.push_back(std::move(*c));
       } else {
@@ -282,7 +288,7 @@ MatchDecision BackendApplier::match(const ItemIdentity& identity, const std::vec
   // like any other row's, so an item that only lost an id stays unless others outvote it.
   if (previous_row && std::none_of(candidates.begin(), candidates.end(),
                                    [&](const auto& c) { return c.row == *previous_row; })) {
-    if (auto c = candidate(*previous_row)) {
+    if (auto c = candidate(*previous_row, true)) {
       candidates.push_back(std::move(*c));
     }
   }

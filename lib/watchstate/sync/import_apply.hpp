@@ -87,8 +87,9 @@ private:
                                  bool before_this_run) const;
   ItemIdentity identity_of_record(const db::ItemRow& row, const db::BackendRecord& record,
                                   bool before_this_run) const;
-  // The row `id` as a candidate of the matching (nullopt when it is gone).
-  std::optional<MatchCandidate> candidate(db::ItemId id);
+  // The row `id` as a candidate of the matching (nullopt when it is gone); `item_was_on`: the
+  // item being matched was recorded on it.
+  std::optional<MatchCandidate> candidate(db::ItemId id, bool item_was_on);
   MatchDecision match(const ItemIdentity& identity, const std::vector<MatchKey>& keys,
                       std::optional<db::ItemId> previous_row);
   // The item_keys of the identity, through the run's index when there is one.

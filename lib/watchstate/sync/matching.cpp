@@ -122,9 +122,11 @@ bool hit_at(const MatchCandidate& candidate, const std::vector<MatchKey>& keys, 
 struct Eligible {
   std::size_t index = 0; // into candidates
   Vote vote;
-  // Sort key: the margin, then the agreeing providers, then how many backends report the row.
+  // Sort key: the margin, then the agreeing providers, then the row the item was on (a row
+  // that holds an id only through a copy whose other ids contradict it must not take the item
+  // from its own row because more backends report it), then how many backends report the row.
   [[nodiscard]] auto rank(const MatchCandidate& c) const {
-    return std::make_tuple(vote.agree - vote.disagree, vote.agree, c.reporters);
+    return std::make_tuple(vote.agree - vote.disagree, vote.agree, c.previous, c.reporters);
   }
 };
 

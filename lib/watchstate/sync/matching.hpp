@@ -87,7 +87,8 @@ struct MatchCandidate {
   std::int64_t row = 0;
   ItemIdentity identity;         // the row's type, numbers and every id its backends reported
   std::vector<std::size_t> hits; // indices into the item's keys that point to this row
-  int reporters = 0;             // backends that report the row: breaks ties between rows
+  bool previous = false; // the row the item was on, reported by others too: a tie keeps it there
+  int reporters = 0;     // backends that report the row: breaks the other ties between rows
 };
 
 enum class ConflictKind : std::uint8_t {
@@ -124,10 +125,13 @@ struct MatchDecision {
 //    Own ids never join two episodes whose series, season or episode differ.
 //  - A path key (opt-in) finds a row only when one side has no usable id, the type (and the
 //    episode numbers) agree and exactly one row has that path.
-//  - Several matching rows that do not contradict each other are one item: they merge. Rows that
-//    contradict each other and that the item agrees with equally: the item is ambiguous and gets
-//    a row of its own. Ids that disagree with the chosen row, or point to a row the item did not
-//    match, are conflicts: recorded, never used to merge (their keys are not added).
+//  - Several matching rows that do not contradict each other are one item: they merge. Between
+//    rows that contradict each other, the vote's margin decides, then the number of agreeing
+//    providers; on a tie the item stays on the row it was on (an item whose ids changed leaves
+//    its row only for a better one), else the row more backends report wins. Rows that the item
+//    agrees with equally in all of these: the item is ambiguous and gets a row of its own. Ids that
+//    disagree with the chosen row, or point to a row the item did not match, are conflicts:
+//    recorded, never used to merge (their keys are not added).
 MatchDecision decide_match(const ItemIdentity& item, const std::vector<MatchKey>& keys,
                            const std::vector<MatchCandidate>& candidates);
 

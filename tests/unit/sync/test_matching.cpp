@@ -227,6 +227,42 @@ TEST_CASE("sync::decide_match for movies", "[sync][matching]") {
     c.with(10, movie(alpha), 2).with(12, movie({{GuidKey::imdb, "tt1"}, {GuidKey::tmdb, "7"}}), 2);
     CHECK_FALSE(c.decide().row);
   }
+  SECTION("an item that was on the twin stays there: a tie in the vote does not move it") {
+    Case c(movie({{GuidKey::imdb, "tt1"}}));
+    c.with(10, movie(alpha), 3).with(12, movie({{GuidKey::imdb, "tt1"}, {GuidKey::tmdb, "7"}}), 1);
+    c.candidates[1].previous = true;
+    const auto d = c.decide();
+    CHECK(d.row == 12);
+    REQUIRE(d.conflicts.size() == 1);
+    CHECK(d.conflicts[0].kind == ConflictKind::other_row);
+    CHECK(d.conflicts[0].other == 10);
+  }
+  SECTION("...and leaves it for a row with the better vote") {
+    Case c(movie(alpha));
+    c.with(10, movie(alpha), 1).with(12, movie({{GuidKey::imdb, "tt1"}, {GuidKey::tmdb, "7"}}), 3);
+    c.candidates[1].previous = true;
+    CHECK(c.decide().row == 10);
+  }
+  SECTION("an item whose ids changed stays on its row against a larger row a stray copy joined") {
+    // Model world 95083: Film 84010's row also holds tmdb 84008 through a copy with Film 84010's
+    // imdb id and Film 84008's tmdb id, and three backends report it. Jellyfin's copy of Film
+    // 84008 (on row 4) drops its imdb id: its tmdb id alone must not carry it (and its play) to
+    // Film 84010.
+    Case c(movie({{GuidKey::tmdb, "84008"}}, "Film 84008", 1998));
+    c.with(1,
+           movie({{GuidKey::imdb, "tt0084010"}, {GuidKey::tmdb, "84008"}, {GuidKey::tmdb, "84010"}},
+                 "Film 84010", 2000),
+           3)
+        .with(4,
+              movie({{GuidKey::imdb, "tt0084008"}, {GuidKey::tmdb, "84008"}}, "Film 84008", 1998),
+              2);
+    c.candidates[1].previous = true;
+    const auto d = c.decide();
+    CHECK(d.row == 4);
+    REQUIRE(d.conflicts.size() == 1);
+    CHECK(d.conflicts[0].kind == ConflictKind::other_row);
+    CHECK(d.conflicts[0].other == 1);
+  }
   SECTION("a movie never matches an episode") {
     auto ep = episode({}, 1, 1, alpha);
     const auto d = Case(movie(alpha)).with(10, ep).decide();
