@@ -51,6 +51,21 @@ void unmark(db::ItemRow& row, UnixTime at) {
   row.updated = at;
 }
 
+// The date of a row's newest event. An unplayed row's is its own (an unmark, or 0). A played row's
+// is its latest play, which may be newer than the row's date: a play reported for a row already
+// played (a rewatch, another server's play) leaves the row as it is, and only the record keeps it.
+UnixTime newest_event(const db::ItemRow& row, const std::vector<db::BackendRecord>& records) {
+  UnixTime newest = row.updated;
+  if (row.watched) {
+    for (const auto& r : records) {
+      if (r.watched) {
+        newest = std::max(newest, r.played_at);
+      }
+    }
+  }
+  return newest;
+}
+
 bool same_identity(const db::BackendRecord& a, const db::BackendRecord& b) {
   return a.guids == b.guids && a.show_id == b.show_id && a.season == b.season &&
          a.episode == b.episode && a.path_key == b.path_key;
@@ -386,14 +401,20 @@ void BackendApplier::merge_rows(db::ItemId into, db::ItemId from,
     }
   }
   // The newest event wins: the played flag with the later date, the position observed later.
+  // The record that just left `from` is part of its history (its play, say, before a Fix Match).
+  if (gone_record) {
+    records.push_back(*gone_record);
+  }
+  const UnixTime target_newest = newest_event(*target, m_store.records(into));
+  const UnixTime other_newest = newest_event(*other, records);
   bool changed = false;
-  if (other->updated > target->updated) {
+  if (other_newest > target_newest) {
     if (other->watched != target->watched) {
       log_change(into, "watched", state_text(target->watched, target->updated),
-                 state_text(other->watched, other->updated));
+                 state_text(other->watched, other_newest));
     }
     target->watched = other->watched;
-    target->updated = other->updated;
+    target->updated = other_newest;
     target->via = other->via;
     changed = true;
   }

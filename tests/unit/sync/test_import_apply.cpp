@@ -159,6 +159,39 @@ TEST_CASE("An unmark after rows joined clears a position older than the play it 
   CHECK(write->action == backend::WriteAction::reset_progress);
 }
 
+TEST_CASE("A merge weighs a played row's latest play, not only the date it was played at first",
+          "[sync][import]") {
+  db::StateStore store(":memory:");
+  // Plex: Alpha, played. Jellyfin: matched to a wrong film, played, then unmarked.
+  auto plex = movie("p1", k_alpha);
+  plex.played = true;
+  plex.last_played = 1'690'000'000;
+  import_items(store, "plex", 1'700'000'000, {plex});
+  auto jf = movie("j1", k_wrong);
+  jf.played = true;
+  jf.last_played = 1'691'000'000;
+  import_items(store, "jellyfin", 1'700'000'000, {jf});
+  CHECK(import_items(store, "jellyfin", 1'700'001'000, {movie("j1", k_wrong)}).marked_unplayed ==
+        1);
+  // Alpha is played again on Plex, after that unmark: the row, played already, keeps its date.
+  plex.last_played = 1'700'002'000;
+  import_items(store, "plex", 1'700'003'000, {plex});
+  REQUIRE(rows(store).size() == 2);
+  CHECK(rows(store)[0].updated == 1'690'000'000);
+
+  // Jellyfin's copy is fixed and joins Alpha: Plex's play is newer than the unmark.
+  const auto counts = import_items(store, "jellyfin", 1'700'004'000, {movie("j1", k_alpha)});
+  CHECK(counts.merged == 1);
+  const auto after = rows(store);
+  REQUIRE(after.size() == 1);
+  CHECK(after[0].watched);
+  const auto jellyfin = store.records(after[0].id, "jellyfin");
+  REQUIRE(jellyfin.size() == 1);
+  const auto write = sync::decide_export(after[0], jellyfin[0], sync::ExportPolicy{});
+  REQUIRE(write);
+  CHECK(write->action == backend::WriteAction::mark_played);
+}
+
 TEST_CASE("A Fix Match without an unmark: the newer play wins and clears the position",
           "[sync][import]") {
   db::StateStore store(":memory:");
