@@ -127,8 +127,9 @@ struct MatchDecision {
 //    episode numbers) agree and exactly one row has that path.
 //  - Several matching rows that do not contradict each other are one item: they merge. Between
 //    rows that contradict each other, the vote's margin decides, then the number of agreeing
-//    providers; on a tie the item stays on the row it was on (an item whose ids changed leaves
-//    its row only for a better one), else the row more backends report wins. Rows that the item
+//    providers; on a tie the item stays on the row it was on when records other than its own
+//    report that row (an item whose ids changed leaves it only for a better one), else the row
+//    more backends report wins. Rows that the item
 //    agrees with equally in all of these: the item is ambiguous and gets a row of its own. Ids that
 //    disagree with the chosen row, or point to a row the item did not match, are conflicts:
 //    recorded, never used to merge (their keys are not added).
