@@ -252,17 +252,19 @@ std::optional<MatchCandidate> BackendApplier::candidate(db::ItemId id, bool item
   c.identity.episode = loaded->row.episode;
   c.identity.names.push_back({loaded->row.title, loaded->row.year});
   std::set<std::string_view> reporters;
-  bool other_records = false; // than the item's own
   for (const auto& r : loaded->records) {
     merge_identity(c.identity, identity_of_record(loaded->row, r, false));
     reporters.insert(r.backend);
-    other_records = other_records || r.backend != m_name || r.remote_id != m_matching_remote_id;
   }
   c.reporters = static_cast<int>(reporters.size());
   // The row the item was on wins a tie only when others report it too: a row only the item
   // itself reports is the item's old self (its identity even takes a re-matched series' new
   // ids), and the item leaves it for the row of what it is now.
-  c.previous = item_was_on && other_records;
+  c.previous =
+      item_was_on &&
+      std::any_of(loaded->records.begin(), loaded->records.end(), [&](const db::BackendRecord& r) {
+        return r.backend != m_name || r.remote_id != m_matching_remote_id;
+      });
   m_loaded.push_back(std::move(loaded->row));
   return c;
 }
