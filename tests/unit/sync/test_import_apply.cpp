@@ -48,6 +48,14 @@ sync::BackendImportCounts import_items(db::StateStore& store, const char* backen
   return counts;
 }
 
+// What export would write to `backend`'s one copy of `row` (nullopt: nothing).
+std::optional<backend::WriteRequest> export_to(db::StateStore& store, const db::ItemRow& row,
+                                               const char* backend) {
+  const auto records = store.records(row.id, backend);
+  REQUIRE(records.size() == 1);
+  return sync::decide_export(row, records[0], sync::ExportPolicy{});
+}
+
 std::vector<db::ItemRow> rows(db::StateStore& store) {
   std::vector<db::ItemRow> out;
   for (db::ItemId id = 1; id < 10; ++id) {
@@ -90,9 +98,7 @@ TEST_CASE("A Fix Match with an unmark keeps the resume position of the row it jo
   // unmark is followed by it on Emby (export), and Jellyfin keeps it.
   CHECK(after[0].progress_ms == 1'260'000);
   CHECK(after[0].progress_at == 1'700'000'500); // when Jellyfin saw it
-  const auto jellyfin = store.records(after[0].id, "jellyfin");
-  REQUIRE(jellyfin.size() == 1);
-  CHECK_FALSE(sync::decide_export(after[0], jellyfin[0], sync::ExportPolicy{}));
+  CHECK_FALSE(export_to(store, after[0], "jellyfin"));
 }
 
 TEST_CASE("New ids that join two rows with an unmark keep the resume position", "[sync][import]") {
@@ -151,10 +157,8 @@ TEST_CASE("An unmark after rows joined clears a position older than the play it 
   CHECK(after[0].progress_at == 1'695'000'000); // no position as of the play the unmark undid
   // Plex still holds its position from before the play: export clears it, as the play would
   // have had the two been one row from the start.
-  const auto records = store.records(after[0].id, "plex");
-  REQUIRE(records.size() == 1);
-  CHECK(records[0].progress_ms == 1'380'000);
-  const auto write = sync::decide_export(after[0], records[0], sync::ExportPolicy{});
+  const auto write = export_to(store, after[0], "plex");
+  CHECK(store.records(after[0].id, "plex")[0].progress_ms == 1'380'000);
   REQUIRE(write);
   CHECK(write->action == backend::WriteAction::reset_progress);
 }
@@ -185,9 +189,7 @@ TEST_CASE("A merge weighs a played row's latest play, not only the date it was p
   const auto after = rows(store);
   REQUIRE(after.size() == 1);
   CHECK(after[0].watched);
-  const auto jellyfin = store.records(after[0].id, "jellyfin");
-  REQUIRE(jellyfin.size() == 1);
-  const auto write = sync::decide_export(after[0], jellyfin[0], sync::ExportPolicy{});
+  const auto write = export_to(store, after[0], "jellyfin");
   REQUIRE(write);
   CHECK(write->action == backend::WriteAction::mark_played);
 }
