@@ -434,6 +434,7 @@ void BackendApplier::merge_rows(db::ItemId into, db::ItemId from,
   log_change(into, "merged", fmt::format("#{} {}", from, display_title(*other)), "");
   m_store.merge_item(into, from);
   forget_known(); // `from`'s records, this backend's among them, are on `into` now
+  m_seen_moved[from] = into;
   m_merged_now.push_back(from);
   if (auto moved = m_unused.extract(from)) {
     auto& kept = m_unused[into];
@@ -810,14 +811,35 @@ void BackendApplier::record_conflicts(const backend::RemoteItem& item, db::ItemI
   m_store.replace_conflicts(m_identity, m_name, item.id, row, conflicts);
 }
 
+void BackendApplier::settle_seen() {
+  if (m_seen_moved.empty()) {
+    return;
+  }
+  for (auto& seen : m_seen) {
+    // A row may have joined one that later joined another: followed to the row it is in now.
+    for (auto it = m_seen_moved.find(seen.item); it != m_seen_moved.end();
+         it = m_seen_moved.find(seen.item)) {
+      seen.item = it->second;
+    }
+  }
+  m_seen_moved.clear();
+}
+
+const std::vector<db::RecordRef>& BackendApplier::seen() {
+  settle_seen();
+  return m_seen;
+}
+
 std::int64_t BackendApplier::forget_unreported() {
   write_held_keys();
-  return m_store.remove_records_except(m_identity, m_name, m_seen);
+  // A record seen on a row that merged into another since is on that row now: on its old row
+  // it would not be found among the kept, and the copy would be forgotten.
+  return m_store.remove_records_except(m_identity, m_name, seen());
 }
 
 std::vector<db::RecordRef> BackendApplier::unreported() {
   write_held_keys();
-  return m_store.records_except(m_identity, m_name, m_seen);
+  return m_store.records_except(m_identity, m_name, seen());
 }
 
 void BackendApplier::log_change(db::ItemId id, const char* field, std::string old_value,

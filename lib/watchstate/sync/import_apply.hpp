@@ -72,8 +72,8 @@ public:
   // Writes the keys held back first (set_run_keys).
   std::vector<db::RecordRef> unreported();
 
-  // The records the applied items matched or created.
-  [[nodiscard]] const std::vector<db::RecordRef>& seen() const { return m_seen; }
+  // The records the applied items matched or created, on the rows they are on now.
+  [[nodiscard]] const std::vector<db::RecordRef>& seen();
 
   // This backend's series as they are after the items applied so far.
   [[nodiscard]] const model::ShowCache& shows() const { return m_shows; }
@@ -103,6 +103,8 @@ private:
                                    bool before_this_run) const;
   void merge_rows(db::ItemId into, db::ItemId from,
                   const std::optional<db::BackendRecord>& gone_record);
+  // Moves the records seen on rows merged away since the last call to the rows they joined.
+  void settle_seen();
   void take_back_keys(db::ItemId row, const db::BackendRecord& previous);
   // A re-matched item's unmark (`previous`: its record on `row`), applied to the row it was on
   // before that row merges into the one the item is now. Whether it took one.
@@ -156,6 +158,9 @@ private:
   std::vector<std::string> m_path_roots; // matching.paths.roots folders of this backend
   std::unordered_map<std::string, std::vector<std::string>> m_library_roots; // by library id
   std::vector<db::RecordRef> m_seen;
+  // Rows merged away since settle_seen() last ran, each with the row it joined: a merge moves
+  // the records already seen on them (this backend's other copies).
+  std::unordered_map<db::ItemId, db::ItemId> m_seen_moved;
   std::vector<db::IgnoredItem> m_ignored;
   // Ids the matching did not use (conflicts other than ambiguous), by row: they are not part of
   // the row's identity.

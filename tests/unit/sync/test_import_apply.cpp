@@ -218,3 +218,37 @@ TEST_CASE("A Fix Match without an unmark: the newer play wins and clears the pos
   CHECK(after[0].updated == 1'690'000'000);
   CHECK(after[0].progress_ms == 0); // a played item has no resume position
 }
+
+TEST_CASE("A copy seen before its row merged into another is kept when the listing drops an item",
+          "[sync][import]") {
+  db::StateStore store(":memory:");
+  // Jellyfin has two copies of Alpha that it knows by different ids (its tmdb id; its imdb id,
+  // which Plex's copy gives too: others report that row, so j2 stays on it), and another film:
+  // three rows.
+  auto other = movie("j3", {{model::GuidKey::imdb, "tt0000003"}});
+  other.title = "Gamma";
+  import_items(store, "plex", 1'700'000'000, {movie("p2", {{model::GuidKey::imdb, "tt0000001"}})});
+  import_items(store, "jellyfin", 1'700'000'000,
+               {movie("j1", {{model::GuidKey::tmdb, "101"}}),
+                movie("j2", {{model::GuidKey::imdb, "tt0000001"}}), other});
+  REQUIRE(rows(store).size() == 3);
+  REQUIRE(store.count_records("main", "jellyfin") == 3);
+
+  // The next listing: j1 as before (seen on its row), then j2 with both ids, which joins j1's
+  // row into its own; Gamma is gone from the server.
+  const auto counts =
+      import_items(store, "jellyfin", 1'700'001'000,
+                   {movie("j1", {{model::GuidKey::tmdb, "101"}}), movie("j2", k_alpha)});
+  CHECK(counts.merged == 1);
+  const auto after = rows(store);
+  REQUIRE(after.size() == 2); // Gamma's row stays (pruning is ws-state's), without a record
+  const auto alpha = std::find_if(after.begin(), after.end(),
+                                  [](const db::ItemRow& r) { return r.title == "Alpha"; });
+  REQUIRE(alpha != after.end());
+  // Both copies are still Jellyfin's: j1's record moved with its row, and the listing saw it.
+  const auto copies = store.records(alpha->id, "jellyfin");
+  REQUIRE(copies.size() == 2);
+  CHECK(copies[0].remote_id == "j1");
+  CHECK(copies[1].remote_id == "j2");
+  CHECK(store.count_records("main", "jellyfin") == 2);
+}
