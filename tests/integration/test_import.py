@@ -183,5 +183,47 @@ class ImportHousehold(WsTestCase):
         self.assertEqual(sorted(c[0] for c in cursors), ["emby", "jellyfin", "plex"])
 
 
+
+def two_copies_known_apart():
+    """Alpha twice on Jellyfin, one copy known by its TMDb id, the other by its IMDb id (which
+    Plex's copy gives too), and Gamma: three rows."""
+    world = worlds.household()
+    world["movies"] = [
+        {"key": "a1", "title": "Alpha", "year": 2001, "added_at": 1600000000,
+         "ids": {"tmdb": "101"}, "servers": ["jellyfin"]},
+        {"key": "a2", "title": "Alpha", "year": 2001, "added_at": 1600000000,
+         "ids": {"imdb": "tt0000001"}, "servers": ["plex", "jellyfin"]},
+        {"key": "g", "title": "Gamma", "year": 2003, "added_at": 1600000000,
+         "ids": {"imdb": "tt0000003"}, "servers": ["jellyfin"]},
+    ]
+    world["shows"] = []
+    return world
+
+
+class MergeWhileAnItemIsGone(WsTestCase):
+    world = two_copies_known_apart()
+
+    def test_a_listing_that_merges_and_drops_an_item_keeps_every_copy(self):
+        self.ws("ws-import")
+        self.assertEqual(len(self.state_items()), 3)
+        # Jellyfin learns the second copy's TMDb id (its row takes in the first copy's) and Gamma
+        # leaves the server, in one listing.
+        self.sim._call("jellyfin", "POST", "/__sim/ids",
+                       {"key": "a2", "ids": {"imdb": "tt0000001", "tmdb": "101"}})
+        self.sim.visibility("jellyfin", hide=["g"])
+        doc = self.ws("ws-import")
+        jellyfin = doc["result"]["identities"]["main"]["backends"]["jellyfin"]
+        self.assertEqual(jellyfin["merged"], 1)
+        self.assertEqual(jellyfin["gone"], 1)
+        alpha = [i for i in self.state_items() if i["title"] == "Alpha"]
+        self.assertEqual(len(alpha), 1)
+        # Both of Jellyfin's copies are still on Alpha's row; only Gamma's record is gone.
+        show = self.ws("ws-state", "show", str(alpha[0]["id"]))["result"]
+        self.assertEqual(sorted(r["id"] for r in show["records"] if r["backend"] == "jellyfin"),
+                         sorted(self.sim.item("jellyfin", key)["id"] for key in ("a1", "a2")))
+        # The next listing finds both where they are: nothing added, updated or gone.
+        again = self.ws("ws-import")["result"]["identities"]["main"]["backends"]["jellyfin"]
+        self.assertEqual((again["added"], again["updated"], again["gone"]), (0, 0, 0), again)
+
 if __name__ == "__main__":
     unittest.main()

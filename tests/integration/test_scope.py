@@ -74,6 +74,47 @@ class LibraryScope(WsTestCase):
         self.assertEqual(self.state_items(), [])
 
 
+def copy_in_another_library():
+    """Eta: Plex's copy in its 4K library, known by its IMDb id; Jellyfin's and Emby's in their
+    main ones, known by its TMDb id and played on Jellyfin. Two rows, until Jellyfin learns the
+    IMDb id too."""
+    world = worlds.household()
+    world["movies"] = [
+        {"key": "e4k", "title": "Eta", "year": 2007, "added_at": 1600000000,
+         "ids": {"imdb": "tt0000007"}, "library": "4k", "servers": ["plex"]},
+        {"key": "e", "title": "Eta", "year": 2007, "added_at": 1600000000,
+         "ids": {"tmdb": "107"}, "servers": ["jellyfin", "emby"],
+         "state": {"jellyfin": {"played": True, "last_played": 1700000000}}},
+    ]
+    world["shows"] = []
+    return world
+
+
+class ScopeAndMerge(WsTestCase):
+    world = copy_in_another_library()
+
+    def test_a_copy_in_an_unlisted_library_is_left_alone_when_its_row_merges(self):
+        self.ws("ws-sync")
+        self.assertEqual(len(self.state_items()), 2)
+        self.assertFalse(self.sim.item("plex", "e4k")["played"])
+        # Jellyfin learns Eta's IMDb id: its copy's row (the one Emby reports too) takes in the
+        # row of Plex's 4K copy, in a run that lists only the libraries called Movies.
+        self.sim._call("jellyfin", "POST", "/__sim/ids",
+                       {"key": "e", "ids": {"imdb": "tt0000007", "tmdb": "107"}})
+        writes = self.sim.writes("plex")
+        doc = self.ws("ws-sync", "--library", "Movies")
+        self.assertEqual(doc["result"]["import"]["identities"]["main"]["backends"]["jellyfin"]
+                         ["merged"], 1)
+        self.assertEqual(len(self.state_items()), 1)
+        # Plex's 4K library was not listed: its copy's state is unknown in this run, so it is
+        # not written, although its record moved to the played row.
+        self.assertEqual(self.sim.writes("plex"), writes)
+        self.assertFalse(self.sim.item("plex", "e4k")["played"])
+        # A run that lists it finds it unplayed, and the row's play reaches it.
+        self.ws("ws-sync")
+        self.assertTrue(self.sim.item("plex", "e4k")["played"])
+
+
 class MetadataOnly(WsTestCase):
     world = worlds.household()
 

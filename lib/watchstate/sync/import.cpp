@@ -389,6 +389,13 @@ void import_identity(const Services& services, const config::Config& config, db:
       }
       tx.commit();
       counts.ok = true;
+      // What earlier backends could not confirm stays unconfirmed where this one's merges
+      // moved it: export leaves those records alone, on whichever row they are now.
+      for (auto& earlier : result.unconfirmed) {
+        if (earlier.identity == identity && earlier.backend != backend.name) {
+          follow_merges(earlier.records, applier.merged_rows());
+        }
+      }
       // The next backends' rows meet this one's series ids.
       all_shows[backend.name] = applier.shows();
       log::info("{}: {} fetched, {} added, {} updated, {} unchanged, {} skipped ({} requests)",

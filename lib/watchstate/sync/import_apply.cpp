@@ -434,7 +434,7 @@ void BackendApplier::merge_rows(db::ItemId into, db::ItemId from,
   log_change(into, "merged", fmt::format("#{} {}", from, display_title(*other)), "");
   m_store.merge_item(into, from);
   forget_known(); // `from`'s records, this backend's among them, are on `into` now
-  m_seen_moved[from] = into;
+  m_merged_into[from] = into;
   m_merged_now.push_back(from);
   if (auto moved = m_unused.extract(from)) {
     auto& kept = m_unused[into];
@@ -811,22 +811,20 @@ void BackendApplier::record_conflicts(const backend::RemoteItem& item, db::ItemI
   m_store.replace_conflicts(m_identity, m_name, item.id, row, conflicts);
 }
 
-void BackendApplier::settle_seen() {
-  if (m_seen_moved.empty()) {
+void follow_merges(std::vector<db::RecordRef>& records, const MergedRows& merged) {
+  if (merged.empty()) {
     return;
   }
-  for (auto& seen : m_seen) {
+  for (auto& record : records) {
     // A row may have joined one that later joined another: followed to the row it is in now.
-    for (auto it = m_seen_moved.find(seen.item); it != m_seen_moved.end();
-         it = m_seen_moved.find(seen.item)) {
-      seen.item = it->second;
+    for (auto it = merged.find(record.item); it != merged.end(); it = merged.find(record.item)) {
+      record.item = it->second;
     }
   }
-  m_seen_moved.clear();
 }
 
 const std::vector<db::RecordRef>& BackendApplier::seen() {
-  settle_seen();
+  follow_merges(m_seen, m_merged_into);
   return m_seen;
 }
 

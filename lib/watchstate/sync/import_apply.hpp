@@ -19,6 +19,13 @@
 
 namespace ws::sync {
 
+// Rows merged away, each with the row it joined (which may itself have joined another since).
+using MergedRows = std::unordered_map<db::ItemId, db::ItemId>;
+
+// Moves each of `records` that was on a row merged away to the row it is on now: a merge moves
+// every backend's records of the row along.
+void follow_merges(std::vector<db::RecordRef>& records, const MergedRows& merged);
+
 // Series ids of every backend of an identity, by backend name: a row's identity is the union of
 // what each of its backends reported, episodes through their series.
 using ShowCaches = std::unordered_map<std::string, model::ShowCache>;
@@ -75,6 +82,9 @@ public:
   // The records the applied items matched or created, on the rows they are on now.
   [[nodiscard]] const std::vector<db::RecordRef>& seen();
 
+  // The rows this applier merged away, with the rows they joined.
+  [[nodiscard]] const MergedRows& merged_rows() const { return m_merged_into; }
+
   // This backend's series as they are after the items applied so far.
   [[nodiscard]] const model::ShowCache& shows() const { return m_shows; }
 
@@ -103,8 +113,6 @@ private:
                                    bool before_this_run) const;
   void merge_rows(db::ItemId into, db::ItemId from,
                   const std::optional<db::BackendRecord>& gone_record);
-  // Moves the records seen on rows merged away since the last call to the rows they joined.
-  void settle_seen();
   void take_back_keys(db::ItemId row, const db::BackendRecord& previous);
   // A re-matched item's unmark (`previous`: its record on `row`), applied to the row it was on
   // before that row merges into the one the item is now. Whether it took one.
@@ -157,10 +165,8 @@ private:
   bool m_paths = false;
   std::vector<std::string> m_path_roots; // matching.paths.roots folders of this backend
   std::unordered_map<std::string, std::vector<std::string>> m_library_roots; // by library id
-  std::vector<db::RecordRef> m_seen;
-  // Rows merged away since settle_seen() last ran, each with the row it joined: a merge moves
-  // the records already seen on them (this backend's other copies).
-  std::unordered_map<db::ItemId, db::ItemId> m_seen_moved;
+  std::vector<db::RecordRef> m_seen; // on the rows they were seen on (seen() follows merges)
+  MergedRows m_merged_into;
   std::vector<db::IgnoredItem> m_ignored;
   // Ids the matching did not use (conflicts other than ambiguous), by row: they are not part of
   // the row's identity.
