@@ -15,7 +15,9 @@ generated world holds (who watched what), never against the tool's own database:
   - items the tool cannot or may not link (no usable id, ambiguous ids, ignored) keep exactly
     the state the user gave them;
   - the next sync without changes reports 0 added / 0 updated on every backend, plans no change
-    and sends no write.
+    and sends no write;
+  - in a quarter of the rounds a sync of the main libraries alone (--exclude-library of both 4K
+    libraries) comes first: it writes to no item of a 4K library.
 
 Bounded for CI by WS_MODEL_WORLDS (default 120) and WS_MODEL_ROUNDS (default 8); the seed of a
 failing world is printed. A longer run by hand:
@@ -458,7 +460,8 @@ class ModelTest(unittest.TestCase):
         rounds = int(os.environ.get("WS_MODEL_ROUNDS", "8"))
         first_seed = int(os.environ.get("WS_MODEL_SEED", "1"))
         jobs = int(os.environ.get("WS_MODEL_JOBS", "2"))
-        totals = {"worlds": 0, "rounds": 0, "syncs": 0, "actions": 0, "false_marks": 0, "missed": 0}
+        totals = {"worlds": 0, "rounds": 0, "syncs": 0, "scoped_syncs": 0, "actions": 0, "false_marks": 0,
+                  "missed": 0}
         cases = {}
         failures = []
         started = time.monotonic()
@@ -482,6 +485,7 @@ class ModelTest(unittest.TestCase):
                 totals["worlds"] += 1
                 totals["rounds"] += run.rounds_done
                 totals["syncs"] += run.syncs
+                totals["scoped_syncs"] += run.scoped_syncs
                 totals["actions"] += run.actions
                 totals["false_marks"] += run.false_marks
                 totals["missed"] += run.missed
@@ -515,6 +519,10 @@ class WorldRun:
         self.clock = int(time.time()) + 86_400  # ahead of the servers' clock (Plex dates its
         # scrobbles by the wall clock; the tool's unmark events must be newer)
         self.model = Model(seed, self.clock)
+        # Which rounds first sync only the main libraries: an rng of its own, so that the
+        # worlds and their actions stay what they were for every seed.
+        self.scope_rng = random.Random(seed * 7919 + 1)
+        self.scoped_syncs = 0
         self.model.generate_movies()
         self.model.generate_shows()
         self.model.settle()
@@ -590,10 +598,10 @@ class WorldRun:
         plays = [c.last_played for c in g.copies if c.linked and not c.hidden and c.played]
         g.watched, g.time = (True, max(plays)) if plays else (False, 0)
 
-    def sync(self, r, label):
+    def sync(self, r, label, scope=()):
         env = {"WS_FAKE_NOW": str(self.clock + r * 1000 + (10 if label == "again" else 0))}
         # The no-change run logs at debug level: a failure then says which item changed.
-        args = ["--json"] + (["-vv"] if label == "again" else [])
+        args = ["--json"] + (["-vv"] if label == "again" else []) + list(scope)
         full_env = dict(os.environ)
         full_env.update(env)
         proc = subprocess.run([binary("ws-sync"), "-c", self.config_file, *args], capture_output=True,
@@ -605,7 +613,25 @@ class WorldRun:
         self.last_stderr = result.stderr
         return result.json
 
+    def scoped_sync(self, r):
+        """A sync of the main libraries only: what the 4K libraries hold is not listed, so not
+        one of their items may be written, whatever the run learns of the rows they are on."""
+        before = self.sim_4k_states()
+        self.sync(r, "scoped", ("--exclude-library", "Movies 4K", "--exclude-library", "TV Shows 4K"))
+        self.scoped_syncs += 1
+        after = self.sim_4k_states()
+        changed = [f"{s} {k}: {before[(s, k)]} -> {v}" for (s, k), v in after.items()
+                   if before.get((s, k)) != v]
+        if changed:
+            self.fail(f"round {r}: a sync of the main libraries wrote to 4K copies: " + "; ".join(changed[:5]))
+
+    def sim_4k_states(self):
+        return {(s, i["key"]): (i["played"], i["position_ms"]) for s in SERVERS for i in self.sim.items(s)
+                if i.get("library") == "4k" and not i.get("hidden") and "played" in i}
+
     def sync_and_check(self, r):
+        if r > 0 and self.scope_rng.random() < 0.25:
+            self.scoped_sync(r)
         self.sync(r, "sync")
         states = self.check_truth(r)
         writes = {s: self.sim.writes(s) for s in SERVERS}
