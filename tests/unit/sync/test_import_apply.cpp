@@ -252,3 +252,15 @@ TEST_CASE("A copy seen before its row merged into another is kept when the listi
   CHECK(copies[1].remote_id == "j2");
   CHECK(store.count_records("main", "jellyfin") == 2);
 }
+
+TEST_CASE("follow_merges moves records along a chain of merges", "[sync][import]") {
+  // Row 1 joined row 3, which later joined row 4; row 2 stayed.
+  std::vector<db::RecordRef> records = {{1, "a"}, {2, "b"}, {3, "c"}, {4, "d"}};
+  sync::follow_merges(records, {{1, 3}, {3, 4}});
+  CHECK(records[0].item == 4);
+  CHECK(records[1].item == 2);
+  CHECK(records[2].item == 4);
+  CHECK(records[3].item == 4);
+  sync::follow_merges(records, {});
+  CHECK(records[1].item == 2);
+}
