@@ -401,5 +401,49 @@ class GeneratedPlaylists(PlaylistCase):
         self.assert_second_run_is_quiet()
 
 
+
+def merge_world():
+    """Alpha on Plex and Jellyfin by its IMDb id; on Emby, and in Jellyfin's 4K library, by its
+    TMDb id only: two rows, until Emby learns the IMDb id. Beta everywhere."""
+    world = worlds.household()
+    world["movies"] = [
+        {"key": "a", "title": "Alpha", "year": 2001, "added_at": 1600000000,
+         "ids": {"imdb": "tt0000001"}, "servers": ["plex", "jellyfin"]},
+        {"key": "ae", "title": "Alpha", "year": 2001, "added_at": 1600000000,
+         "ids": {"tmdb": "101"}, "servers": ["emby"]},
+        {"key": "a4k", "title": "Alpha", "year": 2001, "added_at": 1600000000,
+         "ids": {"tmdb": "101"}, "library": "4k", "servers": ["jellyfin"]},
+        {"key": "b", "title": "Beta", "year": 2002, "added_at": 1600000000,
+         "ids": {"imdb": "tt0000002"}},
+    ]
+    world["shows"] = []
+    return world
+
+
+class PlaylistAfterMerge(PlaylistCase):
+    world = merge_world()
+
+    def test_a_list_keeps_an_item_whose_row_merged_while_its_source_is_unreadable(self):
+        self.api.create("plex", "Marathon", ["a", "b"])
+        self.playlist_run()
+        self.assertEqual(self.keys_everywhere("Marathon"),
+                         {"plex": ["a", "b"], "jellyfin": ["a", "b"], "emby": ["b"]})
+        # Emby learns Alpha's IMDb id: the row Plex's Alpha was on joins Emby's (which Jellyfin's
+        # 4K copy reports too), so the list's Alpha is another row now.
+        self.sim._call("emby", "POST", "/__sim/ids", {"key": "ae", "ids": {"imdb": "tt0000001", "tmdb": "101"}})
+        doc = self.ws("ws-import")
+        self.assertEqual(doc["result"]["identities"]["main"]["backends"]["emby"]["merged"], 1)
+        # Plex, where the list came from, cannot be read: nothing was edited, the list stands.
+        # Jellyfin keeps its Alpha, and Emby, which has Alpha on that row now, gets it.
+        self.sim.fault("plex", path="[Pp]laylist", status=503, times=-1)
+        self.playlist_run(expect=1)
+        self.assertEqual(self.keys_everywhere("Marathon")["jellyfin"], ["a", "b"])
+        self.assertEqual(self.keys_everywhere("Marathon")["emby"], ["ae", "b"])
+        self.sim.clear_faults()
+        self.playlist_run()
+        self.assertEqual(self.keys_everywhere("Marathon"),
+                         {"plex": ["a", "b"], "jellyfin": ["a", "b"], "emby": ["ae", "b"]})
+        self.assert_second_run_is_quiet()
+
 if __name__ == "__main__":
     unittest.main()

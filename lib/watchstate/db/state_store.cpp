@@ -1313,6 +1313,36 @@ void StateStore::remove_record(const std::string& identity, const std::string& b
   }
 }
 
+// A playlist's items as stored: local item ids, space-separated, in order.
+namespace {
+
+std::string join_item_ids(const std::vector<ItemId>& items) {
+  std::string text;
+  for (const auto id : items) {
+    text += text.empty() ? "" : " ";
+    text += std::to_string(id);
+  }
+  return text;
+}
+
+std::vector<ItemId> split_item_ids(const std::string& text) {
+  std::vector<ItemId> items;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    auto end = text.find(' ', at);
+    if (end == std::string::npos) {
+      end = text.size();
+    }
+    if (end > at) {
+      items.push_back(std::stoll(text.substr(at, end - at)));
+    }
+    at = end + 1;
+  }
+  return items;
+}
+
+} // namespace
+
 void StateStore::merge_item(ItemId into, ItemId from) {
   try {
     // foreign_keys is off: every child table is moved explicitly, then the row goes.
@@ -1336,6 +1366,23 @@ void StateStore::merge_item(ItemId into, ItemId from) {
       }
       q.bind(2, from);
       q.exec();
+    }
+    // Playlists name their items by row: the list keeps the item as the row it joined. (Left
+    // naming a row that is gone, the list would miss it on every backend whenever the copy it
+    // came from cannot be read again, and the other copies would lose the entry.)
+    SQLite::Statement lists(m_impl->db, "SELECT id, items FROM playlists WHERE ' ' || items || "
+                                        "' ' LIKE '% ' || ? || ' %'");
+    lists.bind(1, from);
+    std::vector<std::pair<std::int64_t, std::vector<ItemId>>> changed;
+    while (lists.executeStep()) {
+      auto items = split_item_ids(lists.getColumn(1).getString());
+      std::replace(items.begin(), items.end(), from, into);
+      changed.emplace_back(lists.getColumn(0).getInt64(), std::move(items));
+    }
+    for (const auto& [id, items] : changed) {
+      SQLite::Statement update(m_impl->db, "UPDATE playlists SET items = ? WHERE id = ?");
+      SQLite::bind(update, join_item_ids(items), id);
+      update.exec();
     }
   } catch (const SQLite::Exception& e) {
     rethrow(e, "merge items");
@@ -1741,35 +1788,6 @@ std::optional<ForgottenItem> StateStore::forget_item(ItemId id) {
     rethrow(e, "forget item");
   }
 }
-
-namespace {
-
-std::string join_item_ids(const std::vector<ItemId>& items) {
-  std::string text;
-  for (const auto id : items) {
-    text += text.empty() ? "" : " ";
-    text += std::to_string(id);
-  }
-  return text;
-}
-
-std::vector<ItemId> split_item_ids(const std::string& text) {
-  std::vector<ItemId> items;
-  std::size_t at = 0;
-  while (at < text.size()) {
-    auto end = text.find(' ', at);
-    if (end == std::string::npos) {
-      end = text.size();
-    }
-    if (end > at) {
-      items.push_back(std::stoll(text.substr(at, end - at)));
-    }
-    at = end + 1;
-  }
-  return items;
-}
-
-} // namespace
 
 std::vector<PlaylistRow> StateStore::playlists(const std::string& identity) {
   try {

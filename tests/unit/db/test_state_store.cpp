@@ -165,6 +165,31 @@ TEST_CASE("db::StateStore items, keys, records", "[db]") {
     CHECK(store.conflicts("main", "").empty()); // it pointed at the row it merged into
   }
 
+  SECTION("merging two rows keeps playlists naming the row merged away on the row it joined") {
+    const auto other = store.insert_item(episode_row("Same"));
+    const auto third = store.insert_item(episode_row("Third"));
+    db::PlaylistRow list;
+    list.identity = "main";
+    list.title = "Marathon";
+    list.name_key = "marathon";
+    // The row merged away twice, a row whose id it is a prefix and suffix of, and another row.
+    const db::ItemId lookalike = other * 10 + other;
+    list.items = {other, third, lookalike, other};
+    list.source = "plex";
+    const auto list_id = store.save_playlist(list);
+    db::PlaylistRow untouched = list;
+    untouched.title = untouched.name_key = "other";
+    untouched.items = {third};
+    store.save_playlist(untouched);
+
+    store.merge_item(id, other);
+    const auto lists = store.playlists("main");
+    REQUIRE(lists.size() == 2);
+    CHECK(lists[0].id == list_id);
+    CHECK(lists[0].items == std::vector<db::ItemId>{id, third, lookalike, id});
+    CHECK(lists[1].items == std::vector<db::ItemId>{third});
+  }
+
   SECTION("conflicts: replaced per record, nothing written when unchanged") {
     const std::vector<db::ConflictRecord> c = {
         {"jf", "abc", id, "tmdb://6/movie", 9, "disagree"},
