@@ -1370,19 +1370,19 @@ void StateStore::merge_item(ItemId into, ItemId from) {
     // Playlists name their items by row: the list keeps the item as the row it joined. (Left
     // naming a row that is gone, the list would miss it on every backend whenever the copy it
     // came from cannot be read again, and the other copies would lose the entry.)
-    SQLite::Statement lists(m_impl->db, "SELECT id, items FROM playlists WHERE ' ' || items || "
-                                        "' ' LIKE '% ' || ? || ' %'");
-    lists.bind(1, from);
+    // A library holds a handful of playlists: each is read whole.
+    SQLite::Statement lists(m_impl->db, "SELECT id, items FROM playlists");
     std::vector<std::pair<std::int64_t, std::vector<ItemId>>> changed;
     while (lists.executeStep()) {
       auto items = split_item_ids(lists.getColumn(1).getString());
-      std::replace(items.begin(), items.end(), from, into);
-      changed.emplace_back(lists.getColumn(0).getInt64(), std::move(items));
+      if (std::find(items.begin(), items.end(), from) != items.end()) {
+        std::replace(items.begin(), items.end(), from, into);
+        changed.emplace_back(lists.getColumn(0).getInt64(), std::move(items));
+      }
     }
+    SQLite::Statement update(m_impl->db, "UPDATE playlists SET items = ? WHERE id = ?");
     for (const auto& [id, items] : changed) {
-      SQLite::Statement update(m_impl->db, "UPDATE playlists SET items = ? WHERE id = ?");
-      SQLite::bind(update, join_item_ids(items), id);
-      update.exec();
+      detail::exec(update, join_item_ids(items), id);
     }
   } catch (const SQLite::Exception& e) {
     rethrow(e, "merge items");

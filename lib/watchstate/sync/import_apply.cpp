@@ -435,7 +435,6 @@ void BackendApplier::merge_rows(db::ItemId into, db::ItemId from,
   m_store.merge_item(into, from);
   forget_known(); // `from`'s records, this backend's among them, are on `into` now
   m_merged_into[from] = into;
-  m_merged_now.push_back(from);
   if (auto moved = m_unused.extract(from)) {
     auto& kept = m_unused[into];
     for (auto& c : moved.mapped()) {
@@ -561,7 +560,6 @@ void BackendApplier::apply(backend::RemoteItem& item) {
 
   // A remote item seen for the first time, or one whose ids changed: match it.
   m_rows_changed = false;
-  m_merged_now.clear();
   m_matching_remote_id = item.id;
   MatchDecision decision = match(identity, keys, previous_row);
   m_matching_remote_id.clear();
@@ -796,8 +794,7 @@ void BackendApplier::record_conflicts(const backend::RemoteItem& item, db::ItemI
   forget_unused(row, item.id);
   std::vector<db::ConflictRecord> conflicts;
   for (const auto& c : decision.conflicts) {
-    if (c.other != row &&
-        std::find(m_merged_now.begin(), m_merged_now.end(), c.other) != m_merged_now.end()) {
+    if (c.other != row && m_merged_into.count(c.other) > 0) {
       continue; // that row is this one now
     }
     conflicts.push_back(

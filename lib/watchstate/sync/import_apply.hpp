@@ -166,6 +166,8 @@ private:
   std::vector<std::string> m_path_roots; // matching.paths.roots folders of this backend
   std::unordered_map<std::string, std::vector<std::string>> m_library_roots; // by library id
   std::vector<db::RecordRef> m_seen; // on the rows they were seen on (seen() follows merges)
+  // Every row this applier merged away. (The matching of an item reads only rows that exist,
+  // so of these, its conflicts can name only rows merged away while that item was applied.)
   MergedRows m_merged_into;
   std::vector<db::IgnoredItem> m_ignored;
   // Ids the matching did not use (conflicts other than ambiguous), by row: they are not part of
@@ -174,8 +176,7 @@ private:
   // The rows the matching of the current item read, and whether a merge changed rows since.
   std::vector<db::ItemRow> m_loaded;
   bool m_rows_changed = false;
-  std::vector<db::ItemId> m_merged_now; // rows merged away while applying the current item
-  std::string m_matching_remote_id;     // the remote item being matched right now
+  std::string m_matching_remote_id; // the remote item being matched right now
   const ImportPolicy& m_policy;
   BackendImportCounts& m_counts;
 };

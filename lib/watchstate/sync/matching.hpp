@@ -129,10 +129,10 @@ struct MatchDecision {
 //    rows that contradict each other, the vote's margin decides, then the number of agreeing
 //    providers; on a tie the item stays on the row it was on when records other than its own
 //    report that row (an item whose ids changed leaves it only for a better one), else the row
-//    more backends report wins. Rows that the item
-//    agrees with equally in all of these: the item is ambiguous and gets a row of its own. Ids that
-//    disagree with the chosen row, or point to a row the item did not match, are conflicts:
-//    recorded, never used to merge (their keys are not added).
+//    more backends report wins. Rows that the item agrees with equally in all of these: the
+//    item is ambiguous and gets a row of its own. Ids that disagree with the chosen row, or
+//    point to a row the item did not match, are conflicts: recorded, never used to merge (their
+//    keys are not added).
 MatchDecision decide_match(const ItemIdentity& item, const std::vector<MatchKey>& keys,
                            const std::vector<MatchCandidate>& candidates);
 
