@@ -187,17 +187,14 @@ class ImportHousehold(WsTestCase):
 def two_copies_known_apart():
     """Alpha twice on Jellyfin, one copy known by its TMDb id, the other by its IMDb id (which
     Plex's copy gives too), and Gamma: three rows."""
-    world = worlds.household()
-    world["movies"] = [
+    return worlds.films([
         {"key": "a1", "title": "Alpha", "year": 2001, "added_at": 1600000000,
          "ids": {"tmdb": "101"}, "servers": ["jellyfin"]},
         {"key": "a2", "title": "Alpha", "year": 2001, "added_at": 1600000000,
          "ids": {"imdb": "tt0000001"}, "servers": ["plex", "jellyfin"]},
         {"key": "g", "title": "Gamma", "year": 2003, "added_at": 1600000000,
          "ids": {"imdb": "tt0000003"}, "servers": ["jellyfin"]},
-    ]
-    world["shows"] = []
-    return world
+    ])
 
 
 class MergeWhileAnItemIsGone(WsTestCase):

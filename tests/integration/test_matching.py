@@ -3,7 +3,6 @@
 conflicting movie ids, re-matches, ignore rules, path matching and custom agents. Each test
 checks the servers' end state (who watched what), the JSON counts, and that the next run with
 nothing changed updates nothing and writes nothing."""
-import copy
 
 import worlds
 from wstest import WsTestCase
@@ -12,7 +11,7 @@ SERVERS = ("plex", "jellyfin", "emby")
 
 
 def base():
-    return {"servers": copy.deepcopy(worlds.household()["servers"]), "movies": [], "shows": []}
+    return worlds.films([])
 
 
 def played(sim, server, key):

@@ -405,8 +405,7 @@ class GeneratedPlaylists(PlaylistCase):
 def merge_world():
     """Alpha on Plex and Jellyfin by its IMDb id; on Emby, and in Jellyfin's 4K library, by its
     TMDb id only: two rows, until Emby learns the IMDb id. Beta everywhere."""
-    world = worlds.household()
-    world["movies"] = [
+    return worlds.films([
         {"key": "a", "title": "Alpha", "year": 2001, "added_at": 1600000000,
          "ids": {"imdb": "tt0000001"}, "servers": ["plex", "jellyfin"]},
         {"key": "ae", "title": "Alpha", "year": 2001, "added_at": 1600000000,
@@ -415,9 +414,7 @@ def merge_world():
          "ids": {"tmdb": "101"}, "library": "4k", "servers": ["jellyfin"]},
         {"key": "b", "title": "Beta", "year": 2002, "added_at": 1600000000,
          "ids": {"imdb": "tt0000002"}},
-    ]
-    world["shows"] = []
-    return world
+    ])
 
 
 class PlaylistAfterMerge(PlaylistCase):

@@ -78,16 +78,13 @@ def copy_in_another_library():
     """Eta: Plex's copy in its 4K library, known by its IMDb id; Jellyfin's and Emby's in their
     main ones, known by its TMDb id and played on Jellyfin. Two rows, until Jellyfin learns the
     IMDb id too."""
-    world = worlds.household()
-    world["movies"] = [
+    return worlds.films([
         {"key": "e4k", "title": "Eta", "year": 2007, "added_at": 1600000000,
          "ids": {"imdb": "tt0000007"}, "library": "4k", "servers": ["plex"]},
         {"key": "e", "title": "Eta", "year": 2007, "added_at": 1600000000,
          "ids": {"tmdb": "107"}, "servers": ["jellyfin", "emby"],
          "state": {"jellyfin": {"played": True, "last_played": 1700000000}}},
-    ]
-    world["shows"] = []
-    return world
+    ])
 
 
 class ScopeAndMerge(WsTestCase):

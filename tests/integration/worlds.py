@@ -63,3 +63,8 @@ def household():
              ]},
         ],
     }
+
+
+def films(movies):
+    """The household's three servers holding only `movies` (no series)."""
+    return {"servers": household()["servers"], "movies": movies, "shows": []}
