@@ -17,10 +17,16 @@ generated world holds (who watched what), never against the tool's own database:
   - the next sync without changes reports 0 added / 0 updated on every backend, plans no change
     and sends no write;
   - in a quarter of the rounds a sync of the main libraries alone (--exclude-library of both 4K
-    libraries) comes first: it writes to no item of a 4K library.
+    libraries) comes first: it writes to no item of a 4K library;
+  - in a quarter of the worlds the servers also send webhooks: most plays, unplays and resume
+    positions reach ws-webhook before the sync (as Plex, Jellyfin and Emby post them), which
+    applies them and pushes them to the other servers at once; once its queue is empty nothing
+    may be played that no one played, nothing the household played unmarked, and nothing it may
+    not touch changed.
 
 Bounded for CI by WS_MODEL_WORLDS (default 120) and WS_MODEL_ROUNDS (default 8); the seed of a
-failing world is printed. A longer run by hand:
+failing world is printed; WS_MODEL_WEBHOOK_SHARE (default 0.25) sets the share of webhook worlds.
+A longer run by hand:
   WS_MODEL_WORLDS=2000 WS_MODEL_SEED=7 python3 -m unittest -v test_model
 """
 import json
@@ -31,9 +37,11 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import worlds
+from test_webhook import API_KEY, emby_event, free_port, jellyfin_event, multipart, plex_event, post
 from wstest import Result, Simulator, binary, to_yaml
 
 SERVERS = ("plex", "jellyfin", "emby")
@@ -460,8 +468,8 @@ class ModelTest(unittest.TestCase):
         rounds = int(os.environ.get("WS_MODEL_ROUNDS", "8"))
         first_seed = int(os.environ.get("WS_MODEL_SEED", "1"))
         jobs = int(os.environ.get("WS_MODEL_JOBS", "2"))
-        totals = {"worlds": 0, "rounds": 0, "syncs": 0, "scoped_syncs": 0, "actions": 0, "false_marks": 0,
-                  "missed": 0}
+        totals = {"worlds": 0, "rounds": 0, "syncs": 0, "scoped_syncs": 0, "actions": 0,
+                  "webhook_worlds": 0, "webhook_events": 0, "webhook_writes": 0, "false_marks": 0, "missed": 0}
         cases = {}
         failures = []
         started = time.monotonic()
@@ -486,6 +494,9 @@ class ModelTest(unittest.TestCase):
                 totals["rounds"] += run.rounds_done
                 totals["syncs"] += run.syncs
                 totals["scoped_syncs"] += run.scoped_syncs
+                totals["webhook_worlds"] += 1 if run.webhooks else 0
+                totals["webhook_events"] += run.events_posted
+                totals["webhook_writes"] += run.webhook_writes
                 totals["actions"] += run.actions
                 totals["false_marks"] += run.false_marks
                 totals["missed"] += run.missed
@@ -523,6 +534,13 @@ class WorldRun:
         # worlds and their actions stay what they were for every seed.
         self.scope_rng = random.Random(seed * 7919 + 1)
         self.scoped_syncs = 0
+        # Webhook worlds, and which actions the servers post: an rng of their own too.
+        self.hook_rng = random.Random(seed * 7919 + 2)
+        self.webhooks = self.hook_rng.random() < float(os.environ.get("WS_MODEL_WEBHOOK_SHARE", "0.25"))
+        self.hook_port = None
+        self.pending_events = []  # (copy, what the user did) posted before the round's sync
+        self.events_posted = 0
+        self.webhook_writes = 0   # what ws-webhook pushed to the other servers
         self.model.generate_movies()
         self.model.generate_shows()
         self.model.settle()
@@ -544,12 +562,17 @@ class WorldRun:
             config = {"state_dir": os.path.join(workdir, "state"),
                       "http": {"timeout": 10, "retries": 2, "backoff_ms": 50, "page_size": 7},
                       "backends": self.sim.config_backends(), "matching": self.matching()}
+            if self.webhooks:
+                self.hook_port = free_port()
+                config["webhook"] = {"api_key": API_KEY, "listen": f"127.0.0.1:{self.hook_port}"}
             with open(self.config_file, "w") as f:
                 f.write(to_yaml(config) + "\n")
             os.chmod(self.config_file, 0o600)
             self.sync_and_check(0)
             for r in range(1, self.rounds + 1):
                 self.act(r)
+                if self.pending_events:
+                    self.deliver_webhooks(r)
                 self.sync_and_check(r)
                 self.rounds_done += 1
         finally:
@@ -759,6 +782,111 @@ class WorldRun:
                 used.update(id(g) for g in groups)
                 self.actions += 1
                 self.log.append(f"round {r}: {self.last_action} {c.server} {c.key} ({c.group.name})")
+                what = self.last_action.split(" ")[0]
+                if self.webhooks and what in ("play", "unplay", "position") and self.hook_rng.random() < 0.7:
+                    self.pending_events.append((c, what))
+
+    # --- webhooks ------------------------------------------------------------------------------
+    def event_request(self, c, what):
+        """What `c`'s server posts when the user does `what` to it: (body, content type, agent)."""
+        item = self.ids[c.server][c.key]
+        if c.server == "plex":
+            event = {"play": "media.scrobble"}.get(what, "media.stop")
+            body, content_type = multipart({"payload": plex_event(event, item, c.kind)})
+            return body, content_type, "PlexMediaServer/1.41.3.9314"
+        kind = c.kind.capitalize()
+        if c.server == "jellyfin":
+            if what == "position":
+                body = jellyfin_event("PlaybackStop", item, kind)
+            else:
+                body = jellyfin_event("UserDataSaved", item, kind, SaveReason="TogglePlayed")
+            return body.encode(), "text/plain", "Jellyfin-Server/10.10.7"
+        event = {"play": "item.markplayed", "unplay": "item.markunplayed"}.get(what, "playback.stop")
+        return emby_event(event, item, kind).encode(), "application/json", None
+
+    def deliver_webhooks(self, r):
+        """The round's events reach ws-webhook, which applies and pushes them; then its queue
+        must be empty and the servers must hold no false mark."""
+        events, self.pending_events = self.pending_events, []
+        before = self.server_states()
+        writes_before = sum(self.sim.writes(s) for s in SERVERS)
+        env = dict(os.environ)
+        env["WS_FAKE_NOW"] = str(self.clock + r * 1000 - 100)  # after the round's actions
+        log_file = os.path.join(os.path.dirname(self.config_file), f"webhook-{r}.log")
+        with open(log_file, "w") as log:
+            hook = subprocess.Popen([binary("ws-webhook"), "-c", self.config_file], stdout=subprocess.DEVNULL,
+                                    stderr=log, env=env)
+        url = f"http://127.0.0.1:{self.hook_port}/webhook"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                if hook.poll() is not None:
+                    self.fail(f"round {r}: ws-webhook exited {hook.returncode}: {open(log_file).read()[-2000:]}")
+                try:
+                    with urllib.request.urlopen(f"{url}?apikey={API_KEY}", timeout=2) as resp:
+                        if resp.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    self.fail(f"round {r}: ws-webhook did not answer within 30 s")
+                time.sleep(0.05)
+            for c, what in events:
+                body, content_type, agent = self.event_request(c, what)
+                status, text = post(url, body, content_type, user_agent=agent)
+                if status != 200:
+                    self.fail(f"round {r}: ws-webhook answered {status} to {what} of {c.server} {c.key}: {text}")
+                self.events_posted += 1
+                self.log.append(f"round {r}: webhook: {what} of {c.server} {c.key}")
+            deadline = time.monotonic() + 60
+            while queued := self.queued_events():
+                if time.monotonic() > deadline or all(state == "failed" for _, state, _ in queued):
+                    self.fail(f"round {r}: ws-webhook left events in its queue: {queued}")
+                time.sleep(0.05)
+        finally:
+            hook.terminate()
+            try:
+                hook.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                hook.kill()
+                hook.wait()
+        if hook.returncode != 0:
+            self.fail(f"round {r}: ws-webhook exited {hook.returncode} after SIGTERM")
+        self.webhook_writes += sum(self.sim.writes(s) for s in SERVERS) - writes_before
+        self.check_webhook_writes(r, before)
+
+    def queued_events(self):
+        proc = subprocess.run([binary("ws-webhook"), "queue", "-c", self.config_file, "--json"],
+                              capture_output=True, text=True, timeout=60)
+        result = Result(proc)
+        if result.code != 0 or result.json is None:
+            self.fail(f"ws-webhook queue: {result}")
+        return [(e["id"], e.get("state"), e.get("error")) for e in result.json["result"]["events"]]
+
+    def check_webhook_writes(self, r, before):
+        """What the webhooks did, judged before the sync completes what they leave undone (an
+        unplay no server posted is still to come): no copy the tool may not touch changed, no
+        copy became played that no one played, and none the household played became unplayed."""
+        states = self.server_states()
+        problems = []
+        for c in self.model.copies:
+            if c.hidden:
+                continue
+            (played, position), (was_played, was_position) = states[c.server][c.key], before[c.server][c.key]
+            if not c.linked or not c.touchable:
+                if (played, position) != (was_played, was_position):
+                    problems.append(f"{c.server} {c.key} ({c.group.name}) was changed: played {played} "
+                                    f"position {position}, user gave {was_played}/{was_position}")
+                continue
+            want = any(g.watched for g in (c.coupled or (c.group,)))
+            if played and not was_played and not want:
+                self.false_marks += 1
+                problems.append(f"FALSE MARK: {c.server} {c.key} ({c.group.name}) played, nobody played it")
+            elif was_played and not played and want:
+                self.missed += 1
+                problems.append(f"{c.server} {c.key} ({c.group.name}) unmarked, the household played it")
+        if problems:
+            self.fail(f"round {r} (after the webhooks):\n  " + "\n  ".join(problems[:20]))
 
     @staticmethod
     def played_at_last_sync(c):
