@@ -46,15 +46,18 @@ def household_with_plextv():
     return world
 
 
+# The kid as an identity of the config, on the three servers of two_people().
+KID_IDENTITY = {"kid": {"plex": {"user": "1001", "token": KID_PLEX_TOKEN},
+                        "jellyfin": {"user": KID_JF},
+                        "emby": {"user": KID_EMBY}}}
+
+
 class Identities(WsTestCase):
     world = two_people()
 
     def setUp(self):
         super().setUp()
-        self.write_config(extra={"identities": {"kid": {
-            "plex": {"user": "1001", "token": KID_PLEX_TOKEN},
-            "jellyfin": {"user": KID_JF},
-            "emby": {"user": KID_EMBY}}}})
+        self.write_config(extra={"identities": KID_IDENTITY})
 
     def test_each_identity_has_its_own_state(self):
         doc = self.ws("ws-import")
@@ -85,6 +88,46 @@ class Identities(WsTestCase):
                          {"kid": {"plex": {"user": "1001", "name": "kid"},
                                   "jellyfin": {"user": KID_JF, "name": "kid"},
                                   "emby": {"user": KID_EMBY, "name": "kid"}}})
+
+
+def two_people_and_a_misidentified_series():
+    """Emby takes Show One for another series (tvdb 999) until a Fix Match: its episode 2,
+    which has no ids of its own, matches the others only through the series."""
+    world = two_people()
+    world["shows"][0]["emby_provider_ids"] = {"Tvdb": "999"}
+    return world
+
+
+class SeriesFixedForEveryIdentity(WsTestCase):
+    world = two_people_and_a_misidentified_series()
+
+    def setUp(self):
+        super().setUp()
+        self.write_config(extra={"identities": KID_IDENTITY})
+
+    def test_a_fix_match_of_a_series_moves_every_identitys_episodes(self):
+        # The kid finished episode 2 on Plex; Emby's copy is another series' episode for now.
+        self.sim.set_state("plex", key="s1e2", user="1001", played=True, last_played=1712000000)
+        self.ws("ws-sync")
+        kid_on_emby = {i["key"]: i["played"] for i in self.sim.items("emby", user=KID_EMBY)}
+        self.assertFalse(kid_on_emby["s1e2"])
+        # The Fix Match on Emby. Every identity's import must see it, not only the first one's:
+        # the series cache is shared, so the kid's import found it already up to date and kept
+        # the kid's Emby episodes on their rows of the wrong series.
+        self.sim._call("emby", "POST", "/__sim/ids", {"key": "s1", "ids": {"tvdb": "200"}})
+        doc = self.ws("ws-sync")
+        for identity in ("main", "kid"):
+            emby = doc["result"]["import"]["identities"][identity]["backends"]["emby"]
+            self.assertGreaterEqual(emby["rematched"], 1, (identity, emby))
+        kid_on_emby = {i["key"]: i["played"] for i in self.sim.items("emby", user=KID_EMBY)}
+        self.assertTrue(kid_on_emby["s1e2"])
+        main_on_emby = {i["key"]: i for i in self.sim.items("emby")}
+        self.assertFalse(main_on_emby["s1e2"]["played"])  # the kid's play stays the kid's
+        self.assertEqual(main_on_emby["s1e2"]["position_ms"], 900000)  # main's Plex position
+        doc = self.ws("ws-sync")
+        for identity, result in doc["result"]["import"]["identities"].items():
+            for name, b in result["backends"].items():
+                self.assertEqual((b["added"], b["updated"], b["rematched"]), (0, 0, 0), (identity, name))
 
 
 class PlexTvIdentities(WsTestCase):

@@ -22,7 +22,14 @@ generated world holds (who watched what), never against the tool's own database:
     positions reach ws-webhook before the sync (as Plex, Jellyfin and Emby post them), which
     applies them and pushes them to the other servers at once; once its queue is empty nothing
     may be played that no one played, nothing the household played unmarked, and nothing it may
-    not touch changed.
+    not touch changed;
+  - in about one round in seven a server fails during a first sync (down: 503 for every request;
+    its listing failing after a few pages; or its writes failing), which must end with exit 0 or 1
+    and the same three promises; the round's normal sync then brings every server to the truth;
+  - in a quarter of the worlds a second person (the `kid` identity, a user of their own on every
+    server) plays items too: after every sync each copy of what the kid played is played for the
+    kid and nothing else is, and the first person's truth is judged as before (no play crosses
+    from one person to the other).
 
 Bounded for CI by WS_MODEL_WORLDS (default 120) and WS_MODEL_ROUNDS (default 8); the seed of a
 failing world is printed; WS_MODEL_WEBHOOK_SHARE (default 0.25) sets the share of webhook worlds.
@@ -41,10 +48,12 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import worlds
+from test_identities import KID_IDENTITY, two_people
 from test_webhook import API_KEY, emby_event, free_port, jellyfin_event, multipart, plex_event, post
 from wstest import Result, Simulator, binary, to_yaml
 
 SERVERS = ("plex", "jellyfin", "emby")
+KID = {s: KID_IDENTITY["kid"][s]["user"] for s in SERVERS}  # the second person's user ids
 MINUTE = 60_000
 # Worlds of wider runs by hand that once failed, run with every range besides its own seeds:
 #   93234: a Plex copy with a stale resume position joins a row played on Emby (Fix Match),
@@ -74,6 +83,7 @@ class Copy:
         self.rematch_key = None   # the world key /__sim/ids takes (the show for episodes)
         self.alt_ids = None       # equivalent ids a metadata refresh may switch to
         self.played = False       # the state the user gave it (isolated copies keep it)
+        self.kid_played = False   # the second person played this copy themselves
         self.position = 0
 
 
@@ -86,9 +96,11 @@ class Group:
         self.time = 0             # the newest event: a play's date, an unplay's sync time
         self.position = None      # a resume position the user set (unplayed), None: any agreed one
         self.copies = []
+        self.kid_watched = False  # the second person played it (they never unplay)
 
     def merge(self, other):
         """`other` turned out to be this item: the newest event wins."""
+        self.kid_watched = self.kid_watched or other.kid_watched
         if other.time > self.time:
             self.watched, self.time, self.position = other.watched, other.time, other.position
         for c in other.copies:
@@ -424,8 +436,8 @@ class Model:
             if plays:
                 g.watched, g.time = True, max(plays)
 
-    def world_file(self):
-        base = worlds.household()
+    def world_file(self, kid=False):
+        base = two_people() if kid else worlds.household()  # only its servers (and users) are used
         for entry in self.movies:
             entry.setdefault("added_at", 1600000000)
         movies = self.movies
@@ -469,7 +481,8 @@ class ModelTest(unittest.TestCase):
         first_seed = int(os.environ.get("WS_MODEL_SEED", "1"))
         jobs = int(os.environ.get("WS_MODEL_JOBS", "2"))
         totals = {"worlds": 0, "rounds": 0, "syncs": 0, "scoped_syncs": 0, "actions": 0,
-                  "webhook_worlds": 0, "webhook_events": 0, "webhook_writes": 0, "false_marks": 0, "missed": 0}
+                  "webhook_worlds": 0, "webhook_events": 0, "webhook_writes": 0, "outage_syncs": 0, "outages_felt": 0,
+                  "kid_worlds": 0, "kid_plays": 0, "false_marks": 0, "missed": 0}
         cases = {}
         failures = []
         started = time.monotonic()
@@ -497,6 +510,10 @@ class ModelTest(unittest.TestCase):
                 totals["webhook_worlds"] += 1 if run.webhooks else 0
                 totals["webhook_events"] += run.events_posted
                 totals["webhook_writes"] += run.webhook_writes
+                totals["outage_syncs"] += run.outage_syncs
+                totals["outages_felt"] += run.outages_felt
+                totals["kid_worlds"] += 1 if run.kid else 0
+                totals["kid_plays"] += run.kid_plays
                 totals["actions"] += run.actions
                 totals["false_marks"] += run.false_marks
                 totals["missed"] += run.missed
@@ -540,6 +557,14 @@ class WorldRun:
         self.hook_port = None
         self.pending_events = []  # (copy, what the user did) posted before the round's sync
         self.events_posted = 0
+        # Rounds whose first sync meets a failing server: an rng of their own as well.
+        self.outage_rng = random.Random(seed * 7919 + 3)
+        self.outage_syncs = 0
+        self.outages_felt = 0  # of them, how many ended with exit 1 (some fault never fires)
+        # A second person in some worlds, and what they play: an rng of their own.
+        self.kid_rng = random.Random(seed * 7919 + 4)
+        self.kid = self.kid_rng.random() < float(os.environ.get("WS_MODEL_KID_SHARE", "0.25"))
+        self.kid_plays = 0
         self.webhook_writes = 0   # what ws-webhook pushed to the other servers
         self.model.generate_movies()
         self.model.generate_shows()
@@ -552,7 +577,7 @@ class WorldRun:
     # --- running -----------------------------------------------------------------------------
     def run(self):
         workdir = tempfile.mkdtemp(prefix=f"ws-model-{self.seed}-", dir=self.tmp)
-        self.sim = Simulator(workdir, self.model.world_file())
+        self.sim = Simulator(workdir, self.model.world_file(kid=self.kid))
         try:
             for server, keys in self.model.hidden_at_start.items():
                 if keys:
@@ -562,6 +587,8 @@ class WorldRun:
             config = {"state_dir": os.path.join(workdir, "state"),
                       "http": {"timeout": 10, "retries": 2, "backoff_ms": 50, "page_size": 7},
                       "backends": self.sim.config_backends(), "matching": self.matching()}
+            if self.kid:
+                config["identities"] = KID_IDENTITY
             if self.webhooks:
                 self.hook_port = free_port()
                 config["webhook"] = {"api_key": API_KEY, "listen": f"127.0.0.1:{self.hook_port}"}
@@ -571,6 +598,8 @@ class WorldRun:
             self.sync_and_check(0)
             for r in range(1, self.rounds + 1):
                 self.act(r)
+                if self.kid:
+                    self.kid_act(r)
                 if self.pending_events:
                     self.deliver_webhooks(r)
                 self.sync_and_check(r)
@@ -621,7 +650,32 @@ class WorldRun:
         plays = [c.last_played for c in g.copies if c.linked and not c.hidden and c.played]
         g.watched, g.time = (True, max(plays)) if plays else (False, 0)
 
-    def sync(self, r, label, scope=()):
+    def outage_sync(self, r):
+        """A sync while one server fails: it may give up on that server (exit 1), never on the
+        truth: no false mark, no unmarked play, no untouchable item changed."""
+        server = self.outage_rng.choice(SERVERS)
+        kind = self.outage_rng.choice(("down", "listing", "writes"))
+        # The simulator's fault rule (/__sim/faults) that makes `server` fail that way.
+        if kind == "down":
+            rule = {"path": ".*", "status": 503}
+        elif kind == "listing":  # after a few pages
+            rule = {"path": r"^/library/sections/\d+/all$" if server == "plex" else r"^/Users/[^/]+/Items$",
+                    "status": 500, "skip": self.outage_rng.randint(0, 3)}
+        else:
+            rule = {"path": r"^/:/(scrobble|unscrobble|timeline)" if server == "plex" else r"/PlayedItems/|/UserData$",
+                    "status": 500}
+        before = self.server_states()
+        self.sim.fault(server, times=-1, **rule)
+        try:
+            self.sync(r, f"{server} {kind}", expect=(0, 1))
+        finally:
+            self.sim.clear_faults()
+        self.outage_syncs += 1
+        self.outages_felt += 1 if self.last_code == 1 else 0
+        self.log.append(f"round {r}: a sync while {server} failed ({kind})")
+        self.check_partial_writes(r, before, f"a sync while {server} failed ({kind})")
+
+    def sync(self, r, label, scope=(), expect=(0,)):
         env = {"WS_FAKE_NOW": str(self.clock + r * 1000 + (10 if label == "again" else 0))}
         # The no-change run logs at debug level: a failure then says which item changed.
         args = ["--json"] + (["-vv"] if label == "again" else []) + list(scope)
@@ -631,9 +685,10 @@ class WorldRun:
                               text=True, timeout=300, env=full_env)
         result = Result(proc)
         self.syncs += 1
-        if result.code != 0 or result.json is None:
+        if result.code not in expect or result.json is None:
             self.fail(f"round {r} ({label}): {result}")
         self.last_stderr = result.stderr
+        self.last_code = result.code
         return result.json
 
     def scoped_sync(self, r):
@@ -653,21 +708,25 @@ class WorldRun:
                 if i.get("library") == "4k" and not i.get("hidden") and "played" in i}
 
     def sync_and_check(self, r):
+        if r > 0 and self.outage_rng.random() < 0.15:
+            self.outage_sync(r)
         if r > 0 and self.scope_rng.random() < 0.25:
             self.scoped_sync(r)
         self.sync(r, "sync")
         states = self.check_truth(r)
         writes = {s: self.sim.writes(s) for s in SERVERS}
         doc = self.sync(r, "again")
-        for backend, b in doc["result"]["import"]["identities"]["main"]["backends"].items():
-            if b["added"] or b["updated"]:
-                changed = [line for line in self.last_stderr.splitlines()
-                           if " updated item " in line or " added " in line or "merged" in line]
-                self.fail(f"round {r}: the no-change sync added {b['added']} and updated "
-                          f"{b['updated']} on {backend}: " + "; ".join(changed[:5]))
-        for backend, b in doc["result"]["export"]["identities"]["main"]["backends"].items():
-            if b["changes"]:
-                self.fail(f"round {r}: the no-change sync planned {b['changes']} on {backend}")
+        for identity, i in doc["result"]["import"]["identities"].items():
+            for backend, b in i["backends"].items():
+                if b["added"] or b["updated"]:
+                    changed = [line for line in self.last_stderr.splitlines()
+                               if " updated item " in line or " added " in line or "merged" in line]
+                    self.fail(f"round {r}: the no-change sync added {b['added']} and updated "
+                              f"{b['updated']} on {backend} ({identity}): " + "; ".join(changed[:5]))
+        for identity, i in doc["result"]["export"]["identities"].items():
+            for backend, b in i["backends"].items():
+                if b["changes"]:
+                    self.fail(f"round {r}: the no-change sync planned {b['changes']} on {backend} ({identity})")
         for s in SERVERS:
             if self.sim.writes(s) != writes[s]:
                 self.fail(f"round {r}: the no-change sync wrote to {s}")
@@ -711,6 +770,8 @@ class WorldRun:
                         problems.append(f"{c.server} {c.key} ({g.name}) at {p} ms, the user left it at {g.position}")
             elif positions and max(positions.values()) >= MINUTE and max(positions.values()) - min(positions.values()) > 1000:
                 problems.append(f"{g.name}: positions differ: {[(c.server, p) for c, p in positions.items()]}")
+        if self.kid:
+            problems += self.kid_problems()
         if problems:
             self.fail(f"round {r}:\n  " + "\n  ".join(problems[:20]))
         # What the servers hold now is what the user starts from in the next round.
@@ -821,7 +882,8 @@ class WorldRun:
             deadline = time.monotonic() + 30
             while True:
                 if hook.poll() is not None:
-                    self.fail(f"round {r}: ws-webhook exited {hook.returncode}: {open(log_file).read()[-2000:]}")
+                    with open(log_file) as log:
+                        self.fail(f"round {r}: ws-webhook exited {hook.returncode}: {log.read()[-2000:]}")
                 try:
                     with urllib.request.urlopen(f"{url}?apikey={API_KEY}", timeout=2) as resp:
                         if resp.status == 200:
@@ -853,7 +915,7 @@ class WorldRun:
         if hook.returncode != 0:
             self.fail(f"round {r}: ws-webhook exited {hook.returncode} after SIGTERM")
         self.webhook_writes += sum(self.sim.writes(s) for s in SERVERS) - writes_before
-        self.check_webhook_writes(r, before)
+        self.check_partial_writes(r, before, "after the webhooks")
 
     def queued_events(self):
         proc = subprocess.run([binary("ws-webhook"), "queue", "-c", self.config_file, "--json"],
@@ -863,10 +925,11 @@ class WorldRun:
             self.fail(f"ws-webhook queue: {result}")
         return [(e["id"], e.get("state"), e.get("error")) for e in result.json["result"]["events"]]
 
-    def check_webhook_writes(self, r, before):
-        """What the webhooks did, judged before the sync completes what they leave undone (an
-        unplay no server posted is still to come): no copy the tool may not touch changed, no
-        copy became played that no one played, and none the household played became unplayed."""
+    def check_partial_writes(self, r, before, when):
+        """What a partial step did (the webhooks, a sync while a server failed), judged before a
+        complete sync finishes what it left undone (an unplay not read yet is still to come): no
+        copy the tool may not touch changed, no copy became played that no one played, and none
+        the household played became unplayed."""
         states = self.server_states()
         problems = []
         for c in self.model.copies:
@@ -886,7 +949,45 @@ class WorldRun:
                 self.missed += 1
                 problems.append(f"{c.server} {c.key} ({c.group.name}) unmarked, the household played it")
         if problems:
-            self.fail(f"round {r} (after the webhooks):\n  " + "\n  ".join(problems[:20]))
+            self.fail(f"round {r} ({when}):\n  " + "\n  ".join(problems[:20]))
+
+    # --- the second person ---------------------------------------------------------------------
+    def kid_act(self, r):
+        """The kid plays a copy or two (only plays: their truth is what they played)."""
+        rng = self.kid_rng
+        t = self.clock + r * 1000 - 400
+        for i in range(rng.randint(0, 2)):
+            c = rng.choice(self.model.copies)
+            if c.hidden or c.kid_played or (c.coupled is None and getattr(c.group, "coupled", None)):
+                continue
+            self.sim.set_state(c.server, key=c.key, user=KID[c.server], played=True, last_played=t + i)
+            c.kid_played = True
+            if c.linked and c.touchable:
+                for g in c.coupled or (c.group,):
+                    g.kid_watched = True
+            self.kid_plays += 1
+            self.log.append(f"round {r}: the kid played {c.server} {c.key} ({c.group.name})")
+
+    def kid_problems(self):
+        """Every copy of what the kid played is played for the kid, and nothing else is."""
+        played = {s: {i["key"]: i["played"] for i in self.sim.items(s, user=KID[s])} for s in SERVERS}
+        problems = []
+        for c in self.model.copies:
+            if c.hidden:
+                continue
+            now = played[c.server][c.key]
+            if not c.linked or not c.touchable:
+                if now != c.kid_played:
+                    problems.append(f"kid: {c.server} {c.key} ({c.group.name}) was changed: played {now}")
+                continue
+            want = any(g.kid_watched for g in (c.coupled or (c.group,)))
+            if now and not want:
+                self.false_marks += 1
+                problems.append(f"FALSE MARK (kid): {c.server} {c.key} ({c.group.name}) played, the kid never played it")
+            elif want and not now:
+                self.missed += 1
+                problems.append(f"kid: {c.server} {c.key} ({c.group.name}) unplayed, the kid played it")
+        return problems
 
     @staticmethod
     def played_at_last_sync(c):

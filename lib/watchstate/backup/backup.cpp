@@ -333,7 +333,7 @@ CreateResult create_backups(const sync::Services& services, const config::Config
         // The playlists first: the listing then keeps the records of their items.
         auto playlists = PlaylistCapture::read(*adapter, backend, file);
 
-        auto shows = store.load_shows(backend.name);
+        auto shows = store.load_shows(identity, backend.name);
         const auto libraries = sync::wanted_libraries(*adapter, backend, options);
         std::optional<BackupWriter> writer;
         if (!options.dry_run) {
@@ -507,9 +507,10 @@ using OnRecordMatch =
 // to one of `records` with import's rules (sync/matching.hpp): show ids + season + episode,
 // then the item's own ids. One listing and one matching for both kinds of restore.
 void match_listing(backend::Backend& adapter, const config::Config& config,
-                   const config::BackendConfig& backend, db::StateStore& store,
-                   const sync::RunOptions& options, const std::vector<BackupRecord>& records,
-                   ListingCounts& counts, const OnRecordMatch& on_match) {
+                   const std::string& identity, const config::BackendConfig& backend,
+                   db::StateStore& store, const sync::RunOptions& options,
+                   const std::vector<BackupRecord>& records, ListingCounts& counts,
+                   const OnRecordMatch& on_match) {
   // The records by matching key; a key may belong to several records (an episode id two
   // episodes share), the matching rules decide between them as import does. Held as (hash of
   // the key, record) sorted, 16 bytes a key instead of the key texts and every record's
@@ -523,7 +524,7 @@ void match_listing(backend::Backend& adapter, const config::Config& config,
   }
   std::sort(by_key.begin(), by_key.end()); // a key's records stay in record order
 
-  auto shows = store.load_shows(backend.name);
+  auto shows = store.load_shows(identity, backend.name);
   const auto libraries = sync::wanted_libraries(adapter, backend, options);
   progress::Bar bar(backend.name, "listing");
   adapter.set_total_listener([&bar](std::uint64_t total) { bar.set_total(total); });
@@ -544,8 +545,8 @@ void match_listing(backend::Backend& adapter, const config::Config& config,
     }
     const model::RemoteShow* show =
         stripped_show ? &*stripped_show : (show_it == shows.end() ? nullptr : &show_it->second);
-    const auto identity = sync::identity_of(item, show);
-    const auto keys = sync::match_keys(identity);
+    const auto reported = sync::identity_of(item, show);
+    const auto keys = sync::match_keys(reported);
     std::vector<sync::MatchCandidate> candidates;
     std::map<std::size_t, std::vector<sync::MatchKey>> record_keys; // of the records met
     for (std::size_t k = 0; k < keys.size(); ++k) {
@@ -574,14 +575,19 @@ void match_listing(backend::Backend& adapter, const config::Config& config,
           return candidate.row == static_cast<std::int64_t>(index);
         });
         if (c == candidates.end()) {
-          candidates.push_back(
-              {static_cast<std::int64_t>(index), record_identity(records[index]), {}, 1});
+          // Named fields: a positional {row, identity, hits, 1} set `previous` once
+          // MatchCandidate gained it before `reporters`.
+          sync::MatchCandidate candidate;
+          candidate.row = static_cast<std::int64_t>(index);
+          candidate.identity = record_identity(records[index]);
+          candidate.reporters = 1;
+          candidates.push_back(std::move(candidate));
           c = std::prev(candidates.end());
         }
         c->hits.insert(c->hits.end(), static_cast<std::size_t>(same), k);
       }
     }
-    const auto decision = sync::decide_match(identity, keys, candidates);
+    const auto decision = sync::decide_match(reported, keys, candidates);
     if (!decision.row) {
       ++counts.unmatched;
       return;
@@ -608,7 +614,7 @@ void restore_play_state(const config::Config& config, db::StateStore& store,
   std::unordered_set<std::string> planned;
   ListingCounts counts;
   match_listing(
-      adapter, config, backend, store, options, records, counts,
+      adapter, config, restore.identity, backend, store, options, records, counts,
       [&](const backend::RemoteItem& item, const model::RemoteShow* show,
           const sync::MatchDecision& decision) {
         const BackupRecord& record = records[static_cast<std::size_t>(*decision.row)];
@@ -774,7 +780,7 @@ void restore_playlists(const sync::Services& services, const config::Config& con
   // Per record, the backend's items that matched it, in listing order.
   std::vector<std::vector<std::string>> matches(items.records.size());
   ListingCounts counts;
-  match_listing(adapter, config, backend, store, options, items.records, counts,
+  match_listing(adapter, config, restore.identity, backend, store, options, items.records, counts,
                 [&](const backend::RemoteItem& item, const model::RemoteShow* /*show*/,
                     const sync::MatchDecision& decision) {
                   std::vector<std::int64_t> rows = decision.merge;

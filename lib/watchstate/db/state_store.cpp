@@ -23,7 +23,7 @@ namespace ws::db {
 namespace {
 
 // Each entry brings the schema from version i to i+1. Never edit a shipped entry: add one.
-constexpr std::array<std::string_view, 9> k_migrations = {
+constexpr std::array<std::string_view, 10> k_migrations = {
     R"sql(
 CREATE TABLE items (
   id          INTEGER PRIMARY KEY,
@@ -274,6 +274,27 @@ CREATE INDEX backend_items_digest ON backend_items (identity, backend, item_id, 
 DROP INDEX backend_items_digest;
 DROP INDEX backend_items_remote;
 CREATE INDEX backend_items_remote ON backend_items (identity, backend, remote_id, lookup, digest);
+)sql",
+    // 10: the series cache by identity. A re-matched series (a Fix Match) is found by comparing
+    // its ids with those its episodes were last matched with, which is what each identity's own
+    // last import saw: with one cache per backend, the first identity to import after the change
+    // updated it, and the others' imports found their episodes up to date and left them on the
+    // series they were before. Every identity starts from the cache as it was.
+    R"sql(
+CREATE TABLE shows_v10 (
+  identity TEXT    NOT NULL,
+  backend  TEXT    NOT NULL,
+  show_id  TEXT    NOT NULL,
+  title    TEXT    NOT NULL DEFAULT '',
+  year     INTEGER NOT NULL DEFAULT 0,
+  guids    TEXT    NOT NULL DEFAULT '',
+  PRIMARY KEY (identity, backend, show_id)
+) WITHOUT ROWID;
+INSERT INTO shows_v10 (identity, backend, show_id, title, year, guids)
+  SELECT i.identity, s.backend, s.show_id, s.title, s.year, s.guids
+  FROM shows s, (SELECT DISTINCT identity FROM items) i;
+DROP TABLE shows;
+ALTER TABLE shows_v10 RENAME TO shows;
 )sql",
 };
 
@@ -642,8 +663,9 @@ struct StateStore::Impl {
             "excluded.title, lookup = excluded.lookup, digest = excluded.digest"),
         insert_change(db, "INSERT INTO change_log (item_id, backend, direction, field, "
                           "old_value, new_value, at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-        save_show(db, "INSERT OR REPLACE INTO shows (backend, show_id, title, year, guids) VALUES "
-                      "(?, ?, ?, ?, ?)") {}
+        save_show(db,
+                  "INSERT OR REPLACE INTO shows (identity, backend, show_id, title, year, guids) "
+                  "VALUES (?, ?, ?, ?, ?, ?)") {}
 
   static SQLite::Database open(const std::filesystem::path& file) {
     // One connection used from one thread: SQLite's own mutexes are pure overhead.
@@ -1519,11 +1541,11 @@ void StateStore::set_cursor(const std::string& identity, const std::string& back
   }
 }
 
-model::ShowCache StateStore::load_shows(const std::string& backend) {
+model::ShowCache StateStore::load_shows(const std::string& identity, const std::string& backend) {
   try {
-    SQLite::Statement q(m_impl->db,
-                        "SELECT show_id, title, year, guids FROM shows WHERE backend = ?");
-    q.bind(1, backend);
+    SQLite::Statement q(m_impl->db, "SELECT show_id, title, year, guids FROM shows WHERE "
+                                    "identity = ? AND backend = ?");
+    SQLite::bind(q, identity, backend);
     model::ShowCache shows;
     while (q.executeStep()) {
       model::RemoteShow s;
@@ -1628,9 +1650,10 @@ void StateStore::replace_ignored_items(const std::string& identity, const std::s
   }
 }
 
-void StateStore::save_show(const std::string& backend, const model::RemoteShow& show) {
+void StateStore::save_show(const std::string& identity, const std::string& backend,
+                           const model::RemoteShow& show) {
   try {
-    detail::exec(m_impl->save_show, backend, show.id, show.title, show.year,
+    detail::exec(m_impl->save_show, identity, backend, show.id, show.title, show.year,
                  encode_guids(show.guids));
   } catch (const SQLite::Exception& e) {
     rethrow(e, "write show cache");

@@ -360,9 +360,12 @@ public:
   void set_cursor(const std::string& identity, const std::string& backend, const std::string& kind,
                   UnixTime value);
 
-  // --- Series ids of each backend, kept across runs ---
-  model::ShowCache load_shows(const std::string& backend);
-  void save_show(const std::string& backend, const model::RemoteShow& show);
+  // --- A backend's series as an identity's last import saw them, kept across runs ---
+  // By identity: a series whose ids changed since (a Fix Match) re-matches its episodes in
+  // every identity, each at its own next import.
+  model::ShowCache load_shows(const std::string& identity, const std::string& backend);
+  void save_show(const std::string& identity, const std::string& backend,
+                 const model::RemoteShow& show);
 
   // --- The server id each backend reported at its last import ---
   void save_server(const std::string& backend, const model::ServerInfo& info);

@@ -273,7 +273,7 @@ void import_identity(const Services& services, const config::Config& config, db:
   // of backends not in this run.
   ShowCaches all_shows;
   for (const auto& backend : config::backends_for_identity(config, identity)) {
-    all_shows.emplace(backend.name, store.load_shows(backend.name));
+    all_shows.emplace(backend.name, store.load_shows(identity, backend.name));
   }
   std::vector<model::ShowCache> known_shows;
   for (const auto& backend : backends) {
@@ -427,7 +427,7 @@ ItemsImport import_items(const Services& services, const config::Config& config,
       import_policy(config, store, identity, backend, RunOptions{}, services.now());
   ShowCaches all_shows;
   for (const auto& b : config::backends_for_identity(config, identity)) {
-    all_shows.emplace(b.name, store.load_shows(b.name));
+    all_shows.emplace(b.name, store.load_shows(identity, b.name));
   }
   BackendApplier applier(store, identity, backend.name, all_shows[backend.name], all_shows,
                          config.matching, policy, result.counts);

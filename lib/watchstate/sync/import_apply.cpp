@@ -166,7 +166,7 @@ void BackendApplier::apply_shows(std::vector<model::RemoteShow>& shows) {
       m_old_show_guids.emplace(show.id, known ? it->second.guids : model::Guids{});
     }
     // New or changed since the last run: kept in the database for the next one.
-    m_store.save_show(m_name, show);
+    m_store.save_show(m_identity, m_name, show);
     m_shows[show.id] = std::move(show);
   }
 }

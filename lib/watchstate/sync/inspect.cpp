@@ -144,7 +144,7 @@ InspectedItem BackendInspector::inspect(FoundItem&& found, const model::ShowCach
 }
 
 std::vector<InspectedItem> BackendInspector::search(const std::string& query, int limit) {
-  auto shows = m_store.load_shows(m_backend.name);
+  auto shows = m_store.load_shows(m_identity, m_backend.name);
   std::vector<InspectedItem> result;
   for (auto& found : m_adapter->search(query, limit, shows)) {
     result.push_back(inspect(std::move(found), shows));
@@ -153,7 +153,7 @@ std::vector<InspectedItem> BackendInspector::search(const std::string& query, in
 }
 
 std::vector<InspectedItem> BackendInspector::item(const std::string& id) {
-  auto shows = m_store.load_shows(m_backend.name);
+  auto shows = m_store.load_shows(m_identity, m_backend.name);
   std::vector<InspectedItem> result;
   for (auto& found : m_adapter->find_item(id, shows)) {
     result.push_back(inspect(std::move(found), shows));
@@ -163,7 +163,7 @@ std::vector<InspectedItem> BackendInspector::item(const std::string& id) {
 
 UnmatchedReport BackendInspector::unmatched() {
   const auto libraries = wanted_libraries(*m_adapter, m_backend);
-  model::ShowCache shows = m_store.load_shows(m_backend.name);
+  model::ShowCache shows = m_store.load_shows(m_identity, m_backend.name);
   UnmatchedReport report;
   m_adapter->list_items(libraries, shows, [&](backend::RemoteItem&& item) {
     ++report.checked;
@@ -220,7 +220,7 @@ StaleReport BackendInspector::stale() {
     }
   }
   std::unordered_set<std::string> remote_ids;
-  model::ShowCache shows = m_store.load_shows(m_backend.name);
+  model::ShowCache shows = m_store.load_shows(m_identity, m_backend.name);
   StaleReport report;
   m_adapter->list_items(listed, shows, [&](backend::RemoteItem&& item) {
     if (remote_ids.insert(item.id).second) {

@@ -137,7 +137,7 @@ ImportResult refresh_item_records(const Services& services, const config::Config
     std::unique_ptr<backend::Backend> adapter;
     try {
       adapter = open_backend(services, config, backend, options);
-      auto shows = store.load_shows(backend.name);
+      auto shows = store.load_shows(item.identity, backend.name);
       std::vector<db::BackendRecord> updated;
       for (const auto& record : records) {
         const auto hits = adapter->find_item(record.remote_id, shows);

@@ -152,7 +152,7 @@ ApplyOutcome EventApplier::apply(const std::vector<db::QueuedEvent>& events,
     auto& read = reads[key];
     try {
       auto adapter = sync::open_backend(m_services, m_config, backend, sync::RunOptions{});
-      auto shows = m_store.load_shows(backend.name);
+      auto shows = m_store.load_shows(group.target.identity, backend.name);
       std::map<std::string, bool> looked_up; // item id -> the server had it
       for (const auto* queued : group.events) {
         const auto& item_id = queued->event.item_id;

@@ -69,7 +69,7 @@ std::string query_plan(const std::filesystem::path& file, const std::string& sel
 
 TEST_CASE("db::StateStore items, keys, records", "[db]") {
   db::StateStore store(":memory:");
-  CHECK(store.schema_version() == 9);
+  CHECK(store.schema_version() == 10);
 
   auto row = episode_row("Show");
   const auto id = store.insert_item(row);
@@ -306,6 +306,8 @@ CREATE TABLE change_log (id INTEGER PRIMARY KEY, item_id INTEGER NOT NULL, backe
   direction TEXT NOT NULL, field TEXT NOT NULL, old_value TEXT NOT NULL, new_value TEXT NOT NULL,
   at INTEGER NOT NULL, outcome TEXT NOT NULL DEFAULT 'ok');
 INSERT INTO items VALUES (7, 'alice', 'movie', 'Alpha', 2001, -1, -1, 1, 1700000000, 0, 0, 'plex', 1, 1);
+INSERT INTO items VALUES (8, 'bob', 'movie', 'Beta', 2002, -1, -1, 0, 0, 0, 0, 'plex', 1, 1);
+INSERT INTO shows VALUES ('plex', '77', 'Show', 2010, 'tvdb=200');
 INSERT INTO item_keys VALUES ('alice', 'imdb://tt1/movie', 7);
 INSERT INTO backend_items (item_id, backend, remote_id, watched, played_at, guids)
   VALUES (7, 'plex', '11', 1, 1700000000, 'imdb=tt1'), (7, 'jf', 'ab', 0, 0, 'imdb=tt1;tmdb=5');
@@ -318,7 +320,7 @@ PRAGMA user_version = 4;
   }
   {
     db::StateStore store(file);
-    CHECK(store.schema_version() == 9);
+    CHECK(store.schema_version() == 10);
     CHECK(store.item(7)->title == "Alpha");
     CHECK(store.items_by_key("alice", "imdb://tt1/movie") == std::vector<db::ItemId>{7});
     const auto records = store.records(7);
@@ -328,6 +330,13 @@ PRAGMA user_version = 4;
     CHECK(store.records_by_remote_id("alice", "plex", "11").size() == 1);
     CHECK(store.records_by_remote_id("main", "plex", "11").empty());
     CHECK(store.changes(7).size() == 1);
+    // Version 10 gave every identity with items the series cache as it was.
+    for (const std::string identity : {"alice", "bob"}) {
+      const auto shows = store.load_shows(identity, "plex");
+      REQUIRE(shows.count("77") == 1);
+      CHECK(shows.at("77").guids == model::Guids{{model::GuidKey::tvdb, "200"}});
+    }
+    CHECK(store.load_shows("main", "plex").empty());
     // Version 8 computed the lookup key and digest of the records it found.
     auto digests = store.record_digests("alice");
     REQUIRE(digests.size() == 2);
@@ -577,14 +586,20 @@ TEST_CASE("db::StateStore::BackgroundCheckpoints copies each commit into the fil
   CHECK(items_in_database_file(file) == 676);
 }
 
-TEST_CASE("db::StateStore show cache", "[db]") {
+TEST_CASE("db::StateStore show cache, by identity", "[db]") {
   db::StateStore store(":memory:");
   model::RemoteShow show{"77", "Show", 2010, {{model::GuidKey::tvdb, "200"}}, {}};
-  store.save_show("plex", show);
-  auto shows = store.load_shows("plex");
+  store.save_show("main", "plex", show);
+  auto shows = store.load_shows("main", "plex");
   REQUIRE(shows.count("77") == 1);
   CHECK(shows["77"].guids == show.guids);
-  CHECK(store.load_shows("jf").empty());
+  CHECK(store.load_shows("main", "jf").empty());
+  // What one identity's import saw is not another's: the kid has not seen the series yet.
+  CHECK(store.load_shows("kid", "plex").empty());
+  show.guids = {{model::GuidKey::tvdb, "201"}};
+  store.save_show("kid", "plex", show);
+  CHECK(store.load_shows("main", "plex").at("77").guids ==
+        model::Guids{{model::GuidKey::tvdb, "200"}});
 }
 
 TEST_CASE("db::StateStore refuses an unwritable location", "[db]") {

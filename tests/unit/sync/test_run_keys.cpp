@@ -239,7 +239,7 @@ RunOutcome import_run(db::StateStore& store, const std::vector<std::string>& bac
   const config::MatchingSettings matching;
   sync::ShowCaches all_shows;
   for (const auto& name : backends) {
-    all_shows.emplace(name, store.load_shows(name));
+    all_shows.emplace(name, store.load_shows(identity, name));
   }
   RunOutcome out;
   for (const auto& name : backends) {
