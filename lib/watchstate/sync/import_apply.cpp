@@ -71,6 +71,16 @@ bool same_identity(const db::BackendRecord& a, const db::BackendRecord& b) {
          a.episode == b.episode && a.path_key == b.path_key;
 }
 
+// Whether `now` says a part of what `before` said and nothing else: ids dropped (a metadata
+// refresh that lost one), none added or changed, the same series and numbers.
+bool only_lost_ids(const db::BackendRecord& before, const db::BackendRecord& now) {
+  const bool ids_kept = std::all_of(now.guids.begin(), now.guids.end(), [&](const auto& id) {
+    return std::find(before.guids.begin(), before.guids.end(), id) != before.guids.end();
+  });
+  return ids_kept && now.show_id == before.show_id && now.season == before.season &&
+         now.episode == before.episode && (now.path_key.empty() || now.path_key == before.path_key);
+}
+
 // How ignored items are named to the user.
 std::string display_name(const backend::RemoteItem& item) {
   if (item.type == model::MediaType::episode) {
@@ -257,14 +267,16 @@ std::optional<MatchCandidate> BackendApplier::candidate(db::ItemId id, bool item
     reporters.insert(r.backend);
   }
   c.reporters = static_cast<int>(reporters.size());
-  // The row the item was on wins a tie only when others report it too: a row only the item
-  // itself reports is the item's old self (its identity even takes a re-matched series' new
-  // ids), and the item leaves it for the row of what it is now.
+  // The row the item was on wins a tie when others report it too, or when its server only
+  // dropped ids (m_matching_lost_ids). Otherwise a row only the item itself reports is its old
+  // self (its identity even takes a re-matched series' new ids), and a Fix Match leaves it for
+  // the row of what the item is now.
   c.previous =
       item_was_on &&
-      std::any_of(loaded->records.begin(), loaded->records.end(), [&](const db::BackendRecord& r) {
-        return r.backend != m_name || r.remote_id != m_matching_remote_id;
-      });
+      (m_matching_lost_ids ||
+       std::any_of(loaded->records.begin(), loaded->records.end(), [&](const db::BackendRecord& r) {
+         return r.backend != m_name || r.remote_id != m_matching_remote_id;
+       }));
   m_loaded.push_back(std::move(loaded->row));
   return c;
 }
@@ -498,7 +510,8 @@ void BackendApplier::apply(backend::RemoteItem& item) {
     m_ignored.push_back({m_name, item.id, rule->text, display_name(item), "item"});
     return;
   }
-  for (const auto* rule : m_ignore.strip(item)) {
+  const auto stripped = m_ignore.strip(item);
+  for (const auto* rule : stripped) {
     m_ignored.push_back({m_name, item.id, rule->text, display_name(item), "id"});
   }
   const model::RemoteShow* show = show_of(item);
@@ -561,8 +574,16 @@ void BackendApplier::apply(backend::RemoteItem& item) {
   // A remote item seen for the first time, or one whose ids changed: match it.
   m_rows_changed = false;
   m_matching_remote_id = item.id;
+  // An item whose server only dropped ids (a metadata refresh) stays on its row on a tie: what
+  // is left of its ids does not say it is something else. In model world 105208 Emby's Alpha
+  // lost its imdb id, and its tmdb id, which a stray Plex copy had given Beta's larger row,
+  // took it and its play to Beta. An id an ignore rule strips is another matter: the user said
+  // it was wrong, and the item joins the row the rest of its ids name.
+  m_matching_lost_ids =
+      previous && !rematch && stripped.empty() && only_lost_ids(*previous, report);
   MatchDecision decision = match(identity, keys, previous_row);
   m_matching_remote_id.clear();
+  m_matching_lost_ids = false;
   if (m_policy.metadata_only) {
     decision.merge.clear(); // a metadata-only backend attaches ids; it never merges rows
   }

@@ -177,6 +177,8 @@ private:
   std::vector<db::ItemRow> m_loaded;
   bool m_rows_changed = false;
   std::string m_matching_remote_id; // the remote item being matched right now
+  // ...and its server only dropped ids since its last report (see apply())
+  bool m_matching_lost_ids = false;
   const ImportPolicy& m_policy;
   BackendImportCounts& m_counts;
 };

@@ -87,8 +87,10 @@ struct MatchCandidate {
   std::int64_t row = 0;
   ItemIdentity identity;         // the row's type, numbers and every id its backends reported
   std::vector<std::size_t> hits; // indices into the item's keys that point to this row
-  bool previous = false; // the row the item was on, reported by others too: a tie keeps it there
-  int reporters = 0;     // backends that report the row: breaks the other ties between rows
+  // The row the item was on, reported by others too or left with ids its server only dropped:
+  // a tie keeps it there.
+  bool previous = false;
+  int reporters = 0; // backends that report the row: breaks the other ties between rows
 };
 
 enum class ConflictKind : std::uint8_t {
@@ -128,11 +130,11 @@ struct MatchDecision {
 //  - Several matching rows that do not contradict each other are one item: they merge. Between
 //    rows that contradict each other, the vote's margin decides, then the number of agreeing
 //    providers; on a tie the item stays on the row it was on when records other than its own
-//    report that row (an item whose ids changed leaves it only for a better one), else the row
-//    more backends report wins. Rows that the item agrees with equally in all of these: the
-//    item is ambiguous and gets a row of its own. Ids that disagree with the chosen row, or
-//    point to a row the item did not match, are conflicts: recorded, never used to merge (their
-//    keys are not added).
+//    report that row or its server only dropped ids (an item whose ids changed leaves it only
+//    for a better one), else the row more backends report wins. Rows that the item agrees with
+//    equally in all of these: the item is ambiguous and gets a row of its own. Ids that disagree
+//    with the chosen row, or point to a row the item did not match, are conflicts: recorded, never
+//    used to merge (their keys are not added).
 MatchDecision decide_match(const ItemIdentity& item, const std::vector<MatchKey>& keys,
                            const std::vector<MatchCandidate>& candidates);
 

@@ -264,3 +264,42 @@ TEST_CASE("follow_merges moves records along a chain of merges", "[sync][import]
   sync::follow_merges(records, {});
   CHECK(records[1].item == 2);
 }
+
+TEST_CASE("A copy that only lost an id stays on its row against a larger row a stray copy joined",
+          "[sync][import]") {
+  // Model world 105208. Plex has Beta, and a copy whose tmdb id is Alpha's (its imdb id says
+  // Beta): Beta's row holds Alpha's tmdb id too, and two servers report it. Emby's Alpha (both
+  // ids) is on a row of its own, which nothing else reports. A refresh on Emby drops Alpha's
+  // imdb id: its tmdb id alone ties between the two rows, and it must not carry Alpha (and its
+  // play) to Beta: a server that drops an id does not say the item is something else.
+  db::StateStore store(":memory:");
+  const model::Guids beta = {{model::GuidKey::imdb, "tt0000002"}};
+  auto beta_item = [&](const char* id, model::Guids guids) {
+    auto item = movie(id, std::move(guids));
+    item.title = "Beta";
+    item.year = 2002;
+    return item;
+  };
+  import_items(store, "plex", 1'700'000'000,
+               {beta_item("p1", beta), beta_item("p2", {{model::GuidKey::imdb, "tt0000002"},
+                                                        {model::GuidKey::tmdb, "101"}})});
+  import_items(store, "jellyfin", 1'700'000'000, {beta_item("j1", beta)});
+  auto alpha = movie("e1", k_alpha);
+  alpha.played = true;
+  alpha.last_played = 1'690'000'000;
+  import_items(store, "emby", 1'700'000'000, {alpha});
+  const auto on = [&](const char* backend, const char* remote_id) {
+    const auto found = store.records_by_remote_id("main", backend, remote_id);
+    REQUIRE(found.size() == 1);
+    return found.front().first;
+  };
+  const db::ItemId alpha_row = on("emby", "e1");
+  REQUIRE(alpha_row != on("plex", "p1"));
+
+  alpha.guids = {{model::GuidKey::tmdb, "101"}};
+  const auto counts = import_items(store, "emby", 1'700'001'000, {alpha});
+  CHECK(counts.rematched == 0);
+  CHECK(on("emby", "e1") == alpha_row);
+  CHECK(store.item(alpha_row)->watched);
+  CHECK_FALSE(store.item(on("plex", "p1"))->watched);
+}
