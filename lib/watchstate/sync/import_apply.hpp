@@ -176,9 +176,10 @@ private:
   // The rows the matching of the current item read, and whether a merge changed rows since.
   std::vector<db::ItemRow> m_loaded;
   bool m_rows_changed = false;
-  std::string m_matching_remote_id; // the remote item being matched right now
-  // ...and its server only dropped ids since its last report (see apply())
+  // Whether the server of the item being matched only dropped ids since its last report
+  // (apply(); next to the other flag: a field of its own after the string costs 8 bytes).
   bool m_matching_lost_ids = false;
+  std::string m_matching_remote_id; // the remote item being matched right now
   const ImportPolicy& m_policy;
   BackendImportCounts& m_counts;
 };
