@@ -869,8 +869,8 @@ class WorldRun:
         return emby_event(event, item, kind).encode(), "application/json", None
 
     def deliver_webhooks(self, r):
-        """The round's events reach ws-webhook, which applies and pushes them; then its queue
-        must be empty and the servers must hold no false mark."""
+        """The round's events reach ws-webhook, which applies and pushes them; its queue must
+        empty, and what it pushed is judged by check_partial_writes."""
         events, self.pending_events = self.pending_events, []
         before = self.server_states()
         writes_before = sum(self.sim.writes(s) for s in SERVERS)
