@@ -754,14 +754,7 @@ class WorldRun:
                                     f"played {played} position {position}, user gave "
                                     f"{c.played}/{c.position}")
                 continue
-            groups = c.coupled or (c.group,)
-            want = any(g.watched for g in groups)
-            if played and not want:
-                self.false_marks += 1
-                problems.append(f"FALSE MARK: {c.server} {c.key} ({c.group.name}) played, nobody played it")
-            elif want and not played:
-                self.missed += 1
-                problems.append(f"{c.server} {c.key} ({c.group.name}) unplayed, the household played it")
+            self.judge(c, played, any(g.watched for g in c.coupled or (c.group,)), problems)
         for g in self.model.groups:
             if g.watched or getattr(g, "coupled", None) or getattr(g, "position_unknown", False):
                 continue
@@ -983,14 +976,18 @@ class WorldRun:
                 if now != c.kid_played:
                     problems.append(f"kid: {c.server} {c.key} ({c.group.name}) was changed: played {now}")
                 continue
-            want = any(g.kid_watched for g in (c.coupled or (c.group,)))
-            if now and not want:
-                self.false_marks += 1
-                problems.append(f"FALSE MARK (kid): {c.server} {c.key} ({c.group.name}) played, the kid never played it")
-            elif want and not now:
-                self.missed += 1
-                problems.append(f"kid: {c.server} {c.key} ({c.group.name}) unplayed, the kid played it")
+            self.judge(c, now, any(g.kid_watched for g in c.coupled or (c.group,)), problems, "the kid")
         return problems
+
+    def judge(self, c, played, want, problems, who="the household"):
+        """A copy the tool links against the truth of `who`: played when nobody played it (a
+        false mark) or unplayed when it was played (missed), each counted."""
+        if played and not want:
+            self.false_marks += 1
+            problems.append(f"FALSE MARK: {c.server} {c.key} ({c.group.name}) played, not by {who}")
+        elif want and not played:
+            self.missed += 1
+            problems.append(f"{c.server} {c.key} ({c.group.name}) unplayed, {who} played it")
 
     @staticmethod
     def played_at_last_sync(c):
