@@ -52,12 +52,16 @@ KID_IDENTITY = {"kid": {"plex": {"user": "1001", "token": KID_PLEX_TOKEN},
                         "emby": {"user": KID_EMBY}}}
 
 
-class Identities(WsTestCase):
-    world = two_people()
+class KidCase(WsTestCase):
+    """A world of two_people() (or one built on it), the kid configured as an identity."""
 
     def setUp(self):
         super().setUp()
         self.write_config(extra={"identities": KID_IDENTITY})
+
+
+class Identities(KidCase):
+    world = two_people()
 
     def test_each_identity_has_its_own_state(self):
         doc = self.ws("ws-import")
@@ -98,12 +102,8 @@ def two_people_and_a_misidentified_series():
     return world
 
 
-class SeriesFixedForEveryIdentity(WsTestCase):
+class SeriesFixedForEveryIdentity(KidCase):
     world = two_people_and_a_misidentified_series()
-
-    def setUp(self):
-        super().setUp()
-        self.write_config(extra={"identities": KID_IDENTITY})
 
     def test_a_fix_match_of_a_series_moves_every_identitys_episodes(self):
         # The kid finished episode 2 on Plex; Emby's copy is another series' episode for now.

@@ -44,12 +44,12 @@ import subprocess
 import tempfile
 import time
 import unittest
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import worlds
 from test_identities import KID_IDENTITY, two_people
-from test_webhook import API_KEY, emby_event, free_port, jellyfin_event, multipart, plex_event, post
+from test_webhook import (API_KEY, emby_event, free_port, jellyfin_event, multipart, plex_event, post,
+                          wait_until_answering)
 from wstest import Result, Simulator, binary, to_yaml
 
 SERVERS = ("plex", "jellyfin", "emby")
@@ -875,20 +875,9 @@ class WorldRun:
                                     stderr=log, env=env)
         url = f"http://127.0.0.1:{self.hook_port}/webhook"
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                if hook.poll() is not None:
-                    with open(log_file) as log:
-                        self.fail(f"round {r}: ws-webhook exited {hook.returncode}: {log.read()[-2000:]}")
-                try:
-                    with urllib.request.urlopen(f"{url}?apikey={API_KEY}", timeout=2) as resp:
-                        if resp.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    self.fail(f"round {r}: ws-webhook did not answer within 30 s")
-                time.sleep(0.05)
+            if problem := wait_until_answering(hook, url):
+                with open(log_file) as log:
+                    self.fail(f"round {r}: {problem}: {log.read()[-2000:]}")
             for c, what in events:
                 body, content_type, agent = self.event_request(c, what)
                 status, text = post(url, body, content_type, user_agent=agent)

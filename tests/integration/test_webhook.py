@@ -43,6 +43,22 @@ def post(url, body, content_type="application/json", user_agent=None, key=API_KE
         return e.code, e.read().decode()
 
 
+def wait_until_answering(hook, url, limit=30):
+    """Wait until ws-webhook (the process `hook`) answers GET `url` with 200: None once it
+    does, else why not (it exited, or it did not answer within `limit` seconds)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if hook.poll() is not None:
+            return f"ws-webhook exited {hook.returncode}"
+        try:
+            with urllib.request.urlopen(f"{url}?apikey={API_KEY}", timeout=2) as resp:
+                if resp.status == 200:
+                    return None
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.05)
+    return f"ws-webhook did not answer within {limit} s"
+
+
 def multipart(fields):
     boundary = uuid.uuid4().hex
     parts = []
@@ -96,17 +112,10 @@ class WebhookCase(WsTestCase):
     def start(self, *args):
         self.hook = subprocess.Popen([binary("ws-webhook"), "-c", self.config_file, "--json", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.hook.poll() is not None:
-                self.fail(f"ws-webhook exited {self.hook.returncode}: {self.hook.stderr.read()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}?apikey={API_KEY}", timeout=2) as resp:
-                    if resp.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.05)
-        self.fail("ws-webhook did not answer within 30 s")
+        problem = wait_until_answering(self.hook, self.url)
+        if problem:
+            exited = self.hook.poll() is not None
+            self.fail(f"{problem}: {self.hook.stderr.read()}" if exited else problem)
 
     def stop(self, sig=signal.SIGTERM):
         self.hook.send_signal(sig)

@@ -1402,9 +1402,11 @@ void StateStore::merge_item(ItemId into, ItemId from) {
         changed.emplace_back(lists.getColumn(0).getInt64(), std::move(items));
       }
     }
-    SQLite::Statement update(m_impl->db, "UPDATE playlists SET items = ? WHERE id = ?");
-    for (const auto& [id, items] : changed) {
-      detail::exec(update, join_item_ids(items), id);
+    if (!changed.empty()) {
+      SQLite::Statement update(m_impl->db, "UPDATE playlists SET items = ? WHERE id = ?");
+      for (const auto& [id, items] : changed) {
+        detail::exec(update, join_item_ids(items), id);
+      }
     }
   } catch (const SQLite::Exception& e) {
     rethrow(e, "merge items");
