@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <watchstate/db/sqlite.hpp>
 #include <watchstate/db/state_store.hpp>
-#include <watchstate/db/wal_checkpointer.hpp>
 
 #include <watchstate/core/digest.hpp>
 #include <watchstate/core/error.hpp>
@@ -607,8 +606,8 @@ struct StateStore::Impl {
   SQLite::Statement upsert_record;
   SQLite::Statement insert_change;
   SQLite::Statement save_show; // a first import saves every series it lists
-  // Set while a BackgroundCheckpoints lives: commits hand the checkpoint to it.
-  std::unique_ptr<detail::WalCheckpointer> checkpointer;
+  // Set while a DeferredCheckpoint lives: commits leave the write-ahead log as it is.
+  bool deferring_checkpoint = false;
 
   explicit Impl(const std::filesystem::path& file)
       : db(open(file)),
@@ -756,9 +755,6 @@ void StateStore::Transaction::commit() {
   try {
     m_store.m_impl->db.exec(m_nested ? "RELEASE ws_nested" : "COMMIT");
     m_done = true;
-    if (!m_nested && m_store.m_impl->checkpointer) {
-      m_store.m_impl->checkpointer->request();
-    }
   } catch (const SQLite::Exception& e) {
     rethrow(e, "commit");
   }
@@ -767,43 +763,36 @@ void StateStore::Transaction::commit() {
 // SQLite's default: a commit that leaves the log at 1,000 pages or more checkpoints it.
 constexpr int k_wal_autocheckpoint_pages = 1000;
 
-StateStore::BackgroundCheckpoints::BackgroundCheckpoints(StateStore& store) : m_store(store) {
+StateStore::DeferredCheckpoint::DeferredCheckpoint(StateStore& store) : m_store(store) {
   auto& impl = *m_store.m_impl;
-  if (impl.checkpointer) {
+  if (impl.deferring_checkpoint) {
     return; // the outer one checkpoints
   }
   try {
-    impl.checkpointer = std::make_unique<detail::WalCheckpointer>(impl.db.getFilename());
     impl.db.exec("PRAGMA wal_autocheckpoint = 0");
-    m_started = true;
+    impl.deferring_checkpoint = true;
+    m_active = true;
   } catch (const std::exception& e) {
-    // Commits keep checkpointing themselves: slower, never wrong.
-    impl.checkpointer.reset();
-    log::debug("state database: no background checkpoints: {}", e.what());
+    // Commits keep checkpointing themselves: more copying, never wrong.
+    log::debug("state database: checkpoint not deferred: {}", e.what());
   }
 }
 
-StateStore::BackgroundCheckpoints::~BackgroundCheckpoints() {
-  if (!m_started) {
+StateStore::DeferredCheckpoint::~DeferredCheckpoint() {
+  if (!m_active) {
     return;
   }
   auto& impl = *m_store.m_impl;
-  impl.checkpointer.reset(); // lets a running checkpoint finish
+  impl.deferring_checkpoint = false;
   try {
     impl.db.exec(fmt::format("PRAGMA wal_autocheckpoint = {}", k_wal_autocheckpoint_pages));
-    // What the last commits left in the log, copied now as their commit would have done.
-    // (Inside a transaction, as a dry run's, SQLite refuses: the log then waits for the next
-    // commit.)
+    // What the commits left in the log, copied once. (Inside a transaction, as a dry run's,
+    // SQLite refuses: the log then waits for the next commit.)
     (void)sqlite3_wal_checkpoint_v2(impl.db.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                     nullptr, nullptr);
   } catch (const std::exception& e) {
     log::debug("state database: checkpoint: {}", e.what());
   }
-}
-
-int StateStore::BackgroundCheckpoints::completed() const {
-  const auto& checkpointer = m_store.m_impl->checkpointer;
-  return m_started && checkpointer ? checkpointer->completed() : 0;
 }
 
 int StateStore::schema_version() const {

@@ -448,9 +448,8 @@ ImportResult run_import(const Services& services, const config::Config& config,
                         db::StateStore& store, const RunOptions& options) {
   validate_backend_filter(config, options);
   ImportResult result;
-  // Each backend's commit leaves its checkpoint to another thread: the disk syncs while the
-  // next backend's items are written.
-  const db::StateStore::BackgroundCheckpoints checkpoints(store);
+  // The backends' commits leave the write-ahead log to the run's end, which copies it once.
+  const db::StateStore::DeferredCheckpoint checkpoint(store);
   for (const auto& identity : identities_to_run(config, options)) {
     import_identity(services, config, store, options, identity, result);
   }

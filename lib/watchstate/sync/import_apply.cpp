@@ -284,6 +284,11 @@ std::optional<MatchCandidate> BackendApplier::candidate(db::ItemId id, bool item
 MatchDecision BackendApplier::match(const ItemIdentity& identity, const std::vector<MatchKey>& keys,
                                     std::optional<db::ItemId> previous_row) {
   m_loaded.clear();
+  if (m_keys != nullptr && m_keys->usable()) {
+    for (const auto& key : keys) {
+      m_keys->prefetch(key.text);
+    }
+  }
   std::vector<MatchCandidate> candidates;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     // The common case: every backend gives the same ids, so once a row is found the other keys

@@ -62,6 +62,10 @@ std::vector<db::ItemId> RunKeyIndex::rows(std::string_view key) const {
   return out;
 }
 
+void RunKeyIndex::prefetch(std::string_view key) const {
+  __builtin_prefetch(&m_slots[hashed(key).hash & (m_slots.size() - 1)]);
+}
+
 bool RunKeyIndex::has(std::string_view key, db::ItemId row) const {
   return holdable(row) && find(hashed(key), row) != m_slots.size();
 }

@@ -31,6 +31,11 @@ public:
 
   // The rows `key` points to, lowest first.
   [[nodiscard]] std::vector<db::ItemId> rows(std::string_view key) const;
+  // Starts loading the slot `key` is looked up at. The index is far larger than the CPU's
+  // caches (16 MB for a first import of 3 x 100,000), so nearly every look-up waits for memory;
+  // the matching prefetches all of an item's keys first, and waits about once instead of once
+  // a key.
+  void prefetch(std::string_view key) const;
   // Whether `key` points to `row`.
   [[nodiscard]] bool has(std::string_view key, db::ItemId row) const;
   // What add() found.
