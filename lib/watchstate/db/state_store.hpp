@@ -210,8 +210,9 @@ public:
   // transaction (records are stored by row, and each backend adds one to most rows): copied
   // after each commit, most pages were copied, and synced, three times. The log is not
   // restarted while a run writes, so it grows as large either way (259 MB beside a 131 MB
-  // database for 3 x 100,000 items); it is removed when the run closes the database. Create it
-  // before the transactions it spans, so that they end first.
+  // database for 3 x 100,000 items); once copied (and no reader still needs it), the next
+  // transaction starts it again from its beginning, and the run removes it when it closes the
+  // database. Create it before the transactions it spans, so that they end first.
   class DeferredCheckpoint {
   public:
     explicit DeferredCheckpoint(StateStore& store);

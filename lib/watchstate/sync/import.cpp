@@ -448,9 +448,11 @@ ImportResult run_import(const Services& services, const config::Config& config,
                         db::StateStore& store, const RunOptions& options) {
   validate_backend_filter(config, options);
   ImportResult result;
-  // The backends' commits leave the write-ahead log to the run's end, which copies it once.
-  const db::StateStore::DeferredCheckpoint checkpoint(store);
   for (const auto& identity : identities_to_run(config, options)) {
+    // The backends' commits leave the write-ahead log to the identity's end, which copies it
+    // once. Copied before the next identity writes, the log starts again from its beginning:
+    // it holds one identity's writes at most, not the whole household's.
+    const db::StateStore::DeferredCheckpoint checkpoint(store);
     import_identity(services, config, store, options, identity, result);
   }
   return result;
