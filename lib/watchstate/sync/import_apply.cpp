@@ -284,9 +284,9 @@ std::optional<MatchCandidate> BackendApplier::candidate(db::ItemId id, bool item
 MatchDecision BackendApplier::match(const ItemIdentity& identity, const std::vector<MatchKey>& keys,
                                     std::optional<db::ItemId> previous_row) {
   m_loaded.clear();
-  if (m_keys != nullptr && m_keys->usable()) {
+  if (const auto* index = answering_keys()) {
     for (const auto& key : keys) {
-      m_keys->prefetch(key.text);
+      index->prefetch(key.text);
     }
   }
   std::vector<MatchCandidate> candidates;
@@ -329,9 +329,13 @@ MatchDecision BackendApplier::match(const ItemIdentity& identity, const std::vec
   return decide_match(identity, keys, candidates);
 }
 
+RunKeyIndex* BackendApplier::answering_keys() const {
+  return m_keys != nullptr && m_keys->usable() ? m_keys : nullptr;
+}
+
 std::vector<db::ItemId> BackendApplier::rows_of_key(const std::string& key) {
-  if (m_keys != nullptr && m_keys->usable()) {
-    return m_keys->rows(key);
+  if (const auto* index = answering_keys()) {
+    return index->rows(key);
   }
   return m_store.items_by_key(m_identity, key);
 }
@@ -343,10 +347,11 @@ void BackendApplier::set_run_keys(RunKeyIndex* keys, std::size_t write_batch) {
 }
 
 bool BackendApplier::add_key(const std::string& key, db::ItemId row) {
-  if (m_keys == nullptr || !m_keys->usable()) {
+  auto* index = answering_keys();
+  if (index == nullptr) {
     return m_store.add_key(m_identity, key, row);
   }
-  switch (m_keys->add(key, row)) {
+  switch (index->add(key, row)) {
   case RunKeyIndex::Added::already_held:
     return false; // most keys a second server gives: the first one's
   case RunKeyIndex::Added::new_pair:

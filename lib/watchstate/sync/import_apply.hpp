@@ -105,6 +105,8 @@ private:
   std::optional<MatchCandidate> candidate(db::ItemId id, bool item_was_on);
   MatchDecision match(const ItemIdentity& identity, const std::vector<MatchKey>& keys,
                       std::optional<db::ItemId> previous_row);
+  // The run's key index while it answers for the database (set and usable), else nullptr.
+  [[nodiscard]] RunKeyIndex* answering_keys() const;
   // The item_keys of the identity, through the run's index when there is one.
   std::vector<db::ItemId> rows_of_key(const std::string& key);
   bool add_key(const std::string& key, db::ItemId row); // whether it was new
