@@ -536,6 +536,15 @@ void insert_items(db::StateStore& store, int count) {
   tx.commit();
 }
 
+// `commits` transactions of one item each: each adds at least the two pages it changed (a
+// table's, an index's) to the log, so 1,500 of them take it past the 1,000 pages where SQLite
+// copies it by itself.
+void insert_items_one_per_commit(db::StateStore& store, int commits) {
+  for (int i = 0; i < commits; ++i) {
+    insert_items(store, 1);
+  }
+}
+
 } // namespace
 
 TEST_CASE("db::StateStore::DeferredCheckpoint leaves the commits in the log until its end",
@@ -551,11 +560,7 @@ TEST_CASE("db::StateStore::DeferredCheckpoint leaves the commits in the log unti
       const db::StateStore::DeferredCheckpoint checkpoint(store);
       {
         const db::StateStore::DeferredCheckpoint inner(store); // the outer one checkpoints
-        // Each commit adds at least the two pages it changed (a table's, an index's) to the
-        // log: 1,500 commits take it past 1,000 pages, where SQLite would copy it.
-        for (int i = 0; i < 1500; ++i) {
-          insert_items(store, 1);
-        }
+        insert_items_one_per_commit(store, 1500); // past 1,000 pages, where SQLite would copy
       }
       CHECK(items_in_database_file(file) == 0);
     }
@@ -568,16 +573,12 @@ TEST_CASE("db::StateStore::DeferredCheckpoint leaves the commits in the log unti
     const auto log_size = std::filesystem::file_size(log);
     {
       const db::StateStore::DeferredCheckpoint checkpoint(store);
-      for (int i = 0; i < 1500; ++i) {
-        insert_items(store, 1);
-      }
+      insert_items_one_per_commit(store, 1500);
     }
     CHECK(std::filesystem::file_size(log) < log_size + log_size / 4);
     CHECK(items_in_database_file(file) == 3100);
     // Then SQLite checkpoints as before: at 1,000 pages.
-    for (int i = 0; i < 1500; ++i) {
-      insert_items(store, 1);
-    }
+    insert_items_one_per_commit(store, 1500);
     CHECK(items_in_database_file(file) > 3100);
     {
       // Inside a transaction (a dry run's, never committed) commits are savepoints: nothing
