@@ -35,6 +35,14 @@ identities:
     home_plex: { user: "2002", token: friend-token-5678 }
 )";
 
+std::string letters_of_pid() {
+  std::string letters;
+  for (auto n = static_cast<unsigned long>(::getpid()); n != 0; n /= 10) {
+    letters += static_cast<char>('a' + n % 10);
+  }
+  return letters;
+}
+
 } // namespace
 
 TEST_CASE("config::plextv_url and obtained Plex user tokens", "[config][identities]") {
@@ -113,8 +121,10 @@ TEST_CASE("config::identities pin and pin_file of a Plex home user", "[config][i
             "kid")[0]
             .plex_pin == "0147");
 
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("ws-config-pin-" + std::to_string(::getpid()));
+  // The pid spelled in letters: as digits, a pid such as 2580 equals a PIN this test
+  // registers, and the error messages that name a file under this directory (rightly)
+  // redact it.
+  const auto dir = std::filesystem::temp_directory_path() / ("ws-config-pin-" + letters_of_pid());
   std::filesystem::create_directories(dir);
   const auto file = dir / "kid.pin";
   std::ofstream(file) << " 1470 \nnot the pin\n";
