@@ -66,6 +66,11 @@ int main(int argc, char** argv) {
                  "write a watchstate config for the served servers");
   app.add_option("--state-dir", o.state_dir, "state_dir to put into that config");
   app.add_option("--servers", servers, "servers to serve (comma list)")->capture_default_str();
+  std::string rescanned;
+  app.add_option("--rescanned", rescanned,
+                 "servers (comma list) whose library was scanned in one go, as a server set up "
+                 "after the others: dated by that scan in file order, they list items in an "
+                 "order of their own");
   auto* cert_opt = app.add_option("--tls-cert", o.tls_cert, "serve HTTPS with this PEM certificate")
                        ->check(CLI::ExistingFile);
   auto* key_opt = app.add_option("--tls-key", o.tls_key, "PEM private key of --tls-cert")
@@ -80,6 +85,7 @@ int main(int argc, char** argv) {
   }
   try {
     o.servers = ws::sim::parse_server_list(servers);
+    o.rescanned = rescanned.empty() ? 0 : ws::sim::parse_server_list(rescanned);
     o.plextv = o.plextv || o.plextv_port != 0 || o.plextv_autolink;
     if (o.plextv && (o.servers & 1U) == 0) {
       throw ws::sim::WorldError("--plextv needs the plex server");

@@ -395,7 +395,7 @@ struct MbRender {
       kv(w, "PlaylistItemId", playlist_item_id);
     }
     if ((fields & f_date_created) != 0) {
-      kv(w, "DateCreated", date(e.added_at * 1000));
+      kv(w, "DateCreated", date(it.added_at * 1000));
     }
     if ((fields & f_sort_name) != 0) {
       kv(w, "SortName", to_lower(name(it)));
@@ -1113,7 +1113,7 @@ Response Server::mb_listing(const Request& req, int64_t user) {
     }
     if (sort == Sort::created) {
       std::stable_sort(out.begin(), out.end(), [&](uint32_t a, uint32_t b) {
-        return world.entries[m_items[a].entry].added_at < world.entries[m_items[b].entry].added_at;
+        return m_items[a].added_at < m_items[b].added_at;
       });
     } else if (sort == Sort::year) {
       std::stable_sort(out.begin(), out.end(), [&](uint32_t a, uint32_t b) {

@@ -378,8 +378,8 @@ struct PlexRender {
         }
       }
       counts(o, it);
-      o.num("addedAt", e.added_at);
-      o.num("updatedAt", e.added_at);
+      o.num("addedAt", it.added_at);
+      o.num("updatedAt", it.added_at);
       if (it.type == ItemType::series && trim.genres) {
         for (const std::string& g : e.genres) {
           o.open("Genre", "Genre");
@@ -449,8 +449,8 @@ struct PlexRender {
       o.num("lastViewedAt",
             st.last_played_ms >= 0 ? st.last_played_ms / 1000 : (st.last_played_ms - 999) / 1000);
     }
-    o.num("addedAt", e.added_at);
-    o.num("updatedAt", e.added_at);
+    o.num("addedAt", it.added_at);
+    o.num("updatedAt", it.added_at);
     if (playlist_item_id >= 0) {
       o.num("playlistItemID", playlist_item_id);
     }
@@ -740,7 +740,7 @@ Response Server::plex_listing(const Request& req, size_t user, size_t section, b
           const World& w = *m_world;
           if (by_added) {
             std::stable_sort(out.begin(), out.end(), [&](uint32_t a, uint32_t b) {
-              return w.entries[m_items[a].entry].added_at < w.entries[m_items[b].entry].added_at;
+              return m_items[a].added_at < m_items[b].added_at;
             });
           } else {
             std::vector<std::pair<std::string, uint32_t>> named;

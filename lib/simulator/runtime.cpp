@@ -177,7 +177,7 @@ int run(const Options& o) {
       continue;
     }
     Listener l;
-    l.server = std::make_unique<Server>(world, k);
+    l.server = std::make_unique<Server>(world, k, ((o.rescanned >> idx(k)) & 1U) != 0);
     if (o.tls_cert.empty()) {
       l.http = std::make_unique<httplib::Server>();
     } else {

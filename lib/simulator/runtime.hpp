@@ -22,8 +22,9 @@ struct Options {
   std::string write_config;
   std::string state_dir;
   uint8_t servers = 0b111;
-  std::string tls_cert; // PEM certificate: serve HTTPS instead of HTTP (with tls_key)
-  std::string tls_key;  // PEM private key of tls_cert
+  uint8_t rescanned = 0; // servers whose library was scanned in one go (see Server's constructor)
+  std::string tls_cert;  // PEM certificate: serve HTTPS instead of HTTP (with tls_key)
+  std::string tls_key;   // PEM private key of tls_cert
 };
 
 // Parse "plex,jellyfin" into a server mask; throw WorldError on an unknown name or an empty list.

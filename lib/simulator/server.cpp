@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <numeric>
 #include <thread>
+#include <tuple>
 
 namespace ws::sim {
 
@@ -105,9 +107,34 @@ Request make_request(std::string method, std::string_view target, Pairs headers,
   return r;
 }
 
-Server::Server(std::shared_ptr<const World> world, Kind kind)
+Server::Server(std::shared_ptr<const World> world, Kind kind, bool rescanned)
     : m_world(std::move(world)), m_kind(kind) {
   build();
+  date_items(rescanned);
+}
+
+void Server::date_items(bool rescanned) {
+  const World& w = *m_world;
+  for (Item& it : m_items) {
+    it.added_at = w.entries[it.entry].added_at; // a season's entry is its show's
+  }
+  if (!rescanned) {
+    return;
+  }
+  // One scan a week before the anchor, a second per item, in the order of the files (a series'
+  // folder before its seasons, each season before its episodes' files).
+  std::vector<uint32_t> order(m_items.size());
+  std::iota(order.begin(), order.end(), 0U);
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const Item& x = m_items[a];
+    const Item& y = m_items[b];
+    return std::tie(w.entries[x.entry].file, x.season_no) <
+           std::tie(w.entries[y.entry].file, y.season_no);
+  });
+  const int64_t scan_start = k_anchor - int64_t{7} * 86400;
+  for (size_t rank = 0; rank < order.size(); ++rank) {
+    m_items[order[rank]].added_at = scan_start + static_cast<int64_t>(rank);
+  }
 }
 
 void Server::build() {

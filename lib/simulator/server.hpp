@@ -65,6 +65,7 @@ struct Item {
   int32_t series = -1; // episode/season: series item
   std::string id;
   std::vector<uint32_t> children;
+  int64_t added_at = 0; // unix s: the world entry's, or this server's scan (Server's `rescanned`)
   bool is_folder() const { return type == ItemType::series || type == ItemType::season; }
 };
 
@@ -138,7 +139,10 @@ struct LogEntry {
 // One simulated media server: answers requests from its view of the shared world.
 class Server {
 public:
-  Server(std::shared_ptr<const World> world, Kind kind);
+  // `rescanned`: this server's library was scanned in one go (a server set up after the others):
+  // its items are dated by that scan, in the order of their files, not by the world's dates,
+  // so it lists them (by date added) in another order than a server that grew with the world.
+  Server(std::shared_ptr<const World> world, Kind kind, bool rescanned = false);
 
   // Answer one request (control API, faults, logging and the media-server API).
   Response handle(const Request& request);
@@ -240,6 +244,7 @@ private:
   std::vector<uint32_t> items_of_keys(const rapidjson::Value& keys, std::string& problem) const;
 
   void build();
+  void date_items(bool rescanned);
   // Playlist pieces (playlists.cpp); the callers hold m_mutex (exclusively for changes).
   void build_playlists();
   std::string new_playlist_id();
