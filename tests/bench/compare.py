@@ -3,7 +3,8 @@
 """Two builds of the suite, run by turns against one simulator (not a test: it prints figures).
 
   tests/bench/compare.py --a OLD/apps --b NEW/apps [--case first-import] [--rounds 16]
-                         [--items 100000] [--json] [--instructions]
+                         [--items 100000] [--rescanned jellyfin,emby] [--json]
+                         [--instructions]
 
 Why by turns: this machine's speed moves by 20-40 % from one hour to the next (other work on
 its host), more than most changes are worth, so two builds timed an hour apart say little. Here
@@ -138,6 +139,9 @@ def main():
     ap.add_argument("--case", choices=sorted(CASES), default="first-import")
     ap.add_argument("--rounds", type=int, default=16, help="pairs of runs (of 16, a split of 13 to 3 gives p = 0.02)")
     ap.add_argument("--items", type=int, default=100000, help="items per simulated server")
+    ap.add_argument("--rescanned", default="",
+                    help="servers that list in an order of their own (ws-simulator --rescanned), "
+                         "e.g. jellyfin,emby")
     ap.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     ap.add_argument("--instructions", action="store_true",
                     help="count each run's instructions under valgrind's cachegrind instead of "
@@ -160,7 +164,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="ws-compare-")
     runs = []
     try:
-        sim = Simulator(args.b, args.items, tmp)
+        sim = Simulator(args.b, args.items, tmp, rescanned=args.rescanned)
         try:
             state = os.path.join(tmp, "state")
             if prepare:
@@ -190,11 +194,13 @@ def main():
               + ("changed nothing: not first imports" if wipe else "changed something: not "
                  "no-change runs"), file=sys.stderr)
     if args.json:
-        print(json.dumps({"case": args.case, "tool": tool, "items": args.items, "a": args.a,
+        print(json.dumps({"case": args.case, "tool": tool, "items": args.items,
+                          "rescanned": args.rescanned, "a": args.a,
                           "b": args.b, "measured": "instructions" if valgrind else "time",
                           "runs": runs, **summary}, indent=2))
         return
     print(f"{args.case} ({tool}), 3 x {args.items} items, {args.rounds} pairs by turns"
+          + (f", {args.rescanned} rescanned" if args.rescanned else "")
           + (", instructions counted by cachegrind" if valgrind else ""))
     print(f"  a: {args.a}\n  b: {args.b}\n")
     width = max(len(f) for f in figures)

@@ -54,6 +54,13 @@ class Compare(unittest.TestCase):
                            for n in range(3))
             self.assertAlmostEqual(paired["median"], diffs[1], places=9)
 
+    def test_rescanned_servers_list_in_an_order_of_their_own(self):
+        doc = self.compare("--rounds", "1", "--rescanned", "jellyfin,emby")
+        self.assertEqual(doc["rescanned"], "jellyfin,emby")
+        self.assertEqual([r["build"] for r in doc["runs"]], ["a", "b"])
+        for r in doc["runs"]:
+            self.assertGreater(r["changed"], 150)  # first imports of the rescanned world
+
     def test_no_change_cases_repeat_one_run(self):
         for case in ("no-change-import", "no-change-sync"):
             with self.subTest(case=case):
@@ -162,11 +169,12 @@ class BenchAll(unittest.TestCase):
         self.assertNotIn("EXIT", res.stdout)  # a tool that failed is flagged on its row
         rows = [line.split("  ")[1].strip() for line in res.stdout.splitlines()
                 if line.startswith("  ") and "s/" in line]
-        for label in ("first ws-import", "no-change ws-import", "first ws-sync (sends the differences)",
+        for label in ("first ws-import", "first ws-import, Jellyfin/Emby rescanned",
+                      "no-change ws-import", "first ws-sync (sends the differences)",
                       "no-change ws-sync", "ws-export (nothing to write)", "ws-parity", "ws-state list",
                       "first ws-sync"):
             self.assertIn(label, rows)
-        self.assertEqual(len(rows), 13)  # 9 runs on 3 x 200 items, 4 on 3 x 100
+        self.assertEqual(len(rows), 14)  # 10 runs on 3 x 200 items, 4 on 3 x 100
 
 
 if __name__ == "__main__":
