@@ -29,11 +29,15 @@ generated world holds (who watched what), never against the tool's own database:
   - in a quarter of the worlds a second person (the `kid` identity, a user of their own on every
     server) plays items too: after every sync each copy of what the kid played is played for the
     kid and nothing else is, and the first person's truth is judged as before (no play crosses
-    from one person to the other).
+    from one person to the other);
+  - in a quarter of the worlds some servers were set up after the others (ws-simulator
+    --rescanned): they list the items in the order of their scan, the others by random dates
+    added, so each server's items are matched in an order of their own.
 
 Bounded for CI by WS_MODEL_WORLDS (default 120) and WS_MODEL_ROUNDS (default 8); the seed of a
-failing world is printed; WS_MODEL_WEBHOOK_SHARE and WS_MODEL_KID_SHARE (default 0.25 each) set
-the shares of webhook worlds and of worlds with a second person. A longer run by hand:
+failing world is printed; WS_MODEL_WEBHOOK_SHARE, WS_MODEL_KID_SHARE and WS_MODEL_RESCANNED_SHARE
+(default 0.25 each) set the shares of webhook worlds, of worlds with a second person and of
+worlds with servers set up after the others. A longer run by hand:
   WS_MODEL_WORLDS=2000 WS_MODEL_SEED=7 python3 -m unittest -v test_model
 """
 import json
@@ -485,7 +489,7 @@ class ModelTest(unittest.TestCase):
         jobs = int(os.environ.get("WS_MODEL_JOBS", "2"))
         totals = {"worlds": 0, "rounds": 0, "syncs": 0, "scoped_syncs": 0, "actions": 0,
                   "webhook_worlds": 0, "webhook_events": 0, "webhook_writes": 0, "outage_syncs": 0, "outages_felt": 0,
-                  "kid_worlds": 0, "kid_plays": 0, "false_marks": 0, "missed": 0}
+                  "kid_worlds": 0, "kid_plays": 0, "rescan_worlds": 0, "false_marks": 0, "missed": 0}
         cases = {}
         failures = []
         started = time.monotonic()
@@ -517,6 +521,7 @@ class ModelTest(unittest.TestCase):
                 totals["outages_felt"] += run.outages_felt
                 totals["kid_worlds"] += 1 if run.kid else 0
                 totals["kid_plays"] += run.kid_plays
+                totals["rescan_worlds"] += 1 if run.rescanned else 0
                 totals["actions"] += run.actions
                 totals["false_marks"] += run.false_marks
                 totals["missed"] += run.missed
@@ -572,6 +577,19 @@ class WorldRun:
         self.model.generate_movies()
         self.model.generate_shows()
         self.model.settle()
+        # Servers set up after the others (ws-simulator --rescanned): dated by their scan, they
+        # list in file order, while the others list by the world's dates added, random here, so
+        # each server's items are matched in an order of its own. An rng of its own as well;
+        # a regression world stays the world that found its bug.
+        self.rescan_rng = random.Random(seed * 7919 + 5)
+        self.rescanned = []
+        share = float(os.environ.get("WS_MODEL_RESCANNED_SHARE", "0.25"))
+        if seed not in REGRESSION_SEEDS and self.rescan_rng.random() < share:
+            for entry in self.model.movies + self.model.shows + self.model.extra_shows:
+                entry["added_at"] = 1_500_000_000 + self.rescan_rng.randrange(200_000_000)
+            # One or two of them: all three would list alike again.
+            self.rescanned = sorted(self.rescan_rng.sample(SERVERS,
+                                                           self.rescan_rng.randint(1, len(SERVERS) - 1)))
 
     def fail(self, message):
         recent = "\n    ".join(self.log[-12:])
@@ -580,7 +598,8 @@ class WorldRun:
     # --- running -----------------------------------------------------------------------------
     def run(self):
         workdir = tempfile.mkdtemp(prefix=f"ws-model-{self.seed}-", dir=self.tmp)
-        self.sim = Simulator(workdir, self.model.world_file(kid=self.kid))
+        self.sim = Simulator(workdir, self.model.world_file(kid=self.kid),
+                             args=["--rescanned", ",".join(self.rescanned)] if self.rescanned else [])
         try:
             for server, keys in self.model.hidden_at_start.items():
                 if keys:
