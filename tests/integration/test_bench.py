@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The benchmark harness of tests/bench still runs: bench_all.py (every figure beside the
-machine's limits) and compare.py (two builds by turns), on a few hundred items.
+machine's limits), compare.py (two builds by turns) and record_layouts.py (two layouts of the
+records, SQLite alone), on a few hundred items.
 
 No figure is judged here (a timed test says nothing on a shared machine): what is checked is
 that each command runs every tool against the simulator and reports it, that compare.py takes
@@ -175,6 +176,18 @@ class BenchAll(unittest.TestCase):
                       "first ws-sync"):
             self.assertIn(label, rows)
         self.assertEqual(len(rows), 14)  # 10 runs on 3 x 200 items, 4 on 3 x 100
+
+
+class RecordLayouts(unittest.TestCase):
+    def test_both_layouts_in_both_orders(self):
+        res = run("record_layouts.py", "--items", "300")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        rows = [line.split() for line in res.stdout.splitlines() if line.endswith("s")
+                and line.startswith("  ") and not line.strip().startswith("layout")]
+        self.assertEqual([r[:2] for r in rows], [["byrow", "same"], ["byrow", "own"],
+                                                 ["compact", "same"], ["compact", "own"]])
+        for r in rows:
+            self.assertTrue(all(float(v.rstrip("s")) >= 0 for v in r[2:]), r)
 
 
 if __name__ == "__main__":
