@@ -593,7 +593,11 @@ class WorldRun:
 
     def fail(self, message):
         recent = "\n    ".join(self.log[-12:])
-        raise WorldFailure(f"world seed {self.seed}: {message}\n  last actions:\n    {recent}")
+        # What the shares drew for this world: reproducing it needs the same draws.
+        drawn = ", ".join(["webhooks"] * self.webhooks + ["kid"] * self.kid
+                          + [f"rescanned {'+'.join(self.rescanned)}"] * bool(self.rescanned))
+        raise WorldFailure(f"world seed {self.seed}{f' ({drawn})' if drawn else ''}: {message}\n"
+                           f"  last actions:\n    {recent}")
 
     # --- running -----------------------------------------------------------------------------
     def run(self):
