@@ -2,11 +2,14 @@
 // ws-simulator: fake Plex, Jellyfin and Emby servers for tests, benchmarks and demos.
 #include <CLI/CLI.hpp>
 
+#include <exception>
 #include <iostream>
 
 #include "simulator/runtime.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   ws::sim::Options o;
   std::string servers = "plex,jellyfin,emby";
   bool generate = false;
@@ -85,7 +88,7 @@ int main(int argc, char** argv) {
   }
   try {
     o.servers = ws::sim::parse_server_list(servers);
-    o.rescanned = rescanned.empty() ? 0 : ws::sim::parse_server_list(rescanned);
+    o.rescanned = rescanned.empty() ? 0 : ws::sim::parse_server_list(rescanned, "--rescanned");
     o.plextv = o.plextv || o.plextv_port != 0 || o.plextv_autolink;
     if (o.plextv && (o.servers & 1U) == 0) {
       throw ws::sim::WorldError("--plextv needs the plex server");
@@ -95,4 +98,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   return ws::sim::run(o);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Anything else (building the command line, memory) ends the process with one line, not
+  // std::terminate's abort.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "ws-simulator: " << e.what() << '\n';
+    return 1;
+  }
 }

@@ -20,7 +20,7 @@
 
 namespace ws::sim {
 
-uint8_t parse_server_list(const std::string& list) {
+uint8_t parse_server_list(const std::string& list, std::string_view option) {
   uint8_t mask = 0;
   size_t pos = 0;
   while (pos <= list.size()) {
@@ -31,7 +31,7 @@ uint8_t parse_server_list(const std::string& list) {
       auto k = kind_from_name(name);
       if (!k) {
         throw WorldError(
-            fmt::format("--servers: unknown server \"{}\" (plex, jellyfin, emby)", name));
+            fmt::format("{}: unknown server \"{}\" (plex, jellyfin, emby)", option, name));
       }
       mask = static_cast<uint8_t>(mask | (1U << idx(*k)));
     }
@@ -41,7 +41,7 @@ uint8_t parse_server_list(const std::string& list) {
     pos = comma + 1;
   }
   if (mask == 0) {
-    throw WorldError("--servers: no server named");
+    throw WorldError(fmt::format("{}: no server named", option));
   }
   return mask;
 }

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "simulator/world.hpp"
 
@@ -27,8 +28,9 @@ struct Options {
   std::string tls_key;   // PEM private key of tls_cert
 };
 
-// Parse "plex,jellyfin" into a server mask; throw WorldError on an unknown name or an empty list.
-uint8_t parse_server_list(const std::string& list);
+// Parse "plex,jellyfin" into a server mask; throw WorldError naming `option` on an unknown name
+// or an empty list.
+uint8_t parse_server_list(const std::string& list, std::string_view option = "--servers");
 
 struct ServerInfo {
   Kind kind = Kind::plex;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "simulator/runtime.hpp"
 #include "simulator/server.hpp"
 #include "simulator/world.hpp"
 
@@ -107,4 +108,13 @@ TEST_CASE("sim::rescanned servers date items by their scan and list them in its 
     CHECK(scanned.created[0].starts_with("2025-12-25T00:00:00"));
     CHECK(scanned.created[2].starts_with("2025-12-25T00:00:02"));
   }
+}
+
+TEST_CASE("sim::parse_server_list names the option at fault", "[simulator]") {
+  using ws::sim::parse_server_list;
+  CHECK(parse_server_list("jellyfin,emby", "--rescanned") == 0b110);
+  CHECK(parse_server_list("plex") == 0b001);
+  CHECK_THROWS_WITH(parse_server_list("jellyfin,nope", "--rescanned"),
+                    "--rescanned: unknown server \"nope\" (plex, jellyfin, emby)");
+  CHECK_THROWS_WITH(parse_server_list(","), "--servers: no server named");
 }
