@@ -193,7 +193,10 @@ int run(const Options& o) {
     // ACK: ~40 ms per small request, which made write-heavy syncs look 10x slower.
     l.http->set_tcp_nodelay(true);
     const size_t threads = std::max<size_t>(1, o.threads);
-    l.http->new_task_queue = [threads]() { return new httplib::ThreadPool(threads); };
+    // httplib takes the queue as a raw pointer and deletes it when it stops.
+    l.http->new_task_queue = [threads]() {
+      return new httplib::ThreadPool(threads); // NOLINT(cppcoreguidelines-owning-memory)
+    };
     l.http->set_keep_alive_max_count(100000);
     l.http->set_keep_alive_timeout(5);
     l.http->set_payload_max_length(64 * 1024 * 1024);
@@ -202,10 +205,10 @@ int run(const Options& o) {
       Response res = to_response(*srv, hreq);
       hres.status = res.status;
       for (const auto& [k2, v] : res.headers) {
-        hres.set_header(k2.c_str(), v);
+        hres.set_header(k2, v);
       }
       if (!res.body.empty() || !res.content_type.empty()) {
-        hres.set_content(std::move(res.body), res.content_type.c_str());
+        hres.set_content(res.body, res.content_type); // httplib copies it: no overload moves
       }
     };
     // A bodiless POST/DELETE (no Content-Length, as libcurl sends with a custom method) would
@@ -257,7 +260,9 @@ int run(const Options& o) {
     l.plextv->set_autolink(o.plextv_autolink);
     l.http = std::make_unique<httplib::Server>();
     l.http->set_tcp_nodelay(true);
-    l.http->new_task_queue = []() { return new httplib::ThreadPool(2); };
+    l.http->new_task_queue = []() {
+      return new httplib::ThreadPool(2); // NOLINT(cppcoreguidelines-owning-memory): as above
+    };
     PlexTv* tv = l.plextv.get();
     auto handler = [tv](const httplib::Request& hreq, httplib::Response& hres) {
       Pairs headers;
@@ -268,7 +273,7 @@ int run(const Options& o) {
       Response res = tv->handle(make_request(hreq.method, target, std::move(headers), hreq.body));
       hres.status = res.status;
       if (!res.body.empty() || !res.content_type.empty()) {
-        hres.set_content(std::move(res.body), res.content_type.c_str());
+        hres.set_content(res.body, res.content_type); // httplib copies it: no overload moves
       }
     };
     l.http->set_pre_routing_handler(
