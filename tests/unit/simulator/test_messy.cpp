@@ -14,6 +14,7 @@
 
 #include "simulator/server.hpp"
 #include "simulator/world.hpp"
+#include "support/json_body.hpp"
 
 using ws::sim::Entry;
 using ws::sim::EntryKind;
@@ -21,6 +22,8 @@ using ws::sim::Kind;
 using ws::sim::make_request;
 using ws::sim::Server;
 using ws::sim::World;
+
+using ws::test::parse_json;
 
 namespace {
 
@@ -65,25 +68,18 @@ std::shared_ptr<const World> world() {
   return w;
 }
 
-rapidjson::Document parse(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.data(), body.size());
-  REQUIRE_FALSE(d.HasParseError());
-  return d;
-}
-
 rapidjson::Document plex_get(Server& s, const std::string& target) {
   const auto r = s.handle(make_request(
       "GET", target + (target.find('?') == std::string::npos ? "?" : "&") + "X-Plex-Token=ptok",
       {{"Accept", "application/json"}}));
   REQUIRE(r.status == 200);
-  return parse(r.body);
+  return parse_json(r.body);
 }
 
 rapidjson::Document mb_get(Server& s, const std::string& target, const std::string& token) {
   const auto r = s.handle(make_request("GET", target, {{"X-Emby-Token", token}}));
   REQUIRE(r.status == 200);
-  return parse(r.body);
+  return parse_json(r.body);
 }
 
 std::string plex_titles(Server& s, const std::string& section, int type) {
@@ -101,7 +97,7 @@ std::string plex_titles(Server& s, const std::string& section, int type) {
 std::map<std::string, std::string> sim_ids(Server& s, const std::string& key) {
   const auto r = s.handle(make_request("GET", "/__sim/items"));
   REQUIRE(r.status == 200);
-  auto d = parse(r.body);
+  auto d = parse_json(r.body);
   std::map<std::string, std::string> out;
   for (const auto& it : d.GetArray()) {
     if (std::string(it["key"].GetString()) == key) {
@@ -250,7 +246,7 @@ TEST_CASE("sim::ids_change_on_one_server", "[simulator]") {
   auto r = post_ids(
       plex, R"({"key":"m1","ids":{"tvdb":"9","tmdb":"555","imdb":"tt0000009","tvmaze":"3"}})");
   REQUIRE(r.status == 200);
-  auto changed = parse(r.body);
+  auto changed = parse_json(r.body);
   REQUIRE(changed.Size() == 1);
   CHECK(std::string(changed[0]["key"].GetString()) == "m1");
   CHECK(std::string(changed[0]["ids"]["tmdb"].GetString()) == "555");
@@ -278,7 +274,7 @@ TEST_CASE("sim::ids_change_on_one_server", "[simulator]") {
   // A show: its seasons take the modern guid too; its episodes keep theirs.
   r = post_ids(plex, R"({"key":"s1","ids":{}})");
   REQUIRE(r.status == 200);
-  CHECK(std::string(parse(r.body)[0]["type"].GetString()) == "show");
+  CHECK(std::string(parse_json(r.body)[0]["type"].GetString()) == "show");
   CHECK(sim_ids(plex, "s1e1")["tvdb"] == "2001");
 
   // The other servers keep their presentation.
@@ -320,7 +316,7 @@ TEST_CASE("sim::truth_reports_copies", "[simulator]") {
   Server emby(world(), Kind::emby);
   auto r = emby.handle(make_request("GET", "/__sim/truth"));
   REQUIRE(r.status == 200);
-  auto d = parse(r.body);
+  auto d = parse_json(r.body);
   std::map<std::string, const rapidjson::Value*> by_key;
   for (const auto& t : d.GetArray()) {
     by_key[t["key"].GetString()] = &t;

@@ -4,6 +4,7 @@
 // "playlists", generated playlists (--playlists N) and GET /__sim/playlists.
 #include "simulator/server.hpp"
 #include "simulator/world.hpp"
+#include "support/json_body.hpp"
 
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
@@ -20,6 +21,8 @@ using ws::sim::Pairs;
 using ws::sim::Response;
 using ws::sim::Server;
 using ws::sim::World;
+
+using ws::test::parse_json;
 
 namespace {
 
@@ -61,13 +64,6 @@ constexpr const char* k_world = R"({
 std::shared_ptr<const World> world() {
   static auto w = std::make_shared<const World>(ws::sim::parse_world(k_world, "test"));
   return w;
-}
-
-rapidjson::Document parse(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.data(), body.size());
-  REQUIRE_FALSE(d.HasParseError());
-  return d;
 }
 
 std::string world_error(const std::string& playlists) {
@@ -126,7 +122,7 @@ std::string plex_entries(const rapidjson::Document& doc) {
 
 // The world keys of a user's playlist with that title, from GET /__sim/playlists.
 std::string sim_keys(Server& s, const std::string& title, const std::string& user = "") {
-  const auto doc = parse(
+  const auto doc = parse_json(
       s.handle(make_request("GET", "/__sim/playlists" + (user.empty() ? "" : "?user=" + user)))
           .body);
   for (const auto& p : doc.GetArray()) {
@@ -145,7 +141,7 @@ std::string sim_keys(Server& s, const std::string& title, const std::string& use
 // A field of the playlist with that title from GET /__sim/playlists.
 rapidjson::Document sim_playlist(Server& s, const std::string& title,
                                  const std::string& user = "") {
-  auto doc = parse(
+  auto doc = parse_json(
       s.handle(make_request("GET", "/__sim/playlists" + (user.empty() ? "" : "?user=" + user)))
           .body);
   for (auto& p : doc.GetArray()) {
@@ -160,7 +156,7 @@ rapidjson::Document sim_playlist(Server& s, const std::string& title,
 }
 
 int64_t writes(Server& s) {
-  return parse(s.handle(make_request("GET", "/__sim/stats")).body)["writes"].GetInt64();
+  return parse_json(s.handle(make_request("GET", "/__sim/stats")).body)["writes"].GetInt64();
 }
 
 // "Name:PlaylistItemId …" of a Jellyfin/Emby items answer (ids as given).
@@ -240,7 +236,7 @@ TEST_CASE("sim::plex_playlists_read", "[simulator][playlists]") {
 
   auto r = plex(s, "GET", "/playlists");
   REQUIRE(r.status == 200);
-  auto doc = parse(r.body);
+  auto doc = parse_json(r.body);
   const auto& mc = doc["MediaContainer"];
   REQUIRE(mc["size"].GetInt() == 2);
   const auto& weekend = mc["Metadata"][0];
@@ -259,19 +255,19 @@ TEST_CASE("sim::plex_playlists_read", "[simulator][playlists]") {
   CHECK(mc["Metadata"][1]["smart"].GetBool());
 
   // Filters; the other user sees only their own playlist.
-  CHECK(parse(plex(s, "GET", "/playlists?playlistType=audio").body)["MediaContainer"]["size"]
+  CHECK(parse_json(plex(s, "GET", "/playlists?playlistType=audio").body)["MediaContainer"]["size"]
             .GetInt() == 0);
-  doc = parse(plex(s, "GET", "/playlists?smart=1").body);
+  doc = parse_json(plex(s, "GET", "/playlists?smart=1").body);
   CHECK(doc["MediaContainer"]["size"].GetInt() == 1);
   CHECK(std::string(doc["MediaContainer"]["Metadata"][0]["title"].GetString()) == "Smart");
-  doc = parse(plex(s, "GET", "/playlists?smart=0&playlistType=video").body);
+  doc = parse_json(plex(s, "GET", "/playlists?smart=0&playlistType=video").body);
   CHECK(std::string(doc["MediaContainer"]["Metadata"][0]["title"].GetString()) == "Weekend");
-  doc = parse(plex(s, "GET", "/playlists", "ptok2").body);
+  doc = parse_json(plex(s, "GET", "/playlists", "ptok2").body);
   REQUIRE(doc["MediaContainer"]["size"].GetInt() == 1);
   CHECK(std::string(doc["MediaContainer"]["Metadata"][0]["ratingKey"].GetString()) == "10");
 
   // One playlist; another user's or an unknown one is not found.
-  doc = parse(plex(s, "GET", "/playlists/8").body);
+  doc = parse_json(plex(s, "GET", "/playlists/8").body);
   CHECK(doc["MediaContainer"]["size"].GetInt() == 1);
   CHECK(std::string(doc["MediaContainer"]["Metadata"][0]["title"].GetString()) == "Weekend");
   CHECK(plex(s, "GET", "/playlists/10").status == 404);
@@ -282,7 +278,7 @@ TEST_CASE("sim::plex_playlists_read", "[simulator][playlists]") {
   // Items as /library/metadata lists them, plus playlistItemID; a repeated item twice.
   r = plex(s, "GET", "/playlists/8/items");
   REQUIRE(r.status == 200);
-  doc = parse(r.body);
+  doc = parse_json(r.body);
   CHECK(doc["MediaContainer"]["size"].GetInt() == 3);
   CHECK(doc["MediaContainer"]["leafCount"].GetInt() == 3);
   CHECK(plex_entries(doc) == "1:1 6:2 1:3");
@@ -300,13 +296,13 @@ TEST_CASE("sim::plex_playlists_read", "[simulator][playlists]") {
 
   // Paging as the library listings page.
   r = plex(s, "GET", "/playlists/8/items?X-Plex-Container-Start=1&X-Plex-Container-Size=1");
-  doc = parse(r.body);
+  doc = parse_json(r.body);
   CHECK(doc["MediaContainer"]["size"].GetInt() == 1);
   CHECK(doc["MediaContainer"]["totalSize"].GetInt() == 3);
   CHECK(plex_entries(doc) == "6:2");
 
   // A smart playlist's items carry no playlistItemID.
-  CHECK(plex_entries(parse(plex(s, "GET", "/playlists/9/items").body)) == "2");
+  CHECK(plex_entries(parse_json(plex(s, "GET", "/playlists/9/items").body)) == "2");
 
   // XML without Accept: application/json.
   r = s.handle(make_request("GET", "/playlists?X-Plex-Token=ptok"));
@@ -325,14 +321,14 @@ TEST_CASE("sim::plex_playlist_writes", "[simulator][playlists]") {
   // Create: items in order, repeats kept; ids after the items' and the world's playlists.
   auto r = plex(s, "POST", "/playlists?type=video&title=New&smart=0&uri=" + plex_uri("2,6,2"));
   REQUIRE(r.status == 200);
-  auto doc = parse(r.body);
+  auto doc = parse_json(r.body);
   CHECK(doc["MediaContainer"]["size"].GetInt() == 1);
   const auto& made = doc["MediaContainer"]["Metadata"][0];
   CHECK(std::string(made["ratingKey"].GetString()) == "11");
   CHECK(std::string(made["title"].GetString()) == "New");
   CHECK(made["leafCount"].GetInt() == 3);
   CHECK(made["addedAt"].GetInt64() >= now);
-  CHECK(plex_entries(parse(plex(s, "GET", "/playlists/11/items").body)) == "2:6 6:7 2:8");
+  CHECK(plex_entries(parse_json(plex(s, "GET", "/playlists/11/items").body)) == "2:6 6:7 2:8");
   CHECK(sim_keys(s, "New") == "m2 s1e1 m2");
 
   // Refused creations.
@@ -357,20 +353,21 @@ TEST_CASE("sim::plex_playlist_writes", "[simulator][playlists]") {
            "/playlists/11/items?uri=server%3A%2F%2F" + std::string(k_plex_id) +
                "%2Fcom.plexapp.plugins.library%2Flibrary%2Fmetadata%2F7%2C1");
   REQUIRE(r.status == 200);
-  doc = parse(r.body);
+  doc = parse_json(r.body);
   CHECK(doc["MediaContainer"]["leafCountAdded"].GetInt() == 2);
   CHECK(doc["MediaContainer"]["Metadata"][0]["leafCount"].GetInt() == 5);
-  CHECK(plex_entries(parse(plex(s, "GET", "/playlists/11/items").body)) == "2:6 6:7 2:8 7:9 1:10");
+  CHECK(plex_entries(parse_json(plex(s, "GET", "/playlists/11/items").body)) ==
+        "2:6 6:7 2:8 7:9 1:10");
   CHECK(plex(s, "PUT", "/playlists/11/items?uri=" + plex_uri("99")).status == 400);
   CHECK(plex(s, "PUT", "/playlists/99/items?uri=" + plex_uri("1")).status == 404);
 
   // Move after an entry, and to the top without `after`; the answer lists the items.
   r = plex(s, "PUT", "/playlists/11/items/9/move?after=6");
   REQUIRE(r.status == 200);
-  CHECK(plex_entries(parse(r.body)) == "2:6 7:9 6:7 2:8 1:10");
-  CHECK(plex_entries(parse(plex(s, "PUT", "/playlists/11/items/10/move").body)) ==
+  CHECK(plex_entries(parse_json(r.body)) == "2:6 7:9 6:7 2:8 1:10");
+  CHECK(plex_entries(parse_json(plex(s, "PUT", "/playlists/11/items/10/move").body)) ==
         "1:10 2:6 7:9 6:7 2:8");
-  CHECK(plex_entries(parse(plex(s, "PUT", "/playlists/11/items/10/move?after=8").body)) ==
+  CHECK(plex_entries(parse_json(plex(s, "PUT", "/playlists/11/items/10/move?after=8").body)) ==
         "2:6 7:9 6:7 2:8 1:10");
   CHECK(plex(s, "PUT", "/playlists/11/items/77/move?after=6").status == 404);
   CHECK(plex(s, "PUT", "/playlists/11/items/9/move?after=77").status == 400);
@@ -379,7 +376,7 @@ TEST_CASE("sim::plex_playlist_writes", "[simulator][playlists]") {
   // Remove one entry (the other copy of m2 stays); unknown entry → 404.
   r = plex(s, "DELETE", "/playlists/11/items/6");
   REQUIRE(r.status == 200);
-  CHECK(parse(r.body)["MediaContainer"]["Metadata"][0]["leafCount"].GetInt() == 4);
+  CHECK(parse_json(r.body)["MediaContainer"]["Metadata"][0]["leafCount"].GetInt() == 4);
   CHECK(plex(s, "DELETE", "/playlists/11/items/6").status == 404);
   CHECK(sim_keys(s, "New") == "s1e2 s1e1 m2 m1");
 
@@ -387,7 +384,7 @@ TEST_CASE("sim::plex_playlist_writes", "[simulator][playlists]") {
   REQUIRE(
       plex(s, "POST", "/playlists?type=video&title=Other&smart=0&uri=" + plex_uri("3")).status ==
       200);
-  CHECK(plex_entries(parse(plex(s, "GET", "/playlists/12/items").body)) == "3:11");
+  CHECK(plex_entries(parse_json(plex(s, "GET", "/playlists/12/items").body)) == "3:11");
 
   // Smart playlists: listed, but their items cannot change; they can be renamed.
   CHECK(plex(s, "PUT", "/playlists/9/items?uri=" + plex_uri("1")).status == 400);
@@ -397,7 +394,7 @@ TEST_CASE("sim::plex_playlist_writes", "[simulator][playlists]") {
 
   // Rename; updatedAt moves to now on every change.
   CHECK(plex(s, "PUT", "/playlists/8?title=Long%20Weekend&summary=more").status == 200);
-  doc = parse(plex(s, "GET", "/playlists/8").body);
+  doc = parse_json(plex(s, "GET", "/playlists/8").body);
   CHECK(std::string(doc["MediaContainer"]["Metadata"][0]["title"].GetString()) == "Long Weekend");
   CHECK(std::string(doc["MediaContainer"]["Metadata"][0]["summary"].GetString()) == "more");
   CHECK(doc["MediaContainer"]["Metadata"][0]["updatedAt"].GetInt64() >= now);
@@ -414,7 +411,7 @@ TEST_CASE("sim::plex_playlist_writes", "[simulator][playlists]") {
   CHECK(plex(s, "DELETE", "/playlists/11").status == 200);
   CHECK(plex(s, "GET", "/playlists/11").status == 404);
   CHECK(plex(s, "DELETE", "/playlists/11").status == 404);
-  CHECK(parse(plex(s, "GET", "/playlists").body)["MediaContainer"]["size"].GetInt() == 3);
+  CHECK(parse_json(plex(s, "GET", "/playlists").body)["MediaContainer"]["size"].GetInt() == 3);
 }
 
 TEST_CASE("sim::plex_playlist_writes_are_counted", "[simulator][playlists]") {
@@ -426,7 +423,7 @@ TEST_CASE("sim::plex_playlist_writes_are_counted", "[simulator][playlists]") {
   plex(s, "PUT", "/playlists/8/items/1/move");
   plex(s, "PUT", "/playlists/9/items?uri=" + plex_uri("2")); // refused: still a write request
   CHECK(writes(s) == 3);
-  const auto log = parse(s.handle(make_request("GET", "/__sim/requests")).body);
+  const auto log = parse_json(s.handle(make_request("GET", "/__sim/requests")).body);
   REQUIRE(log.Size() == 5);
   CHECK(std::string(log[2]["method"].GetString()) == "PUT");
   CHECK(std::string(log[2]["path"].GetString()) == "/playlists/8/items");
@@ -440,7 +437,7 @@ TEST_CASE("sim::jellyfin_playlists_read", "[simulator][playlists]") {
 
   auto r = mb(s, "GET", query, "jkey");
   REQUIRE(r.status == 200);
-  auto doc = parse(r.body);
+  auto doc = parse_json(r.body);
   CHECK(doc["TotalRecordCount"].GetInt() == 2);
   CHECK(mb_names(doc) == "Tunes Weekend"); // SortName order
   const auto& tunes = doc["Items"][0];
@@ -457,31 +454,32 @@ TEST_CASE("sim::jellyfin_playlists_read", "[simulator][playlists]") {
   CHECK(weekend_id.size() == 32);
 
   // Paging, order, the /Items form, user isolation and permissions.
-  doc = parse(mb(s, "GET", query + "&StartIndex=1&Limit=1", "jkey").body);
+  doc = parse_json(mb(s, "GET", query + "&StartIndex=1&Limit=1", "jkey").body);
   CHECK(mb_names(doc) == "Weekend");
   CHECK(doc["TotalRecordCount"].GetInt() == 2);
   CHECK(doc["StartIndex"].GetInt() == 1);
-  CHECK(mb_names(
-            parse(mb(s, "GET", query + "&SortBy=DateCreated&SortOrder=Descending", "jkey").body)) ==
+  CHECK(mb_names(parse_json(
+            mb(s, "GET", query + "&SortBy=DateCreated&SortOrder=Descending", "jkey").body)) ==
         "Tunes Weekend");
-  CHECK(mb_names(parse(mb(s, "GET", query + "&SortOrder=Descending", "jkey").body)) ==
+  CHECK(mb_names(parse_json(mb(s, "GET", query + "&SortOrder=Descending", "jkey").body)) ==
         "Weekend Tunes");
-  CHECK(mb_names(parse(mb(s, "GET",
-                          "/Items?userId=" + std::string(k_bob_jf) + "&IncludeItemTypes=Playlist",
-                          "jkey")
-                           .body)) == "Bob's");
-  CHECK(mb_names(
-            parse(mb(s, "GET", "/Items?IncludeItemTypes=Playlist&Recursive=true", "jbob").body)) ==
+  CHECK(mb_names(parse_json(
+            mb(s, "GET", "/Items?userId=" + std::string(k_bob_jf) + "&IncludeItemTypes=Playlist",
+               "jkey")
+                .body)) == "Bob's");
+  CHECK(mb_names(parse_json(
+            mb(s, "GET", "/Items?IncludeItemTypes=Playlist&Recursive=true", "jbob").body)) ==
         "Bob's");
   CHECK(mb(s, "GET", query, "jbob").status == 403);
   CHECK(mb(s, "GET", query + "&Limit=-1", "jkey").status == 400);
 
   // Movie and episode queries never list playlists.
-  doc = parse(mb(s, "GET",
-                 "/Users/" + alice + "/Items?Recursive=true&IncludeItemTypes=Movie,Episode", "jkey")
-                  .body);
+  doc = parse_json(mb(s, "GET",
+                      "/Users/" + alice + "/Items?Recursive=true&IncludeItemTypes=Movie,Episode",
+                      "jkey")
+                       .body);
   CHECK(doc["TotalRecordCount"].GetInt() == 5);
-  doc = parse(mb(s, "GET", "/Users/" + alice + "/Items?Recursive=true", "jkey").body);
+  doc = parse_json(mb(s, "GET", "/Users/" + alice + "/Items?Recursive=true", "jkey").body);
   for (const auto& i : doc["Items"].GetArray()) {
     CHECK(std::string(i["Type"].GetString()) != "Playlist");
   }
@@ -491,7 +489,7 @@ TEST_CASE("sim::jellyfin_playlists_read", "[simulator][playlists]") {
          "/Playlists/" + weekend_id + "/Items?userId=" + alice + "&Fields=ProviderIds,Path",
          "jkey");
   REQUIRE(r.status == 200);
-  doc = parse(r.body);
+  doc = parse_json(r.body);
   CHECK(doc["TotalRecordCount"].GetInt() == 2);
   CHECK(mb_names(doc) == "Alpha Episode 1");
   CHECK(std::string(doc["Items"][0]["Type"].GetString()) == "Movie");
@@ -501,10 +499,10 @@ TEST_CASE("sim::jellyfin_playlists_read", "[simulator][playlists]") {
   const auto entries = mb_entry_ids(doc);
   CHECK(entries[0].size() == 32);
   CHECK(entries[0] != entries[1]);
-  doc = parse(mb(s, "GET",
-                 "/Playlists/" + weekend_id + "/Items?userId=" + alice + "&StartIndex=1&Limit=5",
-                 "jkey")
-                  .body);
+  doc = parse_json(
+      mb(s, "GET", "/Playlists/" + weekend_id + "/Items?userId=" + alice + "&StartIndex=1&Limit=5",
+         "jkey")
+          .body);
   CHECK(mb_names(doc) == "Episode 1");
   CHECK(doc["TotalRecordCount"].GetInt() == 2);
   CHECK(mb(s, "GET", "/Playlists/ffffffffffffffffffffffffffffffff/Items", "jkey").status == 404);
@@ -514,12 +512,12 @@ TEST_CASE("sim::jellyfin_playlists_read", "[simulator][playlists]") {
   CHECK(mb(s, "GET", "/Playlists/" + weekend_id + "/Items", "jalice").status == 200);
 
   // The PlaylistDto, the single-item form.
-  doc = parse(mb(s, "GET", "/Playlists/" + weekend_id, "jkey").body);
+  doc = parse_json(mb(s, "GET", "/Playlists/" + weekend_id, "jkey").body);
   CHECK_FALSE(doc["OpenAccess"].GetBool());
   CHECK(doc["Shares"].Size() == 0);
   REQUIRE(doc["ItemIds"].Size() == 2);
   CHECK(std::string(doc["ItemIds"][1].GetString()) == s.items()[s.item_of_key("s1e1")].id);
-  doc = parse(mb(s, "GET", "/Users/" + alice + "/Items/" + weekend_id, "jkey").body);
+  doc = parse_json(mb(s, "GET", "/Users/" + alice + "/Items/" + weekend_id, "jkey").body);
   CHECK(std::string(doc["Type"].GetString()) == "Playlist");
   CHECK(std::string(doc["Name"].GetString()) == "Weekend");
   CHECK(writes(s) == 0);
@@ -539,7 +537,7 @@ TEST_CASE("sim::jellyfin_playlist_writes", "[simulator][playlists]") {
               R"({"Name":"New","Ids":[")" + m1 + R"(",")" + m2 + R"(",")" + m1 +
                   R"("],"UserId":")" + alice + R"(","MediaType":"Video"})");
   REQUIRE(r.status == 200);
-  auto doc = parse(r.body);
+  auto doc = parse_json(r.body);
   const std::string id = doc["Id"].GetString();
   CHECK(doc.MemberCount() == 1);
   CHECK(sim_keys(s, "New") == "m1 m2 m1");
@@ -578,7 +576,7 @@ TEST_CASE("sim::jellyfin_playlist_writes", "[simulator][playlists]") {
   CHECK(
       mb(s, "POST", "/Playlists/ffffffffffffffffffffffffffffffff/Items?ids=" + m1, "jkey").status ==
       404);
-  auto entries = mb_entry_ids(parse(mb(s, "GET", "/Playlists/" + id + "/Items", "jkey").body));
+  auto entries = mb_entry_ids(parse_json(mb(s, "GET", "/Playlists/" + id + "/Items", "jkey").body));
   REQUIRE(entries.size() == 5);
   CHECK(mb(s, "DELETE", "/Playlists/" + id + "/Items?entryIds=" + entries[0] + "," + entries[2],
            "jkey")
@@ -598,7 +596,7 @@ TEST_CASE("sim::jellyfin_playlist_writes", "[simulator][playlists]") {
         404); // removed
   CHECK(mb(s, "POST", "/Playlists/" + id + "/Items/" + entries[1] + "/Move/-1", "jkey").status ==
         400);
-  entries = mb_entry_ids(parse(mb(s, "GET", "/Playlists/" + id + "/Items", "jkey").body));
+  entries = mb_entry_ids(parse_json(mb(s, "GET", "/Playlists/" + id + "/Items", "jkey").body));
   CHECK(sim_playlist(s, "New")["entries"][2]["entry_id"].GetString() == entries[2]);
 
   // UpdatePlaylistDto: rename; Ids replace the items (new entry ids).
@@ -607,7 +605,7 @@ TEST_CASE("sim::jellyfin_playlist_writes", "[simulator][playlists]") {
   CHECK(mb(s, "POST", "/Playlists/" + id, "jkey", R"({"Ids":[")" + e2 + R"(",")" + e2 + R"("]})")
             .status == 204);
   CHECK(sim_keys(s, "Renamed") == "s1e2 s1e2");
-  CHECK(mb_entry_ids(parse(mb(s, "GET", "/Playlists/" + id + "/Items", "jkey").body))[0] !=
+  CHECK(mb_entry_ids(parse_json(mb(s, "GET", "/Playlists/" + id + "/Items", "jkey").body))[0] !=
         entries[2]);
   CHECK(mb(s, "POST", "/Playlists/" + id, "jkey", R"({"Name":""})").status == 400);
   CHECK(mb(s, "POST", "/Playlists/" + id, "jkey", R"({"Ids":["ffffffffffffffffffffffffffffffff"]})")
@@ -628,23 +626,23 @@ TEST_CASE("sim::emby_playlists", "[simulator][playlists]") {
   Server s(world(), Kind::emby);
   const std::string alice = k_alice_emby;
   const std::string query = "/Users/" + alice + "/Items?IncludeItemTypes=Playlist&Recursive=true";
-  auto doc = parse(mb(s, "GET", query, "ekey").body);
+  auto doc = parse_json(mb(s, "GET", query, "ekey").body);
   CHECK(mb_names(doc) == "Weekend");
   CHECK_FALSE(doc.HasMember("StartIndex"));
   CHECK(std::string(doc["Items"][0]["Id"].GetString()) == "1006");
   CHECK(std::string(doc["Items"][0]["DateCreated"].GetString()) == "2023-11-14T22:13:20.0000000Z");
-  CHECK(mb_names(parse(mb(s, "GET",
-                          "/Items?UserId=" + std::string(k_bob_emby) + "&IncludeItemTypes=Playlist",
-                          "ekey")
-                           .body)) == "Bob's");
+  CHECK(mb_names(parse_json(
+            mb(s, "GET", "/Items?UserId=" + std::string(k_bob_emby) + "&IncludeItemTypes=Playlist",
+               "ekey")
+                .body)) == "Bob's");
 
   // Items (PascalCase query names), the item form, no GET /Playlists/{id} on Emby.
-  doc = parse(mb(s, "GET", "/Playlists/1006/Items?UserId=" + alice, "ekey").body);
+  doc = parse_json(mb(s, "GET", "/Playlists/1006/Items?UserId=" + alice, "ekey").body);
   CHECK(mb_names(doc) == "Beta Alpha");
   CHECK(mb_entry_ids(doc) == std::vector<std::string>{"1", "2"});
   CHECK(mb(s, "GET", "/emby/Playlists/1006/Items?UserId=" + alice + "&StartIndex=1&Limit=1", "ekey")
             .status == 200);
-  doc = parse(mb(s, "GET", "/Users/" + alice + "/Items/1006", "ekey").body);
+  doc = parse_json(mb(s, "GET", "/Users/" + alice + "/Items/1006", "ekey").body);
   CHECK(std::string(doc["Type"].GetString()) == "Playlist");
   CHECK(doc["CanDelete"].GetBool());
   CHECK(mb(s, "GET", "/Playlists/1006", "ekey").status == 404);
@@ -654,7 +652,7 @@ TEST_CASE("sim::emby_playlists", "[simulator][playlists]") {
   auto r = mb(s, "POST", "/Playlists?Name=Fresh&Ids=1004,1000,1004&MediaType=Video&UserId=" + alice,
               "ekey");
   REQUIRE(r.status == 200);
-  doc = parse(r.body);
+  doc = parse_json(r.body);
   CHECK(std::string(doc["Id"].GetString()) == "1008");
   CHECK(std::string(doc["Name"].GetString()) == "Fresh");
   CHECK(sim_keys(s, "Fresh") == "s1e1 m1 s1e1");
@@ -668,7 +666,7 @@ TEST_CASE("sim::emby_playlists", "[simulator][playlists]") {
   // Append (Ids, UserId), remove (EntryIds), move.
   CHECK(mb(s, "POST", "/Playlists/1008/Items?Ids=1005&UserId=" + alice, "ekey").status == 204);
   CHECK(sim_keys(s, "Fresh") == "s1e1 m1 s1e1 s1e2");
-  doc = parse(mb(s, "GET", "/Playlists/1008/Items", "ekey").body);
+  doc = parse_json(mb(s, "GET", "/Playlists/1008/Items", "ekey").body);
   CHECK(mb_entry_ids(doc) == std::vector<std::string>{"4", "5", "6", "8"});
   CHECK(mb(s, "DELETE", "/Playlists/1008/Items?EntryIds=4,77", "ekey").status ==
         204); // unknown ids ignored
@@ -689,13 +687,13 @@ TEST_CASE("sim::emby_playlists", "[simulator][playlists]") {
   CHECK(mb(s, "POST", "/Items/Delete?Ids=1009,1000", "ekey").status == 403);
   CHECK(mb(s, "POST", "/Items/Delete?Ids=1009", "ebob").status == 404);
   CHECK(mb(s, "POST", "/Items/Delete?Ids=1009", "ekey").status == 204);
-  CHECK(mb_names(parse(mb(s, "GET", query, "ekey").body)) == "Weekend");
+  CHECK(mb_names(parse_json(mb(s, "GET", query, "ekey").body)) == "Weekend");
 }
 
 TEST_CASE("sim::playlists_control_endpoint", "[simulator][playlists]") {
   Server plex_server(world(), Kind::plex);
   Server jelly(world(), Kind::jellyfin);
-  auto doc = parse(plex_server.handle(make_request("GET", "/__sim/playlists")).body);
+  auto doc = parse_json(plex_server.handle(make_request("GET", "/__sim/playlists")).body);
   REQUIRE(doc.Size() == 2);
   CHECK(std::string(doc[0]["id"].GetString()) == "8");
   CHECK(std::string(doc[0]["title"].GetString()) == "Weekend");
@@ -719,11 +717,10 @@ TEST_CASE("sim::playlists_control_endpoint", "[simulator][playlists]") {
   CHECK(plex_server.handle(make_request("GET", "/__sim/playlists?user=nobody")).status == 404);
   CHECK(plex_server.handle(make_request("GET", "/__sim/playlists?server=kodi")).status == 400);
   CHECK(plex_server.handle(make_request("GET", "/__sim/playlists?server=jellyfin")).status == 404);
-  CHECK(
-      parse(plex_server.handle(make_request("GET", "/__sim/playlists?server=plex")).body).Size() ==
-      2);
+  CHECK(parse_json(plex_server.handle(make_request("GET", "/__sim/playlists?server=plex")).body)
+            .Size() == 2);
   plex_server.set_peer(Kind::jellyfin, &jelly);
-  doc = parse(
+  doc = parse_json(
       plex_server.handle(make_request("GET", "/__sim/playlists?server=jellyfin&user=bob")).body);
   REQUIRE(doc.Size() == 1);
   CHECK(std::string(doc[0]["title"].GetString()) == "Bob's");
@@ -734,10 +731,10 @@ TEST_CASE("sim::playlists_control_endpoint", "[simulator][playlists]") {
   REQUIRE(
       jelly.handle(make_request("POST", "/__sim/visibility", {}, R"({"hide":["m1"]})")).status ==
       200);
-  doc = parse(jelly.handle(make_request("GET", "/__sim/playlists")).body);
+  doc = parse_json(jelly.handle(make_request("GET", "/__sim/playlists")).body);
   CHECK(doc[0]["entries"][0]["hidden"].GetBool());
   const std::string weekend = doc[0]["id"].GetString();
-  doc = parse(mb(jelly, "GET", "/Playlists/" + weekend + "/Items", "jkey").body);
+  doc = parse_json(mb(jelly, "GET", "/Playlists/" + weekend + "/Items", "jkey").body);
   CHECK(mb_names(doc) == "Episode 1");
   CHECK(writes(plex_server) == 0);
 }
@@ -805,7 +802,7 @@ TEST_CASE("sim::generated_playlists", "[simulator][playlists]") {
   auto one = std::make_shared<const World>(ws::sim::generate_world(o));
   REQUIRE(one->playlists.size() == 1);
   Server emby(one, Kind::emby);
-  const auto doc = parse(emby.handle(make_request("GET", "/__sim/playlists")).body);
+  const auto doc = parse_json(emby.handle(make_request("GET", "/__sim/playlists")).body);
   REQUIRE(doc.Size() == 1);
   CHECK(doc[0]["entries"].Size() == one->playlists[0].entries.size());
   o.playlists = 10001;

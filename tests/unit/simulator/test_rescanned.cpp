@@ -15,10 +15,13 @@
 #include "simulator/runtime.hpp"
 #include "simulator/server.hpp"
 #include "simulator/world.hpp"
+#include "support/json_body.hpp"
 
 using ws::sim::Kind;
 using ws::sim::make_request;
 using ws::sim::Server;
+
+using ws::test::parse_json;
 
 namespace {
 
@@ -37,13 +40,6 @@ std::shared_ptr<const ws::sim::World> world() {
   return w;
 }
 
-rapidjson::Document parse(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.data(), body.size());
-  REQUIRE_FALSE(d.HasParseError());
-  return d;
-}
-
 struct Listed {
   std::vector<std::string> titles;
   std::vector<std::int64_t> added;  // Plex: addedAt; Jellyfin: DateCreated's seconds
@@ -55,7 +51,7 @@ Listed plex_listing(Server& s) {
       s.handle(make_request("GET", "/library/sections/1/all?type=1&sort=addedAt&X-Plex-Token=ptok",
                             {{"Accept", "application/json"}}));
   REQUIRE(r.status == 200);
-  const auto doc = parse(r.body);
+  const auto doc = parse_json(r.body);
   Listed out;
   for (const auto& item : doc["MediaContainer"]["Metadata"].GetArray()) {
     out.titles.emplace_back(item["title"].GetString());
@@ -69,7 +65,7 @@ Listed jellyfin_listing(Server& s) {
       "GET", "/Users/11111111111111111111111111111111/Items?Recursive=true&IncludeItemTypes=Movie"
              "&SortBy=DateCreated&SortOrder=Ascending&Fields=DateCreated&api_key=jkey"));
   REQUIRE(r.status == 200);
-  const auto doc = parse(r.body);
+  const auto doc = parse_json(r.body);
   Listed out;
   for (const auto& item : doc["Items"].GetArray()) {
     out.titles.emplace_back(item["Name"].GetString());

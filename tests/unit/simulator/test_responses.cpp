@@ -8,11 +8,14 @@
 
 #include "simulator/server.hpp"
 #include "simulator/world.hpp"
+#include "support/json_body.hpp"
 
 using ws::sim::Kind;
 using ws::sim::make_request;
 using ws::sim::Pairs;
 using ws::sim::Server;
+
+using ws::test::parse_json;
 
 namespace {
 
@@ -43,13 +46,6 @@ std::shared_ptr<const ws::sim::World> world() {
   return w;
 }
 
-rapidjson::Document parse(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.data(), body.size());
-  REQUIRE_FALSE(d.HasParseError());
-  return d;
-}
-
 const std::string* header(const ws::sim::Response& r, const std::string& name) {
   for (const auto& [k, v] : r.headers) {
     if (k == name) {
@@ -76,7 +72,7 @@ TEST_CASE("sim::plex_auth_and_formats", "[simulator]") {
   r = s.handle(
       make_request("GET", "/library/sections?X-Plex-Token=ptok", {{"Accept", "application/json"}}));
   REQUIRE(r.status == 200);
-  auto d = parse(r.body);
+  auto d = parse_json(r.body);
   CHECK(d["MediaContainer"]["Directory"].Size() == 3);
   CHECK(std::string(d["MediaContainer"]["Directory"][2]["type"].GetString()) == "artist");
 }
@@ -88,7 +84,7 @@ TEST_CASE("sim::plex_listing_paging_and_guids", "[simulator]") {
   auto r = s.handle(make_request("GET", "/library/sections/1/all?type=1&sort=addedAt", h));
   REQUIRE(r.status == 200);
   CHECK(*header(r, "X-Plex-Container-Total-Size") == "3");
-  auto d = parse(r.body);
+  auto d = parse_json(r.body);
   CHECK(d["MediaContainer"]["size"].GetInt() == 0);
   CHECK(d["MediaContainer"]["totalSize"].GetInt() == 3);
   CHECK_FALSE(d["MediaContainer"].HasMember("Metadata"));
@@ -98,7 +94,7 @@ TEST_CASE("sim::plex_listing_paging_and_guids", "[simulator]") {
                    "/library/sections/1/"
                    "all?type=1&sort=addedAt&X-Plex-Container-Start=1&X-Plex-Container-Size=1",
                    h));
-  d = parse(r.body);
+  d = parse_json(r.body);
   CHECK(d["MediaContainer"]["offset"].GetInt() == 1);
   REQUIRE(d["MediaContainer"]["Metadata"].Size() == 1);
   const auto& beta = d["MediaContainer"]["Metadata"][0];
@@ -110,7 +106,7 @@ TEST_CASE("sim::plex_listing_paging_and_guids", "[simulator]") {
 
   r = s.handle(make_request(
       "GET", "/library/sections/1/all?type=1&sort=addedAt&X-Plex-Container-Size=1", h));
-  d = parse(r.body);
+  d = parse_json(r.body);
   const auto& alpha = d["MediaContainer"]["Metadata"][0];
   CHECK(alpha["viewCount"].GetInt() == 2);
   CHECK(alpha["lastViewedAt"].GetInt64() == 1700000000);
@@ -118,7 +114,7 @@ TEST_CASE("sim::plex_listing_paging_and_guids", "[simulator]") {
   r = s.handle(make_request(
       "GET", "/library/sections/1/all?type=1&sort=addedAt&includeGuids=1&X-Plex-Container-Size=1",
       h));
-  d = parse(r.body);
+  d = parse_json(r.body);
   const auto& guids = d["MediaContainer"]["Metadata"][0]["Guid"];
   REQUIRE(guids.Size() == 2);
   CHECK(std::string(guids[0]["id"].GetString()) == "imdb://tt0000001");
@@ -127,7 +123,7 @@ TEST_CASE("sim::plex_listing_paging_and_guids", "[simulator]") {
   // Episodes: one item for the multi-episode file, with parent/grandparent fields.
   r = s.handle(make_request("GET", "/library/sections/2/all?type=4&sort=episode.addedAt",
                             Pairs{h[0], h[1]}));
-  d = parse(r.body);
+  d = parse_json(r.body);
   REQUIRE(d["MediaContainer"]["Metadata"].Size() == 2);
   const auto& ep = d["MediaContainer"]["Metadata"][0];
   CHECK(ep["index"].GetInt() == 1);
@@ -144,14 +140,14 @@ TEST_CASE("sim::plex_listing_excludes_fields_and_elements", "[simulator]") {
   const Pairs h{{"Accept", "application/json"}, {"X-Plex-Token", "ptok"}};
   const std::string base = "/library/sections/1/all?type=1&sort=addedAt&X-Plex-Container-Size=1";
   auto full = s.handle(make_request("GET", base, h));
-  auto d = parse(full.body);
+  auto d = parse_json(full.body);
   const auto& alpha = d["MediaContainer"]["Metadata"][0];
   CHECK(std::string(alpha["summary"].GetString()).find("Alpha") != std::string::npos);
   REQUIRE(alpha.HasMember("Genre"));
 
   auto trimmed = s.handle(
       make_request("GET", base + "&excludeFields=summary,tagline&excludeElements=Genre,Role", h));
-  d = parse(trimmed.body);
+  d = parse_json(trimmed.body);
   const auto& slim = d["MediaContainer"]["Metadata"][0];
   CHECK_FALSE(slim.HasMember("summary"));
   CHECK_FALSE(slim.HasMember("Genre"));
@@ -160,12 +156,13 @@ TEST_CASE("sim::plex_listing_excludes_fields_and_elements", "[simulator]") {
   CHECK(trimmed.body.size() + 200 < full.body.size());
 
   // Shows too; a name that only starts like one is not it.
-  d = parse(
+  d = parse_json(
       s.handle(make_request("GET", "/library/sections/2/all?type=2&excludeFields=summaryX", h))
           .body);
   CHECK(d["MediaContainer"]["Metadata"][0].HasMember("summary"));
-  d = parse(s.handle(make_request("GET", "/library/sections/2/all?type=2&excludeFields=summary", h))
-                .body);
+  d = parse_json(
+      s.handle(make_request("GET", "/library/sections/2/all?type=2&excludeFields=summary", h))
+          .body);
   CHECK_FALSE(d["MediaContainer"]["Metadata"][0].HasMember("summary"));
 }
 
@@ -209,7 +206,7 @@ TEST_CASE("sim::plex_writes", "[simulator]") {
                        "&state=stopped&time=5500000&duration=6000000&X-Plex-Client-Identifier=c",
                    h));
   CHECK(s.state(0, m2).played);
-  auto stats = parse(s.handle(make_request("GET", "/__sim/stats")).body);
+  auto stats = parse_json(s.handle(make_request("GET", "/__sim/stats")).body);
   CHECK(stats["writes"].GetInt() == 7);
 }
 
@@ -220,14 +217,14 @@ TEST_CASE("sim::jellyfin_fields_and_dates", "[simulator]") {
             .body.empty());
   const Pairs h{{"Authorization", R"(MediaBrowser Client="t", Token="jkey", UserId="x")"}};
   const std::string base = "/Users/11111111111111111111111111111111/Items";
-  auto views = parse(s.handle(make_request("GET", base, h)).body);
+  auto views = parse_json(s.handle(make_request("GET", base, h)).body);
   REQUIRE(views["Items"].Size() == 3);
   const std::string movies = views["Items"][0]["Id"].GetString();
   const std::string q =
       "?ParentId=" + movies +
       "&Recursive=true&IncludeItemTypes=Movie,Episode&Filters=IsNotFolder&SortBy=DateCreated"
       "&SortOrder=Ascending&StartIndex=0&Limit=2";
-  auto d = parse(s.handle(make_request("GET", base + q, h)).body);
+  auto d = parse_json(s.handle(make_request("GET", base + q, h)).body);
   CHECK(d["TotalRecordCount"].GetInt() == 3);
   CHECK(d["StartIndex"].GetInt() == 0);
   REQUIRE(d["Items"].Size() == 2);
@@ -238,7 +235,7 @@ TEST_CASE("sim::jellyfin_fields_and_dates", "[simulator]") {
   CHECK(std::string(alpha["UserData"]["LastPlayedDate"].GetString()) ==
         "2023-11-14T22:13:20.0000000Z");
   CHECK(alpha["UserData"]["PlayCount"].GetInt() == 3);
-  d = parse(
+  d = parse_json(
       s.handle(make_request("GET", base + q + "&Fields=ProviderIds,DateCreated,Path,Bogus", h))
           .body);
   CHECK(std::string(d["Items"][0]["ProviderIds"]["Imdb"].GetString()) == "tt0000001");
@@ -246,11 +243,11 @@ TEST_CASE("sim::jellyfin_fields_and_dates", "[simulator]") {
   CHECK(std::string(d["Items"][1]["ProviderIds"]["IMDB"].GetString()) == "tt0000002");
   CHECK(d["Items"][1]["UserData"]["PlaybackPositionTicks"].GetInt64() == 6000000000LL);
   // Case-insensitive paths/params, Limit=0 counts only.
-  d = parse(s.handle(make_request("GET",
-                                  "/users/11111111111111111111111111111111/items/?parentid=" +
-                                      movies + "&recursive=true&limit=0",
-                                  h))
-                .body);
+  d = parse_json(s.handle(make_request("GET",
+                                       "/users/11111111111111111111111111111111/items/?parentid=" +
+                                           movies + "&recursive=true&limit=0",
+                                       h))
+                     .body);
   CHECK(d["Items"].Size() == 0);
   CHECK(d["TotalRecordCount"].GetInt() == 3);
 
@@ -261,19 +258,19 @@ TEST_CASE("sim::jellyfin_fields_and_dates", "[simulator]") {
                                      "?DatePlayed=2024-01-01T10:00:00.250%2B00:00",
                                  h));
   REQUIRE(r.status == 200);
-  d = parse(r.body);
+  d = parse_json(r.body);
   CHECK(d["Played"].GetBool());
   CHECK(d["PlayCount"].GetInt() == 1);
   CHECK(std::string(d["LastPlayedDate"].GetString()) == "2024-01-01T10:00:00.25Z");
   r = s.handle(
       make_request("POST", "/UserItems/" + m3 + "/UserData?userId=11111111111111111111111111111111",
                    h, R"({"PlaybackPositionTicks":"1200000000"})"));
-  d = parse(r.body);
+  d = parse_json(r.body);
   CHECK(d["PlaybackPositionTicks"].GetInt64() == 1200000000LL);
   CHECK(d["Played"].GetBool());
   r = s.handle(
       make_request("DELETE", "/Users/11111111111111111111111111111111/PlayedItems/" + m3, h));
-  d = parse(r.body);
+  d = parse_json(r.body);
   CHECK_FALSE(d["Played"].GetBool());
   CHECK(d["PlayCount"].GetInt() == 0);
   CHECK_FALSE(d.HasMember("LastPlayedDate"));
@@ -293,13 +290,13 @@ TEST_CASE("sim::emby_gating", "[simulator]") {
   const std::string base =
       "/emby/Users/33333333333333333333333333333333/Items?Recursive=true&IncludeItemTypes=Movie"
       "&SortBy=DateCreated&Limit=1";
-  auto d = parse(s.handle(make_request("GET", base, h)).body);
+  auto d = parse_json(s.handle(make_request("GET", base, h)).body);
   CHECK_FALSE(d.HasMember("StartIndex"));
   CHECK(d["TotalRecordCount"].GetInt() == 3);
   CHECK(d["Items"][0]["UserData"]["PlayCount"].GetInt() == 0);
   CHECK(d["Items"][0]["UserData"]["Played"].GetBool());
   CHECK_FALSE(d["Items"][0]["UserData"].HasMember("LastPlayedDate"));
-  d = parse(
+  d = parse_json(
       s.handle(make_request("GET", base + "&Fields=UserDataLastPlayedDate,UserDataPlayCount", h))
           .body);
   CHECK(d["Items"][0]["UserData"]["PlayCount"].GetInt() == 4);
@@ -307,14 +304,14 @@ TEST_CASE("sim::emby_gating", "[simulator]") {
         "2023-11-14T22:13:20.0000000Z");
   CHECK(std::string(d["Items"][0]["Id"].GetString()).find_first_not_of("0123456789") ==
         std::string::npos);
-  auto info = parse(s.handle(make_request("GET", "/System/Info/Public")).body);
+  auto info = parse_json(s.handle(make_request("GET", "/System/Info/Public")).body);
   CHECK_FALSE(info.HasMember("ProductName"));
   const std::string m3 = s.items()[static_cast<size_t>(s.item_of_key("m3"))].id;
   r = s.handle(make_request("POST",
                             "/Users/33333333333333333333333333333333/PlayedItems/" + m3 +
                                 "?DatePlayed=20250815211008",
                             h));
-  d = parse(r.body);
+  d = parse_json(r.body);
   CHECK(std::string(d["LastPlayedDate"].GetString()) == "2025-08-15T21:10:08.0000000Z");
   r = s.handle(make_request("POST",
                             "/Users/33333333333333333333333333333333/Items/" + m3 + "/UserData", h,
@@ -323,13 +320,13 @@ TEST_CASE("sim::emby_gating", "[simulator]") {
   CHECK(s.state(0, static_cast<uint32_t>(s.item_of_key("m3"))).position_ms == 5000);
   r = s.handle(make_request(
       "POST", "/Users/33333333333333333333333333333333/PlayedItems/" + m3 + "/Delete", h));
-  CHECK_FALSE(parse(r.body)["Played"].GetBool());
+  CHECK_FALSE(parse_json(r.body)["Played"].GetBool());
 }
 
 TEST_CASE("sim::control_log_and_faults", "[simulator]") {
   Server s(world(), Kind::plex);
   s.handle(make_request("GET", "/library/sections?X-Plex-Token=ptok&a=1"));
-  auto log = parse(s.handle(make_request("GET", "/__sim/requests")).body);
+  auto log = parse_json(s.handle(make_request("GET", "/__sim/requests")).body);
   REQUIRE(log.Size() == 1);
   CHECK(std::string(log[0]["query"].GetString()) == "X-Plex-Token=REDACTED&a=1");
   CHECK(log[0]["status"].GetInt() == 200);
@@ -349,7 +346,7 @@ TEST_CASE("sim::control_log_and_faults", "[simulator]") {
   CHECK(s.handle(make_request("POST", "/__sim/faults", {}, R"([{"path":"("}])")).status == 400);
   s.handle(make_request("POST", "/__sim/state", {},
                         R"({"key":"m3","played":true,"last_played":1700000000})"));
-  auto items = parse(s.handle(make_request("GET", "/__sim/items")).body);
+  auto items = parse_json(s.handle(make_request("GET", "/__sim/items")).body);
   bool seen = false;
   for (const auto& it : items.GetArray()) {
     if (std::string(it["key"].GetString()) == "m3") {
@@ -361,7 +358,7 @@ TEST_CASE("sim::control_log_and_faults", "[simulator]") {
   }
   CHECK(seen);
   s.handle(make_request("DELETE", "/__sim/requests"));
-  auto stats = parse(s.handle(make_request("GET", "/__sim/stats")).body);
+  auto stats = parse_json(s.handle(make_request("GET", "/__sim/stats")).body);
   CHECK(stats["requests"].GetInt() == 0);
 }
 

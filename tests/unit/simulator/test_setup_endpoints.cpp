@@ -11,12 +11,15 @@
 
 #include "simulator/server.hpp"
 #include "simulator/world.hpp"
+#include "support/json_body.hpp"
 
 using ws::sim::Kind;
 using ws::sim::make_request;
 using ws::sim::Pairs;
 using ws::sim::Response;
 using ws::sim::Server;
+
+using ws::test::parse_json;
 
 namespace {
 
@@ -44,13 +47,6 @@ constexpr const char* k_client =
 // The test world on Jellyfin and Emby, or another world on its only server.
 std::shared_ptr<const ws::sim::World> world(const char* text = k_world, uint8_t servers = 0b110) {
   return std::make_shared<const ws::sim::World>(ws::sim::parse_world(text, "test", servers));
-}
-
-rapidjson::Document parse(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.data(), body.size());
-  REQUIRE_FALSE(d.HasParseError());
-  return d;
 }
 
 Response login(Server& s, const std::string& body,
@@ -81,7 +77,7 @@ TEST_CASE("sim::login_by_name_jellyfin", "[simulator][setup]") {
   auto r = login(s, R"({"Username":"ALICE","Pw":"secret"})");
   REQUIRE(r.status == 200);
   CHECK(r.content_type == "application/json");
-  auto d = parse(r.body);
+  auto d = parse_json(r.body);
   CHECK(std::string(d["ServerId"].GetString()) == "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
   CHECK(std::string(d["User"]["Name"].GetString()) == "alice");
   CHECK(std::string(d["User"]["Id"].GetString()) == k_alice_jf);
@@ -104,7 +100,7 @@ TEST_CASE("sim::login_by_name_jellyfin", "[simulator][setup]") {
   // Every login makes a new token; all of them keep working.
   r = login(s, R"({"Username":"alice","Pw":"secret"})");
   REQUIRE(r.status == 200);
-  const std::string second = parse(r.body)["AccessToken"].GetString();
+  const std::string second = parse_json(r.body)["AccessToken"].GetString();
   CHECK(second != token);
 
   // The token lists alice's items exactly as her own token does, on every route family.
@@ -120,7 +116,7 @@ TEST_CASE("sim::login_by_name_jellyfin", "[simulator][setup]") {
         make_request("GET", "/Items?Recursive=true&IncludeItemTypes=Movie",
                      {{"Authorization", "MediaBrowser Token=\"" + t + "\", " + k_client}}));
     REQUIRE(a.status == 200);
-    auto items = parse(a.body);
+    auto items = parse_json(a.body);
     REQUIRE(items["Items"].Size() == 2);
     CHECK(items["Items"][0]["UserData"]["Played"].GetBool()); // alice's state, from the token alone
     CHECK(get(s, "/System/Info?api_key=" + t, "").status == 200);
@@ -130,7 +126,7 @@ TEST_CASE("sim::login_by_name_jellyfin", "[simulator][setup]") {
   r = login(s, R"({"Username":"bob","Pw":"bobpw"})",
             {{"Authorization", std::string("MediaBrowser Token=\"jalice\", ") + k_client}});
   REQUIRE(r.status == 200);
-  d = parse(r.body);
+  d = parse_json(r.body);
   CHECK(std::string(d["User"]["Name"].GetString()) ==
         "bob"); // a Token on this endpoint is still a login
   CHECK_FALSE(d["User"]["Policy"]["IsAdministrator"].GetBool());
@@ -141,7 +137,7 @@ TEST_CASE("sim::login_by_name_jellyfin", "[simulator][setup]") {
                       "/Items?Recursive=true&IncludeItemTypes=Movie&SortBy=SortName",
                   bob);
   REQUIRE(mine.status == 200);
-  auto items = parse(mine.body);
+  auto items = parse_json(mine.body);
   REQUIRE(items["Items"].Size() == 2);
   CHECK(items["Items"][1]["UserData"]["PlaybackPositionTicks"].GetInt64() == 6000000000);
 
@@ -167,7 +163,7 @@ TEST_CASE("sim::login_by_name_emby", "[simulator][setup]") {
                  {{"X-Emby-Authorization", std::string("Emby ") + k_client}},
                  "/emby/Users/AuthenticateByName");
   REQUIRE(r.status == 200);
-  auto d = parse(r.body);
+  auto d = parse_json(r.body);
   CHECK(std::string(d["ServerId"].GetString()) == "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
   CHECK(std::string(d["User"]["Id"].GetString()) == k_alice_emby);
   CHECK(std::string(d["SessionInfo"]["DeviceId"].GetString()) == "dev-1");
@@ -178,13 +174,13 @@ TEST_CASE("sim::login_by_name_emby", "[simulator][setup]") {
   auto l = get(s, listing, token);
   REQUIRE(l.status == 200);
   CHECK(l.body == get(s, listing, "ealice").body);
-  CHECK(parse(l.body)["Items"].Size() == 2);
+  CHECK(parse_json(l.body)["Items"].Size() == 2);
 
   // Without a password in the world: the empty password.
   r = login(s, R"({"Username":"bob","Pw":""})",
             {{"Authorization", std::string("Emby ") + k_client}});
   REQUIRE(r.status == 200);
-  CHECK_FALSE(parse(r.body)["User"]["HasPassword"].GetBool());
+  CHECK_FALSE(parse_json(r.body)["User"]["HasPassword"].GetBool());
 
   r = login(s, R"({"Username":"alice","Pw":"Secret"})");
   CHECK(r.status == 401);
@@ -201,7 +197,7 @@ TEST_CASE("sim::login_generated_world_passwords", "[simulator][setup]") {
     for (const char* who : {"alice", "bob"}) {
       auto r = login(s, std::string(R"({"Username":")") + who + R"(","Pw":")" + who + R"(-pw"})");
       REQUIRE(r.status == 200);
-      auto d = parse(r.body);
+      auto d = parse_json(r.body);
       CHECK(std::string(d["User"]["Name"].GetString()) == who);
       CHECK(get(s,
                 "/Users/" + std::string(d["User"]["Id"].GetString()) +
@@ -286,7 +282,7 @@ TEST_CASE("sim::emby_webhook_notifiers", "[simulator][setup]") {
   CHECK(r.body.empty());
   r = get(s, "/emby" + configured + "?UserId=" + k_alice_emby, "ealice");
   REQUIRE(r.status == 200);
-  auto d = parse(r.body);
+  auto d = parse_json(r.body);
   REQUIRE(d.IsArray());
   REQUIRE(d.Size() == 1);
   const std::string id = d[0]["Id"].GetString();
@@ -299,7 +295,7 @@ TEST_CASE("sim::emby_webhook_notifiers", "[simulator][setup]") {
       R"({"Id":")" + id +
       R"(","FriendlyName":"renamed","Enabled":false,"NotifierKey":"webhooknotifications"})";
   CHECK(post(s, "/emby" + configured, "ealice", body).status == 204);
-  d = parse(get(s, configured, "ekey").body);
+  d = parse_json(get(s, configured, "ekey").body);
   REQUIRE(d.Size() == 1);
   CHECK(std::string(d[0]["Id"].GetString()) == id);
   CHECK(std::string(d[0]["FriendlyName"].GetString()) == "renamed");
@@ -308,7 +304,7 @@ TEST_CASE("sim::emby_webhook_notifiers", "[simulator][setup]") {
 
   // An Id that is not stored adds an entry with an Id of its own.
   CHECK(post(s, configured, "ekey", R"({"Id":"nope","FriendlyName":"second"})").status == 204);
-  d = parse(get(s, configured, "ekey").body);
+  d = parse_json(get(s, configured, "ekey").body);
   REQUIRE(d.Size() == 2);
   CHECK(std::string(d[1]["Id"].GetString()) != "nope");
   CHECK(std::string(d[1]["Id"].GetString()) != id);
@@ -318,7 +314,7 @@ TEST_CASE("sim::emby_webhook_notifiers", "[simulator][setup]") {
   CHECK(post(s, configured, "ebob", notifier).status == 403);
   CHECK(get(s, configured, "").status == 401);
   CHECK(post(s, configured, "ekey", "not json").status == 400);
-  CHECK(parse(get(s, configured, "ekey").body).Size() == 2);
+  CHECK(parse_json(get(s, configured, "ekey").body).Size() == 2);
 
   // Jellyfin has no such route.
   Server j(world(), Kind::jellyfin);

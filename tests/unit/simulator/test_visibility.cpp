@@ -10,10 +10,13 @@
 
 #include "simulator/server.hpp"
 #include "simulator/world.hpp"
+#include "support/json_body.hpp"
 
 using ws::sim::Kind;
 using ws::sim::make_request;
 using ws::sim::Server;
+
+using ws::test::parse_json;
 
 namespace {
 
@@ -30,13 +33,6 @@ std::shared_ptr<const ws::sim::World> world() {
   return w;
 }
 
-rapidjson::Document parse(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.data(), body.size());
-  REQUIRE_FALSE(d.HasParseError());
-  return d;
-}
-
 std::string plex_titles(Server& s, int start, int size) {
   const auto r = s.handle(make_request(
       "GET",
@@ -44,7 +40,7 @@ std::string plex_titles(Server& s, int start, int size) {
           std::to_string(start) + "&X-Plex-Container-Size=" + std::to_string(size),
       {{"Accept", "application/json"}}));
   REQUIRE(r.status == 200);
-  const auto doc = parse(r.body);
+  const auto doc = parse_json(r.body);
   std::string out;
   if (doc["MediaContainer"].HasMember("Metadata")) {
     for (const auto& item : doc["MediaContainer"]["Metadata"].GetArray()) {
@@ -62,7 +58,7 @@ TEST_CASE("sim::visibility_shifts_pages", "[simulator]") {
   CHECK(plex_titles(s, 0, 2) == "Alpha Beta 3");
   auto r = s.handle(make_request("POST", "/__sim/visibility", {}, R"({"hide":["m1"]})"));
   REQUIRE(r.status == 200);
-  CHECK(parse(r.body)["hidden"].GetInt() == 1);
+  CHECK(parse_json(r.body)["hidden"].GetInt() == 1);
   // The second page now starts one item later: Beta moved onto the first page.
   CHECK(plex_titles(s, 0, 2) == "Beta Gamma 2");
   CHECK(plex_titles(s, 2, 2) == "2");
@@ -71,7 +67,7 @@ TEST_CASE("sim::visibility_shifts_pages", "[simulator]") {
                      "GET",
                      "/:/scrobble?identifier=com.plexapp.plugins.library&key=1&X-Plex-Token=ptok"))
             .status == 404);
-  auto items = parse(s.handle(make_request("GET", "/__sim/items")).body);
+  auto items = parse_json(s.handle(make_request("GET", "/__sim/items")).body);
   REQUIRE(items.Size() == 3);
   CHECK(items[0]["hidden"].GetBool());
   CHECK_FALSE(items[1].HasMember("hidden"));
@@ -91,9 +87,10 @@ TEST_CASE("sim::fault_rule_hides_items_between_pages", "[simulator]") {
   REQUIRE(s.handle(make_request("POST", "/__sim/faults", {},
                                 R"([{"path":"/Items$","skip":1,"hide":["m1"]}])"))
               .status == 200);
-  auto first = parse(s.handle(make_request("GET", listing + "0")).body); // skipped: all three
+  auto first = parse_json(s.handle(make_request("GET", listing + "0")).body); // skipped: all three
   CHECK(first["TotalRecordCount"].GetInt() == 3);
-  auto second = parse(s.handle(make_request("GET", listing + "2")).body); // the rule fires first
+  auto second =
+      parse_json(s.handle(make_request("GET", listing + "2")).body); // the rule fires first
   CHECK(second["TotalRecordCount"].GetInt() == 2);
   CHECK(second["Items"].Size() == 0); // Gamma moved to index 1: a client paging by offset misses it
   CHECK(s.handle(make_request("POST", "/__sim/faults", {}, R"([{"path":"x","hide":["zz"]}])"))
